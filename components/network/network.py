@@ -1,0 +1,201 @@
+"""The VPC every other unit runs in: three subnet tiers, flow logs, private endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from components.nag import acknowledge
+from components.retention import retention
+from config.model import NetworkConfig
+
+# What private Fargate tasks and Lambdas reach without leaving the VPC:
+# image pulls, logs, secrets/parameters, decryption, role assumption, metrics.
+INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    "Ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
+    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+}
+
+PUBLIC_MASK = 24
+PRIVATE_MASK = 20  # Fargate tasks and Lambdas: room for many ENIs
+ISOLATED_MASK = 24  # databases only
+
+
+class Network(Construct):
+    """A VPC with public, private-with-egress and isolated subnets.
+
+    Attributes: ``vpc``, ``flow_log_group``, ``flow_log_key``, ``flow_log_role``,
+    ``endpoint_security_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        config: NetworkConfig,
+        availability_zones: Sequence[str],
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        log_group_name = f"/vpc/{name}/flow-logs"
+
+        self.flow_log_key = kms.Key(
+            self,
+            "FlowLogKey",
+            alias=f"alias/{name}/flow-logs",
+            description=f"Encrypts the VPC flow logs of {name}",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        # CloudWatch Logs encrypts with the key only for this log group.
+        self.flow_log_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "ArnEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name=log_group_name,
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        self.flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogGroup",
+            log_group_name=log_group_name,
+            encryption_key=self.flow_log_key,
+            retention=retention(config.flow_log_retention_days),
+            removal_policy=removal_policy,
+        )
+
+        # Our own role with a managed policy: least privilege on this one log group
+        # and no inline policy (NIST IAMNoInlinePolicy); trust limited to this account.
+        self.flow_log_role = iam.Role(
+            self,
+            "FlowLogRole",
+            description=f"Lets VPC Flow Logs write to {log_group_name}",
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+        )
+        self.flow_log_role.add_managed_policy(
+            iam.ManagedPolicy(
+                self,
+                "FlowLogWritePolicy",
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        resources=[self.flow_log_group.log_group_arn],
+                    )
+                ],
+            )
+        )
+
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            vpc_name=name,
+            ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
+            availability_zones=list(availability_zones[: config.az_count]),
+            nat_gateways=config.nat_gateways,
+            subnet_configuration=[
+                # No public IPs on launch: only the ALB and NAT gateways live here.
+                ec2.SubnetConfiguration(
+                    name="Public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=PUBLIC_MASK,
+                    map_public_ip_on_launch=False,
+                ),
+                ec2.SubnetConfiguration(
+                    name="Private",
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidr_mask=PRIVATE_MASK,
+                ),
+                ec2.SubnetConfiguration(
+                    name="Isolated",
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                    cidr_mask=ISOLATED_MASK,
+                ),
+            ],
+            restrict_default_security_group=True,
+        )
+        # L1 on purpose: the L2 FlowLog also gives the role an inline policy to
+        # pass itself, which nothing needs (CloudFormation passes it, not the role).
+        self.flow_log = ec2.CfnFlowLog(
+            self,
+            "FlowLog",
+            resource_id=self.vpc.vpc_id,
+            resource_type="VPC",
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_group_name=self.flow_log_group.log_group_name,
+            deliver_logs_permission_arn=self.flow_log_role.role_arn,
+        )
+
+        # S3 (ECR image layers, buckets) through the free gateway endpoint.
+        self.vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3)
+
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description=f"HTTPS from inside {name} to the interface endpoints",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            # The literal range, not the VPC's token, so the rule is checkable at synth.
+            ec2.Peer.ipv4(config.vpc_cidr),
+            ec2.Port.tcp(443),
+            "HTTPS from the VPC",
+        )
+        private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        for endpoint_id, service in INTERFACE_ENDPOINTS.items():
+            self.vpc.add_interface_endpoint(
+                f"{endpoint_id}Endpoint",
+                service=service,
+                subnets=private,
+                security_groups=[self.endpoint_security_group],
+                private_dns_enabled=True,
+                open=False,  # the security group above is the only way in
+            )
+
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        subnets = self.vpc.public_subnets + self.vpc.private_subnets + self.vpc.isolated_subnets
+        for subnet in subnets:
+            acknowledge(
+                subnet.node.default_child or subnet,
+                "Availability zone names are fixed in code (a, b, c of the region) so synth needs no "
+                "AWS lookup and is deterministic; every region we deploy to has these zones.",
+                "CloudFormation-Validate::W3010",
+            )
+        for subnet in self.vpc.public_subnets:
+            acknowledge(
+                subnet.node.find_child("DefaultRoute"),
+                "Public subnets exist only for the internet-facing ALB and the NAT gateways; "
+                "this default route to the internet gateway is what makes them public.",
+                "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+            )

@@ -1,0 +1,145 @@
+"""The three environments, in code. `app.py` may override only the accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from config.model import (
+    ENVIRONMENTS,
+    ConfigError,
+    DatabaseSize,
+    DisasterRecoveryConfig,
+    EnvironmentConfig,
+    Features,
+    NetworkConfig,
+    ServiceSize,
+    validate_all,
+)
+
+# Placeholders: real accounts come from `-c production_account=...` or
+# CLEVER_BETTER_PRODUCTION_ACCOUNT. With a placeholder, the CDK CLI refuses to
+# deploy to whatever account the caller's credentials belong to.
+PLACEHOLDER_ACCOUNTS = {
+    "dev": "111111111111",
+    "staging": "222222222222",
+    "production": "333333333333",
+}
+PRIMARY_REGION = "us-east-1"
+DR_REGION = "us-west-2"
+
+
+def _dev() -> EnvironmentConfig:
+    return EnvironmentConfig(
+        name="dev",
+        account=PLACEHOLDER_ACCOUNTS["dev"],
+        region=PRIMARY_REGION,
+        domain_name="dev-api.clever-better.com",
+        network=NetworkConfig(
+            vpc_cidr="10.0.0.0/16", az_count=2, nat_gateways=1, flow_log_retention_days=14
+        ),
+        database=DatabaseSize(
+            instance_class="t4g.micro", allocated_storage_gib=20, max_allocated_storage_gib=50
+        ),
+        services={
+            "bot": ServiceSize(cpu=256, memory_mib=512, desired_count=1),
+            "ml-service": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
+            "data-ingestion": ServiceSize(cpu=256, memory_mib=512, desired_count=1),
+        },
+        log_retention_days=14,
+        backup_retention_days=7,
+        features=Features(
+            multi_az_database=False,
+            deletion_protection=False,
+            approval_gate=False,
+            bake_time_minutes=5,
+        ),
+    )
+
+
+def _staging() -> EnvironmentConfig:
+    return EnvironmentConfig(
+        name="staging",
+        account=PLACEHOLDER_ACCOUNTS["staging"],
+        region=PRIMARY_REGION,
+        domain_name="staging-api.clever-better.com",
+        network=NetworkConfig(
+            vpc_cidr="10.10.0.0/16", az_count=2, nat_gateways=2, flow_log_retention_days=30
+        ),
+        database=DatabaseSize(
+            instance_class="t4g.medium", allocated_storage_gib=50, max_allocated_storage_gib=200
+        ),
+        services={
+            "bot": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
+            "ml-service": ServiceSize(cpu=1024, memory_mib=2048, desired_count=1),
+            "data-ingestion": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
+        },
+        log_retention_days=30,
+        backup_retention_days=14,
+        features=Features(
+            multi_az_database=False,
+            deletion_protection=True,
+            approval_gate=False,
+            bake_time_minutes=10,
+        ),
+    )
+
+
+def _production() -> EnvironmentConfig:
+    return EnvironmentConfig(
+        name="production",
+        account=PLACEHOLDER_ACCOUNTS["production"],
+        region=PRIMARY_REGION,
+        domain_name="api.clever-better.com",
+        network=NetworkConfig(
+            vpc_cidr="10.20.0.0/16", az_count=3, nat_gateways=3, flow_log_retention_days=365
+        ),
+        database=DatabaseSize(
+            instance_class="r7g.large", allocated_storage_gib=100, max_allocated_storage_gib=1000
+        ),
+        services={
+            "bot": ServiceSize(cpu=1024, memory_mib=2048, desired_count=2),
+            "ml-service": ServiceSize(cpu=2048, memory_mib=4096, desired_count=2),
+            "data-ingestion": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
+        },
+        log_retention_days=90,
+        backup_retention_days=30,
+        features=Features(
+            multi_az_database=True,
+            deletion_protection=True,
+            approval_gate=True,
+            bake_time_minutes=15,
+        ),
+        # Warm standby: the network exists so the runbook's "deploy to the DR
+        # region" step fits in the 4-hour RTO. One NAT gateway until failover.
+        disaster_recovery=DisasterRecoveryConfig(
+            region=DR_REGION,
+            network=NetworkConfig(
+                vpc_cidr="10.30.0.0/16", az_count=3, nat_gateways=1, flow_log_retention_days=365
+            ),
+        ),
+    )
+
+
+_BUILDERS = {"dev": _dev, "staging": _staging, "production": _production}
+
+
+def load(
+    names: tuple[str, ...] = ENVIRONMENTS, *, accounts: Mapping[str, str] | None = None
+) -> list[EnvironmentConfig]:
+    """Build and validate the named environments; `accounts` overrides the placeholders."""
+    accounts = dict(accounts or {})
+    for name in list(names) + list(accounts):
+        if name not in _BUILDERS:
+            raise ConfigError(
+                f"environment {name!r} is unknown; expected one of {', '.join(ENVIRONMENTS)}"
+            )
+    configs = []
+    for name in names:
+        cfg = _BUILDERS[name]()
+        if name in accounts:
+            cfg = replace(cfg, account=accounts[name])  # replace() re-runs validation
+        configs.append(cfg)
+    # Cross-environment checks always see every environment, even when one is selected.
+    validate_all(_BUILDERS[n]() if n not in names else configs[names.index(n)] for n in ENVIRONMENTS)
+    return configs

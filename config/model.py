@@ -1,0 +1,360 @@
+"""Typed, frozen, validated configuration for one deployment environment.
+
+Every check raises ``ConfigError`` with one line naming the environment, the
+field and what is allowed, so a bad value stops synth before any construct is
+built. Nothing here reads context or the process environment: ``app.py`` does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+ENVIRONMENTS = ("dev", "staging", "production")
+# The runbook's resource names use `prod` for production (clever-better-prod).
+TOKENS = {"dev": "dev", "staging": "staging", "production": "prod"}
+PROJECT = "clever-better"
+
+# The only values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1",
+    "eu-west-2", "eu-central-1",
+)  # fmt: skip
+# Fargate's valid (cpu units -> memory MiB range) pairs.
+FARGATE_MEMORY = {
+    256: (512, 2048),
+    512: (1024, 4096),
+    1024: (2048, 8192),
+    2048: (4096, 16384),
+    4096: (8192, 30720),
+}
+DB_INSTANCE_CLASS = re.compile(r"^(t4g|t3|m6g|m7g|r6g|r7g)\.(micro|small|medium|large|\d*xlarge)$")
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is not allowed; the message is one line."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """One VPC. Subnet masks are fixed in the network construct (/24 public and isolated, /20 private)."""
+
+    vpc_cidr: str
+    az_count: int
+    nat_gateways: int
+    flow_log_retention_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSize:
+    """Fargate task size and count for one service."""
+
+    cpu: int
+    memory_mib: int
+    desired_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSize:
+    instance_class: str
+    allocated_storage_gib: int
+    max_allocated_storage_gib: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Features:
+    """Switches later units read; each has one meaning in every environment."""
+
+    multi_az_database: bool
+    deletion_protection: bool
+    # Production deploys wait for `make approve` before traffic shifts.
+    approval_gate: bool
+    # The runbook's 15-minute watch after a blue/green traffic shift.
+    bake_time_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisasterRecoveryConfig:
+    """The warm-standby network in the DR region (runbook: us-west-2)."""
+
+    region: str
+    network: NetworkConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    name: str
+    account: str
+    region: str
+    domain_name: str
+    network: NetworkConfig
+    database: DatabaseSize
+    services: dict[str, ServiceSize]
+    log_retention_days: int
+    backup_retention_days: int
+    features: Features
+    disaster_recovery: DisasterRecoveryConfig | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def token(self) -> str:
+        """The name token in physical names: `prod` for production."""
+        return TOKENS[self.name]
+
+    @property
+    def prefix(self) -> str:
+        """`clever-better-{token}`: the runbook's cluster, DB and stack prefix."""
+        return f"{PROJECT}-{self.token}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.name == "production"
+
+    @property
+    def termination_protection(self) -> bool:
+        """Stateful stacks are termination-protected in production only."""
+        return self.is_production
+
+    @property
+    def retain_stateful(self) -> bool:
+        """Production keeps stateful data when a resource leaves the template."""
+        return self.is_production
+
+    def stack_name(self, unit: str, *, dr: bool = False) -> str:
+        return f"{self.prefix}-dr-{unit}" if dr else f"{self.prefix}-{unit}"
+
+
+SERVICES = ("bot", "ml-service", "data-ingestion")
+
+
+def _validate(cfg: EnvironmentConfig) -> None:
+    env = cfg.name if isinstance(cfg.name, str) else repr(cfg.name)
+
+    def fail(path: str, value: Any, allowed: str) -> None:
+        raise ConfigError(f"{env}: {path} = {value!r} is not allowed; {allowed}")
+
+    def check(ok: bool, path: str, value: Any, allowed: str) -> None:
+        if not ok:
+            fail(path, value, allowed)
+
+    _check_types(cfg, env)
+    check(
+        cfg.name in ENVIRONMENTS,
+        "name",
+        cfg.name,
+        f"expected one of {', '.join(ENVIRONMENTS)}",
+    )
+    check(
+        re.fullmatch(r"\d{12}", cfg.account) is not None,
+        "account",
+        cfg.account,
+        "expected a 12-digit AWS account id",
+    )
+    check(cfg.region in REGIONS, "region", cfg.region, f"expected one of {', '.join(REGIONS)}")
+    check(
+        DOMAIN.fullmatch(cfg.domain_name) is not None,
+        "domain_name",
+        cfg.domain_name,
+        "expected a lower-case DNS name such as api.clever-better.com",
+    )
+    _check_network(cfg.network, "network", check)
+    check(
+        DB_INSTANCE_CLASS.fullmatch(cfg.database.instance_class) is not None,
+        "database.instance_class",
+        cfg.database.instance_class,
+        "expected a Graviton/burstable RDS class such as t4g.micro or r7g.large (without the db. prefix)",
+    )
+    check(
+        20 <= cfg.database.allocated_storage_gib <= 65536,
+        "database.allocated_storage_gib",
+        cfg.database.allocated_storage_gib,
+        "expected 20 to 65536",
+    )
+    check(
+        cfg.database.allocated_storage_gib
+        < cfg.database.max_allocated_storage_gib
+        <= 65536,
+        "database.max_allocated_storage_gib",
+        cfg.database.max_allocated_storage_gib,
+        f"expected more than allocated_storage_gib ({cfg.database.allocated_storage_gib}) and at most 65536",
+    )
+    check(
+        set(cfg.services) == set(SERVICES),
+        "services",
+        sorted(cfg.services),
+        f"expected exactly {', '.join(SERVICES)}",
+    )
+    for svc, size in sorted(cfg.services.items()):
+        mem = FARGATE_MEMORY.get(size.cpu)
+        check(
+            mem is not None,
+            f"services.{svc}.cpu",
+            size.cpu,
+            f"expected one of {', '.join(map(str, FARGATE_MEMORY))}",
+        )
+        assert mem is not None
+        check(
+            mem[0] <= size.memory_mib <= mem[1] and size.memory_mib % 512 == 0,
+            f"services.{svc}.memory_mib",
+            size.memory_mib,
+            f"expected a multiple of 512 from {mem[0]} to {mem[1]} for cpu {size.cpu}",
+        )
+        check(
+            0 <= size.desired_count <= 20,
+            f"services.{svc}.desired_count",
+            size.desired_count,
+            "expected 0 to 20",
+        )
+    check(
+        cfg.log_retention_days in LOG_RETENTION_DAYS,
+        "log_retention_days",
+        cfg.log_retention_days,
+        "expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ... 3653 days)",
+    )
+    # RDS keeps automated backups for at most 35 days; the runbook asks for 30 in production.
+    check(
+        1 <= cfg.backup_retention_days <= 35,
+        "backup_retention_days",
+        cfg.backup_retention_days,
+        "expected 1 to 35 (the RDS limit)",
+    )
+    check(
+        1 <= cfg.features.bake_time_minutes <= 60,
+        "features.bake_time_minutes",
+        cfg.features.bake_time_minutes,
+        "expected 1 to 60",
+    )
+    if cfg.is_production:
+        # The runbook's backup, deletion and blue/green promises, made explicit.
+        check(
+            cfg.backup_retention_days >= 30,
+            "backup_retention_days",
+            cfg.backup_retention_days,
+            "production keeps backups at least 30 days (runbook)",
+        )
+        check(
+            cfg.features.deletion_protection,
+            "features.deletion_protection",
+            cfg.features.deletion_protection,
+            "production requires True",
+        )
+        check(
+            cfg.features.bake_time_minutes >= 15,
+            "features.bake_time_minutes",
+            cfg.features.bake_time_minutes,
+            "production watches a deployment at least 15 minutes (runbook)",
+        )
+        check(
+            cfg.network.az_count == 3,
+            "network.az_count",
+            cfg.network.az_count,
+            "production spans 3 availability zones",
+        )
+        check(
+            cfg.disaster_recovery is not None,
+            "disaster_recovery",
+            None,
+            "production needs a DR region (runbook: us-west-2)",
+        )
+    dr = cfg.disaster_recovery
+    if dr is not None:
+        check(dr.region in REGIONS, "disaster_recovery.region", dr.region, f"expected one of {', '.join(REGIONS)}")
+        check(
+            dr.region != cfg.region,
+            "disaster_recovery.region",
+            dr.region,
+            f"expected a region other than the primary {cfg.region}",
+        )
+        _check_network(dr.network, "disaster_recovery.network", check)
+        check(
+            not _net(dr.network.vpc_cidr).overlaps(_net(cfg.network.vpc_cidr)),
+            "disaster_recovery.network.vpc_cidr",
+            dr.network.vpc_cidr,
+            f"expected a range that does not overlap network.vpc_cidr {cfg.network.vpc_cidr}",
+        )
+
+
+def _check_network(net: NetworkConfig, path: str, check: Any) -> None:
+    try:
+        cidr = ipaddress.IPv4Network(net.vpc_cidr, strict=True)
+    except ValueError:
+        cidr = None
+    check(
+        cidr is not None,
+        f"{path}.vpc_cidr",
+        net.vpc_cidr,
+        "expected an IPv4 network such as 10.0.0.0/16 (host bits zero)",
+    )
+    assert cidr is not None
+    check(
+        cidr.is_private and 16 <= cidr.prefixlen <= 20,
+        f"{path}.vpc_cidr",
+        net.vpc_cidr,
+        "expected a private (RFC 1918) range from /16 to /20",
+    )
+    check(1 <= net.az_count <= 3, f"{path}.az_count", net.az_count, "expected 1 to 3")
+    check(
+        1 <= net.nat_gateways <= net.az_count,
+        f"{path}.nat_gateways",
+        net.nat_gateways,
+        f"expected 1 to az_count ({net.az_count})",
+    )
+    check(
+        net.flow_log_retention_days in LOG_RETENTION_DAYS,
+        f"{path}.flow_log_retention_days",
+        net.flow_log_retention_days,
+        "expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ... 3653 days)",
+    )
+
+
+def _net(cidr: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(cidr)
+
+
+def _check_types(obj: Any, env: str, path: str = "") -> None:
+    """Reject a wrongly typed value (say a string where an int belongs) by its field path."""
+    hints = {"int": int, "str": str, "bool": bool}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        where = f"{path}{f.name}"
+        expected = hints.get(str(f.type))
+        if expected is not None and (
+            type(value) is not expected  # bool is an int subclass: compare exactly
+        ):
+            raise ConfigError(
+                f"{env}: {where} = {value!r} is not allowed; expected {expected.__name__}"
+            )
+        if is_dataclass(value):
+            _check_types(value, env, f"{where}.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if is_dataclass(item):
+                    _check_types(item, env, f"{where}.{key}.")
+
+
+def validate_all(configs: Iterable[EnvironmentConfig]) -> None:
+    """Checks across environments: VPC ranges never overlap, so peering or a VPN stays possible."""
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for cfg in configs:
+        ranges = [("network.vpc_cidr", cfg.network.vpc_cidr)]
+        if cfg.disaster_recovery:
+            ranges.append(("disaster_recovery.network.vpc_cidr", cfg.disaster_recovery.network.vpc_cidr))
+        for path, cidr in ranges:
+            net = _net(cidr)
+            for other, other_net in seen:
+                if net.overlaps(other_net):
+                    raise ConfigError(
+                        f"{cfg.name}: {path} = {cidr!r} is not allowed; it overlaps {other} ({other_net})"
+                    )
+            seen.append((f"{cfg.name} {path}", net))

@@ -1,0 +1,3 @@
+from emulator.local import main
+
+main()

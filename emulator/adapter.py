@@ -1,0 +1,345 @@
+"""Teach moto's CloudFormation what our unmodified templates need, and fail loudly on the rest.
+
+Stock moto (pinned in requirements-dev.txt: these patches touch its internals)
+silently skips resource types it does not model, never completes Lambda-backed
+custom resources (no Lambda runs without Docker) and answers a failing stack
+with HTTP 500 and a stack stuck IN_PROGRESS. This module:
+
+* rejects a template with a type neither moto nor this adapter models, the way
+  CloudFormation rejects unknown types ("Template format error: Unrecognized
+  resource types: [...]"), so nothing is ever dropped silently;
+* adds models for the types we use that moto lacks (``EXTRA_MODELS``);
+* turns an error while creating or updating resources into a failed stack with
+  the reason in its events, so the CDK CLI reports it and exits non-zero;
+* evaluates bucket policies without their conditional statements: moto ignores
+  conditions, so the standard "deny unless TLS" statement would deny everything.
+
+Call ``install()`` once in the process that serves moto.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.common_models import CloudFormationModel
+from moto.ec2.models import ec2_backends
+from moto.kms.models import Key as KmsKey
+from moto.s3.models import FakeBucket, s3_backends
+
+logger = logging.getLogger("emulator")
+
+
+class BucketPolicy(CloudFormationModel):
+    """AWS::S3::BucketPolicy: stored on the bucket, readable with GetBucketPolicy."""
+
+    def __init__(self, bucket_name: str, policy: dict[str, Any]) -> None:
+        self.bucket_name = bucket_name
+        self.policy = policy
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.bucket_name
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> BucketPolicy:
+        props = cloudformation_json["Properties"]
+        bucket, policy = props["Bucket"], props["PolicyDocument"]
+        _s3(account_id).put_bucket_policy(bucket, json.dumps(policy).encode())
+        return cls(bucket, policy)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: BucketPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> BucketPolicy:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        bucket = cloudformation_json["Properties"]["Bucket"]
+        backend = _s3(account_id)
+        if bucket in backend.buckets:
+            backend.delete_bucket_policy(bucket)
+
+
+class RestrictDefaultSecurityGroup(CloudFormationModel):
+    """Custom::VpcRestrictDefaultSG: does what the CDK's handler Lambda does (revoke every
+    rule of the VPC's default security group), since no Lambda runs locally."""
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "Custom::VpcRestrictDefaultSG"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.group_id
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RestrictDefaultSecurityGroup:
+        group_id = cloudformation_json["Properties"]["DefaultSecurityGroupId"]
+        group = ec2_backends[account_id][region_name].get_security_group_from_id(group_id)
+        if group is None:
+            raise ValueError(f"default security group {group_id} does not exist")
+        group.ingress_rules = []
+        group.egress_rules = []
+        return cls(group_id)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: RestrictDefaultSecurityGroup,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> RestrictDefaultSecurityGroup:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        """Like the CDK handler on delete: nothing to restore for a VPC that is going away."""
+
+
+EXTRA_MODELS: dict[str, type[CloudFormationModel]] = {
+    model.cloudformation_type(): model for model in (BucketPolicy, RestrictDefaultSecurityGroup)
+}
+
+
+def _s3(account_id: str) -> Any:
+    return s3_backends[account_id]["aws"]
+
+
+def supported_types() -> frozenset[str]:
+    """Every resource type a local deploy can create: moto's own plus ours."""
+    return frozenset(parsing.get_model_map()) | frozenset(EXTRA_MODELS) | frozenset(
+        parsing.NULL_MODELS
+    )
+
+
+def unsupported_types(template: dict[str, Any]) -> list[str]:
+    types = {res.get("Type", "") for res in (template.get("Resources") or {}).values()}
+    return sorted(types - supported_types())
+
+
+def _kms_key_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """moto hands CloudFormation's {Key, Value} tags to an API that wants {TagKey, TagValue},
+    and keeps the key policy as a dict where GetKeyPolicy expects the JSON text."""
+    props = dict(props)
+    props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+    if isinstance(props.get("KeyPolicy"), dict):
+        props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+    return props
+
+
+# CloudFormation type's model -> rewrite of its Properties before moto's own handler runs.
+PROPERTY_FIXES: dict[type[CloudFormationModel], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    KmsKey: _kms_key_properties,
+}
+
+
+def _with_fixed_properties(
+    model: type[CloudFormationModel], fix: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    original = model.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    @functools.wraps(original)
+    def create(
+        cls: type[CloudFormationModel],
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        fixed = {**cloudformation_json, "Properties": fix(cloudformation_json.get("Properties", {}))}
+        return original(cls, resource_name, fixed, account_id, region_name, **kwargs)
+
+    model.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+def _resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
+    @functools.wraps(original)
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type in EXTRA_MODELS:
+            return EXTRA_MODELS[resource_type]
+        if resource_type.startswith("Custom::") or resource_type not in supported_types():
+            # Checked when the template arrives; reaching here means a nested path missed it.
+            raise ValidationError(
+                message=f"Template format error: Unrecognized resource types: [{resource_type}]"
+            )
+        return original(resource_type)
+
+    return resource_class_from_type
+
+
+def _reject_unsupported(method: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        template = signature.bind(self, *args, **kwargs).arguments.get("template")
+        if template:
+            missing = unsupported_types(cfn_models.Stack.parse_template(template))
+            if missing:
+                logger.error("rejecting template with unmodelled types %s", missing)
+                raise ValidationError(
+                    message=(
+                        "Template format error: Unrecognized resource types: "
+                        f"[{', '.join(missing)}] (the local emulator does not model them; "
+                        "teach emulator/adapter.py before deploying locally)"
+                    )
+                )
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _fail_stack_instead_of_500(
+    method: Callable[..., Any], failed: str, final: str
+) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - any failure becomes a failed stack
+            reason = f"{type(error).__name__}: {error}"
+            logger.exception("stack %s failed: %s", self.name, reason)
+            self._add_stack_event(failed, resource_status_reason=reason)
+            self._add_stack_event(final, resource_status_reason=reason)
+            self.status = final
+            return None
+
+    return wrapper
+
+
+def _validate_different_update(
+    self: CloudFormationResponse,
+    incoming_params: list[dict[str, Any]] | None,
+    stack_body: str,
+    old_stack: cfn_models.Stack,
+) -> None:
+    """CloudFormation refuses an update that changes nothing ("No updates are to be
+    performed."), which is how the CDK CLI reports "(no changes)". moto checks this
+    only when parameters are passed; the CLI passes none when defaults apply."""
+    if not stack_body:
+        return
+    old_params = dict(old_stack.parameters or {})
+    new_params = {
+        p["ParameterKey"]: old_params.get(p["ParameterKey"])
+        if p.get("UsePreviousValue")
+        else p.get("ParameterValue")
+        for p in incoming_params or []
+    }
+    tags = {t["Key"]: t["Value"] for t in self._get_param("Tags", [])}
+    if (
+        old_stack.template_dict == cfn_models.Stack.parse_template(stack_body)
+        and new_params == old_params
+        and (not tags or tags == old_stack.tags)
+    ):
+        raise ValidationError(old_stack.name, message="No updates are to be performed.")
+
+
+def _permission_without_conditions(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return original(self, action, resource)
+        stored = self.policy
+        document = json.loads(stored)
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        document["Statement"] = [s for s in statements if "Condition" not in s]
+        try:
+            self.policy = json.dumps(document).encode()
+            return original(self, action, resource)
+        finally:
+            self.policy = stored
+
+    return get_permission
+
+
+_FAILED = frozenset({"ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+_installed = False
+
+
+def install() -> None:
+    """Patch moto in this process (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    parsing.resource_class_from_type = _resource_class_from_type(  # type: ignore[assignment]
+        parsing.resource_class_from_type
+    )
+    for model, fix in PROPERTY_FIXES.items():
+        _with_fixed_properties(model, fix)
+    backend = cfn_models.CloudFormationBackend
+    for name in ("create_stack", "update_stack", "create_change_set"):
+        setattr(backend, name, _reject_unsupported(getattr(backend, name)))
+    CloudFormationResponse._validate_different_update = _validate_different_update  # type: ignore[method-assign]
+    stack = cfn_models.Stack
+    stack.create_resources = _fail_stack_instead_of_500(  # type: ignore[method-assign]
+        stack.create_resources, "CREATE_FAILED", "ROLLBACK_COMPLETE"
+    )
+    stack.update = _fail_stack_instead_of_500(  # type: ignore[method-assign]
+        stack.update, "UPDATE_FAILED", "UPDATE_ROLLBACK_COMPLETE"
+    )
+    # A failed stack has no outputs (moto would try to build the missing resources).
+    outputs = stack.outputs
+    stack.outputs = property(  # type: ignore[method-assign,assignment]
+        lambda self: None if self.status in _FAILED else outputs.fget(self)  # type: ignore[attr-defined]
+    )
+    FakeBucket.get_permission = _permission_without_conditions(  # type: ignore[method-assign]
+        FakeBucket.get_permission
+    )
+    _installed = True

@@ -1,0 +1,1 @@
+"""Deployable stacks and the stages that group them. Stacks only compose and grant."""

@@ -1,0 +1,55 @@
+"""What every Clever Better stack shares: explicit env, fixed AZs, tags, protection."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from config.model import PROJECT, EnvironmentConfig
+
+# AZ names are fixed in code rather than looked up, so synth stays offline and
+# deterministic (no cdk.context.json lookups, no dummy AZs).
+AZ_SUFFIXES = ("a", "b", "c")
+
+
+class CleverBetterStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        unit: str,
+        region: str,
+        stateful: bool,
+        dr: bool = False,
+        description: str,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=config.stack_name(unit, dr=dr),
+            env=cdk.Environment(account=config.account, region=region),
+            description=description,
+            # Stateful stacks (network, data, secrets) cannot be deleted by accident in production.
+            termination_protection=stateful and config.termination_protection,
+        )
+        self.config = config
+        self._zones = [f"{region}{suffix}" for suffix in AZ_SUFFIXES]
+        for key, value in {
+            "Project": PROJECT,
+            "Environment": config.name,
+            "Unit": unit,
+            "ManagedBy": "aws-cdk",
+            **config.tags,
+        }.items():
+            cdk.Tags.of(self).add(key, value)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return self._zones
+
+    @property
+    def stateful_removal_policy(self) -> cdk.RemovalPolicy:
+        """Production keeps stateful data; other environments clean up after themselves."""
+        return cdk.RemovalPolicy.RETAIN if self.config.retain_stateful else cdk.RemovalPolicy.DESTROY

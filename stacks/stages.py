@@ -1,0 +1,38 @@
+"""One Stage per environment, plus production's disaster-recovery stage."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from config.model import EnvironmentConfig
+from stacks.network_stack import NetworkStack
+
+
+class EnvironmentStage(cdk.Stage):
+    """dev, staging or production in the primary region. Select with `cdk deploy 'dev/*'`."""
+
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, config.name)
+        self.network = NetworkStack(
+            self, "network", config=config, network=config.network, region=config.region
+        )
+
+
+class DisasterRecoveryStage(cdk.Stage):
+    """Production's warm standby in the DR region. Select with `cdk deploy 'production-dr/*'`."""
+
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+        dr = config.disaster_recovery
+        assert dr is not None, "only environments with a DR region get a DR stage"
+        super().__init__(scope, f"{config.name}-dr")
+        self.network = NetworkStack(
+            self, "network", config=config, network=dr.network, region=dr.region, dr=True
+        )
+
+
+def add_environment(app: cdk.App, config: EnvironmentConfig) -> list[cdk.Stage]:
+    stages: list[cdk.Stage] = [EnvironmentStage(app, config=config)]
+    if config.disaster_recovery is not None:
+        stages.append(DisasterRecoveryStage(app, config=config))
+    return stages

@@ -23,9 +23,7 @@ from stacks.stages import add_environment
 
 def _settings(app: cdk.App, environ: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
     selected = app.node.try_get_context("environments")
-    names = (
-        tuple(n.strip() for n in str(selected).split(",") if n.strip()) if selected else ENVIRONMENTS
-    )
+    names = tuple(n.strip() for n in str(selected).split(",") if n.strip()) if selected else ENVIRONMENTS
     accounts = {}
     for name in ENVIRONMENTS:
         value = app.node.try_get_context(f"{name}_account") or environ.get(
@@ -47,9 +45,13 @@ def create_app(
     names, accounts = _settings(app, os.environ if environ is None else environ)
     for cfg in config.load(names, accounts=accounts):
         add_environment(app, cfg)
-    # Any unacknowledged finding fails synth (cdk-nag v3 runs as a validation plugin).
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    add_compliance_checks(app)
     return app
+
+
+def add_compliance_checks(app: cdk.App) -> None:
+    """cdk-nag v3 runs as a validation plugin: any unacknowledged finding fails synth."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
 
 
 def main() -> None:

@@ -35,9 +35,7 @@ def _dev() -> EnvironmentConfig:
         account=PLACEHOLDER_ACCOUNTS["dev"],
         region=PRIMARY_REGION,
         domain_name="dev-api.clever-better.com",
-        network=NetworkConfig(
-            vpc_cidr="10.0.0.0/16", az_count=2, nat_gateways=1, flow_log_retention_days=14
-        ),
+        network=NetworkConfig(vpc_cidr="10.0.0.0/16", az_count=2, nat_gateways=1, flow_log_retention_days=14),
         database=DatabaseSize(
             instance_class="t4g.micro", allocated_storage_gib=20, max_allocated_storage_gib=50
         ),
@@ -131,9 +129,7 @@ def load(
     accounts = dict(accounts or {})
     for name in list(names) + list(accounts):
         if name not in _BUILDERS:
-            raise ConfigError(
-                f"environment {name!r} is unknown; expected one of {', '.join(ENVIRONMENTS)}"
-            )
+            raise ConfigError(f"environment {name!r} is unknown; expected one of {', '.join(ENVIRONMENTS)}")
     configs = []
     for name in names:
         cfg = _BUILDERS[name]()

@@ -182,9 +182,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
         "expected 20 to 65536",
     )
     check(
-        cfg.database.allocated_storage_gib
-        < cfg.database.max_allocated_storage_gib
-        <= 65536,
+        cfg.database.allocated_storage_gib < cfg.database.max_allocated_storage_gib <= 65536,
         "database.max_allocated_storage_gib",
         cfg.database.max_allocated_storage_gib,
         f"expected more than allocated_storage_gib ({cfg.database.allocated_storage_gib}) and at most 65536",
@@ -269,7 +267,12 @@ def _validate(cfg: EnvironmentConfig) -> None:
         )
     dr = cfg.disaster_recovery
     if dr is not None:
-        check(dr.region in REGIONS, "disaster_recovery.region", dr.region, f"expected one of {', '.join(REGIONS)}")
+        check(
+            dr.region in REGIONS,
+            "disaster_recovery.region",
+            dr.region,
+            f"expected one of {', '.join(REGIONS)}",
+        )
         check(
             dr.region != cfg.region,
             "disaster_recovery.region",
@@ -332,9 +335,7 @@ def _check_types(obj: Any, env: str, path: str = "") -> None:
         if expected is not None and (
             type(value) is not expected  # bool is an int subclass: compare exactly
         ):
-            raise ConfigError(
-                f"{env}: {where} = {value!r} is not allowed; expected {expected.__name__}"
-            )
+            raise ConfigError(f"{env}: {where} = {value!r} is not allowed; expected {expected.__name__}")
         if is_dataclass(value):
             _check_types(value, env, f"{where}.")
         if isinstance(value, dict):

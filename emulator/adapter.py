@@ -33,6 +33,7 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.kms.models import Key as KmsKey
+from moto.logs.models import LogGroup
 from moto.s3.models import FakeBucket, s3_backends
 
 logger = logging.getLogger("emulator")
@@ -54,7 +55,7 @@ class BucketPolicy(CloudFormationModel):
         return self.bucket_name
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -68,7 +69,7 @@ class BucketPolicy(CloudFormationModel):
         return cls(bucket, policy)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: BucketPolicy,
         new_resource_name: str,
@@ -81,7 +82,7 @@ class BucketPolicy(CloudFormationModel):
         )
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -110,7 +111,7 @@ class RestrictDefaultSecurityGroup(CloudFormationModel):
         return self.group_id
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -127,7 +128,7 @@ class RestrictDefaultSecurityGroup(CloudFormationModel):
         return cls(group_id)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: RestrictDefaultSecurityGroup,
         new_resource_name: str,
@@ -140,7 +141,7 @@ class RestrictDefaultSecurityGroup(CloudFormationModel):
         )
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -161,9 +162,7 @@ def _s3(account_id: str) -> Any:
 
 def supported_types() -> frozenset[str]:
     """Every resource type a local deploy can create: moto's own plus ours."""
-    return frozenset(parsing.get_model_map()) | frozenset(EXTRA_MODELS) | frozenset(
-        parsing.NULL_MODELS
-    )
+    return frozenset(parsing.get_model_map()) | frozenset(EXTRA_MODELS) | frozenset(parsing.NULL_MODELS)
 
 
 def unsupported_types(template: dict[str, Any]) -> list[str]:
@@ -181,20 +180,28 @@ def _kms_key_properties(props: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+def _log_group_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """moto's LogGroup reads the API's `kmsKeyId`, so CloudFormation's `KmsKeyId` was dropped
+    and the group looked unencrypted."""
+    props = dict(props)
+    if "KmsKeyId" in props:
+        props["kmsKeyId"] = props.pop("KmsKeyId")
+    return props
+
+
 # CloudFormation type's model -> rewrite of its Properties before moto's own handler runs.
-PROPERTY_FIXES: dict[type[CloudFormationModel], Callable[[dict[str, Any]], dict[str, Any]]] = {
+PROPERTY_FIXES: dict[Any, Callable[[dict[str, Any]], dict[str, Any]]] = {
     KmsKey: _kms_key_properties,
+    LogGroup: _log_group_properties,
 }
 
 
-def _with_fixed_properties(
-    model: type[CloudFormationModel], fix: Callable[[dict[str, Any]], dict[str, Any]]
-) -> None:
-    original = model.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+def _with_fixed_properties(model: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    original = model.create_from_cloudformation_json.__func__
 
-    @functools.wraps(original)
     def create(
-        cls: type[CloudFormationModel],
+        cls: Any,
+        /,
         resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
@@ -204,7 +211,8 @@ def _with_fixed_properties(
         fixed = {**cloudformation_json, "Properties": fix(cloudformation_json.get("Properties", {}))}
         return original(cls, resource_name, fixed, account_id, region_name, **kwargs)
 
-    model.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    create.__doc__ = original.__doc__
+    model.create_from_cloudformation_json = classmethod(create)
 
 
 def _resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -244,14 +252,12 @@ def _reject_unsupported(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _fail_stack_instead_of_500(
-    method: Callable[..., Any], failed: str, final: str
-) -> Callable[..., Any]:
+def _fail_stack_instead_of_500(method: Callable[..., Any], failed: str, final: str) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - any failure becomes a failed stack
+        except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             logger.exception("stack %s failed: %s", self.name, reason)
             self._add_stack_event(failed, resource_status_reason=reason)

@@ -29,7 +29,10 @@ class NetworkStack(CleverBetterStack):
             region=region,
             stateful=True,
             dr=dr,
-            description=f"Clever Better {config.name}{' DR' if dr else ''} network: VPC, subnets, endpoints, flow logs",
+            description=(
+                f"Clever Better {config.name}{' DR' if dr else ''} network: "
+                "VPC, subnets, endpoints, flow logs"
+            ),
         )
         self.network = Network(
             self,

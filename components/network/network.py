@@ -66,7 +66,13 @@ class Network(Construct):
         self.flow_log_key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
                 resources=["*"],  # in a key policy "*" means this key
                 conditions={
                     "ArnEquals": {
@@ -141,6 +147,15 @@ class Network(Construct):
             ],
             restrict_default_security_group=True,
         )
+        # The VPC and its subnets are what every ENI, database and endpoint sits in:
+        # production keeps them even if they leave the template by mistake.
+        for resource in (
+            self.vpc,
+            *self.vpc.public_subnets,
+            *self.vpc.private_subnets,
+            *self.vpc.isolated_subnets,
+        ):
+            resource.apply_removal_policy(removal_policy)
         # L1 on purpose: the L2 FlowLog also gives the role an inline policy to
         # pass itself, which nothing needs (CloudFormation passes it, not the role).
         self.flow_log = ec2.CfnFlowLog(
@@ -197,5 +212,5 @@ class Network(Construct):
                 subnet.node.find_child("DefaultRoute"),
                 "Public subnets exist only for the internet-facing ALB and the NAT gateways; "
                 "this default route to the internet gateway is what makes them public.",
-                "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+                "NIST.800.53.R5::NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
             )

@@ -1,0 +1,91 @@
+# Clever Better infrastructure. Targets mirror the runbook; `make help` lists them.
+# Everything installs itself: a Python venv in .venv, the pinned CDK CLI and Node 22 in node_modules.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+# node_modules/.bin first: jsii and the CLI run on the pinned Node 22, not the machine's Node.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# No notices or telemetry calls to the internet from the CLI.
+export CDK_DISABLE_CLI_TELEMETRY := true
+CDK := $(CURDIR)/node_modules/.bin/cdk --no-notices
+
+# Stack selections per environment (production includes its DR stacks in us-west-2).
+STACKS_dev := 'dev/*'
+STACKS_staging := 'staging/*'
+STACKS_production := 'production/*' 'production-dr/*'
+ENVIRONMENTS := dev staging production
+LOCAL_PORT ?= 4599
+LOCAL_STATE ?= $(CURDIR)/.local
+
+.PHONY: help install test lint format typecheck unit integration synth snapshot-update bench \
+	deploy-local destroy-local constraints clean \
+	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS))
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22"; exit 1; }
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Install Python packages, the CDK CLI and Node 22
+
+test: install lint typecheck ## Lint, type-check and run every test (CI runs exactly this)
+	$(PY) -m pytest
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install ## mypy on the emulator adapter, config and Lambdas
+	$(VENV)/bin/mypy
+
+unit: install ## Tests without the local-emulator deploy
+	$(PY) -m pytest -m "not integration"
+
+integration: install ## Deploy dev into a fresh emulator and check it through boto3
+	$(PY) -m pytest -m integration
+
+synth: install ## Synthesize every environment into cdk.out (cdk-nag runs; any finding fails)
+	$(CDK) synth --quiet
+
+snapshot-update: install ## Refresh the template snapshots after an intended change
+	$(PY) -m pytest tests/unit/test_snapshots.py --snapshot-update
+
+diff-%: install ## cdk diff for ENV (diff-dev, diff-staging, diff-production)
+	$(CDK) diff $(STACKS_$*)
+
+deploy-dev deploy-staging deploy-production: deploy-%: install ## Deploy one environment to AWS
+	$(CDK) deploy $(STACKS_$*) --require-approval broadening
+
+deploy-local: install ## Start the local emulator and cdk deploy dev into it (no AWS account)
+	$(PY) -m emulator deploy --port $(LOCAL_PORT) --state $(LOCAL_STATE)
+
+destroy-local: ## Stop the local emulator and remove its state
+	@if [ -x $(PY) ]; then $(PY) -m emulator destroy --state $(LOCAL_STATE); else rm -rf $(LOCAL_STATE); fi
+
+bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), test-suite wall time
+	$(PY) tools/bench.py
+
+constraints: ## Re-pin every transitive package after changing requirements*.txt
+	rm -rf /tmp/cb-constraints && $(PYTHON) -m venv /tmp/cb-constraints
+	/tmp/cb-constraints/bin/pip install --quiet -r requirements-dev.txt
+	{ echo "# Every transitive package pinned, generated with pip freeze from requirements-dev.txt."; \
+	  echo "# Regenerate: make constraints"; /tmp/cb-constraints/bin/pip freeze; } > constraints.txt
+
+clean: destroy-local ## Remove build output (keeps .venv and node_modules)
+	rm -rf cdk.out .pytest_cache .ruff_cache .mypy_cache .bench

@@ -1,0 +1,56 @@
+"""Shared helpers: synthesize the app the way the CDK CLI does, read the templates back."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+# Stack name -> (stage, region). Every environment and the DR stage.
+STACKS = {
+    "clever-better-dev-network": ("dev", "us-east-1"),
+    "clever-better-staging-network": ("staging", "us-east-1"),
+    "clever-better-prod-network": ("production", "us-east-1"),
+    "clever-better-prod-dr-network": ("production-dr", "us-west-2"),
+}
+
+
+def build(outdir: Path, context: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Synthesize with cdk.json's context (as `cdk synth` passes it).
+
+    Returns the app (for construct-tree checks) and the templates by stack name.
+    """
+    from app import create_app
+
+    app = create_app(context={**CDK_CONTEXT, **(context or {})}, environ={}, outdir=str(outdir))
+    assembly = app.synth()
+    templates: dict[str, dict[str, Any]] = {}
+    for stage in assembly.nested_assemblies:
+        for stack in stage.nested_assembly.stacks:
+            templates[stack.stack_name] = stack.template
+    return app, templates
+
+
+def synth(outdir: Path, context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    return build(outdir, context)[1]
+
+
+def template_files(outdir: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(outdir)): path.read_bytes() for path in sorted(outdir.rglob("*.template.json"))
+    }
+
+
+def normalise(template: Mapping[str, Any]) -> Any:
+    """Blank asset hashes so a Lambda code edit does not churn unrelated snapshots."""
+    return json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
+
+
+def resources(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}

@@ -1,0 +1,216 @@
+"""Configuration: valid per environment, and every bad value stops synth with one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import FrozenInstanceError, replace
+from typing import Any
+
+import pytest
+
+import config
+from config.model import LOG_RETENTION_DAYS, ConfigError, EnvironmentConfig
+from tests.support import CDK_CONTEXT, ROOT
+
+DEV, STAGING, PROD = config.load()
+
+
+def test_environments_and_name_tokens() -> None:
+    assert [c.name for c in (DEV, STAGING, PROD)] == ["dev", "staging", "production"]
+    assert [c.prefix for c in (DEV, STAGING, PROD)] == [
+        "clever-better-dev",
+        "clever-better-staging",
+        "clever-better-prod",
+    ]
+    assert PROD.stack_name("network") == "clever-better-prod-network"
+    assert PROD.stack_name("network", dr=True) == "clever-better-prod-dr-network"
+
+
+def test_production_matches_the_runbook() -> None:
+    assert PROD.region == "us-east-1"
+    assert PROD.disaster_recovery is not None and PROD.disaster_recovery.region == "us-west-2"
+    assert PROD.network.az_count == 3 and PROD.network.nat_gateways == 3
+    assert PROD.backup_retention_days == 30
+    assert PROD.features.bake_time_minutes == 15
+    assert PROD.termination_protection and PROD.retain_stateful
+    assert PROD.domain_name == "api.clever-better.com"
+
+
+def test_dev_is_small() -> None:
+    assert DEV.network.az_count == 2 and DEV.network.nat_gateways == 1
+    assert DEV.database.instance_class == "t4g.micro"
+    assert not DEV.termination_protection and not DEV.retain_stateful
+    assert DEV.disaster_recovery is None
+    assert DEV.domain_name == "dev-api.clever-better.com"
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(FrozenInstanceError):
+        DEV.region = "eu-west-1"  # type: ignore[misc]
+
+
+def _net(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
+    return replace(cfg, network=replace(cfg.network, **changes))
+
+
+def _dr(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
+    assert cfg.disaster_recovery is not None
+    return replace(cfg, disaster_recovery=replace(cfg.disaster_recovery, **changes))
+
+
+BAD = {
+    "unknown environment": (
+        lambda: replace(DEV, name="qa"),
+        "qa: name = 'qa' is not allowed; expected one of dev, staging, production",
+    ),
+    "malformed account": (
+        lambda: replace(DEV, account="12345"),
+        "dev: account = '12345' is not allowed; expected a 12-digit AWS account id",
+    ),
+    "unknown region": (
+        lambda: replace(STAGING, region="mars-1"),
+        "staging: region = 'mars-1' is not allowed; expected one of us-east-1,",
+    ),
+    "invalid CIDR": (
+        lambda: _net(DEV, vpc_cidr="10.0.0.300/16"),
+        "dev: network.vpc_cidr = '10.0.0.300/16' is not allowed; expected an IPv4 network",
+    ),
+    "CIDR with host bits": (
+        lambda: _net(DEV, vpc_cidr="10.0.0.1/16"),
+        "dev: network.vpc_cidr = '10.0.0.1/16' is not allowed; expected an IPv4 network",
+    ),
+    "public CIDR": (
+        lambda: _net(DEV, vpc_cidr="8.8.0.0/16"),
+        "dev: network.vpc_cidr = '8.8.0.0/16' is not allowed; expected a private (RFC 1918) range",
+    ),
+    "AZ count out of range": (
+        lambda: _net(STAGING, az_count=4),
+        "staging: network.az_count = 4 is not allowed; expected 1 to 3",
+    ),
+    "more NAT gateways than AZs": (
+        lambda: _net(DEV, nat_gateways=3),
+        "dev: network.nat_gateways = 3 is not allowed; expected 1 to az_count (2)",
+    ),
+    "retention CloudWatch Logs does not allow": (
+        lambda: _net(DEV, flow_log_retention_days=10),
+        "dev: network.flow_log_retention_days = 10 is not allowed; expected a CloudWatch Logs retention",
+    ),
+    "negative log retention": (
+        lambda: replace(DEV, log_retention_days=-1),
+        "dev: log_retention_days = -1 is not allowed; expected a CloudWatch Logs retention",
+    ),
+    "DR region equal to primary": (
+        lambda: _dr(PROD, region="us-east-1"),
+        "production: disaster_recovery.region = 'us-east-1' is not allowed; "
+        "expected a region other than the primary us-east-1",
+    ),
+    "DR CIDR overlapping primary": (
+        lambda: _dr(PROD, network=replace(PROD.network, vpc_cidr="10.20.0.0/17")),
+        "production: disaster_recovery.network.vpc_cidr = '10.20.0.0/17' is not allowed; "
+        "expected a range that does not overlap",
+    ),
+    "production without 3 AZs": (
+        lambda: _net(PROD, az_count=2, nat_gateways=2),
+        "production: network.az_count = 2 is not allowed; production spans 3 availability zones",
+    ),
+    "backup retention beyond RDS limit": (
+        lambda: replace(PROD, backup_retention_days=36),
+        "production: backup_retention_days = 36 is not allowed; expected 1 to 35 (the RDS limit)",
+    ),
+    "production backups shorter than runbook": (
+        lambda: replace(PROD, backup_retention_days=7),
+        "production: backup_retention_days = 7 is not allowed; production keeps backups at least 30 days",
+    ),
+    "production bake time under 15 minutes": (
+        lambda: replace(PROD, features=replace(PROD.features, bake_time_minutes=5)),
+        "production: features.bake_time_minutes = 5 is not allowed; production watches a deployment",
+    ),
+    "invalid Fargate memory": (
+        lambda: replace(DEV, services={**DEV.services, "bot": replace(DEV.services["bot"], memory_mib=300)}),
+        "dev: services.bot.memory_mib = 300 is not allowed; expected a multiple of 512 from 512 to 2048",
+    ),
+    "negative desired count": (
+        lambda: replace(
+            DEV, services={**DEV.services, "bot": replace(DEV.services["bot"], desired_count=-1)}
+        ),
+        "dev: services.bot.desired_count = -1 is not allowed; expected 0 to 20",
+    ),
+    "missing service": (
+        lambda: replace(DEV, services={"bot": DEV.services["bot"]}),
+        "dev: services = ['bot'] is not allowed; expected exactly bot, ml-service, data-ingestion",
+    ),
+    "wrong type": (
+        lambda: _net(DEV, az_count="2"),
+        "dev: network.az_count = '2' is not allowed; expected int",
+    ),
+    "storage ceiling below allocation": (
+        lambda: replace(DEV, database=replace(DEV.database, max_allocated_storage_gib=10)),
+        "dev: database.max_allocated_storage_gib = 10 is not allowed; "
+        "expected more than allocated_storage_gib",
+    ),
+    "bad domain": (
+        lambda: replace(DEV, domain_name="Dev API"),
+        "dev: domain_name = 'Dev API' is not allowed; expected a lower-case DNS name",
+    ),
+}
+
+
+@pytest.mark.parametrize("build, message", BAD.values(), ids=BAD.keys())
+def test_bad_value_names_environment_and_field(build: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        build()
+    text = str(error.value)
+    assert text.startswith(message), text
+    assert "\n" not in text
+
+
+def test_unknown_environment_selected() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^environment 'qa' is unknown; expected one of dev, staging, production$"
+    ):
+        config.load(("dev", "qa"))
+
+
+def test_account_override_is_validated() -> None:
+    with pytest.raises(ConfigError, match=r"^production: account = 'abc' is not allowed"):
+        config.load(accounts={"production": "abc"})
+    (prod,) = config.load(("production",), accounts={"production": "444455556666"})
+    assert prod.account == "444455556666"
+
+
+def test_overlapping_environments_rejected() -> None:
+    from config.model import validate_all
+
+    clash = _net(STAGING, vpc_cidr="10.0.0.0/16")
+    with pytest.raises(
+        ConfigError, match=r"^staging: network.vpc_cidr = '10.0.0.0/16' is not allowed; it overlaps dev"
+    ):
+        validate_all([DEV, clash, PROD])
+
+
+def test_every_retention_value_maps_to_cdk() -> None:
+    from components.retention import retention
+
+    assert len({retention(days) for days in LOG_RETENTION_DAYS}) == len(LOG_RETENTION_DAYS)
+
+
+@pytest.mark.parametrize(
+    "context, environ, expected",
+    [
+        ({"environments": "dev,qa"}, {}, "environment 'qa' is unknown"),
+        ({"dev_account": "12"}, {}, "dev: account = '12' is not allowed"),
+        ({}, {"CLEVER_BETTER_STAGING_ACCOUNT": "x"}, "staging: account = 'x' is not allowed"),
+    ],
+)
+def test_app_stops_with_one_line(context: dict[str, str], environ: dict[str, str], expected: str) -> None:
+    """`cdk synth` runs app.py with context in CDK_CONTEXT_JSON: a bad value is one line on stderr."""
+    env = {**os.environ, **environ, "CDK_CONTEXT_JSON": json.dumps({**CDK_CONTEXT, **context})}
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith(f"configuration error: {expected}"), result.stderr

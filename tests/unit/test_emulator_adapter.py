@@ -1,0 +1,213 @@
+"""The local emulator adapter, in-process against moto (no server, no CDK CLI)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from emulator.adapter import EXTRA_MODELS, install, supported_types, unsupported_types
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    install()
+    with mock_aws():
+        yield
+
+
+def _cfn() -> Any:
+    return boto3.client("cloudformation", region_name=REGION)
+
+
+def _template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:
+    return json.dumps({"Resources": resources, "Outputs": outputs or {}})
+
+
+def _bootstrap_like(template: dict[str, Any]) -> None:
+    """What `cdk bootstrap` and asset publishing leave behind before a deploy."""
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String"
+    )
+    s3 = boto3.client("s3", region_name=REGION)
+    for resource in template["Resources"].values():
+        code = resource.get("Properties", {}).get("Code", {})
+        key = code.get("S3Key")
+        if key:
+            bucket = code["S3Bucket"]  # env-specific stacks name the bootstrap bucket literally
+            assert isinstance(bucket, str), bucket
+            if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+                s3.create_bucket(Bucket=bucket)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                archive.writestr("index.js", "exports.handler = async () => ({});")
+            s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+def test_unmodelled_type_is_rejected_loudly(aws: None) -> None:
+    body = _template({"Alarm": {"Type": "AWS::Made::Up", "Properties": {}}})
+    with pytest.raises(ClientError) as error:
+        _cfn().create_stack(StackName="s", TemplateBody=body)
+    message = error.value.response["Error"]["Message"]
+    assert "Unrecognized resource types: [AWS::Made::Up]" in message
+    assert not _cfn().list_stacks()["StackSummaries"], "nothing was half-created"
+
+
+def test_custom_resources_without_a_local_model_are_rejected(aws: None) -> None:
+    body = _template({"Thing": {"Type": "Custom::Whatever", "Properties": {"ServiceToken": "arn"}}})
+    with pytest.raises(ClientError, match=r"Unrecognized resource types: \[Custom::Whatever\]"):
+        _cfn().create_stack(StackName="s", TemplateBody=body)
+
+
+def test_supported_types_cover_moto_and_extras() -> None:
+    assert {"AWS::EC2::VPC", "AWS::S3::BucketPolicy", "Custom::VpcRestrictDefaultSG"} <= supported_types()
+    assert set(EXTRA_MODELS) <= supported_types()
+    assert unsupported_types({"Resources": {"A": {"Type": "AWS::EC2::VPC"}, "B": {"Type": "AWS::X::Y"}}}) == [
+        "AWS::X::Y"
+    ]
+
+
+def test_failure_becomes_a_failed_stack_with_reason(aws: None) -> None:
+    # A subnet in a VPC that does not exist: moto raises while creating it.
+    body = _template(
+        {
+            "Subnet": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {"VpcId": "vpc-missing", "CidrBlock": "10.0.0.0/24"},
+            }
+        },
+        {"SubnetId": {"Value": {"Ref": "Subnet"}}},
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "Outputs" not in stack
+    reasons = [
+        e.get("ResourceStatusReason", "") for e in _cfn().describe_stack_events(StackName="s")["StackEvents"]
+    ]
+    assert any("vpc-missing" in r or "VPC" in r for r in reasons), reasons
+
+
+def test_kms_key_tags_and_policy(aws: None) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}],
+    }
+    body = _template(
+        {
+            "Key": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {
+                    "KeyPolicy": policy,
+                    "EnableKeyRotation": True,
+                    "Tags": [{"Key": "Project", "Value": "cb"}],
+                },
+            }
+        },
+        {"KeyId": {"Value": {"Ref": "Key"}}},
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    key_id = stack["Outputs"][0]["OutputValue"]
+    kms = boto3.client("kms", region_name=REGION)
+    assert kms.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "Project", "TagValue": "cb"}]
+    assert json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]) == policy
+
+
+def test_bucket_policy_is_stored_and_tls_deny_does_not_block_local_access(aws: None) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::policy-bucket", "arn:aws:s3:::policy-bucket/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    body = _template(
+        {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "policy-bucket"}},
+            "Policy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": policy},
+            },
+        }
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    s3 = boto3.client("s3", region_name=REGION)
+    assert json.loads(s3.get_bucket_policy(Bucket="policy-bucket")["Policy"]) == policy
+    s3.put_object(Bucket="policy-bucket", Key="k", Body=b"x")  # moto alone would answer 403
+
+
+def test_unconditional_bucket_deny_still_applies(aws: None) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="locked")
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::locked/*"}
+    s3.put_bucket_policy(Bucket="locked", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket="locked", Key="k", Body=b"x")
+
+
+def test_no_op_update_is_refused_like_cloudformation(aws: None) -> None:
+    body = _template({"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}})
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    with pytest.raises(ClientError, match="No updates are to be performed"):
+        _cfn().update_stack(StackName="s", TemplateBody=body)
+    changed = _template({"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t2"}}})
+    _cfn().update_stack(StackName="s", TemplateBody=changed)
+    assert _cfn().describe_stacks(StackName="s")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_dev_network_deploys_and_default_sg_is_locked(aws: None, templates: dict[str, Any]) -> None:
+    template = templates["clever-better-dev-network"]
+    _bootstrap_like(template)
+    _cfn().create_stack(
+        StackName="clever-better-dev-network",
+        TemplateBody=json.dumps(template),
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    (stack,) = _cfn().describe_stacks(StackName="clever-better-dev-network")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    ec2 = boto3.client("ec2", region_name=REGION)
+    (default,) = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [outputs["VpcId"]]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"]
+    assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+
+
+def test_log_group_keeps_its_kms_key(aws: None) -> None:
+    key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    body = _template(
+        {
+            "Group": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": "/g", "KmsKeyId": key_arn, "RetentionInDays": 14},
+            }
+        }
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    (group,) = boto3.client("logs", region_name=REGION).describe_log_groups(logGroupNamePrefix="/g")[
+        "logGroups"
+    ]
+    assert group["kmsKeyId"] == key_arn and group["retentionInDays"] == 14

@@ -1,0 +1,198 @@
+"""Fine-grained assertions on the network stack of every environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+import config
+from components.network import INTERFACE_ENDPOINTS
+from tests.support import STACKS, resources
+
+CONFIGS = {c.name: c for c in config.load()}
+PROD = CONFIGS["production"]
+assert PROD.disaster_recovery is not None
+NETWORKS = {
+    "clever-better-dev-network": CONFIGS["dev"].network,
+    "clever-better-staging-network": CONFIGS["staging"].network,
+    "clever-better-prod-network": PROD.network,
+    "clever-better-prod-dr-network": PROD.disaster_recovery.network,
+}
+
+
+@pytest.fixture(params=sorted(STACKS), scope="module")
+def stack(request: pytest.FixtureRequest, templates: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    return request.param, templates[request.param]
+
+
+def test_every_environment_is_synthesized(templates: dict[str, dict[str, Any]]) -> None:
+    assert sorted(templates) == sorted(STACKS)
+
+
+def test_vpc_cidr_and_dns(stack: tuple[str, dict[str, Any]]) -> None:
+    name, template = stack
+    Template.from_json(template).has_resource_properties(
+        "AWS::EC2::VPC",
+        {"CidrBlock": NETWORKS[name].vpc_cidr, "EnableDnsHostnames": True, "EnableDnsSupport": True},
+    )
+
+
+def test_three_subnet_tiers_per_az(stack: tuple[str, dict[str, Any]]) -> None:
+    name, template = stack
+    net = NETWORKS[name]
+    _, region = STACKS[name]
+    subnets = resources(template, "AWS::EC2::Subnet").values()
+    assert len(subnets) == 3 * net.az_count
+    zones = {s["Properties"]["AvailabilityZone"] for s in subnets}
+    assert zones == {f"{region}{z}" for z in "abc"[: net.az_count]}
+    tiers: dict[str, int] = {}
+    for subnet in subnets:
+        tags = {t["Key"]: t["Value"] for t in subnet["Properties"]["Tags"]}
+        tiers[tags["aws-cdk:subnet-type"]] = tiers.get(tags["aws-cdk:subnet-type"], 0) + 1
+        # Nothing gets a public IP just by launching in a subnet.
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+    assert tiers == {"Public": net.az_count, "Private": net.az_count, "Isolated": net.az_count}
+
+
+def test_nat_gateways_as_configured(stack: tuple[str, dict[str, Any]]) -> None:
+    name, template = stack
+    assert len(resources(template, "AWS::EC2::NatGateway")) == NETWORKS[name].nat_gateways
+    # Every private subnet has a default route through a NAT gateway; isolated ones have none.
+    nat_routes = [
+        r for r in resources(template, "AWS::EC2::Route").values() if "NatGatewayId" in r["Properties"]
+    ]
+    assert len(nat_routes) == NETWORKS[name].az_count
+
+
+def test_flow_logs_encrypted_with_retention(stack: tuple[str, dict[str, Any]]) -> None:
+    name, template = stack
+    t = Template.from_json(template)
+    t.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {
+            "ResourceType": "VPC",
+            "TrafficType": "ALL",
+            "LogDestinationType": "cloud-watch-logs",
+            "ResourceId": {"Ref": Match.string_like_regexp("^NetworkVpc")},
+        },
+    )
+    prefix = name.removesuffix("-network").removesuffix("-dr")
+    t.has_resource_properties(
+        "AWS::Logs::LogGroup",
+        {
+            "LogGroupName": f"/vpc/{prefix}/flow-logs",
+            "RetentionInDays": NETWORKS[name].flow_log_retention_days,
+            "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^NetworkFlowLogKey"), "Arn"]},
+        },
+    )
+    t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    # Only CloudWatch Logs, and only for this log group, may use the key.
+    key_policy = next(iter(resources(template, "AWS::KMS::Key").values()))["Properties"]["KeyPolicy"]
+    logs_statements = [
+        s
+        for s in key_policy["Statement"]
+        if "Service" in s["Principal"] and "logs." in s["Principal"]["Service"]
+    ]
+    assert len(logs_statements) == 1
+    assert "kms:EncryptionContext:aws:logs:arn" in logs_statements[0]["Condition"]["ArnEquals"]
+
+
+def test_flow_log_role_is_least_privilege(stack: tuple[str, dict[str, Any]]) -> None:
+    _, template = stack
+    (policy,) = resources(template, "AWS::IAM::ManagedPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    (log_group_id,) = resources(template, "AWS::Logs::LogGroup")
+    assert statement["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
+    assert not resources(template, "AWS::IAM::Policy"), "no inline policies"
+    Template.from_json(template).has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    Match.object_like(
+                        {
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Condition": {"StringEquals": {"aws:SourceAccount": Match.any_value()}},
+                        }
+                    )
+                ]
+            }
+        },
+    )
+
+
+def test_endpoints(stack: tuple[str, dict[str, Any]]) -> None:
+    name, template = stack
+    endpoints = resources(template, "AWS::EC2::VPCEndpoint").values()
+    gateway = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Gateway"]
+    interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+    assert len(gateway) == 1
+    assert "s3" in str(gateway[0]["Properties"]["ServiceName"])
+    assert len(interface) == len(INTERFACE_ENDPOINTS)
+    services = sorted(str(e["Properties"]["ServiceName"]) for e in interface)
+    _, region = STACKS[name]
+    expected = sorted(
+        f"com.amazonaws.{region}.{s}"
+        for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring")
+    )
+    assert services == expected
+    for endpoint in interface:
+        props = endpoint["Properties"]
+        assert props["PrivateDnsEnabled"] is True
+        assert len(props["SubnetIds"]) == NETWORKS[name].az_count
+        assert all("PrivateSubnet" in ref["Ref"] for ref in props["SubnetIds"])
+
+
+def test_endpoint_security_group_only_https_from_vpc(stack: tuple[str, dict[str, Any]]) -> None:
+    name, template = stack
+    groups = resources(template, "AWS::EC2::SecurityGroup")
+    (group,) = groups.values()
+    assert group["Properties"]["SecurityGroupIngress"] == [
+        {
+            "CidrIp": NETWORKS[name].vpc_cidr,
+            "Description": "HTTPS from the VPC",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+    # allow_all_outbound=False renders CDK's "disallow all traffic" placeholder egress rule.
+    assert [r["CidrIp"] for r in group["Properties"]["SecurityGroupEgress"]] == ["255.255.255.255/32"]
+
+
+def test_default_security_group_locked_down(stack: tuple[str, dict[str, Any]]) -> None:
+    _, template = stack
+    Template.from_json(template).has_resource_properties(
+        "Custom::VpcRestrictDefaultSG",
+        {
+            "DefaultSecurityGroupId": {
+                "Fn::GetAtt": [Match.string_like_regexp("^NetworkVpc"), "DefaultSecurityGroup"]
+            }
+        },
+    )
+
+
+def test_outputs_for_operators(stack: tuple[str, dict[str, Any]]) -> None:
+    _, template = stack
+    assert sorted(template["Outputs"]) == [
+        "FlowLogGroupName",
+        "IsolatedSubnetIds",
+        "PrivateSubnetIds",
+        "PublicSubnetIds",
+        "VpcCidr",
+        "VpcId",
+    ]
+
+
+def test_common_tags(stack: tuple[str, dict[str, Any]]) -> None:
+    name, template = stack
+    stage, _ = STACKS[name]
+    (vpc,) = resources(template, "AWS::EC2::VPC").values()
+    tags = {t["Key"]: t["Value"] for t in vpc["Properties"]["Tags"]}
+    assert tags["Project"] == "clever-better"
+    assert tags["Environment"] == stage.removesuffix("-dr")
+    assert tags["Unit"] == "network"
+    assert tags["Name"] == name.removesuffix("-network").removesuffix("-dr")

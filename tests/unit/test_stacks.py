@@ -1,0 +1,111 @@
+"""Stack layout, protection of stateful resources and logical-ID stability."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import STACKS
+
+# Resource types whose replacement or deletion loses data or breaks what depends on them.
+STATEFUL_TYPES = frozenset(
+    {
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::RDS::DBInstance",
+        "AWS::RDS::DBCluster",
+        "AWS::S3::Bucket",
+        "AWS::SecretsManager::Secret",
+        "AWS::Backup::BackupVault",
+        "AWS::ECR::Repository",
+    }
+)
+PINNED = Path(__file__).with_name("stateful_logical_ids.json")
+
+
+def _manifest(assembly_dir: Path) -> dict[str, Any]:
+    return json.loads((assembly_dir / "manifest.json").read_text())
+
+
+def _stack_artifacts(assembly_dir: Path) -> dict[str, dict[str, Any]]:
+    found = {}
+    for stage_dir in sorted(assembly_dir.glob("assembly-*")):
+        manifest = json.loads((stage_dir / "manifest.json").read_text())
+        for artifact in manifest["artifacts"].values():
+            if artifact["type"] == "aws:cloudformation:stack":
+                found[artifact["properties"].get("stackName")] = artifact
+    return found
+
+
+def test_stack_names_regions_and_stages(templates: dict[str, Any], assembly_dir: Path) -> None:
+    artifacts = _stack_artifacts(assembly_dir)
+    assert sorted(artifacts) == sorted(STACKS)
+    for name, (stage, region) in STACKS.items():
+        assert artifacts[name]["environment"].endswith(f"/{region}")
+        assert artifacts[name]["displayName"] == f"{stage}/network"
+    nested = [a for a in _manifest(assembly_dir)["artifacts"].values() if a["type"] == "cdk:cloud-assembly"]
+    assert sorted(a["properties"]["displayName"] for a in nested) == [
+        "dev",
+        "production",
+        "production-dr",
+        "staging",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, protected",
+    [
+        ("clever-better-dev-network", False),
+        ("clever-better-staging-network", False),
+        ("clever-better-prod-network", True),
+        ("clever-better-prod-dr-network", True),
+    ],
+)
+def test_termination_protection_on_production_stateful_stacks(
+    templates: dict[str, Any], assembly_dir: Path, name: str, protected: bool
+) -> None:
+    artifact = _stack_artifacts(assembly_dir)[name]
+    assert artifact["properties"].get("terminationProtection", False) is protected
+
+
+@pytest.mark.parametrize("name", [n for n in STACKS if "-prod-" in n])
+def test_production_keeps_every_stateful_resource(templates: dict[str, Any], name: str) -> None:
+    stateful = {k: r for k, r in templates[name]["Resources"].items() if r["Type"] in STATEFUL_TYPES}
+    assert stateful
+    for logical_id, resource in stateful.items():
+        assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), logical_id
+        assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), logical_id
+
+
+def test_dev_cleans_up_its_keys_and_logs(templates: dict[str, Any]) -> None:
+    for resource in templates["clever-better-dev-network"]["Resources"].values():
+        if resource["Type"] in ("AWS::KMS::Key", "AWS::Logs::LogGroup"):
+            assert resource["DeletionPolicy"] == "Delete"
+
+
+def stateful_ids(templates: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {
+        name: {k: r["Type"] for k, r in sorted(t["Resources"].items()) if r["Type"] in STATEFUL_TYPES}
+        for name, t in sorted(templates.items())
+    }
+
+
+def test_stateful_logical_ids_never_change(templates: dict[str, Any]) -> None:
+    """A renamed construct changes its logical ID, and CloudFormation then replaces the resource.
+
+    Adding a stateful resource: add it to stateful_logical_ids.json in the same change.
+    Removing or renaming one on purpose needs a migration plan, not just a new pin.
+    """
+    pinned = json.loads(PINNED.read_text())
+    current = stateful_ids(templates)
+    for name, ids in pinned.items():
+        missing = sorted(set(ids) - set(current.get(name, {})))
+        assert not missing, f"{name}: stateful resources would be replaced or deleted: {missing}"
+        assert {k: current[name][k] for k in ids} == ids
+    unpinned = {n: sorted(set(ids) - set(pinned.get(n, {}))) for n, ids in current.items()}
+    assert not any(unpinned.values()), f"pin new stateful resources in {PINNED.name}: {unpinned}"

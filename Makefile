@@ -18,15 +18,17 @@ STACKS_dev := 'dev/*'
 STACKS_staging := 'staging/*'
 STACKS_production := 'production/*' 'production-dr/*'
 ENVIRONMENTS := dev staging production
+# Extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
+CDK_ARGS ?=
 LOCAL_PORT ?= 4599
 LOCAL_STATE ?= $(CURDIR)/.local
 
 .PHONY: help install test lint format typecheck unit integration synth snapshot-update bench \
 	deploy-local destroy-local constraints clean \
-	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS))
+	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z%_ -]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -61,16 +63,19 @@ integration: install ## Deploy dev into a fresh emulator and check it through bo
 	$(PY) -m pytest -m integration
 
 synth: install ## Synthesize every environment into cdk.out (cdk-nag runs; any finding fails)
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet $(CDK_ARGS)
 
 snapshot-update: install ## Refresh the template snapshots after an intended change
 	$(PY) -m pytest tests/unit/test_snapshots.py --snapshot-update
 
 diff-%: install ## cdk diff for ENV (diff-dev, diff-staging, diff-production)
-	$(CDK) diff $(STACKS_$*)
+	$(CDK) diff $(STACKS_$*) $(CDK_ARGS)
 
 deploy-dev deploy-staging deploy-production: deploy-%: install ## Deploy one environment to AWS
-	$(CDK) deploy $(STACKS_$*) --require-approval broadening
+	$(CDK) deploy $(STACKS_$*) --require-approval broadening $(CDK_ARGS)
+
+bootstrap-dev bootstrap-staging bootstrap-production: bootstrap-%: install ## cdk bootstrap the accounts/regions of ENV
+	$(CDK) bootstrap $(STACKS_$*) $(CDK_ARGS)
 
 deploy-local: install ## Start the local emulator and cdk deploy dev into it (no AWS account)
 	$(PY) -m emulator deploy --port $(LOCAL_PORT) --state $(LOCAL_STATE)

@@ -11,6 +11,8 @@ PY := $(CURDIR)/$(VENV)/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # No notices or telemetry calls to the internet from the CLI.
 export CDK_DISABLE_CLI_TELEMETRY := true
+# The CLI is pinned in package.json; do not look for newer versions.
+export CDK_DISABLE_VERSION_CHECK := true
 CDK := $(CURDIR)/node_modules/.bin/cdk --no-notices
 
 # Stack selections per environment (production includes its DR stacks in us-west-2).
@@ -68,7 +70,7 @@ synth: install ## Synthesize every environment into cdk.out (cdk-nag runs; any f
 snapshot-update: install ## Refresh the template snapshots after an intended change
 	$(PY) -m pytest tests/unit/test_snapshots.py --snapshot-update
 
-diff-%: install ## cdk diff for ENV (diff-dev, diff-staging, diff-production)
+diff-dev diff-staging diff-production: diff-%: install ## cdk diff for one environment
 	$(CDK) diff $(STACKS_$*) $(CDK_ARGS)
 
 deploy-dev deploy-staging deploy-production: deploy-%: install ## Deploy one environment to AWS

@@ -51,6 +51,7 @@ def aws_env(port: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
         AWS_DEFAULT_REGION=REGION,
         AWS_EC2_METADATA_DISABLED="true",
         CDK_DISABLE_CLI_TELEMETRY="true",
+        CDK_DISABLE_VERSION_CHECK="true",
         PATH=f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}",
     )
     return env

@@ -39,7 +39,24 @@ from moto.s3.models import FakeBucket, s3_backends
 logger = logging.getLogger("emulator")
 
 
-class BucketPolicy(CloudFormationModel):
+class _AppliedModel(CloudFormationModel):
+    """A model whose create applies its properties idempotently, so an update re-applies them."""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+
+class BucketPolicy(_AppliedModel):
     """AWS::S3::BucketPolicy: stored on the bucket, readable with GetBucketPolicy."""
 
     def __init__(self, bucket_name: str, policy: dict[str, Any]) -> None:
@@ -69,19 +86,6 @@ class BucketPolicy(CloudFormationModel):
         return cls(bucket, policy)
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: BucketPolicy,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> BucketPolicy:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
     def delete_from_cloudformation_json(
         cls,
         resource_name: str,
@@ -95,7 +99,7 @@ class BucketPolicy(CloudFormationModel):
             backend.delete_bucket_policy(bucket)
 
 
-class RestrictDefaultSecurityGroup(CloudFormationModel):
+class RestrictDefaultSecurityGroup(_AppliedModel):
     """Custom::VpcRestrictDefaultSG: does what the CDK's handler Lambda does (revoke every
     rule of the VPC's default security group), since no Lambda runs locally."""
 
@@ -126,19 +130,6 @@ class RestrictDefaultSecurityGroup(CloudFormationModel):
         group.ingress_rules = []
         group.egress_rules = []
         return cls(group_id)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: RestrictDefaultSecurityGroup,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> RestrictDefaultSecurityGroup:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
 
     @classmethod
     def delete_from_cloudformation_json(

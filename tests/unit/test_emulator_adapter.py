@@ -211,3 +211,30 @@ def test_log_group_keeps_its_kms_key(aws: None) -> None:
         "logGroups"
     ]
     assert group["kmsKeyId"] == key_arn and group["retentionInDays"] == 14
+
+
+def test_bucket_policy_update_replaces_the_policy(aws: None) -> None:
+    def body(action: str) -> str:
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": action,
+            "Resource": "arn:aws:s3:::pb-bucket/*",
+        }
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        return _template(
+            {
+                "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "pb-bucket"}},
+                "Policy": {
+                    "Type": "AWS::S3::BucketPolicy",
+                    "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": document},
+                },
+            }
+        )
+
+    _cfn().create_stack(StackName="s", TemplateBody=body("s3:GetObject"))
+    _cfn().update_stack(StackName="s", TemplateBody=body("s3:PutObject"))
+    policy = json.loads(
+        boto3.client("s3", region_name=REGION).get_bucket_policy(Bucket="pb-bucket")["Policy"]
+    )
+    assert policy["Statement"][0]["Action"] == "s3:PutObject"

@@ -8,7 +8,7 @@ from dataclasses import replace
 from config.model import (
     ENVIRONMENTS,
     ConfigError,
-    DatabaseSize,
+    DatabaseConfig,
     DisasterRecoveryConfig,
     EnvironmentConfig,
     Features,
@@ -36,7 +36,7 @@ def _dev() -> EnvironmentConfig:
         region=PRIMARY_REGION,
         domain_name="dev-api.clever-better.com",
         network=NetworkConfig(vpc_cidr="10.0.0.0/16", az_count=2, nat_gateways=1, flow_log_retention_days=14),
-        database=DatabaseSize(
+        database=DatabaseConfig(
             instance_class="t4g.micro", allocated_storage_gib=20, max_allocated_storage_gib=50
         ),
         services={
@@ -64,7 +64,7 @@ def _staging() -> EnvironmentConfig:
         network=NetworkConfig(
             vpc_cidr="10.10.0.0/16", az_count=2, nat_gateways=2, flow_log_retention_days=30
         ),
-        database=DatabaseSize(
+        database=DatabaseConfig(
             instance_class="t4g.medium", allocated_storage_gib=50, max_allocated_storage_gib=200
         ),
         services={
@@ -92,8 +92,12 @@ def _production() -> EnvironmentConfig:
         network=NetworkConfig(
             vpc_cidr="10.20.0.0/16", az_count=3, nat_gateways=3, flow_log_retention_days=365
         ),
-        database=DatabaseSize(
-            instance_class="r7g.large", allocated_storage_gib=100, max_allocated_storage_gib=1000
+        database=DatabaseConfig(
+            instance_class="r7g.large",
+            allocated_storage_gib=100,
+            max_allocated_storage_gib=1000,
+            performance_insights_retention_days=31,
+            monitoring_interval_seconds=15,
         ),
         services={
             "bot": ServiceSize(cpu=1024, memory_mib=2048, desired_count=2),

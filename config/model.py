@@ -63,10 +63,35 @@ class ServiceSize:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatabaseSize:
+class DatabaseConfig:
+    """RDS for PostgreSQL behind RDS Proxy. Windows are UTC, in RDS's own formats."""
+
     instance_class: str
     allocated_storage_gib: int
     max_allocated_storage_gib: int
+    # Runbook: daily automated backup at 02:00 UTC.
+    backup_window: str = "02:00-03:00"
+    # AWS Backup's hourly recovery points (the 1-hour RPO's second line), kept this long.
+    hourly_backup_retention_days: int = 2
+    maintenance_window: str = "sun:04:00-sun:05:00"
+    # Runbook incident "Database Connection Exhaustion": pooling and time-outs from day one.
+    proxy_max_connections_percent: int = 90
+    proxy_max_idle_connections_percent: int = 50
+    statement_timeout_seconds: int = 60
+    idle_in_transaction_timeout_seconds: int = 60
+    idle_session_timeout_seconds: int = 3600
+    slow_query_ms: int = 500
+    performance_insights_retention_days: int = 7
+    monitoring_interval_seconds: int = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotationConfig:
+    """Secret rotation periods (runbook: admin 30, application 90, Betfair every 6 months)."""
+
+    admin_days: int = 30
+    application_days: int = 90
+    betfair_days: int = 180
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,12 +121,13 @@ class EnvironmentConfig:
     region: str
     domain_name: str
     network: NetworkConfig
-    database: DatabaseSize
+    database: DatabaseConfig
     services: dict[str, ServiceSize]
     log_retention_days: int
     backup_retention_days: int
     features: Features
     disaster_recovery: DisasterRecoveryConfig | None = None
+    rotation: RotationConfig = field(default_factory=RotationConfig)
     tags: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -187,6 +213,10 @@ def _validate(cfg: EnvironmentConfig) -> None:
         cfg.database.max_allocated_storage_gib,
         f"expected more than allocated_storage_gib ({cfg.database.allocated_storage_gib}) and at most 65536",
     )
+    _check_database(cfg.database, check)
+    for period in ("admin_days", "application_days", "betfair_days"):
+        days = getattr(cfg.rotation, period)
+        check(1 <= days <= 365, f"rotation.{period}", days, "expected 1 to 365 (Secrets Manager's limit)")
     check(
         set(cfg.services) == set(SERVICES),
         "services",
@@ -318,6 +348,95 @@ def _check_network(net: NetworkConfig, path: str, check: Any) -> None:
         f"{path}.flow_log_retention_days",
         net.flow_log_retention_days,
         "expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ... 3653 days)",
+    )
+
+
+WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+WEEKLY_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
+)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PI_RETENTION = (7, *range(31, 731, 31), 731)
+MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+WEEK = 7 * 24 * 60
+
+
+def _check_database(db: DatabaseConfig, check: Any) -> None:
+    backup = WINDOW.fullmatch(db.backup_window)
+    check(backup is not None, "database.backup_window", db.backup_window, "expected hh24:mi-hh24:mi in UTC")
+    assert backup is not None
+    start = int(backup[1]) * 60 + int(backup[2])
+    end = int(backup[3]) * 60 + int(backup[4])
+    length = (end - start) % (24 * 60)
+    check(length >= 30, "database.backup_window", db.backup_window, "expected at least 30 minutes (RDS)")
+    weekly = WEEKLY_WINDOW.fullmatch(db.maintenance_window)
+    check(
+        weekly is not None,
+        "database.maintenance_window",
+        db.maintenance_window,
+        "expected ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:04:00-sun:05:00",
+    )
+    assert weekly is not None
+    m_start = DAYS.index(weekly[1]) * 1440 + int(weekly[2]) * 60 + int(weekly[3])
+    m_end = DAYS.index(weekly[4]) * 1440 + int(weekly[5]) * 60 + int(weekly[6])
+    m_length = (m_end - m_start) % WEEK
+    check(
+        m_length >= 30,
+        "database.maintenance_window",
+        db.maintenance_window,
+        "expected at least 30 minutes (RDS)",
+    )
+    # The backup window recurs daily; the maintenance window must miss every occurrence.
+    maintenance = {(m_start + i) % WEEK for i in range(m_length)}
+    backups = {(day * 1440 + start + i) % WEEK for day in range(7) for i in range(length)}
+    check(
+        not maintenance & backups,
+        "database.maintenance_window",
+        db.maintenance_window,
+        f"expected no overlap with backup_window {db.backup_window} (RDS refuses overlapping windows)",
+    )
+    check(
+        1 <= db.hourly_backup_retention_days <= 35,
+        "database.hourly_backup_retention_days",
+        db.hourly_backup_retention_days,
+        "expected 1 to 35",
+    )
+    check(
+        1 <= db.proxy_max_connections_percent <= 100,
+        "database.proxy_max_connections_percent",
+        db.proxy_max_connections_percent,
+        "expected 1 to 100 (percent of max_connections)",
+    )
+    check(
+        0 <= db.proxy_max_idle_connections_percent <= db.proxy_max_connections_percent,
+        "database.proxy_max_idle_connections_percent",
+        db.proxy_max_idle_connections_percent,
+        f"expected 0 to proxy_max_connections_percent ({db.proxy_max_connections_percent})",
+    )
+    for name in (
+        "statement_timeout_seconds",
+        "idle_in_transaction_timeout_seconds",
+        "idle_session_timeout_seconds",
+    ):
+        value = getattr(db, name)
+        check(1 <= value <= 86400, f"database.{name}", value, "expected 1 to 86400 seconds")
+    check(
+        1 <= db.slow_query_ms <= 60000,
+        "database.slow_query_ms",
+        db.slow_query_ms,
+        "expected 1 to 60000",
+    )
+    check(
+        db.performance_insights_retention_days in PI_RETENTION,
+        "database.performance_insights_retention_days",
+        db.performance_insights_retention_days,
+        "expected 7, a multiple of 31 up to 713, or 731",
+    )
+    check(
+        db.monitoring_interval_seconds in MONITORING_INTERVALS,
+        "database.monitoring_interval_seconds",
+        db.monitoring_interval_seconds,
+        "expected one of 1, 5, 10, 15, 30, 60",
     )
 
 

@@ -34,29 +34,15 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.kms.models import Key as KmsKey
 from moto.logs.models import LogGroup
+from moto.rds.models import DBInstance
 from moto.s3.models import FakeBucket, s3_backends
+
+from emulator.models import MODELS, SUPPORTED_TRANSFORMS, AppliedModel
 
 logger = logging.getLogger("emulator")
 
 
-class _AppliedModel(CloudFormationModel):
-    """A model whose create applies its properties idempotently, so an update re-applies them."""
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-
-class BucketPolicy(_AppliedModel):
+class BucketPolicy(AppliedModel):
     """AWS::S3::BucketPolicy: stored on the bucket, readable with GetBucketPolicy."""
 
     def __init__(self, bucket_name: str, policy: dict[str, Any]) -> None:
@@ -99,7 +85,7 @@ class BucketPolicy(_AppliedModel):
             backend.delete_bucket_policy(bucket)
 
 
-class RestrictDefaultSecurityGroup(_AppliedModel):
+class RestrictDefaultSecurityGroup(AppliedModel):
     """Custom::VpcRestrictDefaultSG: does what the CDK's handler Lambda does (revoke every
     rule of the VPC's default security group), since no Lambda runs locally."""
 
@@ -142,8 +128,9 @@ class RestrictDefaultSecurityGroup(_AppliedModel):
         """Like the CDK handler on delete: nothing to restore for a VPC that is going away."""
 
 
+_LOCAL_MODELS: tuple[Any, ...] = (BucketPolicy, RestrictDefaultSecurityGroup, *MODELS)
 EXTRA_MODELS: dict[str, type[CloudFormationModel]] = {
-    model.cloudformation_type(): model for model in (BucketPolicy, RestrictDefaultSecurityGroup)
+    model.cloudformation_type(): model for model in _LOCAL_MODELS
 }
 
 
@@ -157,8 +144,13 @@ def supported_types() -> frozenset[str]:
 
 
 def unsupported_types(template: dict[str, Any]) -> list[str]:
+    """Resource types (and template transforms) a local deploy cannot reproduce."""
     types = {res.get("Type", "") for res in (template.get("Resources") or {}).values()}
-    return sorted(types - supported_types())
+    transforms = template.get("Transform") or []
+    transforms = [transforms] if isinstance(transforms, str) else transforms
+    return sorted(types - supported_types()) + sorted(
+        f"Transform {t}" for t in set(transforms) - SUPPORTED_TRANSFORMS
+    )
 
 
 def _kms_key_properties(props: dict[str, Any]) -> dict[str, Any]:
@@ -180,11 +172,52 @@ def _log_group_properties(props: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+def _db_instance_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """moto resolves Ref to a parameter group as the model object, then crashes on it; and
+    CloudFormation accepts numbers as strings (the CDK writes "20"), moto compares them as ints."""
+    props = dict(props)
+    numeric = (
+        "AllocatedStorage",
+        "MaxAllocatedStorage",
+        "Port",
+        "BackupRetentionPeriod",
+        "MonitoringInterval",
+    )
+    for key in numeric:
+        if isinstance(props.get(key), str):
+            props[key] = int(props[key])
+    group = props.get("DBParameterGroupName")
+    if group is not None and not isinstance(group, str):
+        props["DBParameterGroupName"] = group.name
+    return props
+
+
+# CloudFormation properties moto's DBInstance handler drops -> the model attribute they set.
+DB_INSTANCE_ATTRIBUTES = {
+    "DeletionProtection": "deletion_protection",
+    "EnableCloudwatchLogsExports": "enabled_cloudwatch_logs_exports",
+    "MonitoringInterval": "monitoring_interval",
+    "MonitoringRoleArn": "monitoring_role_arn",
+    "MaxAllocatedStorage": "max_allocated_storage",
+    "CACertificateIdentifier": "ca_certificate_identifier",
+    "EnableIAMDatabaseAuthentication": "enable_iam_database_authentication",
+}
+
+
+def _db_instance_after(instance: Any, props: dict[str, Any]) -> None:
+    for prop, attribute in DB_INSTANCE_ATTRIBUTES.items():
+        if prop in props:
+            setattr(instance, attribute, props[prop])
+
+
 # CloudFormation type's model -> rewrite of its Properties before moto's own handler runs.
 PROPERTY_FIXES: dict[Any, Callable[[dict[str, Any]], dict[str, Any]]] = {
     KmsKey: _kms_key_properties,
     LogGroup: _log_group_properties,
+    DBInstance: _db_instance_properties,
 }
+# Model -> what to set on the created object from the (fixed) properties.
+AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {DBInstance: _db_instance_after}
 
 
 def _with_fixed_properties(model: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
@@ -200,10 +233,39 @@ def _with_fixed_properties(model: Any, fix: Callable[[dict[str, Any]], dict[str,
         **kwargs: Any,
     ) -> Any:
         fixed = {**cloudformation_json, "Properties": fix(cloudformation_json.get("Properties", {}))}
-        return original(cls, resource_name, fixed, account_id, region_name, **kwargs)
+        created = original(cls, resource_name, fixed, account_id, region_name, **kwargs)
+        if model in AFTER_CREATE:
+            AFTER_CREATE[model](created, fixed["Properties"])
+        return created
 
     create.__doc__ = original.__doc__
     model.create_from_cloudformation_json = classmethod(create)
+
+
+def _clean_json(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Resolve Fn::GetStackOutput, the intrinsic behind the CDK's weak cross-stack references
+    (@aws-cdk/core:defaultCrossStackReferences=weak): the named stack's output, read live."""
+
+    @functools.wraps(original)
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetStackOutput" in resource_json:
+            spec = original(resource_json["Fn::GetStackOutput"], resources_map)
+            region = spec.get("Region", resources_map._region_name)
+            backend = cfn_models.cloudformation_backends[resources_map._account_id][region]
+            for stack in backend.stacks.values():
+                if stack.name == spec["StackName"] and stack.status.endswith("_COMPLETE"):
+                    for output in stack.outputs or []:
+                        if output["OutputKey"] == spec["OutputName"]:
+                            return output["OutputValue"]
+            raise ValidationError(
+                message=(
+                    f"Fn::GetStackOutput: stack {spec['StackName']} in {region} "
+                    f"has no output {spec['OutputName']}"
+                )
+            )
+        return original(resource_json, resources_map)
+
+    return clean_json
 
 
 def _resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -318,6 +380,7 @@ def install() -> None:
     parsing.resource_class_from_type = _resource_class_from_type(  # type: ignore[assignment]
         parsing.resource_class_from_type
     )
+    parsing.clean_json = _clean_json(parsing.clean_json)  # type: ignore[assignment]
     for model, fix in PROPERTY_FIXES.items():
         _with_fixed_properties(model, fix)
     backend = cfn_models.CloudFormationBackend

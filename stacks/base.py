@@ -43,7 +43,8 @@ class CleverBetterStack(cdk.Stack):
             "ManagedBy": "aws-cdk",
             **config.tags,
         }.items():
-            cdk.Tags.of(self).add(key, value)
+            # The CDK tags DBProxyTargetGroup, which CloudFormation rejects (F3002).
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
 
     @property
     def availability_zones(self) -> list[str]:

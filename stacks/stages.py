@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config.model import EnvironmentConfig
+from stacks.data_stack import DataStack, DisasterRecoveryDataStack
 from stacks.network_stack import NetworkStack
 
 
@@ -17,6 +18,7 @@ class EnvironmentStage(cdk.Stage):
         self.network = NetworkStack(
             self, "network", config=config, network=config.network, region=config.region
         )
+        self.data = DataStack(self, "data", config=config, network=self.network.network)
 
 
 class DisasterRecoveryStage(cdk.Stage):
@@ -29,6 +31,7 @@ class DisasterRecoveryStage(cdk.Stage):
         self.network = NetworkStack(
             self, "network", config=config, network=dr.network, region=dr.region, dr=True
         )
+        self.data = DisasterRecoveryDataStack(self, "data", config=config)
 
 
 def add_environment(app: cdk.App, config: EnvironmentConfig) -> list[cdk.Stage]:

@@ -13,12 +13,18 @@ CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["conte
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 # Stack name -> (stage, region). Every environment and the DR stage.
-STACKS = {
-    "clever-better-dev-network": ("dev", "us-east-1"),
-    "clever-better-staging-network": ("staging", "us-east-1"),
-    "clever-better-prod-network": ("production", "us-east-1"),
-    "clever-better-prod-dr-network": ("production-dr", "us-west-2"),
+UNITS = ("network", "data")
+_PREFIXES = {
+    "clever-better-dev": ("dev", "us-east-1"),
+    "clever-better-staging": ("staging", "us-east-1"),
+    "clever-better-prod": ("production", "us-east-1"),
+    "clever-better-prod-dr": ("production-dr", "us-west-2"),
 }
+STACKS = {f"{prefix}-{unit}": where for prefix, where in _PREFIXES.items() for unit in UNITS}
+
+
+def stacks_of(unit: str) -> dict[str, tuple[str, str]]:
+    return {name: where for name, where in STACKS.items() if name.endswith(f"-{unit}")}
 
 
 def build(outdir: Path, context: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, dict[str, Any]]]:

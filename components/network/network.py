@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from components.keys import encryption_key
 from components.nag import acknowledge
 from components.retention import retention
 from config.model import NetworkConfig
@@ -52,39 +52,16 @@ class Network(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        self.vpc_cidr = config.vpc_cidr
         log_group_name = f"/vpc/{name}/flow-logs"
 
-        self.flow_log_key = kms.Key(
+        self.flow_log_key = encryption_key(
             self,
             "FlowLogKey",
             alias=f"alias/{name}/flow-logs",
             description=f"Encrypts the VPC flow logs of {name}",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
-        )
-        # CloudWatch Logs encrypts with the key only for this log group.
-        self.flow_log_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={
-                    "ArnEquals": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=log_group_name,
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+            log_group_names=[log_group_name],
         )
         self.flow_log_group = logs.LogGroup(
             self,

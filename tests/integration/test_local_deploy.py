@@ -5,6 +5,7 @@ The same code path as `make deploy-local` (emulator/local.py), on its own port a
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.support import synth, template_files
 
 pytestmark = pytest.mark.integration
 STACK = "clever-better-dev-network"
+DATA = "clever-better-dev-data"
 DEV = load(("dev",))[0]
 
 
@@ -52,17 +54,18 @@ def clients(deployed: tuple[Path, int, Any]) -> dict[str, Any]:
     )
     return {
         name: session.client(name, endpoint_url=local.endpoint(port))
-        for name in ("cloudformation", "ec2", "logs", "kms")
+        for name in ("cloudformation", "ec2", "logs", "kms", "rds", "secretsmanager", "backup")
     }
 
 
-def test_stack_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:
+def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:
     _, _, outputs = deployed
-    (stack,) = clients["cloudformation"].describe_stacks(StackName=STACK)["Stacks"]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
-    described = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    assert described == outputs[STACK]
-    assert set(described) == {
+    assert sorted(outputs) == [DATA, STACK]
+    for name in (STACK, DATA):
+        (stack,) = clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs[name]
+    network = {
         "VpcId",
         "VpcCidr",
         "PublicSubnetIds",
@@ -70,6 +73,15 @@ def test_stack_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> 
         "IsolatedSubnetIds",
         "FlowLogGroupName",
     }
+    data = {
+        "DbInstanceIdentifier",
+        "DbEndpoint",
+        "ProxyEndpoint",
+        "AppSecretName",
+        "AdminSecretArn",
+        "BackupVaultName",
+    }
+    assert network <= set(outputs[STACK]) and data <= set(outputs[DATA])
 
 
 def test_vpc_and_subnets_as_configured(deployed: Any, clients: dict[str, Any]) -> None:
@@ -132,13 +144,69 @@ def test_default_security_group_has_no_rules(deployed: Any, clients: dict[str, A
     assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
 
 
+def test_database_as_configured(deployed: Any, clients: dict[str, Any]) -> None:
+    outputs = deployed[2]
+    (db,) = clients["rds"].describe_db_instances(DBInstanceIdentifier="clever-better-dev")["DBInstances"]
+    assert outputs[DATA]["DbInstanceIdentifier"] == "clever-better-dev"
+    assert db["Engine"] == "postgres" and db["EngineVersion"].startswith("17.")
+    assert db["DBInstanceClass"] == f"db.{DEV.database.instance_class}"
+    assert db["StorageEncrypted"] and db["KmsKeyId"]
+    assert db["BackupRetentionPeriod"] == DEV.backup_retention_days
+    assert db["PreferredBackupWindow"] == "02:00-03:00"
+    assert db["MultiAZ"] is DEV.features.multi_az_database
+    assert db["DeletionProtection"] is DEV.features.deletion_protection
+    assert db["CopyTagsToSnapshot"] is True
+    assert db["MaxAllocatedStorage"] == DEV.database.max_allocated_storage_gib
+    assert sorted(db["EnabledCloudwatchLogsExports"]) == ["postgresql", "upgrade"]
+    assert not db["PubliclyAccessible"]
+    isolated = set(outputs[STACK]["IsolatedSubnetIds"].split(","))
+    assert {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]} == isolated
+    params = clients["rds"].describe_db_parameters(
+        DBParameterGroupName=db["DBParameterGroups"][0]["DBParameterGroupName"]
+    )
+    values = {p["ParameterName"]: p.get("ParameterValue") for p in params["Parameters"]}
+    assert values["shared_preload_libraries"] == "pg_stat_statements"
+    assert values["rds.force_ssl"] == "1"
+    (proxy,) = clients["rds"].describe_db_proxies(DBProxyName="clever-better-dev")["DBProxies"]
+    assert proxy["RequireTLS"] is True and proxy["EngineFamily"] == "POSTGRESQL"
+    assert proxy["Endpoint"] == outputs[DATA]["ProxyEndpoint"]
+    assert [a["IAMAuth"] for a in proxy["Auth"]] == ["REQUIRED"]
+
+
+def test_credentials_rotated_and_encrypted(deployed: Any, clients: dict[str, Any]) -> None:
+    sm = clients["secretsmanager"]
+    expected = {"clever-better/dev/database-admin": 30, "clever-better/dev/database": 90}
+    for name, days in expected.items():
+        secret = sm.describe_secret(SecretId=name)
+        assert secret["RotationEnabled"] and secret["RotationRules"]["AutomaticallyAfterDays"] == days
+        assert secret["KmsKeyId"].startswith("arn:aws:kms:us-east-1:")
+    app = json.loads(sm.get_secret_value(SecretId="clever-better/dev/database")["SecretString"])
+    assert app["username"] == "app" and app["host"].startswith("clever-better-dev.") and app["port"] == 5432
+    assert app["masterarn"] == deployed[2][DATA]["AdminSecretArn"]
+
+
+def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:
+    backup = clients["backup"]
+    (plan,) = [
+        p for p in backup.list_backup_plans()["BackupPlansList"] if p["BackupPlanName"] == "clever-better-dev"
+    ]
+    rules = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
+    by_name = {r["RuleName"]: r for r in rules}
+    assert by_name["Daily"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    assert by_name["Daily"]["Lifecycle"]["DeleteAfterDays"] == DEV.backup_retention_days
+    assert by_name["Hourly"]["ScheduleExpression"] == "cron(30 * * * ? *)"
+    assert all(r["TargetBackupVaultName"] == "clever-better-dev" for r in rules)
+    vault = backup.describe_backup_vault(BackupVaultName="clever-better-dev")
+    assert vault["EncryptionKeyArn"].startswith("arn:aws:kms:us-east-1:")
+
+
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:
     state, port, outputs = deployed
     cfn = clients["cloudformation"]
-    events_before = cfn.describe_stack_events(StackName=STACK)["StackEvents"]
+    before = {name: len(cfn.describe_stack_events(StackName=name)["StackEvents"]) for name in (STACK, DATA)}
     assert local.deploy(state, port) == outputs
-    events_after = cfn.describe_stack_events(StackName=STACK)["StackEvents"]
-    assert len(events_after) == len(events_before), "a no-change deploy must not update the stack"
+    after = {name: len(cfn.describe_stack_events(StackName=name)["StackEvents"]) for name in (STACK, DATA)}
+    assert after == before, "a no-change deploy must not update a stack"
 
 
 def test_cli_deploys_exactly_what_the_tests_synthesize(deployed: Any, tmp_path: Path) -> None:

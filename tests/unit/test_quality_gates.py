@@ -62,10 +62,25 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         assert len(reason.split()) >= 8 and not BOILERPLATE.match(reason.strip()), (path, rule, reason)
         # Never on a stack or stage: on the construct that has the finding.
         assert path.count("/") >= 3, (path, rule)
+    # Every acknowledged rule, reviewed: adding one to the app means adding it here too.
     assert {rule for _, rule, _ in acks} == {
         "CloudFormation-Validate::W3010",
         "NIST.800.53.R5::NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+        "AwsSolutions::AwsSolutions-RDS11",
+        "AwsSolutions::AwsSolutions-RDS3",
+        "AwsSolutions::AwsSolutions-RDS10",
+        "NIST.800.53.R5::NIST.800.53.R5-RDSMultiAZSupport",
+        "NIST.800.53.R5::NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+        "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",
+        "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
+        "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
     }
+    # Multi-AZ and deletion protection are only ever waived outside production.
+    for path, rule, _ in acks:
+        if "MultiAZ" in rule or "RDS3" in rule or "DeletionProtection" in rule or "RDS10" in rule:
+            assert not path.startswith("production"), (path, rule)
 
 
 def test_acknowledge_helper_rejects_empty_reason() -> None:
@@ -73,7 +88,9 @@ def test_acknowledge_helper_rejects_empty_reason() -> None:
 
     app = cdk.App()
     with pytest.raises(ValueError, match="needs a real reason"):
-        acknowledge(app, "TODO", "AwsSolutions-IAM4")
+        acknowledge(app, "TODO", "AwsSolutions::AwsSolutions-IAM4")
+    with pytest.raises(ValueError, match="by its full id"):
+        acknowledge(app, "a reason long enough to pass the length check", "AwsSolutions-IAM4")
 
 
 @pytest.mark.parametrize("name", sorted(STACKS))

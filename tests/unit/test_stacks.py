@@ -47,7 +47,7 @@ def test_stack_names_regions_and_stages(templates: dict[str, Any], assembly_dir:
     assert sorted(artifacts) == sorted(STACKS)
     for name, (stage, region) in STACKS.items():
         assert artifacts[name]["environment"].endswith(f"/{region}")
-        assert artifacts[name]["displayName"] == f"{stage}/network"
+        assert artifacts[name]["displayName"] == f"{stage}/{name.rsplit('-', 1)[1]}"
     nested = [a for a in _manifest(assembly_dir)["artifacts"].values() if a["type"] == "cdk:cloud-assembly"]
     assert sorted(a["properties"]["displayName"] for a in nested) == [
         "dev",
@@ -57,15 +57,7 @@ def test_stack_names_regions_and_stages(templates: dict[str, Any], assembly_dir:
     ]
 
 
-@pytest.mark.parametrize(
-    "name, protected",
-    [
-        ("clever-better-dev-network", False),
-        ("clever-better-staging-network", False),
-        ("clever-better-prod-network", True),
-        ("clever-better-prod-dr-network", True),
-    ],
-)
+@pytest.mark.parametrize("name, protected", [(name, "-prod-" in name) for name in sorted(STACKS)])
 def test_termination_protection_on_production_stateful_stacks(
     templates: dict[str, Any], assembly_dir: Path, name: str, protected: bool
 ) -> None:
@@ -82,10 +74,11 @@ def test_production_keeps_every_stateful_resource(templates: dict[str, Any], nam
         assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), logical_id
 
 
-def test_dev_cleans_up_its_keys_and_logs(templates: dict[str, Any]) -> None:
-    for resource in templates["clever-better-dev-network"]["Resources"].values():
-        if resource["Type"] in ("AWS::KMS::Key", "AWS::Logs::LogGroup"):
-            assert resource["DeletionPolicy"] == "Delete"
+@pytest.mark.parametrize("name", ["clever-better-dev-network", "clever-better-dev-data"])
+def test_dev_cleans_up_after_itself(templates: dict[str, Any], name: str) -> None:
+    for logical_id, resource in templates[name]["Resources"].items():
+        if resource["Type"] in STATEFUL_TYPES:
+            assert resource.get("DeletionPolicy", "Delete") == "Delete", logical_id
 
 
 def stateful_ids(templates: dict[str, Any]) -> dict[str, dict[str, str]]:

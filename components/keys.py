@@ -1,0 +1,59 @@
+"""Customer-managed KMS keys: rotation on, and CloudWatch Logs allowed only for named groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+def encryption_key(
+    scope: Construct,
+    construct_id: str,
+    *,
+    alias: str,
+    description: str,
+    removal_policy: cdk.RemovalPolicy,
+    log_group_names: Sequence[str] = (),
+) -> kms.Key:
+    """A rotating CMK. `log_group_names` (wildcards allowed) may be encrypted with it by CloudWatch Logs."""
+    key = kms.Key(
+        scope,
+        construct_id,
+        alias=alias,
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=removal_policy,
+    )
+    if log_group_names:
+        stack = cdk.Stack.of(scope)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": [
+                            stack.format_arn(
+                                service="logs",
+                                resource="log-group",
+                                resource_name=name,
+                                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                            )
+                            for name in log_group_names
+                        ]
+                    }
+                },
+            )
+        )
+    return key

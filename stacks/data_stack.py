@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from components.data import Database
+from components.data.backup import DatabaseBackups, protected_vault
+from components.keys import encryption_key
+from components.network import Network
+from config.model import EnvironmentConfig
+from stacks.base import CleverBetterStack
+
+
+def dr_vault_name(config: EnvironmentConfig) -> str:
+    return f"{config.prefix}-dr"
+
+
+def data_key_alias(config: EnvironmentConfig) -> str:
+    """Same alias in both regions, so the primary can name the DR key without a lookup."""
+    return f"alias/{config.prefix}/data"
+
+
+class DataStack(CleverBetterStack):
+    """Stateful: the database, its proxy and credentials, and the key that encrypts them."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: Network
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            unit="data",
+            region=config.region,
+            stateful=True,
+            description=f"Clever Better {config.name} data: PostgreSQL, RDS Proxy, credentials, backups",
+        )
+        name = config.prefix
+        self.key = encryption_key(
+            self,
+            "DataKey",
+            alias=data_key_alias(config),
+            description=f"Encrypts {name}'s database, its secrets, logs and buckets",
+            removal_policy=self.stateful_removal_policy,
+            log_group_names=[f"/aws/rds/instance/{name}/*"],
+        )
+        dr = config.disaster_recovery
+        replica_key = (
+            # Created by the DR stage (clever-better-prod-dr-data) under the same alias.
+            kms.Key.from_key_arn(
+                self,
+                "DrDataKey",
+                f"arn:{self.partition}:kms:{dr.region}:{self.account}:{data_key_alias(config)}",
+            )
+            if dr
+            else None
+        )
+        self.database = Database(
+            self,
+            "Database",
+            name=name,
+            token=config.token,
+            config=config.database,
+            features=config.features,
+            rotation=config.rotation,
+            backup_retention_days=config.backup_retention_days,
+            log_retention_days=config.log_retention_days,
+            vpc=network.vpc,
+            vpc_cidr=network.vpc_cidr,
+            key=self.key,
+            removal_policy=self.stateful_removal_policy,
+            instance_removal_policy=(
+                cdk.RemovalPolicy.SNAPSHOT if config.retain_stateful else cdk.RemovalPolicy.DESTROY
+            ),
+            replica_region=dr.region if dr else None,
+            replica_key=replica_key,
+        )
+        db = self.database
+        self.backups = DatabaseBackups(
+            self,
+            "Backups",
+            name=name,
+            instance=db.instance,
+            key=self.key,
+            daily_retention_days=config.backup_retention_days,
+            hourly_retention_days=config.database.hourly_backup_retention_days,
+            removal_policy=self.stateful_removal_policy,
+            dr_vault_arn=(
+                f"arn:{self.partition}:backup:{dr.region}:{self.account}:backup-vault:{dr_vault_name(config)}"
+                if dr
+                else None
+            ),
+        )
+        for output_id, value, description in (
+            (
+                "DbInstanceIdentifier",
+                db.instance.instance_identifier,
+                "RDS instance (runbook: --db-instance-identifier)",
+            ),
+            (
+                "DbEndpoint",
+                db.instance.db_instance_endpoint_address,
+                "Instance endpoint (migrations, break-glass)",
+            ),
+            ("ProxyEndpoint", db.proxy.endpoint, "RDS Proxy endpoint: what the services connect to"),
+            ("AppSecretName", f"clever-better/{config.token}/database", "Application credentials (rotated)"),
+            ("AdminSecretArn", db.admin_secret.secret_arn, "Admin (master) credentials (rotated)"),
+            ("BackupVaultName", self.backups.vault.backup_vault_name, "AWS Backup vault (deletion denied)"),
+        ):
+            cdk.CfnOutput(self, output_id, value=value, description=description)
+
+
+class DisasterRecoveryDataStack(CleverBetterStack):
+    """Stateful, in the DR region: the key that encrypts replicated backups and secrets."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        dr = config.disaster_recovery
+        assert dr is not None
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            unit="data",
+            region=dr.region,
+            stateful=True,
+            dr=True,
+            description=f"Clever Better {config.name} DR data: key for replicated backups and secrets",
+        )
+        self.key = encryption_key(
+            self,
+            "DataKey",
+            alias=data_key_alias(config),
+            description=f"Encrypts {config.prefix}'s replicated backups, secrets and buckets in {dr.region}",
+            removal_policy=self.stateful_removal_policy,
+        )
+        # AWS Backup copies land here (addressed from us-east-1 by this ARN).
+        self.vault = protected_vault(
+            self,
+            "Vault",
+            name=dr_vault_name(config),
+            key=self.key,
+            removal_policy=self.stateful_removal_policy,
+        )

@@ -18,6 +18,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
+from moto.sns.models import sns_backends
 
 # Transforms whose effect the models below reproduce (HostedRotationLambda on RotationSchedule).
 SUPPORTED_TRANSFORMS = frozenset({"AWS::SecretsManager-2024-09-16"})
@@ -581,7 +582,38 @@ class BackupSelection(CloudFormationModel):
         return cls(f"{props['BackupPlanId']}/{props['BackupSelection']['SelectionName']}")
 
 
+class TopicPolicy(AppliedModel):
+    """AWS::SNS::TopicPolicy: set as each topic's Policy attribute (readable with get-topic-attributes)."""
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics = topics
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return ",".join(self.topics)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> TopicPolicy:
+        props = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        for topic in props["Topics"]:
+            backend.set_topic_attribute(topic, "policy", json.dumps(props["PolicyDocument"]))
+        return cls(list(props["Topics"]))
+
+
 MODELS: tuple[Any, ...] = (
+    TopicPolicy,
     SecurityGroupEgress,
     Secret,
     SecretTargetAttachment,

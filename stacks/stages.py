@@ -8,6 +8,7 @@ from constructs import Construct
 from config.model import EnvironmentConfig
 from stacks.data_stack import DataStack, DisasterRecoveryDataStack
 from stacks.network_stack import NetworkStack
+from stacks.secrets_stack import SecretsStack
 
 
 class EnvironmentStage(cdk.Stage):
@@ -19,6 +20,7 @@ class EnvironmentStage(cdk.Stage):
             self, "network", config=config, network=config.network, region=config.region
         )
         self.data = DataStack(self, "data", config=config, network=self.network.network)
+        self.secrets = SecretsStack(self, "secrets", config=config, network=self.network.network)
 
 
 class DisasterRecoveryStage(cdk.Stage):

@@ -52,13 +52,15 @@ class DatabaseBackups(Construct):
             backup.BackupVault.from_backup_vault_arn(self, "DrVault", dr_vault_arn) if dr_vault_arn else None
         )
 
-        def rule(rule_name: str, schedule: events.Schedule, days: int) -> backup.BackupPlanRule:
+        def rule(
+            rule_name: str, schedule: events.Schedule, days: int, start_hours: int
+        ) -> backup.BackupPlanRule:
             keep = cdk.Duration.days(days)
             return backup.BackupPlanRule(
                 rule_name=rule_name,
                 schedule_expression=schedule,
-                start_window=cdk.Duration.hours(1),
-                completion_window=cdk.Duration.hours(2),
+                start_window=cdk.Duration.hours(start_hours),
+                completion_window=cdk.Duration.hours(start_hours + 2),
                 delete_after=keep,
                 copy_actions=(
                     [backup.BackupPlanCopyActionProps(destination_backup_vault=dr_vault, delete_after=keep)]
@@ -73,8 +75,10 @@ class DatabaseBackups(Construct):
             backup_plan_name=name,
             backup_vault=self.vault,
             backup_plan_rules=[
-                rule("Daily", events.Schedule.cron(minute="0", hour="2"), daily_retention_days),
-                rule("Hourly", events.Schedule.cron(minute="30"), hourly_retention_days),
+                # 02:00 UTC is also RDS's own backup window: a 2-hour start window lets the
+                # job wait out the automated backup instead of expiring.
+                rule("Daily", events.Schedule.cron(minute="0", hour="2"), daily_retention_days, 2),
+                rule("Hourly", events.Schedule.cron(minute="30"), hourly_retention_days, 1),
             ],
         )
         selection = self.plan.add_selection(

@@ -21,6 +21,7 @@ from tests.support import synth, template_files
 pytestmark = pytest.mark.integration
 STACK = "clever-better-dev-network"
 DATA = "clever-better-dev-data"
+SECRETS = "clever-better-dev-secrets"
 DEV = load(("dev",))[0]
 
 
@@ -54,14 +55,24 @@ def clients(deployed: tuple[Path, int, Any]) -> dict[str, Any]:
     )
     return {
         name: session.client(name, endpoint_url=local.endpoint(port))
-        for name in ("cloudformation", "ec2", "logs", "kms", "rds", "secretsmanager", "backup")
+        for name in (
+            "cloudformation",
+            "ec2",
+            "logs",
+            "kms",
+            "rds",
+            "secretsmanager",
+            "backup",
+            "lambda",
+            "sns",
+        )
     }
 
 
 def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:
     _, _, outputs = deployed
-    assert sorted(outputs) == [DATA, STACK]
-    for name in (STACK, DATA):
+    assert sorted(outputs) == [DATA, STACK, SECRETS]
+    for name in (STACK, DATA, SECRETS):
         (stack,) = clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs[name]
@@ -185,6 +196,27 @@ def test_credentials_rotated_and_encrypted(deployed: Any, clients: dict[str, Any
     assert app["masterarn"] == deployed[2][DATA]["AdminSecretArn"]
 
 
+def test_application_secrets(deployed: Any, clients: dict[str, Any]) -> None:
+    sm = clients["secretsmanager"]
+    config_secret = sm.describe_secret(SecretId="clever-better/dev/config")
+    assert not config_secret.get("RotationEnabled")
+    assert json.loads(sm.get_secret_value(SecretId="clever-better/dev/config")["SecretString"]) == {
+        "environment": "dev"
+    }
+    betfair = sm.describe_secret(SecretId="clever-better/dev/betfair")
+    assert betfair["RotationEnabled"] and betfair["RotationRules"]["AutomaticallyAfterDays"] == 180
+    function = clients["lambda"].get_function(FunctionName="clever-better-dev-betfair-rotation")[
+        "Configuration"
+    ]
+    assert betfair["RotationLambdaARN"] == function["FunctionArn"]
+    assert function["Runtime"] == "python3.14"
+    private = set(deployed[2][STACK]["PrivateSubnetIds"].split(","))
+    assert set(function["VpcConfig"]["SubnetIds"]) == private
+    topic = deployed[2][SECRETS]["RotationReminderTopicArn"]
+    policy = json.loads(clients["sns"].get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    assert any(s["Effect"] == "Deny" for s in policy["Statement"])
+
+
 def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:
     backup = clients["backup"]
     (plan,) = [
@@ -203,9 +235,9 @@ def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> Non
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:
     state, port, outputs = deployed
     cfn = clients["cloudformation"]
-    before = {name: len(cfn.describe_stack_events(StackName=name)["StackEvents"]) for name in (STACK, DATA)}
+    before = {name: len(cfn.describe_stack_events(StackName=name)["StackEvents"]) for name in outputs}
     assert local.deploy(state, port) == outputs
-    after = {name: len(cfn.describe_stack_events(StackName=name)["StackEvents"]) for name in (STACK, DATA)}
+    after = {name: len(cfn.describe_stack_events(StackName=name)["StackEvents"]) for name in outputs}
     assert after == before, "a no-change deploy must not update a stack"
 
 

@@ -39,6 +39,23 @@ def test_production_matches_the_runbook() -> None:
     assert PROD.domain_name == "api.clever-better.com"
 
 
+def test_runbook_rotation_periods() -> None:
+    for cfg in (DEV, STAGING, PROD):
+        assert (cfg.rotation.admin_days, cfg.rotation.application_days, cfg.rotation.betfair_days) == (
+            30,
+            90,
+            180,
+        )
+        assert cfg.database.backup_window == "02:00-03:00"
+
+
+def test_maintenance_window_wrapping_midnight_checked() -> None:
+    with pytest.raises(ConfigError, match="expected no overlap"):
+        replace(DEV, database=replace(DEV.database, maintenance_window="sat:23:30-sun:02:30"))
+    ok = replace(DEV, database=replace(DEV.database, maintenance_window="sat:23:00-sun:01:00"))
+    assert ok.database.maintenance_window == "sat:23:00-sun:01:00"
+
+
 def test_dev_is_small() -> None:
     assert DEV.network.az_count == 2 and DEV.network.nat_gateways == 1
     assert DEV.database.instance_class == "t4g.micro"
@@ -150,6 +167,31 @@ BAD = {
         lambda: replace(DEV, database=replace(DEV.database, max_allocated_storage_gib=10)),
         "dev: database.max_allocated_storage_gib = 10 is not allowed; "
         "expected more than allocated_storage_gib",
+    ),
+    "backup window overlapping maintenance": (
+        lambda: replace(DEV, database=replace(DEV.database, maintenance_window="tue:02:30-tue:03:30")),
+        "dev: database.maintenance_window = 'tue:02:30-tue:03:30' is not allowed; "
+        "expected no overlap with backup_window 02:00-03:00",
+    ),
+    "malformed backup window": (
+        lambda: replace(DEV, database=replace(DEV.database, backup_window="2am")),
+        "dev: database.backup_window = '2am' is not allowed; expected hh24:mi-hh24:mi in UTC",
+    ),
+    "proxy over 100 percent": (
+        lambda: replace(PROD, database=replace(PROD.database, proxy_max_connections_percent=120)),
+        "production: database.proxy_max_connections_percent = 120 is not allowed; expected 1 to 100",
+    ),
+    "idle connections above the proxy limit": (
+        lambda: replace(DEV, database=replace(DEV.database, proxy_max_idle_connections_percent=95)),
+        "dev: database.proxy_max_idle_connections_percent = 95 is not allowed; expected 0 to proxy_max",
+    ),
+    "performance insights retention": (
+        lambda: replace(DEV, database=replace(DEV.database, performance_insights_retention_days=10)),
+        "dev: database.performance_insights_retention_days = 10 is not allowed",
+    ),
+    "rotation beyond a year": (
+        lambda: replace(DEV, rotation=replace(DEV.rotation, betfair_days=400)),
+        "dev: rotation.betfair_days = 400 is not allowed; expected 1 to 365",
     ),
     "bad domain": (
         lambda: replace(DEV, domain_name="Dev API"),

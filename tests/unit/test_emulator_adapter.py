@@ -238,3 +238,84 @@ def test_bucket_policy_update_replaces_the_policy(aws: None) -> None:
         boto3.client("s3", region_name=REGION).get_bucket_policy(Bucket="pb-bucket")["Policy"]
     )
     assert policy["Statement"][0]["Action"] == "s3:PutObject"
+
+
+def test_unknown_transform_is_rejected(aws: None) -> None:
+    body = json.dumps(
+        {
+            "Transform": "AWS::Serverless-2016-10-31",
+            "Resources": {"T": {"Type": "AWS::SNS::Topic", "Properties": {}}},
+        }
+    )
+    with pytest.raises(ClientError, match=r"Transform AWS::Serverless-2016-10-31"):
+        _cfn().create_stack(StackName="s", TemplateBody=body)
+
+
+def test_weak_reference_reads_the_other_stack_output(aws: None) -> None:
+    producer = _template(
+        {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}},
+        {"TopicArn": {"Value": {"Ref": "Topic"}}},
+    )
+    _cfn().create_stack(StackName="producer", TemplateBody=producer)
+    ref = {"Fn::GetStackOutput": {"StackName": "producer", "Region": REGION, "OutputName": "TopicArn"}}
+    consumer = _template(
+        {
+            "Param": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Name": "/p", "Type": "String", "Value": ref},
+            }
+        }
+    )
+    _cfn().create_stack(StackName="consumer", TemplateBody=consumer)
+    value = boto3.client("ssm", region_name=REGION).get_parameter(Name="/p")["Parameter"]["Value"]
+    assert value == "arn:aws:sns:us-east-1:123456789012:t"
+    missing = _template(
+        {
+            "P2": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {
+                    "Name": "/q",
+                    "Type": "String",
+                    "Value": {"Fn::GetStackOutput": {**ref["Fn::GetStackOutput"], "OutputName": "Nope"}},
+                },
+            }
+        }
+    )
+    _cfn().create_stack(StackName="broken", TemplateBody=missing)
+    assert _cfn().describe_stacks(StackName="broken")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
+def test_secret_generation_and_rotation_record(aws: None) -> None:
+    body = _template(
+        {
+            "S": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": "n/s",
+                    "GenerateSecretString": {
+                        "SecretStringTemplate": '{"username":"u"}',
+                        "GenerateStringKey": "password",
+                        "PasswordLength": 20,
+                        "ExcludeCharacters": "abc",
+                    },
+                },
+            },
+            "R": {
+                "Type": "AWS::SecretsManager::RotationSchedule",
+                "Properties": {
+                    "SecretId": {"Ref": "S"},
+                    "RotationRules": {"ScheduleExpression": "rate(30 days)"},
+                    "RotationLambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                },
+            },
+        }
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    value = json.loads(sm.get_secret_value(SecretId="n/s")["SecretString"])
+    assert (
+        value["username"] == "u" and len(value["password"]) == 20 and not set("abc") & set(value["password"])
+    )
+    described = sm.describe_secret(SecretId="n/s")
+    assert described["RotationEnabled"] and described["RotationRules"]["AutomaticallyAfterDays"] == 30
+    assert described["RotationLambdaARN"].endswith(":function:f")

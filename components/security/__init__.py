@@ -1,0 +1,3 @@
+from components.security.secrets import ApplicationSecrets
+
+__all__ = ["ApplicationSecrets"]

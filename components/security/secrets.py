@@ -1,0 +1,213 @@
+"""Application secrets: the configuration JSON and the Betfair API key with its rotation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as sm
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from components.nag import acknowledge
+from components.retention import retention
+
+LAMBDAS = Path(__file__).resolve().parent.parent.parent / "lambdas"
+# Betfair's interactive login; the rotation test step proves a new key works with it.
+BETFAIR_LOGIN_URL = "https://identitysso.betfair.com/api/login"
+# Keep asset hashes stable: bytecode caches are not code.
+ASSET_EXCLUDE = ["__pycache__", "*.pyc", "tests"]
+
+
+def lambda_code(name: str) -> lambda_.Code:
+    return lambda_.Code.from_asset(str(LAMBDAS / name), exclude=ASSET_EXCLUDE)
+
+
+class ApplicationSecrets(Construct):
+    """`clever-better/{token}/config` and `clever-better/{token}/betfair`.
+
+    Attributes: ``config_secret``, ``betfair_secret``, ``rotation_function``, ``reminder_topic``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        token: str,
+        environment: str,
+        key: kms.IKey,
+        vpc: ec2.IVpc,
+        vpc_cidr: str,
+        betfair_rotation_days: int,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+        replica_region: str | None,
+        replica_key: kms.IKey | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        replicas = (
+            [sm.ReplicaRegion(region=replica_region, encryption_key=replica_key)] if replica_region else None
+        )
+
+        self.config_secret = sm.Secret(
+            self,
+            "Config",
+            secret_name=f"clever-better/{token}/config",
+            description=f"{name} application configuration (JSON); update with `make config-update` or "
+            "`aws secretsmanager update-secret`",
+            encryption_key=key,
+            # Not sensitive: a starting document operators replace. Later template deploys
+            # leave whatever operators stored untouched (the template value never changes).
+            secret_string_value=cdk.SecretValue.unsafe_plain_text(json.dumps({"environment": environment})),
+            replica_regions=replicas,
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.config_secret.node.default_child or self.config_secret,
+            "Application configuration, not a credential: operators version it by hand "
+            "(runbook: update-secret), so there is nothing to rotate.",
+            "AwsSolutions::AwsSolutions-SMG4",
+            "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
+        )
+
+        self.betfair_secret = sm.Secret(
+            self,
+            "Betfair",
+            secret_name=f"clever-better/{token}/betfair",
+            description=f"{name} Betfair API credentials: app_key, username, password "
+            "(rotated with operator-issued keys)",
+            encryption_key=key,
+            # Placeholder until an operator stores the issued key (`make betfair-key-store`).
+            generate_secret_string=sm.SecretStringGenerator(
+                secret_string_template=json.dumps({"app_key": "", "username": ""}),
+                generate_string_key="password",
+                exclude_punctuation=True,
+            ),
+            replica_regions=replicas,
+            removal_policy=removal_policy,
+        )
+
+        self.reminder_topic = sns.Topic(
+            self,
+            "RotationReminders",
+            topic_name=f"{name}-secret-rotation-reminders",
+            display_name=f"{name} P2 reminders: secret rotation waiting for an operator",
+            master_key=key,
+            enforce_ssl=True,
+        )
+
+        security_group = ec2.SecurityGroup(
+            self,
+            "RotationSecurityGroup",
+            vpc=vpc,
+            description=f"{name} Betfair key rotation: HTTPS to endpoints and Betfair",
+            allow_all_outbound=False,
+        )
+        security_group.add_egress_rule(
+            ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to the VPC endpoints"
+        )
+        security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to Betfair's login (NAT)"
+        )
+
+        log_group = logs.LogGroup(
+            self,
+            "RotationLogs",
+            log_group_name=f"/aws/lambda/{name}-betfair-rotation",
+            encryption_key=key,
+            retention=retention(log_retention_days),
+            removal_policy=removal_policy,
+        )
+        role = iam.Role(
+            self,
+            "RotationRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name} Betfair key rotation",
+        )
+        role.add_managed_policy(
+            iam.ManagedPolicy(
+                self,
+                "RotationPolicy",
+                statements=[
+                    iam.PolicyStatement(
+                        actions=[
+                            "secretsmanager:DescribeSecret",
+                            "secretsmanager:GetSecretValue",
+                            "secretsmanager:PutSecretValue",
+                            "secretsmanager:UpdateSecretVersionStage",
+                            "secretsmanager:TagResource",
+                            "secretsmanager:UntagResource",
+                        ],
+                        resources=[self.betfair_secret.secret_arn],
+                    ),
+                    iam.PolicyStatement(
+                        actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                        resources=[key.key_arn],
+                    ),
+                    iam.PolicyStatement(actions=["sns:Publish"], resources=[self.reminder_topic.topic_arn]),
+                    iam.PolicyStatement(
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        resources=[log_group.log_group_arn],
+                    ),
+                ],
+            )
+        )
+        self.rotation_function = lambda_.Function(
+            self,
+            "Rotation",
+            function_name=f"{name}-betfair-rotation",
+            description="Secrets Manager rotation for the Betfair API key (operator-issued keys)",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_code("betfair_rotation"),
+            handler="handler.handler",
+            role=role,
+            timeout=cdk.Duration.seconds(60),
+            memory_size=256,
+            reserved_concurrent_executions=1,  # one rotation at a time
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[security_group],
+            log_group=log_group,
+            environment={
+                "REMINDER_TOPIC_ARN": self.reminder_topic.topic_arn,
+                "BETFAIR_LOGIN_URL": BETFAIR_LOGIN_URL,
+            },
+        )
+        # L1 on purpose: the L2 schedule grants the function through the key policy, which
+        # closes a dependency cycle (key -> role -> policy -> secret -> key). The managed
+        # policy above already grants exactly what the four steps need.
+        self.rotation_function.add_permission(
+            "SecretsManagerInvoke",
+            principal=iam.ServicePrincipal("secretsmanager.amazonaws.com"),
+            source_account=cdk.Stack.of(self).account,
+        )
+        self.rotation_schedule = sm.CfnRotationSchedule(
+            self,
+            "BetfairRotation",
+            secret_id=self.betfair_secret.secret_arn,
+            rotation_lambda_arn=self.rotation_function.function_arn,
+            rotation_rules=sm.CfnRotationSchedule.RotationRulesProperty(
+                schedule_expression=f"rate({betfair_rotation_days} days)"
+            ),
+            # Rotation waits for an operator's key; do not start one at every deploy.
+            rotate_immediately_on_update=False,
+        )
+        # Secrets Manager must be allowed to invoke the function before any rotation starts.
+        self.rotation_schedule.node.add_dependency(
+            self.rotation_function.node.find_child("SecretsManagerInvoke")
+        )
+        acknowledge(
+            self.rotation_function.node.default_child or self.rotation_function,
+            "Secrets Manager invokes rotation synchronously and records each failure on the secret; "
+            "a pending rotation also raises a P2 reminder, so a dead-letter queue would stay empty.",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+        )

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from components.keys import encryption_key
+from components.network import Network
+from components.security import ApplicationSecrets
+from config.model import EnvironmentConfig
+from stacks.base import CleverBetterStack
+from stacks.data_stack import data_key_alias
+
+
+class SecretsStack(CleverBetterStack):
+    """Stateful: the application's configuration and Betfair credentials."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: Network
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            unit="secrets",
+            region=config.region,
+            stateful=True,
+            description=f"Clever Better {config.name} secrets: configuration and Betfair API key",
+        )
+        name = config.prefix
+        key = encryption_key(
+            self,
+            "SecretsKey",
+            alias=f"alias/{name}/secrets",
+            description=f"Encrypts {name}'s application secrets, their rotation logs and reminders",
+            removal_policy=self.stateful_removal_policy,
+            log_group_names=[f"/aws/lambda/{name}-betfair-rotation"],
+        )
+        # SNS publishes encrypted reminders with this key.
+        key.add_to_resource_policy(
+            cdk.aws_iam.PolicyStatement(
+                principals=[cdk.aws_iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        dr = config.disaster_recovery
+        self.secrets = ApplicationSecrets(
+            self,
+            "Secrets",
+            name=name,
+            token=config.token,
+            environment=config.name,
+            key=key,
+            vpc=network.vpc,
+            vpc_cidr=network.vpc_cidr,
+            betfair_rotation_days=config.rotation.betfair_days,
+            log_retention_days=config.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+            replica_region=dr.region if dr else None,
+            replica_key=(
+                kms.Key.from_key_arn(
+                    self,
+                    "DrKey",
+                    f"arn:{self.partition}:kms:{dr.region}:{self.account}:{data_key_alias(config)}",
+                )
+                if dr
+                else None
+            ),
+        )
+        for output_id, value, description in (
+            ("ConfigSecretName", f"clever-better/{config.token}/config", "Application configuration (JSON)"),
+            ("BetfairSecretName", f"clever-better/{config.token}/betfair", "Betfair API credentials"),
+            ("RotationReminderTopicArn", self.secrets.reminder_topic.topic_arn, "P2 rotation reminders"),
+        ):
+            cdk.CfnOutput(self, output_id, value=value, description=description)

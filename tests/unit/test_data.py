@@ -1,0 +1,271 @@
+"""Fine-grained assertions on the data and secrets stacks of every environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+import config
+from tests.support import resources
+
+CONFIGS = {c.name: c for c in config.load()}
+PRIMARY = {"dev": "clever-better-dev", "staging": "clever-better-staging", "production": "clever-better-prod"}
+ENVS = sorted(PRIMARY)
+
+
+def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    (item,) = resources(template, resource_type).items()
+    return item
+
+
+def _data(templates: dict[str, Any], env: str) -> dict[str, Any]:
+    return templates[f"{PRIMARY[env]}-data"]
+
+
+def _secrets(templates: dict[str, Any], env: str) -> dict[str, Any]:
+    return templates[f"{PRIMARY[env]}-secrets"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_database_instance(templates: dict[str, Any], env: str) -> None:
+    cfg = CONFIGS[env]
+    template = _data(templates, env)
+    _, db = _one(template, "AWS::RDS::DBInstance")
+    props = db["Properties"]
+    assert props["DBInstanceIdentifier"] == PRIMARY[env]  # runbook: --db-instance-identifier
+    assert props["Engine"] == "postgres" and props["EngineVersion"].startswith("17.")
+    assert props["DBInstanceClass"] == f"db.{cfg.database.instance_class}"
+    assert props["StorageEncrypted"] is True
+    assert props["KmsKeyId"]["Fn::GetAtt"][0].startswith("DataKey")
+    assert props["BackupRetentionPeriod"] == cfg.backup_retention_days
+    assert props["PreferredBackupWindow"] == "02:00-03:00"
+    assert props["PreferredMaintenanceWindow"] == cfg.database.maintenance_window
+    assert props["CopyTagsToSnapshot"] is True
+    assert props["DeleteAutomatedBackups"] is False
+    assert props["MaxAllocatedStorage"] == cfg.database.max_allocated_storage_gib
+    assert props["MultiAZ"] is cfg.features.multi_az_database
+    assert props["DeletionProtection"] is cfg.features.deletion_protection
+    assert props["EnablePerformanceInsights"] is True and "PerformanceInsightsKMSKeyId" in props
+    assert props["PerformanceInsightsRetentionPeriod"] == cfg.database.performance_insights_retention_days
+    assert props["MonitoringInterval"] == cfg.database.monitoring_interval_seconds
+    assert props["EnableCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    assert props["EnableIAMDatabaseAuthentication"] is True
+    assert props["PubliclyAccessible"] is False
+    assert db["DeletionPolicy"] == ("Snapshot" if env == "production" else "Delete")
+    # Exports go to our encrypted, expiring groups, which exist first.
+    groups = resources(template, "AWS::Logs::LogGroup")
+    assert set(db["DependsOn"]) >= set(groups)
+    assert sorted(g["Properties"]["LogGroupName"] for g in groups.values()) == [
+        f"/aws/rds/instance/{PRIMARY[env]}/postgresql",
+        f"/aws/rds/instance/{PRIMARY[env]}/upgrade",
+    ]
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {cfg.log_retention_days}
+    assert all("KmsKeyId" in g["Properties"] for g in groups.values())
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_native_backup_replication_only_in_production(templates: dict[str, Any], env: str) -> None:
+    _, db = _one(_data(templates, env), "AWS::RDS::DBInstance")
+    props = db["Properties"]
+    if env == "production":
+        assert props["AutomaticBackupReplicationRegion"] == "us-west-2"
+        assert props["AutomaticBackupReplicationKmsKeyId"] == (
+            "arn:aws:kms:us-west-2:333333333333:alias/clever-better-prod/data"
+        )
+    else:
+        assert "AutomaticBackupReplicationRegion" not in props
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_database_in_isolated_subnets_reachable_only_from_proxy_and_clients(
+    templates: dict[str, Any], env: str
+) -> None:
+    template = _data(templates, env)
+    _, subnet_group = _one(template, "AWS::RDS::DBSubnetGroup")
+    outputs = [ref["Fn::GetStackOutput"]["OutputName"] for ref in subnet_group["Properties"]["SubnetIds"]]
+    assert outputs and all("IsolatedSubnet" in name for name in outputs)
+    groups = resources(template, "AWS::EC2::SecurityGroup")
+    db_sg = next(k for k in groups if k.startswith("DatabaseDatabaseSecurityGroup"))
+    ingress = [
+        r["Properties"]
+        for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [db_sg, "GroupId"]}
+    ]
+    sources = sorted(r["SourceSecurityGroupId"]["Fn::GetAtt"][0] for r in ingress)
+    assert len(sources) == 2 and sources[0].startswith("DatabaseClientSecurityGroup")
+    assert sources[1].startswith("DatabaseProxySecurityGroup")
+    assert not any("CidrIp" in r for r in ingress)
+    assert "SecurityGroupIngress" not in groups[db_sg]["Properties"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_parameter_group_timeouts_and_tls(templates: dict[str, Any], env: str) -> None:
+    db_cfg = CONFIGS[env].database
+    _, group = _one(_data(templates, env), "AWS::RDS::DBParameterGroup")
+    params = group["Properties"]["Parameters"]
+    assert params["shared_preload_libraries"] == "pg_stat_statements"
+    assert params["log_min_duration_statement"] == str(db_cfg.slow_query_ms)
+    assert params["statement_timeout"] == str(db_cfg.statement_timeout_seconds * 1000)
+    assert params["idle_in_transaction_session_timeout"] == str(
+        db_cfg.idle_in_transaction_timeout_seconds * 1000
+    )
+    assert params["idle_session_timeout"] == str(db_cfg.idle_session_timeout_seconds * 1000)
+    assert params["rds.force_ssl"] == "1"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_proxy(templates: dict[str, Any], env: str) -> None:
+    db_cfg = CONFIGS[env].database
+    template = _data(templates, env)
+    _, proxy = _one(template, "AWS::RDS::DBProxy")
+    props = proxy["Properties"]
+    assert props["DBProxyName"] == PRIMARY[env]
+    assert props["RequireTLS"] is True and props["EngineFamily"] == "POSTGRESQL"
+    (auth,) = props["Auth"]
+    assert auth["IAMAuth"] == "REQUIRED"
+    assert auth["SecretArn"]["Ref"].startswith("DatabaseAppSecretAttachment")
+    assert all("PrivateSubnet" in s["Fn::GetStackOutput"]["OutputName"] for s in props["VpcSubnetIds"])
+    _, target = _one(template, "AWS::RDS::DBProxyTargetGroup")
+    assert target["Properties"]["ConnectionPoolConfigurationInfo"] == {
+        "ConnectionBorrowTimeout": 30,
+        "MaxConnectionsPercent": db_cfg.proxy_max_connections_percent,
+        "MaxIdleConnectionsPercent": db_cfg.proxy_max_idle_connections_percent,
+    }
+    assert "Tags" not in target["Properties"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_credentials_and_rotation(templates: dict[str, Any], env: str) -> None:
+    cfg = CONFIGS[env]
+    template = _data(templates, env)
+    secrets = {
+        s["Properties"]["Name"]: (k, s) for k, s in resources(template, "AWS::SecretsManager::Secret").items()
+    }
+    token = PRIMARY[env].removeprefix("clever-better-")
+    assert sorted(secrets) == [f"clever-better/{token}/database", f"clever-better/{token}/database-admin"]
+    for _, secret in secrets.values():
+        assert "KmsKeyId" in secret["Properties"]
+        if env == "production":
+            assert secret["Properties"]["ReplicaRegions"] == [
+                {
+                    "Region": "us-west-2",
+                    "KmsKeyId": "arn:aws:kms:us-west-2:333333333333:alias/clever-better-prod/data",
+                }
+            ]
+            assert secret["DeletionPolicy"] == "Retain"
+        else:
+            assert "ReplicaRegions" not in secret["Properties"]
+    schedules = {
+        s["Properties"]["HostedRotationLambda"]["RotationType"]: s["Properties"]
+        for s in resources(template, "AWS::SecretsManager::RotationSchedule").values()
+    }
+    assert schedules["PostgreSQLSingleUser"]["RotationRules"] == {
+        "ScheduleExpression": f"rate({cfg.rotation.admin_days} days)"
+    }
+    app = schedules["PostgreSQLMultiUser"]
+    assert app["RotationRules"] == {"ScheduleExpression": f"rate({cfg.rotation.application_days} days)"}
+    assert app["RotateImmediatelyOnUpdate"] is False
+    for schedule in schedules.values():
+        hosted = schedule["HostedRotationLambda"]
+        # In the VPC, beside the endpoints it needs (aws-cdk#17265 / #19233).
+        joined = hosted["VpcSubnetIds"]["Fn::Join"][1]
+        assert all(
+            "PrivateSubnet" in p["Fn::GetStackOutput"]["OutputName"] for p in joined if isinstance(p, dict)
+        )
+        assert hosted["VpcSecurityGroupIds"]["Fn::GetAtt"][0].startswith("DatabaseClientSecurityGroup")
+    assert cfg.rotation.admin_days == 30 and cfg.rotation.application_days == 90
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_aws_backup(templates: dict[str, Any], env: str) -> None:
+    cfg = CONFIGS[env]
+    template = _data(templates, env)
+    _, vault = _one(template, "AWS::Backup::BackupVault")
+    assert vault["Properties"]["BackupVaultName"] == PRIMARY[env]
+    assert "EncryptionKeyArn" in vault["Properties"]
+    (deny,) = vault["Properties"]["AccessPolicy"]["Statement"]
+    assert deny["Effect"] == "Deny" and "backup:DeleteRecoveryPoint" in deny["Action"]
+    _, plan = _one(template, "AWS::Backup::BackupPlan")
+    rules = {r["RuleName"]: r for r in plan["Properties"]["BackupPlan"]["BackupPlanRule"]}
+    assert rules["Daily"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    assert rules["Daily"]["Lifecycle"] == {"DeleteAfterDays": cfg.backup_retention_days}
+    assert rules["Hourly"]["ScheduleExpression"] == "cron(30 * * * ? *)"
+    assert rules["Hourly"]["Lifecycle"] == {"DeleteAfterDays": cfg.database.hourly_backup_retention_days}
+    for rule in rules.values():
+        if env == "production":
+            (copy,) = rule["CopyActions"]
+            assert (
+                copy["DestinationBackupVaultArn"]
+                == "arn:aws:backup:us-west-2:333333333333:backup-vault:clever-better-prod-dr"
+            )
+            assert copy["Lifecycle"] == rule["Lifecycle"]
+        else:
+            assert "CopyActions" not in rule
+    _, selection = _one(template, "AWS::Backup::BackupSelection")
+    (arn,) = selection["Properties"]["BackupSelection"]["Resources"]
+    assert "DatabaseInstanceAA8A5FDE" in str(arn)
+
+
+def test_dr_region_holds_key_and_vault(templates: dict[str, Any]) -> None:
+    template = templates["clever-better-prod-dr-data"]
+    Template.from_json(template).has_resource_properties(
+        "AWS::KMS::Alias", {"AliasName": "alias/clever-better-prod/data"}
+    )
+    Template.from_json(template).has_resource_properties(
+        "AWS::Backup::BackupVault", {"BackupVaultName": "clever-better-prod-dr"}
+    )
+    _, key = _one(template, "AWS::KMS::Key")
+    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_application_secrets(templates: dict[str, Any], env: str) -> None:
+    template = _secrets(templates, env)
+    token = PRIMARY[env].removeprefix("clever-better-")
+    secrets = {
+        s["Properties"]["Name"]: k for k, s in resources(template, "AWS::SecretsManager::Secret").items()
+    }
+    assert sorted(secrets) == [f"clever-better/{token}/betfair", f"clever-better/{token}/config"]
+    (schedule,) = resources(template, "AWS::SecretsManager::RotationSchedule").values()
+    props = schedule["Properties"]
+    # Only Betfair's key rotates (every 6 months, runbook); the config is versioned by hand.
+    assert props["SecretId"] == {"Ref": secrets[f"clever-better/{token}/betfair"]}
+    assert props["RotationRules"] == {"ScheduleExpression": "rate(180 days)"}
+    assert props["RotateImmediatelyOnUpdate"] is False
+    function_id = props["RotationLambdaARN"]["Fn::GetAtt"][0]
+    function = template["Resources"][function_id]["Properties"]
+    assert function["Runtime"] == "python3.14" and function["Handler"] == "handler.handler"
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["Environment"]["Variables"]["BETFAIR_LOGIN_URL"].startswith(
+        "https://identitysso.betfair.com/"
+    )
+    assert all(
+        "PrivateSubnet" in s["Fn::GetStackOutput"]["OutputName"] for s in function["VpcConfig"]["SubnetIds"]
+    )
+    (permission,) = resources(template, "AWS::Lambda::Permission").values()
+    assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_rotation_function_least_privilege(templates: dict[str, Any], env: str) -> None:
+    template = _secrets(templates, env)
+    assert not resources(template, "AWS::IAM::Policy"), "no inline policies"
+    for policy in resources(template, "AWS::IAM::ManagedPolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a == "*" or a.endswith(":*") for a in actions)
+            assert statement["Resource"] != "*"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_reminder_topic_encrypted_tls_only(templates: dict[str, Any], env: str) -> None:
+    template = _secrets(templates, env)
+    _, topic = _one(template, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic["Properties"]
+    _, policy = _one(template, "AWS::SNS::TopicPolicy")
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }

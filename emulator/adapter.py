@@ -210,14 +210,69 @@ def _db_instance_after(instance: Any, props: dict[str, Any]) -> None:
             setattr(instance, attribute, props[prop])
 
 
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's lifecycle rule shape to the S3 API's (as moto parses it)."""
+    api: dict[str, Any] = {
+        "ID": rule.get("Id"),
+        "Status": rule.get("Status", "Enabled"),
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": rule["ExpirationInDays"]}
+    if "NoncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        api["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        }
+    return api
+
+
+def _bucket_after(bucket: Any, props: dict[str, Any]) -> None:
+    """Apply what moto's bucket handler drops (it models only encryption and tags)."""
+    backend = s3_backends[bucket.account_id]["aws"]
+    name = bucket.name
+    if "VersioningConfiguration" in props:
+        backend.put_bucket_versioning(name, props["VersioningConfiguration"]["Status"])
+    if "PublicAccessBlockConfiguration" in props:
+        block = props["PublicAccessBlockConfiguration"]
+        backend.put_public_access_block(name, {k: str(v).lower() for k, v in block.items()})
+    if "LifecycleConfiguration" in props:
+        backend.put_bucket_lifecycle(
+            name, [_lifecycle_rule(r) for r in props["LifecycleConfiguration"]["Rules"]]
+        )
+    if "OwnershipControls" in props:
+        (rule,) = props["OwnershipControls"]["Rules"]
+        backend.put_bucket_ownership_controls(name, {"OwnershipControls": {"Rule": rule}})
+    if "LoggingConfiguration" in props:
+        logging_config = props["LoggingConfiguration"]
+        # Recorded as configured: moto checks the target's log-delivery policy, which
+        # CloudFormation may create after this bucket (S3 checks it at delivery time).
+        bucket.logging = {
+            "TargetBucket": logging_config["DestinationBucketName"],
+            "TargetPrefix": logging_config.get("LogFilePrefix", ""),
+        }
+    if "ReplicationConfiguration" in props:
+        raise ValueError(
+            "bucket replication (production's DR copies) is not modelled by the local emulator; "
+            "deploy it to AWS"
+        )
+
+
 # CloudFormation type's model -> rewrite of its Properties before moto's own handler runs.
 PROPERTY_FIXES: dict[Any, Callable[[dict[str, Any]], dict[str, Any]]] = {
     KmsKey: _kms_key_properties,
     LogGroup: _log_group_properties,
     DBInstance: _db_instance_properties,
+    FakeBucket: dict,  # properties as they are; _bucket_after applies the rest
 }
 # Model -> what to set on the created object from the (fixed) properties.
-AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {DBInstance: _db_instance_after}
+AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {
+    DBInstance: _db_instance_after,
+    FakeBucket: _bucket_after,
+}
 
 
 def _with_fixed_properties(model: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> None:

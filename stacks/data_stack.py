@@ -6,6 +6,7 @@ from constructs import Construct
 
 from components.data import Database
 from components.data.backup import DatabaseBackups, protected_vault
+from components.data.buckets import DataBuckets
 from components.keys import encryption_key
 from components.network import Network
 from config.model import EnvironmentConfig
@@ -92,7 +93,25 @@ class DataStack(CleverBetterStack):
                 else None
             ),
         )
+        self.buckets = DataBuckets(
+            self,
+            "Buckets",
+            prefix=name,
+            key=self.key,
+            # Old model/backup versions live as long as database backups do.
+            noncurrent_version_days=config.backup_retention_days,
+            access_log_days=config.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+            replica_region=dr.region if dr else None,
+            replica_key_arn=replica_key.key_arn if replica_key else None,
+        )
         for output_id, value, description in (
+            (
+                "ModelBucketName",
+                self.buckets.buckets["mlflow"].bucket_name,
+                "MLflow model registry artefacts",
+            ),
+            ("BackupsBucketName", self.buckets.buckets["backups"].bucket_name, "Model and config backups"),
             (
                 "DbInstanceIdentifier",
                 db.instance.instance_identifier,
@@ -141,4 +160,16 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             name=dr_vault_name(config),
             key=self.key,
             removal_policy=self.stateful_removal_policy,
+        )
+        # Replication targets for the primary's buckets (same names, this region).
+        self.buckets = DataBuckets(
+            self,
+            "Buckets",
+            prefix=config.prefix,
+            key=self.key,
+            noncurrent_version_days=config.backup_retention_days,
+            access_log_days=config.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+            replica_region=None,
+            replica_key_arn=None,
         )

@@ -65,6 +65,7 @@ def clients(deployed: tuple[Path, int, Any]) -> dict[str, Any]:
             "backup",
             "lambda",
             "sns",
+            "s3",
         )
     }
 
@@ -215,6 +216,24 @@ def test_application_secrets(deployed: Any, clients: dict[str, Any]) -> None:
     topic = deployed[2][SECRETS]["RotationReminderTopicArn"]
     policy = json.loads(clients["sns"].get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
     assert any(s["Effect"] == "Deny" for s in policy["Statement"])
+
+
+def test_buckets(deployed: Any, clients: dict[str, Any]) -> None:
+    s3 = clients["s3"]
+    outputs = deployed[2][DATA]
+    assert outputs["ModelBucketName"] == f"clever-better-dev-mlflow-{local.ACCOUNT}-us-east-1"
+    for name in (outputs["ModelBucketName"], outputs["BackupsBucketName"]):
+        assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+        rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        assert all(block.values())
+        policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+        assert any(st["Effect"] == "Deny" for st in policy["Statement"])
+        logging = s3.get_bucket_logging(Bucket=name)["LoggingEnabled"]
+        assert logging["TargetBucket"] == f"clever-better-dev-access-logs-{local.ACCOUNT}-us-east-1"
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+        assert {r["ID"] for r in rules} == {"expire-old-versions", "abort-incomplete-uploads"}
 
 
 def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:

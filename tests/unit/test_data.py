@@ -269,3 +269,60 @@ def test_reminder_topic_encrypted_tls_only(templates: dict[str, Any], env: str) 
     assert statement["Effect"] == "Deny" and statement["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}
     }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_buckets(templates: dict[str, Any], env: str) -> None:
+    cfg = CONFIGS[env]
+    template = _data(templates, env)
+    account = cfg.account
+    buckets = {b["Properties"]["BucketName"]: b for b in resources(template, "AWS::S3::Bucket").values()}
+    names = {
+        f"{PRIMARY[env]}-{purpose}-{account}-us-east-1" for purpose in ("mlflow", "backups", "access-logs")
+    }
+    assert set(buckets) == names
+    logs_name = f"{PRIMARY[env]}-access-logs-{account}-us-east-1"
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert props["LifecycleConfiguration"]["Rules"]
+        assert bucket["DeletionPolicy"] == ("Retain" if env == "production" else "Delete")
+        if name == logs_name:
+            continue
+        (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        assert props["LoggingConfiguration"]["DestinationBucketName"]["Ref"].startswith("BucketsAccessLogs")
+        replication = props.get("ReplicationConfiguration")
+        if env == "production":
+            (rule,) = replication["Rules"]
+            assert rule["Destination"]["Bucket"] == f"arn:aws:s3:::{name.replace('us-east-1', 'us-west-2')}"
+            assert rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"].startswith(
+                "arn:aws:kms:us-west-2:"
+            )
+        else:
+            assert replication is None
+    # TLS only, on every bucket.
+    for policy in resources(template, "AWS::S3::BucketPolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+    assert len(resources(template, "AWS::S3::BucketPolicy")) == 3
+
+
+def test_dr_replica_buckets_exist_under_the_replicated_names(templates: dict[str, Any]) -> None:
+    names = {
+        b["Properties"]["BucketName"]
+        for b in resources(templates["clever-better-prod-dr-data"], "AWS::S3::Bucket").values()
+    }
+    assert {
+        "clever-better-prod-mlflow-333333333333-us-west-2",
+        "clever-better-prod-backups-333333333333-us-west-2",
+    } <= names

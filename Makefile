@@ -25,6 +25,7 @@ CDK_ARGS ?=
 LOCAL_PORT ?= 4599
 LOCAL_STATE ?= $(CURDIR)/.local
 
+.PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store
 .PHONY: help install test lint format typecheck unit integration synth snapshot-update bench \
 	deploy-local destroy-local constraints clean \
 	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
@@ -84,6 +85,26 @@ deploy-local: install ## Start the local emulator and cdk deploy dev into it (no
 
 destroy-local: ## Stop the local emulator and remove its state
 	@if [ -x $(PY) ]; then $(PY) -m emulator destroy --state $(LOCAL_STATE); else rm -rf $(LOCAL_STATE); fi
+
+# Runbook operator commands (real AWS, caller's credentials). ENV=dev|staging|production; DRY_RUN=1 prints the calls.
+OPS = $(PY) -m ops --env "$(ENV)" $(if $(DRY_RUN),--dry-run)
+ops-env:
+	@test -n "$(ENV)" || { echo "error: ENV is required (dev, staging or production)"; exit 2; }
+
+db-snapshot: install ops-env ## Manual snapshot clever-better-{token}-manual-YYYYMMDD, wait until available
+	$(OPS) db-snapshot
+
+db-restore: install ops-env ## Restore SNAPSHOT=... to clever-better-{token}-restored
+	$(OPS) db-restore --snapshot "$(SNAPSHOT)"
+
+backup-config: install ops-env ## Export the config secret to backups/config-YYYYMMDD.json (never overwrites)
+	$(OPS) backup-config
+
+backup-models: install ops-env ## Copy the model registry's models/ to models-YYYYMMDD/ in the backups bucket
+	$(OPS) backup-models
+
+betfair-key-store: install ops-env ## Store FILE=key.json as the next Betfair key and start its rotation
+	$(OPS) betfair-key-store --file "$(FILE)"
 
 bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), test-suite wall time
 	$(PY) tools/bench.py

@@ -1,0 +1,1 @@
+"""Operator commands behind the Makefile's runbook targets."""

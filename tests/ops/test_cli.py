@@ -1,0 +1,201 @@
+"""Operator commands against moto: dry-runs print the exact calls, real runs make them,
+refusals are one line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ops.cli import main
+
+REGION = "us-east-1"
+TODAY = "20261126"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
+                "Subnet"
+            ]["SubnetId"]
+            for i, z in enumerate("ab")
+        ]
+        group = ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
+        rds = boto3.client("rds", region_name=REGION)
+        rds.create_db_subnet_group(
+            DBSubnetGroupName="isolated", DBSubnetGroupDescription="db", SubnetIds=subnets
+        )
+        rds.create_db_parameter_group(
+            DBParameterGroupName="pg17", DBParameterGroupFamily="postgres17", Description="params"
+        )
+        rds.create_db_instance(
+            DBSubnetGroupName="isolated",
+            VpcSecurityGroupIds=[group],
+            DBParameterGroupName="pg17",
+            DBInstanceIdentifier="clever-better-prod",
+            DBInstanceClass="db.r7g.large",
+            Engine="postgres",
+            MasterUsername="clever_admin",
+            MasterUserPassword="not-a-real-password",
+            AllocatedStorage=100,
+            MultiAZ=True,
+        )
+        yield {"rds": rds}
+
+
+def run(*argv: str) -> int:
+    return main([*argv, "--date", TODAY])
+
+
+def test_db_snapshot_dry_run_prints_the_call(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("db-snapshot", "--env", "production", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert out.strip() == (
+        "[dry-run] aws rds create-db-snapshot --db-instance-identifier clever-better-prod "
+        "--db-snapshot-identifier clever-better-prod-manual-20261126 "
+        """--tags '[{"Key":"Purpose","Value":"manual"},{"Key":"Environment","Value":"production"}]'"""
+    )
+    assert not aws["rds"].describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+
+
+def test_db_snapshot_creates_waits_and_refuses_a_second(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("db-snapshot", "--env", "production") == 0
+    (snapshot,) = aws["rds"].describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    assert snapshot["DBSnapshotIdentifier"] == "clever-better-prod-manual-20261126"
+    assert snapshot["Status"] == "available"
+    assert "is available" in capsys.readouterr().out
+    assert run("db-snapshot", "--env", "production") == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: snapshot clever-better-prod-manual-20261126 already exists; today's manual snapshot is taken"
+    )
+
+
+def test_db_restore(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("db-snapshot", "--env", "production") == 0
+    snapshot = "clever-better-prod-manual-20261126"
+    assert run("db-restore", "--env", "production", "--snapshot", snapshot, "--dry-run") == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith(
+        "[dry-run] aws rds restore-db-instance-from-db-snapshot "
+        "--db-instance-identifier clever-better-prod-restored "
+        f"--db-snapshot-identifier {snapshot} --db-instance-class db.r7g.large"
+    )
+    assert "--multi-az" in line and "--no-publicly-accessible" in line and "--deletion-protection" in line
+    assert "--db-subnet-group-name isolated" in line and "--db-parameter-group-name pg17" in line
+    assert run("db-restore", "--env", "production", "--snapshot", snapshot) == 0
+    (restored,) = aws["rds"].describe_db_instances(DBInstanceIdentifier="clever-better-prod-restored")[
+        "DBInstances"
+    ]
+    assert restored["DBInstanceStatus"] == "available"
+    assert run("db-restore", "--env", "production", "--snapshot", snapshot) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_db_restore_needs_a_snapshot(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("db-restore", "--env", "production") == 1
+    assert capsys.readouterr().err.startswith("error: SNAPSHOT is required")
+    assert run("db-restore", "--env", "production", "--snapshot", "nope") == 1
+    assert "DBSnapshotNotFound" in capsys.readouterr().err
+
+
+def test_backup_config_writes_once(
+    aws: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.create_secret(Name="clever-better/prod/config", SecretString=json.dumps({"max_stake": 10}))
+    args = ("backup-config", "--env", "production", "--backups-dir", str(tmp_path))
+    assert run(*args, "--dry-run") == 0
+    assert capsys.readouterr().out.strip() == (
+        "[dry-run] aws secretsmanager get-secret-value --secret-id clever-better/prod/config "
+        f"> {tmp_path}/config-{TODAY}.json"
+    )
+    assert run(*args) == 0
+    saved = json.loads((tmp_path / f"config-{TODAY}.json").read_text())
+    assert (
+        json.loads(saved["SecretString"]) == {"max_stake": 10}
+        and saved["Name"] == "clever-better/prod/config"
+    )
+    assert run(*args) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert json.loads(json.loads((tmp_path / f"config-{TODAY}.json").read_text())["SecretString"]) == {
+        "max_stake": 10
+    }
+
+
+def _data_stack(models: dict[str, bytes]) -> tuple[str, str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    source, target = "clever-better-prod-mlflow-1-us-east-1", "clever-better-prod-backups-1-us-east-1"
+    for bucket in (source, target):
+        s3.create_bucket(Bucket=bucket)
+    for key, body in models.items():
+        s3.put_object(Bucket=source, Key=key, Body=body)
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"ModelBucketName": {"Value": source}, "BackupsBucketName": {"Value": target}},
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="clever-better-prod-data", TemplateBody=json.dumps(template)
+    )
+    return source, target
+
+
+def test_backup_models(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    source, target = _data_stack({"models/a/model.pkl": b"1", "models/b/model.pkl": b"2", "other/x": b"3"})
+    assert run("backup-models", "--env", "production", "--dry-run") == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == (
+        f"[dry-run] aws s3api copy-object --bucket {target} --key models-{TODAY}/a/model.pkl "
+        f"--copy-source {source}/models/a/model.pkl"
+    )
+    assert out[-1] == f"would copy 2 objects to s3://{target}/models-{TODAY}/"
+    assert run("backup-models", "--env", "production") == 0
+    s3 = boto3.client("s3", region_name=REGION)
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=target)["Contents"])
+    assert keys == [f"models-{TODAY}/a/model.pkl", f"models-{TODAY}/b/model.pkl"]
+    assert run("backup-models", "--env", "production") == 1
+    assert "today's model backup is taken" in capsys.readouterr().err
+
+
+def test_betfair_key_store(aws: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.create_secret(Name="clever-better/prod/betfair", SecretString=json.dumps({"app_key": "old"}))
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({"app_key": "new", "username": "trader", "password": "pw"}))
+    assert run("betfair-key-store", "--env", "production", "--file", str(key), "--dry-run") == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(
+        "[dry-run] aws secretsmanager put-secret-value --secret-id clever-better/prod/betfair"
+    )
+    assert lines[0].endswith("--version-stages '[\"OPERATOR_NEW\"]'")
+    assert lines[1] == "[dry-run] aws secretsmanager rotate-secret --secret-id clever-better/prod/betfair"
+    assert run("betfair-key-store", "--env", "production", "--file", str(key), "--no-rotate") == 0
+    staged = sm.get_secret_value(SecretId="clever-better/prod/betfair", VersionStage="OPERATOR_NEW")
+    assert json.loads(staged["SecretString"])["app_key"] == "new"
+    current = sm.get_secret_value(SecretId="clever-better/prod/betfair", VersionStage="AWSCURRENT")
+    assert json.loads(current["SecretString"]) == {"app_key": "old"}
+    key.write_text(json.dumps({"app_key": "new"}))
+    assert run("betfair-key-store", "--env", "production", "--file", str(key)) == 1
+    assert capsys.readouterr().err.strip() == f"error: {key} lacks username, password"
+
+
+def test_unknown_environment_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db-snapshot", "--env", "qa"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: unknown environment 'qa'; expected one of dev, staging, production\n"
+    )

@@ -19,6 +19,10 @@ CDK := $(CURDIR)/node_modules/.bin/cdk --no-notices
 STACKS_dev := 'dev/*'
 STACKS_staging := 'staging/*'
 STACKS_production := 'production/*' 'production-dr/*'
+# Deploy order: the DR region first, since production replicates into its key, vault and buckets.
+DEPLOY_dev := $(STACKS_dev)
+DEPLOY_staging := $(STACKS_staging)
+DEPLOY_production := 'production-dr/*' 'production/*'
 ENVIRONMENTS := dev staging production
 # Extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
 CDK_ARGS ?=
@@ -74,8 +78,8 @@ snapshot-update: install ## Refresh the template snapshots after an intended cha
 diff-dev diff-staging diff-production: diff-%: install ## cdk diff for one environment
 	$(CDK) diff $(STACKS_$*) $(CDK_ARGS)
 
-deploy-dev deploy-staging deploy-production: deploy-%: install ## Deploy one environment to AWS
-	$(CDK) deploy $(STACKS_$*) --require-approval broadening $(CDK_ARGS)
+deploy-dev deploy-staging deploy-production: deploy-%: install ## Deploy one environment to AWS (production: DR region first)
+	for selection in $(DEPLOY_$*); do $(CDK) deploy "$$selection" --require-approval broadening $(CDK_ARGS); done
 
 bootstrap-dev bootstrap-staging bootstrap-production: bootstrap-%: install ## cdk bootstrap the accounts/regions of ENV
 	$(CDK) bootstrap $(STACKS_$*) $(CDK_ARGS)

@@ -61,8 +61,8 @@ class ApplicationSecrets(Construct):
             self,
             "Config",
             secret_name=f"clever-better/{token}/config",
-            description=f"{name} application configuration (JSON); update with `make config-update` or "
-            "`aws secretsmanager update-secret`",
+            description=f"{name} application configuration (JSON); update with "
+            "`aws secretsmanager update-secret` (docs/RUNBOOK.md)",
             encryption_key=key,
             # Not sensitive: a starting document operators replace. Later template deploys
             # leave whatever operators stored untouched (the template value never changes).

@@ -22,6 +22,16 @@ def data_key_alias(config: EnvironmentConfig) -> str:
     return f"alias/{config.prefix}/data"
 
 
+def dr_data_key(stack: cdk.Stack, config: EnvironmentConfig) -> kms.IKey | None:
+    """The DR region's data key (clever-better-prod-dr-data), addressed by its alias ARN:
+    deterministic, and no cross-region reference between stacks."""
+    dr = config.disaster_recovery
+    if dr is None:
+        return None
+    arn = f"arn:{stack.partition}:kms:{dr.region}:{stack.account}:{data_key_alias(config)}"
+    return kms.Key.from_key_arn(stack, "DrDataKey", arn)
+
+
 class DataStack(CleverBetterStack):
     """Stateful: the database, its proxy and credentials, and the key that encrypts them."""
 
@@ -47,16 +57,7 @@ class DataStack(CleverBetterStack):
             log_group_names=[f"/aws/rds/instance/{name}/*"],
         )
         dr = config.disaster_recovery
-        replica_key = (
-            # Created by the DR stage (clever-better-prod-dr-data) under the same alias.
-            kms.Key.from_key_arn(
-                self,
-                "DrDataKey",
-                f"arn:{self.partition}:kms:{dr.region}:{self.account}:{data_key_alias(config)}",
-            )
-            if dr
-            else None
-        )
+        replica_key = dr_data_key(self, config)
         self.database = Database(
             self,
             "Database",

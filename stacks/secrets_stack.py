@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from components.keys import encryption_key
@@ -9,7 +8,7 @@ from components.network import Network
 from components.security import ApplicationSecrets
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
-from stacks.data_stack import data_key_alias
+from stacks.data_stack import dr_data_key
 
 
 class SecretsStack(CleverBetterStack):
@@ -36,15 +35,6 @@ class SecretsStack(CleverBetterStack):
             removal_policy=self.stateful_removal_policy,
             log_group_names=[f"/aws/lambda/{name}-betfair-rotation"],
         )
-        # SNS publishes encrypted reminders with this key.
-        key.add_to_resource_policy(
-            cdk.aws_iam.PolicyStatement(
-                principals=[cdk.aws_iam.ServicePrincipal("sns.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
         dr = config.disaster_recovery
         self.secrets = ApplicationSecrets(
             self,
@@ -59,15 +49,7 @@ class SecretsStack(CleverBetterStack):
             log_retention_days=config.log_retention_days,
             removal_policy=self.stateful_removal_policy,
             replica_region=dr.region if dr else None,
-            replica_key=(
-                kms.Key.from_key_arn(
-                    self,
-                    "DrKey",
-                    f"arn:{self.partition}:kms:{dr.region}:{self.account}:{data_key_alias(config)}",
-                )
-                if dr
-                else None
-            ),
+            replica_key=dr_data_key(self, config),
         )
         for output_id, value, description in (
             ("ConfigSecretName", f"clever-better/{config.token}/config", "Application configuration (JSON)"),

@@ -127,9 +127,13 @@ _BUILDERS = {"dev": _dev, "staging": _staging, "production": _production}
 
 
 def load(
-    names: tuple[str, ...] = ENVIRONMENTS, *, accounts: Mapping[str, str] | None = None
+    names: tuple[str, ...] = ENVIRONMENTS,
+    *,
+    accounts: Mapping[str, str] | None = None,
+    dr_data_key_arn: str | None = None,
 ) -> list[EnvironmentConfig]:
-    """Build and validate the named environments; `accounts` overrides the placeholders."""
+    """Build and validate the named environments; `accounts` overrides the placeholders,
+    `dr_data_key_arn` names production's DR data key by its key ARN."""
     accounts = dict(accounts or {})
     for name in list(names) + list(accounts):
         if name not in _BUILDERS:
@@ -139,6 +143,8 @@ def load(
         cfg = _BUILDERS[name]()
         if name in accounts:
             cfg = replace(cfg, account=accounts[name])  # replace() re-runs validation
+        if dr_data_key_arn and cfg.disaster_recovery is not None:
+            cfg = replace(cfg, disaster_recovery=replace(cfg.disaster_recovery, data_key_arn=dr_data_key_arn))
         configs.append(cfg)
     # Cross-environment checks always see every environment, even when one is selected.
     validate_all(_BUILDERS[n]() if n not in names else configs[names.index(n)] for n in ENVIRONMENTS)

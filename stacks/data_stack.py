@@ -28,7 +28,7 @@ def dr_data_key(stack: cdk.Stack, config: EnvironmentConfig) -> kms.IKey | None:
     dr = config.disaster_recovery
     if dr is None:
         return None
-    arn = f"arn:{stack.partition}:kms:{dr.region}:{stack.account}:{data_key_alias(config)}"
+    arn = dr.data_key_arn or f"arn:{stack.partition}:kms:{dr.region}:{stack.account}:{data_key_alias(config)}"
     return kms.Key.from_key_arn(stack, "DrDataKey", arn)
 
 
@@ -72,8 +72,12 @@ class DataStack(CleverBetterStack):
             vpc_cidr=network.vpc_cidr,
             key=self.key,
             removal_policy=self.stateful_removal_policy,
+            # A final snapshot wherever the database is protected (staging, production);
+            # dev's sandbox database goes with its stack.
             instance_removal_policy=(
-                cdk.RemovalPolicy.SNAPSHOT if config.retain_stateful else cdk.RemovalPolicy.DESTROY
+                cdk.RemovalPolicy.SNAPSHOT
+                if config.features.deletion_protection
+                else cdk.RemovalPolicy.DESTROY
             ),
             replica_region=dr.region if dr else None,
             replica_key=replica_key,
@@ -153,6 +157,12 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             alias=data_key_alias(config),
             description=f"Encrypts {config.prefix}'s replicated backups, secrets and buckets in {dr.region}",
             removal_policy=self.stateful_removal_policy,
+        )
+        cdk.CfnOutput(
+            self,
+            "DataKeyArn",
+            value=self.key.key_arn,
+            description="Pass as -c production_dr_key_arn=... to name this key by ARN in production",
         )
         # AWS Backup copies land here (addressed from us-east-1 by this ARN).
         self.vault = protected_vault(

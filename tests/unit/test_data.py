@@ -53,7 +53,7 @@ def test_database_instance(templates: dict[str, Any], env: str) -> None:
     assert props["EnableCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     assert props["EnableIAMDatabaseAuthentication"] is True
     assert props["PubliclyAccessible"] is False
-    assert db["DeletionPolicy"] == ("Snapshot" if env == "production" else "Delete")
+    assert db["DeletionPolicy"] == ("Delete" if env == "dev" else "Snapshot")
     # Exports go to our encrypted, expiring groups, which exist first.
     groups = resources(template, "AWS::Logs::LogGroup")
     assert set(db["DependsOn"]) >= set(groups)
@@ -326,3 +326,13 @@ def test_dr_replica_buckets_exist_under_the_replicated_names(templates: dict[str
         "clever-better-prod-mlflow-333333333333-us-west-2",
         "clever-better-prod-backups-333333333333-us-west-2",
     } <= names
+
+
+def test_dr_key_can_be_named_by_key_arn(tmp_path: Any) -> None:
+    """After the first DR deploy, operators may pin the key ARN (RDS documents key ARNs)."""
+    from tests.support import synth
+
+    arn = "arn:aws:kms:us-west-2:333333333333:key/12345678-1234-1234-1234-123456789012"
+    templates = synth(tmp_path, {"environments": "production", "production_dr_key_arn": arn})
+    _, db = _one(templates["clever-better-prod-data"], "AWS::RDS::DBInstance")
+    assert db["Properties"]["AutomaticBackupReplicationKmsKeyId"] == arn

@@ -199,3 +199,28 @@ def test_unknown_environment_is_one_line(capsys: pytest.CaptureFixture[str]) -> 
         capsys.readouterr().err
         == "error: unknown environment 'qa'; expected one of dev, staging, production\n"
     )
+
+
+def test_makefile_target_dry_run(tmp_path: Path) -> None:
+    """The Makefile target passes ENV and DRY_RUN through (backup-config's dry-run makes no AWS call)."""
+    import subprocess
+
+    from tests.support import ROOT
+
+    result = subprocess.run(
+        ["make", "-s", "backup-config", "ENV=production", "DRY_RUN=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(
+        "[dry-run] aws secretsmanager get-secret-value --secret-id clever-better/prod/config "
+        "> backups/config-"
+    )
+    missing = subprocess.run(
+        ["make", "-s", "db-snapshot"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert missing.returncode == 2
+    assert "error: ENV is required (dev, staging or production)" in missing.stdout + missing.stderr

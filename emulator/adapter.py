@@ -32,6 +32,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
+from moto.ecr.models import Repository as EcrRepository
 from moto.kms.models import Key as KmsKey
 from moto.logs.models import LogGroup
 from moto.rds.models import DBInstance
@@ -192,6 +193,22 @@ def _db_instance_properties(props: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+def _ecr_repository_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """moto keeps CloudFormation's {ScanOnPush}/{EncryptionType, KmsKey} where its API
+    responses read {scanOnPush}/{encryptionType, kmsKey}: scanning looked switched off."""
+    props = dict(props)
+    for key in ("ImageScanningConfiguration", "EncryptionConfiguration"):
+        if key in props:
+            props[key] = {name[0].lower() + name[1:]: value for name, value in props[key].items()}
+    return props
+
+
+def _ecr_repository_after(repository: Any, props: dict[str, Any]) -> None:
+    policy = props.get("LifecyclePolicy", {}).get("LifecyclePolicyText")
+    if policy:
+        repository.lifecycle_policy = policy
+
+
 # CloudFormation properties moto's DBInstance handler drops -> the model attribute they set.
 DB_INSTANCE_ATTRIBUTES = {
     "DeletionProtection": "deletion_protection",
@@ -267,11 +284,13 @@ PROPERTY_FIXES: dict[Any, Callable[[dict[str, Any]], dict[str, Any]]] = {
     LogGroup: _log_group_properties,
     DBInstance: _db_instance_properties,
     FakeBucket: dict,  # properties as they are; _bucket_after applies the rest
+    EcrRepository: _ecr_repository_properties,
 }
 # Model -> what to set on the created object from the (fixed) properties.
 AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {
     DBInstance: _db_instance_after,
     FakeBucket: _bucket_after,
+    EcrRepository: _ecr_repository_after,
 }
 
 

@@ -8,6 +8,7 @@ from constructs import Construct
 from config.model import EnvironmentConfig
 from stacks.data_stack import DataStack, DisasterRecoveryDataStack
 from stacks.network_stack import NetworkStack
+from stacks.registry_stack import RegistryStack
 from stacks.secrets_stack import SecretsStack
 
 
@@ -21,6 +22,7 @@ class EnvironmentStage(cdk.Stage):
         )
         self.data = DataStack(self, "data", config=config, network=self.network.network)
         self.secrets = SecretsStack(self, "secrets", config=config, network=self.network.network)
+        self.registry = RegistryStack(self, "registry", config=config)
 
 
 class DisasterRecoveryStage(cdk.Stage):

@@ -13,19 +13,19 @@ CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["conte
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 # Stack name -> (stage, region). Every environment and the DR stage.
-UNITS = ("network", "data", "secrets")
+UNITS = ("network", "data", "secrets", "registry")
 _PREFIXES = {
     "clever-better-dev": ("dev", "us-east-1"),
     "clever-better-staging": ("staging", "us-east-1"),
     "clever-better-prod": ("production", "us-east-1"),
     "clever-better-prod-dr": ("production-dr", "us-west-2"),
 }
-# The DR region holds the network and data units only (secrets are replicated into it).
+# The DR region holds the network and data units only (secrets and images are replicated into it).
 STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (prefix.endswith("-dr") and unit == "secrets")
+    if not (prefix.endswith("-dr") and unit in ("secrets", "registry"))
 }
 
 

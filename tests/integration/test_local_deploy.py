@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 STACK = "clever-better-dev-network"
 DATA = "clever-better-dev-data"
 SECRETS = "clever-better-dev-secrets"
+REGISTRY = "clever-better-dev-registry"
 DEV = load(("dev",))[0]
 
 
@@ -66,14 +67,15 @@ def clients(deployed: tuple[Path, int, Any]) -> dict[str, Any]:
             "lambda",
             "sns",
             "s3",
+            "ecr",
         )
     }
 
 
 def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:
     _, _, outputs = deployed
-    assert sorted(outputs) == [DATA, STACK, SECRETS]
-    for name in (STACK, DATA, SECRETS):
+    assert sorted(outputs) == [DATA, STACK, REGISTRY, SECRETS]
+    for name in (STACK, DATA, SECRETS, REGISTRY):
         (stack,) = clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs[name]
@@ -234,6 +236,24 @@ def test_buckets(deployed: Any, clients: dict[str, Any]) -> None:
         assert logging["TargetBucket"] == f"clever-better-dev-access-logs-{local.ACCOUNT}-us-east-1"
         rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
         assert {r["ID"] for r in rules} == {"expire-old-versions", "abort-incomplete-uploads"}
+
+
+def test_image_repositories(deployed: Any, clients: dict[str, Any]) -> None:
+    repositories = clients["ecr"].describe_repositories(
+        repositoryNames=["bot", "ml-service", "data-ingestion"]
+    )
+    for repository in repositories["repositories"]:
+        assert repository["imageTagMutability"] == "IMMUTABLE"
+        assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+        assert repository["encryptionConfiguration"]["encryptionType"] == "KMS"
+        assert (
+            deployed[2][REGISTRY][
+                "".join(p.capitalize() for p in repository["repositoryName"].split("-")) + "RepositoryUri"
+            ]
+            == repository["repositoryUri"]
+        )
+        policy = clients["ecr"].get_lifecycle_policy(repositoryName=repository["repositoryName"])
+        assert len(json.loads(policy["lifecyclePolicyText"])["rules"]) == 2
 
 
 def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:

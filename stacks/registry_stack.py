@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from components.keys import encryption_key
+from components.services import ImageRepositories
+from config.model import EnvironmentConfig
+from stacks.base import CleverBetterStack
+
+
+class RegistryStack(CleverBetterStack):
+    """Stateful: the services' container images (the artefacts every deploy and rollback uses)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            unit="registry",
+            region=config.region,
+            stateful=True,
+            description=(
+                f"Clever Better {config.name} registry: ECR repositories bot, ml-service, data-ingestion"
+            ),
+        )
+        key = encryption_key(
+            self,
+            "ImagesKey",
+            alias=f"alias/{config.prefix}/images",
+            description=f"Encrypts {config.prefix}'s container images",
+            removal_policy=self.stateful_removal_policy,
+        )
+        dr = config.disaster_recovery
+        self.images = ImageRepositories(
+            self,
+            "Images",
+            key=key,
+            removal_policy=self.stateful_removal_policy,
+            replica_region=dr.region if dr else None,
+        )
+        for name, repository in self.images.repositories.items():
+            cdk.CfnOutput(
+                self,
+                "".join(part.capitalize() for part in name.split("-")) + "RepositoryUri",
+                value=repository.repository_uri,
+                description=f"docker push target for {name}",
+            )

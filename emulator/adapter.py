@@ -33,6 +33,7 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.ecr.models import Repository as EcrRepository
+from moto.ecs.models import Cluster as EcsCluster
 from moto.kms.models import Key as KmsKey
 from moto.logs.models import LogGroup
 from moto.rds.models import DBInstance
@@ -209,6 +210,12 @@ def _ecr_repository_after(repository: Any, props: dict[str, Any]) -> None:
         repository.lifecycle_policy = policy
 
 
+def _ecs_cluster_after(cluster: Any, props: dict[str, Any]) -> None:
+    """moto's cluster handler reads only the name: keep Container Insights' setting."""
+    if "ClusterSettings" in props:
+        cluster.settings = [{"name": s["Name"], "value": s["Value"]} for s in props["ClusterSettings"]]
+
+
 # CloudFormation properties moto's DBInstance handler drops -> the model attribute they set.
 DB_INSTANCE_ATTRIBUTES = {
     "DeletionProtection": "deletion_protection",
@@ -285,12 +292,14 @@ PROPERTY_FIXES: dict[Any, Callable[[dict[str, Any]], dict[str, Any]]] = {
     DBInstance: _db_instance_properties,
     FakeBucket: dict,  # properties as they are; _bucket_after applies the rest
     EcrRepository: _ecr_repository_properties,
+    EcsCluster: dict,  # properties as they are; _ecs_cluster_after applies the settings
 }
 # Model -> what to set on the created object from the (fixed) properties.
 AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {
     DBInstance: _db_instance_after,
     FakeBucket: _bucket_after,
     EcrRepository: _ecr_repository_after,
+    EcsCluster: _ecs_cluster_after,
 }
 
 

@@ -10,6 +10,7 @@ from stacks.data_stack import DataStack, DisasterRecoveryDataStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.secrets_stack import SecretsStack
+from stacks.services_stack import ServicesStack
 
 
 class EnvironmentStage(cdk.Stage):
@@ -23,6 +24,7 @@ class EnvironmentStage(cdk.Stage):
         self.data = DataStack(self, "data", config=config, network=self.network.network)
         self.secrets = SecretsStack(self, "secrets", config=config, network=self.network.network)
         self.registry = RegistryStack(self, "registry", config=config)
+        self.services = ServicesStack(self, "services", config=config, network=self.network.network)
 
 
 class DisasterRecoveryStage(cdk.Stage):

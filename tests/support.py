@@ -13,7 +13,7 @@ CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["conte
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 # Stack name -> (stage, region). Every environment and the DR stage.
-UNITS = ("network", "data", "secrets", "registry")
+UNITS = ("network", "data", "secrets", "registry", "services")
 _PREFIXES = {
     "clever-better-dev": ("dev", "us-east-1"),
     "clever-better-staging": ("staging", "us-east-1"),
@@ -25,7 +25,7 @@ STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (prefix.endswith("-dr") and unit in ("secrets", "registry"))
+    if not (prefix.endswith("-dr") and unit in ("secrets", "registry", "services"))
 }
 
 

@@ -23,6 +23,7 @@ STACK = "clever-better-dev-network"
 DATA = "clever-better-dev-data"
 SECRETS = "clever-better-dev-secrets"
 REGISTRY = "clever-better-dev-registry"
+SERVICES = "clever-better-dev-services"
 DEV = load(("dev",))[0]
 
 
@@ -68,14 +69,15 @@ def clients(deployed: tuple[Path, int, Any]) -> dict[str, Any]:
             "sns",
             "s3",
             "ecr",
+            "ecs",
         )
     }
 
 
 def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:
     _, _, outputs = deployed
-    assert sorted(outputs) == [DATA, STACK, REGISTRY, SECRETS]
-    for name in (STACK, DATA, SECRETS, REGISTRY):
+    assert sorted(outputs) == [DATA, STACK, REGISTRY, SECRETS, SERVICES]
+    for name in (STACK, DATA, SECRETS, REGISTRY, SERVICES):
         (stack,) = clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs[name]
@@ -254,6 +256,18 @@ def test_image_repositories(deployed: Any, clients: dict[str, Any]) -> None:
         )
         policy = clients["ecr"].get_lifecycle_policy(repositoryName=repository["repositoryName"])
         assert len(json.loads(policy["lifecyclePolicyText"])["rules"]) == 2
+
+
+def test_cluster_and_service_logs(deployed: Any, clients: dict[str, Any]) -> None:
+    (cluster,) = clients["ecs"].describe_clusters(clusters=["clever-better-dev"], include=["SETTINGS"])[
+        "clusters"
+    ]
+    assert cluster["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    for service in ("bot", "ml-service", "data-ingestion"):
+        (group,) = clients["logs"].describe_log_groups(
+            logGroupNamePrefix=f"/ecs/clever-better-dev/{service}"
+        )["logGroups"]
+        assert group["retentionInDays"] == DEV.log_retention_days and group["kmsKeyId"]
 
 
 def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:

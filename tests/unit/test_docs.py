@@ -35,7 +35,7 @@ def test_every_make_command_exists(doc: str) -> None:
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_stack_name_exists(doc: str, templates: dict[str, Any]) -> None:
-    named = set(re.findall(r"clever-better-[a-z-]+-(?:network|data|secrets|registry)\b", _text(doc)))
+    named = set(re.findall(r"clever-better-[a-z-]+-(?:network|data|secrets|registry|services)\b", _text(doc)))
     assert named <= set(templates), sorted(named - set(templates))
 
 
@@ -69,6 +69,6 @@ def test_ci_runs_exactly_make_test() -> None:
 
 def test_stack_table_matches_app() -> None:
     named = re.findall(
-        r"`(clever-better-[a-z-]+-(?:network|data|secrets|registry))`", _text("docs/RUNBOOK.md")
+        r"`(clever-better-[a-z-]+-(?:network|data|secrets|registry|services))`", _text("docs/RUNBOOK.md")
     )
     assert sorted(STACKS) == sorted(set(named))

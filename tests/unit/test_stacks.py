@@ -57,7 +57,10 @@ def test_stack_names_regions_and_stages(templates: dict[str, Any], assembly_dir:
     ]
 
 
-@pytest.mark.parametrize("name, protected", [(name, "-prod-" in name) for name in sorted(STACKS)])
+@pytest.mark.parametrize(
+    "name, protected",
+    [(name, "-prod-" in name and not name.endswith("-services")) for name in sorted(STACKS)],
+)
 def test_termination_protection_on_production_stateful_stacks(
     templates: dict[str, Any], assembly_dir: Path, name: str, protected: bool
 ) -> None:

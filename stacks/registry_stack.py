@@ -4,6 +4,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.keys import encryption_key
+from components.naming import pascal
 from components.services import ImageRepositories
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
@@ -42,7 +43,7 @@ class RegistryStack(CleverBetterStack):
         for name, repository in self.images.repositories.items():
             cdk.CfnOutput(
                 self,
-                "".join(part.capitalize() for part in name.split("-")) + "RepositoryUri",
+                pascal(name) + "RepositoryUri",
                 value=repository.repository_uri,
                 description=f"docker push target for {name}",
             )

@@ -4,6 +4,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.keys import encryption_key
+from components.naming import pascal
 from components.network import Network
 from components.services import ServicesCluster, log_group_name
 from config.model import SERVICES, EnvironmentConfig
@@ -51,7 +52,7 @@ class ServicesStack(CleverBetterStack):
         for service, group in self.cluster.log_groups.items():
             cdk.CfnOutput(
                 self,
-                "".join(part.capitalize() for part in service.split("-")) + "LogGroup",
+                pascal(service) + "LogGroup",
                 value=group.log_group_name,
                 description=f"{service} logs",
             )

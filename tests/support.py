@@ -29,6 +29,14 @@ STACKS = {
 }
 
 
+# Environment -> name prefix (production's token is `prod`).
+PREFIXES = {
+    "dev": "clever-better-dev",
+    "staging": "clever-better-staging",
+    "production": "clever-better-prod",
+}
+
+
 def stacks_of(unit: str) -> dict[str, tuple[str, str]]:
     return {name: where for name, where in STACKS.items() if name.endswith(f"-{unit}")}
 

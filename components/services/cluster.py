@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from components.naming import pascal
 from components.retention import retention
 from config.model import SERVICES
 
@@ -44,7 +45,7 @@ class ServicesCluster(Construct):
         self.log_groups = {
             service: logs.LogGroup(
                 self,
-                "".join(part.capitalize() for part in service.split("-")) + "Logs",
+                pascal(service) + "Logs",
                 log_group_name=log_group_name(name, service),
                 encryption_key=key,
                 retention=retention(log_retention_days),

@@ -7,6 +7,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from components.naming import pascal
 from config.model import SERVICES
 
 SERVICE_NAMES = SERVICES
@@ -35,7 +36,7 @@ class ImageRepositories(Construct):
         for name in SERVICE_NAMES:
             self.repositories[name] = ecr.Repository(
                 self,
-                "".join(part.capitalize() for part in name.split("-")),
+                pascal(name),
                 repository_name=name,
                 image_scan_on_push=True,
                 image_tag_mutability=ecr.TagMutability.IMMUTABLE,

@@ -8,10 +8,10 @@ import pytest
 from aws_cdk.assertions import Template
 
 import config
+from tests.support import PREFIXES as PRIMARY
 from tests.support import resources
 
 CONFIGS = {c.name: c for c in config.load()}
-PRIMARY = {"dev": "clever-better-dev", "staging": "clever-better-staging", "production": "clever-better-prod"}
 ENVS = sorted(PRIMARY)
 
 

@@ -7,13 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import resources
-
-PREFIXES = {
-    "dev": "clever-better-dev",
-    "staging": "clever-better-staging",
-    "production": "clever-better-prod",
-}
+from tests.support import PREFIXES, resources
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))

@@ -7,14 +7,9 @@ from typing import Any
 import pytest
 
 import config
-from tests.support import resources
+from tests.support import PREFIXES, resources
 
 CONFIGS = {c.name: c for c in config.load()}
-PREFIXES = {
-    "dev": "clever-better-dev",
-    "staging": "clever-better-staging",
-    "production": "clever-better-prod",
-}
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))

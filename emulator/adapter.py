@@ -290,11 +290,10 @@ PROPERTY_FIXES: dict[Any, Callable[[dict[str, Any]], dict[str, Any]]] = {
     KmsKey: _kms_key_properties,
     LogGroup: _log_group_properties,
     DBInstance: _db_instance_properties,
-    FakeBucket: dict,  # properties as they are; _bucket_after applies the rest
     EcrRepository: _ecr_repository_properties,
-    EcsCluster: dict,  # properties as they are; _ecs_cluster_after applies the settings
 }
-# Model -> what to set on the created object from the (fixed) properties.
+# Model -> what to set on the created object from the (fixed) properties. Both tables
+# apply on create; moto's update handlers stay as they are (local stacks are recreated).
 AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {
     DBInstance: _db_instance_after,
     FakeBucket: _bucket_after,
@@ -303,8 +302,11 @@ AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {
 }
 
 
-def _with_fixed_properties(model: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+def _with_fixes(model: Any) -> None:
+    """Wrap `model`'s create handler with its PROPERTY_FIXES rewrite and AFTER_CREATE step."""
     original = model.create_from_cloudformation_json.__func__
+    fix = PROPERTY_FIXES.get(model, dict)
+    after = AFTER_CREATE.get(model)
 
     def create(
         cls: Any,
@@ -317,8 +319,8 @@ def _with_fixed_properties(model: Any, fix: Callable[[dict[str, Any]], dict[str,
     ) -> Any:
         fixed = {**cloudformation_json, "Properties": fix(cloudformation_json.get("Properties", {}))}
         created = original(cls, resource_name, fixed, account_id, region_name, **kwargs)
-        if model in AFTER_CREATE:
-            AFTER_CREATE[model](created, fixed["Properties"])
+        if after is not None:
+            after(created, fixed["Properties"])
         return created
 
     create.__doc__ = original.__doc__
@@ -464,8 +466,8 @@ def install() -> None:
         parsing.resource_class_from_type
     )
     parsing.clean_json = _clean_json(parsing.clean_json)  # type: ignore[assignment]
-    for model, fix in PROPERTY_FIXES.items():
-        _with_fixed_properties(model, fix)
+    for model in {**PROPERTY_FIXES, **AFTER_CREATE}:
+        _with_fixes(model)
     backend = cfn_models.CloudFormationBackend
     for name in ("create_stack", "update_stack", "create_change_set"):
         setattr(backend, name, _reject_unsupported(getattr(backend, name)))

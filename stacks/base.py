@@ -20,11 +20,12 @@ class CleverBetterStack(cdk.Stack):
         *,
         config: EnvironmentConfig,
         unit: str,
-        region: str,
         stateful: bool,
         dr: bool = False,
         description: str,
     ) -> None:
+        # The DR flag decides the region: the environment's own, or its DR region.
+        region = self.region_of(config, dr=dr)
         super().__init__(
             scope,
             construct_id,
@@ -45,6 +46,13 @@ class CleverBetterStack(cdk.Stack):
         }.items():
             # The CDK tags DBProxyTargetGroup, which CloudFormation rejects (F3002).
             cdk.Tags.of(self).add(key, value, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+
+    @staticmethod
+    def region_of(config: EnvironmentConfig, *, dr: bool) -> str:
+        if not dr:
+            return config.region
+        assert config.disaster_recovery is not None, f"{config.name} has no DR region"
+        return config.disaster_recovery.region
 
     @property
     def availability_zones(self) -> list[str]:

@@ -43,7 +43,6 @@ class DataStack(CleverBetterStack):
             construct_id,
             config=config,
             unit="data",
-            region=config.region,
             stateful=True,
             description=f"Clever Better {config.name} data: PostgreSQL, RDS Proxy, credentials, backups",
         )
@@ -146,7 +145,6 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             construct_id,
             config=config,
             unit="data",
-            region=dr.region,
             stateful=True,
             dr=True,
             description=f"Clever Better {config.name} DR data: key for replicated backups and secrets",

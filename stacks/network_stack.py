@@ -4,7 +4,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.network import Network
-from config.model import EnvironmentConfig, NetworkConfig
+from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
 
 
@@ -17,8 +17,6 @@ class NetworkStack(CleverBetterStack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: NetworkConfig,
-        region: str,
         dr: bool = False,
     ) -> None:
         super().__init__(
@@ -26,7 +24,6 @@ class NetworkStack(CleverBetterStack):
             construct_id,
             config=config,
             unit="network",
-            region=region,
             stateful=True,
             dr=dr,
             description=(
@@ -34,6 +31,8 @@ class NetworkStack(CleverBetterStack):
                 "VPC, subnets, endpoints, flow logs"
             ),
         )
+        dr_config = config.disaster_recovery
+        network = dr_config.network if dr and dr_config else config.network
         self.network = Network(
             self,
             "Network",

@@ -19,7 +19,6 @@ class RegistryStack(CleverBetterStack):
             construct_id,
             config=config,
             unit="registry",
-            region=config.region,
             stateful=True,
             description=(
                 f"Clever Better {config.name} registry: ECR repositories bot, ml-service, data-ingestion"

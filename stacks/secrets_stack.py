@@ -22,7 +22,6 @@ class SecretsStack(CleverBetterStack):
             construct_id,
             config=config,
             unit="secrets",
-            region=config.region,
             stateful=True,
             description=f"Clever Better {config.name} secrets: configuration and Betfair API key",
         )

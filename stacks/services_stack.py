@@ -26,7 +26,6 @@ class ServicesStack(CleverBetterStack):
             construct_id,
             config=config,
             unit="services",
-            region=config.region,
             stateful=False,
             description=f"Clever Better {config.name} services: ECS cluster and service log groups",
         )

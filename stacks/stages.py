@@ -18,9 +18,7 @@ class EnvironmentStage(cdk.Stage):
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, config.name)
-        self.network = NetworkStack(
-            self, "network", config=config, network=config.network, region=config.region
-        )
+        self.network = NetworkStack(self, "network", config=config)
         self.data = DataStack(self, "data", config=config, network=self.network.network)
         self.secrets = SecretsStack(self, "secrets", config=config, network=self.network.network)
         self.registry = RegistryStack(self, "registry", config=config)
@@ -34,9 +32,7 @@ class DisasterRecoveryStage(cdk.Stage):
         dr = config.disaster_recovery
         assert dr is not None, "only environments with a DR region get a DR stage"
         super().__init__(scope, f"{config.name}-dr")
-        self.network = NetworkStack(
-            self, "network", config=config, network=dr.network, region=dr.region, dr=True
-        )
+        self.network = NetworkStack(self, "network", config=config, dr=True)
         self.data = DisasterRecoveryDataStack(self, "data", config=config)
 
 

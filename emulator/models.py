@@ -155,7 +155,7 @@ class Secret(CloudFormationModel):
             ],
             force_overwrite=False,
         )
-        return cls(json.loads(created)["ARN"] if isinstance(created, str) else created["ARN"])
+        return cls(json.loads(created)["ARN"])  # moto answers with the API response, as JSON text
 
     @classmethod
     def update_from_cloudformation_json(

@@ -26,10 +26,17 @@ DEPLOY_production := 'production-dr/*' 'production/*'
 ENVIRONMENTS := dev staging production
 # Extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
 CDK_ARGS ?=
+# The release the services run: make deploy-production IMAGE_TAG=v1.4.2 (-c image_tag).
+IMAGE_TAG ?=
+TAG_ARGS = $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
 LOCAL_PORT ?= 4599
 LOCAL_STATE ?= $(CURDIR)/.local
 
-.PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store
+.PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store predeploy-check \
+	approve rollback deploy-status maintenance-on maintenance-off config-update restart \
+	db-migrate db-migration-status db-migrate-dev db-migrate-staging db-migrate-prod \
+	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
+	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth snapshot-update bench \
 	deploy-local destroy-local constraints clean \
 	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
@@ -75,17 +82,26 @@ synth: install ## Synthesize every environment into cdk.out (cdk-nag runs; any f
 snapshot-update: install ## Refresh the template snapshots after an intended change
 	$(PY) -m pytest tests/unit/test_snapshots.py --snapshot-update
 
-diff-dev diff-staging diff-production: diff-%: install ## cdk diff for one environment
-	$(CDK) diff $(STACKS_$*) $(CDK_ARGS)
+diff-dev diff-staging diff-production: diff-%: install ## cdk diff for one environment (IMAGE_TAG=... to diff a release)
+	$(CDK) diff $(STACKS_$*) $(TAG_ARGS) $(CDK_ARGS)
 
-deploy-dev deploy-staging deploy-production: deploy-%: install ## Deploy one environment to AWS (production: DR region first)
-	for selection in $(DEPLOY_$*); do $(CDK) deploy "$$selection" --require-approval broadening $(CDK_ARGS); done
+deploy-dev deploy-staging deploy-production: deploy-%: install deploy-checks-% ## Deploy one environment (IMAGE_TAG=...; production: checks, snapshot, DR region first)
+	for selection in $(DEPLOY_$*); do $(CDK) deploy "$$selection" --require-approval broadening $(TAG_ARGS) $(CDK_ARGS); done
+
+# Before anything is deployed: the environment and tag are valid; staging and production name
+# their release; production takes the runbook's pre-deployment snapshot and refuses a stale backup.
+deploy-checks-dev: install
+	$(PY) -m config --env dev --image-tag "$(IMAGE_TAG)"
+deploy-checks-staging deploy-checks-production: deploy-checks-%: install
+	@test -n "$(IMAGE_TAG)" || { echo "error: IMAGE_TAG is required, e.g. make deploy-$* IMAGE_TAG=v1.4.2"; exit 2; }
+	$(PY) -m config --env $* --image-tag "$(IMAGE_TAG)"
+	$(if $(filter production,$*),$(PY) -m ops --env production predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$(ALLOW_STALE_BACKUP)"))
 
 bootstrap-dev bootstrap-staging bootstrap-production: bootstrap-%: install ## cdk bootstrap the accounts/regions of ENV
 	$(CDK) bootstrap $(STACKS_$*) $(CDK_ARGS)
 
 deploy-local: install ## Start the local emulator and cdk deploy dev into it (no AWS account)
-	$(PY) -m emulator deploy --port $(LOCAL_PORT) --state $(LOCAL_STATE)
+	$(PY) -m emulator deploy --port $(LOCAL_PORT) --state $(LOCAL_STATE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
 
 destroy-local: ## Stop the local emulator and remove its state
 	@if [ -x $(PY) ]; then $(PY) -m emulator destroy --state $(LOCAL_STATE); else rm -rf $(LOCAL_STATE); fi
@@ -109,6 +125,44 @@ backup-models: install ops-env ## Copy the model registry's models/ to models-YY
 
 betfair-key-store: install ops-env ## Store FILE=key.json as the next Betfair key and start its rotation
 	$(OPS) betfair-key-store --file "$(FILE)"
+
+predeploy-check: install ops-env ## Latest automated backup < 26 h (ALLOW_STALE_BACKUP="reason" overrides, logged), then a snapshot
+	$(OPS) predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$(ALLOW_STALE_BACKUP)")
+
+approve: install ops-env ## Approve the in-flight blue/green deployment(s) (production's approval gate; SERVICE= optional)
+	$(OPS) approve $(if $(SERVICE),--service "$(SERVICE)")
+
+rollback: install ops-env ## Roll back now: stop the in-flight deployment, or redeploy the previous revision (SERVICE= optional)
+	$(OPS) rollback $(if $(SERVICE),--service "$(SERVICE)")
+
+deploy-status: install ops-env ## Services, counts, task definitions, latest deployment and approval state
+	$(OPS) deploy-status
+
+maintenance-on: install ops-env ## Public listener answers 503 (maintenance) to everything; target groups untouched
+	$(OPS) maintenance-on
+
+maintenance-off: install ops-env ## Remove the maintenance response
+	$(OPS) maintenance-off
+
+config-update: install ops-env ## Put FILE=config.json into clever-better/{token}/config and restart the services
+	$(OPS) config-update --file "$(FILE)"
+
+restart: install ops-env ## Force a new deployment of SERVICE=bot|ml-service|data-ingestion
+	$(OPS) restart --service "$(SERVICE)"
+
+smoke-test-dev smoke-test-staging smoke-test-production: smoke-test-%: install ## GET the live /health checks and target health; non-zero on failure
+	$(PY) -m ops --env $* smoke-test
+smoke-test-prod: smoke-test-production
+
+db-migrate: install ops-env ## Run the migration task (RunTask), stream its log, exit with its exit code
+	$(OPS) db-migrate
+db-migrate-dev db-migrate-staging: db-migrate-%: install
+	$(PY) -m ops --env $* db-migrate $(if $(DRY_RUN),--dry-run)
+db-migrate-prod: install
+	$(PY) -m ops --env production db-migrate $(if $(DRY_RUN),--dry-run)
+
+db-migration-status: install ops-env ## Recent migration tasks, their exit codes and the newest one's log
+	$(OPS) db-migration-status
 
 bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), test-suite wall time
 	$(PY) tools/bench.py

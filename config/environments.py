@@ -41,7 +41,7 @@ def _dev() -> EnvironmentConfig:
         ),
         services={
             "bot": ServiceSize(cpu=256, memory_mib=512, desired_count=1),
-            "ml-service": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
+            "ml-service": ServiceSize(cpu=512, memory_mib=1024, desired_count=1, max_count=2),
             "data-ingestion": ServiceSize(cpu=256, memory_mib=512, desired_count=1),
         },
         log_retention_days=14,
@@ -69,7 +69,7 @@ def _staging() -> EnvironmentConfig:
         ),
         services={
             "bot": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
-            "ml-service": ServiceSize(cpu=1024, memory_mib=2048, desired_count=1),
+            "ml-service": ServiceSize(cpu=1024, memory_mib=2048, desired_count=1, max_count=3),
             "data-ingestion": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
         },
         log_retention_days=30,
@@ -101,7 +101,7 @@ def _production() -> EnvironmentConfig:
         ),
         services={
             "bot": ServiceSize(cpu=1024, memory_mib=2048, desired_count=2),
-            "ml-service": ServiceSize(cpu=2048, memory_mib=4096, desired_count=2),
+            "ml-service": ServiceSize(cpu=2048, memory_mib=4096, desired_count=2, max_count=6),
             "data-ingestion": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
         },
         log_retention_days=90,
@@ -131,9 +131,11 @@ def load(
     *,
     accounts: Mapping[str, str] | None = None,
     dr_data_key_arn: str | None = None,
+    image_tag: str | None = None,
 ) -> list[EnvironmentConfig]:
     """Build and validate the named environments; `accounts` overrides the placeholders,
-    `dr_data_key_arn` names production's DR data key by its key ARN."""
+    `dr_data_key_arn` names production's DR data key by its key ARN, `image_tag` is the
+    release the services run (default: DEFAULT_IMAGE_TAG)."""
     accounts = dict(accounts or {})
     for name in list(names) + list(accounts):
         if name not in _BUILDERS:
@@ -143,6 +145,8 @@ def load(
         cfg = _BUILDERS[name]()
         if name in accounts:
             cfg = replace(cfg, account=accounts[name])  # replace() re-runs validation
+        if image_tag is not None:
+            cfg = replace(cfg, deployment=replace(cfg.deployment, image_tag=image_tag))
         if dr_data_key_arn and cfg.disaster_recovery is not None:
             cfg = replace(cfg, disaster_recovery=replace(cfg.disaster_recovery, data_key_arn=dr_data_key_arn))
         configs.append(cfg)

@@ -36,6 +36,11 @@ FARGATE_MEMORY = {
     4096: (8192, 30720),
 }
 DB_INSTANCE_CLASS = re.compile(r"^(t4g|t3|m6g|m7g|r6g|r7g)\.(micro|small|medium|large|\d*xlarge)$")
+# ECR's tag grammar; "latest" is refused because tags are immutable and name one release.
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# The tag synth, diff and the local emulator use when none is given (`-c image_tag=...`).
+DEFAULT_IMAGE_TAG = "bootstrap"
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -60,6 +65,8 @@ class ServiceSize:
     cpu: int
     memory_mib: int
     desired_count: int
+    # Auto scaling's ceiling; None keeps the count fixed (the bot: one trader per account).
+    max_count: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +114,43 @@ class Features:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SmokeCheck:
+    """One request the deployment hook makes to the green tasks through the test listener."""
+
+    path: str
+    status: int = 200
+    # A substring the body must contain; None checks the status only.
+    body_contains: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentConfig:
+    """Edge and blue/green settings (runbook: Production Deployment, Rollback Procedures)."""
+
+    # Set from `-c image_tag=...` by app.py; the same tag for all three services.
+    image_tag: str = DEFAULT_IMAGE_TAG
+    # The test listener green tasks are smoke-tested through; never 80 or 443.
+    test_listener_port: int = 9000
+    # Who besides the VPC (and its NAT addresses) may reach the test listener, e.g. a VPN range.
+    operator_cidrs: tuple[str, ...] = ()
+    smoke_checks: tuple[SmokeCheck, ...] = (SmokeCheck(path="/health", body_contains="ok"),)
+    smoke_timeout_seconds: int = 5
+    # The approval gate (features.approval_gate) rolls back when nobody approves in time.
+    approval_timeout_minutes: int = 60
+    # Deployment alarms: any one in ALARM during the deployment or bake rolls back.
+    alarm_5xx_percent: int = 5
+    alarm_p95_latency_ms: int = 1000
+    # WAF per-IP rate limit (requests in any 5-minute window).
+    waf_requests_per_5_minutes: int = 2000
+    # ml-service scales out above this many requests per task per minute.
+    ml_requests_per_task_per_minute: int = 600
+    migration_command: tuple[str, ...] = ("migrate", "up")
+    # A Route 53 zone for the domain: DNS-validates the certificate and adds the alias record.
+    # None: the certificate waits for the CNAME an operator adds (docs/RUNBOOK.md).
+    hosted_zone_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DisasterRecoveryConfig:
     """The warm-standby network in the DR region (runbook: us-west-2)."""
 
@@ -129,6 +173,7 @@ class EnvironmentConfig:
     log_retention_days: int
     backup_retention_days: int
     features: Features
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     disaster_recovery: DisasterRecoveryConfig | None = None
     rotation: RotationConfig = field(default_factory=RotationConfig)
     tags: dict[str, str] = field(default_factory=dict)
@@ -247,6 +292,13 @@ def _validate(cfg: EnvironmentConfig) -> None:
             size.desired_count,
             "expected 0 to 20",
         )
+        check(
+            size.max_count is None or max(1, size.desired_count) <= size.max_count <= 20,
+            f"services.{svc}.max_count",
+            size.max_count,
+            f"expected None or desired_count ({size.desired_count}, at least 1) to 20",
+        )
+    _check_deployment(cfg.deployment, check)
     check(
         cfg.log_retention_days in LOG_RETENTION_DAYS,
         "log_retention_days",
@@ -450,6 +502,73 @@ def _check_database(db: DatabaseConfig, check: Any) -> None:
         "database.monitoring_interval_seconds",
         db.monitoring_interval_seconds,
         "expected one of 1, 5, 10, 15, 30, 60",
+    )
+
+
+def _check_deployment(dep: DeploymentConfig, check: Any) -> None:
+    check(
+        IMAGE_TAG.fullmatch(dep.image_tag) is not None and dep.image_tag != "latest",
+        "deployment.image_tag",
+        dep.image_tag,
+        "expected an ECR image tag such as v1.4.2 or a git sha (letters, digits, _ . -; not latest)",
+    )
+    check(
+        1024 <= dep.test_listener_port <= 65535,
+        "deployment.test_listener_port",
+        dep.test_listener_port,
+        "expected 1024 to 65535 (80 and 443 carry production traffic)",
+    )
+    for index, cidr in enumerate(dep.operator_cidrs):
+        try:
+            net = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            net = None
+        check(
+            net is not None and net.prefixlen >= 8,
+            f"deployment.operator_cidrs[{index}]",
+            cidr,
+            "expected an IPv4 network of /8 or narrower with host bits zero, e.g. 203.0.113.0/24",
+        )
+    check(
+        len(dep.smoke_checks) >= 1,
+        "deployment.smoke_checks",
+        dep.smoke_checks,
+        "expected at least one check (the deployment hook needs something to prove)",
+    )
+    for index, smoke in enumerate(dep.smoke_checks):
+        check(
+            isinstance(smoke, SmokeCheck) and smoke.path.startswith("/"),
+            f"deployment.smoke_checks[{index}].path",
+            getattr(smoke, "path", smoke),
+            "expected a path starting with /",
+        )
+        check(
+            100 <= smoke.status <= 599,
+            f"deployment.smoke_checks[{index}].status",
+            smoke.status,
+            "expected an HTTP status 100 to 599",
+        )
+    for name, low, high in (
+        ("smoke_timeout_seconds", 1, 60),
+        ("approval_timeout_minutes", 1, 1440),
+        ("alarm_5xx_percent", 1, 100),
+        ("alarm_p95_latency_ms", 1, 60000),
+        ("waf_requests_per_5_minutes", 10, 2_000_000_000),
+        ("ml_requests_per_task_per_minute", 1, 1_000_000),
+    ):
+        value = getattr(dep, name)
+        check(low <= value <= high, f"deployment.{name}", value, f"expected {low} to {high}")
+    check(
+        len(dep.migration_command) >= 1 and all(isinstance(a, str) and a for a in dep.migration_command),
+        "deployment.migration_command",
+        dep.migration_command,
+        "expected a non-empty list of non-empty strings",
+    )
+    check(
+        dep.hosted_zone_id is None or HOSTED_ZONE_ID.fullmatch(dep.hosted_zone_id) is not None,
+        "deployment.hosted_zone_id",
+        dep.hosted_zone_id,
+        "expected None or a Route 53 zone id such as Z0123456789ABCDEFGHIJ",
     )
 
 

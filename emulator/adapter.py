@@ -31,14 +31,21 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_ip_addresses import ElasticAddress
 from moto.ecr.models import Repository as EcrRepository
 from moto.ecs.models import Cluster as EcsCluster
+from moto.ecs.models import Service as EcsService
+from moto.ecs.models import TaskDefinition as EcsTaskDefinition
+from moto.ecs.models import ecs_backends
+from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key as KmsKey
 from moto.logs.models import LogGroup
 from moto.rds.models import DBInstance
 from moto.s3.models import FakeBucket, s3_backends
 
+from emulator.edge_models import EDGE_MODELS
 from emulator.models import MODELS, SUPPORTED_TRANSFORMS, AppliedModel
 
 logger = logging.getLogger("emulator")
@@ -130,7 +137,7 @@ class RestrictDefaultSecurityGroup(AppliedModel):
         """Like the CDK handler on delete: nothing to restore for a VPC that is going away."""
 
 
-_LOCAL_MODELS: tuple[Any, ...] = (BucketPolicy, RestrictDefaultSecurityGroup, *MODELS)
+_LOCAL_MODELS: tuple[Any, ...] = (BucketPolicy, RestrictDefaultSecurityGroup, *MODELS, *EDGE_MODELS)
 EXTRA_MODELS: dict[str, type[CloudFormationModel]] = {
     model.cloudformation_type(): model for model in _LOCAL_MODELS
 }
@@ -216,6 +223,69 @@ def _ecs_cluster_after(cluster: Any, props: dict[str, Any]) -> None:
         cluster.settings = [{"name": s["Name"], "value": s["Value"]} for s in props["ClusterSettings"]]
 
 
+def _camel(value: Any) -> Any:
+    return remap_nested_keys(value, pascal_to_camelcase)
+
+
+# Task definition properties moto's handler drops -> the model attribute they set.
+TASK_DEFINITION_ATTRIBUTES = {
+    "Cpu": "cpu",
+    "Memory": "memory",
+    "NetworkMode": "network_mode",
+    "RequiresCompatibilities": "requires_compatibilities",
+    "RuntimePlatform": "runtime_platform",
+    "TaskRoleArn": "task_role_arn",
+    "ExecutionRoleArn": "execution_role_arn",
+}
+
+
+def _task_definition_after(definition: Any, props: dict[str, Any]) -> None:
+    for prop, attribute in TASK_DEFINITION_ATTRIBUTES.items():
+        if prop in props:
+            setattr(definition, attribute, _camel(props[prop]))
+    definition.cfn_properties = props  # what a later update compares against
+
+
+def _task_definition_update(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """CloudFormation replaces a task definition on any change: a new, complete revision.
+    (moto's own update re-registers without the container definitions' new values.)"""
+    if getattr(original_resource, "cfn_properties", None) == cloudformation_json.get("Properties"):
+        return original_resource
+    backend = ecs_backends[account_id][region_name]
+    backend.deregister_task_definition(original_resource.arn)
+    created = cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+    # CloudFormation then updates every resource whose Ref to it changed; moto re-evaluates
+    # only resources whose own text changed, so move the services that ran the old revision.
+    for service in backend.services.values():
+        if service.task_definition == original_resource.arn:
+            backend.update_service(
+                {"cluster": service.cluster_name, "service": service.name, "task_definition": created.arn}
+            )
+    return created
+
+
+def _ecs_service_after(service: Any, props: dict[str, Any]) -> None:
+    """moto's service handler reads only cluster, task definition and count: keep what
+    describe-services shows of the deployment strategy, load balancers and network."""
+    service.load_balancers = _camel(props.get("LoadBalancers", []))
+    for prop, attribute in (
+        ("DeploymentConfiguration", "deployment_configuration"),
+        ("NetworkConfiguration", "network_configuration"),
+        ("HealthCheckGracePeriodSeconds", "health_check_grace_period_seconds"),
+    ):
+        if prop in props:
+            setattr(service, attribute, _camel(props[prop]))
+
+
 # CloudFormation properties moto's DBInstance handler drops -> the model attribute they set.
 DB_INSTANCE_ATTRIBUTES = {
     "DeletionProtection": "deletion_protection",
@@ -299,7 +369,50 @@ AFTER_CREATE: dict[Any, Callable[[Any, dict[str, Any]], None]] = {
     FakeBucket: _bucket_after,
     EcrRepository: _ecr_repository_after,
     EcsCluster: _ecs_cluster_after,
+    EcsTaskDefinition: _task_definition_after,
+    EcsService: _ecs_service_after,
 }
+
+
+def _arn_tail(marker: str) -> Callable[[Any], str]:
+    """CloudWatch's "full name" of a load balancer: the ARN after `marker`."""
+    return lambda obj: str(obj.arn).split(marker, 1)[1]
+
+
+# Model -> GetAtt attributes CloudFormation has and moto lacks (alarm dimensions, NAT IPs).
+ATTRIBUTE_FIXES: dict[Any, dict[str, Callable[[Any], Any]]] = {
+    ElasticAddress: {"PublicIp": lambda eip: eip.public_ip},
+    FakeLoadBalancer: {
+        "LoadBalancerFullName": _arn_tail(":loadbalancer/"),
+        "LoadBalancerArn": lambda lb: lb.arn,
+    },
+    FakeTargetGroup: {
+        "TargetGroupFullName": lambda group: str(group.arn).split(":", 5)[5],
+        "TargetGroupName": lambda group: group.name,
+        "TargetGroupArn": lambda group: group.arn,
+        "LoadBalancerArns": lambda group: list(group.load_balancer_arns),
+    },
+}
+
+
+def _with_attributes(model: Any, extra: dict[str, Callable[[Any], Any]]) -> None:
+    original_get = getattr(model, "get_cfn_attribute", None)
+    original_has = model.has_cfn_attr.__func__
+
+    def has_cfn_attr(cls: Any, attr: str) -> bool:
+        return attr in extra or bool(original_has(cls, attr))
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name in extra:
+            return extra[attribute_name](self)
+        if original_get is None:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            raise UnformattedGetAttTemplateException()
+        return original_get(self, attribute_name)
+
+    model.has_cfn_attr = classmethod(has_cfn_attr)
+    model.get_cfn_attribute = get_cfn_attribute
 
 
 def _with_fixes(model: Any) -> None:
@@ -468,6 +581,9 @@ def install() -> None:
     parsing.clean_json = _clean_json(parsing.clean_json)  # type: ignore[assignment]
     for model in {**PROPERTY_FIXES, **AFTER_CREATE}:
         _with_fixes(model)
+    for model, attributes in ATTRIBUTE_FIXES.items():
+        _with_attributes(model, attributes)
+    EcsTaskDefinition.update_from_cloudformation_json = classmethod(_task_definition_update)  # type: ignore[method-assign,assignment]
     backend = cfn_models.CloudFormationBackend
     for name in ("create_stack", "update_stack", "create_change_set"):
         setattr(backend, name, _reject_unsupported(getattr(backend, name)))

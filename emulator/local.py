@@ -118,7 +118,8 @@ def stop(state: Path) -> None:
         print(f"removed {state}")
 
 
-def cdk(args: Sequence[str], *, port: int, state: Path) -> None:
+def cdk(args: Sequence[str], *, port: int, state: Path, context: Mapping[str, str] | None = None) -> None:
+    extra = [arg for key, value in (context or {}).items() for arg in ("--context", f"{key}={value}")]
     command = [
         str(ROOT / "node_modules" / ".bin" / "cdk"),
         *args,
@@ -129,6 +130,7 @@ def cdk(args: Sequence[str], *, port: int, state: Path) -> None:
         "environments=dev",
         "--context",
         f"dev_account={ACCOUNT}",
+        *extra,
     ]
     print("+ " + " ".join(command), flush=True)
     result = subprocess.run(command, cwd=ROOT, env=aws_env(port))
@@ -136,7 +138,7 @@ def cdk(args: Sequence[str], *, port: int, state: Path) -> None:
         sys.exit(f"cdk {args[0]} failed with exit code {result.returncode}")
 
 
-def deploy(state: Path, port: int) -> dict[str, dict[str, str]]:
+def deploy(state: Path, port: int, *, image_tag: str | None = None) -> dict[str, dict[str, str]]:
     """Start (if needed), bootstrap and deploy dev; return and print the stack outputs."""
     start(state, port)
     cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}"], port=port, state=state)
@@ -155,6 +157,7 @@ def deploy(state: Path, port: int) -> dict[str, dict[str, str]]:
         ],
         port=port,
         state=state,
+        context={"image_tag": image_tag} if image_tag else None,
     )
     outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
     print(json.dumps(outputs, indent=2, sort_keys=True))
@@ -169,12 +172,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
         cmd.add_argument("--host", default="127.0.0.1")
         cmd.add_argument("--state", type=Path, default=ROOT / ".local")
+        cmd.add_argument("--image-tag", help="deploy: the services' image tag (-c image_tag)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port)
     elif args.command == "start":
         start(args.state, args.port)
     elif args.command == "deploy":
-        deploy(args.state, args.port)
+        deploy(args.state, args.port, image_tag=args.image_tag)
     else:
         stop(args.state)

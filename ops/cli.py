@@ -6,6 +6,8 @@
     python -m ops backup-models     --env production [--dry-run]
     python -m ops betfair-key-store --env production --file new-key.json [--dry-run]
 
+and the deployment commands of the Production Deployment and Rollback sections (ops/deploy.py).
+
 They run against real AWS with the caller's credentials. --dry-run still makes the
 read-only calls it needs (describe, list, get) and prints every call that would
 change something, as an `aws` command line, without making it.
@@ -17,6 +19,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,6 +73,10 @@ def _quote(value: str) -> str:
     return value if re.fullmatch(r"[\w./:@=+,-]+", value) else "'" + value.replace("'", "'\\''") + "'"
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Context:
     env: str
@@ -77,6 +84,9 @@ class Context:
     today: str
     clients: Callable[[str], Any]
     out: Callable[[str], None] = print
+    # Injectable so tests of polling and time-based checks run instantly.
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = _utc_now
 
     @property
     def prefix(self) -> str:
@@ -242,16 +252,31 @@ COMMANDS: dict[str, Callable[[Context, argparse.Namespace], None]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None, *, clients: Callable[[str], Any] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clients: Callable[[str], Any] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = _utc_now,
+) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=sorted(COMMANDS))
     parser.add_argument("--env", required=True, help=f"one of {', '.join(ENVIRONMENTS)}")
     parser.add_argument("--dry-run", action="store_true", help="print the calls that would change something")
     parser.add_argument("--snapshot", help="db-restore: the snapshot to restore")
-    parser.add_argument("--file", help="betfair-key-store: JSON with app_key, username, password")
+    parser.add_argument(
+        "--file", help="betfair-key-store: JSON with app_key, username, password; config-update: the config"
+    )
     parser.add_argument("--no-rotate", action="store_true", help="betfair-key-store: store only")
     parser.add_argument("--backups-dir", default="backups", help="backup-config: where files go")
     parser.add_argument("--date", help="YYYYMMDD to use instead of today (UTC)")
+    parser.add_argument("--service", help="approve, rollback, restart: bot, ml-service or data-ingestion")
+    parser.add_argument(
+        "--allow-stale-backup",
+        metavar="REASON",
+        help="predeploy-check: deploy although the last automated snapshot is over 26 hours old",
+    )
+    parser.add_argument("--url", help="smoke-test: base URL instead of the environment's domain")
     args = parser.parse_args(argv)
     if args.env not in ENVIRONMENTS:
         print(
@@ -266,8 +291,10 @@ def main(argv: Sequence[str] | None = None, *, clients: Callable[[str], Any] | N
     ctx = Context(
         env=args.env,
         dry_run=args.dry_run,
-        today=args.date or datetime.now(UTC).strftime("%Y%m%d"),
+        today=args.date or now().strftime("%Y%m%d"),
         clients=clients or session.client,
+        sleep=sleep,
+        now=now,
     )
     try:
         COMMANDS[args.command](ctx, args)
@@ -278,3 +305,8 @@ def main(argv: Sequence[str] | None = None, *, clients: Callable[[str], Any] | N
         print(f"error: {args.command} failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+# The deployment commands build on Context, Call and OpsError above and add themselves to
+# COMMANDS when imported, so this import comes last (and importing ops.deploy first works too).
+import ops.deploy  # noqa: E402, F401

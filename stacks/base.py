@@ -10,6 +10,13 @@ from config.model import PROJECT, EnvironmentConfig
 # AZ names are fixed in code rather than looked up, so synth stays offline and
 # deterministic (no cdk.context.json lookups, no dummy AZs).
 AZ_SUFFIXES = ("a", "b", "c")
+UNTAGGED = [
+    # The CDK tags DBProxyTargetGroup, which CloudFormation rejects (F3002).
+    "AWS::RDS::DBProxyTargetGroup",
+    # ECS owns blue/green listener rules' weights: a tag change would make CloudFormation
+    # update the rule and rewrite its actions (aws-cdk#36649), so rules carry no stack tags.
+    "AWS::ElasticLoadBalancingV2::ListenerRule",
+]
 
 
 class CleverBetterStack(cdk.Stack):
@@ -44,8 +51,7 @@ class CleverBetterStack(cdk.Stack):
             "ManagedBy": "aws-cdk",
             **config.tags,
         }.items():
-            # The CDK tags DBProxyTargetGroup, which CloudFormation rejects (F3002).
-            cdk.Tags.of(self).add(key, value, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=UNTAGGED)
 
     @staticmethod
     def region_of(config: EnvironmentConfig, *, dr: bool) -> str:

@@ -22,7 +22,16 @@ class EnvironmentStage(cdk.Stage):
         self.data = DataStack(self, "data", config=config, network=self.network.network)
         self.secrets = SecretsStack(self, "secrets", config=config, network=self.network.network)
         self.registry = RegistryStack(self, "registry", config=config)
-        self.services = ServicesStack(self, "services", config=config, network=self.network.network)
+        self.services = ServicesStack(
+            self,
+            "services",
+            config=config,
+            network=self.network.network,
+            database=self.data.database,
+            buckets=self.data.buckets,
+            secrets=self.secrets.secrets,
+            images=self.registry.images,
+        )
 
 
 class DisasterRecoveryStage(cdk.Stage):

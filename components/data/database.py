@@ -59,6 +59,7 @@ class Database(Construct):
         replica_key: kms.IKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.key = key
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
         # Three groups: clients -> proxy -> database; clients may also reach the

@@ -175,6 +175,17 @@ class Network(Construct):
 
         self._acknowledge()
 
+    @property
+    def nat_public_ips(self) -> list[str]:
+        """The NAT gateways' Elastic IPs: the source address of anything private calling a
+        public endpoint, including our own internet-facing load balancer."""
+        ips = []
+        for subnet in self.vpc.public_subnets:
+            eip = subnet.node.try_find_child("EIP")
+            if isinstance(eip, ec2.CfnEIP):
+                ips.append(eip.attr_public_ip)
+        return ips
+
     def _acknowledge(self) -> None:
         subnets = self.vpc.public_subnets + self.vpc.private_subnets + self.vpc.isolated_subnets
         for subnet in subnets:

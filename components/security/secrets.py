@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from components.functions import python_function
 from components.nag import acknowledge
-from components.retention import retention
 
-LAMBDAS = Path(__file__).resolve().parent.parent.parent / "lambdas"
 # Betfair's interactive login; the rotation test step proves a new key works with it.
 BETFAIR_LOGIN_URL = "https://identitysso.betfair.com/api/login"
-# Keep asset hashes stable: bytecode caches are not code.
-ASSET_EXCLUDE = ["__pycache__", "*.pyc", "tests"]
-
-
-def lambda_code(name: str) -> lambda_.Code:
-    return lambda_.Code.from_asset(str(LAMBDAS / name), exclude=ASSET_EXCLUDE)
 
 
 class ApplicationSecrets(Construct):
     """`clever-better/{token}/config` and `clever-better/{token}/betfair`.
 
-    Attributes: ``config_secret``, ``betfair_secret``, ``rotation_function``, ``reminder_topic``.
+    Attributes: ``config_secret``, ``betfair_secret``, ``rotation_function``, ``reminder_topic``,
+    ``key``.
     """
 
     def __init__(
@@ -53,6 +44,7 @@ class ApplicationSecrets(Construct):
         replica_key: kms.IKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.key = key
         replicas = (
             [sm.ReplicaRegion(region=replica_region, encryption_key=replica_key)] if replica_region else None
         )
@@ -118,69 +110,41 @@ class ApplicationSecrets(Construct):
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to Betfair's login (NAT)"
         )
 
-        log_group = logs.LogGroup(
-            self,
-            "RotationLogs",
-            log_group_name=f"/aws/lambda/{name}-betfair-rotation",
-            encryption_key=key,
-            retention=retention(log_retention_days),
-            removal_policy=removal_policy,
-        )
-        role = iam.Role(
-            self,
-            "RotationRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{name} Betfair key rotation",
-        )
-        role.add_managed_policy(
-            iam.ManagedPolicy(
-                self,
-                "RotationPolicy",
-                statements=[
-                    iam.PolicyStatement(
-                        actions=[
-                            "secretsmanager:DescribeSecret",
-                            "secretsmanager:GetSecretValue",
-                            "secretsmanager:PutSecretValue",
-                            "secretsmanager:UpdateSecretVersionStage",
-                            "secretsmanager:TagResource",
-                            "secretsmanager:UntagResource",
-                        ],
-                        resources=[self.betfair_secret.secret_arn],
-                    ),
-                    iam.PolicyStatement(
-                        actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                        resources=[key.key_arn],
-                    ),
-                    iam.PolicyStatement(actions=["sns:Publish"], resources=[self.reminder_topic.topic_arn]),
-                    iam.PolicyStatement(
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                        resources=[log_group.log_group_arn],
-                    ),
-                ],
-            )
-        )
-        self.rotation_function = lambda_.Function(
+        self.rotation_function = python_function(
             self,
             "Rotation",
             function_name=f"{name}-betfair-rotation",
             description="Secrets Manager rotation for the Betfair API key (operator-issued keys)",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            code=lambda_code("betfair_rotation"),
-            handler="handler.handler",
-            role=role,
-            timeout=cdk.Duration.seconds(60),
-            memory_size=256,
-            reserved_concurrent_executions=1,  # one rotation at a time
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
-            log_group=log_group,
+            code="betfair_rotation",
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetSecretValue",
+                        "secretsmanager:PutSecretValue",
+                        "secretsmanager:UpdateSecretVersionStage",
+                        "secretsmanager:TagResource",
+                        "secretsmanager:UntagResource",
+                    ],
+                    resources=[self.betfair_secret.secret_arn],
+                ),
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    resources=[key.key_arn],
+                ),
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[self.reminder_topic.topic_arn]),
+            ],
             environment={
                 "REMINDER_TOPIC_ARN": self.reminder_topic.topic_arn,
                 "BETFAIR_LOGIN_URL": BETFAIR_LOGIN_URL,
             },
+            key=key,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            vpc=vpc,
+            security_group=security_group,
+            timeout=cdk.Duration.seconds(60),
+            reserved_concurrency=1,  # one rotation at a time
         )
         # L1 on purpose: the L2 schedule grants the function through the key policy, which
         # closes a dependency cycle (key -> role -> policy -> secret -> key). The managed

@@ -1,4 +1,21 @@
 from components.services.cluster import ServicesCluster, log_group_name
+from components.services.deployment import DeploymentGuard, approval_parameter_name
+from components.services.migration import MigrationTask
 from components.services.registry import SERVICE_NAMES, ImageRepositories
+from components.services.service import ApplicationService, BlueGreen
+from components.services.spec import SPECS, Exposure, ServiceSpec
 
-__all__ = ["SERVICE_NAMES", "ImageRepositories", "ServicesCluster", "log_group_name"]
+__all__ = [
+    "SERVICE_NAMES",
+    "SPECS",
+    "ApplicationService",
+    "BlueGreen",
+    "DeploymentGuard",
+    "Exposure",
+    "ImageRepositories",
+    "MigrationTask",
+    "ServiceSpec",
+    "ServicesCluster",
+    "approval_parameter_name",
+    "log_group_name",
+]

@@ -70,6 +70,9 @@ def clients(deployed: tuple[Path, int, Any]) -> dict[str, Any]:
             "s3",
             "ecr",
             "ecs",
+            "elbv2",
+            "wafv2",
+            "cloudwatch",
         )
     }
 
@@ -270,6 +273,46 @@ def test_cluster_and_service_logs(deployed: Any, clients: dict[str, Any]) -> Non
         assert group["retentionInDays"] == DEV.log_retention_days and group["kmsKeyId"]
 
 
+def _listeners_and_rules(elbv2: Any) -> str:
+    found = {}
+    for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
+        for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
+            rules = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+            found[listener["ListenerArn"]] = {"listener": listener, "rules": rules}
+    return json.dumps(found, sort_keys=True, default=str)
+
+
+def test_services_deploy_blue_green(deployed: Any, clients: dict[str, Any]) -> None:
+    ecs, elbv2 = clients["ecs"], clients["elbv2"]
+    services = {
+        s["serviceName"]: s
+        for s in ecs.describe_services(cluster=DEV.prefix, services=["bot", "ml-service", "data-ingestion"])[
+            "services"
+        ]
+    }
+    assert sorted(services) == ["bot", "data-ingestion", "ml-service"]
+    for name in ("bot", "ml-service"):
+        deployment = services[name]["deploymentConfiguration"]
+        assert deployment["strategy"] == "BLUE_GREEN"
+        assert deployment["bakeTimeInMinutes"] == DEV.features.bake_time_minutes
+        assert deployment["lifecycleHooks"][0]["lifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
+        assert deployment["alarms"]["rollback"] is True
+        (target,) = services[name]["loadBalancers"]
+        assert target["advancedConfiguration"]["alternateTargetGroupArn"] != target["targetGroupArn"]
+    definition = ecs.describe_task_definition(taskDefinition=services["bot"]["taskDefinition"])[
+        "taskDefinition"
+    ]
+    assert definition["containerDefinitions"][0]["image"].endswith("/bot:bootstrap")
+    assert definition["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    balancers = {b["LoadBalancerName"]: b for b in elbv2.describe_load_balancers()["LoadBalancers"]}
+    assert balancers[DEV.prefix]["Scheme"] == "internet-facing"
+    assert balancers[f"{DEV.prefix}-ml"]["Scheme"] == "internal"
+    acl = clients["wafv2"].get_web_acl_for_resource(ResourceArn=balancers[DEV.prefix]["LoadBalancerArn"])
+    assert acl["WebACL"]["Name"] == DEV.prefix
+    alarms = {a["AlarmName"] for a in clients["cloudwatch"].describe_alarms()["MetricAlarms"]}
+    assert {f"{DEV.prefix}-bot-deploy-{k}" for k in ("5xx", "latency", "unhealthy")} <= alarms
+
+
 def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:
     backup = clients["backup"]
     (plan,) = [
@@ -299,3 +342,19 @@ def test_cli_deploys_exactly_what_the_tests_synthesize(deployed: Any, tmp_path: 
     state = deployed[0]
     synth(tmp_path, {"environments": "dev", "dev_account": local.ACCOUNT})
     assert template_files(tmp_path) == template_files(state / "cdk.out")
+
+
+def test_new_image_tag_changes_task_definitions_not_listener_rules(
+    deployed: Any, clients: dict[str, Any]
+) -> None:
+    """Last (it changes what is deployed): aws-cdk#36649, checked against the emulator."""
+    state, port, _ = deployed
+    ecs, elbv2 = clients["ecs"], clients["elbv2"]
+    before = _listeners_and_rules(elbv2)
+    local.deploy(state, port, image_tag="v2.0.0")
+    assert _listeners_and_rules(elbv2) == before
+    for name in ("bot", "ml-service", "data-ingestion"):
+        (service,) = ecs.describe_services(cluster=DEV.prefix, services=[name])["services"]
+        assert service["taskDefinition"].endswith(f"{DEV.prefix}-{name}:2")
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        assert definition["containerDefinitions"][0]["image"].endswith(f"/{name}:v2.0.0")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import config
-from config.model import LOG_RETENTION_DAYS, ConfigError, EnvironmentConfig
+from config.model import LOG_RETENTION_DAYS, ConfigError, EnvironmentConfig, SmokeCheck
 from tests.support import CDK_CONTEXT, ROOT
 
 DEV, STAGING, PROD = config.load()
@@ -71,6 +71,10 @@ def test_config_is_frozen() -> None:
 
 def _net(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
     return replace(cfg, network=replace(cfg.network, **changes))
+
+
+def _dep(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
+    return replace(cfg, deployment=replace(cfg.deployment, **changes))
 
 
 def _dr(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
@@ -201,6 +205,49 @@ BAD = {
         "12345678-1234-1234-1234-123456789012' is not allowed; "
         "expected a KMS key ARN in us-west-2 of account 333333333333",
     ),
+    "image tag with a space": (
+        lambda: _dep(PROD, image_tag="v1 .2"),
+        "production: deployment.image_tag = 'v1 .2' is not allowed; expected an ECR image tag",
+    ),
+    "image tag latest": (
+        lambda: _dep(DEV, image_tag="latest"),
+        "dev: deployment.image_tag = 'latest' is not allowed; expected an ECR image tag",
+    ),
+    "test listener on a production port": (
+        lambda: _dep(DEV, test_listener_port=443),
+        "dev: deployment.test_listener_port = 443 is not allowed; expected 1024 to 65535",
+    ),
+    "operator range open to everyone": (
+        lambda: _dep(PROD, operator_cidrs=("203.0.113.0/24", "0.0.0.0/0")),
+        "production: deployment.operator_cidrs[1] = '0.0.0.0/0' is not allowed; expected an IPv4 network",
+    ),
+    "smoke check without a leading slash": (
+        lambda: _dep(DEV, smoke_checks=(SmokeCheck(path="health"),)),
+        "dev: deployment.smoke_checks[0].path = 'health' is not allowed; expected a path starting with /",
+    ),
+    "no smoke checks": (
+        lambda: _dep(DEV, smoke_checks=()),
+        "dev: deployment.smoke_checks = () is not allowed; expected at least one check",
+    ),
+    "negative alarm threshold": (
+        lambda: _dep(STAGING, alarm_p95_latency_ms=-5),
+        "staging: deployment.alarm_p95_latency_ms = -5 is not allowed; expected 1 to 60000",
+    ),
+    "empty migration command": (
+        lambda: _dep(DEV, migration_command=()),
+        "dev: deployment.migration_command = () is not allowed; expected a non-empty list",
+    ),
+    "scaling ceiling below the desired count": (
+        lambda: replace(
+            PROD,
+            services={**PROD.services, "ml-service": replace(PROD.services["ml-service"], max_count=1)},
+        ),
+        "production: services.ml-service.max_count = 1 is not allowed; expected None or desired_count (2",
+    ),
+    "bad hosted zone id": (
+        lambda: _dep(DEV, hosted_zone_id="zone-1"),
+        "dev: deployment.hosted_zone_id = 'zone-1' is not allowed; expected None or a Route 53 zone id",
+    ),
     "bad domain": (
         lambda: replace(DEV, domain_name="Dev API"),
         "dev: domain_name = 'Dev API' is not allowed; expected a lower-case DNS name",
@@ -253,6 +300,7 @@ def test_every_retention_value_maps_to_cdk() -> None:
         ({"environments": "dev,qa"}, {}, "environment 'qa' is unknown"),
         ({"dev_account": "12"}, {}, "dev: account = '12' is not allowed"),
         ({}, {"CLEVER_BETTER_STAGING_ACCOUNT": "x"}, "staging: account = 'x' is not allowed"),
+        ({"image_tag": "v1;rm"}, {}, "dev: deployment.image_tag = 'v1;rm' is not allowed"),
     ],
 )
 def test_app_stops_with_one_line(context: dict[str, str], environ: dict[str, str], expected: str) -> None:

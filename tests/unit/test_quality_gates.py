@@ -21,9 +21,18 @@ CFN_LINT_IGNORED = {
 # Findings ignored where aws-cdk-lib, not our code, writes the template, each with its reason.
 CFN_LINT_IGNORED_WHEN = {
     "W3005": (
-        re.compile(r"dependency already enforced by a 'GetAtt' at 'Resources/\w+/Properties/Role'"),
-        "aws-cdk-lib makes every Lambda function DependsOn its own execution role, which the "
-        "Role GetAtt already implies; harmless, and not ours to rewrite",
+        re.compile(
+            r"dependency already enforced by a '(GetAtt' at 'Resources/\w+/Properties/Role'"
+            r"|Ref' at 'Resources/\w+/Properties/LoadBalancers/)"
+        ),
+        "aws-cdk-lib makes every Lambda function DependsOn its own execution role, and a blue/green "
+        "service DependsOn its listener rules, which the Role GetAtt / rule Ref already imply; "
+        "harmless, and not ours to rewrite",
+    ),
+    "E1022": (
+        re.compile(r"^\{'Fn::GetStackOutput'"),
+        "cfn-lint does not know Fn::GetStackOutput (the CDK's weak cross-stack reference, which "
+        "CloudFormation resolves) inside Fn::Split/Fn::Select",
     ),
 }
 BOILERPLATE = re.compile(
@@ -63,9 +72,20 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         assert len(reason.split()) >= 8 and not BOILERPLATE.match(reason.strip()), (path, rule, reason)
         # Never on a stack or stage: on the construct that has the finding.
         assert path.count("/") >= 3, (path, rule)
-    # Object-level replication grants (bucket/*) are acknowledged only on replication policies.
+    # Wildcard resources, each where it cannot be avoided: object-level grants (bucket/*) on
+    # replication policies and ml-service's own bucket; ecr:GetAuthorizationToken (*) on
+    # task execution roles. Nothing else.
     iam5 = [(path, rule) for path, rule, _ in acks if rule.startswith("AwsSolutions::AwsSolutions-IAM5[")]
-    assert iam5 and all("ReplicationPolicy" in path and rule.endswith("/*]") for path, rule in iam5)
+    assert iam5
+    for path, rule in iam5:
+        if path.endswith("/Task/ExecutionRole/DefaultPolicy"):
+            assert rule.endswith("[Resource::*]"), (path, rule)
+        elif path.endswith("/MlService/Task/TaskRole/DefaultPolicy"):
+            assert re.search(
+                r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-east-1/\*\]$", rule
+            ), rule
+        else:
+            assert "ReplicationPolicy" in path and rule.endswith("/*]"), (path, rule)
     # Every other acknowledged rule, reviewed: adding one to the app means adding it here too.
     assert {rule for _, rule, _ in acks} - {rule for _, rule in iam5} == {
         "CloudFormation-Validate::W3010",
@@ -87,13 +107,31 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
         "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
         "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+        # Services: see components/edge and components/services for each reason.
+        "AwsSolutions::AwsSolutions-ECS2",
+        "AwsSolutions::AwsSolutions-EC23",
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+        "NIST.800.53.R5::NIST.800.53.R5-ALBHttpToHttpsRedirection",
+        "NIST.800.53.R5::NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        "NIST.800.53.R5::NIST.800.53.R5-ALBWAFEnabled",
+        "NIST.800.53.R5::NIST.800.53.R5-ELBDeletionProtectionEnabled",
+        "NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction",
     }
     for path, rule, _ in acks:
         if rule.endswith(("-S1", "LoggingEnabled", "EncryptionKMS")):
-            assert path.endswith("/Buckets/AccessLogs/Resource"), (path, rule)
+            # Only log destinations themselves (S3 and ALB access logs).
+            assert path.endswith(("/Buckets/AccessLogs/Resource", "/LoadBalancerLogs/Resource")), (path, rule)
+        if rule.endswith(("ALBWAFEnabled", "EC23")):
+            # Only the internal load balancer goes without WAF; only the public one is open.
+            assert ("/Internal/" in path) == rule.endswith("ALBWAFEnabled"), (path, rule)
+        if rule.endswith("ELBDeletionProtectionEnabled"):
+            assert path.startswith("dev/"), path
+        if rule.endswith("CloudWatchAlarmAction"):
+            # Only deployment alarms, which ECS itself acts on.
+            assert re.search(r"/\w+Deployment/\w+Alarm$", path), path
         if rule.endswith("S3BucketReplicationEnabled"):
             # Production's primary buckets replicate; only logs, other envs and DR twins may not.
-            assert not path.startswith("production/") or "AccessLogs" in path, path
+            assert not path.startswith("production/") or "Logs/Resource" in path, path
     # Only the configuration secret goes unrotated.
     for path, rule, _ in acks:
         if "SMG4" in rule or "RotationEnabled" in rule:

@@ -1,20 +1,38 @@
-"""The ECS cluster and the services' log groups in every environment."""
+"""The services stack in every environment: cluster, services, blue/green wiring, edge, least
+privilege, and the aws-cdk#36649 guard (a new image tag touches task definitions only)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import config
-from tests.support import PREFIXES, resources
+from components.services.deployment import approval_parameter_name
+from tests.support import PREFIXES, resources, synth
 
 CONFIGS = {c.name: c for c in config.load()}
+BLUE_GREEN = ("bot", "ml-service")
+
+
+def _template(templates: dict[str, Any], env: str) -> dict[str, Any]:
+    return templates[f"{PREFIXES[env]}-services"]
+
+
+def _services(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Properties"]["ServiceName"]: s for s in resources(template, "AWS::ECS::Service").values()}
+
+
+def _by_ref(template: dict[str, Any], value: Any) -> dict[str, Any]:
+    key = value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+    return dict(template["Resources"][key])
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))
 def test_cluster(templates: dict[str, Any], env: str) -> None:
-    template = templates[f"{PREFIXES[env]}-services"]
+    template = _template(templates, env)
     ((_, cluster),) = resources(template, "AWS::ECS::Cluster").items()
     assert cluster["Properties"]["ClusterName"] == PREFIXES[env]  # runbook: --cluster clever-better-prod
     assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enhanced"}]
@@ -22,9 +40,16 @@ def test_cluster(templates: dict[str, Any], env: str) -> None:
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))
 def test_service_log_groups(templates: dict[str, Any], env: str) -> None:
-    template = templates[f"{PREFIXES[env]}-services"]
+    template = _template(templates, env)
     groups = {g["Properties"]["LogGroupName"]: g for g in resources(template, "AWS::Logs::LogGroup").values()}
-    assert sorted(groups) == [f"/ecs/{PREFIXES[env]}/{s}" for s in ("bot", "data-ingestion", "ml-service")]
+    prefix = PREFIXES[env]
+    assert sorted(groups) == sorted(
+        [
+            *(f"/ecs/{prefix}/{s}" for s in ("bot", "data-ingestion", "ml-service")),
+            *(f"/aws/lambda/{prefix}-{s}-deployment-hook" for s in BLUE_GREEN),
+            f"aws-waf-logs-{prefix}",
+        ]
+    )
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == CONFIGS[env].log_retention_days
         assert group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0].startswith("LogsKey")
@@ -32,8 +57,292 @@ def test_service_log_groups(templates: dict[str, Any], env: str) -> None:
 
 
 def test_services_stack_is_stateless(assembly_dir: Any, templates: dict[str, Any]) -> None:
-    import json
-
     manifest = json.loads((assembly_dir / "assembly-production" / "manifest.json").read_text())
     (artifact,) = [a for a in manifest["artifacts"].values() if a.get("displayName") == "production/services"]
     assert not artifact["properties"].get("terminationProtection", False)
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_services_deploy_blue_green_with_hook_alarms_and_bake_time(
+    templates: dict[str, Any], env: str
+) -> None:
+    template = _template(templates, env)
+    cfg = CONFIGS[env]
+    services = _services(template)
+    assert sorted(services) == ["bot", "data-ingestion", "ml-service"]
+    for name, service in services.items():
+        props = service["Properties"]
+        deployment = props["DeploymentConfiguration"]
+        assert props["DesiredCount"] == cfg.services[name].desired_count
+        assert props["LaunchType"] == "FARGATE"
+        assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+        # A failing health check rolls back (old tasks keep serving).
+        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+        assert deployment["MinimumHealthyPercent"] == 100
+        if name not in BLUE_GREEN:
+            assert "Strategy" not in deployment and not props.get("LoadBalancers")
+            continue
+        assert deployment["Strategy"] == "BLUE_GREEN"
+        assert deployment["BakeTimeInMinutes"] == cfg.features.bake_time_minutes
+        # A tripped alarm during the deployment or the bake rolls back.
+        assert deployment["Alarms"] == {
+            "AlarmNames": [f"{cfg.prefix}-{name}-deploy-{k}" for k in ("5xx", "latency", "unhealthy")],
+            "Enable": True,
+            "Rollback": True,
+        }
+        # A failing smoke test fails the hook on the test-traffic stage, before production moves.
+        (hook,) = deployment["LifecycleHooks"]
+        assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
+        function = _by_ref(template, hook["HookTargetArn"])
+        assert function["Properties"]["FunctionName"] == f"{cfg.prefix}-{name}-deployment-hook"
+        invoke_role = _by_ref(template, hook["RoleArn"])
+        assert invoke_role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "ecs.amazonaws.com"
+        }
+        (target,) = props["LoadBalancers"]
+        advanced = target["AdvancedConfiguration"]
+        blue, green = target["TargetGroupArn"]["Ref"], advanced["AlternateTargetGroupArn"]["Ref"]
+        for rule_key in ("ProductionListenerRule", "TestListenerRule"):
+            rule = _by_ref(template, advanced[rule_key])
+            (action,) = rule["Properties"]["Actions"]
+            assert action["ForwardConfig"]["TargetGroups"] == [
+                {"TargetGroupArn": {"Ref": blue}, "Weight": 100},
+                {"TargetGroupArn": {"Ref": green}, "Weight": 0},
+            ]
+            assert "Tags" not in rule["Properties"]  # a tag change must never update the rule
+        for group in (blue, green):
+            health = template["Resources"][group]["Properties"]
+            assert health["HealthCheckPath"] == "/health" and health["TargetType"] == "ip"
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_deployment_alarms_are_measured_at_the_load_balancer(templates: dict[str, Any], env: str) -> None:
+    template = _template(templates, env)
+    cfg = CONFIGS[env]
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if "AlarmName" in a["Properties"]  # scaling alarms go unnamed
+    }
+    for service in BLUE_GREEN:
+        five_xx = alarms[f"{cfg.prefix}-{service}-deploy-5xx"]
+        metrics = {m["Id"]: m for m in five_xx["Metrics"]}
+        assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_Target_5XX_Count"
+        assert [d["Name"] for d in metrics["errors"]["MetricStat"]["Metric"]["Dimensions"]] == [
+            "LoadBalancer"
+        ]
+        assert five_xx["Threshold"] == cfg.deployment.alarm_5xx_percent
+        latency = alarms[f"{cfg.prefix}-{service}-deploy-latency"]
+        assert latency["ExtendedStatistic"] == "p95" and latency["MetricName"] == "TargetResponseTime"
+        assert [d["Name"] for d in latency["Dimensions"]] == ["LoadBalancer"]
+        assert latency["Threshold"] == cfg.deployment.alarm_p95_latency_ms / 1000
+        unhealthy = alarms[f"{cfg.prefix}-{service}-deploy-unhealthy"]
+        groups = [m for m in unhealthy["Metrics"] if "MetricStat" in m]
+        assert len(groups) == 2  # blue and green, whichever is live
+        assert unhealthy["Threshold"] == 0
+        for alarm in (five_xx, latency, unhealthy):
+            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+            assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_task_definitions(templates: dict[str, Any], env: str) -> None:
+    template = _template(templates, env)
+    cfg = CONFIGS[env]
+    definitions = {
+        d["Properties"]["Family"]: d["Properties"]
+        for d in resources(template, "AWS::ECS::TaskDefinition").values()
+    }
+    assert sorted(definitions) == sorted(
+        f"{cfg.prefix}-{s}" for s in ("bot", "ml-service", "data-ingestion", "migrate")
+    )
+    for family, props in definitions.items():
+        service = family.removeprefix(f"{cfg.prefix}-")
+        size = cfg.services["bot" if service == "migrate" else service]
+        assert props["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
+        assert (props["Cpu"], props["Memory"]) == (str(size.cpu), str(size.memory_mib))
+        (container,) = props["ContainerDefinitions"]
+        assert container["User"] == "1000:1000" and container["ReadonlyRootFilesystem"] is True
+        assert container["Image"]["Fn::Join"][1][-1].endswith(f":{cfg.deployment.image_tag}")
+        logs = container["LogConfiguration"]["Options"]
+        assert logs["awslogs-stream-prefix"] == ("migrate" if service == "migrate" else service)
+        env_names = {e["Name"] for e in container.get("Environment", [])}
+        secret_names = {s["Name"] for s in container["Secrets"]}
+        assert not any(word in n for n in env_names for word in ("PASSWORD", "KEY", "SECRET"))
+        assert "CONFIG" in secret_names
+        if service == "migrate":
+            assert container["Command"] == list(cfg.deployment.migration_command)
+            assert "HealthCheck" not in container
+        else:
+            assert container["HealthCheck"]["Command"][0] == "CMD-SHELL"
+            assert ("BETFAIR_APP_KEY" in secret_names) == (service in ("bot", "data-ingestion"))
+            assert "DB_USERNAME" in secret_names and "DB_HOST" in env_names
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_task_roles_are_least_privilege(templates: dict[str, Any], env: str) -> None:
+    template = _template(templates, env)
+    cfg = CONFIGS[env]
+    for key, policy in resources(template, "AWS::IAM::Policy").items():
+        if "TaskTaskRole" not in key:
+            continue
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        actions = [
+            a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        ]
+        assert not any("*" in a for a in actions), (key, actions)
+        resources_ = json.dumps([s["Resource"] for s in statements])
+        if key.startswith("MlService"):
+            assert f"{cfg.prefix}-mlflow-" in resources_ and "backups" not in resources_
+            assert set(actions) == {
+                "rds-db:connect",
+                "s3:ListBucket",
+                "s3:GetObject",
+                "s3:PutObject",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+            }
+        else:
+            assert set(actions) == {"rds-db:connect"}, (key, actions)
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_public_edge(templates: dict[str, Any], env: str) -> None:
+    template = _template(templates, env)
+    cfg = CONFIGS[env]
+    balancers = {
+        lb["Properties"]["Name"]: lb["Properties"]
+        for lb in resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    }
+    public, internal = balancers[cfg.prefix], balancers[f"{cfg.prefix}-ml"]
+    assert public["Scheme"] == "internet-facing" and internal["Scheme"] == "internal"
+    for lb in (public, internal):
+        attributes = {a["Key"]: a["Value"] for a in lb["LoadBalancerAttributes"]}
+        assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+        assert attributes["access_logs.s3.enabled"] == "true"
+        assert attributes["deletion_protection.enabled"] == str(cfg.features.deletion_protection).lower()
+    listeners = [
+        listener["Properties"]
+        for listener in resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+    ]
+    https = [listener for listener in listeners if listener["Port"] == 443]
+    assert len(https) == 1 and https[0]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    (redirect,) = [
+        listener
+        for listener in listeners
+        if listener["Port"] == 80 and listener["DefaultActions"][0]["Type"] == "redirect"
+    ]
+    assert redirect["DefaultActions"][0]["RedirectConfig"]["Port"] == "443"
+    ((_, certificate),) = resources(template, "AWS::CertificateManager::Certificate").items()
+    assert certificate["Properties"]["DomainName"] == cfg.domain_name
+    assert certificate["Properties"]["ValidationMethod"] == "DNS"
+    ((_, acl),) = resources(template, "AWS::WAFv2::WebACL").items()
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    assert rules["PerIpRateLimit"]["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": cfg.deployment.waf_requests_per_5_minutes,
+    }
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(rules)
+    ((_, association),) = resources(template, "AWS::WAFv2::WebACLAssociation").items()
+    assert association["Properties"]["ResourceArn"]["Ref"] in {
+        k
+        for k, v in resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").items()
+        if v["Properties"]["Name"] == cfg.prefix
+    }
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_test_listener_is_never_open_to_the_internet(templates: dict[str, Any], env: str) -> None:
+    template = _template(templates, env)
+    port = CONFIGS[env].deployment.test_listener_port
+    rules = [
+        r["Properties"]
+        for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"].get("FromPort") == port
+    ]
+    groups = resources(template, "AWS::EC2::SecurityGroup").values()
+    inline = [
+        r
+        for g in groups
+        for r in g["Properties"].get("SecurityGroupIngress", [])
+        if r.get("FromPort") == port
+    ]
+    assert rules or inline
+    for rule in rules + inline:
+        assert rule.get("CidrIp") != "0.0.0.0/0" and "CidrIpv6" not in rule, rule
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_approval_gate_only_where_configured(templates: dict[str, Any], env: str) -> None:
+    template = _template(templates, env)
+    cfg = CONFIGS[env]
+    parameters = {
+        p["Properties"]["Name"]: p["Properties"] for p in resources(template, "AWS::SSM::Parameter").values()
+    }
+    hooks = [
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "deployment-hook" in f["Properties"]["FunctionName"]
+    ]
+    assert len(hooks) == 2
+    if cfg.features.approval_gate:
+        assert sorted(parameters) == sorted(approval_parameter_name(cfg.token, s) for s in BLUE_GREEN)
+        assert all(p["Value"] == "none" for p in parameters.values())
+        for hook in hooks:
+            variables = hook["Properties"]["Environment"]["Variables"]
+            assert variables["APPROVAL_TIMEOUT_SECONDS"] == str(cfg.deployment.approval_timeout_minutes * 60)
+    else:
+        assert parameters == {}
+        assert all("APPROVAL_PARAMETER" not in h["Properties"]["Environment"]["Variables"] for h in hooks)
+
+
+def test_ml_service_scales_on_cpu_and_requests(templates: dict[str, Any]) -> None:
+    template = _template(templates, "production")
+    ((_, target),) = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").items()
+    size = CONFIGS["production"].services["ml-service"]
+    assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (
+        size.desired_count,
+        size.max_count,
+    )
+    types = sorted(
+        p["Properties"]["PolicyType"]
+        for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    )
+    assert types == ["StepScaling", "StepScaling", "TargetTrackingScaling"]
+
+
+@pytest.fixture(scope="module")
+def retagged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return synth(
+        Path(tmp_path_factory.mktemp("retagged")), {"environments": "production", "image_tag": "v2.0.1"}
+    )
+
+
+def test_new_image_tag_touches_only_task_definitions(
+    templates: dict[str, Any], retagged: dict[str, Any]
+) -> None:
+    """aws-cdk#36649: once ECS owns the listener rules' weights, a CDK update of a rule rewrites
+    them. Redeploying with only a new image tag must leave every listener and rule (and every
+    other resource) byte-identical; only task definitions change."""
+    for name, after in retagged.items():
+        before = templates[name]
+        changed = sorted(
+            k
+            for k in set(before["Resources"]) | set(after["Resources"])
+            if json.dumps(before["Resources"].get(k), sort_keys=True)
+            != json.dumps(after["Resources"].get(k), sort_keys=True)
+        )
+        if name.endswith("-services"):
+            assert changed and all(
+                before["Resources"][k]["Type"] == "AWS::ECS::TaskDefinition" for k in changed
+            ), changed
+            for kind in (
+                "AWS::ElasticLoadBalancingV2::Listener",
+                "AWS::ElasticLoadBalancingV2::ListenerRule",
+            ):
+                assert json.dumps(resources(before, kind), sort_keys=True) == json.dumps(
+                    resources(after, kind), sort_keys=True
+                )
+            assert any(":v2.0.1" in json.dumps(after["Resources"][k]) for k in changed)
+        else:
+            assert changed == [], (name, changed)

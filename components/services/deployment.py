@@ -1,0 +1,206 @@
+"""What watches a blue/green deployment: alarms at the load balancer and the smoke-test hook.
+
+The alarms are measured at the load balancer (5xx rate, p95 latency) or across both target
+groups (unhealthy hosts), so they see whichever colour is live. ECS watches them through the
+deployment and the bake time and rolls back when one fires; the hook fails the deployment
+before any production traffic moves when the green tasks fail their smoke test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from components.edge import ServiceLoadBalancer
+from components.functions import python_function
+from components.nag import acknowledge
+from config.model import DeploymentConfig
+
+PERIOD = cdk.Duration.minutes(1)
+# Two bad minutes out of three: one slow request burst does not roll a release back.
+EVALUATION_PERIODS, DATAPOINTS_TO_ALARM = 3, 2
+NO_APPROVAL = "none"
+
+
+def approval_parameter_name(token: str, service: str) -> str:
+    return f"/clever-better/{token}/deploy/{service}/approved-revision"
+
+
+class DeploymentGuard(Construct):
+    """Attributes: ``alarms`` (name -> alarm), ``hook`` (function), ``invoke_role`` (what ECS
+    assumes to call it), ``approval`` (parameter or None)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        token: str,
+        service: str,
+        endpoint: ServiceLoadBalancer,
+        settings: DeploymentConfig,
+        approval_gate: bool,
+        vpc: ec2.IVpc,
+        hook_egress: ec2.IPeer,
+        key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms = self._alarms(name, endpoint, settings)
+
+        security_group = ec2.SecurityGroup(
+            self,
+            "HookSecurityGroup",
+            vpc=vpc,
+            description=f"{name} deployment hook: test listener and VPC endpoints",
+            allow_all_outbound=False,
+        )
+        port = ec2.Port.tcp(settings.test_listener_port)
+        security_group.add_egress_rule(hook_egress, port, "The test listener")
+        endpoint.security_group.add_ingress_rule(security_group, port, "The deployment hook")
+        # SSM (the approval parameter) through the VPC's interface endpoint.
+        security_group.add_egress_rule(ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "VPC endpoints")
+
+        statements: list[iam.PolicyStatement] = []
+        environment = {
+            "TEST_URL": endpoint.test_url,
+            "CHECKS": json.dumps(
+                [
+                    {"path": c.path, "status": c.status, "body_contains": c.body_contains}
+                    for c in settings.smoke_checks
+                ],
+                separators=(",", ":"),
+            ),
+            "TIMEOUT_SECONDS": str(settings.smoke_timeout_seconds),
+        }
+        self.approval: ssm.StringParameter | None = None
+        if approval_gate:
+            # `make approve` writes the green revision's ARN here; the template's value never
+            # changes, so a deploy never overwrites an approval.
+            self.approval = ssm.StringParameter(
+                self,
+                "Approval",
+                parameter_name=approval_parameter_name(token, service),
+                string_value=NO_APPROVAL,
+                description=f"{name}: the service revision an operator approved (make approve)",
+            )
+            statements.append(
+                iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.approval.parameter_arn])
+            )
+            environment["APPROVAL_PARAMETER"] = self.approval.parameter_name
+            environment["APPROVAL_TIMEOUT_SECONDS"] = str(settings.approval_timeout_minutes * 60)
+        checks_time = len(settings.smoke_checks) * settings.smoke_timeout_seconds
+        self.hook: lambda_.Function = python_function(
+            self,
+            "Hook",
+            function_name=f"{name}-deployment-hook",
+            description=f"{name}: smoke-tests green tasks through the test listener"
+            + (" and waits for approval" if approval_gate else ""),
+            code="deployment_hook",
+            statements=statements,
+            environment=environment,
+            key=key,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            vpc=vpc,
+            security_group=security_group,
+            timeout=cdk.Duration.seconds(checks_time + 30),
+            reserved_concurrency=2,
+        )
+        # ECS assumes this role to call the hook: that one function, nothing else (the CDK's
+        # default role would also grant its versions, a wildcard, in an inline policy).
+        self.invoke_role = iam.Role(
+            self,
+            "InvokeRole",
+            assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+            description=f"{name}: lets ECS invoke the deployment hook",
+        )
+        self.invoke_role.add_managed_policy(
+            iam.ManagedPolicy(
+                self,
+                "InvokePolicy",
+                statements=[
+                    iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.hook.function_arn])
+                ],
+            )
+        )
+        acknowledge(
+            self.hook.node.default_child or self.hook,
+            "ECS invokes the hook synchronously and rolls the deployment back on any error, "
+            "so a failed invocation is already handled; a dead-letter queue would stay empty.",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+        )
+
+    def _alarms(
+        self, name: str, endpoint: ServiceLoadBalancer, settings: DeploymentConfig
+    ) -> dict[str, cw.Alarm]:
+        lb = endpoint.load_balancer.metrics
+        # Target 5xx only: the load balancer's own 503s (maintenance mode) are not a bad release.
+        errors = lb.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=PERIOD, statistic="Sum")
+        requests = lb.request_count(period=PERIOD, statistic="Sum")
+        unhealthy: Sequence[cw.IMetric] = [
+            group.metrics.unhealthy_host_count(period=PERIOD, statistic="Maximum")
+            for group in (endpoint.blue, endpoint.green)
+        ]
+        definitions: dict[str, tuple[cw.IMetric, float, str]] = {
+            "5xx": (
+                cw.MathExpression(
+                    expression="IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)",
+                    using_metrics={"errors": errors, "requests": requests},
+                    period=PERIOD,
+                    label="Target 5xx (% of requests)",
+                ),
+                settings.alarm_5xx_percent,
+                f"more than {settings.alarm_5xx_percent}% of requests end in a target 5xx",
+            ),
+            "latency": (
+                lb.target_response_time(period=PERIOD, statistic="p95"),
+                settings.alarm_p95_latency_ms / 1000,
+                f"p95 target response time above {settings.alarm_p95_latency_ms} ms",
+            ),
+            "unhealthy": (
+                cw.MathExpression(
+                    expression="MAX([FILL(blue, 0), FILL(green, 0)])",
+                    using_metrics={"blue": unhealthy[0], "green": unhealthy[1]},
+                    period=PERIOD,
+                    label="Unhealthy targets (either colour)",
+                ),
+                0,
+                "a target of either colour fails its health check",
+            ),
+        }
+        alarms = {}
+        for kind, (metric, threshold, meaning) in definitions.items():
+            alarm_name = f"{name}-deploy-{kind}"
+            alarms[alarm_name] = cw.Alarm(
+                self,
+                f"{kind.capitalize()}Alarm",
+                alarm_name=alarm_name,
+                alarm_description=f"Deployment alarm: {meaning}; ECS rolls back a deployment "
+                "(or its bake time) while this is in ALARM",
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=EVALUATION_PERIODS,
+                datapoints_to_alarm=DATAPOINTS_TO_ALARM,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+            acknowledge(
+                alarms[alarm_name],
+                "A deployment alarm: ECS reads its state and rolls the deployment back itself, "
+                "so it needs no action; paging on service health belongs to the P0-P3 alarms.",
+                "NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction",
+            )
+        return alarms

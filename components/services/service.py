@@ -1,0 +1,274 @@
+"""One Fargate service (runbook names: bot, ml-service, data-ingestion) and its task definition.
+
+Load-balanced services deploy with ECS's native BLUE_GREEN strategy: green tasks start behind
+the alternate target group, the hook smoke-tests them through the test listener, production
+traffic moves, and ECS watches the deployment alarms for the bake time before retiring blue.
+Any failure (hook, health checks via the circuit breaker, an alarm) rolls back to blue.
+Workers deploy rolling, with the circuit breaker's rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from components.edge import ServiceLoadBalancer
+from components.nag import acknowledge
+from components.services.deployment import DeploymentGuard
+from components.services.spec import USER, ServiceSpec
+from config.model import ServiceSize
+
+TMP_VOLUME = "tmp"
+
+
+@dataclass(frozen=True)
+class BlueGreen:
+    """Where a load-balanced service's traffic comes from and what guards its deployments."""
+
+    endpoint: ServiceLoadBalancer
+    guard: DeploymentGuard
+    bake_time: cdk.Duration
+
+
+def task_definition(
+    scope: Construct,
+    construct_id: str,
+    *,
+    family: str,
+    spec: ServiceSpec,
+    size: ServiceSize,
+    image: ecs.ContainerImage,
+    log_group: logs.ILogGroup,
+    stream_prefix: str,
+    environment: Mapping[str, str],
+    secrets: Mapping[str, ecs.Secret],
+    command: Sequence[str] | None = None,
+    health_check: bool = True,
+) -> ecs.FargateTaskDefinition:
+    """ARM64 (Graviton), non-root, read-only root filesystem with a scratch /tmp."""
+    definition = ecs.FargateTaskDefinition(
+        scope,
+        construct_id,
+        family=family,
+        cpu=size.cpu,
+        memory_limit_mib=size.memory_mib,
+        runtime_platform=ecs.RuntimePlatform(
+            cpu_architecture=ecs.CpuArchitecture.ARM64,
+            operating_system_family=ecs.OperatingSystemFamily.LINUX,
+        ),
+        volumes=[ecs.Volume(name=TMP_VOLUME)],
+    )
+    container = definition.add_container(
+        "App",
+        container_name=spec.name,
+        image=image,
+        essential=True,
+        user=USER,
+        readonly_root_filesystem=True,
+        command=list(command) if command else None,
+        environment=dict(environment),
+        secrets=dict(secrets),
+        logging=ecs.LogDrivers.aws_logs(
+            stream_prefix=stream_prefix,
+            log_group=log_group,
+            mode=ecs.AwsLogDriverMode.NON_BLOCKING,  # a slow log pipe never stalls trading
+        ),
+        health_check=(
+            ecs.HealthCheck(
+                command=spec.health_command,
+                interval=cdk.Duration.seconds(30),
+                timeout=cdk.Duration.seconds(5),
+                retries=3,
+                start_period=cdk.Duration.seconds(60),
+            )
+            if health_check
+            else None
+        ),
+        port_mappings=[ecs.PortMapping(container_port=spec.port)] if spec.port and not command else None,
+    )
+    container.add_mount_points(
+        ecs.MountPoint(container_path="/tmp", source_volume=TMP_VOLUME, read_only=False)
+    )
+    return definition
+
+
+class ApplicationService(Construct):
+    """Attributes: ``service``, ``task_definition``, ``security_group``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: ServiceSpec,
+        family: str,
+        size: ServiceSize,
+        cluster: ecs.ICluster,
+        repository: ecr.IRepository,
+        image_tag: str,
+        log_group: logs.ILogGroup,
+        environment: Mapping[str, str],
+        secrets: Mapping[str, ecs.Secret],
+        blue_green: BlueGreen | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.task_definition = task_definition(
+            self,
+            "Task",
+            family=family,
+            spec=spec,
+            size=size,
+            image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
+            log_group=log_group,
+            stream_prefix=spec.name,
+            environment=environment,
+            secrets=secrets,
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=cluster.vpc,
+            description=f"{family} tasks",
+            allow_all_outbound=False,
+        )
+        # Betfair, ECR layers (S3) and AWS APIs are HTTPS; the database goes via its client group.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
+        strategy: dict[str, object] = {}
+        if blue_green is not None:
+            strategy = {
+                "deployment_strategy": ecs.DeploymentStrategy.BLUE_GREEN,
+                "bake_time": blue_green.bake_time,
+                "deployment_alarms": ecs.DeploymentAlarmConfig(
+                    alarm_names=list(blue_green.guard.alarms),
+                    behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+                ),
+                "health_check_grace_period": cdk.Duration.seconds(60),
+            }
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            service_name=spec.name,  # runbook: aws ecs update-service --service bot
+            cluster=cluster,
+            task_definition=self.task_definition,
+            desired_count=size.desired_count,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[self.security_group],
+            assign_public_ip=False,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            enable_ecs_managed_tags=True,
+            **strategy,  # type: ignore[arg-type]
+        )
+        if blue_green is not None:
+            self._blue_green(spec, blue_green)
+        if size.max_count is not None and size.max_count > size.desired_count:
+            self.scaling = self.service.auto_scale_task_count(
+                min_capacity=max(1, size.desired_count), max_capacity=size.max_count
+            )
+            self.scaling.scale_on_cpu_utilization(
+                "Cpu",
+                target_utilization_percent=60,
+                scale_in_cooldown=cdk.Duration.minutes(5),
+                scale_out_cooldown=cdk.Duration.minutes(1),
+            )
+
+    def _blue_green(self, spec: ServiceSpec, blue_green: BlueGreen) -> None:
+        endpoint = blue_green.endpoint
+        assert spec.port is not None
+        self.service.load_balancer_target(
+            container_name=spec.name,
+            container_port=spec.port,
+            alternate_target=ecs.AlternateTarget(
+                "Alternate",
+                alternate_target_group=endpoint.green,
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(
+                    endpoint.production_rule
+                ),
+                test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(endpoint.test_rule),
+            ),
+        ).attach_to_application_target_group(endpoint.blue)
+        # The load balancer reaches the tasks of either colour on the container port.
+        self.service.connections.allow_from(
+            endpoint.security_group, ec2.Port.tcp(spec.port), "From the load balancer"
+        )
+        self.service.add_lifecycle_hook(
+            ecs.DeploymentLifecycleLambdaTarget(
+                blue_green.guard.hook,
+                "SmokeTest",
+                lifecycle_stages=[ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
+                role=blue_green.guard.invoke_role,
+            )
+        )
+        acknowledge(
+            self.service.node.find_child("AlternateRole"),
+            "ECS blue/green moves listener-rule weights and target registrations with the AWS managed "
+            "infrastructure policy for load balancers, which AWS keeps in step with the feature.",
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+        )
+
+    def scale_on_requests(self, *, requests: cw.IMetric, per_task_per_minute: int) -> None:
+        """Step scaling on requests per running task, read at the load balancer so it follows
+        whichever target group is live (request-count target tracking is bound to one group)."""
+        tasks = cw.Metric(
+            namespace="ECS/ContainerInsights",
+            metric_name="RunningTaskCount",
+            dimensions_map={
+                "ClusterName": self.service.cluster.cluster_name,
+                "ServiceName": self.service.service_name,
+            },
+            period=cdk.Duration.minutes(1),
+            statistic="Average",
+        )
+        per_task = cw.MathExpression(
+            expression="FILL(requests, 0) / MAX([FILL(tasks, 1), 1])",
+            using_metrics={"requests": requests, "tasks": tasks},
+            period=cdk.Duration.minutes(1),
+            label="Requests per task per minute",
+        )
+        self.scaling.scale_on_metric(
+            "Requests",
+            metric=per_task,
+            scaling_steps=[
+                {"upper": per_task_per_minute / 4, "change": -1},
+                {"lower": per_task_per_minute, "change": +1},
+                {"lower": per_task_per_minute * 2, "change": +2},
+            ],
+            adjustment_type=cdk.aws_applicationautoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=cdk.Duration.minutes(3),
+        )
+
+
+def acknowledge_task_definition(definition: ecs.TaskDefinition) -> None:
+    """Call once every grant is made: the roles' default policies exist only after grants."""
+    inline = (
+        "The CDK writes this role's default policy from our explicit grants; it belongs to this "
+        "one task definition's role and lives and dies with it, so a separate managed policy adds nothing."
+    )
+    for role in (definition.task_role, definition.execution_role):
+        policy = role.node.try_find_child("DefaultPolicy") if role else None
+        if policy is not None:
+            acknowledge(policy, inline, "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy")
+    acknowledge(
+        definition.node.default_child or definition,
+        "Configuration and credentials reach the container only as ECS secrets from Secrets "
+        "Manager; the plain environment holds names and endpoints, never credentials.",
+        "AwsSolutions::AwsSolutions-ECS2",
+    )
+    if definition.execution_role is not None:
+        acknowledge(
+            definition.execution_role.node.find_child("DefaultPolicy"),
+            "ecr:GetAuthorizationToken has no resource-level permissions, so it is granted on *; "
+            "image pulls themselves are limited to this service's repository.",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        )

@@ -1,0 +1,169 @@
+"""ECS blue/green lifecycle hook (stage POST_TEST_TRAFFIC_SHIFT): smoke test, then approval.
+
+ECS has pointed the test listener at the green tasks. This function:
+
+1. requests every configured check (``CHECKS``: path, expected status, optional body
+   substring) from ``TEST_URL`` with a time-out each; any failure returns ``FAILED`` and ECS
+   rolls back, leaving the blue tasks on 100% of production traffic;
+2. when ``APPROVAL_PARAMETER`` is set (production's approval gate), waits for an operator
+   (`make approve`) to write the green revision's ARN into that SSM parameter, returning
+   ``IN_PROGRESS`` so ECS calls again; after ``APPROVAL_TIMEOUT_SECONDS`` it returns
+   ``FAILED`` (roll back).
+
+A malformed event or any unexpected error also returns ``FAILED``: when in doubt, the old
+tasks keep serving.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import math
+import os
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+SUCCEEDED, FAILED, IN_PROGRESS = "SUCCEEDED", "FAILED", "IN_PROGRESS"
+CALLBACK_SECONDS = 30
+MAX_BODY = 65536
+STARTED = "approvalWaitStartedAt"
+
+
+class MalformedEvent(ValueError):
+    """The hook event lacks what ECS always sends."""
+
+
+@dataclass(frozen=True)
+class Check:
+    path: str
+    status: int = 200
+    body_contains: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    test_url: str
+    checks: tuple[Check, ...]
+    timeout: float
+    approval_parameter: str | None
+    approval_timeout: float
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | os._Environ[str]) -> Settings:
+        checks = tuple(Check(**c) for c in json.loads(environ["CHECKS"]))
+        if not checks:
+            raise ValueError("CHECKS is empty")
+        return cls(
+            test_url=environ["TEST_URL"].rstrip("/"),
+            checks=checks,
+            timeout=float(environ.get("TIMEOUT_SECONDS", "5")),
+            approval_parameter=environ.get("APPROVAL_PARAMETER") or None,
+            approval_timeout=float(environ.get("APPROVAL_TIMEOUT_SECONDS", "3600")),
+        )
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service)
+
+
+def _result(status: str, reason: str, **extra: Any) -> dict[str, Any]:
+    log = logger.info if status != FAILED else logger.error
+    log(json.dumps({"hookStatus": status, "reason": reason}))
+    return {"hookStatus": status, **extra}
+
+
+def _parse(event: Any) -> tuple[str, dict[str, Any]]:
+    """The green revision's ARN and the state we passed ourselves last time."""
+    if not isinstance(event, dict):
+        raise MalformedEvent(f"event is a {type(event).__name__}, not an object")
+    details = event.get("executionDetails")
+    if not isinstance(details, dict):
+        raise MalformedEvent("event has no executionDetails object")
+    for name in ("serviceArn", "targetServiceRevisionArn"):
+        value = details.get(name)
+        if not isinstance(value, str) or not value.startswith("arn:"):
+            raise MalformedEvent(f"executionDetails.{name} is missing or not an ARN: {value!r}")
+    state = event.get("hookDetails") or {}
+    if not isinstance(state, dict):
+        raise MalformedEvent(f"hookDetails is a {type(state).__name__}, not an object")
+    return str(details["targetServiceRevisionArn"]), state
+
+
+def check_once(base_url: str, check: Check, timeout: float) -> str | None:
+    """None when the check passes, else why it failed (one line)."""
+    url = urllib.parse.urlsplit(base_url + check.path)
+    connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(url.hostname or "", url.port, timeout=timeout)
+    target = url.path + (f"?{url.query}" if url.query else "")
+    try:
+        connection.request("GET", target, headers={"User-Agent": "clever-better-deployment-hook"})
+        response = connection.getresponse()
+        body = response.read(MAX_BODY).decode("utf-8", errors="replace")
+    except TimeoutError:  # socket.timeout is an alias of it
+        return f"GET {check.path}: no answer within {timeout:g}s"
+    except (OSError, http.client.HTTPException) as error:
+        return f"GET {check.path}: {type(error).__name__}: {error}"
+    finally:
+        connection.close()
+    if response.status != check.status:
+        return f"GET {check.path}: status {response.status}, expected {check.status}"
+    if check.body_contains is not None and check.body_contains not in body:
+        return f"GET {check.path}: body lacks {check.body_contains!r}"
+    return None
+
+
+def _approved(parameter: str, revision: str) -> bool:
+    value = _client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+    return bool(value == revision)
+
+
+def evaluate(event: Any, settings: Settings, now: float) -> dict[str, Any]:
+    revision, state = _parse(event)
+    started = state.get(STARTED)
+    if started is None:
+        # First call for this deployment: the smoke test decides.
+        results = (check_once(settings.test_url, c, settings.timeout) for c in settings.checks)
+        failures = [failure for failure in results if failure]
+        if failures:
+            return _result(FAILED, f"smoke test of {revision} failed: " + "; ".join(failures))
+        if settings.approval_parameter is None:
+            return _result(SUCCEEDED, f"smoke test of {revision} passed ({len(settings.checks)} checks)")
+        started = now
+    elif (
+        isinstance(started, bool)
+        or not isinstance(started, (int, float))
+        or not math.isfinite(started)
+        or started > now + CALLBACK_SECONDS
+    ):
+        # What we returned last time is a past timestamp; anything else would wait forever.
+        raise MalformedEvent(f"hookDetails.{STARTED} is not a past timestamp: {started!r}")
+    assert settings.approval_parameter is not None
+    if _approved(settings.approval_parameter, revision):
+        return _result(SUCCEEDED, f"{revision} approved")
+    waited = now - float(started)
+    if waited >= settings.approval_timeout:
+        return _result(FAILED, f"{revision} not approved within {settings.approval_timeout:g}s; rolling back")
+    return _result(
+        IN_PROGRESS,
+        f"waiting for approval of {revision} (`make approve`), {waited:.0f}s so far",
+        callBackDelay=CALLBACK_SECONDS,
+        hookDetails={STARTED: started},
+    )
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    try:
+        return evaluate(event, Settings.from_environ(os.environ), time.time())
+    except MalformedEvent as error:
+        return _result(FAILED, f"malformed hook event, failing safe: {error}")
+    except Exception as error:  # any surprise must roll back, not hang or pass
+        logger.exception("deployment hook error")
+        return _result(FAILED, f"hook error, failing safe: {type(error).__name__}: {error}")

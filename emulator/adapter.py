@@ -9,6 +9,8 @@ with HTTP 500 and a stack stuck IN_PROGRESS. This module:
   CloudFormation rejects unknown types ("Template format error: Unrecognized
   resource types: [...]"), so nothing is ever dropped silently;
 * adds models for the types we use that moto lacks (``EXTRA_MODELS``);
+* updates, as CloudFormation does, resources whose unchanged text references a
+  resource that got a new physical id (moto updates only resources whose text changed);
 * turns an error while creating or updating resources into a failed stack with
   the reason in its events, so the CDK CLI reports it and exits non-zero;
 * evaluates bucket policies without their conditional statements: moto ignores
@@ -255,22 +257,14 @@ def _task_definition_update(
     region_name: str,
 ) -> Any:
     """CloudFormation replaces a task definition on any change: a new, complete revision.
-    (moto's own update re-registers without the container definitions' new values.)"""
+    (moto's own update re-registers without the container definitions' new values.) The
+    services running it follow through _update_dependents."""
     if getattr(original_resource, "cfn_properties", None) == cloudformation_json.get("Properties"):
         return original_resource
-    backend = ecs_backends[account_id][region_name]
-    backend.deregister_task_definition(original_resource.arn)
-    created = cls.create_from_cloudformation_json(
+    ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+    return cls.create_from_cloudformation_json(
         new_resource_name, cloudformation_json, account_id, region_name
     )
-    # CloudFormation then updates every resource whose Ref to it changed; moto re-evaluates
-    # only resources whose own text changed, so move the services that ran the old revision.
-    for service in backend.services.values():
-        if service.task_definition == original_resource.arn:
-            backend.update_service(
-                {"cluster": service.cluster_name, "service": service.name, "task_definition": created.arn}
-            )
-    return created
 
 
 def _ecs_service_after(service: Any, props: dict[str, Any]) -> None:
@@ -481,6 +475,66 @@ def _resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str],
     return resource_class_from_type
 
 
+def _references(resource_json: dict[str, Any]) -> set[str]:
+    """Logical ids a resource's properties name through Ref or Fn::GetAtt."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and isinstance(value, str):
+                    found.add(value)
+                elif key == "Fn::GetAtt":
+                    found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(resource_json.get("Properties", {}))
+    return found
+
+
+def _physical_id(resource: Any) -> Any:
+    return getattr(resource, "physical_resource_id", resource)
+
+
+def _update_dependents(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CloudFormation updates a resource whenever a value it references changes; moto updates
+    only resources whose own template text changed. After moto's pass, re-apply each resource
+    whose unchanged text names (Ref, GetAtt) one that got a new physical id, transitively: an
+    ECS service whose task definition became a new revision moves to it, as in AWS."""
+
+    @functools.wraps(original)
+    def update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+        before = {name: _physical_id(r) for name, r in self._parsed_resources.items()}
+        old_json = dict(self._resource_json_map)
+        original(self, template, parameters)
+        resources = self._parsed_resources
+        changed = {n for n, pid in before.items() if n in resources and _physical_id(resources[n]) != pid}
+        done: set[str] = set()
+        while changed:
+            following: set[str] = set()
+            for name, resource_json in self._resource_json_map.items():
+                if name in done or name not in resources or old_json.get(name) != resource_json:
+                    continue
+                if not _references(resource_json) & changed:
+                    continue
+                done.add(name)
+                previous = _physical_id(resources[name])
+                updated = parsing.parse_and_update_resource(
+                    name, resource_json, self, account_id=self._account_id, region_name=self._region_name
+                )
+                if updated is not None:
+                    resources[name] = updated
+                    if _physical_id(updated) != previous:
+                        following.add(name)
+            changed = following
+
+    return update
+
+
 def _reject_unsupported(method: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(method)
 
@@ -588,6 +642,7 @@ def install() -> None:
     for name in ("create_stack", "update_stack", "create_change_set"):
         setattr(backend, name, _reject_unsupported(getattr(backend, name)))
     CloudFormationResponse._validate_different_update = _validate_different_update  # type: ignore[method-assign]
+    parsing.ResourceMap.update = _update_dependents(parsing.ResourceMap.update)  # type: ignore[method-assign]
     stack = cfn_models.Stack
     stack.create_resources = _fail_stack_instead_of_500(  # type: ignore[method-assign]
         stack.create_resources, "CREATE_FAILED", "ROLLBACK_COMPLETE"

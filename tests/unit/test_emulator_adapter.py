@@ -319,3 +319,46 @@ def test_secret_generation_and_rotation_record(aws: None) -> None:
     described = sm.describe_secret(SecretId="n/s")
     assert described["RotationEnabled"] and described["RotationRules"]["AutomaticallyAfterDays"] == 30
     assert described["RotationLambdaARN"].endswith(":function:f")
+
+
+def _ecs_template(image: str) -> str:
+    return _template(
+        {
+            "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c"}},
+            "Task": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "f",
+                    "Cpu": "256",
+                    "Memory": "512",
+                    "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+                    "ContainerDefinitions": [{"Name": "app", "Image": image, "Essential": True}],
+                },
+            },
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "ServiceName": "s",
+                    "Cluster": {"Ref": "Cluster"},
+                    "TaskDefinition": {"Ref": "Task"},
+                    "DesiredCount": 1,
+                    "DeploymentConfiguration": {"Strategy": "BLUE_GREEN", "BakeTimeInMinutes": 15},
+                },
+            },
+        }
+    )
+
+
+def test_a_new_task_definition_revision_moves_the_service(aws: None) -> None:
+    """Only the task definition's text changes; as in CloudFormation, the service whose Ref
+    now resolves to the new revision is updated too."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    _cfn().create_stack(StackName="s", TemplateBody=_ecs_template("repo:v1"))
+    _cfn().update_stack(StackName="s", TemplateBody=_ecs_template("repo:v2"))
+    (service,) = ecs.describe_services(cluster="c", services=["s"])["services"]
+    assert service["taskDefinition"].endswith("task-definition/f:2")
+    assert service["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+    definition = ecs.describe_task_definition(taskDefinition="f:2")["taskDefinition"]
+    assert definition["containerDefinitions"][0]["image"] == "repo:v2"
+    assert definition["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    assert ecs.describe_task_definition(taskDefinition="f:1")["taskDefinition"]["status"] == "INACTIVE"

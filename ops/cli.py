@@ -30,6 +30,7 @@ import boto3
 
 from config.environments import PRIMARY_REGION
 from config.model import ENVIRONMENTS, PROJECT, TOKENS
+from config.names import secret_name
 
 OPERATOR_STAGE = "OPERATOR_NEW"  # lambdas/betfair_rotation promotes this version
 BETFAIR_FIELDS = ("app_key", "username", "password")
@@ -175,7 +176,7 @@ def backup_config(ctx: Context, args: argparse.Namespace) -> None:
     path = Path(args.backups_dir) / f"config-{ctx.today}.json"
     if path.exists():
         raise OpsError(f"{path} already exists; refusing to overwrite a backup")
-    call = Call("secretsmanager", "GetSecretValue", {"SecretId": f"clever-better/{ctx.token}/config"})
+    call = Call("secretsmanager", "GetSecretValue", {"SecretId": secret_name(ctx.token, "config")})
     if ctx.dry_run:
         ctx.out(f"[dry-run] {call.cli()} > {path}")
         return
@@ -230,7 +231,7 @@ def betfair_key_store(ctx: Context, args: argparse.Namespace) -> None:
     missing = [f for f in BETFAIR_FIELDS if not isinstance(value, dict) or not str(value.get(f, "")).strip()]
     if missing:
         raise OpsError(f"{args.file} lacks {', '.join(missing)}")
-    secret = f"clever-better/{ctx.token}/betfair"
+    secret = secret_name(ctx.token, "betfair")
     ctx.run(
         Call(
             "secretsmanager",

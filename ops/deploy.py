@@ -31,7 +31,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.environments import load
-from config.model import PROJECT, SERVICES, SmokeCheck
+from config.model import SERVICES, SmokeCheck
+from config.names import MIGRATION_STREAM_PREFIX, approval_parameter_name, log_group_name, secret_name
 from ops.cli import COMMANDS, Call, Context, OpsError, _stack_outputs
 
 # Runbook: the daily automated backup must be recent before a production deployment.
@@ -56,8 +57,7 @@ def _hint(ctx: Context) -> str:
 
 
 def _approval_parameter(ctx: Context, service: str) -> str:
-    """components/services/deployment.py's approval_parameter_name."""
-    return f"/{PROJECT}/{ctx.token}/deploy/{service}/approved-revision"
+    return approval_parameter_name(ctx.token, service)
 
 
 def _approval_value(ctx: Context, service: str) -> str | None:
@@ -439,7 +439,7 @@ def config_update(ctx: Context, args: argparse.Namespace) -> None:
         raise OpsError(f"cannot read {args.file}: {error}") from None
     if not isinstance(value, dict):
         raise OpsError(f"{args.file} holds a JSON {type(value).__name__}, not an object")
-    secret = f"{PROJECT}/{ctx.token}/config"
+    secret = secret_name(ctx.token, "config")
     ctx.clients("secretsmanager").describe_secret(SecretId=secret)  # fails clearly if missing
     _require_services(ctx, SERVICES)
     ctx.run(
@@ -537,11 +537,11 @@ def smoke_test(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _log_group(ctx: Context) -> str:
-    return f"/ecs/{ctx.prefix}/bot"
+    return log_group_name(ctx.prefix, "bot")
 
 
 def _log_stream(container: str, task_arn: str) -> str:
-    return f"migrate/{container}/{_short(task_arn)}"
+    return f"{MIGRATION_STREAM_PREFIX}/{container}/{_short(task_arn)}"
 
 
 def _follow(ctx: Context, stream: str, token: str | None) -> str | None:

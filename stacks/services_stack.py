@@ -27,10 +27,10 @@ from components.services import (
     ImageRepositories,
     MigrationTask,
     ServicesCluster,
-    log_group_name,
 )
 from components.services.service import acknowledge_task_definition
 from config.model import SERVICES, EnvironmentConfig
+from config.names import log_group_name
 from stacks.base import CleverBetterStack
 
 

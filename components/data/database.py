@@ -14,6 +14,7 @@ from constructs import Construct
 from components.nag import acknowledge
 from components.retention import retention
 from config.model import DatabaseConfig, Features, RotationConfig
+from config.names import secret_name
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 PORT = 5432
@@ -145,7 +146,7 @@ class Database(Construct):
             self,
             "AdminSecret",
             username=ADMIN_USER,
-            secret_name=f"clever-better/{token}/database-admin",
+            secret_name=secret_name(token, "database-admin"),
             encryption_key=key,
             replica_regions=replicas,
         )
@@ -211,7 +212,7 @@ class Database(Construct):
             self,
             "AppSecret",
             username=APP_USER,
-            secret_name=f"clever-better/{token}/database",
+            secret_name=secret_name(token, "database"),
             master_secret=self.admin_secret,
             encryption_key=key,
             replica_regions=replicas,

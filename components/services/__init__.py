@@ -1,5 +1,5 @@
-from components.services.cluster import ServicesCluster, log_group_name
-from components.services.deployment import DeploymentGuard, approval_parameter_name
+from components.services.cluster import ServicesCluster
+from components.services.deployment import DeploymentGuard
 from components.services.migration import MigrationTask
 from components.services.registry import SERVICE_NAMES, ImageRepositories
 from components.services.service import ApplicationService, BlueGreen
@@ -16,6 +16,4 @@ __all__ = [
     "MigrationTask",
     "ServiceSpec",
     "ServicesCluster",
-    "approval_parameter_name",
-    "log_group_name",
 ]

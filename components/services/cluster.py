@@ -12,10 +12,7 @@ from constructs import Construct
 from components.naming import pascal
 from components.retention import retention
 from config.model import SERVICES
-
-
-def log_group_name(prefix: str, service: str) -> str:
-    return f"/ecs/{prefix}/{service}"
+from config.names import log_group_name
 
 
 class ServicesCluster(Construct):

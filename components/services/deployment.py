@@ -25,15 +25,12 @@ from components.edge import ServiceLoadBalancer
 from components.functions import python_function
 from components.nag import acknowledge
 from config.model import DeploymentConfig
+from config.names import approval_parameter_name
 
 PERIOD = cdk.Duration.minutes(1)
 # Two bad minutes out of three: one slow request burst does not roll a release back.
 EVALUATION_PERIODS, DATAPOINTS_TO_ALARM = 3, 2
 NO_APPROVAL = "none"
-
-
-def approval_parameter_name(token: str, service: str) -> str:
-    return f"/clever-better/{token}/deploy/{service}/approved-revision"
 
 
 class DeploymentGuard(Construct):

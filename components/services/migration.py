@@ -18,8 +18,7 @@ from constructs import Construct
 from components.services.service import task_definition
 from components.services.spec import ServiceSpec
 from config.model import ServiceSize
-
-STREAM_PREFIX = "migrate"
+from config.names import MIGRATION_STREAM_PREFIX
 
 
 class MigrationTask(Construct):
@@ -51,7 +50,7 @@ class MigrationTask(Construct):
             size=size,
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
             log_group=log_group,
-            stream_prefix=STREAM_PREFIX,
+            stream_prefix=MIGRATION_STREAM_PREFIX,
             environment=environment,
             secrets=secrets,
             command=command,

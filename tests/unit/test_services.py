@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import config
-from components.services.deployment import approval_parameter_name
+from config.names import approval_parameter_name
 from tests.support import PREFIXES, resources, synth
 
 CONFIGS = {c.name: c for c in config.load()}

@@ -115,6 +115,11 @@ def db_snapshot(ctx: Context, args: argparse.Namespace) -> None:
     existing = rds.describe_db_snapshots(DBInstanceIdentifier=instance, SnapshotType="manual")["DBSnapshots"]
     if any(s["DBSnapshotIdentifier"] == snapshot for s in existing):
         raise OpsError(f"snapshot {snapshot} already exists; today's manual snapshot is taken")
+    create_snapshot(ctx, instance, snapshot, purpose="manual")
+
+
+def create_snapshot(ctx: Context, instance: str, snapshot: str, *, purpose: str, then: str = "") -> None:
+    """CreateDBSnapshot tagged with its purpose, then wait until it is available (not in dry-run)."""
     ctx.run(
         Call(
             "rds",
@@ -122,16 +127,16 @@ def db_snapshot(ctx: Context, args: argparse.Namespace) -> None:
             {
                 "DBInstanceIdentifier": instance,
                 "DBSnapshotIdentifier": snapshot,
-                "Tags": [{"Key": "Purpose", "Value": "manual"}, {"Key": "Environment", "Value": ctx.env}],
+                "Tags": [{"Key": "Purpose", "Value": purpose}, {"Key": "Environment", "Value": ctx.env}],
             },
         )
     )
     if not ctx.dry_run:
         ctx.out(f"waiting for {snapshot} to become available ...")
-        rds.get_waiter("db_snapshot_available").wait(
+        ctx.clients("rds").get_waiter("db_snapshot_available").wait(
             DBSnapshotIdentifier=snapshot, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
         )
-        ctx.out(f"snapshot {snapshot} is available")
+        ctx.out(f"snapshot {snapshot} is available{then}")
 
 
 def db_restore(ctx: Context, args: argparse.Namespace) -> None:

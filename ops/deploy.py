@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 from config.environments import load
 from config.model import SERVICES, SmokeCheck
 from config.names import MIGRATION_STREAM_PREFIX, approval_parameter_name, log_group_name, secret_name
-from ops.cli import COMMANDS, Call, Context, OpsError, _stack_outputs
+from ops.cli import COMMANDS, Call, Context, OpsError, _stack_outputs, create_snapshot
 
 # Runbook: the daily automated backup must be recent before a production deployment.
 MAX_BACKUP_AGE = timedelta(hours=26)
@@ -193,23 +193,7 @@ def predeploy_check(ctx: Context, args: argparse.Namespace) -> None:
             flush=True,
         )
     snapshot = f"{instance}-predeploy-{now:%Y%m%d-%H%M}"
-    ctx.run(
-        Call(
-            "rds",
-            "CreateDBSnapshot",
-            {
-                "DBInstanceIdentifier": instance,
-                "DBSnapshotIdentifier": snapshot,
-                "Tags": [{"Key": "Purpose", "Value": "predeploy"}, {"Key": "Environment", "Value": ctx.env}],
-            },
-        )
-    )
-    if not ctx.dry_run:
-        ctx.out(f"waiting for {snapshot} to become available ...")
-        rds.get_waiter("db_snapshot_available").wait(
-            DBSnapshotIdentifier=snapshot, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
-        )
-        ctx.out(f"snapshot {snapshot} is available; ready to deploy")
+    create_snapshot(ctx, instance, snapshot, purpose="predeploy", then="; ready to deploy")
 
 
 # --- approve and rollback ----------------------------------------------------------------

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +31,7 @@ from botocore.exceptions import ClientError
 from config.environments import load
 from config.model import SERVICES, SmokeCheck
 from config.names import MIGRATION_STREAM_PREFIX, approval_parameter_name, log_group_name, secret_name
+from lambdas.deployment_hook.handler import check_once
 from ops.cli import COMMANDS, Call, Context, OpsError, _stack_outputs, create_snapshot
 
 # Runbook: the daily automated backup must be recent before a production deployment.
@@ -45,7 +44,6 @@ MIGRATION_TIMEOUT = timedelta(minutes=60)
 MIGRATION_LOG_LINES = 20
 MAINTENANCE_PRIORITY = "1"
 MAINTENANCE_BODY = json.dumps({"status": "maintenance"}, separators=(",", ":"))
-MAX_BODY = 64 * 1024
 
 
 def _code(error: ClientError) -> str:
@@ -452,23 +450,8 @@ def restart(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _smoke_check(base_url: str, check: SmokeCheck, timeout: float) -> str | None:
-    """None when the check passes, else why it failed (the deployment hook's semantics)."""
-    request = urllib.request.Request(base_url + check.path, headers={"User-Agent": "clever-better-ops"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, body = int(response.status), response.read(MAX_BODY)
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read(MAX_BODY)
-    except (OSError, ValueError) as error:  # URLError is an OSError
-        if isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError):
-            return f"GET {check.path}: no answer within {timeout:g}s"
-        return f"GET {check.path}: {type(error).__name__}: {error}"
-    if status != check.status:
-        return f"GET {check.path}: status {status}, expected {check.status}"
-    text = body.decode("utf-8", errors="replace")
-    if check.body_contains is not None and check.body_contains not in text:
-        return f"GET {check.path}: body lacks {check.body_contains!r}"
-    return None
+    """None when the check passes, else why it failed: the deployment hook's own check."""
+    return check_once(base_url, check, timeout, user_agent="clever-better-ops")
 
 
 def _target_health(ctx: Context, name: str) -> str | None:

@@ -24,7 +24,7 @@ import os
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
@@ -39,6 +39,17 @@ STARTED = "approvalWaitStartedAt"
 
 class MalformedEvent(ValueError):
     """The hook event lacks what ECS always sends."""
+
+
+class CheckLike(Protocol):
+    """A smoke check: this module's Check, or config.model.SmokeCheck (`make smoke-test`)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def body_contains(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -97,14 +108,17 @@ def _parse(event: Any) -> tuple[str, dict[str, Any]]:
     return str(details["targetServiceRevisionArn"]), state
 
 
-def check_once(base_url: str, check: Check, timeout: float) -> str | None:
-    """None when the check passes, else why it failed (one line)."""
+def check_once(
+    base_url: str, check: CheckLike, timeout: float, *, user_agent: str = "clever-better-deployment-hook"
+) -> str | None:
+    """None when the check passes, else why it failed (one line). `make smoke-test` uses it too,
+    so the live endpoint is held to exactly what a deployment's green tasks are."""
     url = urllib.parse.urlsplit(base_url + check.path)
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname or "", url.port, timeout=timeout)
     target = url.path + (f"?{url.query}" if url.query else "")
     try:
-        connection.request("GET", target, headers={"User-Agent": "clever-better-deployment-hook"})
+        connection.request("GET", target, headers={"User-Agent": user_agent})
         response = connection.getresponse()
         body = response.read(MAX_BODY).decode("utf-8", errors="replace")
     except TimeoutError:  # socket.timeout is an alias of it

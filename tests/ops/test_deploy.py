@@ -682,7 +682,7 @@ def test_smoke_test_against_a_url(
     assert run(aws, "smoke-test", "--url", url) == 1
     assert "GET /health: status 503, expected 200" in capsys.readouterr().err
     assert run(aws, "smoke-test", "--url", "http://127.0.0.1:1") == 1
-    assert "GET /health: URLError" in capsys.readouterr().err
+    assert "GET /health: ConnectionRefusedError" in capsys.readouterr().err
     assert run(aws, "smoke-test", "--url", "file:///etc/passwd") == 1
     assert capsys.readouterr().err.strip() == "error: --url 'file:///etc/passwd' is not an http(s) URL"
 

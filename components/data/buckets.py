@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from components.log_bucket import log_bucket
 from components.nag import acknowledge
 
 PURPOSES = ("mlflow", "backups")
@@ -16,37 +17,6 @@ PURPOSES = ("mlflow", "backups")
 def bucket_name(prefix: str, purpose: str, account: str, region: str) -> str:
     """Globally unique and predictable: `clever-better-prod-mlflow-123456789012-us-east-1`."""
     return f"{prefix}-{purpose}-{account}-{region}"
-
-
-def _access_logs_bucket(
-    scope: Construct, *, name: str, retention_days: int, removal_policy: cdk.RemovalPolicy
-) -> s3.Bucket:
-    bucket = s3.Bucket(
-        scope,
-        "AccessLogs",
-        bucket_name=name,
-        # S3 server access logging can only write to SSE-S3 buckets.
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
-        versioned=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        lifecycle_rules=[
-            s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(retention_days)),
-            s3.LifecycleRule(id="expire-old-versions", noncurrent_version_expiration=cdk.Duration.days(7)),
-        ],
-        removal_policy=removal_policy,
-    )
-    acknowledge(
-        bucket.node.default_child or bucket,
-        "This is the access-log bucket itself: logging it into itself would loop, S3 server access "
-        "logging cannot write to SSE-KMS buckets, and log copies in the DR region are not needed.",
-        "AwsSolutions::AwsSolutions-S1",
-        "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-        "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
-        "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
-    )
-    return bucket
 
 
 class DataBuckets(Construct):
@@ -71,11 +41,14 @@ class DataBuckets(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.access_logs = _access_logs_bucket(
+        self.access_logs = log_bucket(
             self,
+            "AccessLogs",
             name=bucket_name(prefix, "access-logs", stack.account, stack.region),
             retention_days=access_log_days,
             removal_policy=removal_policy,
+            reason="This is the access-log bucket itself: logging it into itself would loop, S3 server "
+            "access logging cannot write to SSE-KMS buckets, and log copies in the DR region are not needed.",
         )
         self.buckets: dict[str, s3.Bucket] = {}
         for purpose in PURPOSES:

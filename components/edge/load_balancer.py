@@ -17,6 +17,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from components.log_bucket import log_bucket
 from components.nag import acknowledge
 
 HEALTH_PATH = "/health"
@@ -30,32 +31,15 @@ def load_balancer_logs_bucket(
     scope: Construct, *, name: str, retention_days: int, removal_policy: cdk.RemovalPolicy
 ) -> s3.Bucket:
     """ALB access logs: load balancers can only write to SSE-S3 buckets."""
-    bucket = s3.Bucket(
+    return log_bucket(
         scope,
         "LoadBalancerLogs",
-        bucket_name=name,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
-        versioned=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        lifecycle_rules=[
-            s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(retention_days)),
-            s3.LifecycleRule(id="expire-old-versions", noncurrent_version_expiration=cdk.Duration.days(7)),
-        ],
+        name=name,
+        retention_days=retention_days,
         removal_policy=removal_policy,
-        auto_delete_objects=False,
-    )
-    acknowledge(
-        bucket.node.default_child or bucket,
-        "This bucket is itself a log destination (ALB access logs): ELB can only write to SSE-S3 "
+        reason="This bucket is itself a log destination (ALB access logs): ELB can only write to SSE-S3 "
         "buckets, logging its own reads would loop, and log copies in the DR region are not needed.",
-        "AwsSolutions::AwsSolutions-S1",
-        "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-        "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
-        "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
     )
-    return bucket
 
 
 class ServiceLoadBalancer(Construct):

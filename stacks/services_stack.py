@@ -95,15 +95,6 @@ class ServicesStack(CleverBetterStack):
             removal_policy=keep,
         )
         operators = [ec2.Peer.ipv4(cidr) for cidr in deployment.operator_cidrs]
-        guard_settings = {
-            "token": config.token,
-            "settings": deployment,
-            "approval_gate": config.features.approval_gate,
-            "vpc": network.vpc,
-            "key": key,
-            "log_retention_days": config.log_retention_days,
-            "removal_policy": keep,
-        }
 
         # Public edge: api.clever-better.com -> WAF -> ALB -> bot.
         certificate = domain_certificate(
@@ -200,7 +191,13 @@ class ServicesStack(CleverBetterStack):
                     service=service,
                     endpoint=endpoints[service],
                     hook_egress=hook_egress[service],
-                    **guard_settings,  # type: ignore[arg-type]
+                    token=config.token,
+                    settings=deployment,
+                    approval_gate=config.features.approval_gate,
+                    vpc=network.vpc,
+                    key=key,
+                    log_retention_days=config.log_retention_days,
+                    removal_policy=keep,
                 )
                 self.guards[service] = guard
                 blue_green = BlueGreen(

@@ -141,17 +141,6 @@ class ApplicationService(Construct):
         )
         # Betfair, ECR layers (S3) and AWS APIs are HTTPS; the database goes via its client group.
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
-        strategy: dict[str, object] = {}
-        if blue_green is not None:
-            strategy = {
-                "deployment_strategy": ecs.DeploymentStrategy.BLUE_GREEN,
-                "bake_time": blue_green.bake_time,
-                "deployment_alarms": ecs.DeploymentAlarmConfig(
-                    alarm_names=list(blue_green.guard.alarms),
-                    behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
-                ),
-                "health_check_grace_period": cdk.Duration.seconds(60),
-            }
         self.service = ecs.FargateService(
             self,
             "Service",
@@ -167,7 +156,18 @@ class ApplicationService(Construct):
             max_healthy_percent=200,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
-            **strategy,  # type: ignore[arg-type]
+            # Load-balanced services: ECS-native blue/green; workers: rolling (the defaults).
+            deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN if blue_green else None,
+            bake_time=blue_green.bake_time if blue_green else None,
+            deployment_alarms=(
+                ecs.DeploymentAlarmConfig(
+                    alarm_names=list(blue_green.guard.alarms),
+                    behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+                )
+                if blue_green
+                else None
+            ),
+            health_check_grace_period=cdk.Duration.seconds(60) if blue_green else None,
         )
         if blue_green is not None:
             self._blue_green(spec, blue_green)

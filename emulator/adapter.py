@@ -69,15 +69,9 @@ class BucketPolicy(AppliedModel):
         return self.bucket_name
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> BucketPolicy:
-        props = cloudformation_json["Properties"]
         bucket, policy = props["Bucket"], props["PolicyDocument"]
         _s3(account_id).put_bucket_policy(bucket, json.dumps(policy).encode())
         return cls(bucket, policy)
@@ -112,15 +106,10 @@ class RestrictDefaultSecurityGroup(AppliedModel):
         return self.group_id
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> RestrictDefaultSecurityGroup:
-        group_id = cloudformation_json["Properties"]["DefaultSecurityGroupId"]
+        group_id = props["DefaultSecurityGroupId"]
         group = ec2_backends[account_id][region_name].get_security_group_from_id(group_id)
         if group is None:
             raise ValueError(f"default security group {group_id} does not exist")

@@ -16,14 +16,14 @@ from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricSta
 from moto.core.common_models import CloudFormationModel
 from moto.wafv2.models import wafv2_backends
 
-from emulator.models import AppliedModel
+from emulator.models import AppliedModel, FromProperties
 
 
 def _tags(props: dict[str, Any]) -> list[dict[str, str]]:
     return [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])]
 
 
-class Certificate(CloudFormationModel):
+class Certificate(FromProperties, CloudFormationModel):
     """AWS::CertificateManager::Certificate: requested, left pending validation."""
 
     def __init__(self, arn: str) -> None:
@@ -38,15 +38,9 @@ class Certificate(CloudFormationModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> Certificate:
-        props = cloudformation_json["Properties"]
         arn = acm_backends[account_id][region_name].request_certificate(
             domain_name=props["DomainName"],
             idempotency_token=resource_name[:32],
@@ -56,7 +50,7 @@ class Certificate(CloudFormationModel):
         return cls(arn)
 
 
-class WebAcl(CloudFormationModel):
+class WebAcl(FromProperties, CloudFormationModel):
     """AWS::WAFv2::WebACL (rules, default action and visibility as given)."""
 
     def __init__(self, acl: Any) -> None:
@@ -78,15 +72,7 @@ class WebAcl(CloudFormationModel):
         return str(self.acl.arn if attribute_name == "Arn" else self.acl.id)
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> WebAcl:
-        props = cloudformation_json["Properties"]
+    def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> WebAcl:
         acl = wafv2_backends[account_id][region_name].create_web_acl(
             name=props["Name"],
             visibility_config=props["VisibilityConfig"],
@@ -119,15 +105,9 @@ class WebAclAssociation(AppliedModel):
         return self.resource_arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> WebAclAssociation:
-        props = cloudformation_json["Properties"]
         wafv2_backends[account_id][region_name].associate_web_acl(props["WebACLArn"], props["ResourceArn"])
         return cls(props["ResourceArn"])
 
@@ -147,15 +127,9 @@ class WafLogging(AppliedModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> WafLogging:
-        props = cloudformation_json["Properties"]
         wafv2_backends[account_id][region_name].put_logging_configuration(
             arn=props["ResourceArn"],
             log_destination_configs=props["LogDestinationConfigs"],
@@ -213,15 +187,7 @@ class Alarm(AppliedModel):
         return str(self.alarm.alarm_arn)
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Alarm:
-        props = cloudformation_json["Properties"]
+    def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> Alarm:
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
             name=props.get("AlarmName", resource_name),
             namespace=props.get("Namespace", ""),
@@ -265,15 +231,9 @@ class ScalableTarget(AppliedModel):
         return f"{resource_id}|{dimension}|{namespace}"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> ScalableTarget:
-        props = cloudformation_json["Properties"]
         _scaling(account_id, region_name).register_scalable_target(
             props["ServiceNamespace"],
             props["ResourceId"],
@@ -301,15 +261,9 @@ class ScalingPolicy(AppliedModel):
         return str(self.policy.policy_arn)
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> ScalingPolicy:
-        props = cloudformation_json["Properties"]
         target = props.get("ScalingTargetId", "")
         # The target's physical id is "resource|dimension|namespace" (see ScalableTarget).
         resource_id, dimension, namespace = [*target.split("|"), "", "", ""][:3]

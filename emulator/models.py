@@ -24,7 +24,29 @@ from moto.sns.models import sns_backends
 SUPPORTED_TRANSFORMS = frozenset({"AWS::SecretsManager-2024-09-16"})
 
 
-class AppliedModel(CloudFormationModel):
+class FromProperties:
+    """moto's create hook with the resource's properties unpacked: a model implements `create`.
+
+    A mixin, listed before CloudFormationModel, so each model stays a direct subclass of it
+    (moto registers its types from CloudFormationModel.__subclasses__())."""
+
+    @classmethod
+    def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
+        raise NotImplementedError(cls.__name__)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return cls.create(resource_name, cloudformation_json["Properties"], account_id, region_name)
+
+
+class AppliedModel(FromProperties, CloudFormationModel):
     """A model whose create applies its properties idempotently, so an update re-applies them."""
 
     @classmethod
@@ -56,15 +78,9 @@ class SecurityGroupEgress(AppliedModel):
         return self.group_id
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> SecurityGroupEgress:
-        props = cloudformation_json["Properties"]
         description = props.get("Description")
         ip_ranges = [{"CidrIp": props["CidrIp"], "Description": description}] if "CidrIp" in props else []
         groups = (
@@ -75,8 +91,9 @@ class SecurityGroupEgress(AppliedModel):
         ec2_backends[account_id][region_name].authorize_security_group_egress(
             group_name_or_id=props["GroupId"],
             ip_protocol=str(props["IpProtocol"]),
-            from_port=props.get("FromPort"),
-            to_port=props.get("ToPort"),
+            # None for all-traffic rules: moto accepts it, though its annotation says str.
+            from_port=props.get("FromPort"),  # type: ignore[arg-type]
+            to_port=props.get("ToPort"),  # type: ignore[arg-type]
             ip_ranges=ip_ranges,
             source_groups=groups,
         )
@@ -103,7 +120,7 @@ def _secrets(account_id: str, region_name: str) -> Any:
     return secretsmanager_backends[account_id][region_name]
 
 
-class Secret(CloudFormationModel):
+class Secret(FromProperties, CloudFormationModel):
     """AWS::SecretsManager::Secret, including generated values and replica regions."""
 
     def __init__(self, arn: str) -> None:
@@ -129,15 +146,7 @@ class Secret(CloudFormationModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Secret:
-        props = cloudformation_json["Properties"]
+    def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> Secret:
         value = props.get("SecretString")
         if value is None and "GenerateSecretString" in props:
             value = _generate(props["GenerateSecretString"])
@@ -212,15 +221,9 @@ class SecretTargetAttachment(AppliedModel):
         return self.secret_arn  # Ref of an attachment is the secret's ARN
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> SecretTargetAttachment:
-        props = cloudformation_json["Properties"]
         if props["TargetType"] != "AWS::RDS::DBInstance":
             raise ValueError(f"TargetType {props['TargetType']} is not modelled locally")
         db: Any = rds_backends[account_id][region_name].describe_db_instances(props["TargetId"])[0]
@@ -262,15 +265,9 @@ class RotationSchedule(AppliedModel):
         return self.secret_arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> RotationSchedule:
-        props = cloudformation_json["Properties"]
         rules = props.get("RotationRules", {})
         days = rules.get("AutomaticallyAfterDays")
         if days is None:
@@ -305,15 +302,9 @@ class SecretResourcePolicy(AppliedModel):
         return self.secret_arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> SecretResourcePolicy:
-        props = cloudformation_json["Properties"]
         policy = props["ResourcePolicy"]
         arn, _ = _secrets(account_id, region_name).put_resource_policy(
             props["SecretId"], policy if isinstance(policy, str) else json.dumps(policy)
@@ -321,7 +312,7 @@ class SecretResourcePolicy(AppliedModel):
         return cls(arn)
 
 
-class DBProxy(CloudFormationModel):
+class DBProxy(FromProperties, CloudFormationModel):
     """AWS::RDS::DBProxy through moto's RDS CreateDBProxy."""
 
     def __init__(self, proxy: Any) -> None:
@@ -348,15 +339,7 @@ class DBProxy(CloudFormationModel):
         return str(values[attribute_name])
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> DBProxy:
-        props = cloudformation_json["Properties"]
+    def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> DBProxy:
         proxy = rds_backends[account_id][region_name].create_db_proxy(
             db_proxy_name=props["DBProxyName"],
             engine_family=props["EngineFamily"],
@@ -397,15 +380,9 @@ class DBProxyTargetGroup(AppliedModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> DBProxyTargetGroup:
-        props = cloudformation_json["Properties"]
         backend = rds_backends[account_id][region_name]
         name = props.get("TargetGroupName", "default")
         backend.register_db_proxy_targets(
@@ -430,7 +407,7 @@ def _backup(account_id: str, region_name: str) -> Any:
     return backup_backends[account_id][region_name]
 
 
-class BackupVault(CloudFormationModel):
+class BackupVault(FromProperties, CloudFormationModel):
     """AWS::Backup::BackupVault. moto has no vault access policy API: the policy is recorded."""
 
     def __init__(self, vault: Any, access_policy: Any) -> None:
@@ -455,15 +432,9 @@ class BackupVault(CloudFormationModel):
         return str(self.vault.backup_vault_name)
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> BackupVault:
-        props = cloudformation_json["Properties"]
         vault = _backup(account_id, region_name).create_backup_vault(
             backup_vault_name=props["BackupVaultName"],
             backup_vault_tags=props.get("BackupVaultTags", {}),
@@ -499,7 +470,7 @@ def _plan_document(props: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class BackupPlan(CloudFormationModel):
+class BackupPlan(FromProperties, CloudFormationModel):
     def __init__(self, plan: Any) -> None:
         self.plan = plan
 
@@ -525,15 +496,9 @@ class BackupPlan(CloudFormationModel):
         )
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> BackupPlan:
-        props = cloudformation_json["Properties"]
         plan = _backup(account_id, region_name).create_backup_plan(
             backup_plan=_plan_document(props),
             backup_plan_tags=props.get("BackupPlanTags", {}),
@@ -546,7 +511,7 @@ class BackupPlan(CloudFormationModel):
 SELECTIONS: dict[str, list[dict[str, Any]]] = {}
 
 
-class BackupSelection(CloudFormationModel):
+class BackupSelection(FromProperties, CloudFormationModel):
     def __init__(self, selection_id: str) -> None:
         self.selection_id = selection_id
 
@@ -566,15 +531,9 @@ class BackupSelection(CloudFormationModel):
         return self.selection_id
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> BackupSelection:
-        props = cloudformation_json["Properties"]
         plans = _backup(account_id, region_name).plans
         if props["BackupPlanId"] not in plans:
             raise ValueError(f"backup plan {props['BackupPlanId']} does not exist")
@@ -597,15 +556,9 @@ class TopicPolicy(AppliedModel):
         return ",".join(self.topics)
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> TopicPolicy:
-        props = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         for topic in props["Topics"]:
             backend.set_topic_attribute(topic, "policy", json.dumps(props["PolicyDocument"]))

@@ -15,7 +15,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.services.service import task_definition
+from components.services.service import task_definition, task_security_group
 from components.services.spec import ServiceSpec
 from config.model import ServiceSize
 from config.names import MIGRATION_STREAM_PREFIX
@@ -56,11 +56,4 @@ class MigrationTask(Construct):
             command=command,
             health_check=False,  # it runs to completion; its exit code is the verdict
         )
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description=f"{family} one-off tasks",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
+        self.security_group = task_security_group(self, vpc=vpc, description=f"{family} one-off tasks")

@@ -100,6 +100,16 @@ def task_definition(
     return definition
 
 
+def task_security_group(scope: Construct, *, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
+    """Egress HTTPS only (Betfair, ECR layers on S3, AWS APIs); the stack adds PostgreSQL to
+    the proxy or database, and the load balancer's ingress, from its side."""
+    group = ec2.SecurityGroup(
+        scope, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
+    return group
+
+
 class ApplicationService(Construct):
     """Attributes: ``service``, ``task_definition``, ``security_group``."""
 
@@ -132,15 +142,7 @@ class ApplicationService(Construct):
             environment=environment,
             secrets=secrets,
         )
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=cluster.vpc,
-            description=f"{family} tasks",
-            allow_all_outbound=False,
-        )
-        # Betfair, ECR layers (S3) and AWS APIs are HTTPS; the database goes via its client group.
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
+        self.security_group = task_security_group(self, vpc=cluster.vpc, description=f"{family} tasks")
         self.service = ecs.FargateService(
             self,
             "Service",

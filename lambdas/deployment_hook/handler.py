@@ -23,6 +23,7 @@ import math
 import os
 import time
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -68,7 +69,7 @@ class Settings:
     approval_timeout: float
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str] | os._Environ[str]) -> Settings:
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         checks = tuple(Check(**c) for c in json.loads(environ["CHECKS"]))
         if not checks:
             raise ValueError("CHECKS is empty")

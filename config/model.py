@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from config.names import Names
+
 ENVIRONMENTS = ("dev", "staging", "production")
 # The runbook's resource names use `prod` for production (clever-better-prod).
 TOKENS = {"dev": "dev", "staging": "staging", "production": "prod"}
-PROJECT = "clever-better"
 
 # The only values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -187,9 +188,14 @@ class EnvironmentConfig:
         return TOKENS[self.name]
 
     @property
+    def names(self) -> Names:
+        """Every physical name in this environment (config/names.py)."""
+        return Names(self.token)
+
+    @property
     def prefix(self) -> str:
         """`clever-better-{token}`: the runbook's cluster, DB and stack prefix."""
-        return f"{PROJECT}-{self.token}"
+        return self.names.prefix
 
     @property
     def is_production(self) -> bool:
@@ -204,9 +210,6 @@ class EnvironmentConfig:
     def retain_stateful(self) -> bool:
         """Production keeps stateful data when a resource leaves the template."""
         return self.is_production
-
-    def stack_name(self, unit: str, *, dr: bool = False) -> str:
-        return f"{self.prefix}-dr-{unit}" if dr else f"{self.prefix}-{unit}"
 
 
 SERVICES = ("bot", "ml-service", "data-ingestion")

@@ -1,26 +1,165 @@
-"""Physical names the stacks create and the operator commands look up, in one place.
+"""Every physical name the stacks create and an operator (or the runbook) types, in one place.
 
-Pure Python (no aws-cdk import), so `python -m ops` stays quick and both sides agree.
+Pure Python (no aws-cdk import), so `python -m ops` stays quick and both sides agree: the
+stacks name resources with these and the operator commands look them up with the same calls.
+Names that embed an account or region (buckets, ARNs) take them as arguments; everything else
+follows from the environment's token (`prod` for production).
 """
 
 from __future__ import annotations
 
-from config.model import PROJECT
+from dataclasses import dataclass
 
+PROJECT = "clever-better"
 # The migration task logs into the bot's group under this stream prefix.
 MIGRATION_STREAM_PREFIX = "migrate"
+# WAF only delivers to log groups whose names start with this.
+WAF_LOG_PREFIX = "aws-waf-logs-"
 
 
-def secret_name(token: str, purpose: str) -> str:
-    """`clever-better/prod/config` (runbook), `.../betfair`, `.../database`, `.../database-admin`."""
-    return f"{PROJECT}/{token}/{purpose}"
+@dataclass(frozen=True)
+class Names:
+    """The physical names of one environment: ``Names("prod").cluster == "clever-better-prod"``."""
 
+    token: str
 
-def log_group_name(prefix: str, service: str) -> str:
-    """`/ecs/clever-better-prod/bot` (runbook)."""
-    return f"/ecs/{prefix}/{service}"
+    @property
+    def prefix(self) -> str:
+        """`clever-better-{token}`: the runbook's cluster, database and stack prefix."""
+        return f"{PROJECT}-{self.token}"
 
+    # --- CloudFormation -------------------------------------------------------------------
 
-def approval_parameter_name(token: str, service: str) -> str:
-    """Where `make approve` writes the green revision the deployment hook waits for."""
-    return f"/{PROJECT}/{token}/deploy/{service}/approved-revision"
+    def stack(self, unit: str, *, dr: bool = False) -> str:
+        """`clever-better-prod-data`; the DR region's twin is `clever-better-prod-dr-data`."""
+        return f"{self.prefix}-dr-{unit}" if dr else f"{self.prefix}-{unit}"
+
+    # --- compute ----------------------------------------------------------------------------
+
+    @property
+    def cluster(self) -> str:
+        """Runbook: `aws ecs list-tasks --cluster clever-better-prod`."""
+        return self.prefix
+
+    def task_family(self, service: str) -> str:
+        return f"{self.prefix}-{service}"
+
+    @property
+    def migration_family(self) -> str:
+        return f"{self.prefix}-migrate"
+
+    def service_log_group(self, service: str) -> str:
+        """Runbook: `/ecs/clever-better-prod/bot`."""
+        return f"/ecs/{self.prefix}/{service}"
+
+    @staticmethod
+    def lambda_log_group(function_name: str) -> str:
+        """Where Lambda writes (wildcards allowed, for key policies)."""
+        return f"/aws/lambda/{function_name}"
+
+    @property
+    def betfair_rotation_function(self) -> str:
+        return f"{self.prefix}-betfair-rotation"
+
+    def deployment_hook_function(self, service: str) -> str:
+        """`*` as the service gives the pattern that matches every service's hook."""
+        return f"{self.deployment_name(service)}-deployment-hook"
+
+    def deployment_name(self, service: str) -> str:
+        """What one service's deployment guard is called: `clever-better-prod-bot`."""
+        return f"{self.prefix}-{service}"
+
+    def deployment_alarm(self, service: str, kind: str) -> str:
+        """`clever-better-prod-bot-deploy-5xx`: ECS rolls back while one is in ALARM."""
+        return f"{self.deployment_name(service)}-deploy-{kind}"
+
+    def approval_parameter(self, service: str) -> str:
+        """Where `make approve` writes the green revision the deployment hook waits for."""
+        return f"/{PROJECT}/{self.token}/deploy/{service}/approved-revision"
+
+    # --- edge -------------------------------------------------------------------------------
+
+    @property
+    def public_load_balancer(self) -> str:
+        """The internet-facing ALB in front of the bot."""
+        return self.prefix
+
+    @property
+    def internal_load_balancer(self) -> str:
+        """The internal ALB in front of ml-service."""
+        return f"{self.prefix}-ml"
+
+    @property
+    def load_balancers(self) -> tuple[str, str]:
+        return (self.public_load_balancer, self.internal_load_balancer)
+
+    @property
+    def web_acl(self) -> str:
+        return self.prefix
+
+    @property
+    def waf_log_group(self) -> str:
+        return f"{WAF_LOG_PREFIX}{self.prefix}"
+
+    # --- data -------------------------------------------------------------------------------
+
+    @property
+    def db_instance(self) -> str:
+        """Runbook: `--db-instance-identifier clever-better-prod`."""
+        return self.prefix
+
+    @property
+    def db_proxy(self) -> str:
+        return self.prefix
+
+    @property
+    def restored_db_instance(self) -> str:
+        """Where `make db-restore` restores a snapshot (runbook: `clever-better-prod-restored`)."""
+        return f"{self.prefix}-restored"
+
+    def manual_snapshot(self, date: str) -> str:
+        """Runbook: `clever-better-prod-manual-$(date +%Y%m%d)`."""
+        return f"{self.prefix}-manual-{date}"
+
+    def predeploy_snapshot(self, stamp: str) -> str:
+        """The pre-deployment snapshot, `stamp` as YYYYMMDD-HHMM."""
+        return f"{self.prefix}-predeploy-{stamp}"
+
+    def rds_log_group(self, kind: str) -> str:
+        """RDS's export of `kind` (postgresql, upgrade); `*` for all of them."""
+        return f"/aws/rds/instance/{self.prefix}/{kind}"
+
+    @property
+    def backup_vault(self) -> str:
+        return self.prefix
+
+    @property
+    def backup_plan(self) -> str:
+        return self.prefix
+
+    @property
+    def dr_backup_vault(self) -> str:
+        """The DR region's vault that AWS Backup copies recovery points into."""
+        return f"{self.prefix}-dr"
+
+    def bucket(self, purpose: str, account: str, region: str) -> str:
+        """Globally unique: `clever-better-prod-backups-123456789012-us-east-1`."""
+        return f"{self.prefix}-{purpose}-{account}-{region}"
+
+    def key_alias(self, purpose: str) -> str:
+        """`alias/clever-better-prod/data`; the DR region's data key has the same alias."""
+        return f"alias/{self.prefix}/{purpose}"
+
+    def secret(self, purpose: str) -> str:
+        """`clever-better/prod/config` (runbook), `.../betfair`, `.../database`, `.../database-admin`."""
+        return f"{PROJECT}/{self.token}/{purpose}"
+
+    @property
+    def rotation_reminder_topic(self) -> str:
+        return f"{self.prefix}-secret-rotation-reminders"
+
+    # --- network ----------------------------------------------------------------------------
+
+    @property
+    def flow_log_group(self) -> str:
+        return f"/vpc/{self.prefix}/flow-logs"

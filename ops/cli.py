@@ -29,8 +29,8 @@ from typing import Any
 import boto3
 
 from config.environments import PRIMARY_REGION
-from config.model import ENVIRONMENTS, PROJECT, TOKENS
-from config.names import secret_name
+from config.model import ENVIRONMENTS, TOKENS
+from config.names import Names
 
 OPERATOR_STAGE = "OPERATOR_NEW"  # lambdas/betfair_rotation promotes this version
 BETFAIR_FIELDS = ("app_key", "username", "password")
@@ -90,8 +90,12 @@ class Context:
     now: Callable[[], datetime] = _utc_now
 
     @property
+    def names(self) -> Names:
+        return Names(TOKENS[self.env])
+
+    @property
     def prefix(self) -> str:
-        return f"{PROJECT}-{TOKENS[self.env]}"
+        return self.names.prefix
 
     @property
     def token(self) -> str:
@@ -181,7 +185,7 @@ def backup_config(ctx: Context, args: argparse.Namespace) -> None:
     path = Path(args.backups_dir) / f"config-{ctx.today}.json"
     if path.exists():
         raise OpsError(f"{path} already exists; refusing to overwrite a backup")
-    call = Call("secretsmanager", "GetSecretValue", {"SecretId": secret_name(ctx.token, "config")})
+    call = Call("secretsmanager", "GetSecretValue", {"SecretId": ctx.names.secret("config")})
     if ctx.dry_run:
         ctx.out(f"[dry-run] {call.cli()} > {path}")
         return
@@ -236,7 +240,7 @@ def betfair_key_store(ctx: Context, args: argparse.Namespace) -> None:
     missing = [f for f in BETFAIR_FIELDS if not isinstance(value, dict) or not str(value.get(f, "")).strip()]
     if missing:
         raise OpsError(f"{args.file} lacks {', '.join(missing)}")
-    secret = secret_name(ctx.token, "betfair")
+    secret = ctx.names.secret("betfair")
     ctx.run(
         Call(
             "secretsmanager",

@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from config.environments import load
 from config.model import SERVICES, SmokeCheck
-from config.names import MIGRATION_STREAM_PREFIX, approval_parameter_name, log_group_name, secret_name
+from config.names import MIGRATION_STREAM_PREFIX
 from lambdas.deployment_hook.handler import check_once
 from ops.cli import COMMANDS, Call, Context, OpsError, _stack_outputs, create_snapshot
 
@@ -55,7 +55,7 @@ def _hint(ctx: Context) -> str:
 
 
 def _approval_parameter(ctx: Context, service: str) -> str:
-    return approval_parameter_name(ctx.token, service)
+    return ctx.names.approval_parameter(service)
 
 
 def _approval_value(ctx: Context, service: str) -> str | None:
@@ -421,7 +421,7 @@ def config_update(ctx: Context, args: argparse.Namespace) -> None:
         raise OpsError(f"cannot read {args.file}: {error}") from None
     if not isinstance(value, dict):
         raise OpsError(f"{args.file} holds a JSON {type(value).__name__}, not an object")
-    secret = secret_name(ctx.token, "config")
+    secret = ctx.names.secret("config")
     ctx.clients("secretsmanager").describe_secret(SecretId=secret)  # fails clearly if missing
     _require_services(ctx, SERVICES)
     ctx.run(
@@ -504,7 +504,7 @@ def smoke_test(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _log_group(ctx: Context) -> str:
-    return log_group_name(ctx.prefix, "bot")
+    return ctx.names.service_log_group("bot")
 
 
 def _log_stream(container: str, task_arn: str) -> str:

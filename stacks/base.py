@@ -5,7 +5,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from config.model import PROJECT, EnvironmentConfig
+from config.model import EnvironmentConfig
+from config.names import PROJECT
 
 # AZ names are fixed in code rather than looked up, so synth stays offline and
 # deterministic (no cdk.context.json lookups, no dummy AZs).
@@ -36,7 +37,7 @@ class CleverBetterStack(cdk.Stack):
         super().__init__(
             scope,
             construct_id,
-            stack_name=config.stack_name(unit, dr=dr),
+            stack_name=config.names.stack(unit, dr=dr),
             env=cdk.Environment(account=config.account, region=region),
             description=description,
             # Stateful stacks (network, data, secrets) cannot be deleted by accident in production.

@@ -10,7 +10,6 @@ from components.data.buckets import DataBuckets
 from components.keys import encryption_key
 from components.network import Network
 from config.model import EnvironmentConfig
-from config.names import secret_name
 from stacks.base import CleverBetterStack
 
 
@@ -128,7 +127,7 @@ class DataStack(CleverBetterStack):
                 "Instance endpoint (migrations, break-glass)",
             ),
             ("ProxyEndpoint", db.proxy.endpoint, "RDS Proxy endpoint: what the services connect to"),
-            ("AppSecretName", secret_name(config.token, "database"), "Application credentials (rotated)"),
+            ("AppSecretName", config.names.secret("database"), "Application credentials (rotated)"),
             ("AdminSecretArn", db.admin_secret.secret_arn, "Admin (master) credentials (rotated)"),
             ("BackupVaultName", self.backups.vault.backup_vault_name, "AWS Backup vault (deletion denied)"),
         ):

@@ -7,7 +7,6 @@ from components.keys import encryption_key
 from components.network import Network
 from components.security import ApplicationSecrets
 from config.model import EnvironmentConfig
-from config.names import secret_name
 from stacks.base import CleverBetterStack
 from stacks.data_stack import dr_data_key
 
@@ -52,8 +51,8 @@ class SecretsStack(CleverBetterStack):
             replica_key=dr_data_key(self, config),
         )
         for output_id, value, description in (
-            ("ConfigSecretName", secret_name(config.token, "config"), "Application configuration (JSON)"),
-            ("BetfairSecretName", secret_name(config.token, "betfair"), "Betfair API credentials"),
+            ("ConfigSecretName", config.names.secret("config"), "Application configuration (JSON)"),
+            ("BetfairSecretName", config.names.secret("betfair"), "Betfair API credentials"),
             ("RotationReminderTopicArn", self.secrets.reminder_topic.topic_arn, "P2 rotation reminders"),
         ):
             cdk.CfnOutput(self, output_id, value=value, description=description)

@@ -30,7 +30,6 @@ from components.services import (
 )
 from components.services.service import acknowledge_task_definition
 from config.model import SERVICES, EnvironmentConfig
-from config.names import log_group_name
 from stacks.base import CleverBetterStack
 
 
@@ -73,7 +72,7 @@ class ServicesStack(CleverBetterStack):
             description=f"Encrypts {name}'s service, deployment-hook and WAF logs",
             removal_policy=keep,
             log_group_names=[
-                *(log_group_name(name, service) for service in SERVICES),
+                *(config.names.service_log_group(service) for service in SERVICES),
                 f"/aws/lambda/{name}-*-deployment-hook",
                 waf_log_group_name(name),
             ],

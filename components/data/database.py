@@ -14,7 +14,7 @@ from constructs import Construct
 from components.nag import acknowledge
 from components.retention import retention
 from config.model import DatabaseConfig, Features, RotationConfig
-from config.names import secret_name
+from config.names import Names
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 PORT = 5432
@@ -146,7 +146,7 @@ class Database(Construct):
             self,
             "AdminSecret",
             username=ADMIN_USER,
-            secret_name=secret_name(token, "database-admin"),
+            secret_name=Names(token).secret("database-admin"),
             encryption_key=key,
             replica_regions=replicas,
         )
@@ -212,7 +212,7 @@ class Database(Construct):
             self,
             "AppSecret",
             username=APP_USER,
-            secret_name=secret_name(token, "database"),
+            secret_name=Names(token).secret("database"),
             master_secret=self.admin_secret,
             encryption_key=key,
             replica_regions=replicas,

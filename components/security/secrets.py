@@ -14,7 +14,7 @@ from constructs import Construct
 
 from components.functions import python_function
 from components.nag import acknowledge
-from config.names import secret_name
+from config.names import Names
 
 # Betfair's interactive login; the rotation test step proves a new key works with it.
 BETFAIR_LOGIN_URL = "https://identitysso.betfair.com/api/login"
@@ -53,7 +53,7 @@ class ApplicationSecrets(Construct):
         self.config_secret = sm.Secret(
             self,
             "Config",
-            secret_name=secret_name(token, "config"),
+            secret_name=Names(token).secret("config"),
             description=f"{name} application configuration (JSON); update with "
             "`aws secretsmanager update-secret` (docs/RUNBOOK.md)",
             encryption_key=key,
@@ -74,7 +74,7 @@ class ApplicationSecrets(Construct):
         self.betfair_secret = sm.Secret(
             self,
             "Betfair",
-            secret_name=secret_name(token, "betfair"),
+            secret_name=Names(token).secret("betfair"),
             description=f"{name} Betfair API credentials: app_key, username, password "
             "(rotated with operator-issued keys)",
             encryption_key=key,

@@ -3,7 +3,7 @@ from components.services.deployment import DeploymentGuard
 from components.services.migration import MigrationTask
 from components.services.registry import SERVICE_NAMES, ImageRepositories
 from components.services.service import ApplicationService, BlueGreen
-from components.services.spec import SPECS, Exposure, ServiceSpec
+from config.services import SPECS, Exposure, ServiceSpec
 
 __all__ = [
     "SERVICE_NAMES",

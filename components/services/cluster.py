@@ -12,7 +12,6 @@ from constructs import Construct
 from components.naming import pascal
 from components.retention import retention
 from config.model import SERVICES
-from config.names import log_group_name
 
 
 class ServicesCluster(Construct):
@@ -43,7 +42,7 @@ class ServicesCluster(Construct):
             service: logs.LogGroup(
                 self,
                 pascal(service) + "Logs",
-                log_group_name=log_group_name(name, service),
+                log_group_name=f"/ecs/{name}/{service}",
                 encryption_key=key,
                 retention=retention(log_retention_days),
                 removal_policy=removal_policy,

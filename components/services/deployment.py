@@ -25,7 +25,7 @@ from components.edge import ServiceLoadBalancer
 from components.functions import python_function
 from components.nag import acknowledge
 from config.model import DeploymentConfig
-from config.names import approval_parameter_name
+from config.names import Names
 
 PERIOD = cdk.Duration.minutes(1)
 # Two bad minutes out of three: one slow request burst does not roll a release back.
@@ -89,7 +89,7 @@ class DeploymentGuard(Construct):
             self.approval = ssm.StringParameter(
                 self,
                 "Approval",
-                parameter_name=approval_parameter_name(token, service),
+                parameter_name=Names(token).approval_parameter(service),
                 string_value=NO_APPROVAL,
                 description=f"{name}: the service revision an operator approved (make approve)",
             )

@@ -16,9 +16,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from components.services.service import task_definition, task_security_group
-from components.services.spec import ServiceSpec
 from config.model import ServiceSize
 from config.names import MIGRATION_STREAM_PREFIX
+from config.services import ServiceSpec
 
 
 class MigrationTask(Construct):

@@ -23,8 +23,8 @@ from constructs import Construct
 from components.edge import ServiceLoadBalancer
 from components.nag import acknowledge
 from components.services.deployment import DeploymentGuard
-from components.services.spec import USER, ServiceSpec
 from config.model import ServiceSize
+from config.services import USER, ServiceSpec
 
 TMP_VOLUME = "tmp"
 

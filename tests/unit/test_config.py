@@ -25,8 +25,8 @@ def test_environments_and_name_tokens() -> None:
         "clever-better-staging",
         "clever-better-prod",
     ]
-    assert PROD.stack_name("network") == "clever-better-prod-network"
-    assert PROD.stack_name("network", dr=True) == "clever-better-prod-dr-network"
+    assert PROD.names.stack("network") == "clever-better-prod-network"
+    assert PROD.names.stack("network", dr=True) == "clever-better-prod-dr-network"
 
 
 def test_production_matches_the_runbook() -> None:

@@ -13,12 +13,10 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.retention import retention
+from components.context import UnitContext
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 # Keep asset hashes stable: bytecode caches are not code.
@@ -33,14 +31,12 @@ def python_function(
     scope: Construct,
     construct_id: str,
     *,
+    context: UnitContext,
     function_name: str,
     description: str,
     code: str,
     statements: Sequence[iam.PolicyStatement],
     environment: Mapping[str, str],
-    key: kms.IKey,
-    log_retention_days: int,
-    removal_policy: cdk.RemovalPolicy,
     vpc: ec2.IVpc,
     security_group: ec2.ISecurityGroup,
     timeout: cdk.Duration,
@@ -48,13 +44,8 @@ def python_function(
     memory_size: int = 256,
 ) -> lambda_.Function:
     """Construct ids: `{construct_id}` (function), `...Logs`, `...Role`, `...Policy`."""
-    log_group = logs.LogGroup(
-        scope,
-        f"{construct_id}Logs",
-        log_group_name=f"/aws/lambda/{function_name}",
-        encryption_key=key,
-        retention=retention(log_retention_days),
-        removal_policy=removal_policy,
+    log_group = context.log_group(
+        scope, f"{construct_id}Logs", name=context.names.lambda_log_group(function_name)
     )
     role = iam.Role(
         scope,

@@ -9,6 +9,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from components.context import Replica
+from config.model import EnvironmentConfig
+
 
 def encryption_key(
     scope: Construct,
@@ -57,3 +60,16 @@ def encryption_key(
             )
         )
     return key
+
+
+def dr_replica(scope: Construct, config: EnvironmentConfig) -> Replica | None:
+    """Where the environment replicates to: its DR region and the data key there (stack
+    clever-better-prod-dr-data), that key addressed by its alias ARN unless configured by key
+    ARN: deterministic, and no cross-region stack reference."""
+    dr = config.disaster_recovery
+    if dr is None:
+        return None
+    stack = cdk.Stack.of(scope)
+    alias = config.names.key_alias("data")
+    arn = dr.data_key_arn or f"arn:{stack.partition}:kms:{dr.region}:{stack.account}:{alias}"
+    return Replica(region=dr.region, key=kms.Key.from_key_arn(scope, "DrDataKey", arn))

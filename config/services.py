@@ -38,9 +38,12 @@ class ServiceSpec:
     exposure: Exposure
     # Which application secrets the container receives (besides config and database user).
     betfair: bool
-    # Data buckets the task role may read and write (DataBuckets purposes).
+    # Data buckets the task role may read and write (DataBuckets purposes); each also
+    # reaches the container as {PURPOSE}_BUCKET.
     buckets: tuple[str, ...]
     rollout: Rollout
+    # Services it calls through their load balancer; each reaches it as {SERVICE}_URL.
+    calls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Blue/green needs a load balancer to move traffic between colours.
@@ -70,6 +73,7 @@ SPECS: Mapping[str, ServiceSpec] = MappingProxyType(
             betfair=True,
             buckets=(),
             rollout=Rollout.BLUE_GREEN,
+            calls=("ml-service",),
         ),
         "ml-service": ServiceSpec(
             name="ml-service",
@@ -90,5 +94,6 @@ SPECS: Mapping[str, ServiceSpec] = MappingProxyType(
     }
 )
 assert tuple(SPECS) == SERVICES
+assert all(SPECS[called].port for spec in SPECS.values() for called in spec.calls)
 # The services `make approve` and the deployment hooks deal with, in runbook order.
 BLUE_GREEN_SERVICES = tuple(name for name, spec in SPECS.items() if spec.blue_green)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from components.context import UnitContext
 from config.model import EnvironmentConfig
 from config.names import PROJECT
 
@@ -69,3 +71,12 @@ class CleverBetterStack(cdk.Stack):
     def stateful_removal_policy(self) -> cdk.RemovalPolicy:
         """Production keeps stateful data; other environments clean up after themselves."""
         return cdk.RemovalPolicy.RETAIN if self.config.retain_stateful else cdk.RemovalPolicy.DESTROY
+
+    def unit_context(self, key: kms.IKey) -> UnitContext:
+        """What this stack's constructs share: names, `key`, log retention, removal policy."""
+        return UnitContext(
+            names=self.config.names,
+            key=key,
+            log_retention_days=self.config.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+        )

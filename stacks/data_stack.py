@@ -1,35 +1,15 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from components.data import Database
 from components.data.backup import DatabaseBackups, protected_vault
 from components.data.buckets import DataBuckets
-from components.keys import encryption_key
+from components.keys import dr_replica, encryption_key
 from components.network import Network
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
-
-
-def dr_vault_name(config: EnvironmentConfig) -> str:
-    return f"{config.prefix}-dr"
-
-
-def data_key_alias(config: EnvironmentConfig) -> str:
-    """Same alias in both regions, so the primary can name the DR key without a lookup."""
-    return f"alias/{config.prefix}/data"
-
-
-def dr_data_key(stack: cdk.Stack, config: EnvironmentConfig) -> kms.IKey | None:
-    """The DR region's data key (clever-better-prod-dr-data), addressed by its alias ARN:
-    deterministic, and no cross-region reference between stacks."""
-    dr = config.disaster_recovery
-    if dr is None:
-        return None
-    arn = dr.data_key_arn or f"arn:{stack.partition}:kms:{dr.region}:{stack.account}:{data_key_alias(config)}"
-    return kms.Key.from_key_arn(stack, "DrDataKey", arn)
 
 
 class DataStack(CleverBetterStack):
@@ -46,31 +26,27 @@ class DataStack(CleverBetterStack):
             stateful=True,
             description=f"Clever Better {config.name} data: PostgreSQL, RDS Proxy, credentials, backups",
         )
-        name = config.prefix
+        names = config.names
         self.key = encryption_key(
             self,
             "DataKey",
-            alias=data_key_alias(config),
-            description=f"Encrypts {name}'s database, its secrets, logs and buckets",
+            alias=names.key_alias("data"),
+            description=f"Encrypts {names.prefix}'s database, its secrets, logs and buckets",
             removal_policy=self.stateful_removal_policy,
-            log_group_names=[f"/aws/rds/instance/{name}/*"],
+            log_group_names=[names.rds_log_group("*")],
         )
+        context = self.unit_context(self.key)
         dr = config.disaster_recovery
-        replica_key = dr_data_key(self, config)
+        replica = dr_replica(self, config)
         self.database = Database(
             self,
             "Database",
-            name=name,
-            token=config.token,
+            context=context,
+            network=network,
             config=config.database,
             features=config.features,
             rotation=config.rotation,
             backup_retention_days=config.backup_retention_days,
-            log_retention_days=config.log_retention_days,
-            vpc=network.vpc,
-            vpc_cidr=network.vpc_cidr,
-            key=self.key,
-            removal_policy=self.stateful_removal_policy,
             # A final snapshot wherever the database is protected (staging, production);
             # dev's sandbox database goes with its stack.
             instance_removal_policy=(
@@ -78,21 +54,18 @@ class DataStack(CleverBetterStack):
                 if config.features.deletion_protection
                 else cdk.RemovalPolicy.DESTROY
             ),
-            replica_region=dr.region if dr else None,
-            replica_key=replica_key,
+            replica=replica,
         )
         db = self.database
         self.backups = DatabaseBackups(
             self,
             "Backups",
-            name=name,
+            context=context,
             instance=db.instance,
-            key=self.key,
             daily_retention_days=config.backup_retention_days,
             hourly_retention_days=config.database.hourly_backup_retention_days,
-            removal_policy=self.stateful_removal_policy,
             dr_vault_arn=(
-                f"arn:{self.partition}:backup:{dr.region}:{self.account}:backup-vault:{dr_vault_name(config)}"
+                f"arn:{self.partition}:backup:{dr.region}:{self.account}:backup-vault:{names.dr_backup_vault}"
                 if dr
                 else None
             ),
@@ -100,14 +73,10 @@ class DataStack(CleverBetterStack):
         self.buckets = DataBuckets(
             self,
             "Buckets",
-            prefix=name,
-            key=self.key,
+            context=context,
             # Old model/backup versions live as long as database backups do.
             noncurrent_version_days=config.backup_retention_days,
-            access_log_days=config.log_retention_days,
-            removal_policy=self.stateful_removal_policy,
-            replica_region=dr.region if dr else None,
-            replica_key_arn=replica_key.key_arn if replica_key else None,
+            replica=replica,
         )
         for output_id, value, description in (
             (
@@ -127,7 +96,7 @@ class DataStack(CleverBetterStack):
                 "Instance endpoint (migrations, break-glass)",
             ),
             ("ProxyEndpoint", db.proxy.endpoint, "RDS Proxy endpoint: what the services connect to"),
-            ("AppSecretName", config.names.secret("database"), "Application credentials (rotated)"),
+            ("AppSecretName", names.secret("database"), "Application credentials (rotated)"),
             ("AdminSecretArn", db.admin_secret.secret_arn, "Admin (master) credentials (rotated)"),
             ("BackupVaultName", self.backups.vault.backup_vault_name, "AWS Backup vault (deletion denied)"),
         ):
@@ -149,11 +118,12 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             dr=True,
             description=f"Clever Better {config.name} DR data: key for replicated backups and secrets",
         )
+        names = config.names
         self.key = encryption_key(
             self,
             "DataKey",
-            alias=data_key_alias(config),
-            description=f"Encrypts {config.prefix}'s replicated backups, secrets and buckets in {dr.region}",
+            alias=names.key_alias("data"),
+            description=f"Encrypts {names.prefix}'s replicated backups, secrets and buckets in {dr.region}",
             removal_policy=self.stateful_removal_policy,
         )
         cdk.CfnOutput(
@@ -166,7 +136,7 @@ class DisasterRecoveryDataStack(CleverBetterStack):
         self.vault = protected_vault(
             self,
             "Vault",
-            name=dr_vault_name(config),
+            name=names.dr_backup_vault,
             key=self.key,
             removal_policy=self.stateful_removal_policy,
         )
@@ -174,11 +144,7 @@ class DisasterRecoveryDataStack(CleverBetterStack):
         self.buckets = DataBuckets(
             self,
             "Buckets",
-            prefix=config.prefix,
-            key=self.key,
+            context=self.unit_context(self.key),
             noncurrent_version_days=config.backup_retention_days,
-            access_log_days=config.log_retention_days,
-            removal_policy=self.stateful_removal_policy,
-            replica_region=None,
-            replica_key_arn=None,
+            replica=None,
         )

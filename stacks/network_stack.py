@@ -36,7 +36,7 @@ class NetworkStack(CleverBetterStack):
         self.network = Network(
             self,
             "Network",
-            name=config.prefix,
+            names=config.names,
             config=network,
             availability_zones=self.availability_zones,
             removal_policy=self.stateful_removal_policy,

@@ -27,7 +27,7 @@ class RegistryStack(CleverBetterStack):
         key = encryption_key(
             self,
             "ImagesKey",
-            alias=f"alias/{config.prefix}/images",
+            alias=config.names.key_alias("images"),
             description=f"Encrypts {config.prefix}'s container images",
             removal_policy=self.stateful_removal_policy,
         )

@@ -2,34 +2,20 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from components.data import Database
-from components.data.buckets import DataBuckets, bucket_name
-from components.data.database import PORT
+from components.data.buckets import DataBuckets
 from components.edge import ServiceLoadBalancer, WebFirewall, domain_certificate, load_balancer_logs_bucket
 from components.edge.certificate import alias_record
-from components.edge.firewall import waf_log_group_name
 from components.keys import encryption_key
-from components.nag import acknowledge
 from components.naming import pascal
 from components.network import Network
 from components.security.secrets import ApplicationSecrets
-from components.services import (
-    SPECS,
-    ApplicationService,
-    BlueGreen,
-    DeploymentGuard,
-    ImageRepositories,
-    MigrationTask,
-    ServicesCluster,
-)
-from components.services.service import acknowledge_task_definition
+from components.services import ApplicationService, ImageRepositories, MigrationTask, ServicesCluster
+from components.services.wiring import SecretReferences, ServiceInputs, add_service
 from config.model import SERVICES, EnvironmentConfig
+from config.services import SPECS
 from stacks.base import CleverBetterStack
 
 
@@ -62,37 +48,22 @@ class ServicesStack(CleverBetterStack):
             description=f"Clever Better {config.name} services: ECS cluster, bot, ml-service, "
             "data-ingestion, load balancers, WAF, blue/green deployment",
         )
-        name = config.prefix
-        deployment = config.deployment
-        keep = self.stateful_removal_policy
+        names, deployment = config.names, config.deployment
         key = encryption_key(
             self,
             "LogsKey",
-            alias=f"alias/{name}/service-logs",
-            description=f"Encrypts {name}'s service, deployment-hook and WAF logs",
-            removal_policy=keep,
+            alias=names.key_alias("service-logs"),
+            description=f"Encrypts {names.prefix}'s service, deployment-hook and WAF logs",
+            removal_policy=self.stateful_removal_policy,
             log_group_names=[
-                *(config.names.service_log_group(service) for service in SERVICES),
-                f"/aws/lambda/{name}-*-deployment-hook",
-                waf_log_group_name(name),
+                *(names.service_log_group(service) for service in SERVICES),
+                names.lambda_log_group(names.deployment_hook_function("*")),
+                names.waf_log_group,
             ],
         )
-        self.cluster = ServicesCluster(
-            self,
-            "Services",
-            name=name,
-            vpc=network.vpc,
-            key=key,
-            log_retention_days=config.log_retention_days,
-            removal_policy=keep,
-        )
-        cluster = self.cluster.cluster
-        logs_bucket = load_balancer_logs_bucket(
-            self,
-            name=bucket_name(name, "alb-logs", self.account, self.region),
-            retention_days=config.log_retention_days,
-            removal_policy=keep,
-        )
+        context = self.unit_context(key)
+        self.cluster = ServicesCluster(self, "Services", context=context, vpc=network.vpc)
+        logs_bucket = load_balancer_logs_bucket(self, context=context)
         operators = [ec2.Peer.ipv4(cidr) for cidr in deployment.operator_cidrs]
 
         # Public edge: api.clever-better.com -> WAF -> ALB -> bot.
@@ -102,7 +73,7 @@ class ServicesStack(CleverBetterStack):
         self.public = ServiceLoadBalancer(
             self,
             "Public",
-            name=name,
+            name=names.public_load_balancer,
             vpc=network.vpc,
             target_port=_port("bot"),
             test_port=deployment.test_listener_port,
@@ -124,18 +95,15 @@ class ServicesStack(CleverBetterStack):
         self.firewall = WebFirewall(
             self,
             "Firewall",
-            name=name,
+            context=context,
             load_balancer=self.public.load_balancer,
             requests_per_5_minutes=deployment.waf_requests_per_5_minutes,
-            key=key,
-            log_retention_days=config.log_retention_days,
-            removal_policy=keep,
         )
         # Internal edge: the bot -> ml-service.
         self.internal = ServiceLoadBalancer(
             self,
             "Internal",
-            name=f"{name}-ml",
+            name=names.internal_load_balancer,
             vpc=network.vpc,
             target_port=_port("ml-service"),
             test_port=deployment.test_listener_port,
@@ -144,157 +112,28 @@ class ServicesStack(CleverBetterStack):
             deletion_protection=config.features.deletion_protection,
         )
 
-        # Secrets are referenced by ARN: granting through the originals would add this stack's
-        # roles to the stateful stacks' key policies, a dependency cycle. The execution roles
-        # get kms:Decrypt on those keys themselves (_grant_secret_keys).
-        config_secret = _reference(self, "ConfigSecret", secrets.config_secret)
-        app_secret = _reference(self, "AppDatabaseSecret", database.app_secret)
-        admin_secret = _reference(self, "AdminDatabaseSecret", database.admin_secret)
-        betfair_secret = _reference(self, "BetfairSecret", secrets.betfair_secret)
-        secret_keys = [secrets.key, database.key]
-        common_secrets = {
-            "CONFIG": ecs.Secret.from_secrets_manager(config_secret),
-            # IAM auth through the proxy as whichever rotation user is current.
-            "DB_USERNAME": ecs.Secret.from_secrets_manager(app_secret, "username"),
-        }
-        betfair = {
-            f"BETFAIR_{field.upper()}": ecs.Secret.from_secrets_manager(betfair_secret, field)
-            for field in ("app_key", "username", "password")
-        }
-        common_env = {
-            "ENVIRONMENT": config.name,
-            "DB_HOST": database.proxy.endpoint,
-            "DB_PORT": str(PORT),
-            "DB_IAM_AUTH": "true",
-        }
-        extra_env = {
-            "bot": {"ML_SERVICE_URL": f"http://{self.internal.load_balancer.load_balancer_dns_name}"},
-            "ml-service": {"MLFLOW_BUCKET": bucket_name(name, "mlflow", self.account, self.region)},
-            "data-ingestion": {},
-        }
-        endpoints = {"bot": self.public, "ml-service": self.internal}
-        hook_egress: dict[str, ec2.IPeer] = {
-            "bot": ec2.Peer.any_ipv4(),  # out through NAT to the public load balancer
-            "ml-service": self.internal.security_group,
-        }
-        self.guards: dict[str, DeploymentGuard] = {}
+        inputs = ServiceInputs(
+            context=context,
+            config=config,
+            network=network,
+            cluster=self.cluster,
+            images=images,
+            database=database,
+            buckets=buckets,
+            secrets=SecretReferences.of(self, secrets=secrets, database=database),
+            endpoints={"bot": self.public, "ml-service": self.internal},
+        )
         self.services: dict[str, ApplicationService] = {}
-        for service in reversed(SERVICES):  # ml-service before the bot, which calls it
-            spec = SPECS[service]
-            blue_green = None
-            if service in endpoints:
-                guard = DeploymentGuard(
-                    self,
-                    pascal(service) + "Deployment",
-                    name=f"{name}-{service}",
-                    service=service,
-                    endpoint=endpoints[service],
-                    hook_egress=hook_egress[service],
-                    token=config.token,
-                    settings=deployment,
-                    approval_gate=config.features.approval_gate,
-                    vpc=network.vpc,
-                    key=key,
-                    log_retention_days=config.log_retention_days,
-                    removal_policy=keep,
-                )
-                self.guards[service] = guard
-                blue_green = BlueGreen(
-                    endpoint=endpoints[service],
-                    guard=guard,
-                    bake_time=cdk.Duration.minutes(config.features.bake_time_minutes),
-                )
-            app = ApplicationService(
-                self,
-                pascal(service),
-                spec=spec,
-                family=f"{name}-{service}",
-                size=config.services[service],
-                cluster=cluster,
-                repository=images.repositories[service],
-                image_tag=deployment.image_tag,
-                log_group=self.cluster.log_groups[service],
-                environment={**common_env, "SERVICE": service, **extra_env[service]},
-                secrets={**common_secrets, **(betfair if spec.betfair else {})},
-                blue_green=blue_green,
-            )
-            # Rules made from this side live in this stack: the stateful data stack never
-            # references a stateless one (that would be a dependency cycle).
-            app.security_group.connections.allow_to(
-                database.proxy_security_group, ec2.Port.tcp(PORT), f"{service} to the RDS Proxy"
-            )
-            self._grant(app.task_definition.task_role, config, database, buckets, spec.buckets)
-            _grant_secret_keys(app.task_definition, secret_keys)
-            acknowledge_task_definition(app.task_definition)
-            self.services[service] = app
-        self.internal.allow_client(self.services["bot"].security_group)
+        for spec in reversed(SPECS.values()):  # ml-service before the bot, which calls it
+            self.services[spec.name] = add_service(self, spec=spec, inputs=inputs)
         self.services["ml-service"].scale_on_requests(
             requests=self.internal.load_balancer.metrics.request_count(
                 period=cdk.Duration.minutes(1), statistic="Sum"
             ),
             per_task_per_minute=deployment.ml_requests_per_task_per_minute,
         )
-
-        self.migration = MigrationTask(
-            self,
-            "Migration",
-            family=f"{name}-migrate",
-            spec=SPECS["bot"],
-            size=config.services["bot"],
-            vpc=network.vpc,
-            repository=images.repositories["bot"],
-            image_tag=deployment.image_tag,
-            command=deployment.migration_command,
-            log_group=self.cluster.log_groups["bot"],
-            environment={
-                "ENVIRONMENT": config.name,
-                "DB_HOST": database.instance.db_instance_endpoint_address,
-                "DB_PORT": str(PORT),
-            },
-            secrets={
-                "CONFIG": common_secrets["CONFIG"],
-                "DB_ADMIN_USERNAME": ecs.Secret.from_secrets_manager(admin_secret, "username"),
-                "DB_ADMIN_PASSWORD": ecs.Secret.from_secrets_manager(admin_secret, "password"),
-            },
-        )
-        _grant_secret_keys(self.migration.task_definition, secret_keys)
-        self.migration.security_group.connections.allow_to(
-            database.database_security_group, ec2.Port.tcp(PORT), "Migrations to the database"
-        )
-        acknowledge_task_definition(self.migration.task_definition)
+        self.migration = MigrationTask(self, "Migration", inputs=inputs)
         self._outputs(config, network)
-
-    def _grant(
-        self,
-        role: iam.IRole,
-        config: EnvironmentConfig,
-        database: Database,
-        buckets: DataBuckets,
-        purposes: tuple[str, ...],
-    ) -> None:
-        """Exactly what the application calls: the proxy as its user, its own buckets' objects."""
-        database.grant_connect(role)
-        for purpose in purposes:
-            bucket = buckets.buckets[purpose]
-            # By its fixed name: readable in review, and no cross-stack reference to resolve.
-            name = bucket_name(config.prefix, purpose, self.account, self.region)
-            arn = f"arn:{self.partition}:s3:::{name}"
-            role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[arn]))
-            role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[f"{arn}/*"])
-            )
-            acknowledge(
-                role.node.find_child("DefaultPolicy"),
-                f"Object read and write in the {purpose} bucket only: model artefacts have "
-                "generated keys, so objects are granted by the bucket's key prefix.",
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}/*]",
-            )
-            assert bucket.encryption_key is not None
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[bucket.encryption_key.key_arn]
-                )
-            )
 
     def _outputs(self, config: EnvironmentConfig, network: Network) -> None:
         private = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
@@ -324,26 +163,6 @@ class ServicesStack(CleverBetterStack):
             cdk.CfnOutput(
                 self, pascal(service) + "LogGroup", value=group.log_group_name, description=f"{service} logs"
             )
-
-
-def _reference(scope: Construct, construct_id: str, secret: sm.ISecret) -> sm.ISecret:
-    return sm.Secret.from_secret_complete_arn(scope, construct_id, secret.secret_arn)
-
-
-def _grant_secret_keys(definition: ecs.TaskDefinition, keys: list[kms.IKey]) -> None:
-    """Decrypt, only as Secrets Manager does when ECS reads the container's secrets."""
-    role = definition.obtain_execution_role()
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["kms:Decrypt"],
-            resources=[key.key_arn for key in keys],
-            conditions={
-                "StringEquals": {
-                    "kms:ViaService": f"secretsmanager.{cdk.Stack.of(definition).region}.amazonaws.com"
-                }
-            },
-        )
-    )
 
 
 def _port(service: str) -> int:

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from components.context import UnitContext
 from components.nag import acknowledge
 
 
@@ -37,16 +38,17 @@ class DatabaseBackups(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
+        context: UnitContext,
         instance: rds.DatabaseInstance,
-        key: kms.IKey,
         daily_retention_days: int,
         hourly_retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
         dr_vault_arn: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.vault = protected_vault(self, "Vault", name=name, key=key, removal_policy=removal_policy)
+        names = context.names
+        self.vault = protected_vault(
+            self, "Vault", name=names.backup_vault, key=context.key, removal_policy=context.removal_policy
+        )
         # from_backup_vault_arn, not _name: the name form silently resolves to this region.
         dr_vault = (
             backup.BackupVault.from_backup_vault_arn(self, "DrVault", dr_vault_arn) if dr_vault_arn else None
@@ -72,7 +74,7 @@ class DatabaseBackups(Construct):
         self.plan = backup.BackupPlan(
             self,
             "Plan",
-            backup_plan_name=name,
+            backup_plan_name=names.backup_plan,
             backup_vault=self.vault,
             backup_plan_rules=[
                 # 02:00 UTC is also RDS's own backup window: a 2-hour start window lets the

@@ -8,15 +8,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from components.context import Replica, UnitContext
 from components.log_bucket import log_bucket
 from components.nag import acknowledge
 
 PURPOSES = ("mlflow", "backups")
-
-
-def bucket_name(prefix: str, purpose: str, account: str, region: str) -> str:
-    """Globally unique and predictable: `clever-better-prod-mlflow-123456789012-us-east-1`."""
-    return f"{prefix}-{purpose}-{account}-{region}"
 
 
 class DataBuckets(Construct):
@@ -31,21 +27,18 @@ class DataBuckets(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        prefix: str,
-        key: kms.IKey,
+        context: UnitContext,
         noncurrent_version_days: int,
-        access_log_days: int,
-        removal_policy: cdk.RemovalPolicy,
-        replica_region: str | None,
-        replica_key_arn: str | None,
+        replica: Replica | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
+        self._names = context.names
+        key, removal_policy = context.key, context.removal_policy
         self.access_logs = log_bucket(
             self,
             "AccessLogs",
-            name=bucket_name(prefix, "access-logs", stack.account, stack.region),
-            retention_days=access_log_days,
+            name=self.bucket_name("access-logs"),
+            retention_days=context.log_retention_days,
             removal_policy=removal_policy,
             reason="This is the access-log bucket itself: logging it into itself would loop, S3 server "
             "access logging cannot write to SSE-KMS buckets, and log copies in the DR region are not needed.",
@@ -55,7 +48,7 @@ class DataBuckets(Construct):
             bucket = s3.Bucket(
                 self,
                 purpose.capitalize(),
-                bucket_name=bucket_name(prefix, purpose, stack.account, stack.region),
+                bucket_name=self.bucket_name(purpose),
                 encryption=s3.BucketEncryption.KMS,
                 encryption_key=key,
                 bucket_key_enabled=True,
@@ -78,8 +71,8 @@ class DataBuckets(Construct):
                 removal_policy=removal_policy,
             )
             self.buckets[purpose] = bucket
-            if replica_region and replica_key_arn:
-                self._replicate(bucket, purpose, key, prefix, replica_region, replica_key_arn)
+            if replica is not None:
+                self._replicate(bucket, purpose, key, replica.region, replica.key.key_arn)
             else:
                 acknowledge(
                     bucket.node.default_child or bucket,
@@ -88,19 +81,45 @@ class DataBuckets(Construct):
                     "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
                 )
 
-    def _replicate(
-        self, bucket: s3.Bucket, purpose: str, key: kms.IKey, prefix: str, region: str, replica_key_arn: str
-    ) -> None:
+    def bucket_name(self, purpose: str, *, region: str | None = None) -> str:
+        """The bucket's fixed name in this stack's region (or `region`, its DR twin's)."""
         stack = cdk.Stack.of(self)
-        destination = f"arn:{stack.partition}:s3:::{bucket_name(prefix, purpose, stack.account, region)}"
-        # By name, not by reference: the bucket names this role, so the role's policy
-        # naming the bucket resource would be a dependency cycle.
-        source = f"arn:{stack.partition}:s3:::{bucket_name(prefix, purpose, stack.account, stack.region)}"
+        return self._names.bucket(purpose, stack.account, region or stack.region)
+
+    def bucket_arn(self, purpose: str, *, region: str | None = None) -> str:
+        """By name, not by reference: readable in review, and no cross-stack reference (or, for
+        the replication role the bucket itself names, no dependency cycle)."""
+        return f"arn:{cdk.Stack.of(self).partition}:s3:::{self.bucket_name(purpose, region=region)}"
+
+    def grant_objects(self, role: iam.IRole, purpose: str) -> None:
+        """List the `purpose` bucket and read and write its objects, with its key."""
+        arn = self.bucket_arn(purpose)
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[arn]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[f"{arn}/*"])
+        )
+        acknowledge(
+            role.node.find_child("DefaultPolicy"),
+            f"Object read and write in the {purpose} bucket only: model artefacts have "
+            "generated keys, so objects are granted by the bucket's key prefix.",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}/*]",
+        )
+        key = self.buckets[purpose].encryption_key
+        assert key is not None
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
+        )
+
+    def _replicate(
+        self, bucket: s3.Bucket, purpose: str, key: kms.IKey, region: str, replica_key_arn: str
+    ) -> None:
+        destination = self.bucket_arn(purpose, region=region)
+        source = self.bucket_arn(purpose)
         role = iam.Role(
             self,
             f"{purpose.capitalize()}ReplicationRole",
             assumed_by=iam.ServicePrincipal("s3.amazonaws.com"),
-            description=f"Replicates {bucket_name(prefix, purpose, stack.account, stack.region)} to {region}",
+            description=f"Replicates {self.bucket_name(purpose)} to {region}",
         )
         policy = iam.ManagedPolicy(
             self,

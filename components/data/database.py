@@ -5,16 +5,14 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
+from components.context import Replica, UnitContext
 from components.nag import acknowledge
-from components.retention import retention
+from components.network import Network
 from config.model import DatabaseConfig, Features, RotationConfig
-from config.names import Names
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 PORT = 5432
@@ -44,23 +42,21 @@ class Database(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
-        token: str,
+        context: UnitContext,
+        network: Network,
         config: DatabaseConfig,
         features: Features,
         rotation: RotationConfig,
         backup_retention_days: int,
-        log_retention_days: int,
-        vpc: ec2.IVpc,
-        vpc_cidr: str,
-        key: kms.IKey,
-        removal_policy: cdk.RemovalPolicy,
         instance_removal_policy: cdk.RemovalPolicy,
-        replica_region: str | None,
-        replica_key: kms.IKey | None,
+        replica: Replica | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = key
+        names = context.names
+        name = names.db_instance
+        key = self.key = context.key
+        removal_policy = context.removal_policy
+        vpc, vpc_cidr = network.vpc, network.vpc_cidr
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
         # Three groups: clients -> proxy -> database; clients may also reach the
@@ -108,14 +104,7 @@ class Database(Construct):
         # Our own log groups, so exports are encrypted and expire (RDS would create
         # them unencrypted and kept forever).
         self.log_groups = [
-            logs.LogGroup(
-                self,
-                f"{kind.capitalize()}LogGroup",
-                log_group_name=f"/aws/rds/instance/{name}/{kind}",
-                encryption_key=key,
-                retention=retention(log_retention_days),
-                removal_policy=removal_policy,
-            )
+            context.log_group(self, f"{kind.capitalize()}LogGroup", name=names.rds_log_group(kind))
             for kind in LOG_EXPORTS
         ]
 
@@ -139,14 +128,12 @@ class Database(Construct):
             },
         )
 
-        replicas = (
-            [sm.ReplicaRegion(region=replica_region, encryption_key=replica_key)] if replica_region else None
-        )
+        replicas = [sm.ReplicaRegion(region=replica.region, encryption_key=replica.key)] if replica else None
         admin = rds.DatabaseSecret(
             self,
             "AdminSecret",
             username=ADMIN_USER,
-            secret_name=Names(token).secret("database-admin"),
+            secret_name=names.secret("database-admin"),
             encryption_key=key,
             replica_regions=replicas,
         )
@@ -155,7 +142,7 @@ class Database(Construct):
         self.instance = rds.DatabaseInstance(
             self,
             "Instance",
-            instance_identifier=name,
+            instance_identifier=names.db_instance,
             engine=engine,
             instance_type=ec2.InstanceType(config.instance_class),
             vpc=vpc,
@@ -189,12 +176,12 @@ class Database(Construct):
         )
         for group in self.log_groups:
             self.instance.node.add_dependency(group)
-        if replica_region and replica_key:
+        if replica is not None:
             # Native cross-region automated backups: point-in-time restore in the DR region.
             cfn = self.instance.node.default_child
             assert isinstance(cfn, rds.CfnDBInstance)
-            cfn.automatic_backup_replication_region = replica_region
-            cfn.automatic_backup_replication_kms_key_id = replica_key.key_arn
+            cfn.automatic_backup_replication_region = replica.region
+            cfn.automatic_backup_replication_kms_key_id = replica.key.key_arn
         assert self.instance.secret is not None
         self.admin_secret = self.instance.secret
         rotation_placement = {
@@ -212,7 +199,7 @@ class Database(Construct):
             self,
             "AppSecret",
             username=APP_USER,
-            secret_name=Names(token).secret("database"),
+            secret_name=names.secret("database"),
             master_secret=self.admin_secret,
             encryption_key=key,
             replica_regions=replicas,
@@ -234,7 +221,7 @@ class Database(Construct):
         self.proxy = rds.DatabaseProxy(
             self,
             "Proxy",
-            db_proxy_name=name,
+            db_proxy_name=names.db_proxy,
             proxy_target=rds.ProxyTarget.from_instance(self.instance),
             vpc=vpc,
             vpc_subnets=private,

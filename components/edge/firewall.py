@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from components.retention import retention
+from components.context import UnitContext
 
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
-
-
-def waf_log_group_name(prefix: str) -> str:
-    # WAF only delivers to log groups whose names start with aws-waf-logs-.
-    return f"aws-waf-logs-{prefix}"
 
 
 class WebFirewall(Construct):
@@ -27,14 +20,12 @@ class WebFirewall(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
+        context: UnitContext,
         load_balancer: elbv2.IApplicationLoadBalancer,
         requests_per_5_minutes: int,
-        key: kms.IKey,
-        log_retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        name = context.names.web_acl
 
         def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
@@ -85,14 +76,7 @@ class WebFirewall(Construct):
             resource_arn=load_balancer.load_balancer_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=waf_log_group_name(name),
-            encryption_key=key,
-            retention=retention(log_retention_days),
-            removal_policy=removal_policy,
-        )
+        self.log_group = context.log_group(self, "Logs", name=context.names.waf_log_group)
         wafv2.CfnLoggingConfiguration(
             self,
             "Logging",

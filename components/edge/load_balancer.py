@@ -17,6 +17,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from components.context import UnitContext
 from components.log_bucket import log_bucket
 from components.nag import acknowledge
 
@@ -27,16 +28,15 @@ RULE_PRIORITY = 100
 DEREGISTRATION_DELAY = cdk.Duration.seconds(30)
 
 
-def load_balancer_logs_bucket(
-    scope: Construct, *, name: str, retention_days: int, removal_policy: cdk.RemovalPolicy
-) -> s3.Bucket:
+def load_balancer_logs_bucket(scope: Construct, *, context: UnitContext) -> s3.Bucket:
     """ALB access logs: load balancers can only write to SSE-S3 buckets."""
+    stack = cdk.Stack.of(scope)
     return log_bucket(
         scope,
         "LoadBalancerLogs",
-        name=name,
-        retention_days=retention_days,
-        removal_policy=removal_policy,
+        name=context.names.bucket("alb-logs", stack.account, stack.region),
+        retention_days=context.log_retention_days,
+        removal_policy=context.removal_policy,
         reason="This bucket is itself a log destination (ALB access logs): ELB can only write to SSE-S3 "
         "buckets, logging its own reads would loop, and log copies in the DR region are not needed.",
     )
@@ -45,7 +45,8 @@ def load_balancer_logs_bucket(
 class ServiceLoadBalancer(Construct):
     """Internet-facing with HTTPS (and HTTP redirected) when given a certificate; internal
     HTTP otherwise. Attributes: ``load_balancer``, ``security_group``, ``listener``,
-    ``test_listener``, ``blue``, ``green``, ``production_rule``, ``test_rule``, ``test_url``.
+    ``test_listener``, ``blue``, ``green``, ``production_rule``, ``test_rule``, ``test_url``,
+    ``internet_facing``.
     """
 
     def __init__(
@@ -63,7 +64,7 @@ class ServiceLoadBalancer(Construct):
         certificate: acm.ICertificate | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        public = certificate is not None
+        public = self.internet_facing = certificate is not None
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",

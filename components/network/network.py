@@ -14,6 +14,7 @@ from components.keys import encryption_key
 from components.nag import acknowledge
 from components.retention import retention
 from config.model import NetworkConfig
+from config.names import Names
 
 # What private Fargate tasks and Lambdas reach without leaving the VPC:
 # image pulls, logs, secrets/parameters, decryption, role assumption, metrics.
@@ -45,7 +46,7 @@ class Network(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
+        names: Names,
         config: NetworkConfig,
         availability_zones: Sequence[str],
         removal_policy: cdk.RemovalPolicy,
@@ -53,12 +54,13 @@ class Network(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.vpc_cidr = config.vpc_cidr
-        log_group_name = f"/vpc/{name}/flow-logs"
+        name = names.prefix
+        log_group_name = names.flow_log_group
 
         self.flow_log_key = encryption_key(
             self,
             "FlowLogKey",
-            alias=f"alias/{name}/flow-logs",
+            alias=names.key_alias("flow-logs"),
             description=f"Encrypts the VPC flow logs of {name}",
             removal_policy=removal_policy,
             log_group_names=[log_group_name],

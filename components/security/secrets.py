@@ -7,14 +7,14 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from components.context import Replica, UnitContext
 from components.functions import python_function
 from components.nag import acknowledge
-from config.names import Names
+from components.network import Network
 
 # Betfair's interactive login; the rotation test step proves a new key works with it.
 BETFAIR_LOGIN_URL = "https://identitysso.betfair.com/api/login"
@@ -32,28 +32,24 @@ class ApplicationSecrets(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
-        token: str,
+        context: UnitContext,
+        network: Network,
         environment: str,
-        key: kms.IKey,
-        vpc: ec2.IVpc,
-        vpc_cidr: str,
         betfair_rotation_days: int,
-        log_retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
-        replica_region: str | None,
-        replica_key: kms.IKey | None,
+        replica: Replica | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = key
-        replicas = (
-            [sm.ReplicaRegion(region=replica_region, encryption_key=replica_key)] if replica_region else None
-        )
+        names = context.names
+        name = names.prefix
+        key = self.key = context.key
+        removal_policy = context.removal_policy
+        vpc = network.vpc
+        replicas = [sm.ReplicaRegion(region=replica.region, encryption_key=replica.key)] if replica else None
 
         self.config_secret = sm.Secret(
             self,
             "Config",
-            secret_name=Names(token).secret("config"),
+            secret_name=names.secret("config"),
             description=f"{name} application configuration (JSON); update with "
             "`aws secretsmanager update-secret` (docs/RUNBOOK.md)",
             encryption_key=key,
@@ -74,7 +70,7 @@ class ApplicationSecrets(Construct):
         self.betfair_secret = sm.Secret(
             self,
             "Betfair",
-            secret_name=Names(token).secret("betfair"),
+            secret_name=names.secret("betfair"),
             description=f"{name} Betfair API credentials: app_key, username, password "
             "(rotated with operator-issued keys)",
             encryption_key=key,
@@ -91,7 +87,7 @@ class ApplicationSecrets(Construct):
         self.reminder_topic = sns.Topic(
             self,
             "RotationReminders",
-            topic_name=f"{name}-secret-rotation-reminders",
+            topic_name=names.rotation_reminder_topic,
             display_name=f"{name} P2 reminders: secret rotation waiting for an operator",
             master_key=key,
             enforce_ssl=True,
@@ -105,7 +101,7 @@ class ApplicationSecrets(Construct):
             allow_all_outbound=False,
         )
         security_group.add_egress_rule(
-            ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to the VPC endpoints"
+            ec2.Peer.ipv4(network.vpc_cidr), ec2.Port.tcp(443), "HTTPS to the VPC endpoints"
         )
         security_group.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to Betfair's login (NAT)"
@@ -114,7 +110,8 @@ class ApplicationSecrets(Construct):
         self.rotation_function = python_function(
             self,
             "Rotation",
-            function_name=f"{name}-betfair-rotation",
+            context=context,
+            function_name=names.betfair_rotation_function,
             description="Secrets Manager rotation for the Betfair API key (operator-issued keys)",
             code="betfair_rotation",
             statements=[
@@ -139,9 +136,6 @@ class ApplicationSecrets(Construct):
                 "REMINDER_TOPIC_ARN": self.reminder_topic.topic_arn,
                 "BETFAIR_LOGIN_URL": BETFAIR_LOGIN_URL,
             },
-            key=key,
-            log_retention_days=log_retention_days,
-            removal_policy=removal_policy,
             vpc=vpc,
             security_group=security_group,
             timeout=cdk.Duration.seconds(60),

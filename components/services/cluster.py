@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from components.context import UnitContext
 from components.naming import pascal
-from components.retention import retention
 from config.model import SERVICES
 
 
@@ -22,30 +19,22 @@ class ServicesCluster(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
+        context: UnitContext,
         vpc: ec2.IVpc,
-        key: kms.IKey,
-        log_retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=name,  # runbook: aws ecs ... --cluster clever-better-prod
+            cluster_name=context.names.cluster,  # runbook: aws ecs ... --cluster clever-better-prod
             vpc=vpc,
             container_insights_v2=ecs.ContainerInsights.ENHANCED,
         )
         # Created here, not by the tasks, so they are encrypted, expire, and exist for the
         # runbook's `aws logs filter-log-events` before the first task starts.
         self.log_groups = {
-            service: logs.LogGroup(
-                self,
-                pascal(service) + "Logs",
-                log_group_name=f"/ecs/{name}/{service}",
-                encryption_key=key,
-                retention=retention(log_retention_days),
-                removal_policy=removal_policy,
+            service: context.log_group(
+                self, pascal(service) + "Logs", name=context.names.service_log_group(service)
             )
             for service in SERVICES
         }

@@ -16,11 +16,11 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from components.context import UnitContext
 from components.edge import ServiceLoadBalancer
 from components.functions import python_function
 from components.nag import acknowledge
@@ -42,20 +42,17 @@ class DeploymentGuard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
-        token: str,
+        context: UnitContext,
         service: str,
         endpoint: ServiceLoadBalancer,
         settings: DeploymentConfig,
         approval_gate: bool,
         vpc: ec2.IVpc,
-        hook_egress: ec2.IPeer,
-        key: kms.IKey,
-        log_retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarms = self._alarms(name, endpoint, settings)
+        names = context.names
+        name = names.deployment_name(service)
+        self.alarms = self._alarms(names, service, endpoint, settings)
 
         security_group = ec2.SecurityGroup(
             self,
@@ -65,6 +62,9 @@ class DeploymentGuard(Construct):
             allow_all_outbound=False,
         )
         port = ec2.Port.tcp(settings.test_listener_port)
+        # A public test listener is called by its public name, so out through NAT; an internal
+        # one directly, security group to security group.
+        hook_egress = ec2.Peer.any_ipv4() if endpoint.internet_facing else endpoint.security_group
         security_group.add_egress_rule(hook_egress, port, "The test listener")
         endpoint.security_group.add_ingress_rule(security_group, port, "The deployment hook")
         # SSM (the approval parameter) through the VPC's interface endpoint.
@@ -89,7 +89,7 @@ class DeploymentGuard(Construct):
             self.approval = ssm.StringParameter(
                 self,
                 "Approval",
-                parameter_name=Names(token).approval_parameter(service),
+                parameter_name=names.approval_parameter(service),
                 string_value=NO_APPROVAL,
                 description=f"{name}: the service revision an operator approved (make approve)",
             )
@@ -102,15 +102,13 @@ class DeploymentGuard(Construct):
         self.hook: lambda_.Function = python_function(
             self,
             "Hook",
-            function_name=f"{name}-deployment-hook",
+            context=context,
+            function_name=names.deployment_hook_function(service),
             description=f"{name}: smoke-tests green tasks through the test listener"
             + (" and waits for approval" if approval_gate else ""),
             code="deployment_hook",
             statements=statements,
             environment=environment,
-            key=key,
-            log_retention_days=log_retention_days,
-            removal_policy=removal_policy,
             vpc=vpc,
             security_group=security_group,
             timeout=cdk.Duration.seconds(checks_time + 30),
@@ -141,7 +139,7 @@ class DeploymentGuard(Construct):
         )
 
     def _alarms(
-        self, name: str, endpoint: ServiceLoadBalancer, settings: DeploymentConfig
+        self, names: Names, service: str, endpoint: ServiceLoadBalancer, settings: DeploymentConfig
     ) -> dict[str, cw.Alarm]:
         lb = endpoint.load_balancer.metrics
         # Target 5xx only: the load balancer's own 503s (maintenance mode) are not a bad release.
@@ -180,7 +178,7 @@ class DeploymentGuard(Construct):
         }
         alarms = {}
         for kind, (metric, threshold, meaning) in definitions.items():
-            alarm_name = f"{name}-deploy-{kind}"
+            alarm_name = names.deployment_alarm(service, kind)
             alarms[alarm_name] = cw.Alarm(
                 self,
                 f"{kind.capitalize()}Alarm",

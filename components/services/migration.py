@@ -7,53 +7,58 @@ as its admin user (RDS Proxy holds only the application's credentials).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.services.service import task_definition, task_security_group
-from config.model import ServiceSize
+from components.data import PORT
+from components.services.service import acknowledge_task_definition, task_definition, task_security_group
+from components.services.wiring import ServiceInputs, grant_secret_keys
 from config.names import MIGRATION_STREAM_PREFIX
-from config.services import ServiceSpec
+from config.services import SPECS
+
+# Migrations ship in the bot's image and run at its size.
+IMAGE_OF = "bot"
 
 
 class MigrationTask(Construct):
     """Attributes: ``task_definition``, ``security_group``, ``container_name``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        family: str,
-        spec: ServiceSpec,
-        size: ServiceSize,
-        vpc: ec2.IVpc,
-        repository: ecr.IRepository,
-        image_tag: str,
-        command: Sequence[str],
-        log_group: logs.ILogGroup,
-        environment: Mapping[str, str],
-        secrets: Mapping[str, ecs.Secret],
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, inputs: ServiceInputs) -> None:
         super().__init__(scope, construct_id)
+        spec, config, database = SPECS[IMAGE_OF], inputs.config, inputs.database
+        family = inputs.context.names.migration_family
+        admin = inputs.secrets.admin_database
         self.container_name = spec.name
         self.task_definition = task_definition(
             self,
             "Task",
             family=family,
             spec=spec,
-            size=size,
-            image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
-            log_group=log_group,
+            size=config.services[IMAGE_OF],
+            image=ecs.ContainerImage.from_ecr_repository(
+                inputs.images.repositories[IMAGE_OF], config.deployment.image_tag
+            ),
+            log_group=inputs.cluster.log_groups[IMAGE_OF],
             stream_prefix=MIGRATION_STREAM_PREFIX,
-            environment=environment,
-            secrets=secrets,
-            command=command,
+            environment={
+                "ENVIRONMENT": config.name,
+                "DB_HOST": database.instance.db_instance_endpoint_address,
+                "DB_PORT": str(PORT),
+            },
+            secrets={
+                "CONFIG": ecs.Secret.from_secrets_manager(inputs.secrets.config),
+                "DB_ADMIN_USERNAME": ecs.Secret.from_secrets_manager(admin, "username"),
+                "DB_ADMIN_PASSWORD": ecs.Secret.from_secrets_manager(admin, "password"),
+            },
+            command=config.deployment.migration_command,
             health_check=False,  # it runs to completion; its exit code is the verdict
         )
-        self.security_group = task_security_group(self, vpc=vpc, description=f"{family} one-off tasks")
+        self.security_group = task_security_group(
+            self, vpc=inputs.network.vpc, description=f"{family} one-off tasks"
+        )
+        grant_secret_keys(self.task_definition, inputs.secrets.keys)
+        self.security_group.connections.allow_to(
+            database.database_security_group, ec2.Port.tcp(PORT), "Migrations to the database"
+        )
+        acknowledge_task_definition(self.task_definition)

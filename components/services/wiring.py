@@ -1,0 +1,183 @@
+"""How one service specification (config/services.py) becomes a running, wired service.
+
+The spec says what a service is (port, exposure, rollout, secrets, buckets, whom it calls);
+`ServiceInputs` is what the environment offers every service; `add_service` joins the two:
+its deployment guard when it rolls out blue/green, its task's environment and secrets, its
+network path to the database proxy and to the services it calls, and its grants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as sm
+from constructs import Construct
+
+from components.context import UnitContext
+from components.data import PORT, Database
+from components.data.buckets import DataBuckets
+from components.edge import ServiceLoadBalancer
+from components.naming import pascal
+from components.network import Network
+from components.security.secrets import ApplicationSecrets
+from components.services.cluster import ServicesCluster
+from components.services.deployment import DeploymentGuard
+from components.services.registry import ImageRepositories
+from components.services.service import ApplicationService, BlueGreen, acknowledge_task_definition
+from config.model import EnvironmentConfig
+from config.services import ServiceSpec
+
+BETFAIR_FIELDS = ("app_key", "username", "password")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretReferences:
+    """The stateful stacks' secrets, referenced by ARN, and the keys that encrypt them.
+
+    By ARN: granting through the originals would add this stack's roles to the stateful
+    stacks' key policies, a dependency cycle. Execution roles get kms:Decrypt on ``keys``
+    themselves (`grant_secret_keys`).
+    """
+
+    config: sm.ISecret
+    app_database: sm.ISecret
+    admin_database: sm.ISecret
+    betfair: sm.ISecret
+    keys: Sequence[kms.IKey]
+
+    @classmethod
+    def of(cls, scope: Construct, *, secrets: ApplicationSecrets, database: Database) -> SecretReferences:
+        def reference(construct_id: str, secret: sm.ISecret) -> sm.ISecret:
+            return sm.Secret.from_secret_complete_arn(scope, construct_id, secret.secret_arn)
+
+        return cls(
+            config=reference("ConfigSecret", secrets.config_secret),
+            app_database=reference("AppDatabaseSecret", database.app_secret),
+            admin_database=reference("AdminDatabaseSecret", database.admin_secret),
+            betfair=reference("BetfairSecret", secrets.betfair_secret),
+            keys=(secrets.key, database.key),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceInputs:
+    """What the environment offers every service."""
+
+    context: UnitContext
+    config: EnvironmentConfig
+    network: Network
+    cluster: ServicesCluster
+    images: ImageRepositories
+    database: Database
+    buckets: DataBuckets
+    secrets: SecretReferences
+    # Load-balanced services' load balancers, by service name.
+    endpoints: Mapping[str, ServiceLoadBalancer]
+
+    def environment(self, spec: ServiceSpec) -> dict[str, str]:
+        """Names and endpoints only: credentials come as ECS secrets (`secrets`)."""
+        return {
+            "ENVIRONMENT": self.config.name,
+            "DB_HOST": self.database.proxy.endpoint,
+            "DB_PORT": str(PORT),
+            "DB_IAM_AUTH": "true",
+            "SERVICE": spec.name,
+            **{f"{purpose.upper()}_BUCKET": self.buckets.bucket_name(purpose) for purpose in spec.buckets},
+            **{
+                f"{_variable(called)}_URL": f"http://{self.endpoints[called].load_balancer.load_balancer_dns_name}"
+                for called in spec.calls
+            },
+        }
+
+    def secrets_for(self, spec: ServiceSpec) -> dict[str, ecs.Secret]:
+        secrets = {
+            "CONFIG": ecs.Secret.from_secrets_manager(self.secrets.config),
+            # IAM auth through the proxy as whichever rotation user is current.
+            "DB_USERNAME": ecs.Secret.from_secrets_manager(self.secrets.app_database, "username"),
+        }
+        if spec.betfair:
+            secrets |= {
+                f"BETFAIR_{field.upper()}": ecs.Secret.from_secrets_manager(self.secrets.betfair, field)
+                for field in BETFAIR_FIELDS
+            }
+        return secrets
+
+
+def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -> ApplicationService:
+    """The service `spec` describes, in `scope` as `{Name}` (and its guard as `{Name}Deployment`)."""
+    config, database = inputs.config, inputs.database
+    deployment = config.deployment
+    blue_green = None
+    if spec.blue_green:
+        endpoint = inputs.endpoints[spec.name]
+        guard = DeploymentGuard(
+            scope,
+            pascal(spec.name) + "Deployment",
+            context=inputs.context,
+            service=spec.name,
+            endpoint=endpoint,
+            settings=deployment,
+            approval_gate=config.features.approval_gate,
+            vpc=inputs.network.vpc,
+        )
+        blue_green = BlueGreen(
+            endpoint=endpoint,
+            guard=guard,
+            bake_time=cdk.Duration.minutes(config.features.bake_time_minutes),
+        )
+    service = ApplicationService(
+        scope,
+        pascal(spec.name),
+        spec=spec,
+        family=inputs.context.names.task_family(spec.name),
+        size=config.services[spec.name],
+        cluster=inputs.cluster.cluster,
+        repository=inputs.images.repositories[spec.name],
+        image_tag=deployment.image_tag,
+        log_group=inputs.cluster.log_groups[spec.name],
+        environment=inputs.environment(spec),
+        secrets=inputs.secrets_for(spec),
+        blue_green=blue_green,
+    )
+    # Rules made from this side live in this stack: the stateful data stack never
+    # references a stateless one (that would be a dependency cycle).
+    service.security_group.connections.allow_to(
+        database.proxy_security_group, ec2.Port.tcp(PORT), f"{spec.name} to the RDS Proxy"
+    )
+    # Exactly what the application calls: the proxy as its user, its own buckets' objects.
+    task_role = service.task_definition.task_role
+    database.grant_connect(task_role)
+    for purpose in spec.buckets:
+        inputs.buckets.grant_objects(task_role, purpose)
+    grant_secret_keys(service.task_definition, inputs.secrets.keys)
+    acknowledge_task_definition(service.task_definition)
+    for called in spec.calls:
+        inputs.endpoints[called].allow_client(service.security_group)
+    return service
+
+
+def grant_secret_keys(definition: ecs.TaskDefinition, keys: Sequence[kms.IKey]) -> None:
+    """Decrypt, only as Secrets Manager does when ECS reads the container's secrets."""
+    role = definition.obtain_execution_role()
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:Decrypt"],
+            resources=[key.key_arn for key in keys],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{cdk.Stack.of(definition).region}.amazonaws.com"
+                }
+            },
+        )
+    )
+
+
+def _variable(service: str) -> str:
+    """`ml-service` -> `ML_SERVICE`."""
+    return service.upper().replace("-", "_")

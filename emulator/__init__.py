@@ -1,1 +1,15 @@
-"""The local AWS emulator: moto's server plus the adapter that makes it deploy our templates."""
+"""The local AWS emulator: moto's server plus the adapter that makes it deploy our templates.
+
+* ``adapter.py``: ``install()``, which patches moto in the serving process.
+* ``cloudformation.py``: the CloudFormation engine's behaviour (unknown types rejected,
+  failed stacks instead of HTTP 500, dependents updated, ...).
+* ``services/``: one module per AWS service (``ec2.py``, ``s3.py``, ``rds.py``, ...), each
+  holding that service's models for the types moto lacks (``MODELS``) and its fixes to
+  moto's own models (``FIXES``: property rewrites, after-create steps, GetAtt attributes);
+  ``services/base.py`` has what they share.
+* ``local.py``: the ``deploy``/``destroy`` driver behind ``make deploy-local``.
+
+A new resource type goes in the module of its AWS service (a new module for a new service,
+listed in ``services.SERVICES``): register its model in that module's ``MODELS``, or its
+fix in ``FIXES``; the registry (``services/__init__.py``) picks it up.
+"""

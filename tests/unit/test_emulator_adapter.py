@@ -13,7 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from emulator.adapter import EXTRA_MODELS, install, supported_types, unsupported_types
+from emulator.adapter import install
+from emulator.cloudformation import supported_types, unsupported_types
+from emulator.services import EXTRA_MODELS
 
 REGION = "us-east-1"
 

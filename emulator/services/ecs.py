@@ -1,0 +1,80 @@
+"""ECS: what moto's cluster, task definition and service handlers drop, and task definition
+replacement on change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
+
+from emulator.services.base import Fix, Fixes, Models
+
+
+def _camel(value: Any) -> Any:
+    return remap_nested_keys(value, pascal_to_camelcase)
+
+
+def _cluster_after(cluster: Any, props: dict[str, Any]) -> None:
+    """moto's cluster handler reads only the name: keep Container Insights' setting."""
+    if "ClusterSettings" in props:
+        cluster.settings = [{"name": s["Name"], "value": s["Value"]} for s in props["ClusterSettings"]]
+
+
+# Task definition properties moto's handler drops -> the model attribute they set.
+TASK_DEFINITION_ATTRIBUTES = {
+    "Cpu": "cpu",
+    "Memory": "memory",
+    "NetworkMode": "network_mode",
+    "RequiresCompatibilities": "requires_compatibilities",
+    "RuntimePlatform": "runtime_platform",
+    "TaskRoleArn": "task_role_arn",
+    "ExecutionRoleArn": "execution_role_arn",
+}
+
+
+def _task_definition_after(definition: Any, props: dict[str, Any]) -> None:
+    for prop, attribute in TASK_DEFINITION_ATTRIBUTES.items():
+        if prop in props:
+            setattr(definition, attribute, _camel(props[prop]))
+    definition.cfn_properties = props  # what a later update compares against
+
+
+def _task_definition_update(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """CloudFormation replaces a task definition on any change: a new, complete revision.
+    (moto's own update re-registers without the container definitions' new values.) The
+    services running it follow through emulator.cloudformation's _update_dependents."""
+    if getattr(original_resource, "cfn_properties", None) == cloudformation_json.get("Properties"):
+        return original_resource
+    ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+    return cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+
+
+def _service_after(service: Any, props: dict[str, Any]) -> None:
+    """moto's service handler reads only cluster, task definition and count: keep what
+    describe-services shows of the deployment strategy, load balancers and network."""
+    service.load_balancers = _camel(props.get("LoadBalancers", []))
+    for prop, attribute in (
+        ("DeploymentConfiguration", "deployment_configuration"),
+        ("NetworkConfiguration", "network_configuration"),
+        ("HealthCheckGracePeriodSeconds", "health_check_grace_period_seconds"),
+    ):
+        if prop in props:
+            setattr(service, attribute, _camel(props[prop]))
+
+
+MODELS: Models = ()
+FIXES: Fixes = {
+    Cluster: Fix(after_create=_cluster_after),
+    TaskDefinition: Fix(after_create=_task_definition_after, update=_task_definition_update),
+    Service: Fix(after_create=_service_after),
+}

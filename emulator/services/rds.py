@@ -1,0 +1,143 @@
+"""RDS: the proxy and its target group, and what moto's DBInstance handler crashes on or drops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.rds.models import DBInstance, rds_backends
+
+from emulator.services.base import AppliedModel, Fix, Fixes, FromProperties, Models
+
+
+class DBProxy(FromProperties, CloudFormationModel):
+    """AWS::RDS::DBProxy through moto's RDS CreateDBProxy."""
+
+    def __init__(self, proxy: Any) -> None:
+        self.proxy = proxy
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::RDS::DBProxy"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.proxy.db_proxy_name)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Endpoint", "DBProxyArn", "VpcId")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        values = {
+            "Endpoint": self.proxy.endpoint,
+            "DBProxyArn": self.proxy.arn,
+            "VpcId": getattr(self.proxy, "vpc_id", ""),
+        }
+        return str(values[attribute_name])
+
+    @classmethod
+    def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> DBProxy:
+        proxy = rds_backends[account_id][region_name].create_db_proxy(
+            db_proxy_name=props["DBProxyName"],
+            engine_family=props["EngineFamily"],
+            auth=props["Auth"],
+            role_arn=props["RoleArn"],
+            vpc_subnet_ids=props["VpcSubnetIds"],
+            vpc_security_group_ids=props.get("VpcSecurityGroupIds"),
+            require_tls=props.get("RequireTLS"),
+            idle_client_timeout=props.get("IdleClientTimeout"),
+            debug_logging=props.get("DebugLogging"),
+            tags=props.get("Tags"),
+        )
+        return cls(proxy)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        rds_backends[account_id][region_name].delete_db_proxy(resource_name)
+
+
+class DBProxyTargetGroup(AppliedModel):
+    """Registers the instance with the proxy and records its connection-pool limits."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::RDS::DBProxyTargetGroup"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> DBProxyTargetGroup:
+        backend = rds_backends[account_id][region_name]
+        name = props.get("TargetGroupName", "default")
+        backend.register_db_proxy_targets(
+            db_proxy_name=props["DBProxyName"],
+            target_group_name=name,
+            db_cluster_identifiers=props.get("DBClusterIdentifiers", []),
+            db_instance_identifiers=props.get("DBInstanceIdentifiers", []),
+        )
+        group = backend.db_proxies[props["DBProxyName"]].proxy_target_groups[name]
+        pool = props.get("ConnectionPoolConfigurationInfo", {})
+        for attribute, key in (
+            ("max_connections", "MaxConnectionsPercent"),
+            ("max_idle_connections", "MaxIdleConnectionsPercent"),
+            ("borrow_timeout", "ConnectionBorrowTimeout"),
+        ):
+            if key in pool and hasattr(group, attribute):
+                setattr(group, attribute, pool[key])
+        return cls(str(getattr(group, "arn", name)))
+
+
+def _db_instance_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """moto resolves Ref to a parameter group as the model object, then crashes on it; and
+    CloudFormation accepts numbers as strings (the CDK writes "20"), moto compares them as ints."""
+    props = dict(props)
+    numeric = (
+        "AllocatedStorage",
+        "MaxAllocatedStorage",
+        "Port",
+        "BackupRetentionPeriod",
+        "MonitoringInterval",
+    )
+    for key in numeric:
+        if isinstance(props.get(key), str):
+            props[key] = int(props[key])
+    group = props.get("DBParameterGroupName")
+    if group is not None and not isinstance(group, str):
+        props["DBParameterGroupName"] = group.name
+    return props
+
+
+# CloudFormation properties moto's DBInstance handler drops -> the model attribute they set.
+DB_INSTANCE_ATTRIBUTES = {
+    "DeletionProtection": "deletion_protection",
+    "EnableCloudwatchLogsExports": "enabled_cloudwatch_logs_exports",
+    "MonitoringInterval": "monitoring_interval",
+    "MonitoringRoleArn": "monitoring_role_arn",
+    "MaxAllocatedStorage": "max_allocated_storage",
+    "CACertificateIdentifier": "ca_certificate_identifier",
+    "EnableIAMDatabaseAuthentication": "enable_iam_database_authentication",
+}
+
+
+def _db_instance_after(instance: Any, props: dict[str, Any]) -> None:
+    for prop, attribute in DB_INSTANCE_ATTRIBUTES.items():
+        if prop in props:
+            setattr(instance, attribute, props[prop])
+
+
+MODELS: Models = (DBProxy, DBProxyTargetGroup)
+FIXES: Fixes = {DBInstance: Fix(properties=_db_instance_properties, after_create=_db_instance_after)}

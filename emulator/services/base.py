@@ -126,5 +126,17 @@ def _with_attributes(model: Any, extra: Mapping[str, Callable[[Any], Any]]) -> N
     model.get_cfn_attribute = get_cfn_attribute
 
 
+def set_attributes(
+    obj: Any,
+    props: dict[str, Any],
+    attributes: Mapping[str, str],
+    convert: Callable[[Any], Any] = lambda value: value,
+) -> None:
+    """Set each model attribute of `attributes` (property -> attribute) whose property is given."""
+    for prop, attribute in attributes.items():
+        if prop in props:
+            setattr(obj, attribute, convert(props[prop]))
+
+
 def tags(props: dict[str, Any]) -> list[dict[str, str]]:
     return [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])]

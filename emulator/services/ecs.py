@@ -8,7 +8,7 @@ from typing import Any
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
 
-from emulator.services.base import Fix, Fixes, Models
+from emulator.services.base import Fix, Fixes, Models, set_attributes
 
 
 def _camel(value: Any) -> Any:
@@ -34,9 +34,7 @@ TASK_DEFINITION_ATTRIBUTES = {
 
 
 def _task_definition_after(definition: Any, props: dict[str, Any]) -> None:
-    for prop, attribute in TASK_DEFINITION_ATTRIBUTES.items():
-        if prop in props:
-            setattr(definition, attribute, _camel(props[prop]))
+    set_attributes(definition, props, TASK_DEFINITION_ATTRIBUTES, _camel)
     definition.cfn_properties = props  # what a later update compares against
 
 
@@ -59,17 +57,19 @@ def _task_definition_update(
     )
 
 
+# Service properties moto's handler drops -> the model attribute they set.
+SERVICE_ATTRIBUTES = {
+    "DeploymentConfiguration": "deployment_configuration",
+    "NetworkConfiguration": "network_configuration",
+    "HealthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+}
+
+
 def _service_after(service: Any, props: dict[str, Any]) -> None:
     """moto's service handler reads only cluster, task definition and count: keep what
     describe-services shows of the deployment strategy, load balancers and network."""
     service.load_balancers = _camel(props.get("LoadBalancers", []))
-    for prop, attribute in (
-        ("DeploymentConfiguration", "deployment_configuration"),
-        ("NetworkConfiguration", "network_configuration"),
-        ("HealthCheckGracePeriodSeconds", "health_check_grace_period_seconds"),
-    ):
-        if prop in props:
-            setattr(service, attribute, _camel(props[prop]))
+    set_attributes(service, props, SERVICE_ATTRIBUTES, _camel)
 
 
 MODELS: Models = ()

@@ -7,7 +7,7 @@ from typing import Any
 from moto.core.common_models import CloudFormationModel
 from moto.rds.models import DBInstance, rds_backends
 
-from emulator.services.base import AppliedModel, Fix, Fixes, FromProperties, Models
+from emulator.services.base import AppliedModel, Fix, Fixes, FromProperties, Models, set_attributes
 
 
 class DBProxy(FromProperties, CloudFormationModel):
@@ -134,9 +134,7 @@ DB_INSTANCE_ATTRIBUTES = {
 
 
 def _db_instance_after(instance: Any, props: dict[str, Any]) -> None:
-    for prop, attribute in DB_INSTANCE_ATTRIBUTES.items():
-        if prop in props:
-            setattr(instance, attribute, props[prop])
+    set_attributes(instance, props, DB_INSTANCE_ATTRIBUTES)
 
 
 MODELS: Models = (DBProxy, DBProxyTargetGroup)

@@ -7,11 +7,12 @@ from dataclasses import replace
 
 from config.model import (
     ENVIRONMENTS,
+    BackupConfig,
     ConfigError,
     DatabaseConfig,
+    DeploymentConfig,
     DisasterRecoveryConfig,
     EnvironmentConfig,
-    Features,
     NetworkConfig,
     ServiceSize,
     validate_all,
@@ -37,21 +38,17 @@ def _dev() -> EnvironmentConfig:
         domain_name="dev-api.clever-better.com",
         network=NetworkConfig(vpc_cidr="10.0.0.0/16", az_count=2, nat_gateways=1, flow_log_retention_days=14),
         database=DatabaseConfig(
-            instance_class="t4g.micro", allocated_storage_gib=20, max_allocated_storage_gib=50
+            instance_class="t4g.micro", allocated_storage_gib=20, max_allocated_storage_gib=50, multi_az=False
         ),
+        backup=BackupConfig(retention_days=7),
         services={
             "bot": ServiceSize(cpu=256, memory_mib=512, desired_count=1),
             "ml-service": ServiceSize(cpu=512, memory_mib=1024, desired_count=1, max_count=2),
             "data-ingestion": ServiceSize(cpu=256, memory_mib=512, desired_count=1),
         },
         log_retention_days=14,
-        backup_retention_days=7,
-        features=Features(
-            multi_az_database=False,
-            deletion_protection=False,
-            approval_gate=False,
-            bake_time_minutes=5,
-        ),
+        deletion_protection=False,
+        deployment=DeploymentConfig(bake_time_minutes=5),
     )
 
 
@@ -65,21 +62,20 @@ def _staging() -> EnvironmentConfig:
             vpc_cidr="10.10.0.0/16", az_count=2, nat_gateways=2, flow_log_retention_days=30
         ),
         database=DatabaseConfig(
-            instance_class="t4g.medium", allocated_storage_gib=50, max_allocated_storage_gib=200
+            instance_class="t4g.medium",
+            allocated_storage_gib=50,
+            max_allocated_storage_gib=200,
+            multi_az=False,
         ),
+        backup=BackupConfig(retention_days=14),
         services={
             "bot": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
             "ml-service": ServiceSize(cpu=1024, memory_mib=2048, desired_count=1, max_count=3),
             "data-ingestion": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
         },
         log_retention_days=30,
-        backup_retention_days=14,
-        features=Features(
-            multi_az_database=False,
-            deletion_protection=True,
-            approval_gate=False,
-            bake_time_minutes=10,
-        ),
+        deletion_protection=True,
+        deployment=DeploymentConfig(bake_time_minutes=10),
     )
 
 
@@ -96,6 +92,7 @@ def _production() -> EnvironmentConfig:
             instance_class="r7g.large",
             allocated_storage_gib=100,
             max_allocated_storage_gib=1000,
+            multi_az=True,
             performance_insights_retention_days=31,
             monitoring_interval_seconds=15,
         ),
@@ -104,14 +101,12 @@ def _production() -> EnvironmentConfig:
             "ml-service": ServiceSize(cpu=2048, memory_mib=4096, desired_count=2, max_count=6),
             "data-ingestion": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
         },
+        # Runbook: daily at 02:00 UTC (BackupConfig's default hour), kept 30 days.
+        backup=BackupConfig(retention_days=30),
         log_retention_days=90,
-        backup_retention_days=30,
-        features=Features(
-            multi_az_database=True,
-            deletion_protection=True,
-            approval_gate=True,
-            bake_time_minutes=15,
-        ),
+        deletion_protection=True,
+        # Runbook: approval, then a 15-minute watch with instant rollback.
+        deployment=DeploymentConfig(bake_time_minutes=15, approval_gate=True),
         # Warm standby: the network exists so the runbook's "deploy to the DR
         # region" step fits in the 4-hour RTO. One NAT gateway until failover.
         disaster_recovery=DisasterRecoveryConfig(

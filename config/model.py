@@ -1,16 +1,21 @@
 """Typed, frozen, validated configuration for one deployment environment.
 
-Every check raises ``ConfigError`` with one line naming the environment, the
-field and what is allowed, so a bad value stops synth before any construct is
-built. Nothing here reads context or the process environment: ``app.py`` does.
+Shaped like the runbook: a network, the database, its backups ("Backup and Recovery"),
+credential rotation ("Access and Permissions"), the services and their blue/green deployment
+("Deployment Procedures"), and the DR region. Each section validates its own fields beside
+their definitions (``validate``); ``EnvironmentConfig`` runs them all and adds the checks that
+span sections or that production's promises need. Every check raises ``ConfigError`` with one
+line naming the environment, the field and what is allowed, so a bad value stops synth before
+any construct is built. Nothing here reads context or the process environment: ``app.py`` does.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
+from types import MappingProxyType
 from typing import Any
 
 from config.names import Names
@@ -18,12 +23,14 @@ from config.names import Names
 ENVIRONMENTS = ("dev", "staging", "production")
 # The runbook's resource names use `prod` for production (clever-better-prod).
 TOKENS = {"dev": "dev", "staging": "staging", "production": "prod"}
+SERVICES = ("bot", "ml-service", "data-ingestion")
 
 # The only values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
+LOG_RETENTION_ALLOWED = "expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ... 3653 days)"
 REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1",
     "eu-west-2", "eu-central-1",
@@ -43,10 +50,38 @@ IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DEFAULT_IMAGE_TAG = "bootstrap"
 HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+WEEKLY_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
+)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PI_RETENTION = (7, *range(31, 731, 31), 731)
+MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+DAY, WEEK = 24 * 60, 7 * 24 * 60
+# RDS keeps automated backups for at most 35 days.
+RDS_MAX_BACKUP_DAYS = 35
 
 
 class ConfigError(ValueError):
     """A configuration value is not allowed; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """Raises ConfigError for a failed check, naming the environment and the field's path:
+    ``dev: network.az_count = 4 is not allowed; expected 1 to 3``."""
+
+    env: str
+    path: str = ""
+
+    def at(self, section: str) -> Check:
+        return Check(self.env, f"{self.path}{section}.")
+
+    def __call__(self, ok: bool, name: str, value: Any, allowed: str) -> None:
+        if not ok:
+            raise ConfigError(f"{self.env}: {self.path}{name} = {value!r} is not allowed; {allowed}")
+
+    def within(self, name: str, value: int, low: int, high: int, why: str = "") -> None:
+        self(low <= value <= high, name, value, f"expected {low} to {high}{why}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +92,38 @@ class NetworkConfig:
     az_count: int
     nat_gateways: int
     flow_log_retention_days: int
+
+    def validate(self, check: Check) -> None:
+        try:
+            cidr: ipaddress.IPv4Network | None = ipaddress.IPv4Network(self.vpc_cidr, strict=True)
+        except ValueError:
+            cidr = None
+        check(
+            cidr is not None,
+            "vpc_cidr",
+            self.vpc_cidr,
+            "expected an IPv4 network such as 10.0.0.0/16 (host bits zero)",
+        )
+        assert cidr is not None
+        check(
+            cidr.is_private and 16 <= cidr.prefixlen <= 20,
+            "vpc_cidr",
+            self.vpc_cidr,
+            "expected a private (RFC 1918) range from /16 to /20",
+        )
+        check.within("az_count", self.az_count, 1, 3)
+        check(
+            1 <= self.nat_gateways <= self.az_count,
+            "nat_gateways",
+            self.nat_gateways,
+            f"expected 1 to az_count ({self.az_count})",
+        )
+        check(
+            self.flow_log_retention_days in LOG_RETENTION_DAYS,
+            "flow_log_retention_days",
+            self.flow_log_retention_days,
+            LOG_RETENTION_ALLOWED,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,18 +136,34 @@ class ServiceSize:
     # Auto scaling's ceiling; None keeps the count fixed (the bot: one trader per account).
     max_count: int | None = None
 
+    def validate(self, check: Check) -> None:
+        memory = FARGATE_MEMORY.get(self.cpu)
+        check(memory is not None, "cpu", self.cpu, f"expected one of {', '.join(map(str, FARGATE_MEMORY))}")
+        assert memory is not None
+        check(
+            memory[0] <= self.memory_mib <= memory[1] and self.memory_mib % 512 == 0,
+            "memory_mib",
+            self.memory_mib,
+            f"expected a multiple of 512 from {memory[0]} to {memory[1]} for cpu {self.cpu}",
+        )
+        check.within("desired_count", self.desired_count, 0, 20)
+        check(
+            self.max_count is None or max(1, self.desired_count) <= self.max_count <= 20,
+            "max_count",
+            self.max_count,
+            f"expected None or desired_count ({self.desired_count}, at least 1) to 20",
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseConfig:
-    """RDS for PostgreSQL behind RDS Proxy. Windows are UTC, in RDS's own formats."""
+    """RDS for PostgreSQL behind RDS Proxy. The maintenance window is UTC, in RDS's format."""
 
     instance_class: str
     allocated_storage_gib: int
     max_allocated_storage_gib: int
-    # Runbook: daily automated backup at 02:00 UTC.
-    backup_window: str = "02:00-03:00"
-    # AWS Backup's hourly recovery points (the 1-hour RPO's second line), kept this long.
-    hourly_backup_retention_days: int = 2
+    # A standby in a second zone (production: required).
+    multi_az: bool
     maintenance_window: str = "sun:04:00-sun:05:00"
     # Runbook incident "Database Connection Exhaustion": pooling and time-outs from day one.
     proxy_max_connections_percent: int = 90
@@ -92,6 +175,95 @@ class DatabaseConfig:
     performance_insights_retention_days: int = 7
     monitoring_interval_seconds: int = 60
 
+    def validate(self, check: Check) -> None:
+        check(
+            DB_INSTANCE_CLASS.fullmatch(self.instance_class) is not None,
+            "instance_class",
+            self.instance_class,
+            "expected a Graviton/burstable RDS class such as t4g.micro or r7g.large (without the db. prefix)",
+        )
+        check.within("allocated_storage_gib", self.allocated_storage_gib, 20, 65536)
+        check(
+            self.allocated_storage_gib < self.max_allocated_storage_gib <= 65536,
+            "max_allocated_storage_gib",
+            self.max_allocated_storage_gib,
+            f"expected more than allocated_storage_gib ({self.allocated_storage_gib}) and at most 65536",
+        )
+        _, length = self.maintenance_minutes(check)
+        check(
+            length >= 30, "maintenance_window", self.maintenance_window, "expected at least 30 minutes (RDS)"
+        )
+        check.within(
+            "proxy_max_connections_percent",
+            self.proxy_max_connections_percent,
+            1,
+            100,
+            " (percent of max_connections)",
+        )
+        check(
+            0 <= self.proxy_max_idle_connections_percent <= self.proxy_max_connections_percent,
+            "proxy_max_idle_connections_percent",
+            self.proxy_max_idle_connections_percent,
+            f"expected 0 to proxy_max_connections_percent ({self.proxy_max_connections_percent})",
+        )
+        for name in (
+            "statement_timeout_seconds",
+            "idle_in_transaction_timeout_seconds",
+            "idle_session_timeout_seconds",
+        ):
+            check.within(name, getattr(self, name), 1, 86400, " seconds")
+        check.within("slow_query_ms", self.slow_query_ms, 1, 60000)
+        check(
+            self.performance_insights_retention_days in PI_RETENTION,
+            "performance_insights_retention_days",
+            self.performance_insights_retention_days,
+            "expected 7, a multiple of 31 up to 713, or 731",
+        )
+        check(
+            self.monitoring_interval_seconds in MONITORING_INTERVALS,
+            "monitoring_interval_seconds",
+            self.monitoring_interval_seconds,
+            "expected one of 1, 5, 10, 15, 30, 60",
+        )
+
+    def maintenance_minutes(self, check: Check) -> tuple[int, int]:
+        """(start, length) of the weekly maintenance window in minutes from Monday 00:00 UTC."""
+        weekly = WEEKLY_WINDOW.fullmatch(self.maintenance_window)
+        check(
+            weekly is not None,
+            "maintenance_window",
+            self.maintenance_window,
+            "expected ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:04:00-sun:05:00",
+        )
+        assert weekly is not None
+        start = DAYS.index(weekly[1]) * DAY + int(weekly[2]) * 60 + int(weekly[3])
+        end = DAYS.index(weekly[4]) * DAY + int(weekly[5]) * 60 + int(weekly[6])
+        return start, (end - start) % WEEK
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupConfig:
+    """Runbook, Backup and Recovery: a daily backup at 02:00 UTC kept 30 days (production).
+
+    One hour drives both lines of defence: RDS's automated-backup window starts at it, and
+    AWS Backup's daily rule is scheduled at it (with a start window that waits RDS out).
+    AWS Backup also takes hourly recovery points (the 1-hour RPO), kept a shorter time.
+    """
+
+    retention_days: int
+    daily_hour_utc: int = 2
+    hourly_retention_days: int = 2
+
+    @property
+    def window(self) -> str:
+        """RDS's preferred backup window: the hour from ``daily_hour_utc``, e.g. 02:00-03:00."""
+        return f"{self.daily_hour_utc:02d}:00-{(self.daily_hour_utc + 1) % 24:02d}:00"
+
+    def validate(self, check: Check) -> None:
+        check.within("daily_hour_utc", self.daily_hour_utc, 0, 23, " (the hour, UTC)")
+        check.within("retention_days", self.retention_days, 1, RDS_MAX_BACKUP_DAYS, " (the RDS limit)")
+        check.within("hourly_retention_days", self.hourly_retention_days, 1, RDS_MAX_BACKUP_DAYS)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RotationConfig:
@@ -101,17 +273,9 @@ class RotationConfig:
     application_days: int = 90
     betfair_days: int = 180
 
-
-@dataclass(frozen=True, kw_only=True)
-class Features:
-    """Switches later units read; each has one meaning in every environment."""
-
-    multi_az_database: bool
-    deletion_protection: bool
-    # Production deploys wait for `make approve` before traffic shifts.
-    approval_gate: bool
-    # The runbook's 15-minute watch after a blue/green traffic shift.
-    bake_time_minutes: int
+    def validate(self, check: Check) -> None:
+        for period in ("admin_days", "application_days", "betfair_days"):
+            check.within(period, getattr(self, period), 1, 365, " (Secrets Manager's limit)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,18 +290,23 @@ class SmokeCheck:
 
 @dataclass(frozen=True, kw_only=True)
 class DeploymentConfig:
-    """Edge and blue/green settings (runbook: Production Deployment, Rollback Procedures)."""
+    """Releases and blue/green (runbook: Production Deployment, Rollback Procedures)."""
 
     # Set from `-c image_tag=...` by app.py; the same tag for all three services.
     image_tag: str = DEFAULT_IMAGE_TAG
+    # The runbook's watch after a blue/green traffic shift: ECS keeps blue this long and
+    # rolls back if a deployment alarm fires.
+    bake_time_minutes: int = 15
+    # Traffic shifts only after `make approve` (production).
+    approval_gate: bool = False
+    # The approval gate rolls back when nobody approves in time.
+    approval_timeout_minutes: int = 60
     # The test listener green tasks are smoke-tested through; never 80 or 443.
     test_listener_port: int = 9000
     # Who besides the VPC (and its NAT addresses) may reach the test listener, e.g. a VPN range.
     operator_cidrs: tuple[str, ...] = ()
     smoke_checks: tuple[SmokeCheck, ...] = (SmokeCheck(path="/health", body_contains="ok"),)
     smoke_timeout_seconds: int = 5
-    # The approval gate (features.approval_gate) rolls back when nobody approves in time.
-    approval_timeout_minutes: int = 60
     # Deployment alarms: any one in ALARM during the deployment or bake rolls back.
     alarm_5xx_percent: int = 5
     alarm_p95_latency_ms: int = 1000
@@ -150,6 +319,74 @@ class DeploymentConfig:
     # None: the certificate waits for the CNAME an operator adds (docs/RUNBOOK.md).
     hosted_zone_id: str | None = None
 
+    def validate(self, check: Check) -> None:
+        check(
+            IMAGE_TAG.fullmatch(self.image_tag) is not None and self.image_tag != "latest",
+            "image_tag",
+            self.image_tag,
+            "expected an ECR image tag such as v1.4.2 or a git sha (letters, digits, _ . -; not latest)",
+        )
+        check.within("bake_time_minutes", self.bake_time_minutes, 1, 60)
+        check.within(
+            "test_listener_port",
+            self.test_listener_port,
+            1024,
+            65535,
+            " (80 and 443 carry production traffic)",
+        )
+        for index, cidr in enumerate(self.operator_cidrs):
+            try:
+                net: ipaddress.IPv4Network | None = ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError:
+                net = None
+            check(
+                net is not None and net.prefixlen >= 8,
+                f"operator_cidrs[{index}]",
+                cidr,
+                "expected an IPv4 network of /8 or narrower with host bits zero, e.g. 203.0.113.0/24",
+            )
+        check(
+            len(self.smoke_checks) >= 1,
+            "smoke_checks",
+            self.smoke_checks,
+            "expected at least one check (the deployment hook needs something to prove)",
+        )
+        for index, smoke in enumerate(self.smoke_checks):
+            check(
+                isinstance(smoke, SmokeCheck) and smoke.path.startswith("/"),
+                f"smoke_checks[{index}].path",
+                getattr(smoke, "path", smoke),
+                "expected a path starting with /",
+            )
+            check(
+                100 <= smoke.status <= 599,
+                f"smoke_checks[{index}].status",
+                smoke.status,
+                "expected an HTTP status 100 to 599",
+            )
+        for name, low, high in (
+            ("smoke_timeout_seconds", 1, 60),
+            ("approval_timeout_minutes", 1, 1440),
+            ("alarm_5xx_percent", 1, 100),
+            ("alarm_p95_latency_ms", 1, 60000),
+            ("waf_requests_per_5_minutes", 10, 2_000_000_000),
+            ("ml_requests_per_task_per_minute", 1, 1_000_000),
+        ):
+            check.within(name, getattr(self, name), low, high)
+        check(
+            len(self.migration_command) >= 1
+            and all(isinstance(a, str) and a for a in self.migration_command),
+            "migration_command",
+            self.migration_command,
+            "expected a non-empty list of non-empty strings",
+        )
+        check(
+            self.hosted_zone_id is None or HOSTED_ZONE_ID.fullmatch(self.hosted_zone_id) is not None,
+            "hosted_zone_id",
+            self.hosted_zone_id,
+            "expected None or a Route 53 zone id such as Z0123456789ABCDEFGHIJ",
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class DisasterRecoveryConfig:
@@ -161,6 +398,10 @@ class DisasterRecoveryConfig:
     # primary names that key by its alias ARN, which needs no first deploy to know.
     data_key_arn: str | None = None
 
+    def validate(self, check: Check) -> None:
+        check(self.region in REGIONS, "region", self.region, f"expected one of {', '.join(REGIONS)}")
+        self.network.validate(check.at("network"))
+
 
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
@@ -170,16 +411,21 @@ class EnvironmentConfig:
     domain_name: str
     network: NetworkConfig
     database: DatabaseConfig
-    services: dict[str, ServiceSize]
+    backup: BackupConfig
+    # Held read-only (a MappingProxyType) once built.
+    services: Mapping[str, ServiceSize]
     log_retention_days: int
-    backup_retention_days: int
-    features: Features
+    # Database and load balancers refuse deletion (staging and production).
+    deletion_protection: bool
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     disaster_recovery: DisasterRecoveryConfig | None = None
     rotation: RotationConfig = field(default_factory=RotationConfig)
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Frozen all the way down: no section holds a dict or list anyone could change.
+        object.__setattr__(self, "services", MappingProxyType(dict(self.services)))
+        object.__setattr__(self, "tags", MappingProxyType(dict(self.tags)))
         _validate(self)
 
     @property
@@ -212,26 +458,10 @@ class EnvironmentConfig:
         return self.is_production
 
 
-SERVICES = ("bot", "ml-service", "data-ingestion")
-
-
 def _validate(cfg: EnvironmentConfig) -> None:
-    env = cfg.name if isinstance(cfg.name, str) else repr(cfg.name)
-
-    def fail(path: str, value: Any, allowed: str) -> None:
-        raise ConfigError(f"{env}: {path} = {value!r} is not allowed; {allowed}")
-
-    def check(ok: bool, path: str, value: Any, allowed: str) -> None:
-        if not ok:
-            fail(path, value, allowed)
-
-    _check_types(cfg, env)
-    check(
-        cfg.name in ENVIRONMENTS,
-        "name",
-        cfg.name,
-        f"expected one of {', '.join(ENVIRONMENTS)}",
-    )
+    check = Check(cfg.name if isinstance(cfg.name, str) else repr(cfg.name))
+    _check_types(cfg, check)
+    check(cfg.name in ENVIRONMENTS, "name", cfg.name, f"expected one of {', '.join(ENVIRONMENTS)}")
     check(
         re.fullmatch(r"\d{12}", cfg.account) is not None,
         "account",
@@ -245,333 +475,114 @@ def _validate(cfg: EnvironmentConfig) -> None:
         cfg.domain_name,
         "expected a lower-case DNS name such as api.clever-better.com",
     )
-    _check_network(cfg.network, "network", check)
-    check(
-        DB_INSTANCE_CLASS.fullmatch(cfg.database.instance_class) is not None,
-        "database.instance_class",
-        cfg.database.instance_class,
-        "expected a Graviton/burstable RDS class such as t4g.micro or r7g.large (without the db. prefix)",
-    )
-    check(
-        20 <= cfg.database.allocated_storage_gib <= 65536,
-        "database.allocated_storage_gib",
-        cfg.database.allocated_storage_gib,
-        "expected 20 to 65536",
-    )
-    check(
-        cfg.database.allocated_storage_gib < cfg.database.max_allocated_storage_gib <= 65536,
-        "database.max_allocated_storage_gib",
-        cfg.database.max_allocated_storage_gib,
-        f"expected more than allocated_storage_gib ({cfg.database.allocated_storage_gib}) and at most 65536",
-    )
-    _check_database(cfg.database, check)
-    for period in ("admin_days", "application_days", "betfair_days"):
-        days = getattr(cfg.rotation, period)
-        check(1 <= days <= 365, f"rotation.{period}", days, "expected 1 to 365 (Secrets Manager's limit)")
+    cfg.network.validate(check.at("network"))
+    cfg.database.validate(check.at("database"))
+    cfg.backup.validate(check.at("backup"))
+    cfg.rotation.validate(check.at("rotation"))
     check(
         set(cfg.services) == set(SERVICES),
         "services",
         sorted(cfg.services),
         f"expected exactly {', '.join(SERVICES)}",
     )
-    for svc, size in sorted(cfg.services.items()):
-        mem = FARGATE_MEMORY.get(size.cpu)
-        check(
-            mem is not None,
-            f"services.{svc}.cpu",
-            size.cpu,
-            f"expected one of {', '.join(map(str, FARGATE_MEMORY))}",
-        )
-        assert mem is not None
-        check(
-            mem[0] <= size.memory_mib <= mem[1] and size.memory_mib % 512 == 0,
-            f"services.{svc}.memory_mib",
-            size.memory_mib,
-            f"expected a multiple of 512 from {mem[0]} to {mem[1]} for cpu {size.cpu}",
-        )
-        check(
-            0 <= size.desired_count <= 20,
-            f"services.{svc}.desired_count",
-            size.desired_count,
-            "expected 0 to 20",
-        )
-        check(
-            size.max_count is None or max(1, size.desired_count) <= size.max_count <= 20,
-            f"services.{svc}.max_count",
-            size.max_count,
-            f"expected None or desired_count ({size.desired_count}, at least 1) to 20",
-        )
-    _check_deployment(cfg.deployment, check)
+    for service, size in sorted(cfg.services.items()):
+        size.validate(check.at(f"services.{service}"))
+    cfg.deployment.validate(check.at("deployment"))
     check(
         cfg.log_retention_days in LOG_RETENTION_DAYS,
         "log_retention_days",
         cfg.log_retention_days,
-        "expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ... 3653 days)",
+        LOG_RETENTION_ALLOWED,
     )
-    # RDS keeps automated backups for at most 35 days; the runbook asks for 30 in production.
-    check(
-        1 <= cfg.backup_retention_days <= 35,
-        "backup_retention_days",
-        cfg.backup_retention_days,
-        "expected 1 to 35 (the RDS limit)",
-    )
-    check(
-        1 <= cfg.features.bake_time_minutes <= 60,
-        "features.bake_time_minutes",
-        cfg.features.bake_time_minutes,
-        "expected 1 to 60",
-    )
+    _check_backup_misses_maintenance(cfg, check)
     if cfg.is_production:
-        # The runbook's backup, deletion and blue/green promises, made explicit.
-        check(
-            cfg.backup_retention_days >= 30,
-            "backup_retention_days",
-            cfg.backup_retention_days,
-            "production keeps backups at least 30 days (runbook)",
-        )
-        check(
-            cfg.features.deletion_protection,
-            "features.deletion_protection",
-            cfg.features.deletion_protection,
-            "production requires True",
-        )
-        check(
-            cfg.features.bake_time_minutes >= 15,
-            "features.bake_time_minutes",
-            cfg.features.bake_time_minutes,
-            "production watches a deployment at least 15 minutes (runbook)",
-        )
-        check(
-            cfg.network.az_count == 3,
-            "network.az_count",
-            cfg.network.az_count,
-            "production spans 3 availability zones",
-        )
-        check(
-            cfg.disaster_recovery is not None,
-            "disaster_recovery",
-            None,
-            "production needs a DR region (runbook: us-west-2)",
-        )
-    dr = cfg.disaster_recovery
-    if dr is not None:
-        check(
-            dr.region in REGIONS,
-            "disaster_recovery.region",
-            dr.region,
-            f"expected one of {', '.join(REGIONS)}",
-        )
-        check(
-            dr.region != cfg.region,
-            "disaster_recovery.region",
-            dr.region,
-            f"expected a region other than the primary {cfg.region}",
-        )
-        _check_network(dr.network, "disaster_recovery.network", check)
-        if dr.data_key_arn is not None:
-            check(
-                re.fullmatch(
-                    rf"arn:aws:kms:{dr.region}:{cfg.account}:key/(mrk-)?[0-9a-f-]{{32,36}}", dr.data_key_arn
-                )
-                is not None,
-                "disaster_recovery.data_key_arn",
-                dr.data_key_arn,
-                f"expected a KMS key ARN in {dr.region} of account {cfg.account}",
-            )
-        check(
-            not _net(dr.network.vpc_cidr).overlaps(_net(cfg.network.vpc_cidr)),
-            "disaster_recovery.network.vpc_cidr",
-            dr.network.vpc_cidr,
-            f"expected a range that does not overlap network.vpc_cidr {cfg.network.vpc_cidr}",
-        )
+        _check_production(cfg, check)
+    if cfg.disaster_recovery is not None:
+        _check_disaster_recovery(cfg, cfg.disaster_recovery, check)
 
 
-def _check_network(net: NetworkConfig, path: str, check: Any) -> None:
-    try:
-        cidr = ipaddress.IPv4Network(net.vpc_cidr, strict=True)
-    except ValueError:
-        cidr = None
-    check(
-        cidr is not None,
-        f"{path}.vpc_cidr",
-        net.vpc_cidr,
-        "expected an IPv4 network such as 10.0.0.0/16 (host bits zero)",
-    )
-    assert cidr is not None
-    check(
-        cidr.is_private and 16 <= cidr.prefixlen <= 20,
-        f"{path}.vpc_cidr",
-        net.vpc_cidr,
-        "expected a private (RFC 1918) range from /16 to /20",
-    )
-    check(1 <= net.az_count <= 3, f"{path}.az_count", net.az_count, "expected 1 to 3")
-    check(
-        1 <= net.nat_gateways <= net.az_count,
-        f"{path}.nat_gateways",
-        net.nat_gateways,
-        f"expected 1 to az_count ({net.az_count})",
-    )
-    check(
-        net.flow_log_retention_days in LOG_RETENTION_DAYS,
-        f"{path}.flow_log_retention_days",
-        net.flow_log_retention_days,
-        "expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ... 3653 days)",
-    )
-
-
-WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-WEEKLY_WINDOW = re.compile(
-    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
-)
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PI_RETENTION = (7, *range(31, 731, 31), 731)
-MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
-WEEK = 7 * 24 * 60
-
-
-def _check_database(db: DatabaseConfig, check: Any) -> None:
-    backup = WINDOW.fullmatch(db.backup_window)
-    check(backup is not None, "database.backup_window", db.backup_window, "expected hh24:mi-hh24:mi in UTC")
-    assert backup is not None
-    start = int(backup[1]) * 60 + int(backup[2])
-    end = int(backup[3]) * 60 + int(backup[4])
-    length = (end - start) % (24 * 60)
-    check(length >= 30, "database.backup_window", db.backup_window, "expected at least 30 minutes (RDS)")
-    weekly = WEEKLY_WINDOW.fullmatch(db.maintenance_window)
-    check(
-        weekly is not None,
-        "database.maintenance_window",
-        db.maintenance_window,
-        "expected ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:04:00-sun:05:00",
-    )
-    assert weekly is not None
-    m_start = DAYS.index(weekly[1]) * 1440 + int(weekly[2]) * 60 + int(weekly[3])
-    m_end = DAYS.index(weekly[4]) * 1440 + int(weekly[5]) * 60 + int(weekly[6])
-    m_length = (m_end - m_start) % WEEK
-    check(
-        m_length >= 30,
-        "database.maintenance_window",
-        db.maintenance_window,
-        "expected at least 30 minutes (RDS)",
-    )
-    # The backup window recurs daily; the maintenance window must miss every occurrence.
-    maintenance = {(m_start + i) % WEEK for i in range(m_length)}
-    backups = {(day * 1440 + start + i) % WEEK for day in range(7) for i in range(length)}
+def _check_backup_misses_maintenance(cfg: EnvironmentConfig, check: Check) -> None:
+    """RDS refuses a maintenance window that overlaps any day's backup window."""
+    start, length = cfg.database.maintenance_minutes(check.at("database"))
+    maintenance = {(start + minute) % WEEK for minute in range(length)}
+    backups = {
+        (day * DAY + cfg.backup.daily_hour_utc * 60 + minute) % WEEK
+        for day in range(7)
+        for minute in range(60)
+    }
     check(
         not maintenance & backups,
         "database.maintenance_window",
-        db.maintenance_window,
-        f"expected no overlap with backup_window {db.backup_window} (RDS refuses overlapping windows)",
-    )
-    check(
-        1 <= db.hourly_backup_retention_days <= 35,
-        "database.hourly_backup_retention_days",
-        db.hourly_backup_retention_days,
-        "expected 1 to 35",
-    )
-    check(
-        1 <= db.proxy_max_connections_percent <= 100,
-        "database.proxy_max_connections_percent",
-        db.proxy_max_connections_percent,
-        "expected 1 to 100 (percent of max_connections)",
-    )
-    check(
-        0 <= db.proxy_max_idle_connections_percent <= db.proxy_max_connections_percent,
-        "database.proxy_max_idle_connections_percent",
-        db.proxy_max_idle_connections_percent,
-        f"expected 0 to proxy_max_connections_percent ({db.proxy_max_connections_percent})",
-    )
-    for name in (
-        "statement_timeout_seconds",
-        "idle_in_transaction_timeout_seconds",
-        "idle_session_timeout_seconds",
-    ):
-        value = getattr(db, name)
-        check(1 <= value <= 86400, f"database.{name}", value, "expected 1 to 86400 seconds")
-    check(
-        1 <= db.slow_query_ms <= 60000,
-        "database.slow_query_ms",
-        db.slow_query_ms,
-        "expected 1 to 60000",
-    )
-    check(
-        db.performance_insights_retention_days in PI_RETENTION,
-        "database.performance_insights_retention_days",
-        db.performance_insights_retention_days,
-        "expected 7, a multiple of 31 up to 713, or 731",
-    )
-    check(
-        db.monitoring_interval_seconds in MONITORING_INTERVALS,
-        "database.monitoring_interval_seconds",
-        db.monitoring_interval_seconds,
-        "expected one of 1, 5, 10, 15, 30, 60",
+        cfg.database.maintenance_window,
+        f"expected no overlap with the daily backup window {cfg.backup.window} (backup.daily_hour_utc; "
+        "RDS refuses overlapping windows)",
     )
 
 
-def _check_deployment(dep: DeploymentConfig, check: Any) -> None:
+def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
+    """The runbook's backup, availability, deletion and blue/green promises, made explicit."""
     check(
-        IMAGE_TAG.fullmatch(dep.image_tag) is not None and dep.image_tag != "latest",
-        "deployment.image_tag",
-        dep.image_tag,
-        "expected an ECR image tag such as v1.4.2 or a git sha (letters, digits, _ . -; not latest)",
+        cfg.backup.retention_days >= 30,
+        "backup.retention_days",
+        cfg.backup.retention_days,
+        "production keeps backups at least 30 days (runbook)",
+    )
+    check(cfg.deletion_protection, "deletion_protection", cfg.deletion_protection, "production requires True")
+    check(
+        cfg.database.multi_az,
+        "database.multi_az",
+        cfg.database.multi_az,
+        "production requires True (a standby in a second zone)",
     )
     check(
-        1024 <= dep.test_listener_port <= 65535,
-        "deployment.test_listener_port",
-        dep.test_listener_port,
-        "expected 1024 to 65535 (80 and 443 carry production traffic)",
+        cfg.deployment.bake_time_minutes >= 15,
+        "deployment.bake_time_minutes",
+        cfg.deployment.bake_time_minutes,
+        "production watches a deployment at least 15 minutes (runbook)",
     )
-    for index, cidr in enumerate(dep.operator_cidrs):
-        try:
-            net = ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError:
-            net = None
+    check(
+        cfg.deployment.approval_gate,
+        "deployment.approval_gate",
+        cfg.deployment.approval_gate,
+        "production requires True (runbook: production deployments require approval)",
+    )
+    check(
+        cfg.network.az_count == 3,
+        "network.az_count",
+        cfg.network.az_count,
+        "production spans 3 availability zones",
+    )
+    check(
+        cfg.disaster_recovery is not None,
+        "disaster_recovery",
+        None,
+        "production needs a DR region (runbook: us-west-2)",
+    )
+
+
+def _check_disaster_recovery(cfg: EnvironmentConfig, dr: DisasterRecoveryConfig, check: Check) -> None:
+    dr.validate(check.at("disaster_recovery"))
+    check(
+        dr.region != cfg.region,
+        "disaster_recovery.region",
+        dr.region,
+        f"expected a region other than the primary {cfg.region}",
+    )
+    if dr.data_key_arn is not None:
         check(
-            net is not None and net.prefixlen >= 8,
-            f"deployment.operator_cidrs[{index}]",
-            cidr,
-            "expected an IPv4 network of /8 or narrower with host bits zero, e.g. 203.0.113.0/24",
+            re.fullmatch(
+                rf"arn:aws:kms:{dr.region}:{cfg.account}:key/(mrk-)?[0-9a-f-]{{32,36}}", dr.data_key_arn
+            )
+            is not None,
+            "disaster_recovery.data_key_arn",
+            dr.data_key_arn,
+            f"expected a KMS key ARN in {dr.region} of account {cfg.account}",
         )
     check(
-        len(dep.smoke_checks) >= 1,
-        "deployment.smoke_checks",
-        dep.smoke_checks,
-        "expected at least one check (the deployment hook needs something to prove)",
-    )
-    for index, smoke in enumerate(dep.smoke_checks):
-        check(
-            isinstance(smoke, SmokeCheck) and smoke.path.startswith("/"),
-            f"deployment.smoke_checks[{index}].path",
-            getattr(smoke, "path", smoke),
-            "expected a path starting with /",
-        )
-        check(
-            100 <= smoke.status <= 599,
-            f"deployment.smoke_checks[{index}].status",
-            smoke.status,
-            "expected an HTTP status 100 to 599",
-        )
-    for name, low, high in (
-        ("smoke_timeout_seconds", 1, 60),
-        ("approval_timeout_minutes", 1, 1440),
-        ("alarm_5xx_percent", 1, 100),
-        ("alarm_p95_latency_ms", 1, 60000),
-        ("waf_requests_per_5_minutes", 10, 2_000_000_000),
-        ("ml_requests_per_task_per_minute", 1, 1_000_000),
-    ):
-        value = getattr(dep, name)
-        check(low <= value <= high, f"deployment.{name}", value, f"expected {low} to {high}")
-    check(
-        len(dep.migration_command) >= 1 and all(isinstance(a, str) and a for a in dep.migration_command),
-        "deployment.migration_command",
-        dep.migration_command,
-        "expected a non-empty list of non-empty strings",
-    )
-    check(
-        dep.hosted_zone_id is None or HOSTED_ZONE_ID.fullmatch(dep.hosted_zone_id) is not None,
-        "deployment.hosted_zone_id",
-        dep.hosted_zone_id,
-        "expected None or a Route 53 zone id such as Z0123456789ABCDEFGHIJ",
+        not _net(dr.network.vpc_cidr).overlaps(_net(cfg.network.vpc_cidr)),
+        "disaster_recovery.network.vpc_cidr",
+        dr.network.vpc_cidr,
+        f"expected a range that does not overlap network.vpc_cidr {cfg.network.vpc_cidr}",
     )
 
 
@@ -579,23 +590,34 @@ def _net(cidr: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(cidr)
 
 
-def _check_types(obj: Any, env: str, path: str = "") -> None:
-    """Reject a wrongly typed value (say a string where an int belongs) by its field path."""
-    hints = {"int": int, "str": str, "bool": bool}
+_SCALARS = {"int": int, "str": str, "bool": bool}
+
+
+def _check_types(obj: Any, check: Check) -> None:
+    """Reject a wrongly typed value (say a string where an int belongs) by its field path, and
+    any list, dict or set inside a section: the configuration is frozen."""
     for f in fields(obj):
         value = getattr(obj, f.name)
-        where = f"{path}{f.name}"
-        expected = hints.get(str(f.type))
-        if expected is not None and (
-            type(value) is not expected  # bool is an int subclass: compare exactly
-        ):
-            raise ConfigError(f"{env}: {where} = {value!r} is not allowed; expected {expected.__name__}")
+        expected = _SCALARS.get(str(f.type))
+        # bool is an int subclass: compare exactly.
+        check(
+            expected is None or type(value) is expected,
+            f.name,
+            value,
+            f"expected {getattr(expected, '__name__', '')}",
+        )
+        check(
+            not isinstance(value, list | set | dict),
+            f.name,
+            value,
+            "expected a tuple (the configuration is frozen)",
+        )
         if is_dataclass(value):
-            _check_types(value, env, f"{where}.")
-        if isinstance(value, dict):
+            _check_types(value, check.at(f.name))
+        if isinstance(value, Mapping):
             for key, item in value.items():
                 if is_dataclass(item):
-                    _check_types(item, env, f"{where}.{key}.")
+                    _check_types(item, check.at(f"{f.name}.{key}"))
 
 
 def validate_all(configs: Iterable[EnvironmentConfig]) -> None:

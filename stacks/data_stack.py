@@ -44,15 +44,13 @@ class DataStack(CleverBetterStack):
             context=context,
             network=network,
             config=config.database,
-            features=config.features,
+            backup=config.backup,
             rotation=config.rotation,
-            backup_retention_days=config.backup_retention_days,
+            deletion_protection=config.deletion_protection,
             # A final snapshot wherever the database is protected (staging, production);
             # dev's sandbox database goes with its stack.
             instance_removal_policy=(
-                cdk.RemovalPolicy.SNAPSHOT
-                if config.features.deletion_protection
-                else cdk.RemovalPolicy.DESTROY
+                cdk.RemovalPolicy.SNAPSHOT if config.deletion_protection else cdk.RemovalPolicy.DESTROY
             ),
             replica=replica,
         )
@@ -62,8 +60,7 @@ class DataStack(CleverBetterStack):
             "Backups",
             context=context,
             instance=db.instance,
-            daily_retention_days=config.backup_retention_days,
-            hourly_retention_days=config.database.hourly_backup_retention_days,
+            config=config.backup,
             dr_vault_arn=(
                 f"arn:{self.partition}:backup:{dr.region}:{self.account}:backup-vault:{names.dr_backup_vault}"
                 if dr
@@ -75,7 +72,7 @@ class DataStack(CleverBetterStack):
             "Buckets",
             context=context,
             # Old model/backup versions live as long as database backups do.
-            noncurrent_version_days=config.backup_retention_days,
+            noncurrent_version_days=config.backup.retention_days,
             replica=replica,
         )
         for output_id, value, description in (
@@ -145,6 +142,6 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             self,
             "Buckets",
             context=self.unit_context(self.key),
-            noncurrent_version_days=config.backup_retention_days,
+            noncurrent_version_days=config.backup.retention_days,
             replica=None,
         )

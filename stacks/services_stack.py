@@ -83,7 +83,7 @@ class ServicesStack(CleverBetterStack):
                 *operators,
             ],
             logs_bucket=logs_bucket,
-            deletion_protection=config.features.deletion_protection,
+            deletion_protection=config.deletion_protection,
             certificate=certificate,
         )
         alias_record(
@@ -109,7 +109,7 @@ class ServicesStack(CleverBetterStack):
             test_port=deployment.test_listener_port,
             test_sources=operators,
             logs_bucket=logs_bucket,
-            deletion_protection=config.features.deletion_protection,
+            deletion_protection=config.deletion_protection,
         )
 
         inputs = ServiceInputs(

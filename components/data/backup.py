@@ -11,6 +11,7 @@ from constructs import Construct
 
 from components.context import UnitContext
 from components.nag import acknowledge
+from config.model import BackupConfig
 
 
 def protected_vault(
@@ -28,7 +29,8 @@ def protected_vault(
 
 
 class DatabaseBackups(Construct):
-    """Daily at 02:00 UTC (runbook) and hourly, each copied to the DR vault when there is one.
+    """Daily at the backup hour (runbook: 02:00 UTC) and hourly, each copied to the DR vault
+    when there is one.
 
     Attributes: ``vault``, ``plan``.
     """
@@ -40,8 +42,7 @@ class DatabaseBackups(Construct):
         *,
         context: UnitContext,
         instance: rds.DatabaseInstance,
-        daily_retention_days: int,
-        hourly_retention_days: int,
+        config: BackupConfig,
         dr_vault_arn: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -77,10 +78,15 @@ class DatabaseBackups(Construct):
             backup_plan_name=names.backup_plan,
             backup_vault=self.vault,
             backup_plan_rules=[
-                # 02:00 UTC is also RDS's own backup window: a 2-hour start window lets the
-                # job wait out the automated backup instead of expiring.
-                rule("Daily", events.Schedule.cron(minute="0", hour="2"), daily_retention_days, 2),
-                rule("Hourly", events.Schedule.cron(minute="30"), hourly_retention_days, 1),
+                # The same hour as RDS's own backup window (config.window): a 2-hour start
+                # window lets the job wait out the automated backup instead of expiring.
+                rule(
+                    "Daily",
+                    events.Schedule.cron(minute="0", hour=str(config.daily_hour_utc)),
+                    config.retention_days,
+                    2,
+                ),
+                rule("Hourly", events.Schedule.cron(minute="30"), config.hourly_retention_days, 1),
             ],
         )
         selection = self.plan.add_selection(

@@ -12,7 +12,7 @@ from constructs import Construct
 from components.context import Replica, UnitContext
 from components.nag import acknowledge
 from components.network import Network
-from config.model import DatabaseConfig, Features, RotationConfig
+from config.model import BackupConfig, DatabaseConfig, RotationConfig
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 PORT = 5432
@@ -45,9 +45,9 @@ class Database(Construct):
         context: UnitContext,
         network: Network,
         config: DatabaseConfig,
-        features: Features,
+        backup: BackupConfig,
         rotation: RotationConfig,
-        backup_retention_days: int,
+        deletion_protection: bool,
         instance_removal_policy: cdk.RemovalPolicy,
         replica: Replica | None,
     ) -> None:
@@ -151,18 +151,18 @@ class Database(Construct):
             port=PORT,
             credentials=rds.Credentials.from_secret(admin),
             parameter_group=parameters,
-            multi_az=features.multi_az_database,
+            multi_az=config.multi_az,
             allocated_storage=config.allocated_storage_gib,
             max_allocated_storage=config.max_allocated_storage_gib,
             storage_type=rds.StorageType.GP3,
             storage_encrypted=True,
             storage_encryption_key=key,
-            backup_retention=cdk.Duration.days(backup_retention_days),
-            preferred_backup_window=config.backup_window,
+            backup_retention=cdk.Duration.days(backup.retention_days),
+            preferred_backup_window=backup.window,
             preferred_maintenance_window=config.maintenance_window,
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
-            deletion_protection=features.deletion_protection,
+            deletion_protection=deletion_protection,
             removal_policy=instance_removal_policy,
             enable_performance_insights=True,
             performance_insight_encryption_key=key,
@@ -234,14 +234,14 @@ class Database(Construct):
             borrow_timeout=cdk.Duration.seconds(30),
             idle_client_timeout=cdk.Duration.minutes(30),
         )
-        self._acknowledge(features)
+        self._acknowledge(multi_az=config.multi_az, deletion_protection=deletion_protection)
 
     def grant_connect(self, grantee: iam.IGrantable) -> None:
         """IAM auth through the proxy as either rotation user (app or app_clone)."""
         for user in (APP_USER, f"{APP_USER}_clone"):
             self.proxy.grant_connect(grantee, user)
 
-    def _acknowledge(self, features: Features) -> None:
+    def _acknowledge(self, *, multi_az: bool, deletion_protection: bool) -> None:
         cfn = self.instance.node.default_child
         assert cfn is not None
         acknowledge(
@@ -273,15 +273,15 @@ class Database(Construct):
             "isolated subnets; a non-default port adds no protection there and breaks tooling defaults.",
             "AwsSolutions::AwsSolutions-RDS11",
         )
-        if not features.multi_az_database:
+        if not multi_az:
             acknowledge(
                 cfn,
-                "Single-AZ by configuration (features.multi_az_database) in non-production environments "
+                "Single-AZ by configuration (database.multi_az) in non-production environments "
                 "to save cost; production is Multi-AZ and config validation keeps it so.",
                 "AwsSolutions::AwsSolutions-RDS3",
                 "NIST.800.53.R5::NIST.800.53.R5-RDSMultiAZSupport",
             )
-        if not features.deletion_protection:
+        if not deletion_protection:
             acknowledge(
                 cfn,
                 "Deletion protection is off by configuration in dev so the sandbox can be torn down; "

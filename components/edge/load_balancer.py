@@ -210,7 +210,7 @@ class ServiceLoadBalancer(Construct):
         if not deletion_protection:
             acknowledge(
                 self.load_balancer.node.default_child or self.load_balancer,
-                "Deletion protection follows features.deletion_protection: off in dev so the sandbox "
+                "Deletion protection follows the deletion_protection setting: off in dev so the sandbox "
                 "can be torn down; staging and production keep it on (config validation).",
                 "NIST.800.53.R5::NIST.800.53.R5-ELBDeletionProtectionEnabled",
             )

@@ -123,13 +123,13 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
             service=spec.name,
             endpoint=endpoint,
             settings=deployment,
-            approval_gate=config.features.approval_gate,
+            approval_gate=deployment.approval_gate,
             vpc=inputs.network.vpc,
         )
         blue_green = BlueGreen(
             endpoint=endpoint,
             guard=guard,
-            bake_time=cdk.Duration.minutes(config.features.bake_time_minutes),
+            bake_time=cdk.Duration.minutes(deployment.bake_time_minutes),
         )
     service = ApplicationService(
         scope,

@@ -170,10 +170,10 @@ def test_database_as_configured(deployed: Any, clients: dict[str, Any]) -> None:
     assert db["Engine"] == "postgres" and db["EngineVersion"].startswith("17.")
     assert db["DBInstanceClass"] == f"db.{DEV.database.instance_class}"
     assert db["StorageEncrypted"] and db["KmsKeyId"]
-    assert db["BackupRetentionPeriod"] == DEV.backup_retention_days
+    assert db["BackupRetentionPeriod"] == DEV.backup.retention_days
     assert db["PreferredBackupWindow"] == "02:00-03:00"
-    assert db["MultiAZ"] is DEV.features.multi_az_database
-    assert db["DeletionProtection"] is DEV.features.deletion_protection
+    assert db["MultiAZ"] is DEV.database.multi_az
+    assert db["DeletionProtection"] is DEV.deletion_protection
     assert db["CopyTagsToSnapshot"] is True
     assert db["MaxAllocatedStorage"] == DEV.database.max_allocated_storage_gib
     assert sorted(db["EnabledCloudwatchLogsExports"]) == ["postgresql", "upgrade"]
@@ -294,7 +294,7 @@ def test_services_deploy_blue_green(deployed: Any, clients: dict[str, Any]) -> N
     for name in ("bot", "ml-service"):
         deployment = services[name]["deploymentConfiguration"]
         assert deployment["strategy"] == "BLUE_GREEN"
-        assert deployment["bakeTimeInMinutes"] == DEV.features.bake_time_minutes
+        assert deployment["bakeTimeInMinutes"] == DEV.deployment.bake_time_minutes
         assert deployment["lifecycleHooks"][0]["lifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
         assert deployment["alarms"]["rollback"] is True
         (target,) = services[name]["loadBalancers"]
@@ -321,7 +321,7 @@ def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> Non
     rules = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
     by_name = {r["RuleName"]: r for r in rules}
     assert by_name["Daily"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
-    assert by_name["Daily"]["Lifecycle"]["DeleteAfterDays"] == DEV.backup_retention_days
+    assert by_name["Daily"]["Lifecycle"]["DeleteAfterDays"] == DEV.backup.retention_days
     assert by_name["Hourly"]["ScheduleExpression"] == "cron(30 * * * ? *)"
     assert all(r["TargetBackupVaultName"] == "clever-better-dev" for r in rules)
     vault = backup.describe_backup_vault(BackupVaultName="clever-better-dev")

@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import FrozenInstanceError, replace
+from collections.abc import Mapping
+from dataclasses import FrozenInstanceError, fields, is_dataclass, replace
 from typing import Any
 
 import pytest
@@ -33,8 +34,11 @@ def test_production_matches_the_runbook() -> None:
     assert PROD.region == "us-east-1"
     assert PROD.disaster_recovery is not None and PROD.disaster_recovery.region == "us-west-2"
     assert PROD.network.az_count == 3 and PROD.network.nat_gateways == 3
-    assert PROD.backup_retention_days == 30
-    assert PROD.features.bake_time_minutes == 15
+    assert PROD.backup.retention_days == 30
+    assert PROD.deployment.bake_time_minutes == 15
+    assert PROD.deployment.approval_gate is True
+    assert PROD.database.multi_az is True
+    assert PROD.deletion_protection is True
     assert PROD.termination_protection and PROD.retain_stateful
     assert PROD.domain_name == "api.clever-better.com"
 
@@ -46,7 +50,9 @@ def test_runbook_rotation_periods() -> None:
             90,
             180,
         )
-        assert cfg.database.backup_window == "02:00-03:00"
+        # Runbook: the daily backup at 02:00 UTC, one hour for both RDS and AWS Backup.
+        assert cfg.backup.daily_hour_utc == 2
+        assert cfg.backup.window == "02:00-03:00"
 
 
 def test_maintenance_window_wrapping_midnight_checked() -> None:
@@ -67,6 +73,38 @@ def test_dev_is_small() -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(FrozenInstanceError):
         DEV.region = "eu-west-1"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        PROD.services["bot"] = DEV.services["bot"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        PROD.tags["Owner"] = "someone"  # type: ignore[index]
+
+
+def _mutable_values(value: Any, path: str = "config") -> list[str]:
+    """Paths of every list, dict or set anywhere in a configuration."""
+    if isinstance(value, list | dict | set):
+        return [path]
+    if is_dataclass(value):
+        return [p for f in fields(value) for p in _mutable_values(getattr(value, f.name), f"{path}.{f.name}")]
+    if isinstance(value, tuple):
+        return [p for i, item in enumerate(value) for p in _mutable_values(item, f"{path}[{i}]")]
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _mutable_values(item, f"{path}.{key}")]
+    return []
+
+
+@pytest.mark.parametrize("cfg", [DEV, STAGING, PROD], ids=lambda c: c.name)
+def test_config_holds_no_mutable_containers(cfg: EnvironmentConfig) -> None:
+    assert _mutable_values(cfg) == []
+    assert len(_mutable_values({"a": 1})) == 1  # the walk does find one
+
+
+def test_a_list_in_a_section_is_refused() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"^dev: deployment.operator_cidrs = \['10.1.0.0/16'\] is not allowed; "
+        r"expected a tuple",
+    ):
+        _dep(DEV, operator_cidrs=["10.1.0.0/16"])
 
 
 def _net(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
@@ -138,16 +176,36 @@ BAD = {
         "production: network.az_count = 2 is not allowed; production spans 3 availability zones",
     ),
     "backup retention beyond RDS limit": (
-        lambda: replace(PROD, backup_retention_days=36),
-        "production: backup_retention_days = 36 is not allowed; expected 1 to 35 (the RDS limit)",
+        lambda: replace(PROD, backup=replace(PROD.backup, retention_days=36)),
+        "production: backup.retention_days = 36 is not allowed; expected 1 to 35 (the RDS limit)",
     ),
     "production backups shorter than runbook": (
-        lambda: replace(PROD, backup_retention_days=7),
-        "production: backup_retention_days = 7 is not allowed; production keeps backups at least 30 days",
+        lambda: replace(PROD, backup=replace(PROD.backup, retention_days=7)),
+        "production: backup.retention_days = 7 is not allowed; production keeps backups at least 30 days",
+    ),
+    "backup hour beyond the day": (
+        lambda: replace(DEV, backup=replace(DEV.backup, daily_hour_utc=24)),
+        "dev: backup.daily_hour_utc = 24 is not allowed; expected 0 to 23 (the hour, UTC)",
     ),
     "production bake time under 15 minutes": (
-        lambda: replace(PROD, features=replace(PROD.features, bake_time_minutes=5)),
-        "production: features.bake_time_minutes = 5 is not allowed; production watches a deployment",
+        lambda: _dep(PROD, bake_time_minutes=5),
+        "production: deployment.bake_time_minutes = 5 is not allowed; production watches a deployment",
+    ),
+    "bake time over an hour": (
+        lambda: _dep(DEV, bake_time_minutes=61),
+        "dev: deployment.bake_time_minutes = 61 is not allowed; expected 1 to 60",
+    ),
+    "production without the approval gate": (
+        lambda: _dep(PROD, approval_gate=False),
+        "production: deployment.approval_gate = False is not allowed; production requires True",
+    ),
+    "production without deletion protection": (
+        lambda: replace(PROD, deletion_protection=False),
+        "production: deletion_protection = False is not allowed; production requires True",
+    ),
+    "production single-AZ database": (
+        lambda: replace(PROD, database=replace(PROD.database, multi_az=False)),
+        "production: database.multi_az = False is not allowed; production requires True",
     ),
     "invalid Fargate memory": (
         lambda: replace(DEV, services={**DEV.services, "bot": replace(DEV.services["bot"], memory_mib=300)}),
@@ -175,11 +233,16 @@ BAD = {
     "backup window overlapping maintenance": (
         lambda: replace(DEV, database=replace(DEV.database, maintenance_window="tue:02:30-tue:03:30")),
         "dev: database.maintenance_window = 'tue:02:30-tue:03:30' is not allowed; "
-        "expected no overlap with backup_window 02:00-03:00",
+        "expected no overlap with the daily backup window 02:00-03:00",
     ),
-    "malformed backup window": (
-        lambda: replace(DEV, database=replace(DEV.database, backup_window="2am")),
-        "dev: database.backup_window = '2am' is not allowed; expected hh24:mi-hh24:mi in UTC",
+    "backup hour moved into maintenance": (
+        lambda: replace(DEV, backup=replace(DEV.backup, daily_hour_utc=4)),
+        "dev: database.maintenance_window = 'sun:04:00-sun:05:00' is not allowed; "
+        "expected no overlap with the daily backup window 04:00-05:00",
+    ),
+    "malformed maintenance window": (
+        lambda: replace(DEV, database=replace(DEV.database, maintenance_window="sunday 4am")),
+        "dev: database.maintenance_window = 'sunday 4am' is not allowed; expected ddd:hh24:mi-ddd:hh24:mi",
     ),
     "proxy over 100 percent": (
         lambda: replace(PROD, database=replace(PROD.database, proxy_max_connections_percent=120)),

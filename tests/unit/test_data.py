@@ -39,14 +39,14 @@ def test_database_instance(templates: dict[str, Any], env: str) -> None:
     assert props["DBInstanceClass"] == f"db.{cfg.database.instance_class}"
     assert props["StorageEncrypted"] is True
     assert props["KmsKeyId"]["Fn::GetAtt"][0].startswith("DataKey")
-    assert props["BackupRetentionPeriod"] == cfg.backup_retention_days
+    assert props["BackupRetentionPeriod"] == cfg.backup.retention_days
     assert props["PreferredBackupWindow"] == "02:00-03:00"
     assert props["PreferredMaintenanceWindow"] == cfg.database.maintenance_window
     assert props["CopyTagsToSnapshot"] is True
     assert props["DeleteAutomatedBackups"] is False
     assert props["MaxAllocatedStorage"] == cfg.database.max_allocated_storage_gib
-    assert props["MultiAZ"] is cfg.features.multi_az_database
-    assert props["DeletionProtection"] is cfg.features.deletion_protection
+    assert props["MultiAZ"] is cfg.database.multi_az
+    assert props["DeletionProtection"] is cfg.deletion_protection
     assert props["EnablePerformanceInsights"] is True and "PerformanceInsightsKMSKeyId" in props
     assert props["PerformanceInsightsRetentionPeriod"] == cfg.database.performance_insights_retention_days
     assert props["MonitoringInterval"] == cfg.database.monitoring_interval_seconds
@@ -190,9 +190,9 @@ def test_aws_backup(templates: dict[str, Any], env: str) -> None:
     _, plan = _one(template, "AWS::Backup::BackupPlan")
     rules = {r["RuleName"]: r for r in plan["Properties"]["BackupPlan"]["BackupPlanRule"]}
     assert rules["Daily"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
-    assert rules["Daily"]["Lifecycle"] == {"DeleteAfterDays": cfg.backup_retention_days}
+    assert rules["Daily"]["Lifecycle"] == {"DeleteAfterDays": cfg.backup.retention_days}
     assert rules["Hourly"]["ScheduleExpression"] == "cron(30 * * * ? *)"
-    assert rules["Hourly"]["Lifecycle"] == {"DeleteAfterDays": cfg.database.hourly_backup_retention_days}
+    assert rules["Hourly"]["Lifecycle"] == {"DeleteAfterDays": cfg.backup.hourly_retention_days}
     for rule in rules.values():
         if env == "production":
             (copy,) = rule["CopyActions"]

@@ -82,7 +82,7 @@ def test_services_deploy_blue_green_with_hook_alarms_and_bake_time(
             assert "Strategy" not in deployment and not props.get("LoadBalancers")
             continue
         assert deployment["Strategy"] == "BLUE_GREEN"
-        assert deployment["BakeTimeInMinutes"] == cfg.features.bake_time_minutes
+        assert deployment["BakeTimeInMinutes"] == cfg.deployment.bake_time_minutes
         # A tripped alarm during the deployment or the bake rolls back.
         assert deployment["Alarms"] == {
             "AlarmNames": [f"{cfg.prefix}-{name}-deploy-{k}" for k in ("5xx", "latency", "unhealthy")],
@@ -219,7 +219,7 @@ def test_public_edge(templates: dict[str, Any], env: str) -> None:
         attributes = {a["Key"]: a["Value"] for a in lb["LoadBalancerAttributes"]}
         assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
         assert attributes["access_logs.s3.enabled"] == "true"
-        assert attributes["deletion_protection.enabled"] == str(cfg.features.deletion_protection).lower()
+        assert attributes["deletion_protection.enabled"] == str(cfg.deletion_protection).lower()
     listeners = [
         listener["Properties"]
         for listener in resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
@@ -284,7 +284,7 @@ def test_approval_gate_only_where_configured(templates: dict[str, Any], env: str
         if "deployment-hook" in f["Properties"]["FunctionName"]
     ]
     assert len(hooks) == 2
-    if cfg.features.approval_gate:
+    if cfg.deployment.approval_gate:
         # The names `make approve` writes (literal: a drift in config/names.py must fail here).
         assert sorted(parameters) == [
             "/clever-better/prod/deploy/bot/approved-revision",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 PROJECT = "clever-better"
 # The migration task logs into the bot's group under this stream prefix.
 MIGRATION_STREAM_PREFIX = "migrate"
+# Where the MLflow registry keeps model artefacts in its bucket (runbook: s3://.../models).
+MODEL_PREFIX = "models/"
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 
@@ -51,6 +53,16 @@ class Names:
     def service_log_group(self, service: str) -> str:
         """Runbook: `/ecs/clever-better-prod/bot`."""
         return f"/ecs/{self.prefix}/{service}"
+
+    @property
+    def migration_log_group(self) -> str:
+        """The migration task runs the bot's image and logs into the bot's group."""
+        return self.service_log_group("bot")
+
+    @staticmethod
+    def migration_log_stream(container: str, task_id: str) -> str:
+        """ECS's awslogs stream of one migration task: `migrate/bot/{task id}`."""
+        return f"{MIGRATION_STREAM_PREFIX}/{container}/{task_id}"
 
     @staticmethod
     def lambda_log_group(function_name: str) -> str:
@@ -124,6 +136,16 @@ class Names:
     def predeploy_snapshot(self, stamp: str) -> str:
         """The pre-deployment snapshot, `stamp` as YYYYMMDD-HHMM."""
         return f"{self.prefix}-predeploy-{stamp}"
+
+    @staticmethod
+    def model_backup_prefix(date: str) -> str:
+        """Runbook: `s3://...-backups/models-$(date +%Y%m%d)/` in the backups bucket."""
+        return f"models-{date}/"
+
+    @staticmethod
+    def config_backup_file(date: str) -> str:
+        """Runbook: `backups/config-$(date +%Y%m%d).json` (the folder is the operator's)."""
+        return f"config-{date}.json"
 
     def rds_log_group(self, kind: str) -> str:
         """RDS's export of `kind` (postgresql, upgrade); `*` for all of them."""

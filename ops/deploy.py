@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from config.environments import load
 from config.model import SERVICES, SmokeCheck
 from config.names import MIGRATION_STREAM_PREFIX
-from lambdas.deployment_hook.handler import check_once
+from lambdas.deployment_hook import smoke
 from ops.cli import COMMANDS, Call, Context, OpsError, _stack_outputs, create_snapshot
 
 # Runbook: the daily automated backup must be recent before a production deployment.
@@ -451,7 +451,7 @@ def restart(ctx: Context, args: argparse.Namespace) -> None:
 
 def _smoke_check(base_url: str, check: SmokeCheck, timeout: float) -> str | None:
     """None when the check passes, else why it failed: the deployment hook's own check."""
-    return check_once(base_url, check, timeout, user_agent="clever-better-ops")
+    return smoke.check(base_url, check, timeout, user_agent="clever-better-ops")
 
 
 def _target_health(ctx: Context, name: str) -> str | None:

@@ -3,7 +3,8 @@
 ECS has pointed the test listener at the green tasks. This function:
 
 1. requests every configured check (``CHECKS``: path, expected status, optional body
-   substring) from ``TEST_URL`` with a time-out each; any failure returns ``FAILED`` and ECS
+   substring) from ``TEST_URL`` with a time-out each (``smoke.check``, which
+   `make smoke-test` runs too); any failure returns ``FAILED`` and ECS
    rolls back, leaving the blue tasks on 100% of production traffic;
 2. when ``APPROVAL_PARAMETER`` is set (production's approval gate), waits for an operator
    (`make approve`) to write the green revision's ARN into that SSM parameter, returning
@@ -16,41 +17,32 @@ tasks keep serving.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import math
 import os
 import time
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import boto3
+
+if __package__:  # lambdas.deployment_hook.handler: tests and the repository's tools
+    from . import smoke
+else:  # Lambda: the asset folder is the root, so this file is the top-level module `handler`
+    import smoke  # type: ignore[no-redef]
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
 SUCCEEDED, FAILED, IN_PROGRESS = "SUCCEEDED", "FAILED", "IN_PROGRESS"
 CALLBACK_SECONDS = 30
-MAX_BODY = 65536
 STARTED = "approvalWaitStartedAt"
 
 
 class MalformedEvent(ValueError):
     """The hook event lacks what ECS always sends."""
-
-
-class CheckLike(Protocol):
-    """A smoke check: this module's Check, or config.model.SmokeCheck (`make smoke-test`)."""
-
-    @property
-    def path(self) -> str: ...
-    @property
-    def status(self) -> int: ...
-    @property
-    def body_contains(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -109,32 +101,6 @@ def _parse(event: Any) -> tuple[str, dict[str, Any]]:
     return str(details["targetServiceRevisionArn"]), state
 
 
-def check_once(
-    base_url: str, check: CheckLike, timeout: float, *, user_agent: str = "clever-better-deployment-hook"
-) -> str | None:
-    """None when the check passes, else why it failed (one line). `make smoke-test` uses it too,
-    so the live endpoint is held to exactly what a deployment's green tasks are."""
-    url = urllib.parse.urlsplit(base_url + check.path)
-    connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(url.hostname or "", url.port, timeout=timeout)
-    target = url.path + (f"?{url.query}" if url.query else "")
-    try:
-        connection.request("GET", target, headers={"User-Agent": user_agent})
-        response = connection.getresponse()
-        body = response.read(MAX_BODY).decode("utf-8", errors="replace")
-    except TimeoutError:  # socket.timeout is an alias of it
-        return f"GET {check.path}: no answer within {timeout:g}s"
-    except (OSError, http.client.HTTPException) as error:
-        return f"GET {check.path}: {type(error).__name__}: {error}"
-    finally:
-        connection.close()
-    if response.status != check.status:
-        return f"GET {check.path}: status {response.status}, expected {check.status}"
-    if check.body_contains is not None and check.body_contains not in body:
-        return f"GET {check.path}: body lacks {check.body_contains!r}"
-    return None
-
-
 def _approved(parameter: str, revision: str) -> bool:
     value = _client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
     return bool(value == revision)
@@ -145,7 +111,7 @@ def evaluate(event: Any, settings: Settings, now: float) -> dict[str, Any]:
     started = state.get(STARTED)
     if started is None:
         # First call for this deployment: the smoke test decides.
-        results = (check_once(settings.test_url, c, settings.timeout) for c in settings.checks)
+        results = (smoke.check(settings.test_url, c, settings.timeout) for c in settings.checks)
         failures = [failure for failure in results if failure]
         if failures:
             return _result(FAILED, f"smoke test of {revision} failed: " + "; ".join(failures))

@@ -20,6 +20,7 @@ import pytest
 from moto import mock_aws
 
 from lambdas.deployment_hook import handler as hook
+from lambdas.deployment_hook import smoke
 
 PARAMETER = "/clever-better/prod/deploy/bot/approved-revision"
 SERVICE = "arn:aws:ecs:us-east-1:123456789012:service/clever-better-prod/bot"
@@ -249,7 +250,7 @@ def test_wrong_body_fails(stub: Stub, caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_body_is_read_up_to_a_limit(stub: Stub, caplog: pytest.LogCaptureFixture) -> None:
-    stub.routes["/health"] = Reply(200, "x" * hook.MAX_BODY + "ok")
+    stub.routes["/health"] = Reply(200, "x" * smoke.MAX_BODY + "ok")
     assert hook.handler(_event()) == {"hookStatus": "FAILED"}
     assert "body lacks 'ok'" in _reason(caplog)
 
@@ -535,3 +536,30 @@ def test_settings_defaults() -> None:
         approval_parameter=None,
         approval_timeout=3600.0,
     )
+
+
+# --- packaging ----------------------------------------------------------------------------------
+
+
+def test_runs_as_lambda_imports_it(stub: Stub) -> None:
+    """Lambda puts the asset folder on sys.path and imports `handler` as a top-level module:
+    the smoke check must come along as the top-level `smoke`, without this repository."""
+    import subprocess
+
+    from tests.support import ROOT
+
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'lambdas' / 'deployment_hook')!r})\n"
+        "import handler\n"
+        f"result = handler.handler({EVENT!r})\n"
+        "print(json.dumps([result, handler.smoke.__name__, sorted(m for m in sys.modules if m in "
+        "('lambdas', 'config', 'ops'))]))\n"
+    )
+    # -I: no current directory or PYTHONPATH on sys.path, as in the Lambda runtime.
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [{"hookStatus": "SUCCEEDED"}, "smoke", []]
+    assert stub.requests == [Request("/health", USER_AGENT)]

@@ -690,7 +690,7 @@ def test_smoke_test_against_a_url(
 def test_smoke_test_checks_target_health(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("ops.deploy._smoke_check", lambda base, check, timeout: None)  # no real domain
+    monkeypatch.setattr("ops.smoke._smoke_check", lambda base, check, timeout: None)  # no real domain
     elbv2 = aws["elbv2"]
     elbv2.register_targets(
         TargetGroupArn=aws["balancers"][PREFIX]["groups"][0], Targets=[{"Id": "10.20.0.5"}]
@@ -820,7 +820,7 @@ def test_db_migration_status_when_none_ran(aws: dict[str, Any], capsys: pytest.C
 def test_commands_register_whichever_module_is_imported_first() -> None:
     from tests.support import ROOT
 
-    script = "import ops.deploy; from ops.cli import COMMANDS; print(sorted(COMMANDS))"
+    script = "import ops.release; from ops.cli import COMMANDS; print(sorted(COMMANDS))"
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
     )

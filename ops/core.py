@@ -1,0 +1,201 @@
+"""What every operator command builds on: the context, AWS calls printable as `aws` command
+lines, refusals, and the lookups and helpers more than one runbook section needs.
+
+Read-only calls (describe, list, get) are made directly; every change goes through
+Context.run, so --dry-run prints it as an `aws` command line instead of making it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from config.model import TOKENS
+from config.names import Names
+
+
+class OpsError(Exception):
+    """A refusal or failure, printed as one line; the command exits 1."""
+
+
+def _words(name: str, sep: str) -> str:
+    """API names to CLI/boto3 names: CreateDBSnapshot -> create-db-snapshot / create_db_snapshot."""
+    split = re.sub(r"([A-Z]+)([A-Z][a-z])", rf"\1{sep}\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", rf"\1{sep}\2", split).lower()
+
+
+def _quote(value: str) -> str:
+    return value if re.fullmatch(r"[\w./:@=+,-]+", value) else "'" + value.replace("'", "'\\''") + "'"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call, printable as the equivalent `aws` command line."""
+
+    service: str
+    operation: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def client(self) -> str:
+        return "s3" if self.service == "s3api" else self.service
+
+    def cli(self) -> str:
+        parts = ["aws", self.service, _words(self.operation, "-")]
+        for key, value in self.params.items():
+            option = _words(key, "-")
+            if isinstance(value, bool):  # the CLI spells booleans --flag / --no-flag
+                parts.append(f"--{option}" if value else f"--no-{option}")
+                continue
+            rendered = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            parts += [f"--{option}", _quote(rendered)]
+        return " ".join(parts)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    env: str
+    dry_run: bool
+    today: str
+    clients: Callable[[str], Any]
+    out: Callable[[str], None] = print
+    # Injectable so tests of polling and time-based checks run instantly.
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = utc_now
+
+    @property
+    def names(self) -> Names:
+        return Names(TOKENS[self.env])
+
+    def run(self, call: Call) -> Any:
+        """Make a mutating call, or print it under --dry-run."""
+        if self.dry_run:
+            self.out(f"[dry-run] {call.cli()}")
+            return None
+        self.out(f"+ {call.cli()}")
+        return getattr(self.clients(call.client), _words(call.operation, "_"))(**call.params)
+
+
+# Adds one of a command's own flags to its subparser.
+Flag = Callable[[argparse.ArgumentParser], object]
+
+
+def flag(name: str, **options: Any) -> Flag:
+    """`flag("--file", help=...)`: the flag as `parser.add_argument` takes it."""
+    return lambda parser: parser.add_argument(name, **options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One operator command: `python -m ops NAME [its flags]` runs `run`."""
+
+    name: str
+    help: str
+    run: Callable[[Context, argparse.Namespace], None]
+    flags: tuple[Flag, ...] = ()
+
+
+# --- lookups -------------------------------------------------------------------------------------
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def stack_outputs(ctx: Context, unit: str) -> dict[str, str]:
+    (described,) = ctx.clients("cloudformation").describe_stacks(StackName=ctx.names.stack(unit))["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def read_json(path: str) -> Any:
+    """The JSON value in `path`; the caller checks its shape. Any reason it cannot be read
+    (missing, unreadable, not UTF-8, not JSON) is one OpsError line."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise OpsError(f"cannot read {path}: {error}") from None
+
+
+def short(arn: str) -> str:
+    """The last path element of an ARN: a task id, `family:revision`, a revision id."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def timestamp(value: Any) -> float:
+    return value.timestamp() if isinstance(value, datetime) else float("-inf")
+
+
+def when(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else "-"
+
+
+def newest(items: Iterable[dict[str, Any]], key: str = "createdAt") -> dict[str, Any] | None:
+    ordered = sorted(items, key=lambda item: timestamp(item.get(key)), reverse=True)
+    return ordered[0] if ordered else None
+
+
+# --- shared steps ----------------------------------------------------------------------------------
+
+
+def create_snapshot(ctx: Context, instance: str, snapshot: str, *, purpose: str, then: str = "") -> None:
+    """CreateDBSnapshot tagged with its purpose, then wait until it is available (not in dry-run)."""
+    ctx.run(
+        Call(
+            "rds",
+            "CreateDBSnapshot",
+            {
+                "DBInstanceIdentifier": instance,
+                "DBSnapshotIdentifier": snapshot,
+                "Tags": [{"Key": "Purpose", "Value": purpose}, {"Key": "Environment", "Value": ctx.env}],
+            },
+        )
+    )
+    if not ctx.dry_run:
+        ctx.out(f"waiting for {snapshot} to become available ...")
+        ctx.clients("rds").get_waiter("db_snapshot_available").wait(
+            DBSnapshotIdentifier=snapshot, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
+        )
+        ctx.out(f"snapshot {snapshot} is available{then}")
+
+
+def describe_services(ctx: Context, services: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Name -> description of the services that exist in the cluster."""
+    described = ctx.clients("ecs").describe_services(cluster=ctx.names.cluster, services=list(services))
+    return {s["serviceName"]: s for s in described.get("services", []) if s.get("status") != "INACTIVE"}
+
+
+def require_services(ctx: Context, services: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    found = describe_services(ctx, services)
+    missing = [s for s in services if s not in found]
+    if missing:
+        raise OpsError(f"service {', '.join(missing)} not found in cluster {ctx.names.cluster}")
+    return found
+
+
+def redeploy(ctx: Context, service: str) -> None:
+    """A new deployment with the current task definition (tasks re-read their secrets)."""
+    ctx.run(
+        Call(
+            "ecs",
+            "UpdateService",
+            {"cluster": ctx.names.cluster, "service": service, "forceNewDeployment": True},
+        )
+    )
+
+
+def status_hint(ctx: Context) -> str:
+    """After a change ECS carries out on its own: how to watch it."""
+    return f"follow it with: make deploy-status ENV={ctx.env}"

@@ -1,0 +1,348 @@
+"""The runbook's "Deployment Procedures": the Pre-Deployment Checklist's backup, the production
+blue/green deployment's approval and status, restarts, and "Rollback Procedures".
+
+    python -m ops predeploy-check --env production [--allow-stale-backup REASON] [--dry-run]
+    python -m ops approve         --env production [--service bot|ml-service] [--dry-run]
+    python -m ops rollback        --env production [--service bot|ml-service|data-ingestion] [--dry-run]
+    python -m ops deploy-status   --env production
+    python -m ops restart         --env production --service bot|ml-service|data-ingestion [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from config.model import SERVICES
+from config.services import BLUE_GREEN_SERVICES
+from ops.core import (
+    Call,
+    Command,
+    Context,
+    Flag,
+    OpsError,
+    create_snapshot,
+    describe_services,
+    error_code,
+    flag,
+    newest,
+    redeploy,
+    require_services,
+    short,
+    status_hint,
+    when,
+)
+
+# Runbook: the daily automated backup must be recent before a production deployment.
+MAX_BACKUP_AGE = timedelta(hours=26)
+_HOURS = f"{MAX_BACKUP_AGE.total_seconds() / 3600:g}"
+IN_FLIGHT = ["PENDING", "IN_PROGRESS"]
+
+
+def _approval_value(ctx: Context, service: str) -> str | None:
+    """The approval parameter's value; None where the approval gate is off (no parameter)."""
+    try:
+        value = ctx.clients("ssm").get_parameter(Name=ctx.names.approval_parameter(service))
+    except ClientError as error:
+        if error_code(error) == "ParameterNotFound":
+            return None
+        raise
+    return str(value["Parameter"]["Value"])
+
+
+def _selected(
+    args: argparse.Namespace, allowed: tuple[str, ...], default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """--service (empty when the Makefile passes SERVICE unset) or the default services."""
+    service = (args.service or "").strip()
+    if not service:
+        return default
+    if service not in allowed:
+        raise OpsError(f"unknown service {service!r}; expected one of {', '.join(allowed)}")
+    return (service,)
+
+
+def _service_deployments(
+    ctx: Context, service: str, status: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    ecs = ctx.clients("ecs")
+    params: dict[str, Any] = {"cluster": ctx.names.cluster, "service": service}
+    if status:
+        params["status"] = status
+    while True:
+        page = ecs.list_service_deployments(**params)
+        yield from page.get("serviceDeployments", [])
+        if not page.get("nextToken"):
+            return
+        params["nextToken"] = page["nextToken"]
+
+
+def _describe_deployment(ctx: Context, arn: str) -> dict[str, Any]:
+    described = ctx.clients("ecs").describe_service_deployments(serviceDeploymentArns=[arn])
+    deployments: list[dict[str, Any]] = described.get("serviceDeployments", [])
+    if not deployments:
+        raise OpsError(f"cannot describe service deployment {arn}: {described.get('failures')}")
+    return deployments[0]
+
+
+def _in_flight(ctx: Context, service: str) -> dict[str, Any] | None:
+    return newest(_service_deployments(ctx, service, IN_FLIGHT))
+
+
+# --- predeploy-check ---------------------------------------------------------------------
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def predeploy_check(ctx: Context, args: argparse.Namespace) -> None:
+    """Runbook pre-deployment: a recent automated backup, then a manual snapshot to return to."""
+    rds = ctx.clients("rds")
+    instance = ctx.names.db_instance
+    now = ctx.now()
+    snapshots = [
+        s
+        for page in rds.get_paginator("describe_db_snapshots").paginate(
+            DBInstanceIdentifier=instance, SnapshotType="automated"
+        )
+        for s in page.get("DBSnapshots", [])
+        if s.get("Status") == "available" and s.get("SnapshotCreateTime")
+    ]
+    latest = newest(snapshots, "SnapshotCreateTime")
+    if latest is None:
+        stale = f"{instance} has no automated snapshot"
+    else:
+        age = now - latest["SnapshotCreateTime"]
+        stale = (
+            f"the latest automated snapshot of {instance} ({latest['DBSnapshotIdentifier']}) is "
+            f"{_age(age)} old, over the {_age(MAX_BACKUP_AGE)} limit"
+            if age >= MAX_BACKUP_AGE
+            else ""
+        )
+        if not stale:
+            ctx.out(f"latest automated snapshot {latest['DBSnapshotIdentifier']} is {_age(age)} old: ok")
+    if stale:
+        reason = (args.allow_stale_backup or "").strip()
+        if not reason:
+            raise OpsError(f"{stale}; fix the backups or pass --allow-stale-backup REASON")
+        caller = ctx.clients("sts").get_caller_identity()["Arn"]
+        print(
+            f"OVERRIDE: {stale}; deploying anyway by {caller}, reason: {reason}",
+            file=sys.stderr,
+            flush=True,
+        )
+    snapshot = ctx.names.predeploy_snapshot(f"{now:%Y%m%d-%H%M}")
+    create_snapshot(ctx, instance, snapshot, purpose="predeploy", then="; ready to deploy")
+
+
+# --- approve and rollback ----------------------------------------------------------------
+
+
+def approve(ctx: Context, args: argparse.Namespace) -> None:
+    """Write the in-flight deployments' green revisions into their approval parameters."""
+    services = _selected(args, BLUE_GREEN_SERVICES, BLUE_GREEN_SERVICES)
+    approvals: list[tuple[str, str]] = []
+    in_flight = 0
+    for service in services:
+        current = _approval_value(ctx, service)
+        if current is None:
+            raise OpsError(
+                f"the approval gate is off in {ctx.env}: "
+                f"{ctx.names.approval_parameter(service)} does not exist"
+            )
+        deployment = _in_flight(ctx, service)
+        if deployment is None:
+            ctx.out(f"{service}: no deployment in flight")
+            continue
+        in_flight += 1
+        revision = deployment.get("targetServiceRevisionArn") or (
+            _describe_deployment(ctx, deployment["serviceDeploymentArn"]).get("targetServiceRevision", {})
+        ).get("arn")
+        if not revision:
+            raise OpsError(
+                f"{service}: deployment {deployment['serviceDeploymentArn']} has no target revision"
+            )
+        if current == revision:
+            ctx.out(f"{service}: {revision} is already approved")
+            continue
+        approvals.append((service, revision))
+    if not in_flight:
+        raise OpsError(
+            f"no deployment of {' or '.join(services)} is in flight in {ctx.env}; nothing to approve"
+        )
+    for service, revision in approvals:
+        ctx.run(
+            Call(
+                "ssm",
+                "PutParameter",
+                {
+                    "Name": ctx.names.approval_parameter(service),
+                    "Value": revision,
+                    "Type": "String",
+                    "Overwrite": True,
+                },
+            )
+        )
+        ctx.out(f"{service}: {'would approve' if ctx.dry_run else 'approved'} {revision}")
+
+
+def _previous_task_definition(ctx: Context, service: str) -> str:
+    """The task definition the newest successful blue/green deployment replaced."""
+    succeeded = newest(_service_deployments(ctx, service, ["SUCCESSFUL"]))
+    if succeeded is None:
+        raise OpsError(f"nothing to roll back to for {service}: no successful deployment on record")
+    sources = _describe_deployment(ctx, succeeded["serviceDeploymentArn"]).get("sourceServiceRevisions") or []
+    if not sources:
+        raise OpsError(
+            f"nothing to roll back to for {service}: its last deployment "
+            f"{short(succeeded['serviceDeploymentArn'])} had no earlier revision"
+        )
+    described = ctx.clients("ecs").describe_service_revisions(serviceRevisionArns=[sources[0]["arn"]])
+    revisions = described.get("serviceRevisions", [])
+    if not revisions:
+        raise OpsError(f"cannot describe service revision {sources[0]['arn']}: {described.get('failures')}")
+    return str(revisions[0]["taskDefinition"])
+
+
+def _previous_revision_of_family(ctx: Context, current: str) -> str:
+    """data-ingestion (rolling): the newest ACTIVE revision of the family older than `current`."""
+    family, _, number = short(current).rpartition(":")
+    ecs = ctx.clients("ecs")
+    older: list[tuple[int, str]] = []
+    for page in ecs.get_paginator("list_task_definitions").paginate(
+        familyPrefix=family, status="ACTIVE", sort="DESC"
+    ):
+        for arn in page.get("taskDefinitionArns", []):
+            name, _, revision = short(arn).rpartition(":")
+            if name == family and revision.isdigit() and int(revision) < int(number):
+                older.append((int(revision), arn))
+    if not older:
+        raise OpsError(f"nothing to roll back to for {family}: no active revision older than {number}")
+    return max(older)[1]
+
+
+def rollback(ctx: Context, args: argparse.Namespace) -> None:
+    """Runbook rollback: stop an in-flight deployment with rollback, else redeploy the previous revision."""
+    services = _selected(args, SERVICES, BLUE_GREEN_SERVICES)
+    current = require_services(ctx, services)
+    plans: list[tuple[str, Call, str]] = []
+    for service in services:  # plan everything first: refuse before changing anything
+        deployment = _in_flight(ctx, service) if service in BLUE_GREEN_SERVICES else None
+        if deployment is not None:
+            arn = deployment["serviceDeploymentArn"]
+            call = Call("ecs", "StopServiceDeployment", {"serviceDeploymentArn": arn, "stopType": "ROLLBACK"})
+            plans.append((service, call, f"stop deployment {short(arn)} with rollback"))
+            continue
+        running = str(current[service]["taskDefinition"])
+        if service in BLUE_GREEN_SERVICES:
+            previous = _previous_task_definition(ctx, service)
+        else:
+            previous = _previous_revision_of_family(ctx, running)
+        if short(previous) == short(running):
+            raise OpsError(f"nothing to roll back to for {service}: it already runs {short(running)}")
+        call = Call(
+            "ecs",
+            "UpdateService",
+            {"cluster": ctx.names.cluster, "service": service, "taskDefinition": previous},
+        )
+        plans.append((service, call, f"redeploy {short(previous)} in place of {short(running)}"))
+    for service, call, what in plans:
+        ctx.run(call)
+        ctx.out(f"{service}: {'would ' if ctx.dry_run else 'requested: '}{what}")
+    ctx.out(status_hint(ctx))
+
+
+# --- status and restart --------------------------------------------------------------------
+
+
+def deploy_status(ctx: Context, args: argparse.Namespace) -> None:
+    """One block per service: counts, task definition, latest deployment, approval value."""
+    found = describe_services(ctx, SERVICES)
+    for service in SERVICES:
+        described = found.get(service)
+        if described is None:
+            ctx.out(f"{service}: not found in cluster {ctx.names.cluster}")
+            continue
+        ctx.out(
+            f"{service}: {described.get('status')}, desired {described.get('desiredCount', 0)}, "
+            f"running {described.get('runningCount', 0)}, pending {described.get('pendingCount', 0)}"
+        )
+        ctx.out(f"  task definition: {short(str(described.get('taskDefinition', '-')))}")
+        if service not in BLUE_GREEN_SERVICES:
+            continue
+        latest = newest(_service_deployments(ctx, service))
+        if latest is None:
+            ctx.out("  deployment: none on record")
+        else:
+            detail = _describe_deployment(ctx, latest["serviceDeploymentArn"])
+            stage = detail.get("lifecycleStage") or latest.get("lifecycleStage")
+            status = detail.get("status") or latest.get("status")
+            created = detail.get("createdAt") or latest.get("createdAt")
+            ctx.out(
+                f"  deployment: {status}{f' at {stage}' if stage else ''}, created {when(created)} "
+                f"({short(latest['serviceDeploymentArn'])})"
+            )
+        approved = _approval_value(ctx, service)
+        if approved is not None:
+            ctx.out(f"  approved revision: {approved}")
+
+
+def restart(ctx: Context, args: argparse.Namespace) -> None:
+    """A new deployment of one service with its current task definition."""
+    if not (args.service or "").strip():
+        raise OpsError(f"SERVICE is required: one of {', '.join(SERVICES)}")
+    (service,) = _selected(args, SERVICES, ())
+    require_services(ctx, (service,))
+    redeploy(ctx, service)
+    ctx.out(status_hint(ctx))
+
+
+def _service_flag(text: str) -> Flag:
+    # No `choices`: the Makefile passes an empty --service when SERVICE is unset.
+    return flag("--service", help=text)
+
+
+COMMANDS = (
+    Command(
+        "predeploy-check",
+        f"Latest automated backup under {_HOURS} hours old, then a pre-deployment snapshot",
+        predeploy_check,
+        (
+            flag(
+                "--allow-stale-backup",
+                metavar="REASON",
+                help=f"deploy although the last automated snapshot is over {_HOURS} hours old (logged)",
+            ),
+        ),
+    ),
+    Command(
+        "approve",
+        "Approve the in-flight blue/green deployment(s) (production's approval gate)",
+        approve,
+        (_service_flag(f"one of {', '.join(BLUE_GREEN_SERVICES)} (default: all of them)"),),
+    ),
+    Command(
+        "rollback",
+        "Stop the in-flight deployment with rollback, or redeploy the previous revision",
+        rollback,
+        (_service_flag(f"one of {', '.join(SERVICES)} (default: {', '.join(BLUE_GREEN_SERVICES)})"),),
+    ),
+    Command(
+        "deploy-status",
+        "Services, counts, task definitions, latest deployment and approval state",
+        deploy_status,
+    ),
+    Command(
+        "restart",
+        "Force a new deployment of one service",
+        restart,
+        (_service_flag(f"one of {', '.join(SERVICES)}"),),
+    ),
+)

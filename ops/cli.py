@@ -23,12 +23,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import boto3
-
-from config.environments import PRIMARY_REGION
+from config.environments import load
 from config.model import ENVIRONMENTS
 from ops import backup, maintenance, migrations, release, secrets, smoke
-from ops.core import Command, Context, OpsError, utc_now
+from ops.core import Command, Context, OpsError, aws_clients, utc_now
 
 COMMANDS: dict[str, Command] = {
     command.name: command
@@ -92,15 +90,16 @@ def main(
     if args.date and not re.fullmatch(r"\d{8}", args.date):
         print(f"error: --date {args.date!r} is not YYYYMMDD", file=sys.stderr)
         return 2
-    ctx = Context(
-        env=args.env,
-        dry_run=args.dry_run,
-        today=args.date or now().strftime("%Y%m%d"),
-        clients=clients or boto3.Session(region_name=PRIMARY_REGION).client,
-        sleep=sleep,
-        now=now,
-    )
     try:
+        config = load((args.env,))[0]
+        ctx = Context(
+            config=config,
+            dry_run=args.dry_run,
+            today=args.date or now().strftime("%Y%m%d"),
+            clients=clients or aws_clients(config.region),
+            sleep=sleep,
+            now=now,
+        )
         COMMANDS[args.command].run(ctx, args)
     except OpsError as error:
         print(f"error: {error}", file=sys.stderr)

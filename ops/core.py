@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 
-from config.model import TOKENS
+from config.model import EnvironmentConfig
 from config.names import Names
 
 
@@ -65,9 +66,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def aws_clients(region: str) -> Callable[[str], Any]:
+    """boto3 clients in the environment's region, with the caller's credentials."""
+    client: Callable[[str], Any] = boto3.Session(region_name=region).client
+    return client
+
+
 @dataclass
 class Context:
-    env: str
+    """One command run: the environment's configuration (loaded once), the flags, the clients."""
+
+    config: EnvironmentConfig
     dry_run: bool
     today: str
     clients: Callable[[str], Any]
@@ -77,8 +86,12 @@ class Context:
     now: Callable[[], datetime] = utc_now
 
     @property
+    def env(self) -> str:
+        return self.config.name
+
+    @property
     def names(self) -> Names:
-        return Names(TOKENS[self.env])
+        return self.config.names
 
     def run(self, call: Call) -> Any:
         """Make a mutating call, or print it under --dry-run."""

@@ -13,7 +13,6 @@ import argparse
 
 from botocore.exceptions import ClientError
 
-from config.environments import load
 from config.model import SmokeCheck
 from lambdas.deployment_hook import smoke
 from ops.core import Command, Context, OpsError, error_code, flag
@@ -46,7 +45,7 @@ def _target_health(ctx: Context, name: str) -> str | None:
 
 def smoke_test(ctx: Context, args: argparse.Namespace) -> None:
     """The configured smoke checks against the live endpoint, then the load balancers' targets."""
-    config = load((ctx.env,))[0]
+    config = ctx.config
     url = (args.url or "").strip()
     base = (url or f"https://{config.domain_name}").rstrip("/")
     if not base.startswith(("http://", "https://")):

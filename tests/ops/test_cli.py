@@ -224,3 +224,28 @@ def test_makefile_target_dry_run(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "error: ENV is required (dev, staging or production)" in missing.stdout + missing.stderr
+
+
+def test_clients_are_made_in_the_configured_region(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The region comes from the environment's configuration, loaded once for the run."""
+    from config.environments import load
+
+    regions: list[str] = []
+    loads: list[tuple[str, ...]] = []
+
+    def clients(region: str) -> Any:
+        regions.append(region)
+        return lambda name: pytest.fail(f"a dry-run of backup-config made a {name} client")
+
+    def counting_load(names: tuple[str, ...]) -> Any:
+        loads.append(names)
+        return load(names)
+
+    monkeypatch.setattr("ops.cli.aws_clients", clients)
+    monkeypatch.setattr("ops.cli.load", counting_load)
+    assert run("backup-config", "--env", "production", "--dry-run", "--backups-dir", str(tmp_path)) == 0
+    assert regions == [load(("production",))[0].region]
+    assert loads == [("production",)]
+    assert capsys.readouterr().out.startswith("[dry-run] aws secretsmanager get-secret-value")

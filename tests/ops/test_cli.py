@@ -249,3 +249,52 @@ def test_clients_are_made_in_the_configured_region(
     assert regions == [load(("production",))[0].region]
     assert loads == [("production",)]
     assert capsys.readouterr().out.startswith("[dry-run] aws secretsmanager get-secret-value")
+
+
+def test_common_flags_before_or_after_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The Makefile puts --env and --dry-run before the command; they may also follow it."""
+    expected = (
+        "[dry-run] aws secretsmanager get-secret-value --secret-id clever-better/prod/config "
+        f"> {tmp_path}/config-{TODAY}.json"
+    )
+    for argv in (
+        [
+            "--env",
+            "production",
+            "--dry-run",
+            "--date",
+            TODAY,
+            "backup-config",
+            "--backups-dir",
+            str(tmp_path),
+        ],
+        [
+            "backup-config",
+            "--backups-dir",
+            str(tmp_path),
+            "--env",
+            "production",
+            "--dry-run",
+            "--date",
+            TODAY,
+        ],
+        [
+            "--env",
+            "production",
+            "backup-config",
+            "--dry-run",
+            "--backups-dir",
+            str(tmp_path),
+            "--date",
+            TODAY,
+        ],
+    ):
+        assert main(argv) == 0, argv
+        assert capsys.readouterr().out.strip() == expected, argv
+
+
+def test_each_command_takes_only_its_own_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["--env", "production", "backup-config", "--snapshot", "x"])
+    assert raised.value.code == 2
+    assert "unrecognized arguments: --snapshot x" in capsys.readouterr().err

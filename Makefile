@@ -67,7 +67,7 @@ format: install ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: install ## mypy on the emulator adapter, config and Lambdas
+typecheck: install ## mypy (strict) on app.py, components, config, emulator, lambdas, ops, stacks, tools
 	$(VENV)/bin/mypy
 
 unit: install ## Tests without the local-emulator deploy

@@ -124,7 +124,7 @@ class ServicesStack(CleverBetterStack):
             endpoints={"bot": self.public, "ml-service": self.internal},
         )
         self.services: dict[str, ApplicationService] = {}
-        for spec in reversed(SPECS.values()):  # ml-service before the bot, which calls it
+        for spec in reversed(tuple(SPECS.values())):  # ml-service before the bot, which calls it
             self.services[spec.name] = add_service(self, spec=spec, inputs=inputs)
         self.services["ml-service"].scale_on_requests(
             requests=self.internal.load_balancer.metrics.request_count(

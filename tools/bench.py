@@ -86,9 +86,10 @@ def _rotation_rate(rotations: int = 30) -> float:
     with mock_aws():
         sm = boto3.client("secretsmanager")
         arn = sm.create_secret(Name="bench", SecretString=json.dumps({"app_key": "k0"}))["ARN"]
-        from moto.secretsmanager.models import secretsmanager_backends
+        from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 
         secret = secretsmanager_backends["123456789012"]["us-east-1"].secrets[arn]
+        assert isinstance(secret, FakeSecret)
         secret.rotation_enabled = secret.rotation_requested = True
         start = time.perf_counter()
         for i in range(1, rotations + 1):

@@ -26,7 +26,8 @@ def _pi_retention(days: int) -> rds.PerformanceInsightRetention:
         return rds.PerformanceInsightRetention.DEFAULT
     if days == 731:
         return rds.PerformanceInsightRetention.LONG_TERM
-    return getattr(rds.PerformanceInsightRetention, f"MONTHS_{days // 31}")  # type: ignore[no-any-return]
+    months: rds.PerformanceInsightRetention = getattr(rds.PerformanceInsightRetention, f"MONTHS_{days // 31}")
+    return months
 
 
 class Database(Construct):
@@ -184,14 +185,11 @@ class Database(Construct):
             cfn.automatic_backup_replication_kms_key_id = replica.key.key_arn
         assert self.instance.secret is not None
         self.admin_secret = self.instance.secret
-        rotation_placement = {
-            "vpc": vpc,
-            "vpc_subnets": private,
-            "security_groups": [self.client_security_group],
-        }
         self.admin_secret.add_rotation_schedule(
             "Rotation",
-            hosted_rotation=sm.HostedRotation.postgre_sql_single_user(**rotation_placement),  # type: ignore[arg-type]
+            hosted_rotation=sm.HostedRotation.postgre_sql_single_user(
+                vpc=vpc, vpc_subnets=private, security_groups=[self.client_security_group]
+            ),
             automatically_after=cdk.Duration.days(rotation.admin_days),
         )
 
@@ -211,7 +209,9 @@ class Database(Construct):
             # Multi-user: the current user keeps working while its clone gets a new password.
             hosted_rotation=sm.HostedRotation.postgre_sql_multi_user(
                 master_secret=self.admin_secret,
-                **rotation_placement,  # type: ignore[arg-type]
+                vpc=vpc,
+                vpc_subnets=private,
+                security_groups=[self.client_security_group],
             ),
             automatically_after=cdk.Duration.days(rotation.application_days),
             # The app role is created by the first migration; rotating before it exists fails.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
@@ -34,11 +36,13 @@ def alias_record(
     """Points the domain at the load balancer when we manage its zone."""
     if not hosted_zone_id:
         return
-    zone = scope.node.try_find_child("Zone") or _zone(scope, domain_name, hosted_zone_id)
+    # The certificate's zone, when domain_certificate made one in this scope.
+    found = scope.node.try_find_child("Zone")
+    zone = cast(route53.IHostedZone, found) if found else _zone(scope, domain_name, hosted_zone_id)
     route53.ARecord(
         scope,
         "AliasRecord",
-        zone=zone,  # type: ignore[arg-type]
+        zone=zone,
         record_name=domain_name,
-        target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(target)),  # type: ignore[arg-type]
+        target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(target)),
     )

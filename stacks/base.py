@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import ClassVar
+
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from components.context import UnitContext
+from components.keys import encryption_key
 from config.model import EnvironmentConfig
 from config.names import PROJECT
 
@@ -23,27 +27,28 @@ UNTAGGED = [
 
 
 class CleverBetterStack(cdk.Stack):
+    """Each stack class says once what it is: its unit (the stack name's last word), whether it
+    holds state, and a one-line summary for its description."""
+
+    UNIT: ClassVar[str]
+    STATEFUL: ClassVar[bool]
+    SUMMARY: ClassVar[str]
+
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: EnvironmentConfig,
-        unit: str,
-        stateful: bool,
-        dr: bool = False,
-        description: str,
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, dr: bool = False
     ) -> None:
         # The DR flag decides the region: the environment's own, or its DR region.
         region = self.region_of(config, dr=dr)
+        unit = self.UNIT
         super().__init__(
             scope,
             construct_id,
             stack_name=config.names.stack(unit, dr=dr),
             env=cdk.Environment(account=config.account, region=region),
-            description=description,
-            # Stateful stacks (network, data, secrets) cannot be deleted by accident in production.
-            termination_protection=stateful and config.termination_protection,
+            description=f"Clever Better {config.name}{' DR' if dr else ''} {unit}: {self.SUMMARY}",
+            # Stateful stacks (network, data, secrets, registry) cannot be deleted by accident
+            # in production.
+            termination_protection=self.STATEFUL and config.termination_protection,
         )
         self.config = config
         self._zones = [f"{region}{suffix}" for suffix in AZ_SUFFIXES]
@@ -71,6 +76,20 @@ class CleverBetterStack(cdk.Stack):
     def stateful_removal_policy(self) -> cdk.RemovalPolicy:
         """Production keeps stateful data; other environments clean up after themselves."""
         return cdk.RemovalPolicy.RETAIN if self.config.retain_stateful else cdk.RemovalPolicy.DESTROY
+
+    def unit_key(
+        self, construct_id: str, *, purpose: str, description: str, log_group_names: Sequence[str] = ()
+    ) -> kms.Key:
+        """The stack's rotating key `alias/clever-better-{token}/{purpose}`, kept as stateful data
+        is (it decrypts what outlives the stack); `log_group_names` may be encrypted with it."""
+        return encryption_key(
+            self,
+            construct_id,
+            alias=self.config.names.key_alias(purpose),
+            description=description,
+            removal_policy=self.stateful_removal_policy,
+            log_group_names=log_group_names,
+        )
 
     def unit_context(self, key: kms.IKey) -> UnitContext:
         """What this stack's constructs share: names, `key`, log retention, removal policy."""

@@ -6,7 +6,7 @@ from constructs import Construct
 from components.data import Database
 from components.data.backup import DatabaseBackups, protected_vault
 from components.data.buckets import DataBuckets
-from components.keys import dr_replica, encryption_key
+from components.keys import dr_replica
 from components.network import Network
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
@@ -15,24 +15,19 @@ from stacks.base import CleverBetterStack
 class DataStack(CleverBetterStack):
     """Stateful: the database, its proxy and credentials, and the key that encrypts them."""
 
+    UNIT = "data"
+    STATEFUL = True
+    SUMMARY = "PostgreSQL, RDS Proxy, credentials, backups"
+
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: Network
     ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            config=config,
-            unit="data",
-            stateful=True,
-            description=f"Clever Better {config.name} data: PostgreSQL, RDS Proxy, credentials, backups",
-        )
+        super().__init__(scope, construct_id, config=config)
         names = config.names
-        self.key = encryption_key(
-            self,
+        self.key = self.unit_key(
             "DataKey",
-            alias=names.key_alias("data"),
+            purpose="data",
             description=f"Encrypts {names.prefix}'s database, its secrets, logs and buckets",
-            removal_policy=self.stateful_removal_policy,
             log_group_names=[names.rds_log_group("*")],
         )
         context = self.unit_context(self.key)
@@ -103,25 +98,19 @@ class DataStack(CleverBetterStack):
 class DisasterRecoveryDataStack(CleverBetterStack):
     """Stateful, in the DR region: the key that encrypts replicated backups and secrets."""
 
+    UNIT = "data"
+    STATEFUL = True
+    SUMMARY = "key for replicated backups and secrets"
+
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         dr = config.disaster_recovery
         assert dr is not None
-        super().__init__(
-            scope,
-            construct_id,
-            config=config,
-            unit="data",
-            stateful=True,
-            dr=True,
-            description=f"Clever Better {config.name} DR data: key for replicated backups and secrets",
-        )
+        super().__init__(scope, construct_id, config=config, dr=True)
         names = config.names
-        self.key = encryption_key(
-            self,
+        self.key = self.unit_key(
             "DataKey",
-            alias=names.key_alias("data"),
+            purpose="data",
             description=f"Encrypts {names.prefix}'s replicated backups, secrets and buckets in {dr.region}",
-            removal_policy=self.stateful_removal_policy,
         )
         cdk.CfnOutput(
             self,

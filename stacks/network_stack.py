@@ -11,6 +11,10 @@ from stacks.base import CleverBetterStack
 class NetworkStack(CleverBetterStack):
     """Stateful: the VPC. Its outputs are what operators and later stacks look up."""
 
+    UNIT = "network"
+    STATEFUL = True
+    SUMMARY = "VPC, subnets, endpoints, flow logs"
+
     def __init__(
         self,
         scope: Construct,
@@ -19,18 +23,7 @@ class NetworkStack(CleverBetterStack):
         config: EnvironmentConfig,
         dr: bool = False,
     ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            config=config,
-            unit="network",
-            stateful=True,
-            dr=dr,
-            description=(
-                f"Clever Better {config.name}{' DR' if dr else ''} network: "
-                "VPC, subnets, endpoints, flow logs"
-            ),
-        )
+        super().__init__(scope, construct_id, config=config, dr=dr)
         dr_config = config.disaster_recovery
         network = dr_config.network if dr and dr_config else config.network
         self.network = Network(

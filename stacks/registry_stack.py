@@ -3,7 +3,6 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.keys import encryption_key
 from components.naming import pascal
 from components.services import ImageRepositories
 from config.model import EnvironmentConfig
@@ -13,23 +12,16 @@ from stacks.base import CleverBetterStack
 class RegistryStack(CleverBetterStack):
     """Stateful: the services' container images (the artefacts every deploy and rollback uses)."""
 
+    UNIT = "registry"
+    STATEFUL = True
+    SUMMARY = "ECR repositories bot, ml-service, data-ingestion"
+
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            config=config,
-            unit="registry",
-            stateful=True,
-            description=(
-                f"Clever Better {config.name} registry: ECR repositories bot, ml-service, data-ingestion"
-            ),
-        )
-        key = encryption_key(
-            self,
+        super().__init__(scope, construct_id, config=config)
+        key = self.unit_key(
             "ImagesKey",
-            alias=config.names.key_alias("images"),
+            purpose="images",
             description=f"Encrypts {config.prefix}'s container images",
-            removal_policy=self.stateful_removal_policy,
         )
         dr = config.disaster_recovery
         self.images = ImageRepositories(

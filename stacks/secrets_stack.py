@@ -3,7 +3,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.keys import dr_replica, encryption_key
+from components.keys import dr_replica
 from components.network import Network
 from components.security import ApplicationSecrets
 from config.model import EnvironmentConfig
@@ -13,24 +13,19 @@ from stacks.base import CleverBetterStack
 class SecretsStack(CleverBetterStack):
     """Stateful: the application's configuration and Betfair credentials."""
 
+    UNIT = "secrets"
+    STATEFUL = True
+    SUMMARY = "configuration and Betfair API key"
+
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: Network
     ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            config=config,
-            unit="secrets",
-            stateful=True,
-            description=f"Clever Better {config.name} secrets: configuration and Betfair API key",
-        )
+        super().__init__(scope, construct_id, config=config)
         names = config.names
-        key = encryption_key(
-            self,
+        key = self.unit_key(
             "SecretsKey",
-            alias=names.key_alias("secrets"),
+            purpose="secrets",
             description=f"Encrypts {names.prefix}'s application secrets, their rotation logs and reminders",
-            removal_policy=self.stateful_removal_policy,
             log_group_names=[names.lambda_log_group(names.betfair_rotation_function)],
         )
         self.secrets = ApplicationSecrets(

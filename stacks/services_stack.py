@@ -8,7 +8,6 @@ from components.data import Database
 from components.data.buckets import DataBuckets
 from components.edge import ServiceLoadBalancer, WebFirewall, domain_certificate, load_balancer_logs_bucket
 from components.edge.certificate import alias_record
-from components.keys import encryption_key
 from components.naming import pascal
 from components.network import Network
 from components.security.secrets import ApplicationSecrets
@@ -27,6 +26,10 @@ class ServicesStack(CleverBetterStack):
     termination-protected: logs outlive any one version of the services.
     """
 
+    UNIT = "services"
+    STATEFUL = False
+    SUMMARY = "ECS cluster, bot, ml-service, data-ingestion, load balancers, WAF, blue/green deployment"
+
     def __init__(
         self,
         scope: Construct,
@@ -39,22 +42,12 @@ class ServicesStack(CleverBetterStack):
         secrets: ApplicationSecrets,
         images: ImageRepositories,
     ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            config=config,
-            unit="services",
-            stateful=False,
-            description=f"Clever Better {config.name} services: ECS cluster, bot, ml-service, "
-            "data-ingestion, load balancers, WAF, blue/green deployment",
-        )
+        super().__init__(scope, construct_id, config=config)
         names, deployment = config.names, config.deployment
-        key = encryption_key(
-            self,
+        key = self.unit_key(
             "LogsKey",
-            alias=names.key_alias("service-logs"),
+            purpose="service-logs",
             description=f"Encrypts {names.prefix}'s service, deployment-hook and WAF logs",
-            removal_policy=self.stateful_removal_policy,
             log_group_names=[
                 *(names.service_log_group(service) for service in SERVICES),
                 names.lambda_log_group(names.deployment_hook_function("*")),

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from components.context import Replica, UnitContext
 from components.nag import acknowledge
-from components.network import Network
+from components.network import Network, closed_security_group
 from config.model import BackupConfig, DatabaseConfig, RotationConfig
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
@@ -64,22 +64,17 @@ class Database(Construct):
         # database directly (migrations, rotation). Nothing else can. The proxy -> database
         # rules come from the proxy's binding below (a second, identical rule would make
         # EC2 fail the deploy with InvalidPermission.Duplicate).
-        self.client_security_group = ec2.SecurityGroup(
+        self.client_security_group = closed_security_group(
             self,
             "ClientSecurityGroup",
             vpc=vpc,
             description=f"Clients of the {name} database (services, migrations, rotation)",
-            allow_all_outbound=False,
         )
-        self.proxy_security_group = ec2.SecurityGroup(
-            self, "ProxySecurityGroup", vpc=vpc, description=f"RDS Proxy of {name}", allow_all_outbound=False
+        self.proxy_security_group = closed_security_group(
+            self, "ProxySecurityGroup", vpc=vpc, description=f"RDS Proxy of {name}"
         )
-        self.database_security_group = ec2.SecurityGroup(
-            self,
-            "DatabaseSecurityGroup",
-            vpc=vpc,
-            description=f"RDS instance {name}",
-            allow_all_outbound=False,
+        self.database_security_group = closed_security_group(
+            self, "DatabaseSecurityGroup", vpc=vpc, description=f"RDS instance {name}"
         )
         postgres = ec2.Port.tcp(PORT)
         self.proxy_security_group.add_ingress_rule(

@@ -20,6 +20,7 @@ from constructs import Construct
 from components.context import UnitContext
 from components.log_bucket import log_bucket
 from components.nag import acknowledge
+from components.network import closed_security_group
 
 HEALTH_PATH = "/health"
 # The production and test rules: one catch-all rule each, below any operator rule
@@ -65,12 +66,9 @@ class ServiceLoadBalancer(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         public = self.internet_facing = certificate is not None
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description=f"{name} load balancer",
-            allow_all_outbound=False,  # the service's rules add egress to the tasks only
+        # Egress only to the tasks, added by the services' rules.
+        self.security_group = closed_security_group(
+            self, "SecurityGroup", vpc=vpc, description=f"{name} load balancer"
         )
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self,

@@ -1,3 +1,3 @@
-from components.network.network import INTERFACE_ENDPOINTS, Network
+from components.network.network import INTERFACE_ENDPOINTS, Network, closed_security_group
 
-__all__ = ["INTERFACE_ENDPOINTS", "Network"]
+__all__ = ["INTERFACE_ENDPOINTS", "Network", "closed_security_group"]

@@ -34,6 +34,13 @@ PRIVATE_MASK = 20  # Fargate tasks and Lambdas: room for many ENIs
 ISOLATED_MASK = 24  # databases only
 
 
+def closed_security_group(
+    scope: Construct, construct_id: str, *, vpc: ec2.IVpc, description: str
+) -> ec2.SecurityGroup:
+    """A security group that lets nothing out until its owner adds the rules it needs."""
+    return ec2.SecurityGroup(scope, construct_id, vpc=vpc, description=description, allow_all_outbound=False)
+
+
 class Network(Construct):
     """A VPC with public, private-with-egress and isolated subnets.
 
@@ -151,12 +158,11 @@ class Network(Construct):
         # S3 (ECR image layers, buckets) through the free gateway endpoint.
         self.vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3)
 
-        self.endpoint_security_group = ec2.SecurityGroup(
+        self.endpoint_security_group = closed_security_group(
             self,
             "EndpointSecurityGroup",
             vpc=self.vpc,
             description=f"HTTPS from inside {name} to the interface endpoints",
-            allow_all_outbound=False,
         )
         self.endpoint_security_group.add_ingress_rule(
             # The literal range, not the VPC's token, so the rule is checkable at synth.

@@ -14,7 +14,7 @@ from constructs import Construct
 from components.context import Replica, UnitContext
 from components.functions import python_function
 from components.nag import acknowledge
-from components.network import Network
+from components.network import Network, closed_security_group
 
 # Betfair's interactive login; the rotation test step proves a new key works with it.
 BETFAIR_LOGIN_URL = "https://identitysso.betfair.com/api/login"
@@ -93,12 +93,11 @@ class ApplicationSecrets(Construct):
             enforce_ssl=True,
         )
 
-        security_group = ec2.SecurityGroup(
+        security_group = closed_security_group(
             self,
             "RotationSecurityGroup",
             vpc=vpc,
             description=f"{name} Betfair key rotation: HTTPS to endpoints and Betfair",
-            allow_all_outbound=False,
         )
         security_group.add_egress_rule(
             ec2.Peer.ipv4(network.vpc_cidr), ec2.Port.tcp(443), "HTTPS to the VPC endpoints"

@@ -24,6 +24,7 @@ from components.context import UnitContext
 from components.edge import ServiceLoadBalancer
 from components.functions import python_function
 from components.nag import acknowledge
+from components.network import closed_security_group
 from config.model import DeploymentConfig
 from config.names import Names
 
@@ -54,12 +55,11 @@ class DeploymentGuard(Construct):
         name = names.deployment_name(service)
         self.alarms = self._alarms(names, service, endpoint, settings)
 
-        security_group = ec2.SecurityGroup(
+        security_group = closed_security_group(
             self,
             "HookSecurityGroup",
             vpc=vpc,
             description=f"{name} deployment hook: test listener and VPC endpoints",
-            allow_all_outbound=False,
         )
         port = ec2.Port.tcp(settings.test_listener_port)
         # A public test listener is called by its public name, so out through NAT; an internal

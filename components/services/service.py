@@ -22,6 +22,7 @@ from constructs import Construct
 
 from components.edge import ServiceLoadBalancer
 from components.nag import acknowledge
+from components.network import closed_security_group
 from components.services.deployment import DeploymentGuard
 from config.model import ServiceSize
 from config.services import USER, ServiceSpec
@@ -103,9 +104,7 @@ def task_definition(
 def task_security_group(scope: Construct, *, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
     """Egress HTTPS only (Betfair, ECR layers on S3, AWS APIs); the stack adds PostgreSQL to
     the proxy or database, and the load balancer's ingress, from its side."""
-    group = ec2.SecurityGroup(
-        scope, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False
-    )
+    group = closed_security_group(scope, "SecurityGroup", vpc=vpc, description=description)
     group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
     return group
 

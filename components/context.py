@@ -23,6 +23,11 @@ class UnitContext:
     log_retention_days: int
     removal_policy: cdk.RemovalPolicy
 
+    def bucket_name(self, scope: Construct, purpose: str, *, region: str | None = None) -> str:
+        """The `purpose` bucket's fixed name in `scope`'s account and region (or `region`)."""
+        stack = cdk.Stack.of(scope)
+        return self.names.bucket(purpose, stack.account, region or stack.region)
+
     def log_group(self, scope: Construct, construct_id: str, *, name: str) -> logs.LogGroup:
         """Created by us, not by the service that writes to it: encrypted, and expiring."""
         return logs.LogGroup(

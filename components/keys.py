@@ -70,6 +70,6 @@ def dr_replica(scope: Construct, config: EnvironmentConfig) -> Replica | None:
     if dr is None:
         return None
     stack = cdk.Stack.of(scope)
-    alias = config.names.key_alias("data")
+    alias = config.names.data_key_alias
     arn = dr.data_key_arn or f"arn:{stack.partition}:kms:{dr.region}:{stack.account}:{alias}"
     return Replica(region=dr.region, key=kms.Key.from_key_arn(scope, "DrDataKey", arn))

@@ -48,7 +48,7 @@ def _dev() -> EnvironmentConfig:
         },
         log_retention_days=14,
         deletion_protection=False,
-        deployment=DeploymentConfig(bake_time_minutes=5),
+        deployment=DeploymentConfig(bake_time_minutes=5, approval_gate=False),
     )
 
 
@@ -75,7 +75,7 @@ def _staging() -> EnvironmentConfig:
         },
         log_retention_days=30,
         deletion_protection=True,
-        deployment=DeploymentConfig(bake_time_minutes=10),
+        deployment=DeploymentConfig(bake_time_minutes=10, approval_gate=False),
     )
 
 

@@ -292,13 +292,13 @@ class SmokeCheck:
 class DeploymentConfig:
     """Releases and blue/green (runbook: Production Deployment, Rollback Procedures)."""
 
+    # The runbook's watch after a blue/green traffic shift: ECS keeps blue this long and
+    # rolls back if a deployment alarm fires. Every environment states its own.
+    bake_time_minutes: int
+    # Traffic shifts only after `make approve` (production must). Every environment states it.
+    approval_gate: bool
     # Set from `-c image_tag=...` by app.py; the same tag for all three services.
     image_tag: str = DEFAULT_IMAGE_TAG
-    # The runbook's watch after a blue/green traffic shift: ECS keeps blue this long and
-    # rolls back if a deployment alarm fires.
-    bake_time_minutes: int = 15
-    # Traffic shifts only after `make approve` (production).
-    approval_gate: bool = False
     # The approval gate rolls back when nobody approves in time.
     approval_timeout_minutes: int = 60
     # The test listener green tasks are smoke-tested through; never 80 or 443.
@@ -417,7 +417,7 @@ class EnvironmentConfig:
     log_retention_days: int
     # Database and load balancers refuse deletion (staging and production).
     deletion_protection: bool
-    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
+    deployment: DeploymentConfig
     disaster_recovery: DisasterRecoveryConfig | None = None
     rotation: RotationConfig = field(default_factory=RotationConfig)
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -437,11 +437,6 @@ class EnvironmentConfig:
     def names(self) -> Names:
         """Every physical name in this environment (config/names.py)."""
         return Names(self.token)
-
-    @property
-    def prefix(self) -> str:
-        """`clever-better-{token}`: the runbook's cluster, DB and stack prefix."""
-        return self.names.prefix
 
     @property
     def is_production(self) -> bool:

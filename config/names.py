@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PROJECT = "clever-better"
-# The migration task logs into the bot's group under this stream prefix.
+# Migrations ship in this service's image, run at its size and log into its group under
+# the stream prefix below.
+MIGRATION_SERVICE = "bot"
 MIGRATION_STREAM_PREFIX = "migrate"
 # Where the MLflow registry keeps model artefacts in its bucket (runbook: s3://.../models).
 MODEL_PREFIX = "models/"
@@ -38,6 +40,11 @@ class Names:
 
     # --- compute ----------------------------------------------------------------------------
 
+    @staticmethod
+    def repository(service: str) -> str:
+        """The ECR repository of a service's images: the service's own name (runbook)."""
+        return service
+
     @property
     def cluster(self) -> str:
         """Runbook: `aws ecs list-tasks --cluster clever-better-prod`."""
@@ -57,7 +64,7 @@ class Names:
     @property
     def migration_log_group(self) -> str:
         """The migration task runs the bot's image and logs into the bot's group."""
-        return self.service_log_group("bot")
+        return self.service_log_group(MIGRATION_SERVICE)
 
     @staticmethod
     def migration_log_stream(container: str, task_id: str) -> str:
@@ -108,6 +115,10 @@ class Names:
     @property
     def web_acl(self) -> str:
         return self.prefix
+
+    def waf_metric(self, rule: str | None = None) -> str:
+        """The CloudWatch metric of the web ACL (None) or of one of its rules."""
+        return f"{self.prefix}-{rule}" if rule else self.prefix
 
     @property
     def waf_log_group(self) -> str:
@@ -167,6 +178,12 @@ class Names:
     def bucket(self, purpose: str, account: str, region: str) -> str:
         """Globally unique: `clever-better-prod-backups-123456789012-us-east-1`."""
         return f"{self.prefix}-{purpose}-{account}-{region}"
+
+    @property
+    def data_key_alias(self) -> str:
+        """The same alias in the primary and the DR region, so the primary can name the DR
+        key without a lookup."""
+        return self.key_alias("data")
 
     def key_alias(self, purpose: str) -> str:
         """`alias/clever-better-prod/data`; the DR region's data key has the same alias."""

@@ -57,6 +57,13 @@ class ServiceSpec:
         return self.rollout is Rollout.BLUE_GREEN
 
     @property
+    def listen_port(self) -> int:
+        """The port a load-balanced service listens on."""
+        if self.port is None:
+            raise ValueError(f"{self.name} takes no traffic")
+        return self.port
+
+    @property
     def health_command(self) -> list[str]:
         if self.port is not None:
             return ["CMD-SHELL", f"curl -fsS --max-time 3 http://127.0.0.1:{self.port}/health || exit 1"]
@@ -97,3 +104,15 @@ assert tuple(SPECS) == SERVICES
 assert all(SPECS[called].port for spec in SPECS.values() for called in spec.calls)
 # The services `make approve` and the deployment hooks deal with, in runbook order.
 BLUE_GREEN_SERVICES = tuple(name for name, spec in SPECS.items() if spec.blue_green)
+
+
+def behind(exposure: Exposure) -> ServiceSpec:
+    """The one service the load balancer of `exposure` (public or internal) fronts."""
+    (spec,) = (spec for spec in SPECS.values() if spec.exposure is exposure)
+    return spec
+
+
+for _exposure in (Exposure.PUBLIC, Exposure.INTERNAL):
+    # One load balancer per exposure fronts exactly one service.
+    if sum(spec.exposure is _exposure for spec in SPECS.values()) != 1:
+        raise ValueError(f"exactly one service must be {_exposure.value}")

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from config.environments import load
-from config.model import ENVIRONMENTS
+from config.model import ENVIRONMENTS, ConfigError
 from ops import backup, maintenance, migrations, release, secrets, smoke
 from ops.core import Command, Context, OpsError, aws_clients, utc_now
 
@@ -101,6 +101,10 @@ def main(
             now=now,
         )
         COMMANDS[args.command].run(ctx, args)
+    except ConfigError as error:
+        # The same line synth prints for it (app.py).
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 1
     except OpsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from config.names import MIGRATION_SERVICE
 from ops.core import Call, Command, Context, OpsError, error_code, short, stack_outputs, timestamp, when
 
 MIGRATION_STARTED_BY = "make-db-migrate"
@@ -142,7 +143,7 @@ def db_migration_status(ctx: Context, args: argparse.Namespace) -> None:
     task_id = short(newest["taskArn"])
     containers = newest.get("containers") or [{}]
     group = ctx.names.migration_log_group
-    stream = ctx.names.migration_log_stream(str(containers[0].get("name", "bot")), task_id)
+    stream = ctx.names.migration_log_stream(str(containers[0].get("name", MIGRATION_SERVICE)), task_id)
     try:
         events = ctx.clients("logs").get_log_events(
             logGroupName=group, logStreamName=stream, startFromHead=False, limit=MIGRATION_LOG_LINES

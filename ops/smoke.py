@@ -20,7 +20,7 @@ from ops.core import Command, Context, OpsError, error_code, flag
 
 def _smoke_check(base_url: str, check: SmokeCheck, timeout: float) -> str | None:
     """None when the check passes, else why it failed."""
-    return smoke.check(base_url, check, timeout, user_agent="clever-better-ops")
+    return smoke.probe(base_url, check, timeout, user_agent="clever-better-ops")
 
 
 def _target_health(ctx: Context, name: str) -> str | None:

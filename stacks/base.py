@@ -78,14 +78,14 @@ class CleverBetterStack(cdk.Stack):
         return cdk.RemovalPolicy.RETAIN if self.config.retain_stateful else cdk.RemovalPolicy.DESTROY
 
     def unit_key(
-        self, construct_id: str, *, purpose: str, description: str, log_group_names: Sequence[str] = ()
+        self, construct_id: str, *, alias: str, description: str, log_group_names: Sequence[str] = ()
     ) -> kms.Key:
-        """The stack's rotating key `alias/clever-better-{token}/{purpose}`, kept as stateful data
-        is (it decrypts what outlives the stack); `log_group_names` may be encrypted with it."""
+        """The stack's rotating key, kept as stateful data is (it decrypts what outlives the
+        stack); `log_group_names` may be encrypted with it."""
         return encryption_key(
             self,
             construct_id,
-            alias=self.config.names.key_alias(purpose),
+            alias=alias,
             description=description,
             removal_policy=self.stateful_removal_policy,
             log_group_names=log_group_names,

@@ -26,12 +26,11 @@ class DataStack(CleverBetterStack):
         names = config.names
         self.key = self.unit_key(
             "DataKey",
-            purpose="data",
+            alias=names.data_key_alias,
             description=f"Encrypts {names.prefix}'s database, its secrets, logs and buckets",
             log_group_names=[names.rds_log_group("*")],
         )
         context = self.unit_context(self.key)
-        dr = config.disaster_recovery
         replica = dr_replica(self, config)
         self.database = Database(
             self,
@@ -42,11 +41,6 @@ class DataStack(CleverBetterStack):
             backup=config.backup,
             rotation=config.rotation,
             deletion_protection=config.deletion_protection,
-            # A final snapshot wherever the database is protected (staging, production);
-            # dev's sandbox database goes with its stack.
-            instance_removal_policy=(
-                cdk.RemovalPolicy.SNAPSHOT if config.deletion_protection else cdk.RemovalPolicy.DESTROY
-            ),
             replica=replica,
         )
         db = self.database
@@ -56,11 +50,7 @@ class DataStack(CleverBetterStack):
             context=context,
             instance=db.instance,
             config=config.backup,
-            dr_vault_arn=(
-                f"arn:{self.partition}:backup:{dr.region}:{self.account}:backup-vault:{names.dr_backup_vault}"
-                if dr
-                else None
-            ),
+            replica=replica,
         )
         self.buckets = DataBuckets(
             self,
@@ -109,7 +99,7 @@ class DisasterRecoveryDataStack(CleverBetterStack):
         names = config.names
         self.key = self.unit_key(
             "DataKey",
-            purpose="data",
+            alias=names.data_key_alias,
             description=f"Encrypts {names.prefix}'s replicated backups, secrets and buckets in {dr.region}",
         )
         cdk.CfnOutput(

@@ -18,17 +18,17 @@ class RegistryStack(CleverBetterStack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id, config=config)
+        names = config.names
         key = self.unit_key(
             "ImagesKey",
-            purpose="images",
-            description=f"Encrypts {config.prefix}'s container images",
+            alias=names.key_alias("images"),
+            description=f"Encrypts {names.prefix}'s container images",
         )
         dr = config.disaster_recovery
         self.images = ImageRepositories(
             self,
             "Images",
-            key=key,
-            removal_policy=self.stateful_removal_policy,
+            context=self.unit_context(key),
             replica_region=dr.region if dr else None,
         )
         for name, repository in self.images.repositories.items():

@@ -24,7 +24,7 @@ class SecretsStack(CleverBetterStack):
         names = config.names
         key = self.unit_key(
             "SecretsKey",
-            purpose="secrets",
+            alias=names.key_alias("secrets"),
             description=f"Encrypts {names.prefix}'s application secrets, their rotation logs and reminders",
             log_group_names=[names.lambda_log_group(names.betfair_rotation_function)],
         )

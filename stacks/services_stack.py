@@ -14,7 +14,7 @@ from components.security.secrets import ApplicationSecrets
 from components.services import ApplicationService, ImageRepositories, MigrationTask, ServicesCluster
 from components.services.wiring import SecretReferences, ServiceInputs, add_service
 from config.model import SERVICES, EnvironmentConfig
-from config.services import SPECS
+from config.services import SPECS, Exposure, behind
 from stacks.base import CleverBetterStack
 
 
@@ -46,7 +46,7 @@ class ServicesStack(CleverBetterStack):
         names, deployment = config.names, config.deployment
         key = self.unit_key(
             "LogsKey",
-            purpose="service-logs",
+            alias=names.key_alias("service-logs"),
             description=f"Encrypts {names.prefix}'s service, deployment-hook and WAF logs",
             log_group_names=[
                 *(names.service_log_group(service) for service in SERVICES),
@@ -59,6 +59,8 @@ class ServicesStack(CleverBetterStack):
         logs_bucket = load_balancer_logs_bucket(self, context=context)
         operators = [ec2.Peer.ipv4(cidr) for cidr in deployment.operator_cidrs]
 
+        public, internal = behind(Exposure.PUBLIC), behind(Exposure.INTERNAL)
+
         # Public edge: api.clever-better.com -> WAF -> ALB -> bot.
         certificate = domain_certificate(
             self, domain_name=config.domain_name, hosted_zone_id=deployment.hosted_zone_id
@@ -68,7 +70,7 @@ class ServicesStack(CleverBetterStack):
             "Public",
             name=names.public_load_balancer,
             vpc=network.vpc,
-            target_port=_port("bot"),
+            target_port=public.listen_port,
             test_port=deployment.test_listener_port,
             # The hook calls the public name from private subnets, so it arrives from our NAT IPs.
             test_sources=[
@@ -98,7 +100,7 @@ class ServicesStack(CleverBetterStack):
             "Internal",
             name=names.internal_load_balancer,
             vpc=network.vpc,
-            target_port=_port("ml-service"),
+            target_port=internal.listen_port,
             test_port=deployment.test_listener_port,
             test_sources=operators,
             logs_bucket=logs_bucket,
@@ -114,12 +116,12 @@ class ServicesStack(CleverBetterStack):
             database=database,
             buckets=buckets,
             secrets=SecretReferences.of(self, secrets=secrets, database=database),
-            endpoints={"bot": self.public, "ml-service": self.internal},
+            endpoints={public.name: self.public, internal.name: self.internal},
         )
         self.services: dict[str, ApplicationService] = {}
         for spec in reversed(tuple(SPECS.values())):  # ml-service before the bot, which calls it
             self.services[spec.name] = add_service(self, spec=spec, inputs=inputs)
-        self.services["ml-service"].scale_on_requests(
+        self.services[internal.name].scale_on_requests(
             requests=self.internal.load_balancer.metrics.request_count(
                 period=cdk.Duration.minutes(1), statistic="Sum"
             ),
@@ -156,9 +158,3 @@ class ServicesStack(CleverBetterStack):
             cdk.CfnOutput(
                 self, pascal(service) + "LogGroup", value=group.log_group_name, description=f"{service} logs"
             )
-
-
-def _port(service: str) -> int:
-    port = SPECS[service].port
-    assert port is not None
-    return port

@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from components.context import UnitContext
+from components.context import Replica, UnitContext
 from components.nag import acknowledge
 from config.model import BackupConfig
 
@@ -43,17 +43,22 @@ class DatabaseBackups(Construct):
         context: UnitContext,
         instance: rds.DatabaseInstance,
         config: BackupConfig,
-        dr_vault_arn: str | None,
+        replica: Replica | None,
     ) -> None:
         super().__init__(scope, construct_id)
         names = context.names
         self.vault = protected_vault(
             self, "Vault", name=names.backup_vault, key=context.key, removal_policy=context.removal_policy
         )
-        # from_backup_vault_arn, not _name: the name form silently resolves to this region.
-        dr_vault = (
-            backup.BackupVault.from_backup_vault_arn(self, "DrVault", dr_vault_arn) if dr_vault_arn else None
-        )
+        dr_vault = None
+        if replica is not None:
+            # By ARN, not from_backup_vault_name: the name form silently resolves to this region.
+            stack = cdk.Stack.of(self)
+            dr_vault = backup.BackupVault.from_backup_vault_arn(
+                self,
+                "DrVault",
+                f"arn:{stack.partition}:backup:{replica.region}:{stack.account}:backup-vault:{names.dr_backup_vault}",
+            )
 
         def rule(
             rule_name: str, schedule: events.Schedule, days: int, start_hours: int

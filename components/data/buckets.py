@@ -32,7 +32,7 @@ class DataBuckets(Construct):
         replica: Replica | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._names = context.names
+        self._context = context
         key, removal_policy = context.key, context.removal_policy
         self.access_logs = log_bucket(
             self,
@@ -83,8 +83,7 @@ class DataBuckets(Construct):
 
     def bucket_name(self, purpose: str, *, region: str | None = None) -> str:
         """The bucket's fixed name in this stack's region (or `region`, its DR twin's)."""
-        stack = cdk.Stack.of(self)
-        return self._names.bucket(purpose, stack.account, region or stack.region)
+        return self._context.bucket_name(self, purpose, region=region)
 
     def bucket_arn(self, purpose: str, *, region: str | None = None) -> str:
         """By name, not by reference: readable in review, and no cross-stack reference (or, for

@@ -49,7 +49,6 @@ class Database(Construct):
         backup: BackupConfig,
         rotation: RotationConfig,
         deletion_protection: bool,
-        instance_removal_policy: cdk.RemovalPolicy,
         replica: Replica | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -159,7 +158,9 @@ class Database(Construct):
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
             deletion_protection=deletion_protection,
-            removal_policy=instance_removal_policy,
+            # A final snapshot wherever the database is protected (staging, production);
+            # dev's sandbox database goes with its stack.
+            removal_policy=cdk.RemovalPolicy.SNAPSHOT if deletion_protection else cdk.RemovalPolicy.DESTROY,
             enable_performance_insights=True,
             performance_insight_encryption_key=key,
             performance_insight_retention=_pi_retention(config.performance_insights_retention_days),

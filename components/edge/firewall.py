@@ -42,7 +42,7 @@ class WebFirewall(Construct):
                         vendor_name="AWS", name=group
                     )
                 ),
-                visibility_config=visibility(f"{name}-{group}"),
+                visibility_config=visibility(context.names.waf_metric(group)),
             )
             for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
         ]
@@ -58,7 +58,7 @@ class WebFirewall(Construct):
                         aggregate_key_type="IP", limit=requests_per_5_minutes
                     )
                 ),
-                visibility_config=visibility(f"{name}-rate-limit"),
+                visibility_config=visibility(context.names.waf_metric("rate-limit")),
             ),
         )
         self.web_acl = wafv2.CfnWebACL(
@@ -68,7 +68,7 @@ class WebFirewall(Construct):
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=rules,
-            visibility_config=visibility(name),
+            visibility_config=visibility(context.names.waf_metric()),
         )
         wafv2.CfnWebACLAssociation(
             self,

@@ -31,11 +31,10 @@ DEREGISTRATION_DELAY = cdk.Duration.seconds(30)
 
 def load_balancer_logs_bucket(scope: Construct, *, context: UnitContext) -> s3.Bucket:
     """ALB access logs: load balancers can only write to SSE-S3 buckets."""
-    stack = cdk.Stack.of(scope)
     return log_bucket(
         scope,
         "LoadBalancerLogs",
-        name=context.names.bucket("alb-logs", stack.account, stack.region),
+        name=context.bucket_name(scope, "alb-logs"),
         retention_days=context.log_retention_days,
         removal_policy=context.removal_policy,
         reason="This bucket is itself a log destination (ALB access logs): ELB can only write to SSE-S3 "
@@ -47,7 +46,7 @@ class ServiceLoadBalancer(Construct):
     """Internet-facing with HTTPS (and HTTP redirected) when given a certificate; internal
     HTTP otherwise. Attributes: ``load_balancer``, ``security_group``, ``listener``,
     ``test_listener``, ``blue``, ``green``, ``production_rule``, ``test_rule``, ``test_url``,
-    ``internet_facing``.
+    ``internet_facing``, ``vpc``.
     """
 
     def __init__(
@@ -66,6 +65,7 @@ class ServiceLoadBalancer(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         public = self.internet_facing = certificate is not None
+        self.vpc = vpc
         # Egress only to the tasks, added by the services' rules.
         self.security_group = closed_security_group(
             self, "SecurityGroup", vpc=vpc, description=f"{name} load balancer"

@@ -47,8 +47,6 @@ class DeploymentGuard(Construct):
         service: str,
         endpoint: ServiceLoadBalancer,
         settings: DeploymentConfig,
-        approval_gate: bool,
-        vpc: ec2.IVpc,
     ) -> None:
         super().__init__(scope, construct_id)
         names = context.names
@@ -58,7 +56,7 @@ class DeploymentGuard(Construct):
         security_group = closed_security_group(
             self,
             "HookSecurityGroup",
-            vpc=vpc,
+            vpc=endpoint.vpc,
             description=f"{name} deployment hook: test listener and VPC endpoints",
         )
         port = ec2.Port.tcp(settings.test_listener_port)
@@ -68,7 +66,9 @@ class DeploymentGuard(Construct):
         security_group.add_egress_rule(hook_egress, port, "The test listener")
         endpoint.security_group.add_ingress_rule(security_group, port, "The deployment hook")
         # SSM (the approval parameter) through the VPC's interface endpoint.
-        security_group.add_egress_rule(ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "VPC endpoints")
+        security_group.add_egress_rule(
+            ec2.Peer.ipv4(endpoint.vpc.vpc_cidr_block), ec2.Port.tcp(443), "VPC endpoints"
+        )
 
         statements: list[iam.PolicyStatement] = []
         environment = {
@@ -83,6 +83,7 @@ class DeploymentGuard(Construct):
             "TIMEOUT_SECONDS": str(settings.smoke_timeout_seconds),
         }
         self.approval: ssm.StringParameter | None = None
+        approval_gate = settings.approval_gate
         if approval_gate:
             # `make approve` writes the green revision's ARN here; the template's value never
             # changes, so a deploy never overwrites an approval.
@@ -109,7 +110,7 @@ class DeploymentGuard(Construct):
             code="deployment_hook",
             statements=statements,
             environment=environment,
-            vpc=vpc,
+            vpc=endpoint.vpc,
             security_group=security_group,
             timeout=cdk.Duration.seconds(checks_time + 30),
             reserved_concurrency=2,

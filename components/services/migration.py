@@ -14,11 +14,8 @@ from constructs import Construct
 from components.data import PORT
 from components.services.service import acknowledge_task_definition, task_definition, task_security_group
 from components.services.wiring import ServiceInputs, grant_secret_keys
-from config.names import MIGRATION_STREAM_PREFIX
+from config.names import MIGRATION_SERVICE, MIGRATION_STREAM_PREFIX
 from config.services import SPECS
-
-# Migrations ship in the bot's image and run at its size.
-IMAGE_OF = "bot"
 
 
 class MigrationTask(Construct):
@@ -26,7 +23,7 @@ class MigrationTask(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, inputs: ServiceInputs) -> None:
         super().__init__(scope, construct_id)
-        spec, config, database = SPECS[IMAGE_OF], inputs.config, inputs.database
+        spec, config, database = SPECS[MIGRATION_SERVICE], inputs.config, inputs.database
         family = inputs.context.names.migration_family
         admin = inputs.secrets.admin_database
         self.container_name = spec.name
@@ -35,11 +32,11 @@ class MigrationTask(Construct):
             "Task",
             family=family,
             spec=spec,
-            size=config.services[IMAGE_OF],
+            size=config.services[MIGRATION_SERVICE],
             image=ecs.ContainerImage.from_ecr_repository(
-                inputs.images.repositories[IMAGE_OF], config.deployment.image_tag
+                inputs.images.repositories[MIGRATION_SERVICE], config.deployment.image_tag
             ),
-            log_group=inputs.cluster.log_groups[IMAGE_OF],
+            log_group=inputs.cluster.log_groups[MIGRATION_SERVICE],
             stream_prefix=MIGRATION_STREAM_PREFIX,
             environment={
                 "ENVIRONMENT": config.name,

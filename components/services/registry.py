@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from components.context import UnitContext
 from components.naming import pascal
 from config.model import SERVICES
 
-SERVICE_NAMES = SERVICES
 KEEP_IMAGES = 50  # enough releases to roll back through, bounded storage
 UNTAGGED_DAYS = 7
 
@@ -27,21 +26,21 @@ class ImageRepositories(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        key: kms.IKey,
-        removal_policy: cdk.RemovalPolicy,
+        context: UnitContext,
         replica_region: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        names = context.names
         self.repositories: dict[str, ecr.Repository] = {}
-        for name in SERVICE_NAMES:
-            self.repositories[name] = ecr.Repository(
+        for service in SERVICES:
+            self.repositories[service] = ecr.Repository(
                 self,
-                pascal(name),
-                repository_name=name,
+                pascal(service),
+                repository_name=names.repository(service),
                 image_scan_on_push=True,
                 image_tag_mutability=ecr.TagMutability.IMMUTABLE,
                 encryption=ecr.RepositoryEncryption.KMS,
-                encryption_key=key,
+                encryption_key=context.key,
                 lifecycle_rules=[
                     ecr.LifecycleRule(
                         rule_priority=1,
@@ -56,7 +55,7 @@ class ImageRepositories(Construct):
                         max_image_count=KEEP_IMAGES,
                     ),
                 ],
-                removal_policy=removal_policy,
+                removal_policy=context.removal_policy,
             )
         if replica_region:
             # Registry-wide (one per account and region): copies every push of our three
@@ -74,9 +73,9 @@ class ImageRepositories(Construct):
                             ],
                             repository_filters=[
                                 ecr.CfnReplicationConfiguration.RepositoryFilterProperty(
-                                    filter=name, filter_type="PREFIX_MATCH"
+                                    filter=names.repository(service), filter_type="PREFIX_MATCH"
                                 )
-                                for name in SERVICE_NAMES
+                                for service in SERVICES
                             ],
                         )
                     ]

@@ -102,8 +102,9 @@ def task_definition(
 
 
 def task_security_group(scope: Construct, *, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
-    """Egress HTTPS only (Betfair, ECR layers on S3, AWS APIs); the stack adds PostgreSQL to
-    the proxy or database, and the load balancer's ingress, from its side."""
+    """Egress HTTPS only (Betfair, ECR layers on S3, AWS APIs). PostgreSQL to the proxy
+    (services/wiring.py) or to the database (the migration task) is added by whoever wires
+    the task; the load balancer's ingress by the blue/green target."""
     group = closed_security_group(scope, "SecurityGroup", vpc=vpc, description=description)
     group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
     return group

@@ -123,8 +123,6 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
             service=spec.name,
             endpoint=endpoint,
             settings=deployment,
-            approval_gate=deployment.approval_gate,
-            vpc=inputs.network.vpc,
         )
         blue_green = BlueGreen(
             endpoint=endpoint,

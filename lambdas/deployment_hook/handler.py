@@ -3,7 +3,7 @@
 ECS has pointed the test listener at the green tasks. This function:
 
 1. requests every configured check (``CHECKS``: path, expected status, optional body
-   substring) from ``TEST_URL`` with a time-out each (``smoke.check``, which
+   substring) from ``TEST_URL`` with a time-out each (``smoke.probe``, which
    `make smoke-test` runs too); any failure returns ``FAILED`` and ECS
    rolls back, leaving the blue tasks on 100% of production traffic;
 2. when ``APPROVAL_PARAMETER`` is set (production's approval gate), waits for an operator
@@ -111,7 +111,7 @@ def evaluate(event: Any, settings: Settings, now: float) -> dict[str, Any]:
     started = state.get(STARTED)
     if started is None:
         # First call for this deployment: the smoke test decides.
-        results = (smoke.check(settings.test_url, c, settings.timeout) for c in settings.checks)
+        results = (smoke.probe(settings.test_url, c, settings.timeout) for c in settings.checks)
         failures = [failure for failure in results if failure]
         if failures:
             return _result(FAILED, f"smoke test of {revision} failed: " + "; ".join(failures))

@@ -26,7 +26,7 @@ class CheckLike(Protocol):
     def body_contains(self) -> str | None: ...
 
 
-def check(
+def probe(
     base_url: str, check: CheckLike, timeout: float, *, user_agent: str = "clever-better-deployment-hook"
 ) -> str | None:
     """GET `base_url + check.path` within `timeout` seconds.

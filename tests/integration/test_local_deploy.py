@@ -25,6 +25,8 @@ SECRETS = "clever-better-dev-secrets"
 REGISTRY = "clever-better-dev-registry"
 SERVICES = "clever-better-dev-services"
 DEV = load(("dev",))[0]
+# Literal: a drift in config/names.py must fail here, not match itself.
+PREFIX = "clever-better-dev"
 
 
 def _free_port() -> int:
@@ -286,7 +288,7 @@ def test_services_deploy_blue_green(deployed: Any, clients: dict[str, Any]) -> N
     ecs, elbv2 = clients["ecs"], clients["elbv2"]
     services = {
         s["serviceName"]: s
-        for s in ecs.describe_services(cluster=DEV.prefix, services=["bot", "ml-service", "data-ingestion"])[
+        for s in ecs.describe_services(cluster=PREFIX, services=["bot", "ml-service", "data-ingestion"])[
             "services"
         ]
     }
@@ -305,12 +307,12 @@ def test_services_deploy_blue_green(deployed: Any, clients: dict[str, Any]) -> N
     assert definition["containerDefinitions"][0]["image"].endswith("/bot:bootstrap")
     assert definition["runtimePlatform"]["cpuArchitecture"] == "ARM64"
     balancers = {b["LoadBalancerName"]: b for b in elbv2.describe_load_balancers()["LoadBalancers"]}
-    assert balancers[DEV.prefix]["Scheme"] == "internet-facing"
-    assert balancers[f"{DEV.prefix}-ml"]["Scheme"] == "internal"
-    acl = clients["wafv2"].get_web_acl_for_resource(ResourceArn=balancers[DEV.prefix]["LoadBalancerArn"])
-    assert acl["WebACL"]["Name"] == DEV.prefix
+    assert balancers[PREFIX]["Scheme"] == "internet-facing"
+    assert balancers[f"{PREFIX}-ml"]["Scheme"] == "internal"
+    acl = clients["wafv2"].get_web_acl_for_resource(ResourceArn=balancers[PREFIX]["LoadBalancerArn"])
+    assert acl["WebACL"]["Name"] == PREFIX
     alarms = {a["AlarmName"] for a in clients["cloudwatch"].describe_alarms()["MetricAlarms"]}
-    assert {f"{DEV.prefix}-bot-deploy-{k}" for k in ("5xx", "latency", "unhealthy")} <= alarms
+    assert {f"{PREFIX}-bot-deploy-{k}" for k in ("5xx", "latency", "unhealthy")} <= alarms
 
 
 def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:
@@ -354,7 +356,7 @@ def test_new_image_tag_changes_task_definitions_not_listener_rules(
     local.deploy(state, port, image_tag="v2.0.0")
     assert _listeners_and_rules(elbv2) == before
     for name in ("bot", "ml-service", "data-ingestion"):
-        (service,) = ecs.describe_services(cluster=DEV.prefix, services=[name])["services"]
-        assert service["taskDefinition"].endswith(f"{DEV.prefix}-{name}:2")
+        (service,) = ecs.describe_services(cluster=PREFIX, services=[name])["services"]
+        assert service["taskDefinition"].endswith(f"{PREFIX}-{name}:2")
         definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
         assert definition["containerDefinitions"][0]["image"].endswith(f"/{name}:v2.0.0")

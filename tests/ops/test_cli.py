@@ -229,7 +229,10 @@ def test_makefile_target_dry_run(tmp_path: Path) -> None:
 def test_clients_are_made_in_the_configured_region(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The region comes from the environment's configuration, loaded once for the run."""
+    """The region comes from the environment's configuration (here moved to eu-west-1, so a
+    hard-coded us-east-1 would show), loaded once for the run."""
+    from dataclasses import replace
+
     from config.environments import load
 
     regions: list[str] = []
@@ -241,12 +244,12 @@ def test_clients_are_made_in_the_configured_region(
 
     def counting_load(names: tuple[str, ...]) -> Any:
         loads.append(names)
-        return load(names)
+        return [replace(cfg, region="eu-west-1") for cfg in load(names)]
 
     monkeypatch.setattr("ops.cli.aws_clients", clients)
     monkeypatch.setattr("ops.cli.load", counting_load)
     assert run("backup-config", "--env", "production", "--dry-run", "--backups-dir", str(tmp_path)) == 0
-    assert regions == [load(("production",))[0].region]
+    assert regions == ["eu-west-1"]
     assert loads == [("production",)]
     assert capsys.readouterr().out.startswith("[dry-run] aws secretsmanager get-secret-value")
 
@@ -298,3 +301,20 @@ def test_each_command_takes_only_its_own_flags(capsys: pytest.CaptureFixture[str
         main(["--env", "production", "backup-config", "--snapshot", "x"])
     assert raised.value.code == 2
     assert "unrecognized arguments: --snapshot x" in capsys.readouterr().err
+
+
+def test_configuration_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A configuration that does not validate reads as synth reports it, not as a crash."""
+    from config.model import ConfigError
+
+    def broken(names: tuple[str, ...]) -> Any:
+        raise ConfigError("production: account = '12' is not allowed; expected a 12-digit AWS account id")
+
+    monkeypatch.setattr("ops.cli.load", broken)
+    assert run("db-snapshot", "--env", "production", "--dry-run") == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "configuration error: production: account = '12' is not allowed; expected a 12-digit AWS account id\n"
+    )

@@ -84,9 +84,10 @@ print(json.dumps({"top": top, "restore": restore, "loaded": loaded}))
 
 
 def test_python_m_ops_help() -> None:
+    """Exactly as an operator runs it; -X importtime lists every module the process imported."""
     for argv in (["--help"], ["db-restore", "--help"]):
         done = subprocess.run(
-            [sys.executable, "-m", "ops", *argv],
+            [sys.executable, "-X", "importtime", "-m", "ops", *argv],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -95,3 +96,6 @@ def test_python_m_ops_help() -> None:
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("usage: python -m ops")
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+        assert "ops.cli" in imported and "config.names" in imported
+        assert sorted(m for m in imported if m.split(".")[0] in CDK_MODULES) == []

@@ -21,7 +21,7 @@ DEV, STAGING, PROD = config.load()
 
 def test_environments_and_name_tokens() -> None:
     assert [c.name for c in (DEV, STAGING, PROD)] == ["dev", "staging", "production"]
-    assert [c.prefix for c in (DEV, STAGING, PROD)] == [
+    assert [c.names.prefix for c in (DEV, STAGING, PROD)] == [
         "clever-better-dev",
         "clever-better-staging",
         "clever-better-prod",

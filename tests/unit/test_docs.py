@@ -11,6 +11,9 @@ import pytest
 from tests.support import ROOT, STACKS
 
 DOCS = ["README.md", "docs/RUNBOOK.md"]
+# A repository path in backticks: `config/names.py`, `tests/unit/stateful_logical_ids.json`,
+# `components/functions.py:python_function`. Runtime outputs (.local/, backups/) are not files here.
+REPO_PATH = re.compile(r"`((?:[\w.-]+/)+[\w.-]+\.(?:py|json|md|txt|toml))(?::\w+)?`")
 
 
 def _text(doc: str) -> str:
@@ -72,3 +75,10 @@ def test_stack_table_matches_app() -> None:
         r"`(clever-better-[a-z-]+-(?:network|data|secrets|registry|services))`", _text("docs/RUNBOOK.md")
     )
     assert sorted(STACKS) == sorted(set(named))
+
+
+@pytest.mark.parametrize("doc", [*DOCS, "lambdas/README.md"])
+def test_every_file_path_named_exists(doc: str) -> None:
+    named = {m for m in REPO_PATH.findall(_text(doc)) if not m.startswith((".local/", "backups/"))}
+    assert named, doc
+    assert sorted(path for path in named if not (ROOT / path).is_file()) == []

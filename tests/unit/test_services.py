@@ -85,7 +85,9 @@ def test_services_deploy_blue_green_with_hook_alarms_and_bake_time(
         assert deployment["BakeTimeInMinutes"] == cfg.deployment.bake_time_minutes
         # A tripped alarm during the deployment or the bake rolls back.
         assert deployment["Alarms"] == {
-            "AlarmNames": [f"{cfg.prefix}-{name}-deploy-{k}" for k in ("5xx", "latency", "unhealthy")],
+            "AlarmNames": [
+                f"{PREFIXES[cfg.name]}-{name}-deploy-{k}" for k in ("5xx", "latency", "unhealthy")
+            ],
             "Enable": True,
             "Rollback": True,
         }
@@ -93,7 +95,7 @@ def test_services_deploy_blue_green_with_hook_alarms_and_bake_time(
         (hook,) = deployment["LifecycleHooks"]
         assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
         function = _by_ref(template, hook["HookTargetArn"])
-        assert function["Properties"]["FunctionName"] == f"{cfg.prefix}-{name}-deployment-hook"
+        assert function["Properties"]["FunctionName"] == f"{PREFIXES[cfg.name]}-{name}-deployment-hook"
         invoke_role = _by_ref(template, hook["RoleArn"])
         assert invoke_role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
             "Service": "ecs.amazonaws.com"
@@ -124,18 +126,18 @@ def test_deployment_alarms_are_measured_at_the_load_balancer(templates: dict[str
         if "AlarmName" in a["Properties"]  # scaling alarms go unnamed
     }
     for service in BLUE_GREEN:
-        five_xx = alarms[f"{cfg.prefix}-{service}-deploy-5xx"]
+        five_xx = alarms[f"{PREFIXES[cfg.name]}-{service}-deploy-5xx"]
         metrics = {m["Id"]: m for m in five_xx["Metrics"]}
         assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_Target_5XX_Count"
         assert [d["Name"] for d in metrics["errors"]["MetricStat"]["Metric"]["Dimensions"]] == [
             "LoadBalancer"
         ]
         assert five_xx["Threshold"] == cfg.deployment.alarm_5xx_percent
-        latency = alarms[f"{cfg.prefix}-{service}-deploy-latency"]
+        latency = alarms[f"{PREFIXES[cfg.name]}-{service}-deploy-latency"]
         assert latency["ExtendedStatistic"] == "p95" and latency["MetricName"] == "TargetResponseTime"
         assert [d["Name"] for d in latency["Dimensions"]] == ["LoadBalancer"]
         assert latency["Threshold"] == cfg.deployment.alarm_p95_latency_ms / 1000
-        unhealthy = alarms[f"{cfg.prefix}-{service}-deploy-unhealthy"]
+        unhealthy = alarms[f"{PREFIXES[cfg.name]}-{service}-deploy-unhealthy"]
         groups = [m for m in unhealthy["Metrics"] if "MetricStat" in m]
         assert len(groups) == 2  # blue and green, whichever is live
         assert unhealthy["Threshold"] == 0
@@ -153,10 +155,10 @@ def test_task_definitions(templates: dict[str, Any], env: str) -> None:
         for d in resources(template, "AWS::ECS::TaskDefinition").values()
     }
     assert sorted(definitions) == sorted(
-        f"{cfg.prefix}-{s}" for s in ("bot", "ml-service", "data-ingestion", "migrate")
+        f"{PREFIXES[cfg.name]}-{s}" for s in ("bot", "ml-service", "data-ingestion", "migrate")
     )
     for family, props in definitions.items():
-        service = family.removeprefix(f"{cfg.prefix}-")
+        service = family.removeprefix(f"{PREFIXES[cfg.name]}-")
         size = cfg.services["bot" if service == "migrate" else service]
         assert props["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
         assert (props["Cpu"], props["Memory"]) == (str(size.cpu), str(size.memory_mib))
@@ -192,7 +194,7 @@ def test_task_roles_are_least_privilege(templates: dict[str, Any], env: str) -> 
         assert not any("*" in a for a in actions), (key, actions)
         resources_ = json.dumps([s["Resource"] for s in statements])
         if key.startswith("MlService"):
-            assert f"{cfg.prefix}-mlflow-" in resources_ and "backups" not in resources_
+            assert f"{PREFIXES[cfg.name]}-mlflow-" in resources_ and "backups" not in resources_
             assert set(actions) == {
                 "rds-db:connect",
                 "s3:ListBucket",
@@ -213,7 +215,7 @@ def test_public_edge(templates: dict[str, Any], env: str) -> None:
         lb["Properties"]["Name"]: lb["Properties"]
         for lb in resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     }
-    public, internal = balancers[cfg.prefix], balancers[f"{cfg.prefix}-ml"]
+    public, internal = balancers[PREFIXES[cfg.name]], balancers[f"{PREFIXES[cfg.name]}-ml"]
     assert public["Scheme"] == "internet-facing" and internal["Scheme"] == "internal"
     for lb in (public, internal):
         attributes = {a["Key"]: a["Value"] for a in lb["LoadBalancerAttributes"]}
@@ -246,7 +248,7 @@ def test_public_edge(templates: dict[str, Any], env: str) -> None:
     assert association["Properties"]["ResourceArn"]["Ref"] in {
         k
         for k, v in resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").items()
-        if v["Properties"]["Name"] == cfg.prefix
+        if v["Properties"]["Name"] == PREFIXES[cfg.name]
     }
 
 

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+_CDK_JSON: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())
+# What `cdk synth` hands the app: cdk.json's context plus what the CLI derives from its own
+# settings there (pathMetadata, assetMetadata, versionReporting; aws:cdk:* keys are the CLI's
+# to set, never cdk.json's). The integration test checks the CLI's templates equal ours.
+CLI_SETTINGS_CONTEXT: dict[str, Any] = {
+    "aws:cdk:enable-path-metadata": _CDK_JSON["pathMetadata"],
+    "aws:cdk:enable-asset-metadata": _CDK_JSON["assetMetadata"],
+    "aws:cdk:disable-version-reporting": not _CDK_JSON["versionReporting"],
+}
+CDK_CONTEXT: dict[str, Any] = {**_CDK_JSON["context"], **CLI_SETTINGS_CONTEXT}
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 # Stack name -> (stage, region). Every environment and the DR stage.

@@ -26,7 +26,8 @@ EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
 
 
 def _env(outdir: str) -> dict[str, str]:
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    from tests.support import CDK_CONTEXT as context
+
     return {
         **os.environ,
         "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",

@@ -176,3 +176,17 @@ def test_synth_is_deterministic(templates: dict[str, Any], assembly_dir: Path, t
     assert len(first) == len(STACKS)
     for name in first:
         assert first[name] == second[name], name
+
+
+def test_cdk_json_leaves_the_cli_its_reserved_context_keys() -> None:
+    """The CLI warns on every run when cdk.json sets `aws:*` context keys; they come from its
+    own settings instead (path and asset metadata on, version reporting off)."""
+    from tests.support import ROOT
+
+    settings = json.loads((ROOT / "cdk.json").read_text())
+    assert [key for key in settings["context"] if key.startswith("aws:")] == []
+    assert (settings["pathMetadata"], settings["assetMetadata"], settings["versionReporting"]) == (
+        True,
+        True,
+        False,
+    )

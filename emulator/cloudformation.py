@@ -9,7 +9,9 @@
   its events (not HTTP 500 and a stack stuck IN_PROGRESS), so the CDK CLI reports it and
   exits non-zero; a failed stack has no outputs.
 * An update that changes nothing is refused ("No updates are to be performed.").
-* Fn::GetStackOutput (the CDK's weak cross-stack references) is resolved.
+* Fn::GetStackOutput (the CDK's weak cross-stack references) is resolved as a property's
+  whole value, and refused as another intrinsic's argument, which CloudFormation does not
+  accept in every region.
 """
 
 from __future__ import annotations
@@ -146,6 +148,19 @@ def _update_dependents(original: Callable[..., Any]) -> Callable[..., Any]:
     return update
 
 
+def intrinsics_around_stack_outputs(node: Any, outer: str | None = None) -> list[str]:
+    """The intrinsics that take a Fn::GetStackOutput as an argument anywhere in `node`."""
+    if isinstance(node, list):
+        return [name for item in node for name in intrinsics_around_stack_outputs(item, outer)]
+    if not isinstance(node, dict):
+        return []
+    found = [outer] if "Fn::GetStackOutput" in node and outer else []
+    for key, value in node.items():
+        inner = key if key.startswith("Fn::") and key != "Fn::GetStackOutput" else outer
+        found += intrinsics_around_stack_outputs(value, inner)
+    return found
+
+
 def _reject_unsupported(method: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(method)
 
@@ -153,7 +168,16 @@ def _reject_unsupported(method: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         template = signature.bind(self, *args, **kwargs).arguments.get("template")
         if template:
-            missing = unsupported_types(cfn_models.Stack.parse_template(template))
+            parsed = cfn_models.Stack.parse_template(template)
+            around = sorted(set(intrinsics_around_stack_outputs(parsed.get("Resources") or {})))
+            if around:
+                raise ValidationError(
+                    message=(
+                        f"Template error: Fn::GetStackOutput is not supported inside {', '.join(around)}; "
+                        "use a strong reference (Fn::ImportValue) or a name known at synth"
+                    )
+                )
+            missing = unsupported_types(parsed)
             if missing:
                 logger.error("rejecting template with unmodelled types %s", missing)
                 raise ValidationError(

@@ -62,6 +62,9 @@ def _exit_code(task: dict[str, Any], container: str | None) -> int | None:
 def db_migrate(ctx: Context, args: argparse.Namespace) -> None:
     """Runbook: run the migration task, follow its log, and report its exit code."""
     outputs = stack_outputs(ctx, "services")
+    # The private subnets are the network stack's own output (re-exporting them from the
+    # services stack would only pass an import through).
+    subnets = stack_outputs(ctx, "network")["PrivateSubnetIds"]
     cluster, container = outputs.get("ClusterName", ctx.names.cluster), outputs["MigrationContainer"]
     family = outputs["MigrationTaskFamily"]
     started = ctx.run(
@@ -75,7 +78,7 @@ def db_migrate(ctx: Context, args: argparse.Namespace) -> None:
                 "startedBy": MIGRATION_STARTED_BY,
                 "networkConfiguration": {
                     "awsvpcConfiguration": {
-                        "subnets": [s for s in outputs["MigrationSubnets"].split(",") if s],
+                        "subnets": [s for s in subnets.split(",") if s],
                         "securityGroups": [g for g in outputs["MigrationSecurityGroups"].split(",") if g],
                         "assignPublicIp": "DISABLED",
                     }

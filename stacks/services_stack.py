@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
 from components.data import Database
@@ -107,12 +108,21 @@ class ServicesStack(CleverBetterStack):
             deletion_protection=config.deletion_protection,
         )
 
+        # Repositories by their names, known at synth: image URIs and pull grants are plain
+        # strings, with no cross-stack value to resolve; the registry stack still deploys first.
+        self.add_stack_dependency(cdk.Stack.of(images))
+        repositories: dict[str, ecr.IRepository] = {
+            service: ecr.Repository.from_repository_name(
+                self, pascal(service) + "Repository", names.repository(service)
+            )
+            for service in SERVICES
+        }
         inputs = ServiceInputs(
             context=context,
             config=config,
             network=network,
             cluster=self.cluster,
-            images=images,
+            repositories=repositories,
             database=database,
             buckets=buckets,
             secrets=SecretReferences.of(self, secrets=secrets, database=database),
@@ -131,7 +141,6 @@ class ServicesStack(CleverBetterStack):
         self._outputs(config, network)
 
     def _outputs(self, config: EnvironmentConfig, network: Network) -> None:
-        private = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
         migration = self.migration
         for output_id, value, description in (
             ("ClusterName", self.cluster.cluster.cluster_name, "ECS cluster"),
@@ -146,7 +155,6 @@ class ServicesStack(CleverBetterStack):
             ("MlServiceTestUrl", self.internal.test_url, "Green ml-service tasks (inside the VPC)"),
             ("MigrationTaskFamily", migration.task_definition.family, "make db-migrate"),
             ("MigrationContainer", migration.container_name, "make db-migrate"),
-            ("MigrationSubnets", cdk.Fn.join(",", private), "make db-migrate"),
             (
                 "MigrationSecurityGroups",
                 migration.security_group.security_group_id,

@@ -34,7 +34,7 @@ class MigrationTask(Construct):
             spec=spec,
             size=config.services[MIGRATION_SERVICE],
             image=ecs.ContainerImage.from_ecr_repository(
-                inputs.images.repositories[MIGRATION_SERVICE], config.deployment.image_tag
+                inputs.repositories[MIGRATION_SERVICE], config.deployment.image_tag
             ),
             log_group=inputs.cluster.log_groups[MIGRATION_SERVICE],
             stream_prefix=MIGRATION_STREAM_PREFIX,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,7 +29,6 @@ from components.network import Network
 from components.security.secrets import ApplicationSecrets
 from components.services.cluster import ServicesCluster
 from components.services.deployment import DeploymentGuard
-from components.services.registry import ImageRepositories
 from components.services.service import ApplicationService, BlueGreen, acknowledge_task_definition
 from config.model import EnvironmentConfig
 from config.services import ServiceSpec
@@ -73,7 +73,8 @@ class ServiceInputs:
     config: EnvironmentConfig
     network: Network
     cluster: ServicesCluster
-    images: ImageRepositories
+    # The services' image repositories, by service name.
+    repositories: Mapping[str, ecr.IRepository]
     database: Database
     buckets: DataBuckets
     secrets: SecretReferences
@@ -136,7 +137,7 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
         family=inputs.context.names.task_family(spec.name),
         size=config.services[spec.name],
         cluster=inputs.cluster.cluster,
-        repository=inputs.images.repositories[spec.name],
+        repository=inputs.repositories[spec.name],
         image_tag=deployment.image_tag,
         log_group=inputs.cluster.log_groups[spec.name],
         environment=inputs.environment(spec),

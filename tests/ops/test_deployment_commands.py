@@ -258,12 +258,16 @@ def aws(clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[di
                     "ProductionListenerArn": balancers[PREFIX]["listener"],
                     "MigrationTaskFamily": MIGRATION_FAMILY,
                     "MigrationContainer": "bot",
-                    "MigrationSubnets": ",".join(subnets),
                     "MigrationSecurityGroups": "sg-0123456789abcdef0",
                 }.items()
             },
         }
         c["cloudformation"].create_stack(StackName=f"{PREFIX}-services", TemplateBody=json.dumps(template))
+        network = {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"PrivateSubnetIds": {"Value": ",".join(subnets)}},
+        }
+        c["cloudformation"].create_stack(StackName=f"{PREFIX}-network", TemplateBody=json.dumps(network))
         c["logs"].create_log_group(logGroupName=LOG_GROUP)
         c.update(ecs=ecs, balancers=balancers, clock=Clock(datetime.now(UTC)))
         yield c

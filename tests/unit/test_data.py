@@ -84,7 +84,7 @@ def test_database_in_isolated_subnets_reachable_only_from_proxy_and_clients(
 ) -> None:
     template = _data(templates, env)
     _, subnet_group = _one(template, "AWS::RDS::DBSubnetGroup")
-    outputs = [ref["Fn::GetStackOutput"]["OutputName"] for ref in subnet_group["Properties"]["SubnetIds"]]
+    outputs = [ref["Fn::ImportValue"] for ref in subnet_group["Properties"]["SubnetIds"]]
     assert outputs and all("IsolatedSubnet" in name for name in outputs)
     groups = resources(template, "AWS::EC2::SecurityGroup")
     db_sg = next(k for k in groups if k.startswith("DatabaseDatabaseSecurityGroup"))
@@ -126,7 +126,7 @@ def test_proxy(templates: dict[str, Any], env: str) -> None:
     (auth,) = props["Auth"]
     assert auth["IAMAuth"] == "REQUIRED"
     assert auth["SecretArn"]["Ref"].startswith("DatabaseAppSecretAttachment")
-    assert all("PrivateSubnet" in s["Fn::GetStackOutput"]["OutputName"] for s in props["VpcSubnetIds"])
+    assert all("PrivateSubnet" in s["Fn::ImportValue"] for s in props["VpcSubnetIds"])
     _, target = _one(template, "AWS::RDS::DBProxyTargetGroup")
     assert target["Properties"]["ConnectionPoolConfigurationInfo"] == {
         "ConnectionBorrowTimeout": 30,
@@ -172,7 +172,7 @@ def test_credentials_and_rotation(templates: dict[str, Any], env: str) -> None:
         # In the VPC, beside the endpoints it needs (aws-cdk#17265 / #19233).
         joined = hosted["VpcSubnetIds"]["Fn::Join"][1]
         assert all(
-            "PrivateSubnet" in p["Fn::GetStackOutput"]["OutputName"] for p in joined if isinstance(p, dict)
+            "PrivateSubnet" in p["Fn::ImportValue"] for p in joined if isinstance(p, dict)
         )
         assert hosted["VpcSecurityGroupIds"]["Fn::GetAtt"][0].startswith("DatabaseClientSecurityGroup")
     assert cfg.rotation.admin_days == 30 and cfg.rotation.application_days == 90
@@ -242,7 +242,7 @@ def test_application_secrets(templates: dict[str, Any], env: str) -> None:
         "https://identitysso.betfair.com/"
     )
     assert all(
-        "PrivateSubnet" in s["Fn::GetStackOutput"]["OutputName"] for s in function["VpcConfig"]["SubnetIds"]
+        "PrivateSubnet" in s["Fn::ImportValue"] for s in function["VpcConfig"]["SubnetIds"]
     )
     (permission,) = resources(template, "AWS::Lambda::Permission").values()
     assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"

@@ -287,6 +287,26 @@ def test_weak_reference_reads_the_other_stack_output(aws: None) -> None:
     assert _cfn().describe_stacks(StackName="broken")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
 
 
+def test_stack_output_inside_another_intrinsic_is_refused(aws: None) -> None:
+    """CloudFormation does not accept Fn::GetStackOutput as an argument of Fn::Split (and other
+    intrinsics) in every region: refused here as a template error, before anything is created."""
+    ref = {"Fn::GetStackOutput": {"StackName": "producer", "Region": REGION, "OutputName": "Arn"}}
+    split = _template(
+        {
+            "P": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {
+                    "Name": "/p",
+                    "Type": "String",
+                    "Value": {"Fn::Select": [1, {"Fn::Split": [":", ref]}]},
+                },
+            }
+        }
+    )
+    with pytest.raises(ClientError, match=r"Fn::GetStackOutput is not supported inside Fn::Split"):
+        _cfn().create_stack(StackName="consumer", TemplateBody=split)
+
+
 def test_secret_generation_and_rotation_record(aws: None) -> None:
     body = _template(
         {

@@ -176,8 +176,8 @@ def test_default_security_group_locked_down(stack: tuple[str, dict[str, Any]]) -
 
 
 def test_outputs_for_operators(stack: tuple[str, dict[str, Any]]) -> None:
-    _, template = stack
-    named = sorted(k for k in template["Outputs"] if not k.startswith("PublishOutput"))
+    name, template = stack
+    named = sorted(k for k in template["Outputs"] if not k.startswith("ExportsOutput"))
     assert named == [
         "FlowLogGroupName",
         "IsolatedSubnetIds",
@@ -186,8 +186,10 @@ def test_outputs_for_operators(stack: tuple[str, dict[str, Any]]) -> None:
         "VpcCidr",
         "VpcId",
     ]
-    # The rest are the CDK's weak cross-stack references (read with Fn::GetStackOutput, never exported).
-    assert not any("Export" in output for output in template["Outputs"].values())
+    # The rest are the CDK's strong cross-stack references: exports named after this stack.
+    exports = [o["Export"]["Name"] for k, o in template["Outputs"].items() if k not in named]
+    assert all(export.startswith(f"{name}:ExportsOutput") for export in exports)
+    assert not any("Export" in template["Outputs"][k] for k in named)
 
 
 def test_common_tags(stack: tuple[str, dict[str, Any]]) -> None:

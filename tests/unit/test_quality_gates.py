@@ -29,11 +29,6 @@ CFN_LINT_IGNORED_WHEN = {
         "service DependsOn its listener rules, which the Role GetAtt / rule Ref already imply; "
         "harmless, and not ours to rewrite",
     ),
-    "E1022": (
-        re.compile(r"^\{'Fn::GetStackOutput'"),
-        "cfn-lint does not know Fn::GetStackOutput (the CDK's weak cross-stack reference, which "
-        "CloudFormation resolves) inside Fn::Split/Fn::Select",
-    ),
 }
 BOILERPLATE = re.compile(
     r"^(todo|tbd|fixme|n/?a|none|ok|ignore|suppress(ed)?|false positive|not needed)\b", re.I
@@ -190,3 +185,53 @@ def test_cdk_json_leaves_the_cli_its_reserved_context_keys() -> None:
         True,
         False,
     )
+
+
+# CloudFormation's Fn::Split reference: the functions its source string may use. Fn::GetStackOutput
+# (the CDK's weak references) is not among them, and not accepted inside other intrinsics in
+# every region; cross-stack values use Fn::ImportValue (strong references) or names known at synth.
+SPLIT_SOURCES = {
+    "Fn::Base64", "Fn::FindInMap", "Fn::GetAtt", "Fn::GetAZs", "Fn::If",
+    "Fn::ImportValue", "Fn::Join", "Fn::Select", "Fn::Sub", "Ref",
+}  # fmt: skip
+
+
+def _intrinsics(node: Any, name: str) -> list[Any]:
+    """Every argument of intrinsic `name` anywhere below `node`."""
+    if isinstance(node, dict):
+        found = [node[name]] if name in node else []
+        return found + [arg for value in node.values() for arg in _intrinsics(value, name)]
+    if isinstance(node, list):
+        return [arg for value in node for arg in _intrinsics(value, name)]
+    return []
+
+
+def test_cross_stack_values_use_documented_intrinsics(templates: dict[str, Any]) -> None:
+    splits = []
+    for name, template in templates.items():
+        assert _intrinsics(template, "Fn::GetStackOutput") == [], name
+        for delimiter, source in _intrinsics(template, "Fn::Split"):
+            assert isinstance(delimiter, str), (name, delimiter)
+            splits.append((name, source if isinstance(source, str) else sorted(source)))
+    assert any(source == ["Fn::ImportValue"] for _, source in splits)  # the walk sees imports
+    assert [(n, s) for n, s in splits if not isinstance(s, str) and not set(s) <= SPLIT_SOURCES] == []
+
+
+def test_services_name_their_images_without_cross_stack_values(templates: dict[str, Any]) -> None:
+    """Image URIs are plain strings from the repositories' fixed names (no import to resolve)."""
+    template = templates["clever-better-prod-services"]
+    images = sorted(
+        container["Image"]["Fn::Join"][1][2]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::ECS::TaskDefinition"
+        for container in resource["Properties"]["ContainerDefinitions"]
+        if container["Image"]["Fn::Join"][1][:2]
+        == ["333333333333.dkr.ecr.us-east-1.", {"Ref": "AWS::URLSuffix"}]
+    )
+    # The three services and the migration task (the bot's image).
+    assert images == [
+        "/bot:bootstrap",
+        "/bot:bootstrap",
+        "/data-ingestion:bootstrap",
+        "/ml-service:bootstrap",
+    ]

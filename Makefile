@@ -97,8 +97,9 @@ deploy-checks-staging deploy-checks-production: deploy-checks-%: install
 	$(PY) -m config --env $* --image-tag "$(IMAGE_TAG)"
 	$(if $(filter production,$*),$(PY) -m ops --env production predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$(ALLOW_STALE_BACKUP)"))
 
-bootstrap-dev bootstrap-staging bootstrap-production: bootstrap-%: install ## cdk bootstrap the accounts/regions of ENV
+bootstrap-dev bootstrap-staging bootstrap-production: bootstrap-%: install ## cdk bootstrap ENV's accounts/regions, then create the service-linked roles the stacks need
 	$(CDK) bootstrap $(STACKS_$*) $(CDK_ARGS)
+	$(PY) -m ops --env $* $(if $(DRY_RUN),--dry-run) service-linked-roles
 
 deploy-local: install ## Start the local emulator and cdk deploy dev into it (no AWS account)
 	$(PY) -m emulator deploy --port $(LOCAL_PORT) --state $(LOCAL_STATE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))

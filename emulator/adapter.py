@@ -9,6 +9,7 @@ IN_PROGRESS. ``install()`` patches, in the process that serves moto:
   failed stacks, dependents updated, empty updates refused, Fn::GetStackOutput resolved;
 * moto's own models, with each AWS service's fixes (emulator.services: FIXES), while the
   types moto lacks come from the same modules' MODELS;
+* IAM's service-linked roles, named as AWS names them;
 * S3 policy evaluation, without conditional statements: moto ignores conditions, so the
   standard "deny unless TLS" statement would deny everything.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from moto.s3.models import FakeBucket
 
 from emulator import cloudformation
-from emulator.services import FIXES
+from emulator.services import FIXES, iam
 from emulator.services.s3 import permission_without_conditions
 
 _installed = False
@@ -30,6 +31,7 @@ def install() -> None:
     if _installed:
         return
     cloudformation.patch()
+    iam.patch_api()
     for model, fix in FIXES.items():
         fix.apply(model)
     FakeBucket.get_permission = permission_without_conditions(  # type: ignore[method-assign]

@@ -8,7 +8,7 @@ They run against real AWS with the caller's credentials. --dry-run still makes t
 read-only calls it needs (describe, list, get) and prints every call that would
 change something, as an `aws` command line, without making it.
 
-This module only parses and dispatches: each runbook section's module (ops/backup.py,
+This module only parses and dispatches: each runbook section's module (ops/bootstrap.py, ops/backup.py,
 ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py) declares
 its commands and their flags, on top of ops/core.py.
 """
@@ -25,12 +25,13 @@ from typing import Any
 
 from config.environments import load
 from config.model import ENVIRONMENTS, ConfigError
-from ops import backup, maintenance, migrations, release, secrets, smoke
+from ops import backup, bootstrap, maintenance, migrations, release, secrets, smoke
 from ops.core import Command, Context, OpsError, aws_clients, utc_now
 
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
+        *bootstrap.COMMANDS,
         *backup.COMMANDS,
         *secrets.COMMANDS,
         *release.COMMANDS,

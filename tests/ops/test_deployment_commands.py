@@ -847,5 +847,6 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'predeploy-check',",
         "'restart',",
         "'rollback',",
+        "'service-linked-roles',",
         "'smoke-test']",
     ]

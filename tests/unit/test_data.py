@@ -171,9 +171,7 @@ def test_credentials_and_rotation(templates: dict[str, Any], env: str) -> None:
         hosted = schedule["HostedRotationLambda"]
         # In the VPC, beside the endpoints it needs (aws-cdk#17265 / #19233).
         joined = hosted["VpcSubnetIds"]["Fn::Join"][1]
-        assert all(
-            "PrivateSubnet" in p["Fn::ImportValue"] for p in joined if isinstance(p, dict)
-        )
+        assert all("PrivateSubnet" in p["Fn::ImportValue"] for p in joined if isinstance(p, dict))
         assert hosted["VpcSecurityGroupIds"]["Fn::GetAtt"][0].startswith("DatabaseClientSecurityGroup")
     assert cfg.rotation.admin_days == 30 and cfg.rotation.application_days == 90
 
@@ -241,9 +239,7 @@ def test_application_secrets(templates: dict[str, Any], env: str) -> None:
     assert function["Environment"]["Variables"]["BETFAIR_LOGIN_URL"].startswith(
         "https://identitysso.betfair.com/"
     )
-    assert all(
-        "PrivateSubnet" in s["Fn::ImportValue"] for s in function["VpcConfig"]["SubnetIds"]
-    )
+    assert all("PrivateSubnet" in s["Fn::ImportValue"] for s in function["VpcConfig"]["SubnetIds"])
     (permission,) = resources(template, "AWS::Lambda::Permission").values()
     assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
 

@@ -90,12 +90,16 @@ deploy-dev deploy-staging deploy-production: deploy-%: install deploy-checks-% #
 
 # Before anything is deployed: the environment and tag are valid; staging and production name
 # their release; production takes the runbook's pre-deployment snapshot and refuses a stale backup.
+# Every deploy also clears what a failed first creation of a stack left (ops/retry.py), so
+# re-running the same command retries it.
 deploy-checks-dev: install
 	$(PY) -m config --env dev --image-tag "$(IMAGE_TAG)"
+	$(PY) -m ops --env dev $(if $(DRY_RUN),--dry-run) clear-failed-creates
 deploy-checks-staging deploy-checks-production: deploy-checks-%: install
 	@test -n "$(IMAGE_TAG)" || { echo "error: IMAGE_TAG is required, e.g. make deploy-$* IMAGE_TAG=v1.4.2"; exit 2; }
 	$(PY) -m config --env $* --image-tag "$(IMAGE_TAG)"
 	$(if $(filter production,$*),$(PY) -m ops --env production predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$(ALLOW_STALE_BACKUP)"))
+	$(PY) -m ops --env $* $(if $(DRY_RUN),--dry-run) clear-failed-creates
 
 bootstrap-dev bootstrap-staging bootstrap-production: bootstrap-%: install ## cdk bootstrap ENV's accounts/regions, then create the service-linked roles the stacks need
 	$(CDK) bootstrap $(STACKS_$*) $(CDK_ARGS)

@@ -17,6 +17,10 @@ MIGRATION_SERVICE = "bot"
 MIGRATION_STREAM_PREFIX = "migrate"
 # Where the MLflow registry keeps model artefacts in its bucket (runbook: s3://.../models).
 MODEL_PREFIX = "models/"
+# An environment's stacks (`clever-better-{token}-{unit}`) in deploy order, and those in its
+# DR region (`clever-better-{token}-dr-{unit}`).
+UNITS = ("network", "data", "secrets", "registry", "services")
+DR_UNITS = ("network", "data")
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 
@@ -37,6 +41,10 @@ class Names:
     def stack(self, unit: str, *, dr: bool = False) -> str:
         """`clever-better-prod-data`; the DR region's twin is `clever-better-prod-dr-data`."""
         return f"{self.prefix}-dr-{unit}" if dr else f"{self.prefix}-{unit}"
+
+    def stacks(self, *, dr: bool = False) -> tuple[str, ...]:
+        """Every stack of the environment (or of its DR region), in deploy order."""
+        return tuple(self.stack(unit, dr=dr) for unit in (DR_UNITS if dr else UNITS))
 
     # --- compute ----------------------------------------------------------------------------
 

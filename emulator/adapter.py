@@ -9,7 +9,8 @@ IN_PROGRESS. ``install()`` patches, in the process that serves moto:
   failed stacks, dependents updated, empty updates refused, Fn::GetStackOutput resolved;
 * moto's own models, with each AWS service's fixes (emulator.services: FIXES), while the
   types moto lacks come from the same modules' MODELS;
-* IAM's service-linked roles, named as AWS names them;
+* the services' APIs where moto records but does not enforce (each module's patch_api):
+  IAM's service-linked role names, load balancers' deletion protection;
 * S3 policy evaluation, without conditional statements: moto ignores conditions, so the
   standard "deny unless TLS" statement would deny everything.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 from moto.s3.models import FakeBucket
 
 from emulator import cloudformation
-from emulator.services import FIXES, iam
+from emulator.services import FIXES, SERVICES
 from emulator.services.s3 import permission_without_conditions
 
 _installed = False
@@ -31,7 +32,9 @@ def install() -> None:
     if _installed:
         return
     cloudformation.patch()
-    iam.patch_api()
+    for service in SERVICES:
+        # API-level fixes (IAM's service-linked role names, ELB deletion protection, ...).
+        getattr(service, "patch_api", lambda: None)()
     for model, fix in FIXES.items():
         fix.apply(model)
     FakeBucket.get_permission = permission_without_conditions(  # type: ignore[method-assign]

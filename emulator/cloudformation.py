@@ -8,6 +8,12 @@
 * An error while creating or updating resources becomes a failed stack with the reason in
   its events (not HTTP 500 and a stack stuck IN_PROGRESS), so the CDK CLI reports it and
   exits non-zero; a failed stack has no outputs.
+* A failed creation rolls back by each resource's DeletionPolicy, as CloudFormation does:
+  `Retain` keeps what was created (so a named resource makes the retry fail with
+  AlreadyExists), everything else, `RetainExceptOnCreate` included, is deleted; a delete
+  that fails (a load balancer with deletion protection) ends in ROLLBACK_FAILED. Deleting a
+  stack keeps `Retain` and `RetainExceptOnCreate` resources, and is refused while the
+  stack's termination protection is on (UpdateTerminationProtection turns it off).
 * An update that changes nothing is refused ("No updates are to be performed.").
 * Fn::GetStackOutput (the CDK's weak cross-stack references) is resolved as a property's
   whole value, and refused as another intrinsic's argument, which CloudFormation does not
@@ -25,7 +31,8 @@ from typing import Any
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.responses import CloudFormationResponse
+from moto.cloudformation.responses import CloudFormationResponse, StackResourceDTO
+from moto.core.responses import ActionResult
 
 from emulator.services import EXTRA_MODELS, SUPPORTED_TRANSFORMS
 
@@ -192,6 +199,39 @@ def _reject_unsupported(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# What survives: the rollback of the creation that made a resource / a stack's deletion.
+KEPT_ON_CREATE_ROLLBACK = frozenset({"Retain"})
+KEPT_ON_DELETE = frozenset({"Retain", "RetainExceptOnCreate"})
+
+
+def delete_resources(resource_map: Any, *, kept: frozenset[str]) -> None:
+    """Delete what `resource_map` created, except resources whose DeletionPolicy is in `kept`;
+    in passes, as moto does, so dependents go before what they depend on. Raises the last
+    error when something cannot be deleted."""
+    remaining = {
+        key
+        for key, definition in resource_map._resource_json_map.items()
+        if definition.get("DeletionPolicy", "Delete") not in kept
+        and not isinstance(resource_map._parsed_resources.get(key), str | type(None))
+    }
+    error: Exception | None = None
+    while remaining:
+        progress = False
+        for key in sorted(remaining):
+            resource = resource_map._parsed_resources[key]
+            try:
+                resource_map._delete_resource(resource, resource_map._resource_json_map[key])
+            except Exception as failure:  # noqa: BLE001 - a dependency may go first; retried
+                error = failure
+                continue
+            resource_map._parsed_resources.pop(key)
+            remaining.discard(key)
+            progress = True
+        if not progress:
+            assert error is not None
+            raise error
+
+
 def _fail_stack_instead_of_500(method: Callable[..., Any], failed: str, final: str) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -201,11 +241,58 @@ def _fail_stack_instead_of_500(method: Callable[..., Any], failed: str, final: s
             reason = f"{type(error).__name__}: {error}"
             logger.exception("stack %s failed: %s", self.name, reason)
             self._add_stack_event(failed, resource_status_reason=reason)
-            self._add_stack_event(final, resource_status_reason=reason)
-            self.status = final
+            status = final
+            if final == "ROLLBACK_COMPLETE":
+                try:
+                    delete_resources(self.resource_map, kept=KEPT_ON_CREATE_ROLLBACK)
+                except Exception as rollback_error:  # noqa: BLE001 - reported as CloudFormation does
+                    status = "ROLLBACK_FAILED"
+                    reason = f"{reason}; rollback failed: {type(rollback_error).__name__}: {rollback_error}"
+                _mark_leftovers(self.resource_map)
+            self._add_stack_event(status, resource_status_reason=reason)
+            self.status = status
             return None
 
     return wrapper
+
+
+def _mark_leftovers(resource_map: Any) -> None:
+    """What a create rollback left, with the status CloudFormation reports for it."""
+    for key, resource in resource_map._parsed_resources.items():
+        definition = resource_map._resource_json_map.get(key)
+        if definition is not None and not isinstance(resource, str):
+            kept = definition.get("DeletionPolicy") in KEPT_ON_CREATE_ROLLBACK
+            resource.emulator_status = "DELETE_SKIPPED" if kept else "DELETE_FAILED"
+
+
+def _resource_status(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def init(self: Any, stack: Any, resource: Any) -> None:
+        original(self, stack, resource)
+        self.resource_status = getattr(resource, "emulator_status", self.resource_status)
+
+    return init
+
+
+def _delete_stack_unless_protected(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def delete_stack(self: Any, name_or_stack_id: str) -> Any:
+        for stack in list(self.stacks.values()):
+            if name_or_stack_id in (stack.name, stack.stack_id) and stack.enable_termination_protection:
+                raise ValidationError(
+                    stack.name,
+                    message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled",
+                )
+        return original(self, name_or_stack_id)
+
+    return delete_stack
+
+
+def _update_termination_protection(self: CloudFormationResponse) -> Any:
+    """UpdateTerminationProtection, which moto lacks."""
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection")
+    return ActionResult({"StackId": stack.stack_id})
 
 
 def _validate_different_update(
@@ -235,7 +322,15 @@ def _validate_different_update(
         raise ValidationError(old_stack.name, message="No updates are to be performed.")
 
 
-_FAILED = frozenset({"ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+_FAILED = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE"})
+
+
+def _created(resource_map: Any) -> list[Any]:
+    return [
+        resource
+        for key, resource in resource_map._parsed_resources.items()
+        if key in resource_map._resource_json_map and not isinstance(resource, str)
+    ]
 
 
 def patch() -> None:
@@ -255,6 +350,15 @@ def patch() -> None:
     )
     stack.update = _fail_stack_instead_of_500(  # type: ignore[method-assign]
         stack.update, "UPDATE_FAILED", "UPDATE_ROLLBACK_COMPLETE"
+    )
+    parsing.ResourceMap.delete = lambda self: delete_resources(self, kept=KEPT_ON_DELETE)  # type: ignore[method-assign]
+    backend.delete_stack = _delete_stack_unless_protected(backend.delete_stack)  # type: ignore[method-assign]
+    CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
+    StackResourceDTO.__init__ = _resource_status(StackResourceDTO.__init__)  # type: ignore[method-assign]
+    resources = stack.stack_resources
+    # moto builds a missing resource when it is listed: a failed stack lists what it has.
+    stack.stack_resources = property(  # type: ignore[method-assign,assignment]
+        lambda self: _created(self.resource_map) if self.status in _FAILED else resources.fget(self)  # type: ignore[attr-defined]
     )
     # A failed stack has no outputs (moto would try to build the missing resources).
     outputs = stack.outputs

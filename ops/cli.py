@@ -25,7 +25,7 @@ from typing import Any
 
 from config.environments import load
 from config.model import ENVIRONMENTS, ConfigError
-from ops import backup, bootstrap, maintenance, migrations, release, secrets, smoke
+from ops import backup, bootstrap, maintenance, migrations, release, retry, secrets, smoke
 from ops.core import Command, Context, OpsError, aws_clients, utc_now
 
 COMMANDS: dict[str, Command] = {
@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
         *backup.COMMANDS,
         *secrets.COMMANDS,
         *release.COMMANDS,
+        *retry.COMMANDS,
         *maintenance.COMMANDS,
         *migrations.COMMANDS,
         *smoke.COMMANDS,

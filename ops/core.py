@@ -81,6 +81,8 @@ class Context:
     today: str
     clients: Callable[[str], Any]
     out: Callable[[str], None] = print
+    # Clients in another region (production's DR stacks live in us-west-2).
+    regional_clients: Callable[[str], Callable[[str], Any]] = aws_clients
     # Injectable so tests of polling and time-based checks run instantly.
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = utc_now
@@ -93,13 +95,17 @@ class Context:
     def names(self) -> Names:
         return self.config.names
 
-    def run(self, call: Call) -> Any:
-        """Make a mutating call, or print it under --dry-run."""
+    def run(self, call: Call, *, region: str | None = None) -> Any:
+        """Make a mutating call (in `region` when it is not the environment's), or print it
+        under --dry-run."""
+        elsewhere = region is not None and region != self.config.region
+        line = call.cli() + (f" --region {region}" if elsewhere else "")
         if self.dry_run:
-            self.out(f"[dry-run] {call.cli()}")
+            self.out(f"[dry-run] {line}")
             return None
-        self.out(f"+ {call.cli()}")
-        return getattr(self.clients(call.client), _words(call.operation, "_"))(**call.params)
+        self.out(f"+ {line}")
+        clients = self.regional_clients(region) if elsewhere and region else self.clients
+        return getattr(clients(call.client), _words(call.operation, "_"))(**call.params)
 
 
 # Adds one of a command's own flags to its subparser.

@@ -75,7 +75,11 @@ class CleverBetterStack(cdk.Stack):
     @property
     def stateful_removal_policy(self) -> cdk.RemovalPolicy:
         """Production keeps stateful data; other environments clean up after themselves."""
-        return cdk.RemovalPolicy.RETAIN if self.config.retain_stateful else cdk.RemovalPolicy.DESTROY
+        return (
+            cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if self.config.retain_stateful
+            else cdk.RemovalPolicy.DESTROY
+        )
 
     def unit_key(
         self, construct_id: str, *, alias: str, description: str, log_group_names: Sequence[str] = ()

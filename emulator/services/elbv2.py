@@ -1,11 +1,13 @@
-"""Elastic Load Balancing v2: the GetAtt names alarm dimensions use, which moto lacks."""
+"""Elastic Load Balancing v2: the GetAtt names alarm dimensions use, which moto lacks; and
+deletion protection, which moto records but never enforces."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from moto.core.exceptions import ServiceException
+from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
 
 from emulator.services.base import Fix, Fixes, Models
 
@@ -15,13 +17,21 @@ def _arn_tail(marker: str) -> Callable[[Any], str]:
     return lambda obj: str(obj.arn).split(marker, 1)[1]
 
 
+def _load_balancer_after(balancer: FakeLoadBalancer, props: dict[str, Any]) -> None:
+    """moto's handler drops LoadBalancerAttributes (deletion protection, access logs, ...)."""
+    for attribute in props.get("LoadBalancerAttributes", []):
+        if attribute["Key"] in FakeLoadBalancer.VALID_ATTRS:
+            balancer.attrs[attribute["Key"]] = str(attribute["Value"]).lower()
+
+
 MODELS: Models = ()
 FIXES: Fixes = {
     FakeLoadBalancer: Fix(
+        after_create=_load_balancer_after,
         attributes={
             "LoadBalancerFullName": _arn_tail(":loadbalancer/"),
             "LoadBalancerArn": lambda lb: lb.arn,
-        }
+        },
     ),
     FakeTargetGroup: Fix(
         attributes={
@@ -32,3 +42,26 @@ FIXES: Fixes = {
         }
     ),
 }
+
+
+class OperationNotPermitted(ServiceException):
+    code = "OperationNotPermitted"
+
+
+def _refuse_protected(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_load_balancer(self: ELBv2Backend, arn: str) -> None:
+        balancer = self.load_balancers.get(arn)
+        if balancer is not None and balancer.attrs.get("deletion_protection.enabled") == "true":
+            raise OperationNotPermitted(
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled"
+            )
+        original(self, arn)
+
+    delete_load_balancer._refuses_protected = True  # type: ignore[attr-defined]
+    return delete_load_balancer
+
+
+def patch_api() -> None:
+    """Idempotent: DeleteLoadBalancer (and CloudFormation's delete) refuse a protected one."""
+    if not getattr(ELBv2Backend.delete_load_balancer, "_refuses_protected", False):
+        ELBv2Backend.delete_load_balancer = _refuse_protected(ELBv2Backend.delete_load_balancer)  # type: ignore[method-assign]

@@ -836,6 +836,7 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'backup-config',",
         "'backup-models',",
         "'betfair-key-store',",
+        "'clear-failed-creates',",
         "'config-update',",
         "'db-migrate',",
         "'db-migration-status',",

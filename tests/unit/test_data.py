@@ -154,7 +154,7 @@ def test_credentials_and_rotation(templates: dict[str, Any], env: str) -> None:
                     "KmsKeyId": "arn:aws:kms:us-west-2:333333333333:alias/clever-better-prod/data",
                 }
             ]
-            assert secret["DeletionPolicy"] == "Retain"
+            assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
         else:
             assert "ReplicaRegions" not in secret["Properties"]
     schedules = {
@@ -215,7 +215,7 @@ def test_dr_region_holds_key_and_vault(templates: dict[str, Any]) -> None:
         "AWS::Backup::BackupVault", {"BackupVaultName": "clever-better-prod-dr"}
     )
     _, key = _one(template, "AWS::KMS::Key")
-    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
+    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -288,7 +288,7 @@ def test_buckets(templates: dict[str, Any], env: str) -> None:
             "RestrictPublicBuckets": True,
         }
         assert props["LifecycleConfiguration"]["Rules"]
-        assert bucket["DeletionPolicy"] == ("Retain" if env == "production" else "Delete")
+        assert bucket["DeletionPolicy"] == ("RetainExceptOnCreate" if env == "production" else "Delete")
         if name == logs_name:
             continue
         (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]

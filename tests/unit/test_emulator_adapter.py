@@ -384,3 +384,101 @@ def test_a_new_task_definition_revision_moves_the_service(aws: None) -> None:
     assert definition["containerDefinitions"][0]["image"] == "repo:v2"
     assert definition["runtimePlatform"]["cpuArchitecture"] == "ARM64"
     assert ecs.describe_task_definition(taskDefinition="f:1")["taskDefinition"]["status"] == "INACTIVE"
+
+
+# --- a failed first create, and its retry ----------------------------------------------------
+
+
+def _failing_stack(policy: str) -> str:
+    """A named log group with `policy`, then a resource that fails (its log group's name is
+    taken), as a deploy that breaks half-way."""
+    return _template(
+        {
+            "Logs": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": "/ecs/clever-better-prod/bot"},
+                "DeletionPolicy": policy,
+            },
+            "Broken": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": "/taken"},
+                "DependsOn": "Logs",
+            },
+        }
+    )
+
+
+def _log_groups() -> list[str]:
+    groups = boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]
+    return sorted(g["logGroupName"] for g in groups)
+
+
+def _status(name: str) -> str:
+    return str(_cfn().describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+
+def test_plain_retain_survives_a_failed_create_and_blocks_the_retry(aws: None) -> None:
+    boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/taken")
+    _cfn().create_stack(StackName="s", TemplateBody=_failing_stack("Retain"))
+    assert _status("s") == "ROLLBACK_COMPLETE"
+    assert _log_groups() == ["/ecs/clever-better-prod/bot", "/taken"]  # kept by its policy
+    # The CDK CLI deletes a ROLLBACK_COMPLETE stack and creates it again: AlreadyExists.
+    _cfn().delete_stack(StackName="s")
+    _cfn().create_stack(StackName="s", TemplateBody=_failing_stack("Retain"))
+    events = _cfn().describe_stack_events(StackName="s")["StackEvents"]
+    assert any("already exists" in str(e.get("ResourceStatusReason", "")).lower() for e in events)
+
+
+def test_retain_except_on_create_goes_with_the_failed_create(aws: None) -> None:
+    boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/taken")
+    _cfn().create_stack(StackName="s", TemplateBody=_failing_stack("RetainExceptOnCreate"))
+    assert _status("s") == "ROLLBACK_COMPLETE"
+    assert _log_groups() == ["/taken"]
+    # Fixed, the same deploy succeeds; a later deletion keeps the group.
+    boto3.client("logs", region_name=REGION).delete_log_group(logGroupName="/taken")
+    _cfn().delete_stack(StackName="s")
+    _cfn().create_stack(StackName="s", TemplateBody=_failing_stack("RetainExceptOnCreate"))
+    assert _status("s") == "CREATE_COMPLETE"
+    _cfn().delete_stack(StackName="s")
+    assert _log_groups() == ["/ecs/clever-better-prod/bot"]
+
+
+def test_termination_protection_refuses_deletion_until_turned_off(aws: None) -> None:
+    body = _template({"T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}})
+    _cfn().create_stack(StackName="p", TemplateBody=body, EnableTerminationProtection=True)
+    with pytest.raises(
+        ClientError, match=r"Stack \[p\] cannot be deleted while TerminationProtection is enabled"
+    ):
+        _cfn().delete_stack(StackName="p")
+    _cfn().update_termination_protection(StackName="p", EnableTerminationProtection=False)
+    _cfn().delete_stack(StackName="p")
+    assert boto3.client("sns", region_name=REGION).list_topics()["Topics"] == []
+
+
+def test_protected_load_balancer_makes_the_rollback_fail(aws: None) -> None:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/taken")
+    body = _template(
+        {
+            "Balancer": {
+                "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                "Properties": {
+                    "Name": "clever-better-prod",
+                    "Subnets": subnets,
+                    "LoadBalancerAttributes": [{"Key": "deletion_protection.enabled", "Value": "true"}],
+                },
+            },
+            "Broken": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": "/taken"},
+                "DependsOn": "Balancer",
+            },
+        }
+    )
+    _cfn().create_stack(StackName="lb", TemplateBody=body)
+    assert _status("lb") == "ROLLBACK_FAILED"
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    (balancer,) = elbv2.describe_load_balancers(Names=["clever-better-prod"])["LoadBalancers"]
+    with pytest.raises(ClientError, match="deletion protection is enabled"):
+        elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])

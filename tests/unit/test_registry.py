@@ -26,7 +26,7 @@ def test_repositories(templates: dict[str, Any], env: str) -> None:
         rules = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
         assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "any"]
         assert rules[1]["selection"]["countNumber"] == 50
-        assert repository["DeletionPolicy"] == ("Retain" if env == "production" else "Delete")
+        assert repository["DeletionPolicy"] == ("RetainExceptOnCreate" if env == "production" else "Delete")
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))

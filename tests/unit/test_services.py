@@ -52,7 +52,7 @@ def test_service_log_groups(templates: dict[str, Any], env: str) -> None:
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == CONFIGS[env].log_retention_days
         assert group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0].startswith("LogsKey")
-        assert group["DeletionPolicy"] == ("Retain" if env == "production" else "Delete")
+        assert group["DeletionPolicy"] == ("RetainExceptOnCreate" if env == "production" else "Delete")
 
 
 def test_services_stack_is_stateless(assembly_dir: Any, templates: dict[str, Any]) -> None:

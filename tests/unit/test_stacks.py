@@ -73,8 +73,18 @@ def test_production_keeps_every_stateful_resource(templates: dict[str, Any], nam
     stateful = {k: r for k, r in templates[name]["Resources"].items() if r["Type"] in STATEFUL_TYPES}
     assert stateful
     for logical_id, resource in stateful.items():
-        assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), logical_id
+        # Kept through every update and deletion; only the failed creation that made it
+        # removes it again, so re-running that deploy does not meet AlreadyExists.
+        assert resource.get("DeletionPolicy") in ("RetainExceptOnCreate", "Snapshot"), logical_id
         assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), logical_id
+
+
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_no_resource_outlives_a_failed_first_create(templates: dict[str, Any], name: str) -> None:
+    """A plain Retain survives the rollback of the deploy that created it, and a named
+    resource then makes the retry fail with AlreadyExists."""
+    policies = {r.get("DeletionPolicy", "Delete") for r in templates[name]["Resources"].values()}
+    assert policies <= {"Delete", "RetainExceptOnCreate", "Snapshot"}
 
 
 @pytest.mark.parametrize("name", ["clever-better-dev-network", "clever-better-dev-data"])

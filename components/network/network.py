@@ -16,8 +16,9 @@ from components.retention import retention
 from config.model import NetworkConfig
 from config.names import Names
 
-# What private Fargate tasks and Lambdas reach without leaving the VPC:
-# image pulls, logs, secrets/parameters, decryption, role assumption, metrics.
+# What private Fargate tasks and Lambdas reach without leaving the VPC: image pulls, logs,
+# secrets/parameters, decryption, role assumption, metrics, and the ECS API (the deployment
+# hooks describe their deployment).
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -27,6 +28,7 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
     "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
     "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
 }
 
 PUBLIC_MASK = 24

@@ -65,7 +65,8 @@ class DeploymentGuard(Construct):
         hook_egress = ec2.Peer.any_ipv4() if endpoint.internet_facing else endpoint.security_group
         security_group.add_egress_rule(hook_egress, port, "The test listener")
         endpoint.security_group.add_ingress_rule(security_group, port, "The deployment hook")
-        # SSM (the approval parameter) through the VPC's interface endpoint.
+        # SSM (the approval parameter) and ECS (is this the first deployment?) through the
+        # VPC's interface endpoints.
         security_group.add_egress_rule(
             ec2.Peer.ipv4(endpoint.vpc.vpc_cidr_block), ec2.Port.tcp(443), "VPC endpoints"
         )
@@ -84,6 +85,14 @@ class DeploymentGuard(Construct):
         }
         self.approval: ssm.StringParameter | None = None
         approval_gate = settings.approval_gate
+        # The gate lets a service's first deployment through: the hook asks ECS whether the
+        # deployment replaces any revision. ECS authorizes DescribeServiceDeployments on the
+        # service and on the deployment (Service Authorization Reference); deployment ids
+        # exist only at run time.
+        stack, on_service = cdk.Stack.of(self), f"{names.cluster}/{service}"
+        deployments = stack.format_arn(
+            service="ecs", resource="service-deployment", resource_name=f"{on_service}/*"
+        )
         if approval_gate:
             # `make approve` writes the green revision's ARN here; the template's value never
             # changes, so a deploy never overwrites an approval.
@@ -96,6 +105,15 @@ class DeploymentGuard(Construct):
             )
             statements.append(
                 iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.approval.parameter_arn])
+            )
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["ecs:DescribeServiceDeployments"],
+                    resources=[
+                        stack.format_arn(service="ecs", resource="service", resource_name=on_service),
+                        deployments,
+                    ],
+                )
             )
             environment["APPROVAL_PARAMETER"] = self.approval.parameter_name
             environment["APPROVAL_TIMEOUT_SECONDS"] = str(settings.approval_timeout_minutes * 60)
@@ -115,6 +133,13 @@ class DeploymentGuard(Construct):
             timeout=cdk.Duration.seconds(checks_time + 30),
             reserved_concurrency=2,
         )
+        if approval_gate:
+            acknowledge(
+                self.node.find_child("HookPolicy"),
+                "A service deployment's id exists only once ECS starts it; the wildcard stays within "
+                "this one service's deployments, and the action only reads them.",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{deployments}]",
+            )
         # ECS assumes this role to call the hook: that one function, nothing else (the CDK's
         # default role would also grant its versions, a wildcard, in an inline policy).
         self.invoke_role = iam.Role(

@@ -9,7 +9,10 @@ ECS has pointed the test listener at the green tasks. This function:
 2. when ``APPROVAL_PARAMETER`` is set (production's approval gate), waits for an operator
    (`make approve`) to write the green revision's ARN into that SSM parameter, returning
    ``IN_PROGRESS`` so ECS calls again; after ``APPROVAL_TIMEOUT_SECONDS`` it returns
-   ``FAILED`` (roll back).
+   ``FAILED`` (roll back). Except for a service's first deployment (its creation): ECS
+   describes that deployment (the event's ``resourceArn``) with no source revision, nothing
+   serves production yet and `make approve` has no revision to approve, so a passed smoke
+   test is enough.
 
 A malformed event or any unexpected error also returns ``FAILED``: when in doubt, the old
 tasks keep serving.
@@ -43,6 +46,17 @@ STARTED = "approvalWaitStartedAt"
 
 class MalformedEvent(ValueError):
     """The hook event lacks what ECS always sends."""
+
+
+class LookupFailed(RuntimeError):
+    """ECS did not describe the deployment the event names."""
+
+
+@dataclass(frozen=True)
+class Event:
+    revision: str  # executionDetails.targetServiceRevisionArn: the green revision
+    deployment: object  # resourceArn: the service deployment (checked where it is needed)
+    state: dict[str, Any]  # hookDetails: what we returned last time
 
 
 @dataclass(frozen=True)
@@ -84,8 +98,7 @@ def _result(status: str, reason: str, **extra: Any) -> dict[str, Any]:
     return {"hookStatus": status, **extra}
 
 
-def _parse(event: Any) -> tuple[str, dict[str, Any]]:
-    """The green revision's ARN and the state we passed ourselves last time."""
+def _parse(event: Any) -> Event:
     if not isinstance(event, dict):
         raise MalformedEvent(f"event is a {type(event).__name__}, not an object")
     details = event.get("executionDetails")
@@ -98,7 +111,21 @@ def _parse(event: Any) -> tuple[str, dict[str, Any]]:
     state = event.get("hookDetails") or {}
     if not isinstance(state, dict):
         raise MalformedEvent(f"hookDetails is a {type(state).__name__}, not an object")
-    return str(details["targetServiceRevisionArn"]), state
+    return Event(str(details["targetServiceRevisionArn"]), event.get("resourceArn"), state)
+
+
+def _first_deployment(deployment: object, revision: str) -> bool:
+    """Whether ECS describes `deployment` (of `revision`) as replacing no revision at all."""
+    if not isinstance(deployment, str) or ":service-deployment/" not in deployment:
+        raise MalformedEvent(f"resourceArn is not a service deployment ARN: {deployment!r}")
+    answer = _client("ecs").describe_service_deployments(serviceDeploymentArns=[deployment])
+    found = [d for d in answer.get("serviceDeployments", []) if d.get("serviceDeploymentArn") == deployment]
+    if answer.get("failures") or len(found) != 1:
+        raise LookupFailed(f"ECS did not describe {deployment}: {answer.get('failures')}")
+    target = found[0].get("targetServiceRevision", {}).get("arn")
+    if target != revision:
+        raise LookupFailed(f"{deployment} deploys {target!r}, not {revision}")
+    return not found[0].get("sourceServiceRevisions")
 
 
 def _approved(parameter: str, revision: str) -> bool:
@@ -107,16 +134,20 @@ def _approved(parameter: str, revision: str) -> bool:
 
 
 def evaluate(event: Any, settings: Settings, now: float) -> dict[str, Any]:
-    revision, state = _parse(event)
-    started = state.get(STARTED)
+    parsed = _parse(event)
+    revision = parsed.revision
+    started = parsed.state.get(STARTED)
     if started is None:
         # First call for this deployment: the smoke test decides.
         results = (smoke.probe(settings.test_url, c, settings.timeout) for c in settings.checks)
         failures = [failure for failure in results if failure]
         if failures:
             return _result(FAILED, f"smoke test of {revision} failed: " + "; ".join(failures))
+        passed = f"smoke test of {revision} passed ({len(settings.checks)} checks)"
         if settings.approval_parameter is None:
-            return _result(SUCCEEDED, f"smoke test of {revision} passed ({len(settings.checks)} checks)")
+            return _result(SUCCEEDED, passed)
+        if _first_deployment(parsed.deployment, revision):
+            return _result(SUCCEEDED, f"{passed}; the service's first deployment needs no approval")
         started = now
     elif (
         isinstance(started, bool)

@@ -1,5 +1,6 @@
 """The blue/green lifecycle hook as ECS calls it: a local HTTP stub plays the green tasks behind the
-test listener, moto plays SSM (the approval parameter)."""
+test listener, moto plays SSM (the approval parameter), and botocore's Stubber plays ECS's
+DescribeServiceDeployments (moto lacks it), checking requests and answers against ECS's API model."""
 
 from __future__ import annotations
 
@@ -17,25 +18,33 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from lambdas.deployment_hook import handler as hook
 from lambdas.deployment_hook import smoke
 
 PARAMETER = "/clever-better/prod/deploy/bot/approved-revision"
+CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/clever-better-prod"
 SERVICE = "arn:aws:ecs:us-east-1:123456789012:service/clever-better-prod/bot"
 REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/clever-better-prod/bot/1234567890"
 OTHER_REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/clever-better-prod/bot/9999999999"
+DEPLOYMENT = (
+    "arn:aws:ecs:us-east-1:123456789012:service-deployment/clever-better-prod/bot/EZe5RNVLH6PPzHXINuP28"
+)
 USER_AGENT = "clever-better-deployment-hook"
+# The POST_TEST_TRAFFIC_SHIFT payload as the ECS Developer Guide documents it ("Lambda hooks
+# for Amazon ECS service deployments", Lifecycle payloads).
 EVENT: dict[str, Any] = {
+    "executionId": "3a0345ba-b029-404b-890d-7da2a4b266aa",
+    "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+    "resourceArn": DEPLOYMENT,
     "executionDetails": {
         "serviceArn": SERVICE,
         "targetServiceRevisionArn": REVISION,
         "testTrafficWeights": {},
         "productionTrafficWeights": {},
     },
-    "executionId": "x",
-    "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
 }
 
 
@@ -162,6 +171,59 @@ def env(monkeypatch: pytest.MonkeyPatch, stub: Stub, caplog: pytest.LogCaptureFi
     monkeypatch.setenv("TIMEOUT_SECONDS", "2")
     monkeypatch.delenv("APPROVAL_PARAMETER", raising=False)
     monkeypatch.delenv("APPROVAL_TIMEOUT_SECONDS", raising=False)
+
+
+@dataclass
+class Ecs:
+    """What DescribeServiceDeployments says of DEPLOYMENT: the revisions it replaces (`sources`;
+    none for a service's first deployment, None leaves the field out) and the one it deploys."""
+
+    sources: list[str] | None = field(default_factory=lambda: [OTHER_REVISION])
+    target: str = REVISION
+    error: str | None = None  # an error code ECS answers with instead
+    missing: bool = False  # ECS lists the deployment under failures
+    lookups: int = 0
+
+    def client(self) -> Any:
+        """A real ECS client whose one call is answered here, request and answer both checked
+        against ECS's API model; any other call raises."""
+        client = boto3.client("ecs")
+        stubber = Stubber(client)
+        expected = {"serviceDeploymentArns": [DEPLOYMENT]}
+        if self.error:
+            stubber.add_client_error("describe_service_deployments", self.error, expected_params=expected)
+        else:
+            stubber.add_response("describe_service_deployments", self._answer(), expected)
+        stubber.activate()
+        self.lookups += 1
+        return client
+
+    def _answer(self) -> dict[str, Any]:
+        if self.missing:
+            return {"serviceDeployments": [], "failures": [{"arn": DEPLOYMENT, "reason": "MISSING"}]}
+        tasks = {"requestedTaskCount": 2, "runningTaskCount": 2, "pendingTaskCount": 0}
+        deployment: dict[str, Any] = {
+            "serviceDeploymentArn": DEPLOYMENT,
+            "serviceArn": SERVICE,
+            "clusterArn": CLUSTER,
+            "targetServiceRevision": {"arn": self.target, **tasks},
+            "status": "IN_PROGRESS",
+            "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        }
+        if self.sources is not None:
+            deployment["sourceServiceRevisions"] = [{"arn": arn, **tasks} for arn in self.sources]
+        return {"serviceDeployments": [deployment], "failures": []}
+
+
+@pytest.fixture(autouse=True)
+def ecs(monkeypatch: pytest.MonkeyPatch) -> Ecs:
+    """ECS through the fake above (by default a later deployment: blue serves production)."""
+    fake = Ecs()
+    real_client = hook._client
+    monkeypatch.setattr(
+        hook, "_client", lambda service: fake.client() if service == "ecs" else real_client(service)
+    )
+    return fake
 
 
 def _checks(monkeypatch: pytest.MonkeyPatch, *checks: dict[str, Any]) -> None:
@@ -486,6 +548,77 @@ def test_missing_approval_parameter_fails_safe(
 def test_empty_approval_parameter_means_no_gate(stub: Stub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APPROVAL_PARAMETER", "")
     assert hook.handler(_event()) == {"hookStatus": "SUCCEEDED"}
+
+
+def test_without_the_gate_ecs_is_never_asked(stub: Stub, ecs: Ecs) -> None:
+    """Dev and staging: the hook needs no ECS permission at all."""
+    assert hook.handler(_event()) == {"hookStatus": "SUCCEEDED"}
+    assert ecs.lookups == 0
+
+
+# --- a service's first deployment (its creation) ----------------------------------------------
+
+
+@pytest.mark.parametrize("sources", [[], None], ids=["empty", "absent"])
+def test_first_deployment_passes_without_approval(
+    gate: Any, stub: Stub, ecs: Ecs, caplog: pytest.LogCaptureFixture, sources: list[str] | None
+) -> None:
+    """Creating the service: nothing serves production and `make approve` has no deployment to
+    approve, so waiting would only fail the stack. The smoke test still decides."""
+    ecs.sources = sources
+    assert hook.handler(_event()) == {"hookStatus": "SUCCEEDED"}
+    assert stub.paths() == ["/health"]
+    assert ecs.lookups == 1
+    assert gate.get_parameter(Name=PARAMETER)["Parameter"]["Value"] == "none"
+    assert _reason(caplog) == (
+        f"smoke test of {REVISION} passed (1 checks); the service's first deployment needs no approval"
+    )
+
+
+def test_first_deployment_failing_the_smoke_test_fails(gate: Any, stub: Stub, ecs: Ecs) -> None:
+    ecs.sources = []
+    stub.routes["/health"] = Reply(503, "ok")
+    assert hook.handler(_event()) == {"hookStatus": "FAILED"}
+    assert ecs.lookups == 0, "nothing unproven is let through, first deployment or not"
+
+
+def test_later_deployment_waits_until_approved(gate: Any, stub: Stub, ecs: Ecs) -> None:
+    first = hook.handler(_event())
+    assert first["hookStatus"] == "IN_PROGRESS"
+    again = hook.handler(_event(hookDetails=first["hookDetails"]))
+    assert again["hookStatus"] == "IN_PROGRESS"
+    _approve(gate, REVISION)
+    assert hook.handler(_event(hookDetails=again["hookDetails"])) == {"hookStatus": "SUCCEEDED"}
+    assert ecs.lookups == 1, "asked once per deployment, on the first call"
+
+
+@pytest.mark.parametrize(
+    "change, event, message",
+    [
+        ({"error": "AccessDeniedException"}, _event(), "AccessDeniedException"),
+        ({"error": "ServiceNotFoundException"}, _event(), "ServiceNotFoundException"),
+        ({"missing": True}, _event(), f"LookupFailed: ECS did not describe {DEPLOYMENT}"),
+        ({"sources": [], "target": OTHER_REVISION}, _event(), f"deploys '{OTHER_REVISION}', not {REVISION}"),
+        ({"sources": []}, _event(resourceArn=None), "resourceArn is not a service deployment ARN: None"),
+        ({"sources": []}, _event(resourceArn=SERVICE), "resourceArn is not a service deployment ARN"),
+    ],
+    ids=["access-denied", "service-not-found", "not-described", "other-revision", "no-arn", "service-arn"],
+)
+def test_failing_deployment_lookup_fails_safe(
+    gate: Any,
+    stub: Stub,
+    ecs: Ecs,
+    caplog: pytest.LogCaptureFixture,
+    change: dict[str, Any],
+    event: dict[str, Any],
+    message: str,
+) -> None:
+    """When the hook cannot tell a first deployment, it neither waits nor lets it through."""
+    for name, value in change.items():
+        setattr(ecs, name, value)
+    _approve(gate, REVISION)  # not even an approval rescues a deployment ECS does not vouch for
+    assert hook.handler(event) == {"hookStatus": "FAILED"}
+    assert message in _reason(caplog)
 
 
 # --- the arithmetic, with a fixed clock ---------------------------------------------------------

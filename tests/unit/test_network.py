@@ -136,7 +136,7 @@ def test_endpoints(stack: tuple[str, dict[str, Any]]) -> None:
     _, region = STACKS[name]
     expected = sorted(
         f"com.amazonaws.{region}.{s}"
-        for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring")
+        for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "ecs")
     )
     assert services == expected
     for endpoint in interface:

@@ -69,12 +69,18 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         assert path.count("/") >= 3, (path, rule)
     # Wildcard resources, each where it cannot be avoided: object-level grants (bucket/*) on
     # replication policies and ml-service's own bucket; ecr:GetAuthorizationToken (*) on
-    # task execution roles. Nothing else.
+    # task execution roles; a deployment hook's own service's deployments. Nothing else.
     iam5 = [(path, rule) for path, rule, _ in acks if rule.startswith("AwsSolutions::AwsSolutions-IAM5[")]
     assert iam5
     for path, rule in iam5:
         if path.endswith("/Task/ExecutionRole/DefaultPolicy"):
             assert rule.endswith("[Resource::*]"), (path, rule)
+        elif path.endswith("Deployment/HookPolicy"):
+            assert re.search(
+                r"\[Resource::arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/"
+                r"(bot|ml-service)/\*\]$",
+                rule,
+            ), rule
         elif path.endswith("/MlService/Task/TaskRole/DefaultPolicy"):
             assert re.search(
                 r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-east-1/\*\]$", rule

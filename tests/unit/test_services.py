@@ -351,3 +351,42 @@ def test_new_image_tag_touches_only_task_definitions(
             assert any(":v2.0.1" in json.dumps(after["Resources"][k]) for k in changed)
         else:
             assert changed == [], (name, changed)
+
+
+# Production's account and region (config/environments.py): literal, so a drift fails here.
+PRODUCTION_ECS = "arn:aws:ecs:us-east-1:333333333333"
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_hook_may_describe_only_its_own_deployments(templates: dict[str, Any], env: str) -> None:
+    """With the approval gate, the hook asks ECS whether a deployment is the service's first:
+    DescribeServiceDeployments on its own service and that service's deployments only (the
+    action authorizes on both). Without the gate, the hook has no ECS permission at all."""
+    template = _template(templates, env)
+    policies = {
+        key: p["Properties"]["PolicyDocument"]["Statement"]
+        for key, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+        if "DeploymentHookPolicy" in key
+    }
+    assert len(policies) == 2 and all(
+        k.startswith(("BotDeployment", "MlServiceDeployment")) for k in policies
+    )
+    granted = {}
+    for key, statements in policies.items():
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.startswith("ecs:") for a in actions):
+                granted[key.startswith("Bot")] = (actions, sorted(statement["Resource"]))
+    if not CONFIGS[env].deployment.approval_gate:
+        assert granted == {}
+        return
+    assert granted == {
+        service == "bot": (
+            ["ecs:DescribeServiceDeployments"],
+            [
+                f"{PRODUCTION_ECS}:service-deployment/clever-better-prod/{service}/*",
+                f"{PRODUCTION_ECS}:service/clever-better-prod/{service}",
+            ],
+        )
+        for service in BLUE_GREEN
+    }

@@ -5,7 +5,9 @@ reads the same list of blue/green services.
 
 The image contract (README "Images"): listen on ``port`` and answer ``GET /health`` with 200
 and a body containing "ok"; run as uid 1000; write only under /tmp; ship `curl` for the
-container health check; data-ingestion touches /tmp/heartbeat at least once a minute.
+container health check and `chown` on the PATH (the task's init container runs
+`chown 1000:1000 /tmp` with the same image before the app starts: Fargate creates the /tmp
+bind mount owned by root); data-ingestion touches /tmp/heartbeat at least once a minute.
 """
 
 from __future__ import annotations

@@ -51,9 +51,10 @@ def _follow(ctx: Context, stream: str, token: str | None) -> str | None:
     return token
 
 
-def _exit_code(task: dict[str, Any], container: str | None) -> int | None:
+def _exit_code(task: dict[str, Any], container: str) -> int | None:
+    """`container`'s exit code: the task also runs a short-lived container that prepares /tmp."""
     for described in task.get("containers", []):
-        if container is None or described.get("name") == container:
+        if described.get("name") == container:
             code = described.get("exitCode")
             return None if code is None else int(code)
     return None
@@ -137,16 +138,15 @@ def db_migration_status(ctx: Context, args: argparse.Namespace) -> None:
         return
     tasks.sort(key=lambda t: timestamp(t.get("createdAt") or t.get("startedAt")), reverse=True)
     for task in tasks:
-        code = _exit_code(task, None)
+        code = _exit_code(task, MIGRATION_SERVICE)
         ctx.out(
             f"{short(task['taskArn'])}  {task.get('lastStatus')}  exit {'-' if code is None else code}  "
             f"started {when(task.get('startedAt'))}  stopped {when(task.get('stoppedAt'))}"
         )
     newest = tasks[0]
     task_id = short(newest["taskArn"])
-    containers = newest.get("containers") or [{}]
     group = ctx.names.migration_log_group
-    stream = ctx.names.migration_log_stream(str(containers[0].get("name", MIGRATION_SERVICE)), task_id)
+    stream = ctx.names.migration_log_stream(MIGRATION_SERVICE, task_id)
     try:
         events = ctx.clients("logs").get_log_events(
             logGroupName=group, logStreamName=stream, startFromHead=False, limit=MIGRATION_LOG_LINES

@@ -28,6 +28,29 @@ from config.model import ServiceSize
 from config.services import USER, ServiceSpec
 
 TMP_VOLUME = "tmp"
+# Fargate creates a bind mount root-owned with mode 0755 (ECS Developer Guide, "Use bind mounts"),
+# so the app's user could not write /tmp: this short-lived container of the same image hands
+# the volume to that user before the app starts.
+SCRATCH_INIT = "scratch-init"
+# Docker's default capabilities. The init container runs as root with only CHOWN: Fargate
+# lets a container drop capabilities but add none (besides SYS_PTRACE), so "drop ALL, add
+# CHOWN" is not an option.
+DOCKER_DEFAULT_CAPABILITIES = (
+    ecs.Capability.AUDIT_WRITE,
+    ecs.Capability.CHOWN,
+    ecs.Capability.DAC_OVERRIDE,
+    ecs.Capability.FOWNER,
+    ecs.Capability.FSETID,
+    ecs.Capability.KILL,
+    ecs.Capability.MKNOD,
+    ecs.Capability.NET_BIND_SERVICE,
+    ecs.Capability.NET_RAW,
+    ecs.Capability.SETFCAP,
+    ecs.Capability.SETGID,
+    ecs.Capability.SETPCAP,
+    ecs.Capability.SETUID,
+    ecs.Capability.SYS_CHROOT,
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +77,8 @@ def task_definition(
     command: Sequence[str] | None = None,
     health_check: bool = True,
 ) -> ecs.FargateTaskDefinition:
-    """ARM64 (Graviton), non-root, read-only root filesystem with a scratch /tmp."""
+    """ARM64 (Graviton), non-root, read-only root filesystem with a scratch /tmp that the
+    app's user owns (`SCRATCH_INIT`)."""
     definition = ecs.FargateTaskDefinition(
         scope,
         construct_id,
@@ -77,11 +101,7 @@ def task_definition(
         command=list(command) if command else None,
         environment=dict(environment),
         secrets=dict(secrets),
-        logging=ecs.LogDrivers.aws_logs(
-            stream_prefix=stream_prefix,
-            log_group=log_group,
-            mode=ecs.AwsLogDriverMode.NON_BLOCKING,  # a slow log pipe never stalls trading
-        ),
+        logging=_logs(log_group, stream_prefix),
         health_check=(
             ecs.HealthCheck(
                 command=spec.health_command,
@@ -95,10 +115,36 @@ def task_definition(
         ),
         port_mappings=[ecs.PortMapping(container_port=spec.port)] if spec.port and not command else None,
     )
-    container.add_mount_points(
-        ecs.MountPoint(container_path="/tmp", source_volume=TMP_VOLUME, read_only=False)
+    scratch = ecs.MountPoint(container_path="/tmp", source_volume=TMP_VOLUME, read_only=False)
+    container.add_mount_points(scratch)
+    capabilities = ecs.LinuxParameters(definition, "ScratchInitLinuxParameters")
+    capabilities.drop_capabilities(*(c for c in DOCKER_DEFAULT_CAPABILITIES if c is not ecs.Capability.CHOWN))
+    init = definition.add_container(
+        "ScratchInit",
+        container_name=SCRATCH_INIT,
+        image=image,  # ours, from ECR: it ships chown (README "Images")
+        essential=False,
+        user="0",
+        readonly_root_filesystem=True,
+        entry_point=["chown"],  # not the image's entry point
+        command=[USER, "/tmp"],
+        linux_parameters=capabilities,
+        logging=_logs(log_group, stream_prefix),
+    )
+    init.add_mount_points(scratch)
+    # The app starts only once /tmp is its user's; if chown fails, the task stops.
+    container.add_container_dependencies(
+        ecs.ContainerDependency(container=init, condition=ecs.ContainerDependencyCondition.SUCCESS)
     )
     return definition
+
+
+def _logs(log_group: logs.ILogGroup, stream_prefix: str) -> ecs.LogDriver:
+    return ecs.LogDrivers.aws_logs(
+        stream_prefix=stream_prefix,
+        log_group=log_group,
+        mode=ecs.AwsLogDriverMode.NON_BLOCKING,  # a slow log pipe never stalls trading
+    )
 
 
 def task_security_group(scope: Construct, *, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:

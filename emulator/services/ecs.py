@@ -33,6 +33,24 @@ TASK_DEFINITION_ATTRIBUTES = {
 }
 
 
+def _task_definition_checks(props: dict[str, Any]) -> dict[str, Any]:
+    """RegisterTaskDefinition's create-time checks on container dependencies (ECS's messages):
+    the container depended on exists, and one awaited to exit (SUCCESS, COMPLETE) is not
+    essential (ContainerDependency API reference: "can't be set on an essential container")."""
+    essential = {c.get("Name"): c.get("Essential", True) for c in props.get("ContainerDefinitions", [])}
+    for container in props.get("ContainerDefinitions", []):
+        for dependency in container.get("DependsOn", []):
+            name = dependency.get("ContainerName")
+            if name not in essential:
+                raise ValueError(f"Cannot depend on container + '{name}' because it does not exist")
+            if dependency.get("Condition") in ("SUCCESS", "COMPLETE") and essential[name]:
+                raise ValueError(
+                    "Invalid request provided: Create TaskDefinition: A dependency container with "
+                    "SUCCESS or COMPLETE condition cannot be an essential container"
+                )
+    return props
+
+
 def _task_definition_after(definition: Any, props: dict[str, Any]) -> None:
     set_attributes(definition, props, TASK_DEFINITION_ATTRIBUTES, _camel)
     definition.cfn_properties = props  # what a later update compares against
@@ -75,6 +93,10 @@ def _service_after(service: Any, props: dict[str, Any]) -> None:
 MODELS: Models = ()
 FIXES: Fixes = {
     Cluster: Fix(after_create=_cluster_after),
-    TaskDefinition: Fix(after_create=_task_definition_after, update=_task_definition_update),
+    TaskDefinition: Fix(
+        properties=_task_definition_checks,
+        after_create=_task_definition_after,
+        update=_task_definition_update,
+    ),
     Service: Fix(after_create=_service_after),
 }

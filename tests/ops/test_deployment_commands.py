@@ -148,10 +148,15 @@ class Ecs:
                 if self._polls[arn] >= self.stop_after:
                     self.real.stop_task(cluster=cluster, task=arn, reason=self.stopped_reason)
                     self._finished[arn] = self.exit_code
-            for container in task.get("containers", []):
-                container.pop("exitCode", None)
+            # moto describes a task's first container only: describe each of its definition's.
+            definition = self.real.describe_task_definition(taskDefinition=task["taskDefinitionArn"])
+            task["containers"] = [
+                {"name": c["name"]} for c in definition["taskDefinition"]["containerDefinitions"]
+            ]
+            for container in task["containers"]:
                 if self._finished.get(arn) is not None:
-                    container["exitCode"] = self._finished[arn]
+                    # The container that prepares /tmp has exited 0 long before.
+                    container["exitCode"] = 0 if container["name"] == "scratch-init" else self._finished[arn]
             if arn in self._finished:
                 task.update(lastStatus="STOPPED", stoppedReason=self.stopped_reason)
             else:
@@ -196,9 +201,14 @@ def aws(clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[di
         ecs.create_cluster(clusterName=PREFIX)
         for family, revisions in (("bot", 2), ("ml-service", 2), ("data-ingestion", 3), ("migrate", 1)):
             for revision in range(revisions):
+                image = f"bot:{revision}"
                 ecs.register_task_definition(
                     family=f"{PREFIX}-{family}",
-                    containerDefinitions=[{"name": "bot", "image": f"bot:{revision}", "memory": 512}],
+                    # As the stacks define them: the init container that prepares /tmp comes first.
+                    containerDefinitions=[
+                        {"name": "scratch-init", "image": image, "memory": 512, "essential": False},
+                        {"name": "bot", "image": image, "memory": 512},
+                    ],
                 )
         for service in ("bot", "ml-service", "data-ingestion"):
             latest = 3 if service == "data-ingestion" else 2
@@ -789,6 +799,11 @@ def test_db_migrate_failure_exits_1(aws: dict[str, Any], capsys: pytest.CaptureF
     task_id = aws["ecs"].started[0].rsplit("/", 1)[-1]
     assert '| ERROR: relation "bets" already exists' in captured.out.splitlines()
     assert captured.err.strip() == f"error: migration task {task_id} exited with code 3"
+    # The status reports the migration's container, not the one that prepared /tmp.
+    assert run(aws, "db-migration-status") == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith(f"{task_id}  STOPPED  exit 3  started ")
+    assert out[1] == f"last 1 log lines of {task_id} ({LOG_GROUP} migrate/bot/{task_id}):"
 
 
 def test_db_migrate_without_an_exit_code_or_stopping(

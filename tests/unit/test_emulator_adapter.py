@@ -482,3 +482,50 @@ def test_protected_load_balancer_makes_the_rollback_fail(aws: None) -> None:
     (balancer,) = elbv2.describe_load_balancers(Names=["clever-better-prod"])["LoadBalancers"]
     with pytest.raises(ClientError, match="deletion protection is enabled"):
         elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+
+
+@pytest.mark.parametrize(
+    "init, depends_on, reason",
+    [
+        ({"Essential": False}, "init", None),
+        ({"Essential": True}, "init", "SUCCESS or COMPLETE condition cannot be an essential container"),
+        ({}, "init", "SUCCESS or COMPLETE condition cannot be an essential container"),  # default: essential
+        ({"Essential": False}, "missing", "Cannot depend on container + 'missing' because it does not exist"),
+    ],
+    ids=["non-essential", "essential", "essential-by-default", "missing"],
+)
+def test_task_definition_dependency_checks(
+    aws: None, init: dict[str, Any], depends_on: str, reason: str | None
+) -> None:
+    """As RegisterTaskDefinition: an app waiting for an init container to exit (SUCCESS) needs
+    that container to exist and not be essential."""
+    containers = [
+        {"Name": "init", "Image": "repo:v1", **init},
+        {
+            "Name": "app",
+            "Image": "repo:v1",
+            "Essential": True,
+            "DependsOn": [{"ContainerName": depends_on, "Condition": "SUCCESS"}],
+        },
+    ]
+    body = _template(
+        {
+            "Task": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "f",
+                    "Cpu": "256",
+                    "Memory": "512",
+                    "ContainerDefinitions": containers,
+                },
+            }
+        }
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
+    if reason is None:
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        return
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = _cfn().describe_stack_events(StackName="s")["StackEvents"]
+    assert any(reason in e.get("ResourceStatusReason", "") for e in events), events

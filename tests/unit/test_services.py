@@ -162,8 +162,12 @@ def test_task_definitions(templates: dict[str, Any], env: str) -> None:
         size = cfg.services["bot" if service == "migrate" else service]
         assert props["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
         assert (props["Cpu"], props["Memory"]) == (str(size.cpu), str(size.memory_mib))
-        (container,) = props["ContainerDefinitions"]
+        app_name = "bot" if service == "migrate" else service
+        containers = {c["Name"]: c for c in props["ContainerDefinitions"]}
+        assert sorted(containers) == sorted([app_name, "scratch-init"])
+        container, init = containers[app_name], containers["scratch-init"]
         assert container["User"] == "1000:1000" and container["ReadonlyRootFilesystem"] is True
+        _assert_scratch_is_prepared(props, init, container)
         assert container["Image"]["Fn::Join"][1][-1].endswith(f":{cfg.deployment.image_tag}")
         logs = container["LogConfiguration"]["Options"]
         assert logs["awslogs-stream-prefix"] == ("migrate" if service == "migrate" else service)
@@ -178,6 +182,40 @@ def test_task_definitions(templates: dict[str, Any], env: str) -> None:
             assert container["HealthCheck"]["Command"][0] == "CMD-SHELL"
             assert ("BETFAIR_APP_KEY" in secret_names) == (service in ("bot", "data-ingestion"))
             assert "DB_USERNAME" in secret_names and "DB_HOST" in env_names
+
+
+def _assert_scratch_is_prepared(props: dict[str, Any], init: dict[str, Any], app: dict[str, Any]) -> None:
+    """Fargate creates the /tmp bind mount root-owned, mode 0755: a non-essential container of
+    the same image, root with CHOWN as its only capability, hands it to uid 1000, and the app
+    starts only after that succeeded. Both mount the same volume."""
+    assert props["Volumes"] == [{"Name": "tmp"}]
+    scratch = [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
+    assert init["MountPoints"] == scratch and app["MountPoints"] == scratch
+    assert init["Name"] == "scratch-init"
+    assert init["Essential"] is False and app["Essential"] is True
+    assert init["Image"] == app["Image"]
+    assert (init["User"], init["ReadonlyRootFilesystem"]) == ("0", True)
+    assert (init["EntryPoint"], init["Command"]) == (["chown"], ["1000:1000", "/tmp"])
+    assert init["LinuxParameters"]["Capabilities"] == {
+        "Drop": [
+            "AUDIT_WRITE",
+            "DAC_OVERRIDE",
+            "FOWNER",
+            "FSETID",
+            "KILL",
+            "MKNOD",
+            "NET_BIND_SERVICE",
+            "NET_RAW",
+            "SETFCAP",
+            "SETGID",
+            "SETPCAP",
+            "SETUID",
+            "SYS_CHROOT",
+        ]
+    }
+    assert "HealthCheck" not in init and "PortMappings" not in init and "Secrets" not in init
+    assert init["LogConfiguration"] == app["LogConfiguration"]
+    assert app["DependsOn"] == [{"Condition": "SUCCESS", "ContainerName": "scratch-init"}]
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))

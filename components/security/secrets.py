@@ -156,7 +156,9 @@ class ApplicationSecrets(Construct):
             rotation_rules=sm.CfnRotationSchedule.RotationRulesProperty(
                 schedule_expression=f"rate({betfair_rotation_days} days)"
             ),
-            # Rotation waits for an operator's key; do not start one at every deploy.
+            # Rotation waits for an operator's key; do not start one at every deploy. Instead
+            # Secrets Manager runs testSecret alone on a copy of the current value (the
+            # placeholder at creation), which the function passes without checking a key.
             rotate_immediately_on_update=False,
         )
         # Secrets Manager must be allowed to invoke the function before any rotation starts.

@@ -10,9 +10,15 @@ operator stores the new key as a version labelled ``OPERATOR_NEW``
   tries again at the next scheduled window, or at once after `rotate-secret`).
 * setSecret: nothing to set on Betfair's side (the key is already issued there).
 * testSecret: the pending value is complete, differs from the current key and, when
-  ``BETFAIR_LOGIN_URL`` is set, logs in to Betfair with it.
+  ``BETFAIR_LOGIN_URL`` is set, logs in to Betfair with it. Secrets Manager also runs this
+  step alone to test the rotation configuration (RotateSecret with RotateImmediately=false,
+  which CloudFormation does for a RotationSchedule with RotateImmediatelyOnUpdate: false): it
+  makes a short-lived AWSPENDING version holding the current value. That test passes here
+  without checking anything, so creating the schedule never depends on a key nobody has
+  stored yet (the placeholder).
 * finishSecret: move AWSCURRENT to the pending version (the old key stays as
-  AWSPREVIOUS: the runbook's backup key), drop ``OPERATOR_NEW`` and the pending tag.
+  AWSPREVIOUS: the runbook's backup key), drop ``OPERATOR_NEW`` and the pending tag. A
+  pending value that is not a complete key is never promoted.
 """
 
 from __future__ import annotations
@@ -145,12 +151,24 @@ def set_secret(sm: Any, secret_id: str, token: str, metadata: dict[str, Any]) ->
     logger.info("setSecret: Betfair issues keys itself; nothing to set for %s", token)
 
 
-def test_secret(sm: Any, secret_id: str, token: str, metadata: dict[str, Any]) -> None:
-    pending = _value(sm, secret_id, VersionId=token, VersionStage="AWSPENDING")
-    missing = [field for field in REQUIRED_FIELDS if not str(pending.get(field, "")).strip()]
+def _complete(credentials: dict[str, Any]) -> None:
+    missing = [field for field in REQUIRED_FIELDS if not str(credentials.get(field, "")).strip()]
     if missing:
         raise RotationError(f"pending Betfair credentials lack {', '.join(missing)}")
+
+
+def test_secret(sm: Any, secret_id: str, token: str, metadata: dict[str, Any]) -> None:
     current = _value(sm, secret_id, VersionStage="AWSCURRENT")
+    try:
+        pending = _value(sm, secret_id, VersionId=token, VersionStage="AWSPENDING")
+    except sm.exceptions.ResourceNotFoundException:
+        pending = None  # a rotation's createSecret always stores one: only the test lacks it
+    if pending is None or pending == current:
+        # Secrets Manager's configuration test, not a rotation: nothing new to prove, and
+        # finishSecret never runs after it.
+        logger.info("testSecret: version %s holds no new key; rotation configuration test passed", token)
+        return
+    _complete(pending)
     if pending["app_key"] == current.get("app_key"):
         raise RotationError("pending Betfair app_key equals the current one")
     url = os.environ.get("BETFAIR_LOGIN_URL")
@@ -182,6 +200,7 @@ def _login(url: str, credentials: dict[str, Any]) -> None:
 
 
 def finish_secret(sm: Any, secret_id: str, token: str, metadata: dict[str, Any]) -> None:
+    _complete(_value(sm, secret_id, VersionId=token, VersionStage="AWSPENDING"))
     current_version = _stage_version(metadata, "AWSCURRENT")
     sm.update_secret_version_stage(
         SecretId=secret_id,

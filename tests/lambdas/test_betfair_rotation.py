@@ -218,3 +218,138 @@ def test_login_failures_keep_current(
     with pytest.raises(rotation.RotationError, match=message):
         _run("testSecret", T1)
     assert _current(aws["sm"]) == OLD
+
+
+# --- Secrets Manager's configuration test (the schedule's creation) ----------------------------
+
+# What the secrets stack creates before any operator stores a key (components/security/secrets.py).
+PLACEHOLDER = {"app_key": "", "username": "", "password": "GeneratedPassword123"}
+T4 = "4" * 8 + "-1111-2222-3333-444444444444"
+
+
+def _lambda_plays_rotation(
+    monkeypatch: pytest.MonkeyPatch, *, run: bool = True
+) -> tuple[str, list[dict[str, Any]]]:
+    """A rotation function in moto whose invocations run our handler (moto's own invoke needs
+    Docker), or only record the event (`run=False`); returns its ARN and the events Secrets
+    Manager sent it."""
+    import io
+    import zipfile
+
+    from moto.awslambda.models import LambdaBackend
+
+    events: list[dict[str, Any]] = []
+
+    def invoke(
+        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+    ) -> str:
+        events.append(json.loads(body))
+        if run:
+            rotation.handler(events[-1])
+        return "null"
+
+    monkeypatch.setattr(LambdaBackend, "invoke", invoke)
+    role = boto3.client("iam").create_role(
+        RoleName="rotation",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context): pass\n")
+    function = boto3.client("lambda").create_function(
+        FunctionName="clever-better-prod-betfair-rotation",
+        Runtime="python3.14",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    return str(function["FunctionArn"]), events
+
+
+def _nothing_happened(aws: dict[str, Any], name: str, value: dict[str, str]) -> None:
+    """AWSCURRENT unchanged, no pending tag, no P2 reminder."""
+    current = aws["sm"].get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
+    assert json.loads(current) == value
+    tags = aws["sm"].describe_secret(SecretId=name).get("Tags", [])
+    assert rotation.PENDING_TAG not in {t["Key"] for t in tags}
+    assert "Messages" not in aws["sqs"].receive_message(QueueUrl=aws["queue"], WaitTimeSeconds=0)
+
+
+def test_schedule_creation_passes_on_the_placeholder(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CloudFormation creates the RotationSchedule with RotateImmediatelyOnUpdate: false, i.e.
+    RotateSecret(RotateImmediately=false): Secrets Manager "tests the rotation configuration by
+    running the testSecret step" on an AWSPENDING version it makes (moto copies the current
+    value into it). With only the placeholder stored, that test must pass."""
+    name = "clever-better/dev/betfair"
+    aws["sm"].create_secret(Name=name, SecretString=json.dumps(PLACEHOLDER))
+    function, events = _lambda_plays_rotation(monkeypatch)
+    aws["sm"].rotate_secret(
+        SecretId=name,
+        RotationLambdaARN=function,
+        RotationRules={"AutomaticallyAfterDays": 180},
+        RotateImmediately=False,
+    )
+    (event,) = events
+    assert event == {
+        "Step": "testSecret",
+        "SecretId": name,
+        "ClientRequestToken": event["ClientRequestToken"],
+    }
+    _nothing_happened(aws, name, PLACEHOLDER)
+
+
+@pytest.mark.parametrize("current", [PLACEHOLDER, OLD], ids=["placeholder", "operator-key"])
+def test_configuration_test_event_passes_without_checking_a_key(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, current: dict[str, str]
+) -> None:
+    """The event exactly as the Secrets Manager User Guide documents it (Step, SecretId as the
+    ARN, ClientRequestToken, RotationToken), for the configuration test: AWSPENDING holds the
+    current value. Nothing is checked, not even Betfair's login (it would be refused here)."""
+    monkeypatch.setenv("BETFAIR_LOGIN_URL", "http://127.0.0.1:9/api/login")  # nothing listens
+    sm = aws["sm"]
+    sm.put_secret_value(SecretId=NAME, SecretString=json.dumps(current), VersionStages=["AWSCURRENT"])
+    sm.put_secret_value(
+        SecretId=NAME, ClientRequestToken=T4, SecretString=json.dumps(current), VersionStages=["AWSPENDING"]
+    )
+    rotation.handler(
+        {
+            "Step": "testSecret",
+            "SecretId": aws["arn"],
+            "ClientRequestToken": T4,
+            "RotationToken": "0b2dc7c3-0f5b-4c1e-9c1b-2a0b6c8e1d11",
+        }
+    )
+    _nothing_happened(aws, NAME, current)
+    # And the configuration test's version is never promoted, were finishSecret ever called.
+    if current == PLACEHOLDER:
+        with pytest.raises(rotation.RotationError, match="lack app_key, username"):
+            _run("finishSecret", T4)
+        _nothing_happened(aws, NAME, current)
+
+
+def test_pending_version_without_a_value_is_a_test_and_never_promoted(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should Secrets Manager's test version hold no value (as a rotation's does before
+    createSecret), the test still passes, and finishSecret refuses to promote it."""
+    sm = aws["sm"]
+    function, events = _lambda_plays_rotation(monkeypatch, run=False)  # AWSPENDING stays empty
+    sm.rotate_secret(SecretId=NAME, RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 180})
+    token = events[0]["ClientRequestToken"]
+    _run("testSecret", token)
+    with pytest.raises(sm.exceptions.ResourceNotFoundException):
+        _run("finishSecret", token)
+    assert _current(sm) == OLD

@@ -343,20 +343,24 @@ def test_secret_generation_and_rotation_record(aws: None) -> None:
     assert described["RotationLambdaARN"].endswith(":function:f")
 
 
+def _task_definition(containers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {
+            "Family": "f",
+            "Cpu": "256",
+            "Memory": "512",
+            "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+            "ContainerDefinitions": containers,
+        },
+    }
+
+
 def _ecs_template(image: str) -> str:
     return _template(
         {
             "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c"}},
-            "Task": {
-                "Type": "AWS::ECS::TaskDefinition",
-                "Properties": {
-                    "Family": "f",
-                    "Cpu": "256",
-                    "Memory": "512",
-                    "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
-                    "ContainerDefinitions": [{"Name": "app", "Image": image, "Essential": True}],
-                },
-            },
+            "Task": _task_definition([{"Name": "app", "Image": image, "Essential": True}]),
             "Service": {
                 "Type": "AWS::ECS::Service",
                 "Properties": {
@@ -508,20 +512,7 @@ def test_task_definition_dependency_checks(
             "DependsOn": [{"ContainerName": depends_on, "Condition": "SUCCESS"}],
         },
     ]
-    body = _template(
-        {
-            "Task": {
-                "Type": "AWS::ECS::TaskDefinition",
-                "Properties": {
-                    "Family": "f",
-                    "Cpu": "256",
-                    "Memory": "512",
-                    "ContainerDefinitions": containers,
-                },
-            }
-        }
-    )
-    _cfn().create_stack(StackName="s", TemplateBody=body)
+    _cfn().create_stack(StackName="s", TemplateBody=_template({"Task": _task_definition(containers)}))
     (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
     if reason is None:
         assert stack["StackStatus"] == "CREATE_COMPLETE"

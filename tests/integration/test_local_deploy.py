@@ -137,7 +137,7 @@ def test_endpoints(deployed: Any, clients: dict[str, Any]) -> None:
         if e["VpcEndpointType"] == "Interface"
     )
     assert suffixes == sorted(
-        ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring"]
+        ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "ecs"]
     )
 
 
@@ -306,6 +306,15 @@ def test_services_deploy_blue_green(deployed: Any, clients: dict[str, Any]) -> N
     ]
     assert definition["containerDefinitions"][0]["image"].endswith("/bot:bootstrap")
     assert definition["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    # The app starts once scratch-init (passing the emulator's RegisterTaskDefinition checks)
+    # has handed /tmp to uid 1000.
+    app, init = definition["containerDefinitions"]
+    assert (init["name"], init["essential"], init["command"]) == (
+        "scratch-init",
+        False,
+        ["1000:1000", "/tmp"],
+    )
+    assert app["dependsOn"] == [{"containerName": "scratch-init", "condition": "SUCCESS"}]
     balancers = {b["LoadBalancerName"]: b for b in elbv2.describe_load_balancers()["LoadBalancers"]}
     assert balancers[PREFIX]["Scheme"] == "internet-facing"
     assert balancers[f"{PREFIX}-ml"]["Scheme"] == "internal"

@@ -234,10 +234,9 @@ def test_services_name_their_images_without_cross_stack_values(templates: dict[s
         if container["Image"]["Fn::Join"][1][:2]
         == ["333333333333.dkr.ecr.us-east-1.", {"Ref": "AWS::URLSuffix"}]
     )
-    # The three services and the migration task (the bot's image).
+    # The three services and the migration task (the bot's image), each with its scratch-init.
     assert images == [
-        "/bot:bootstrap",
-        "/bot:bootstrap",
-        "/data-ingestion:bootstrap",
-        "/ml-service:bootstrap",
+        *["/bot:bootstrap"] * 4,
+        *["/data-ingestion:bootstrap"] * 2,
+        *["/ml-service:bootstrap"] * 2,
     ]

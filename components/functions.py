@@ -1,8 +1,9 @@
 """Our Python Lambdas (lambdas/<name>/handler.py): one shape for all of them.
 
 Each gets its own KMS-encrypted, expiring log group, a role whose only policy is a customer
-managed one listing exactly what the handler calls (no inline or AWS managed policies), ARM64
-on the newest Python runtime, a concurrency cap, and a place in the VPC's private subnets.
+managed one listing exactly what the handler calls plus what Lambda needs to attach the function
+to the VPC (no inline or AWS managed policies), ARM64 on the newest Python runtime, and a place in
+the VPC's private subnets. Reserved concurrency only where configured (config: `functions`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,28 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import region_info
 from constructs import Construct
 
 from components.context import UnitContext
+from components.nag import acknowledge
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 # Keep asset hashes stable: bytecode caches are not code.
 ASSET_EXCLUDE = ["__pycache__", "*.pyc", "tests"]
+SUBNET_TYPE = ec2.SubnetType.PRIVATE_WITH_EGRESS
+
+# What Lambda calls with the execution role to attach a function to the VPC (Lambda developer
+# guide, "Giving Lambda functions access to resources in an Amazon VPC"; the EC2 actions of the
+# AWS managed AWSLambdaVPCAccessExecutionRole). Without them CreateFunction fails.
+DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+ADDRESS_ACTIONS = ("ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    *DESCRIBE_ACTIONS,
+    *ADDRESS_ACTIONS,
+)
 
 
 def lambda_code(name: str) -> lambda_.Code:
@@ -40,10 +56,13 @@ def python_function(
     vpc: ec2.IVpc,
     security_group: ec2.ISecurityGroup,
     timeout: cdk.Duration,
-    reserved_concurrency: int,
+    reserved_concurrency: int | None,
     memory_size: int = 256,
 ) -> lambda_.Function:
-    """Construct ids: `{construct_id}` (function), `...Logs`, `...Role`, `...Policy`."""
+    """Construct ids: `{construct_id}` (function), `...Logs`, `...Role`, `...Policy`.
+
+    The role names the policy in its ManagedPolicyArns and the function depends on the role, so
+    CloudFormation attaches the VPC permissions before it creates the function."""
     log_group = context.log_group(
         scope, f"{construct_id}Logs", name=context.names.lambda_log_group(function_name)
     )
@@ -53,20 +72,34 @@ def python_function(
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description=description,
     )
-    role.add_managed_policy(
-        iam.ManagedPolicy(
-            scope,
-            f"{construct_id}Policy",
-            statements=[
-                *statements,
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                ),
-            ],
-        )
+    policy = iam.ManagedPolicy(
+        scope,
+        f"{construct_id}Policy",
+        statements=[
+            *statements,
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            ),
+            *_vpc_access(scope, vpc=vpc, security_group=security_group),
+        ],
     )
-    return lambda_.Function(
+    role.add_managed_policy(policy)
+    # cdk-nag names a finding by the resource as the stack resolves it (the partition by region).
+    stack = cdk.Stack.of(scope)
+    ec2_arns = f"arn:{region_info.RegionInfo.get(stack.region).partition}:ec2:{stack.region}:{stack.account}"
+    acknowledge(
+        policy,
+        "Lambda attaches the function to the VPC with its execution role. EC2's Describe actions "
+        "have no resource-level permissions (*); a new network interface has no id before it "
+        "exists (network-interface/*, created only in this function's subnets with its security "
+        "group); DeleteNetworkInterface is on all of the account's EC2 resources in the region "
+        "(*/*), as the Lambda developer guide requires. The function's own code is denied them all.",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::{ec2_arns}:network-interface/*]",
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::{ec2_arns}:*/*]",
+    )
+    function = lambda_.Function(
         scope,
         construct_id,
         function_name=function_name,
@@ -80,8 +113,59 @@ def python_function(
         memory_size=memory_size,
         reserved_concurrent_executions=reserved_concurrency,
         vpc=vpc,
-        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        vpc_subnets=ec2.SubnetSelection(subnet_type=SUBNET_TYPE),
         security_groups=[security_group],
         log_group=log_group,
         environment=dict(environment),
     )
+    if reserved_concurrency is None:
+        acknowledge(
+            function.node.default_child or function,
+            "No reserved concurrency unless configured (functions.*_reserved_concurrency): Lambda "
+            "refuses any reservation in an account at the reduced concurrency quota of 10, and each "
+            "function has one caller that runs one at a time (ECS one deployment of a service, "
+            "Secrets Manager one rotation of the secret).",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
+        )
+    return function
+
+
+def _vpc_access(
+    scope: Construct, *, vpc: ec2.IVpc, security_group: ec2.ISecurityGroup
+) -> list[iam.PolicyStatement]:
+    """The ENI permissions Lambda needs for a function in `vpc`'s SUBNET_TYPE subnets with
+    `security_group`, scoped as far as EC2's resource-level permissions go (Service
+    Authorization Reference, Amazon EC2)."""
+    stack = cdk.Stack.of(scope)
+
+    def ec2_arn(resource: str, name: str) -> str:
+        return stack.format_arn(service="ec2", resource=resource, resource_name=name)
+
+    subnets = [ec2_arn("subnet", subnet) for subnet in vpc.select_subnets(subnet_type=SUBNET_TYPE).subnet_ids]
+    any_interface = ec2_arn("network-interface", "*")
+    return [
+        # List actions: EC2 has no resource-level permissions for them.
+        iam.PolicyStatement(actions=list(DESCRIBE_ACTIONS), resources=["*"]),
+        # A new interface is authorized on itself, its subnet and its security groups.
+        iam.PolicyStatement(
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[*subnets, ec2_arn("security-group", security_group.security_group_id), any_interface],
+        ),
+        # The Lambda developer guide: DeleteNetworkInterface on a unique interface id or on all
+        # resource ids (arn:...:*/*); anything between may leave the function without VPC access.
+        iam.PolicyStatement(actions=["ec2:DeleteNetworkInterface"], resources=[ec2_arn("*", "*")]),
+        iam.PolicyStatement(
+            actions=list(ADDRESS_ACTIONS),
+            resources=[any_interface],
+            conditions={"ArnEquals": {"ec2:Subnet": subnets}},
+        ),
+        # Lambda's own ENI calls carry no lambda:SourceFunctionArn, the function's code always
+        # does (Lambda developer guide, "Using source function ARN to control function access
+        # behavior"): the handler itself can touch no network interface.
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            actions=list(ENI_ACTIONS),
+            resources=["*"],
+            conditions={"Null": {"lambda:SourceFunctionArn": "false"}},
+        ),
+    ]

@@ -278,6 +278,37 @@ class RotationConfig:
             check.within(period, getattr(self, period), 1, 365, " (Secrets Manager's limit)")
 
 
+# Lambda keeps 100 of an account's concurrency unreserved (Lambda developer guide, "Configuring
+# reserved concurrency"): at the default quota of 1000, at most 900 can be reserved. An account
+# whose quota is below 100 (a new account may get 10) can reserve nothing.
+LAMBDA_RESERVABLE = 1000 - 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionsConfig:
+    """Reserved concurrency for our Lambdas: None (no reservation, the default) or a cap.
+
+    A reservation is subtracted from the account's unreserved concurrency, and Lambda refuses one
+    that leaves fewer than 100 unreserved (the whole quota, where the quota is below 100): in a
+    new account at the reduced quota of 10, a function with any reservation cannot be created."""
+
+    # Each blue/green service's smoke-test hook.
+    deployment_hook_reserved_concurrency: int | None = None
+    # The Betfair key's rotation function.
+    betfair_rotation_reserved_concurrency: int | None = None
+
+    def validate(self, check: Check) -> None:
+        for name in ("deployment_hook_reserved_concurrency", "betfair_rotation_reserved_concurrency"):
+            value = getattr(self, name)
+            check(
+                value is None or (type(value) is int and 1 <= value <= LAMBDA_RESERVABLE),
+                name,
+                value,
+                f"expected None (required in accounts at Lambda's reduced concurrency quota of 10) "
+                f"or 1 to {LAMBDA_RESERVABLE} (Lambda keeps 100 of the default 1000 unreserved)",
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class SmokeCheck:
     """One request the deployment hook makes to the green tasks through the test listener."""
@@ -420,6 +451,7 @@ class EnvironmentConfig:
     deployment: DeploymentConfig
     disaster_recovery: DisasterRecoveryConfig | None = None
     rotation: RotationConfig = field(default_factory=RotationConfig)
+    functions: FunctionsConfig = field(default_factory=FunctionsConfig)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -474,6 +506,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
     cfg.database.validate(check.at("database"))
     cfg.backup.validate(check.at("backup"))
     cfg.rotation.validate(check.at("rotation"))
+    cfg.functions.validate(check.at("functions"))
     check(
         set(cfg.services) == set(SERVICES),
         "services",

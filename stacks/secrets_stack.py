@@ -35,6 +35,7 @@ class SecretsStack(CleverBetterStack):
             network=network,
             environment=config.name,
             betfair_rotation_days=config.rotation.betfair_days,
+            rotation_reserved_concurrency=config.functions.betfair_rotation_reserved_concurrency,
             replica=dr_replica(self, config),
         )
         for output_id, value, description in (

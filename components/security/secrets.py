@@ -36,6 +36,7 @@ class ApplicationSecrets(Construct):
         network: Network,
         environment: str,
         betfair_rotation_days: int,
+        rotation_reserved_concurrency: int | None,
         replica: Replica | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -138,7 +139,7 @@ class ApplicationSecrets(Construct):
             vpc=vpc,
             security_group=security_group,
             timeout=cdk.Duration.seconds(60),
-            reserved_concurrency=1,  # one rotation at a time
+            reserved_concurrency=rotation_reserved_concurrency,
         )
         # L1 on purpose: the L2 schedule grants the function through the key policy, which
         # closes a dependency cycle (key -> role -> policy -> secret -> key). The managed

@@ -47,6 +47,7 @@ class DeploymentGuard(Construct):
         service: str,
         endpoint: ServiceLoadBalancer,
         settings: DeploymentConfig,
+        reserved_concurrency: int | None,
     ) -> None:
         super().__init__(scope, construct_id)
         names = context.names
@@ -131,7 +132,7 @@ class DeploymentGuard(Construct):
             vpc=endpoint.vpc,
             security_group=security_group,
             timeout=cdk.Duration.seconds(checks_time + 30),
-            reserved_concurrency=2,
+            reserved_concurrency=reserved_concurrency,
         )
         if approval_gate:
             acknowledge(

@@ -124,6 +124,7 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
             service=spec.name,
             endpoint=endpoint,
             settings=deployment,
+            reserved_concurrency=config.functions.deployment_hook_reserved_concurrency,
         )
         blue_green = BlueGreen(
             endpoint=endpoint,

@@ -43,6 +43,18 @@ def test_production_matches_the_runbook() -> None:
     assert PROD.domain_name == "api.clever-better.com"
 
 
+def test_no_reserved_concurrency_unless_configured() -> None:
+    # Lambda refuses any reservation in an account at the reduced concurrency quota (10).
+    for cfg in (DEV, STAGING, PROD):
+        assert cfg.functions.deployment_hook_reserved_concurrency is None
+        assert cfg.functions.betfair_rotation_reserved_concurrency is None
+    allowed = _fn(PROD, deployment_hook_reserved_concurrency=1, betfair_rotation_reserved_concurrency=900)
+    assert (
+        allowed.functions.deployment_hook_reserved_concurrency,
+        allowed.functions.betfair_rotation_reserved_concurrency,
+    ) == (1, 900)
+
+
 def test_runbook_rotation_periods() -> None:
     for cfg in (DEV, STAGING, PROD):
         assert (cfg.rotation.admin_days, cfg.rotation.application_days, cfg.rotation.betfair_days) == (
@@ -113,6 +125,10 @@ def _net(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
 
 def _dep(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
     return replace(cfg, deployment=replace(cfg.deployment, **changes))
+
+
+def _fn(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
+    return replace(cfg, functions=replace(cfg.functions, **changes))
 
 
 def _dr(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
@@ -314,6 +330,24 @@ BAD = {
     "bad domain": (
         lambda: replace(DEV, domain_name="Dev API"),
         "dev: domain_name = 'Dev API' is not allowed; expected a lower-case DNS name",
+    ),
+    "zero reserved concurrency (a throttled hook)": (
+        lambda: _fn(DEV, deployment_hook_reserved_concurrency=0),
+        "dev: functions.deployment_hook_reserved_concurrency = 0 is not allowed; expected None "
+        "(required in accounts at Lambda's reduced concurrency quota of 10) or 1 to 900 "
+        "(Lambda keeps 100 of the default 1000 unreserved)",
+    ),
+    "negative reserved concurrency": (
+        lambda: _fn(STAGING, betfair_rotation_reserved_concurrency=-1),
+        "staging: functions.betfair_rotation_reserved_concurrency = -1 is not allowed; expected None",
+    ),
+    "reserved concurrency no account can grant by default": (
+        lambda: _fn(PROD, betfair_rotation_reserved_concurrency=901),
+        "production: functions.betfair_rotation_reserved_concurrency = 901 is not allowed; expected None",
+    ),
+    "reserved concurrency as a string": (
+        lambda: _fn(DEV, deployment_hook_reserved_concurrency="2"),
+        "dev: functions.deployment_hook_reserved_concurrency = '2' is not allowed; expected None",
     ),
 }
 

@@ -235,7 +235,7 @@ def test_application_secrets(templates: dict[str, Any], env: str) -> None:
     function_id = props["RotationLambdaARN"]["Fn::GetAtt"][0]
     function = template["Resources"][function_id]["Properties"]
     assert function["Runtime"] == "python3.14" and function["Handler"] == "handler.handler"
-    assert function["ReservedConcurrentExecutions"] == 1
+    assert "ReservedConcurrentExecutions" not in function
     assert function["Environment"]["Variables"]["BETFAIR_LOGIN_URL"].startswith(
         "https://identitysso.betfair.com/"
     )
@@ -252,7 +252,13 @@ def test_rotation_function_least_privilege(templates: dict[str, Any], env: str) 
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any(a == "*" or a.endswith(":*") for a in actions)
-            assert statement["Resource"] != "*"
+            # Only EC2's list actions (no resource-level permissions) and the deny that keeps
+            # the function's own code away from network interfaces name every resource.
+            if statement["Resource"] == "*":
+                assert statement["Effect"] == "Deny" or actions == [
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                ], statement
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -69,18 +69,20 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         assert path.count("/") >= 3, (path, rule)
     # Wildcard resources, each where it cannot be avoided: object-level grants (bucket/*) on
     # replication policies and ml-service's own bucket; ecr:GetAuthorizationToken (*) on
-    # task execution roles; a deployment hook's own service's deployments. Nothing else.
+    # task execution roles; what Lambda needs to attach our functions to the VPC (EC2's list
+    # actions, a new interface, DeleteNetworkInterface as Lambda documents it); a deployment
+    # hook's own service's deployments. Nothing else.
     iam5 = [(path, rule) for path, rule, _ in acks if rule.startswith("AwsSolutions::AwsSolutions-IAM5[")]
     assert iam5
     for path, rule in iam5:
         if path.endswith("/Task/ExecutionRole/DefaultPolicy"):
             assert rule.endswith("[Resource::*]"), (path, rule)
-        elif path.endswith("Deployment/HookPolicy"):
+        elif re.search(r"/(Secrets/Rotation|\w+Deployment/Hook)Policy$", path):
             assert re.search(
-                r"\[Resource::arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/"
-                r"(bot|ml-service)/\*\]$",
+                r"\[Resource::(\*|arn:aws:ec2:us-east-1:\d{12}:(network-interface/\*|\*/\*)"
+                r"|arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*)\]$",
                 rule,
-            ), rule
+            ), (path, rule)
         elif path.endswith("/MlService/Task/TaskRole/DefaultPolicy"):
             assert re.search(
                 r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-east-1/\*\]$", rule
@@ -104,6 +106,7 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         "AwsSolutions::AwsSolutions-SMG4",
         "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
         "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+        "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
         "AwsSolutions::AwsSolutions-S1",
         "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
         "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
@@ -125,6 +128,9 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         if rule.endswith(("ALBWAFEnabled", "EC23")):
             # Only the internal load balancer goes without WAF; only the public one is open.
             assert ("/Internal/" in path) == rule.endswith("ALBWAFEnabled"), (path, rule)
+        if rule.endswith("LambdaConcurrency"):
+            # Our functions, where functions.* leaves the reservation unset (the default).
+            assert re.search(r"/(Secrets/Rotation|\w+Deployment/Hook)/Resource$", path), path
         if rule.endswith("ELBDeletionProtectionEnabled"):
             assert path.startswith("dev/"), path
         if rule.endswith("CloudWatchAlarmAction"):

@@ -5,7 +5,8 @@
   failed stacks instead of HTTP 500, dependents updated, ...).
 * ``services/``: one module per AWS service (``ec2.py``, ``s3.py``, ``rds.py``, ...), each
   holding that service's models for the types moto lacks (``MODELS``) and its fixes to
-  moto's own models (``FIXES``: property rewrites, after-create steps, GetAtt attributes);
+  moto's own models (``FIXES``: create-time checks that refuse what AWS refuses, property
+  rewrites, after-create steps, GetAtt attributes);
   ``services/base.py`` has what they share.
 * ``local.py``: the ``deploy``/``destroy`` driver behind ``make deploy-local``.
 

@@ -48,12 +48,17 @@ class AppliedModel(FromProperties, CloudFormationModel):
         )
 
 
+# (logical or physical name, properties, account, region) -> None, or raises AWS's error.
+ResourceCheck = Callable[[str, dict[str, Any], str, str], None]
+
+
 @dataclass(frozen=True)
 class Fix:
     """What the emulator corrects in one of moto's own CloudFormation models.
 
-    `properties` and `after_create` apply on create; moto's update handler stays as it is
-    (local stacks are recreated) unless `update` replaces it."""
+    `check` runs before every create and update; `properties` and `after_create` apply on
+    create; moto's update handler stays as it is (local stacks are recreated) unless `update`
+    replaces it."""
 
     # Rewrites the Properties before moto's own create handler runs.
     properties: Callable[[dict[str, Any]], dict[str, Any]] | None = None
@@ -63,15 +68,20 @@ class Fix:
     attributes: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     # Replaces moto's update handler (a classmethod's function: cls comes first).
     update: Callable[..., Any] | None = None
+    # Refuses, before moto changes anything, what AWS refuses when the resource is created or
+    # updated: raises with AWS's message.
+    check: ResourceCheck | None = None
 
     def apply(self, model: Any) -> None:
         """Patch `model` (a moto class) in this process."""
-        if self.properties is not None or self.after_create is not None:
-            _with_create_fixes(model, self.properties or dict, self.after_create)
+        if self.properties is not None or self.after_create is not None or self.check is not None:
+            _with_create_fixes(model, self.properties or dict, self.after_create, self.check)
         if self.attributes:
             _with_attributes(model, self.attributes)
         if self.update is not None:
             model.update_from_cloudformation_json = classmethod(self.update)
+        if self.check is not None:
+            _with_update_check(model, self.check)
 
 
 # What a service module registers: its new models, and its fixes to moto's models.
@@ -83,8 +93,9 @@ def _with_create_fixes(
     model: Any,
     fix: Callable[[dict[str, Any]], dict[str, Any]],
     after: Callable[[Any, dict[str, Any]], None] | None,
+    check: ResourceCheck | None,
 ) -> None:
-    """Wrap `model`'s create handler with its properties rewrite and after-create step."""
+    """Wrap `model`'s create handler with its check, properties rewrite and after-create step."""
     original = model.create_from_cloudformation_json.__func__
 
     def create(
@@ -96,6 +107,8 @@ def _with_create_fixes(
         region_name: str,
         **kwargs: Any,
     ) -> Any:
+        if check is not None:
+            check(resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
         fixed = {**cloudformation_json, "Properties": fix(cloudformation_json.get("Properties", {}))}
         created = original(cls, resource_name, fixed, account_id, region_name, **kwargs)
         if after is not None:
@@ -104,6 +117,31 @@ def _with_create_fixes(
 
     create.__doc__ = original.__doc__
     model.create_from_cloudformation_json = classmethod(create)
+
+
+def _with_update_check(model: Any, check: ResourceCheck) -> None:
+    """Run `check` before `model`'s (possibly replaced) update handler, if it has one (moto
+    replaces a resource whose update handler is abstract: the create check covers it)."""
+    if hasattr(model.update_from_cloudformation_json, "__isabstractmethod__"):
+        return
+    original = model.update_from_cloudformation_json.__func__
+
+    def update(
+        cls: Any,
+        /,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        check(new_resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return original(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    update.__doc__ = original.__doc__
+    model.update_from_cloudformation_json = classmethod(update)
 
 
 def _with_attributes(model: Any, extra: Mapping[str, Callable[[Any], Any]]) -> None:

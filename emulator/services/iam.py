@@ -1,19 +1,163 @@
-"""IAM: service-linked roles get the names AWS gives them (`make bootstrap-ENV` looks them up).
+"""IAM: a role's ManagedPolicyArns, what a role's identity policies allow, and the names of
+service-linked roles.
 
-moto derives a service-linked role's name from the service principal by its own rule
-(`ecs.amazonaws.com` -> `AWSServiceRoleForecs`); AWS documents the names per service.
+moto's AWS::IAM::Role handler drops ManagedPolicyArns, so a role looked attached to nothing
+(and every permission check against it would fail). ``allows`` evaluates a role's inline and
+attached policies the way IAM does for one request: allowed when an Allow statement applies
+and no Deny does. Conditions are evaluated for the operators our templates use; any other
+operator fails loudly rather than guess. moto derives a service-linked role's name from the
+service principal by its own rule (`ecs.amazonaws.com` -> `AWSServiceRoleForecs`); AWS
+documents the names per service, and `make bootstrap-ENV` looks them up by those.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.exceptions import InvalidInput
-from moto.iam.models import IAMBackend
+from moto.iam.models import AWSManagedPolicy, IAMBackend, Role, iam_backends
+from moto.utilities.utils import get_partition
 
-from emulator.services.base import Fixes, Models
+from emulator.services.base import Fix, Fixes, Models
+
+_moto_role_update = Role.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+# The ManagedPolicyArns a role's template last named: an update detaches only those it drops.
+_FROM_TEMPLATE = "_emulator_managed_policy_arns"
+
+
+def backend_for(account_id: str, region_name: str) -> IAMBackend:
+    return iam_backends[account_id][get_partition(region_name)]
+
+
+def _attachable(backend: IAMBackend, arn: str) -> Any:
+    """The managed policy `arn`; an AWS managed one is loaded from moto's copy on first use
+    (moto loads none of them unless asked to at start-up)."""
+    if arn not in backend.managed_policies and ":iam::aws:policy/" in arn:
+        name = arn.rsplit("/", 1)[-1]
+        data = json.loads(aws_managed_policies_data).get(name)
+        if data is not None:
+            policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+            backend.managed_policies[policy.arn] = policy
+    return backend.managed_policies.get(arn)
+
+
+def _attach_from_template(role: Role, props: dict[str, Any]) -> None:
+    backend = iam_backends[role.account_id][role.partition]
+    wanted = [str(arn) for arn in props.get("ManagedPolicyArns", [])]
+    for arn in getattr(role, _FROM_TEMPLATE, ()):
+        if arn not in wanted and arn in role.managed_policies:
+            backend.detach_role_policy(arn, role.name)
+    for arn in wanted:
+        if _attachable(backend, arn) is None:
+            raise ValueError(f"Policy {arn} does not exist or is not attachable.")
+        if arn not in role.managed_policies:
+            backend.attach_role_policy(arn, role.name)
+    setattr(role, _FROM_TEMPLATE, tuple(wanted))
+
+
+def _role_update(
+    cls: Any,
+    original_resource: Role,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> Role:
+    role: Role = _moto_role_update(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    )
+    _attach_from_template(role, cloudformation_json.get("Properties", {}))
+    return role
+
+
+# --- what a role's policies allow -----------------------------------------------------------
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _documents(role: Role) -> Iterator[dict[str, Any]]:
+    """The role's inline policies and the default versions of its attached managed policies."""
+    documents: list[Any] = list(role.policies.values())
+    for policy in role.managed_policies.values():
+        documents += [v.document for v in policy.versions if v.is_default]
+    for document in documents:
+        yield json.loads(document) if isinstance(document, str) else document
+
+
+def _glob(pattern: str, value: str, *, case: bool = True) -> bool:
+    """IAM's wildcards: * any run of characters, ? one character."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, value, 0 if case else re.IGNORECASE) is not None
+
+
+def _condition_holds(operator: str, tests: Mapping[str, Any], context: Mapping[str, str]) -> bool:
+    if_exists = operator.endswith("IfExists")
+    base = operator.removesuffix("IfExists")
+    for key, expected in tests.items():
+        expected = [str(v) for v in _listed(expected)]
+        actual = context.get(key)
+        if base == "Null":
+            if (actual is None) != (expected[0].lower() == "true"):
+                return False
+            continue
+        if actual is None:
+            if if_exists:
+                continue
+            return False
+        if base == "StringEquals":
+            ok = actual in expected
+        elif base in ("StringLike", "ArnEquals", "ArnLike"):
+            ok = any(_glob(pattern, actual) for pattern in expected)
+        elif base == "Bool":
+            ok = actual.lower() in (v.lower() for v in expected)
+        else:
+            raise NotImplementedError(f"condition operator {operator} is not modelled by the local emulator")
+        if not ok:
+            return False
+    return True
+
+
+def _applies(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, str]) -> bool:
+    if "Action" in statement:
+        if not any(_glob(p, action, case=False) for p in _listed(statement["Action"])):
+            return False
+    elif any(_glob(p, action, case=False) for p in _listed(statement.get("NotAction", []))):
+        return False
+    if "Resource" in statement:
+        if not any(_glob(str(p), resource) for p in _listed(statement["Resource"])):
+            return False
+    elif any(_glob(str(p), resource) for p in _listed(statement.get("NotResource", []))):
+        return False
+    return all(
+        _condition_holds(operator, tests, context)
+        for operator, tests in statement.get("Condition", {}).items()
+    )
+
+
+def allows(role: Role, action: str, resources: Iterable[str], context: Mapping[str, str]) -> bool:
+    """Whether `role`'s identity policies allow `action` on every one of `resources` (a request
+    IAM authorizes resource by resource), with the request's condition `context`."""
+    statements = [s for document in _documents(role) for s in _listed(document.get("Statement", []))]
+
+    def allowed(resource: str) -> bool:
+        effects = {s.get("Effect") for s in statements if _applies(s, action, resource, context)}
+        return "Allow" in effects and "Deny" not in effects
+
+    return all(allowed(resource) for resource in resources)
+
+
+MODELS: Models = ()
+FIXES: Fixes = {Role: Fix(after_create=_attach_from_template, update=_role_update)}
+
+
+# --- service-linked roles ---------------------------------------------------------------------
 
 # Service principal -> the role name AWS documents for it.
 SERVICE_LINKED_ROLE_NAMES = {
@@ -22,9 +166,6 @@ SERVICE_LINKED_ROLE_NAMES = {
     "rds.amazonaws.com": "AWSServiceRoleForRDS",
     "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
 }
-
-MODELS: Models = ()
-FIXES: Fixes = {}
 
 
 def _named_as_aws_does(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -520,3 +520,209 @@ def test_task_definition_dependency_checks(
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     events = _cfn().describe_stack_events(StackName="s")["StackEvents"]
     assert any(reason in e.get("ResourceStatusReason", "") for e in events), events
+
+
+# The execution-role permissions Lambda documents for a function in a VPC (the EC2 actions of
+# the AWS managed AWSLambdaVPCAccessExecutionRole).
+ENI_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
+
+
+def _function_template(
+    statements: list[dict[str, Any]],
+    *,
+    vpc: bool = True,
+    reserved: int | None = None,
+    managed_policy_arns: list[Any] | None = None,
+) -> str:
+    """A role with one customer managed policy, and a function that uses it."""
+    function: dict[str, Any] = {
+        "FunctionName": "f",
+        "Runtime": "python3.14",
+        "Handler": "handler.handler",
+        "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+        "Code": {"ZipFile": "def handler(event, context):\n    return None\n"},
+    }
+    resources: dict[str, Any] = {
+        "Policy": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {"PolicyDocument": {"Version": "2012-10-17", "Statement": statements}},
+        },
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": managed_policy_arns or [{"Ref": "Policy"}],
+            },
+        },
+        "Function": {"Type": "AWS::Lambda::Function", "DependsOn": ["Role"], "Properties": function},
+    }
+    if vpc:
+        resources |= {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Subnet": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24"},
+            },
+            "Group": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {"GroupDescription": "function", "VpcId": {"Ref": "Vpc"}},
+            },
+        }
+        function["VpcConfig"] = {
+            "SubnetIds": [{"Ref": "Subnet"}],
+            "SecurityGroupIds": [{"Fn::GetAtt": ["Group", "GroupId"]}],
+        }
+    if reserved is not None:
+        function["ReservedConcurrentExecutions"] = reserved
+    return _template(resources)
+
+
+def _stack_result(body: str) -> tuple[str, list[str]]:
+    _cfn().create_stack(StackName="s", TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
+    events = _cfn().describe_stack_events(StackName="s")["StackEvents"]
+    return stack["StackStatus"], [e.get("ResourceStatusReason", "") for e in events]
+
+
+LOGS = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
+
+
+def test_vpc_function_whose_role_cannot_create_interfaces_fails_like_lambda(aws: None) -> None:
+    status, reasons = _stack_result(_function_template([LOGS]))
+    assert status == "ROLLBACK_COMPLETE"
+    assert (
+        "InvalidParameterValueException: The provided execution role does not have permissions "
+        "to call CreateNetworkInterface on EC2" in reasons
+    ), reasons
+    assert not boto3.client("lambda", region_name=REGION).list_functions()["Functions"]
+
+
+def test_vpc_function_whose_role_may_create_but_not_describe_fails(aws: None) -> None:
+    create_only = {"Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": "*"}
+    _, reasons = _stack_result(_function_template([LOGS, create_only]))
+    assert any("to call DescribeNetworkInterfaces on EC2" in r for r in reasons), reasons
+
+
+def test_vpc_function_with_the_eni_actions_is_created(aws: None) -> None:
+    eni = {"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": "*"}
+    status, reasons = _stack_result(_function_template([LOGS, eni]))
+    assert status == "CREATE_COMPLETE", reasons
+    (function,) = boto3.client("lambda", region_name=REGION).list_functions()["Functions"]
+    assert function["FunctionName"] == "f"
+
+
+def test_vpc_function_with_the_aws_managed_vpc_policy_is_created(aws: None) -> None:
+    managed = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    status, reasons = _stack_result(_function_template([LOGS], managed_policy_arns=[managed]))
+    assert status == "CREATE_COMPLETE", reasons
+    iam = boto3.client("iam", region_name=REGION)
+    (role,) = iam.list_roles()["Roles"]
+    attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [managed]
+
+
+def test_an_explicit_deny_without_condition_refuses_the_eni_actions(aws: None) -> None:
+    eni = {"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "ec2:CreateNetworkInterface", "Resource": "*"}
+    _, reasons = _stack_result(_function_template([LOGS, eni, deny]))
+    assert any("to call CreateNetworkInterface on EC2" in r for r in reasons), reasons
+
+
+def test_a_deny_for_the_functions_own_code_leaves_lambda_its_eni_calls(aws: None) -> None:
+    """Lambda's own network-interface calls carry no lambda:SourceFunctionArn."""
+    eni = {"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": "*"}
+    deny = {
+        "Effect": "Deny",
+        "Action": ENI_ACTIONS,
+        "Resource": "*",
+        "Condition": {"Null": {"lambda:SourceFunctionArn": "false"}},
+    }
+    status, reasons = _stack_result(_function_template([LOGS, eni, deny]))
+    assert status == "CREATE_COMPLETE", reasons
+
+
+def test_create_scoped_to_another_subnet_is_refused(aws: None) -> None:
+    scoped = {
+        "Effect": "Allow",
+        "Action": "ec2:CreateNetworkInterface",
+        "Resource": [
+            "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-elsewhere",
+            "arn:aws:ec2:us-east-1:123456789012:security-group/*",
+            "arn:aws:ec2:us-east-1:123456789012:network-interface/*",
+        ],
+    }
+    rest = {"Effect": "Allow", "Action": ENI_ACTIONS[1:], "Resource": "*"}
+    _, reasons = _stack_result(_function_template([LOGS, scoped, rest]))
+    assert any("to call CreateNetworkInterface on EC2" in r for r in reasons), reasons
+
+
+def test_a_function_outside_a_vpc_needs_no_eni_actions(aws: None) -> None:
+    status, reasons = _stack_result(_function_template([LOGS], vpc=False))
+    assert status == "CREATE_COMPLETE", reasons
+
+
+def test_reserved_concurrency_is_refused_in_a_new_account(aws: None) -> None:
+    status, reasons = _stack_result(_function_template([LOGS], vpc=False, reserved=1))
+    assert status == "ROLLBACK_COMPLETE"
+    assert (
+        "InvalidParameterValueException: Specified ReservedConcurrentExecutions for function "
+        "decreases account's UnreservedConcurrentExecution below its minimum value of [10]." in reasons
+    ), reasons
+
+
+def test_dev_rotation_function_passes_lambdas_vpc_check(
+    aws: None, templates: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real templates: the Betfair rotation function's role as python_function builds it."""
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111111111111")  # dev's account, which its ARNs name
+    names = ("clever-better-dev-network", "clever-better-dev-secrets")
+    _bootstrap_like({"Resources": {k: v for n in names for k, v in templates[n]["Resources"].items()}})
+    for name in names:
+        _cfn().create_stack(
+            StackName=name, TemplateBody=json.dumps(templates[name]), Capabilities=["CAPABILITY_IAM"]
+        )
+        (stack,) = _cfn().describe_stacks(StackName=name)["Stacks"]
+        reasons = [
+            e.get("ResourceStatusReason", "")
+            for e in _cfn().describe_stack_events(StackName=name)["StackEvents"]
+        ]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", reasons
+    function = boto3.client("lambda", region_name=REGION).get_function(
+        FunctionName="clever-better-dev-betfair-rotation"
+    )["Configuration"]
+    assert len(function["VpcConfig"]["SubnetIds"]) == 2
+
+
+def test_role_update_attaches_and_detaches_its_managed_policy_arns(aws: None) -> None:
+    managed = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    eni = {"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": "*"}
+    _cfn().create_stack(StackName="s", TemplateBody=_function_template([LOGS, eni], vpc=False))
+    iam = boto3.client("iam", region_name=REGION)
+    (role,) = iam.list_roles()["Roles"]
+
+    def attached() -> list[str]:
+        policies = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+        return sorted(p["PolicyName"] for p in policies)
+
+    assert [name.split("-")[1] for name in attached()] == ["Policy"]
+    _cfn().update_stack(
+        StackName="s",
+        TemplateBody=_function_template([LOGS, eni], vpc=False, managed_policy_arns=[managed]),
+    )
+    assert attached() == ["AWSLambdaBasicExecutionRole"]

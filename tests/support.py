@@ -38,6 +38,18 @@ STACKS = {
 }
 
 
+# The execution-role permissions Lambda documents for a function in a VPC (Lambda developer
+# guide, "Giving Lambda functions access to resources in an Amazon VPC"; the EC2 actions of
+# the AWS managed AWSLambdaVPCAccessExecutionRole).
+LAMBDA_VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
 # Environment -> name prefix (production's token is `prod`).
 PREFIXES = {
     "dev": "clever-better-dev",

@@ -119,6 +119,16 @@ def _with_create_fixes(
     model.create_from_cloudformation_json = classmethod(create)
 
 
+# moto's update handler's parameters (it passes them by keyword).
+_UPDATE_PARAMETERS = (
+    "original_resource",
+    "new_resource_name",
+    "cloudformation_json",
+    "account_id",
+    "region_name",
+)
+
+
 def _with_update_check(model: Any, check: ResourceCheck) -> None:
     """Run `check` before `model`'s (possibly replaced) update handler, if it has one (moto
     replaces a resource whose update handler is abstract: the create check covers it)."""
@@ -126,19 +136,11 @@ def _with_update_check(model: Any, check: ResourceCheck) -> None:
         return
     original = model.update_from_cloudformation_json.__func__
 
-    def update(
-        cls: Any,
-        /,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        check(new_resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
-        return original(
-            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
+    def update(cls: Any, /, *args: Any, **kwargs: Any) -> Any:
+        given = dict(zip(_UPDATE_PARAMETERS, args, strict=False)) | kwargs
+        properties = given["cloudformation_json"].get("Properties", {})
+        check(given["new_resource_name"], properties, given["account_id"], given["region_name"])
+        return original(cls, *args, **kwargs)
 
     update.__doc__ = original.__doc__
     model.update_from_cloudformation_json = classmethod(update)

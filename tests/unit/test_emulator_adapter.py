@@ -16,6 +16,7 @@ from moto import mock_aws
 from emulator.adapter import install
 from emulator.cloudformation import supported_types, unsupported_types
 from emulator.services import EXTRA_MODELS
+from tests.support import LAMBDA_VPC_ACTIONS
 
 REGION = "us-east-1"
 
@@ -522,16 +523,7 @@ def test_task_definition_dependency_checks(
     assert any(reason in e.get("ResourceStatusReason", "") for e in events), events
 
 
-# The execution-role permissions Lambda documents for a function in a VPC (the EC2 actions of
-# the AWS managed AWSLambdaVPCAccessExecutionRole).
-ENI_ACTIONS = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-]
+ENI_ACTIONS = list(LAMBDA_VPC_ACTIONS)
 
 
 def _function_template(

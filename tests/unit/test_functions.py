@@ -12,18 +12,9 @@ import aws_cdk as cdk
 import config
 from config.model import FunctionsConfig
 from stacks.stages import EnvironmentStage
-from tests.support import CDK_CONTEXT, resources
+from tests.support import CDK_CONTEXT, LAMBDA_VPC_ACTIONS, resources
 
-# The EC2 actions Lambda documents for a VPC function's execution role (Lambda developer guide,
-# "Giving Lambda functions access to resources in an Amazon VPC").
-ENI_ACTIONS = {
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-}
+ENI_ACTIONS = set(LAMBDA_VPC_ACTIONS)
 # Per environment: the Betfair rotation and the two blue/green hooks (bot, ml-service).
 VPC_FUNCTIONS = {
     "clever-better-dev-secrets": ["SecretsRotationD41C424E"],

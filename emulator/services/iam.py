@@ -186,10 +186,28 @@ def _named_as_aws_does(original: Callable[..., Any]) -> Callable[..., Any]:
     return create_service_linked_role
 
 
+_moto_role_delete = Role.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _role_delete(
+    cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+) -> None:
+    """CloudFormation detaches a role's ManagedPolicyArns when it deletes the role; IAM itself
+    refuses to delete a role with policies attached (DeleteConflict)."""
+    backend = backend_for(account_id, region_name)
+    for role in list(backend.roles.values()):
+        if role.name == resource_name:
+            for arn in list(role.managed_policies):
+                backend.detach_role_policy(arn, role.name)
+    _moto_role_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
 def patch_api() -> None:
-    """Idempotent: wraps moto's CreateServiceLinkedRole once."""
+    """Idempotent: CreateServiceLinkedRole names roles as AWS does; CloudFormation's role
+    deletion detaches managed policies first."""
     current = IAMBackend.create_service_linked_role
     if not getattr(current, "_named_as_aws", False):
         patched = _named_as_aws_does(current)
         patched._named_as_aws = True  # type: ignore[attr-defined]
         IAMBackend.create_service_linked_role = patched  # type: ignore[method-assign]
+        Role.delete_from_cloudformation_json = classmethod(_role_delete)  # type: ignore[method-assign,assignment]

@@ -4,8 +4,6 @@
 Context (all optional):
   -c environments=dev[,staging,...]   synthesize only these environments (default: all)
   -c dev_account=123456789012         real account ids (also CLEVER_BETTER_DEV_ACCOUNT, ...)
-  -c production_dr_key_arn=arn:...    production's DR data key by key ARN (also
-                                      CLEVER_BETTER_PRODUCTION_DR_KEY_ARN); default: its alias ARN
   -c image_tag=v1.4.2                 the release all three services run; default
                                       config.model.DEFAULT_IMAGE_TAG ("bootstrap")
 """
@@ -25,9 +23,7 @@ from config.model import ENVIRONMENTS
 from stacks.stages import add_environment
 
 
-def _settings(
-    app: cdk.App, environ: Mapping[str, str]
-) -> tuple[tuple[str, ...], dict[str, str], str | None, str | None]:
+def _settings(app: cdk.App, environ: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str], str | None]:
     selected = app.node.try_get_context("environments")
     names = tuple(n.strip() for n in str(selected).split(",") if n.strip()) if selected else ENVIRONMENTS
     accounts = {}
@@ -37,11 +33,8 @@ def _settings(
         )
         if value:
             accounts[name] = str(value)
-    dr_key = app.node.try_get_context("production_dr_key_arn") or environ.get(
-        "CLEVER_BETTER_PRODUCTION_DR_KEY_ARN"
-    )
     image_tag = app.node.try_get_context("image_tag")
-    return names, accounts, str(dr_key) if dr_key else None, None if image_tag is None else str(image_tag)
+    return names, accounts, None if image_tag is None else str(image_tag)
 
 
 def create_app(
@@ -52,8 +45,8 @@ def create_app(
 ) -> cdk.App:
     """Build the whole app. Tests call this with cdk.json's context, as the CLI does."""
     app = cdk.App(context=dict(context) if context is not None else None, outdir=outdir)
-    names, accounts, dr_key, image_tag = _settings(app, os.environ if environ is None else environ)
-    for cfg in config.load(names, accounts=accounts, dr_data_key_arn=dr_key, image_tag=image_tag):
+    names, accounts, image_tag = _settings(app, os.environ if environ is None else environ)
+    for cfg in config.load(names, accounts=accounts, image_tag=image_tag):
         add_environment(app, cfg)
     add_compliance_checks(app)
     return app

@@ -62,14 +62,18 @@ def encryption_key(
     return key
 
 
+# The output of the DR data stack that names its key; production's stacks read it.
+DR_DATA_KEY_OUTPUT = "DataKeyArn"
+
+
 def dr_replica(scope: Construct, config: EnvironmentConfig) -> Replica | None:
     """Where the environment replicates to: its DR region and the data key there (stack
-    clever-better-prod-dr-data), that key addressed by its alias ARN unless configured by key
-    ARN: deterministic, and no cross-region stack reference."""
+    clever-better-prod-dr-data), by key ARN: KMS ignores an alias in a policy's Resource and
+    RDS wants the key ARN. CloudFormation reads it from that stack's output when it deploys
+    (Fn::GetStackOutput across regions: no Lambda, nothing to pin); `make deploy-production`
+    deploys the DR stacks first."""
     dr = config.disaster_recovery
     if dr is None:
         return None
-    stack = cdk.Stack.of(scope)
-    alias = config.names.data_key_alias
-    arn = dr.data_key_arn or f"arn:{stack.partition}:kms:{dr.region}:{stack.account}:{alias}"
+    arn = cdk.Fn.get_stack_output(config.names.stack("data", dr=True), DR_DATA_KEY_OUTPUT, dr.region)
     return Replica(region=dr.region, key=kms.Key.from_key_arn(scope, "DrDataKey", arn))

@@ -125,12 +125,10 @@ def load(
     names: tuple[str, ...] = ENVIRONMENTS,
     *,
     accounts: Mapping[str, str] | None = None,
-    dr_data_key_arn: str | None = None,
     image_tag: str | None = None,
 ) -> list[EnvironmentConfig]:
     """Build and validate the named environments; `accounts` overrides the placeholders,
-    `dr_data_key_arn` names production's DR data key by its key ARN, `image_tag` is the
-    release the services run (default: DEFAULT_IMAGE_TAG)."""
+    `image_tag` is the release the services run (default: DEFAULT_IMAGE_TAG)."""
     accounts = dict(accounts or {})
     for name in list(names) + list(accounts):
         if name not in _BUILDERS:
@@ -142,8 +140,6 @@ def load(
             cfg = replace(cfg, account=accounts[name])  # replace() re-runs validation
         if image_tag is not None:
             cfg = replace(cfg, deployment=replace(cfg.deployment, image_tag=image_tag))
-        if dr_data_key_arn and cfg.disaster_recovery is not None:
-            cfg = replace(cfg, disaster_recovery=replace(cfg.disaster_recovery, data_key_arn=dr_data_key_arn))
         configs.append(cfg)
     # Cross-environment checks always see every environment, even when one is selected.
     validate_all(_BUILDERS[n]() if n not in names else configs[names.index(n)] for n in ENVIRONMENTS)

@@ -425,9 +425,6 @@ class DisasterRecoveryConfig:
 
     region: str
     network: NetworkConfig
-    # The DR data key's ARN (output DataKeyArn of clever-better-prod-dr-data). Unset, the
-    # primary names that key by its alias ARN, which needs no first deploy to know.
-    data_key_arn: str | None = None
 
     def validate(self, check: Check) -> None:
         check(self.region in REGIONS, "region", self.region, f"expected one of {', '.join(REGIONS)}")
@@ -596,16 +593,6 @@ def _check_disaster_recovery(cfg: EnvironmentConfig, dr: DisasterRecoveryConfig,
         dr.region,
         f"expected a region other than the primary {cfg.region}",
     )
-    if dr.data_key_arn is not None:
-        check(
-            re.fullmatch(
-                rf"arn:aws:kms:{dr.region}:{cfg.account}:key/(mrk-)?[0-9a-f-]{{32,36}}", dr.data_key_arn
-            )
-            is not None,
-            "disaster_recovery.data_key_arn",
-            dr.data_key_arn,
-            f"expected a KMS key ARN in {dr.region} of account {cfg.account}",
-        )
     check(
         not _net(dr.network.vpc_cidr).overlaps(_net(cfg.network.vpc_cidr)),
         "disaster_recovery.network.vpc_cidr",

@@ -189,12 +189,12 @@ class Names:
 
     @property
     def data_key_alias(self) -> str:
-        """The same alias in the primary and the DR region, so the primary can name the DR
-        key without a lookup."""
+        """The data key's alias, the same in the primary and the DR region (for operators;
+        stacks name keys by key ARN)."""
         return self.key_alias("data")
 
     def key_alias(self, purpose: str) -> str:
-        """`alias/clever-better-prod/data`; the DR region's data key has the same alias."""
+        """`alias/clever-better-prod/data`; the DR region's keys have the same aliases."""
         return f"alias/{self.prefix}/{purpose}"
 
     def secret(self, purpose: str) -> str:

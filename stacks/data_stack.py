@@ -6,7 +6,7 @@ from constructs import Construct
 from components.data import Database
 from components.data.backup import DatabaseBackups, protected_vault
 from components.data.buckets import DataBuckets
-from components.keys import dr_replica
+from components.keys import DR_DATA_KEY_OUTPUT, dr_replica
 from components.network import Network
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
@@ -104,9 +104,9 @@ class DisasterRecoveryDataStack(CleverBetterStack):
         )
         cdk.CfnOutput(
             self,
-            "DataKeyArn",
+            DR_DATA_KEY_OUTPUT,
             value=self.key.key_arn,
-            description="Pass as -c production_dr_key_arn=... to name this key by ARN in production",
+            description=f"Read by {names.prefix}'s stacks (Fn::GetStackOutput) to encrypt their replicas",
         )
         # AWS Backup copies land here (addressed from us-east-1 by this ARN).
         self.vault = protected_vault(

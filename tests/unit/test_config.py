@@ -276,14 +276,6 @@ BAD = {
         lambda: replace(DEV, rotation=replace(DEV.rotation, betfair_days=400)),
         "dev: rotation.betfair_days = 400 is not allowed; expected 1 to 365",
     ),
-    "DR key ARN in the wrong region": (
-        lambda: _dr(
-            PROD, data_key_arn="arn:aws:kms:us-east-1:333333333333:key/12345678-1234-1234-1234-123456789012"
-        ),
-        "production: disaster_recovery.data_key_arn = 'arn:aws:kms:us-east-1:333333333333:key/"
-        "12345678-1234-1234-1234-123456789012' is not allowed; "
-        "expected a KMS key ARN in us-west-2 of account 333333333333",
-    ),
     "image tag with a space": (
         lambda: _dep(PROD, image_tag="v1 .2"),
         "production: deployment.image_tag = 'v1 .2' is not allowed; expected an ECR image tag",

@@ -1,0 +1,128 @@
+"""Production's disaster-recovery wiring: how us-east-1 names what lives in us-west-2, and what
+us-west-2 holds and allows for it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from tests.support import STACKS, resources
+
+DR_DATA = "clever-better-prod-dr-data"
+# The DR data key as production's stacks name it: its key ARN, read from the DR stack's output
+# when CloudFormation deploys them (no alias, no pinned value).
+DR_KEY = {
+    "Fn::GetStackOutput": {
+        "StackName": "clever-better-prod-dr-data",
+        "OutputName": "DataKeyArn",
+        "Region": "us-west-2",
+    }
+}
+# Properties where KMS, S3, RDS or Secrets Manager need the key itself (an alias is ignored
+# or refused there).
+KEY_PROPERTIES = ("ReplicaKmsKeyID", "AutomaticBackupReplicationKmsKeyId", "KmsKeyId")
+POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+
+
+def _walk(node: Any) -> Iterator[tuple[str, Any]]:
+    """(key, value) for every mapping entry anywhere in `node`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _kms_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for resource in template["Resources"].values():
+        documents = []
+        if resource["Type"] in POLICY_TYPES:
+            documents.append(resource["Properties"]["PolicyDocument"])
+        if resource["Type"] == "AWS::IAM::Role":
+            documents += [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
+        for document in documents:
+            for statement in document["Statement"]:
+                actions = statement["Action"]
+                if any(a.startswith("kms:") for a in ([actions] if isinstance(actions, str) else actions)):
+                    found.append(statement)
+    return found
+
+
+def test_dr_data_key_output_is_the_key_arn_in_us_west_2(templates: dict[str, Any]) -> None:
+    template = templates[DR_DATA]
+    assert STACKS[DR_DATA] == ("production-dr", "us-west-2")
+    (key_id,) = resources(template, "AWS::KMS::Key")
+    assert template["Outputs"]["DataKeyArn"]["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_production_names_the_dr_key_by_its_key_arn(templates: dict[str, Any]) -> None:
+    data, secrets = templates["clever-better-prod-data"], templates["clever-better-prod-secrets"]
+    (db,) = resources(data, "AWS::RDS::DBInstance").values()
+    assert db["Properties"]["AutomaticBackupReplicationRegion"] == "us-west-2"
+    assert db["Properties"]["AutomaticBackupReplicationKmsKeyId"] == DR_KEY
+    replicated = [
+        s["Properties"]["ReplicaRegions"]
+        for template in (data, secrets)
+        for s in resources(template, "AWS::SecretsManager::Secret").values()
+    ]
+    assert len(replicated) == 4  # admin, app, config, betfair
+    assert all(regions == [{"Region": "us-west-2", "KmsKeyId": DR_KEY}] for regions in replicated)
+    every_bucket = resources(data, "AWS::S3::Bucket").values()
+    buckets = [b for b in every_bucket if "ReplicationConfiguration" in b["Properties"]]
+    assert len(buckets) == 2  # mlflow, backups
+    for bucket in buckets:
+        (rule,) = bucket["Properties"]["ReplicationConfiguration"]["Rules"]
+        assert rule["Destination"]["EncryptionConfiguration"] == {"ReplicaKmsKeyID": DR_KEY}
+    encrypt = [s for s in _kms_statements(data) if s["Action"] == ["kms:Encrypt", "kms:GenerateDataKey"]]
+    assert len(encrypt) == 2 and all(s["Resource"] == DR_KEY for s in encrypt)
+
+
+def test_no_alias_where_a_key_is_required(templates: dict[str, Any]) -> None:
+    """KMS ignores an alias in a policy's Resource; S3 replication, RDS backup replication and
+    secret replicas are given the key itself. Literal check over every template."""
+    checked = 0
+    for name, template in templates.items():
+        for statement in _kms_statements(template):
+            checked += 1
+            assert ":alias/" not in json.dumps(statement["Resource"]), (name, statement)
+        for key, value in _walk(template["Resources"]):
+            if key in KEY_PROPERTIES:
+                checked += 1
+                assert ":alias/" not in json.dumps(value), (name, key, value)
+    assert checked >= 20
+
+
+def test_dr_key_lets_secrets_manager_replicate_for_this_account(templates: dict[str, Any]) -> None:
+    """Replication re-encrypts every new version (each rotation) with the replica's key under
+    the identity that wrote it: this account's callers, through Secrets Manager only."""
+    (key,) = resources(templates[DR_DATA], "AWS::KMS::Key").values()
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    assert {
+        "Sid": "SecretsManagerReplication",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": [
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey*",
+            "kms:ReEncrypt*",
+        ],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:CallerAccount": "333333333333",
+                "kms:ViaService": [
+                    "secretsmanager.us-east-1.amazonaws.com",
+                    "secretsmanager.us-west-2.amazonaws.com",
+                ],
+            }
+        },
+    } in statements
+    # Nothing else is open to every principal.
+    assert len([s for s in statements if s["Principal"] == {"AWS": "*"}]) == 1

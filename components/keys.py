@@ -62,6 +62,36 @@ def encryption_key(
     return key
 
 
+def allow_secret_replication(key: kms.Key, *, regions: Sequence[str]) -> None:
+    """Let Secrets Manager use `key` for replica secrets on behalf of this account's callers.
+
+    Replication re-encrypts every new version (each rotation) with the replica's key under the
+    identity that wrote it, e.g. a rotation function with no grant on this key; the AWS-managed
+    key aws/secretsmanager admits the account's callers the same way: via the service only."""
+    stack = cdk.Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="SecretsManagerReplication",
+            principals=[iam.AnyPrincipal()],
+            actions=[
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+            ],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={
+                "StringEquals": {
+                    "kms:CallerAccount": stack.account,
+                    "kms:ViaService": [f"secretsmanager.{region}.amazonaws.com" for region in regions],
+                }
+            },
+        )
+    )
+
+
 # The output of the DR data stack that names its key; production's stacks read it.
 DR_DATA_KEY_OUTPUT = "DataKeyArn"
 

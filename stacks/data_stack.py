@@ -6,7 +6,7 @@ from constructs import Construct
 from components.data import Database
 from components.data.backup import DatabaseBackups, protected_vault
 from components.data.buckets import DataBuckets
-from components.keys import DR_DATA_KEY_OUTPUT, dr_replica
+from components.keys import DR_DATA_KEY_OUTPUT, allow_secret_replication, dr_replica
 from components.network import Network
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
@@ -102,6 +102,8 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             alias=names.data_key_alias,
             description=f"Encrypts {names.prefix}'s replicated backups, secrets and buckets in {dr.region}",
         )
+        # The primary's secrets replicate here (written in the primary region, read here).
+        allow_secret_replication(self.key, regions=[config.region, dr.region])
         cdk.CfnOutput(
             self,
             DR_DATA_KEY_OUTPUT,

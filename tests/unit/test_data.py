@@ -325,4 +325,3 @@ def test_dr_replica_buckets_exist_under_the_replicated_names(templates: dict[str
         "clever-better-prod-mlflow-333333333333-us-west-2",
         "clever-better-prod-backups-333333333333-us-west-2",
     } <= names
-

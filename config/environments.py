@@ -101,8 +101,9 @@ def _production() -> EnvironmentConfig:
             "ml-service": ServiceSize(cpu=2048, memory_mib=4096, desired_count=2, max_count=6),
             "data-ingestion": ServiceSize(cpu=512, memory_mib=1024, desired_count=1),
         },
-        # Runbook: daily at 02:00 UTC (BackupConfig's default hour), kept 30 days.
-        backup=BackupConfig(retention_days=30),
+        # Runbook: daily at 02:00 UTC (BackupConfig's default hour), kept 30 days. The vaults
+        # are locked for as long as the shortest-lived (hourly) recovery points live.
+        backup=BackupConfig(retention_days=30, vault_lock_min_retention_days=2),
         log_retention_days=90,
         deletion_protection=True,
         # Runbook: approval, then a 15-minute watch with instant rollback.

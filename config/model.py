@@ -253,6 +253,9 @@ class BackupConfig:
     retention_days: int
     daily_hour_utc: int = 2
     hourly_retention_days: int = 2
+    # AWS Backup Vault Lock (governance mode) on the vaults: no recovery point is deleted
+    # before it is this many days old. Production only; None: no lock.
+    vault_lock_min_retention_days: int | None = None
 
     @property
     def window(self) -> str:
@@ -263,6 +266,19 @@ class BackupConfig:
         check.within("daily_hour_utc", self.daily_hour_utc, 0, 23, " (the hour, UTC)")
         check.within("retention_days", self.retention_days, 1, RDS_MAX_BACKUP_DAYS, " (the RDS limit)")
         check.within("hourly_retention_days", self.hourly_retention_days, 1, RDS_MAX_BACKUP_DAYS)
+        lock, shortest = (
+            self.vault_lock_min_retention_days,
+            min(self.retention_days, self.hourly_retention_days),
+        )
+        # The vault fails any backup or copy job whose retention is shorter than its lock.
+        check(
+            lock is None or (type(lock) is int and 1 <= lock <= shortest),
+            "vault_lock_min_retention_days",
+            lock,
+            f"expected 1 to {shortest} (every backup and copy job into a locked vault must keep its "
+            f"recovery points that long: retention_days {self.retention_days}, "
+            f"hourly_retention_days {self.hourly_retention_days})",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -520,6 +536,12 @@ def _validate(cfg: EnvironmentConfig) -> None:
         LOG_RETENTION_ALLOWED,
     )
     _check_backup_misses_maintenance(cfg, check)
+    check(
+        cfg.retain_stateful or cfg.backup.vault_lock_min_retention_days is None,
+        "backup.vault_lock_min_retention_days",
+        cfg.backup.vault_lock_min_retention_days,
+        "expected None: only production locks its vaults (dev and staging delete theirs with their stacks)",
+    )
     if cfg.is_production:
         _check_production(cfg, check)
     if cfg.disaster_recovery is not None:
@@ -551,6 +573,12 @@ def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
         "backup.retention_days",
         cfg.backup.retention_days,
         "production keeps backups at least 30 days (runbook)",
+    )
+    check(
+        cfg.backup.vault_lock_min_retention_days is not None,
+        "backup.vault_lock_min_retention_days",
+        None,
+        "production locks its backup vaults (AWS Backup Vault Lock)",
     )
     check(cfg.deletion_protection, "deletion_protection", cfg.deletion_protection, "production requires True")
     check(

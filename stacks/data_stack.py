@@ -4,7 +4,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.data import Database
-from components.data.backup import DatabaseBackups, protected_vault
+from components.data.backup import DatabaseBackups, backup_vault
 from components.data.buckets import DataBuckets
 from components.keys import DR_DATA_KEY_OUTPUT, allow_secret_replication, dr_replica
 from components.network import Network
@@ -80,7 +80,11 @@ class DataStack(CleverBetterStack):
             ("ProxyEndpoint", db.proxy.endpoint, "RDS Proxy endpoint: what the services connect to"),
             ("AppSecretName", names.secret("database"), "Application credentials (rotated)"),
             ("AdminSecretArn", db.admin_secret.secret_arn, "Admin (master) credentials (rotated)"),
-            ("BackupVaultName", self.backups.vault.backup_vault_name, "AWS Backup vault (deletion denied)"),
+            (
+                "BackupVaultName",
+                self.backups.vault.backup_vault_name,
+                "AWS Backup vault" + (" (Vault Lock)" if config.backup.vault_lock_min_retention_days else ""),
+            ),
         ):
             cdk.CfnOutput(self, output_id, value=value, description=description)
 
@@ -111,12 +115,13 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             description=f"Read by {names.prefix}'s stacks (Fn::GetStackOutput) to encrypt their replicas",
         )
         # AWS Backup copies land here (addressed from us-east-1 by this ARN).
-        self.vault = protected_vault(
+        self.vault = backup_vault(
             self,
             "Vault",
             name=names.dr_backup_vault,
             key=self.key,
             removal_policy=self.stateful_removal_policy,
+            lock_days=config.backup.vault_lock_min_retention_days,
         )
         # Replication targets for the primary's buckets (same names, this region).
         self.buckets = DataBuckets(

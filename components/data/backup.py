@@ -14,16 +14,33 @@ from components.nag import acknowledge
 from config.model import BackupConfig
 
 
-def protected_vault(
-    scope: Construct, construct_id: str, *, name: str, key: kms.IKey, removal_policy: cdk.RemovalPolicy
+def backup_vault(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    key: kms.IKey,
+    removal_policy: cdk.RemovalPolicy,
+    lock_days: int | None,
 ) -> backup.BackupVault:
-    """An encrypted vault whose access policy denies deleting recovery points to everyone."""
+    """An encrypted vault; with `lock_days` (production) a protected one.
+
+    Protected: AWS Backup Vault Lock in governance mode (no ChangeableForDays, which would
+    make it compliance mode, immutable) refuses deleting a recovery point younger than
+    `lock_days` and any job that would keep one for less; the access policy also denies
+    AWS Backup's own DeleteRecoveryPoint API. Unprotected (dev, staging): recovery points
+    may be deleted, so the vault can be emptied and deleted with its stack."""
     return backup.BackupVault(
         scope,
         construct_id,
         backup_vault_name=name,
         encryption_key=key,
-        block_recovery_point_deletion=True,
+        block_recovery_point_deletion=lock_days is not None,
+        lock_configuration=(
+            None
+            if lock_days is None
+            else backup.LockConfiguration(min_retention=cdk.Duration.days(lock_days))
+        ),
         removal_policy=removal_policy,
     )
 
@@ -47,8 +64,13 @@ class DatabaseBackups(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         names = context.names
-        self.vault = protected_vault(
-            self, "Vault", name=names.backup_vault, key=context.key, removal_policy=context.removal_policy
+        self.vault = backup_vault(
+            self,
+            "Vault",
+            name=names.backup_vault,
+            key=context.key,
+            removal_policy=context.removal_policy,
+            lock_days=config.vault_lock_min_retention_days,
         )
         dr_vault = None
         if replica is not None:

@@ -1,10 +1,11 @@
-"""AWS Backup: vaults and plans through moto's API; selections and vault access policies,
-which moto has no API for, are recorded. No backup job runs locally."""
+"""AWS Backup: vaults (with Vault Lock) and plans through moto's API; selections and vault
+access policies, which moto has no API for, are recorded. No backup job runs locally."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from moto.backup.exceptions import InvalidParameterValueException
 from moto.backup.models import backup_backends
 from moto.core.common_models import CloudFormationModel
 
@@ -15,8 +16,15 @@ def _backup(account_id: str, region_name: str) -> Any:
     return backup_backends[account_id][region_name]
 
 
+def _days(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 class BackupVault(FromProperties, CloudFormationModel):
-    """AWS::Backup::BackupVault. moto has no vault access policy API: the policy is recorded."""
+    """AWS::Backup::BackupVault. moto has no vault access policy API: the policy is recorded.
+    LockConfiguration goes through moto's PutBackupVaultLockConfiguration and its checks
+    (MinRetentionDays at least 1, MaxRetentionDays at most 36500 and not below it,
+    ChangeableForDays at least 3); CloudFormation also requires MinRetentionDays."""
 
     def __init__(self, vault: Any, access_policy: Any) -> None:
         self.vault = vault
@@ -43,12 +51,29 @@ class BackupVault(FromProperties, CloudFormationModel):
     def create(
         cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> BackupVault:
-        vault = _backup(account_id, region_name).create_backup_vault(
+        backend = _backup(account_id, region_name)
+        lock = props.get("LockConfiguration")
+        if lock is not None and "MinRetentionDays" not in lock:
+            raise InvalidParameterValueException(
+                msg="LockConfiguration: MinRetentionDays is required when CloudFormation creates a Vault Lock"
+            )
+        vault = backend.create_backup_vault(
             backup_vault_name=props["BackupVaultName"],
             backup_vault_tags=props.get("BackupVaultTags", {}),
             encryption_key_arn=props.get("EncryptionKeyArn"),
             creator_request_id=None,
         )
+        if lock is not None:
+            try:
+                backend.put_backup_vault_lock_configuration(
+                    backup_vault_name=vault.backup_vault_name,
+                    min_retention_days=int(lock["MinRetentionDays"]),
+                    max_retention_days=_days(lock.get("MaxRetentionDays")),
+                    changeable_for_days=_days(lock.get("ChangeableForDays")),
+                )
+            except Exception:
+                backend.delete_backup_vault(vault.backup_vault_name)  # nothing half-created
+                raise
         return cls(vault, props.get("AccessPolicy"))
 
 

@@ -199,6 +199,30 @@ BAD = {
         lambda: replace(PROD, backup=replace(PROD.backup, retention_days=7)),
         "production: backup.retention_days = 7 is not allowed; production keeps backups at least 30 days",
     ),
+    "vault lock longer than the hourly recovery points": (
+        lambda: replace(PROD, backup=replace(PROD.backup, vault_lock_min_retention_days=3)),
+        "production: backup.vault_lock_min_retention_days = 3 is not allowed; expected 1 to 2 "
+        "(every backup and copy job into a locked vault must keep its recovery points that long: "
+        "retention_days 30, hourly_retention_days 2)",
+    ),
+    "vault lock of zero days": (
+        lambda: replace(PROD, backup=replace(PROD.backup, vault_lock_min_retention_days=0)),
+        "production: backup.vault_lock_min_retention_days = 0 is not allowed; expected 1 to 2",
+    ),
+    "vault lock as text": (
+        lambda: replace(PROD, backup=replace(PROD.backup, vault_lock_min_retention_days="2")),
+        "production: backup.vault_lock_min_retention_days = '2' is not allowed; expected 1 to 2",
+    ),
+    "production without vault lock": (
+        lambda: replace(PROD, backup=replace(PROD.backup, vault_lock_min_retention_days=None)),
+        "production: backup.vault_lock_min_retention_days = None is not allowed; production locks its "
+        "backup vaults (AWS Backup Vault Lock)",
+    ),
+    "vault lock outside production": (
+        lambda: replace(STAGING, backup=replace(STAGING.backup, vault_lock_min_retention_days=1)),
+        "staging: backup.vault_lock_min_retention_days = 1 is not allowed; expected None: only production "
+        "locks its vaults (dev and staging delete theirs with their stacks)",
+    ),
     "backup hour beyond the day": (
         lambda: replace(DEV, backup=replace(DEV.backup, daily_hour_utc=24)),
         "dev: backup.daily_hour_utc = 24 is not allowed; expected 0 to 23 (the hour, UTC)",

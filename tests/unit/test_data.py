@@ -178,8 +178,10 @@ def test_aws_backup(templates: dict[str, Any], env: str) -> None:
     _, vault = _one(template, "AWS::Backup::BackupVault")
     assert vault["Properties"]["BackupVaultName"] == PRIMARY[env]
     assert "EncryptionKeyArn" in vault["Properties"]
-    (deny,) = vault["Properties"]["AccessPolicy"]["Statement"]
-    assert deny["Effect"] == "Deny" and "backup:DeleteRecoveryPoint" in deny["Action"]
+    if env == "production":
+        assert_locked(vault)
+    else:
+        assert_deletable(vault)
     _, plan = _one(template, "AWS::Backup::BackupPlan")
     rules = {r["RuleName"]: r for r in plan["Properties"]["BackupPlan"]["BackupPlanRule"]}
     assert rules["Daily"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
@@ -201,6 +203,24 @@ def test_aws_backup(templates: dict[str, Any], env: str) -> None:
     assert "DatabaseInstanceAA8A5FDE" in str(arn)
 
 
+def assert_locked(vault: dict[str, Any]) -> None:
+    """Vault Lock in governance mode (no ChangeableForDays, which would make it compliance
+    mode): no recovery point goes before it is 2 days old, the hourly rule's retention. The
+    access policy adds a deny on AWS Backup's own delete API."""
+    props = vault["Properties"]
+    assert props["LockConfiguration"] == {"MinRetentionDays": 2}
+    (deny,) = props["AccessPolicy"]["Statement"]
+    assert deny["Effect"] == "Deny" and "backup:DeleteRecoveryPoint" in deny["Action"]
+    assert vault["DeletionPolicy"] == "Retain"
+
+
+def assert_deletable(vault: dict[str, Any]) -> None:
+    """dev and staging: no lock and no deny, so the vault can be emptied and its stack destroyed."""
+    props = vault["Properties"]
+    assert "LockConfiguration" not in props and "AccessPolicy" not in props
+    assert vault["DeletionPolicy"] == "Delete"
+
+
 def test_dr_region_holds_key_and_vault(templates: dict[str, Any]) -> None:
     template = templates["clever-better-prod-dr-data"]
     Template.from_json(template).has_resource_properties(
@@ -211,6 +231,7 @@ def test_dr_region_holds_key_and_vault(templates: dict[str, Any]) -> None:
     )
     _, key = _one(template, "AWS::KMS::Key")
     assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert_locked(_one(template, "AWS::Backup::BackupVault")[1])
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -718,3 +718,42 @@ def test_role_update_attaches_and_detaches_its_managed_policy_arns(aws: None) ->
         TemplateBody=_function_template([LOGS, eni], vpc=False, managed_policy_arns=[managed]),
     )
     assert attached() == ["AWSLambdaBasicExecutionRole"]
+
+
+def _vault(lock: dict[str, Any] | None) -> str:
+    props: dict[str, Any] = {"BackupVaultName": "v"}
+    if lock is not None:
+        props["LockConfiguration"] = lock
+    return _template({"Vault": {"Type": "AWS::Backup::BackupVault", "Properties": props}})
+
+
+def _stack_status(name: str) -> tuple[str, list[str]]:
+    (stack,) = _cfn().describe_stacks(StackName=name)["Stacks"]
+    events = _cfn().describe_stack_events(StackName=name)["StackEvents"]
+    return stack["StackStatus"], [e.get("ResourceStatusReason", "") for e in events]
+
+
+def test_vault_lock_is_applied(aws: None) -> None:
+    _cfn().create_stack(StackName="s", TemplateBody=_vault({"MinRetentionDays": 2}))
+    assert _stack_status("s")[0] == "CREATE_COMPLETE"
+    (vault,) = boto3.client("backup", region_name=REGION).list_backup_vaults()["BackupVaultList"]
+    assert vault["Locked"] is True and vault["MinRetentionDays"] == 2
+    assert "LockDate" not in vault, "governance mode: no ChangeableForDays, no lock date"
+
+
+@pytest.mark.parametrize(
+    "lock, reason",
+    [
+        ({"MaxRetentionDays": 30}, "MinRetentionDays is required"),
+        ({"MinRetentionDays": 0}, "MinRetentionDays must be at least 1 day"),
+        ({"MinRetentionDays": 2, "MaxRetentionDays": 36501}, "MaxRetentionDays cannot exceed 36500 days"),
+        ({"MinRetentionDays": 7, "MaxRetentionDays": 2}, "MinRetentionDays cannot be greater than"),
+        ({"MinRetentionDays": 2, "ChangeableForDays": 1}, "ChangeableForDays must be at least 3 days"),
+    ],
+)
+def test_vault_lock_refused_like_aws_backup(aws: None, lock: dict[str, Any], reason: str) -> None:
+    _cfn().create_stack(StackName="s", TemplateBody=_vault(lock))
+    status, reasons = _stack_status("s")
+    assert status == "ROLLBACK_COMPLETE"
+    assert any(reason in r for r in reasons), reasons
+    assert not boto3.client("backup", region_name=REGION).list_backup_vaults()["BackupVaultList"]

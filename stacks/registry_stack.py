@@ -4,7 +4,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.naming import pascal
-from components.services import ImageRepositories
+from components.services import ImageRepositories, ReplicaSettings
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
 
@@ -38,3 +38,22 @@ class RegistryStack(CleverBetterStack):
                 value=repository.repository_uri,
                 description=f"docker push target for {name}",
             )
+
+
+class DisasterRecoveryRegistryStack(CleverBetterStack):
+    """Stateful, in the DR region: the key and settings ECR creates the replica repositories
+    with (the images themselves arrive by replication)."""
+
+    UNIT = "registry"
+    STATEFUL = True
+    SUMMARY = "settings and key for the replicated ECR repositories"
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, construct_id, config=config, dr=True)
+        names = config.names
+        key = self.unit_key(
+            "ImagesKey",
+            alias=names.key_alias("images"),
+            description=f"Encrypts {names.prefix}'s replicated container images in {self.region}",
+        )
+        self.replicas = ReplicaSettings(self, "Replicas", context=self.unit_context(key))

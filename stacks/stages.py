@@ -8,7 +8,7 @@ from constructs import Construct
 from config.model import EnvironmentConfig
 from stacks.data_stack import DataStack, DisasterRecoveryDataStack
 from stacks.network_stack import NetworkStack
-from stacks.registry_stack import RegistryStack
+from stacks.registry_stack import DisasterRecoveryRegistryStack, RegistryStack
 from stacks.secrets_stack import SecretsStack
 from stacks.services_stack import ServicesStack
 
@@ -43,6 +43,7 @@ class DisasterRecoveryStage(cdk.Stage):
         super().__init__(scope, f"{config.name}-dr")
         self.network = NetworkStack(self, "network", config=config, dr=True)
         self.data = DisasterRecoveryDataStack(self, "data", config=config)
+        self.registry = DisasterRecoveryRegistryStack(self, "registry", config=config)
 
 
 def add_environment(app: cdk.App, config: EnvironmentConfig) -> list[cdk.Stage]:

@@ -29,12 +29,13 @@ _PREFIXES = {
     "clever-better-prod": ("production", "us-east-1"),
     "clever-better-prod-dr": ("production-dr", "us-west-2"),
 }
-# The DR region holds the network and data units only (secrets and images are replicated into it).
+# The DR region holds the network, data and registry units (secrets and images are replicated
+# into it; the registry unit there holds the replicas' settings).
 STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (prefix.endswith("-dr") and unit in ("secrets", "registry", "services"))
+    if not (prefix.endswith("-dr") and unit in ("secrets", "services"))
 }
 
 

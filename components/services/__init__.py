@@ -1,7 +1,7 @@
 from components.services.cluster import ServicesCluster
 from components.services.deployment import DeploymentGuard
 from components.services.migration import MigrationTask
-from components.services.registry import ImageRepositories
+from components.services.registry import ImageRepositories, ReplicaSettings
 from components.services.service import ApplicationService, BlueGreen
 
 __all__ = [
@@ -10,5 +10,6 @@ __all__ = [
     "DeploymentGuard",
     "ImageRepositories",
     "MigrationTask",
+    "ReplicaSettings",
     "ServicesCluster",
 ]

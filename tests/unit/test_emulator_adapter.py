@@ -757,3 +757,68 @@ def test_vault_lock_refused_like_aws_backup(aws: None, lock: dict[str, Any], rea
     assert status == "ROLLBACK_COMPLETE"
     assert any(reason in r for r in reasons), reasons
     assert not boto3.client("backup", region_name=REGION).list_backup_vaults()["BackupVaultList"]
+
+
+ROLE = "arn:aws:iam::123456789012:role/ecr-templates"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _creation_template(**changes: Any) -> str:
+    props = {
+        "Prefix": "ROOT",
+        "AppliedFor": ["REPLICATION"],
+        "ImageTagMutability": "IMMUTABLE",
+        "EncryptionConfiguration": {"EncryptionType": "KMS", "KmsKey": KEY},
+        "LifecyclePolicy": json.dumps({"rules": []}),
+        "CustomRoleArn": ROLE,
+        **changes,
+    }
+    return _template({"Template": {"Type": "AWS::ECR::RepositoryCreationTemplate", "Properties": props}})
+
+
+def test_repository_creation_template_is_recorded_and_deleted(aws: None) -> None:
+    from emulator.services.ecr import creation_templates
+
+    _cfn().create_stack(StackName="s", TemplateBody=_creation_template())
+    assert _stack_status("s")[0] == "CREATE_COMPLETE"
+    (template,) = creation_templates("123456789012", REGION).values()
+    assert template["EncryptionConfiguration"]["KmsKey"] == KEY and template["AppliedFor"] == ["REPLICATION"]
+    _cfn().delete_stack(StackName="s")
+    assert not creation_templates("123456789012", REGION)
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        (
+            {
+                "EncryptionConfiguration": {
+                    "EncryptionType": "KMS",
+                    "KmsKey": "arn:aws:kms:us-east-1:123456789012:alias/a",
+                }
+            },
+            "kmsKey",
+        ),
+        ({"Prefix": "Bot/"}, "prefix 'Bot/'"),
+        ({"AppliedFor": ["PUSH"]}, "appliedFor"),
+        ({"ImageTagMutability": "LOCKED"}, "imageTagMutability"),
+        ({"EncryptionConfiguration": {"EncryptionType": "RSA"}}, "encryptionType"),
+        ({"LifecyclePolicy": "keep 50"}, "lifecyclePolicy"),
+        ({"CustomRoleArn": "arn:aws:iam::999999999999:role/other"}, "customRoleArn"),
+    ],
+)
+def test_repository_creation_template_refused_like_ecr(
+    aws: None, changes: dict[str, Any], reason: str
+) -> None:
+    _cfn().create_stack(StackName="s", TemplateBody=_creation_template(**changes))
+    status, reasons = _stack_status("s")
+    assert status == "ROLLBACK_COMPLETE"
+    assert any("InvalidParameterException" in r and reason in r for r in reasons), reasons
+
+
+def test_one_repository_creation_template_per_prefix(aws: None) -> None:
+    _cfn().create_stack(StackName="first", TemplateBody=_creation_template())
+    _cfn().create_stack(StackName="second", TemplateBody=_creation_template(Description="again"))
+    status, reasons = _stack_status("second")
+    assert status == "ROLLBACK_COMPLETE"
+    assert any("TemplateAlreadyExistsException" in r for r in reasons), reasons

@@ -211,7 +211,7 @@ def assert_locked(vault: dict[str, Any]) -> None:
     assert props["LockConfiguration"] == {"MinRetentionDays": 2}
     (deny,) = props["AccessPolicy"]["Statement"]
     assert deny["Effect"] == "Deny" and "backup:DeleteRecoveryPoint" in deny["Action"]
-    assert vault["DeletionPolicy"] == "Retain"
+    assert vault["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def assert_deletable(vault: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from cfnlint.api import ManualArgs, lint
 
+from emulator.cloudformation import intrinsics_around_stack_outputs
 from tests.support import STACKS, synth, template_files
 
 # cfn-lint rules we ignore everywhere, each with its reason. Keep this list short.
@@ -200,8 +201,10 @@ def test_cdk_json_leaves_the_cli_its_reserved_context_keys() -> None:
 
 
 # CloudFormation's Fn::Split reference: the functions its source string may use. Fn::GetStackOutput
-# (the CDK's weak references) is not among them, and not accepted inside other intrinsics in
-# every region; cross-stack values use Fn::ImportValue (strong references) or names known at synth.
+# is not among them, and not accepted inside other intrinsics in every region: within a region,
+# cross-stack values use Fn::ImportValue (strong references) or names known at synth; across
+# regions (production reads its DR key's ARN), Fn::GetStackOutput with its Region, as a whole
+# property value only.
 SPLIT_SOURCES = {
     "Fn::Base64", "Fn::FindInMap", "Fn::GetAtt", "Fn::GetAZs", "Fn::If",
     "Fn::ImportValue", "Fn::Join", "Fn::Select", "Fn::Sub", "Ref",
@@ -221,7 +224,10 @@ def _intrinsics(node: Any, name: str) -> list[Any]:
 def test_cross_stack_values_use_documented_intrinsics(templates: dict[str, Any]) -> None:
     splits = []
     for name, template in templates.items():
-        assert _intrinsics(template, "Fn::GetStackOutput") == [], name
+        region = STACKS[name][1]
+        for output in _intrinsics(template, "Fn::GetStackOutput"):
+            assert output["Region"] != region, (name, output)
+        assert intrinsics_around_stack_outputs(template["Resources"]) == [], name
         for delimiter, source in _intrinsics(template, "Fn::Split"):
             assert isinstance(delimiter, str), (name, delimiter)
             splits.append((name, source if isinstance(source, str) else sorted(source)))

@@ -115,3 +115,16 @@ def test_stateful_logical_ids_never_change(templates: dict[str, Any]) -> None:
         assert {k: current[name][k] for k in ids} == ids
     unpinned = {n: sorted(set(ids) - set(pinned.get(n, {}))) for n, ids in current.items()}
     assert not any(unpinned.values()), f"pin new stateful resources in {PINNED.name}: {unpinned}"
+
+
+def test_names_know_every_stack_the_app_makes(templates: dict[str, Any]) -> None:
+    """ops (clear-failed-creates, stack outputs) finds stacks by config/names.py alone."""
+    from config.names import Names
+
+    named = {
+        *Names("dev").stacks(),
+        *Names("staging").stacks(),
+        *Names("prod").stacks(),
+        *Names("prod").stacks(dr=True),
+    }
+    assert named == set(templates) == set(STACKS)

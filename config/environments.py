@@ -36,7 +36,12 @@ def _dev() -> EnvironmentConfig:
         account=PLACEHOLDER_ACCOUNTS["dev"],
         region=PRIMARY_REGION,
         domain_name="dev-api.clever-better.com",
-        network=NetworkConfig(vpc_cidr="10.0.0.0/16", az_count=2, nat_gateways=1, flow_log_retention_days=14),
+        network=NetworkConfig(
+            vpc_cidr="10.0.0.0/16",
+            zone_ids=("use1-az1", "use1-az2"),
+            nat_gateways=1,
+            flow_log_retention_days=14,
+        ),
         database=DatabaseConfig(
             instance_class="t4g.micro", allocated_storage_gib=20, max_allocated_storage_gib=50, multi_az=False
         ),
@@ -59,7 +64,10 @@ def _staging() -> EnvironmentConfig:
         region=PRIMARY_REGION,
         domain_name="staging-api.clever-better.com",
         network=NetworkConfig(
-            vpc_cidr="10.10.0.0/16", az_count=2, nat_gateways=2, flow_log_retention_days=30
+            vpc_cidr="10.10.0.0/16",
+            zone_ids=("use1-az1", "use1-az2"),
+            nat_gateways=2,
+            flow_log_retention_days=30,
         ),
         database=DatabaseConfig(
             instance_class="t4g.medium",
@@ -86,7 +94,10 @@ def _production() -> EnvironmentConfig:
         region=PRIMARY_REGION,
         domain_name="api.clever-better.com",
         network=NetworkConfig(
-            vpc_cidr="10.20.0.0/16", az_count=3, nat_gateways=3, flow_log_retention_days=365
+            vpc_cidr="10.20.0.0/16",
+            zone_ids=("use1-az1", "use1-az2", "use1-az4"),
+            nat_gateways=3,
+            flow_log_retention_days=365,
         ),
         database=DatabaseConfig(
             instance_class="r7g.large",
@@ -113,7 +124,10 @@ def _production() -> EnvironmentConfig:
         disaster_recovery=DisasterRecoveryConfig(
             region=DR_REGION,
             network=NetworkConfig(
-                vpc_cidr="10.30.0.0/16", az_count=3, nat_gateways=1, flow_log_retention_days=365
+                vpc_cidr="10.30.0.0/16",
+                zone_ids=("usw2-az1", "usw2-az2", "usw2-az3"),
+                nat_gateways=1,
+                flow_log_retention_days=365,
             ),
         ),
     )

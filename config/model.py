@@ -68,7 +68,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Check:
     """Raises ConfigError for a failed check, naming the environment and the field's path:
-    ``dev: network.az_count = 4 is not allowed; expected 1 to 3``."""
+    ``dev: network.nat_gateways = 4 is not allowed; expected 1 to the number of zones (2)``."""
 
     env: str
     path: str = ""
@@ -86,12 +86,20 @@ class Check:
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
-    """One VPC. Subnet masks are fixed in the network construct (/24 public and isolated, /20 private)."""
+    """One VPC. Subnet masks are fixed in the network construct (/24 public and isolated, /20 private).
+
+    Zones by ID (use1-az1), not by name: us-east-1a is a different physical zone in every
+    account, and some services avoid some physical zones (RDS Proxy: use1-az3).
+    """
 
     vpc_cidr: str
-    az_count: int
+    zone_ids: tuple[str, ...]
     nat_gateways: int
     flow_log_retention_days: int
+
+    @property
+    def az_count(self) -> int:
+        return len(self.zone_ids)
 
     def validate(self, check: Check) -> None:
         try:
@@ -111,12 +119,17 @@ class NetworkConfig:
             self.vpc_cidr,
             "expected a private (RFC 1918) range from /16 to /20",
         )
-        check.within("az_count", self.az_count, 1, 3)
+        check(
+            1 <= len(self.zone_ids) <= 3 and len(set(self.zone_ids)) == len(self.zone_ids),
+            "zone_ids",
+            self.zone_ids,
+            "expected 1 to 3 different availability zone IDs",
+        )
         check(
             1 <= self.nat_gateways <= self.az_count,
             "nat_gateways",
             self.nat_gateways,
-            f"expected 1 to az_count ({self.az_count})",
+            f"expected 1 to the number of zones ({self.az_count})",
         )
         check(
             self.flow_log_retention_days in LOG_RETENTION_DAYS,
@@ -516,6 +529,8 @@ def _validate(cfg: EnvironmentConfig) -> None:
         "expected a lower-case DNS name such as api.clever-better.com",
     )
     cfg.network.validate(check.at("network"))
+    if cfg.region in REGIONS:
+        _check_zones(cfg.network, cfg.region, check.at("network"))
     cfg.database.validate(check.at("database"))
     cfg.backup.validate(check.at("backup"))
     cfg.rotation.validate(check.at("rotation"))
@@ -546,6 +561,32 @@ def _validate(cfg: EnvironmentConfig) -> None:
         _check_production(cfg, check)
     if cfg.disaster_recovery is not None:
         _check_disaster_recovery(cfg, cfg.disaster_recovery, check)
+
+
+# The zone-ID prefix of each region (use1-az1 is in us-east-1), and the physical zones a service
+# we run does not support (RDS Proxy's documented restriction in us-east-1).
+ZONE_ID_PREFIX = {
+    "us-east-1": "use1", "us-east-2": "use2", "us-west-1": "usw1", "us-west-2": "usw2",
+    "eu-west-1": "euw1", "eu-west-2": "euw2", "eu-central-1": "euc1",
+}  # fmt: skip
+UNSUPPORTED_ZONES = {"use1-az3": "RDS Proxy"}
+
+
+def _check_zones(network: NetworkConfig, region: str, check: Check) -> None:
+    prefix = ZONE_ID_PREFIX[region]
+    for index, zone in enumerate(network.zone_ids):
+        check(
+            re.fullmatch(rf"{prefix}-az[1-9]", zone) is not None,
+            f"zone_ids[{index}]",
+            zone,
+            f"expected a zone ID of {region}, e.g. {prefix}-az1",
+        )
+        check(
+            zone not in UNSUPPORTED_ZONES,
+            f"zone_ids[{index}]",
+            zone,
+            f"{UNSUPPORTED_ZONES.get(zone)} does not support this zone; choose another",
+        )
 
 
 def _check_backup_misses_maintenance(cfg: EnvironmentConfig, check: Check) -> None:
@@ -601,8 +642,8 @@ def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
     )
     check(
         cfg.network.az_count == 3,
-        "network.az_count",
-        cfg.network.az_count,
+        "network.zone_ids",
+        cfg.network.zone_ids,
         "production spans 3 availability zones",
     )
     check(
@@ -627,6 +668,7 @@ def _check_disaster_recovery(cfg: EnvironmentConfig, dr: DisasterRecoveryConfig,
         dr.network.vpc_cidr,
         f"expected a range that does not overlap network.vpc_cidr {cfg.network.vpc_cidr}",
     )
+    _check_zones(dr.network, dr.region, check.at("disaster_recovery.network"))
 
 
 def _net(cidr: str) -> ipaddress.IPv4Network:

@@ -14,8 +14,9 @@ from components.keys import encryption_key
 from config.model import EnvironmentConfig
 from config.names import PROJECT
 
-# AZ names are fixed in code rather than looked up, so synth stays offline and
-# deterministic (no cdk.context.json lookups, no dummy AZs).
+# Placeholder AZ names for the CDK's per-zone planning, fixed so synth stays offline and
+# deterministic (no cdk.context.json lookups); the subnets themselves are pinned by zone ID
+# from config (components/network/network.py).
 AZ_SUFFIXES = ("a", "b", "c")
 UNTAGGED = [
     # The CDK tags DBProxyTargetGroup, which CloudFormation rejects (F3002).

@@ -137,13 +137,17 @@ class Network(Construct):
         )
         # The VPC and its subnets are what every ENI, database and endpoint sits in:
         # production keeps them even if they leave the template by mistake.
-        for resource in (
-            self.vpc,
-            *self.vpc.public_subnets,
-            *self.vpc.private_subnets,
-            *self.vpc.isolated_subnets,
-        ):
+        subnets = [*self.vpc.public_subnets, *self.vpc.private_subnets, *self.vpc.isolated_subnets]
+        for resource in (self.vpc, *subnets):
             resource.apply_removal_policy(removal_policy)
+        # The CDK plans subnets per zone *name*; the template pins each one by zone *ID* from
+        # config, the same physical zone in every account (names are shuffled per account).
+        zone_of = dict(zip(availability_zones, config.zone_ids, strict=False))
+        for subnet in subnets:
+            cfn = subnet.node.default_child
+            assert isinstance(cfn, ec2.CfnSubnet)
+            cfn.add_property_deletion_override("AvailabilityZone")
+            cfn.add_property_override("AvailabilityZoneId", zone_of[subnet.availability_zone])
         # L1 on purpose: the L2 FlowLog also gives the role an inline policy to
         # pass itself, which nothing needs (CloudFormation passes it, not the role).
         self.flow_log = ec2.CfnFlowLog(

@@ -1,11 +1,15 @@
-"""EC2: security group egress rules, the CDK's default-security-group lockdown, NAT IPs."""
+"""EC2: security group egress rules, the CDK's default-security-group lockdown, NAT IPs,
+subnets pinned by zone ID."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+from moto.ec2.models.subnets import Subnet
 
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
 
@@ -86,7 +90,32 @@ class RestrictDefaultSecurityGroup(AppliedModel):
 
 
 MODELS: Models = (SecurityGroupEgress, RestrictDefaultSecurityGroup)
+
+
+def _subnet_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """moto's subnet handler reads only AvailabilityZone: a zone ID becomes the zone's name in
+    moto's account (its own name-to-ID mapping); an unknown ID is refused as EC2 refuses it."""
+    props = dict(props)
+    zone_id = props.pop("AvailabilityZoneId", None)
+    if zone_id is not None:
+        names = [
+            z.name for zones in RegionsAndZonesBackend.zones.values() for z in zones if z.zone_id == zone_id
+        ]
+        if not names:
+            raise EC2ClientError(
+                "InvalidParameterValue", f"Value ({zone_id}) for parameter availabilityZoneId is invalid."
+            )
+        props["AvailabilityZone"] = names[0]
+    return props
+
+
+def zone_id_of(subnet_id: str, account_id: str, region_name: str) -> str:
+    """The physical zone (its ID) a subnet is in."""
+    return str(ec2_backends[account_id][region_name].get_subnet(subnet_id).availability_zone_id)
+
+
 FIXES: Fixes = {
     # The NAT gateways' public IPs, which CloudFormation can GetAtt and moto cannot.
     ElasticAddress: Fix(attributes={"PublicIp": lambda eip: eip.public_ip}),
+    Subnet: Fix(properties=_subnet_properties),
 }

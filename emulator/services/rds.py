@@ -5,9 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
+from moto.rds.exceptions import InvalidParameterValue
 from moto.rds.models import DBInstance, rds_backends
 
 from emulator.services.base import AppliedModel, Fix, Fixes, FromProperties, Models, set_attributes
+from emulator.services.ec2 import zone_id_of
+
+# Physical zones RDS Proxy does not run in (RDS User Guide, RDS Proxy limitations).
+PROXY_UNSUPPORTED_ZONES = frozenset({"use1-az3"})
+
+
+def _check_proxy_zones(subnet_ids: list[str], account_id: str, region_name: str) -> None:
+    """RDS Proxy drops subnets in zones it does not support and needs two zones left."""
+    zones = {zone_id_of(s, account_id, region_name) for s in subnet_ids} - PROXY_UNSUPPORTED_ZONES
+    if len(zones) < 2:
+        raise InvalidParameterValue(
+            "DB proxy needs subnets in at least two Availability Zones that support RDS Proxy; "
+            f"these subnets leave {sorted(zones) or 'none'}"
+        )
 
 
 class DBProxy(FromProperties, CloudFormationModel):
@@ -38,6 +53,7 @@ class DBProxy(FromProperties, CloudFormationModel):
 
     @classmethod
     def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> DBProxy:
+        _check_proxy_zones(props["VpcSubnetIds"], account_id, region_name)
         proxy = rds_backends[account_id][region_name].create_db_proxy(
             db_proxy_name=props["DBProxyName"],
             engine_family=props["EngineFamily"],

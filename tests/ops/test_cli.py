@@ -244,7 +244,11 @@ def test_clients_are_made_in_the_configured_region(
 
     def counting_load(names: tuple[str, ...]) -> Any:
         loads.append(names)
-        return [replace(cfg, region="eu-west-1") for cfg in load(names)]
+        zones = ("euw1-az1", "euw1-az2", "euw1-az3")
+        return [
+            replace(cfg, region="eu-west-1", network=replace(cfg.network, zone_ids=zones))
+            for cfg in load(names)
+        ]
 
     monkeypatch.setattr("ops.cli.aws_clients", clients)
     monkeypatch.setattr("ops.cli.load", counting_load)

@@ -33,7 +33,7 @@ def test_environments_and_name_tokens() -> None:
 def test_production_matches_the_runbook() -> None:
     assert PROD.region == "us-east-1"
     assert PROD.disaster_recovery is not None and PROD.disaster_recovery.region == "us-west-2"
-    assert PROD.network.az_count == 3 and PROD.network.nat_gateways == 3
+    assert PROD.network.zone_ids == ("use1-az1", "use1-az2", "use1-az4") and PROD.network.nat_gateways == 3
     assert PROD.backup.retention_days == 30
     assert PROD.deployment.bake_time_minutes == 15
     assert PROD.deployment.approval_gate is True
@@ -75,7 +75,7 @@ def test_maintenance_window_wrapping_midnight_checked() -> None:
 
 
 def test_dev_is_small() -> None:
-    assert DEV.network.az_count == 2 and DEV.network.nat_gateways == 1
+    assert DEV.network.zone_ids == ("use1-az1", "use1-az2") and DEV.network.nat_gateways == 1
     assert DEV.database.instance_class == "t4g.micro"
     assert not DEV.termination_protection and not DEV.retain_stateful
     assert DEV.disaster_recovery is None
@@ -131,6 +131,11 @@ def _fn(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
     return replace(cfg, functions=replace(cfg.functions, **changes))
 
 
+def _dr_network() -> Any:
+    assert PROD.disaster_recovery is not None
+    return PROD.disaster_recovery.network
+
+
 def _dr(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
     assert cfg.disaster_recovery is not None
     return replace(cfg, disaster_recovery=replace(cfg.disaster_recovery, **changes))
@@ -162,12 +167,35 @@ BAD = {
         "dev: network.vpc_cidr = '8.8.0.0/16' is not allowed; expected a private (RFC 1918) range",
     ),
     "AZ count out of range": (
-        lambda: _net(STAGING, az_count=4),
-        "staging: network.az_count = 4 is not allowed; expected 1 to 3",
+        lambda: _net(STAGING, zone_ids=("use1-az1", "use1-az2", "use1-az4", "use1-az5")),
+        "staging: network.zone_ids = ('use1-az1', 'use1-az2', 'use1-az4', 'use1-az5') is not allowed; "
+        "expected 1 to 3 different availability zone IDs",
+    ),
+    "the same zone twice": (
+        lambda: _net(DEV, zone_ids=("use1-az1", "use1-az1")),
+        "dev: network.zone_ids = ('use1-az1', 'use1-az1') is not allowed; expected 1 to 3 different",
+    ),
+    "a zone of another region": (
+        lambda: _net(DEV, zone_ids=("use1-az1", "usw2-az2")),
+        "dev: network.zone_ids[1] = 'usw2-az2' is not allowed; expected a zone ID of us-east-1, "
+        "e.g. use1-az1",
+    ),
+    "a zone name instead of an ID": (
+        lambda: _net(DEV, zone_ids=("us-east-1a", "use1-az2")),
+        "dev: network.zone_ids[0] = 'us-east-1a' is not allowed; expected a zone ID of us-east-1",
+    ),
+    "the zone RDS Proxy does not support": (
+        lambda: _net(DEV, zone_ids=("use1-az1", "use1-az3")),
+        "dev: network.zone_ids[1] = 'use1-az3' is not allowed; RDS Proxy does not support this zone",
+    ),
+    "a DR zone outside the DR region": (
+        lambda: _dr(PROD, network=replace(_dr_network(), zone_ids=("use1-az1", "usw2-az2", "usw2-az3"))),
+        "production: disaster_recovery.network.zone_ids[0] = 'use1-az1' is not allowed; "
+        "expected a zone ID of us-west-2",
     ),
     "more NAT gateways than AZs": (
         lambda: _net(DEV, nat_gateways=3),
-        "dev: network.nat_gateways = 3 is not allowed; expected 1 to az_count (2)",
+        "dev: network.nat_gateways = 3 is not allowed; expected 1 to the number of zones (2)",
     ),
     "retention CloudWatch Logs does not allow": (
         lambda: _net(DEV, flow_log_retention_days=10),
@@ -188,8 +216,9 @@ BAD = {
         "expected a range that does not overlap",
     ),
     "production without 3 AZs": (
-        lambda: _net(PROD, az_count=2, nat_gateways=2),
-        "production: network.az_count = 2 is not allowed; production spans 3 availability zones",
+        lambda: _net(PROD, zone_ids=("use1-az1", "use1-az2"), nat_gateways=2),
+        "production: network.zone_ids = ('use1-az1', 'use1-az2') is not allowed; "
+        "production spans 3 availability zones",
     ),
     "backup retention beyond RDS limit": (
         lambda: replace(PROD, backup=replace(PROD.backup, retention_days=36)),
@@ -262,8 +291,8 @@ BAD = {
         "dev: services = ['bot'] is not allowed; expected exactly bot, ml-service, data-ingestion",
     ),
     "wrong type": (
-        lambda: _net(DEV, az_count="2"),
-        "dev: network.az_count = '2' is not allowed; expected int",
+        lambda: _net(DEV, nat_gateways="1"),
+        "dev: network.nat_gateways = '1' is not allowed; expected int",
     ),
     "storage ceiling below allocation": (
         lambda: replace(DEV, database=replace(DEV.database, max_allocated_storage_gib=10)),

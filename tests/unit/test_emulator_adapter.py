@@ -822,3 +822,68 @@ def test_one_repository_creation_template_per_prefix(aws: None) -> None:
     status, reasons = _stack_status("second")
     assert status == "ROLLBACK_COMPLETE"
     assert any("TemplateAlreadyExistsException" in r for r in reasons), reasons
+
+
+# --- zones by ID --------------------------------------------------------------------------------
+
+
+def _vpc_with_subnets(zone_ids: list[str]) -> dict[str, Any]:
+    resources: dict[str, Any] = {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}}
+    for index, zone in enumerate(zone_ids):
+        resources[f"Subnet{index}"] = {
+            "Type": "AWS::EC2::Subnet",
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "CidrBlock": f"10.0.{index}.0/24",
+                "AvailabilityZoneId": zone,
+            },
+        }
+    return resources
+
+
+def test_subnets_land_in_the_zone_their_id_names(aws: None) -> None:
+    _cfn().create_stack(StackName="n", TemplateBody=_template(_vpc_with_subnets(["use1-az1", "use1-az4"])))
+    subnets = boto3.client("ec2", region_name=REGION).describe_subnets(
+        Filters=[{"Name": "cidr-block", "Values": ["10.0.0.0/24", "10.0.1.0/24"]}]
+    )["Subnets"]
+    assert sorted(s["AvailabilityZoneId"] for s in subnets) == ["use1-az1", "use1-az4"]
+    _cfn().create_stack(StackName="bad", TemplateBody=_template(_vpc_with_subnets(["use1-az9"])))
+    reasons = [
+        e.get("ResourceStatusReason", "")
+        for e in _cfn().describe_stack_events(StackName="bad")["StackEvents"]
+    ]
+    assert any("Value (use1-az9) for parameter availabilityZoneId is invalid." in r for r in reasons), reasons
+
+
+def test_proxy_needs_two_zones_rds_proxy_supports(aws: None) -> None:
+    """RDS Proxy does not run in use1-az3: subnets there do not count toward its two zones."""
+
+    def proxy_stack(zones: list[str]) -> str:
+        resources = _vpc_with_subnets(zones)
+        resources["Proxy"] = {
+            "Type": "AWS::RDS::DBProxy",
+            "Properties": {
+                "DBProxyName": "clever-better-dev",
+                "EngineFamily": "POSTGRESQL",
+                "Auth": [
+                    {
+                        "AuthScheme": "SECRETS",
+                        "IAMAuth": "REQUIRED",
+                        "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s",
+                    }
+                ],
+                "RoleArn": "arn:aws:iam::123456789012:role/proxy",
+                "VpcSubnetIds": [{"Ref": f"Subnet{i}"} for i in range(len(zones))],
+            },
+        }
+        return _template(resources)
+
+    _cfn().create_stack(StackName="bad", TemplateBody=proxy_stack(["use1-az1", "use1-az3"]))
+    assert _status("bad") == "ROLLBACK_COMPLETE"
+    reasons = [
+        e.get("ResourceStatusReason", "")
+        for e in _cfn().describe_stack_events(StackName="bad")["StackEvents"]
+    ]
+    assert any("at least two Availability Zones that support RDS Proxy" in r for r in reasons), reasons
+    _cfn().create_stack(StackName="good", TemplateBody=proxy_stack(["use1-az1", "use1-az2"]))
+    assert _status("good") == "CREATE_COMPLETE"

@@ -39,14 +39,25 @@ def test_vpc_cidr_and_dns(stack: tuple[str, dict[str, Any]]) -> None:
     )
 
 
+# Literal: the zones each network is pinned to.
+ZONE_IDS = {
+    "clever-better-dev-network": ("use1-az1", "use1-az2"),
+    "clever-better-staging-network": ("use1-az1", "use1-az2"),
+    "clever-better-prod-network": ("use1-az1", "use1-az2", "use1-az4"),
+    "clever-better-prod-dr-network": ("usw2-az1", "usw2-az2", "usw2-az3"),
+}
+
+
 def test_three_subnet_tiers_per_az(stack: tuple[str, dict[str, Any]]) -> None:
     name, template = stack
     net = NETWORKS[name]
-    _, region = STACKS[name]
     subnets = resources(template, "AWS::EC2::Subnet").values()
     assert len(subnets) == 3 * net.az_count
-    zones = {s["Properties"]["AvailabilityZone"] for s in subnets}
-    assert zones == {f"{region}{z}" for z in "abc"[: net.az_count]}
+    # Pinned by zone ID (the same physical zone in every account), never by a zone name;
+    # use1-az3 (no RDS Proxy there) is not among them.
+    assert not any("AvailabilityZone" in s["Properties"] for s in subnets)
+    zones = sorted(s["Properties"]["AvailabilityZoneId"] for s in subnets)
+    assert zones == sorted(3 * list(ZONE_IDS[name]))
     tiers: dict[str, int] = {}
     for subnet in subnets:
         tags = {t["Key"]: t["Value"] for t in subnet["Properties"]["Tags"]}

@@ -16,9 +16,7 @@ from emulator.cloudformation import intrinsics_around_stack_outputs
 from tests.support import STACKS, synth, template_files
 
 # cfn-lint rules we ignore everywhere, each with its reason. Keep this list short.
-CFN_LINT_IGNORED = {
-    "W3010": "AZ names are fixed in code so synth is offline and deterministic (stacks/base.py)",
-}
+CFN_LINT_IGNORED = {}
 # Findings ignored where aws-cdk-lib, not our code, writes the template, each with its reason.
 CFN_LINT_IGNORED_WHEN = {
     "W3005": (

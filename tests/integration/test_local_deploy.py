@@ -116,7 +116,8 @@ def test_vpc_and_subnets_as_configured(deployed: Any, clients: dict[str, Any]) -
         ids = set(outputs[f"{tier}SubnetIds"].split(","))
         tier_subnets = [s for s in subnets if s["SubnetId"] in ids]
         assert len(tier_subnets) == DEV.network.az_count
-        assert {s["AvailabilityZone"] for s in tier_subnets} == {"us-east-1a", "us-east-1b"}
+        # The physical zones config names (whatever this account calls them).
+        assert {s["AvailabilityZoneId"] for s in tier_subnets} == {"use1-az1", "use1-az2"}
         assert not any(s["MapPublicIpOnLaunch"] for s in tier_subnets)
     nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
     assert len(nats) == DEV.network.nat_gateways

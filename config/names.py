@@ -23,6 +23,14 @@ UNITS = ("network", "data", "secrets", "registry", "services")
 DR_UNITS = ("network", "data", "registry")
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
+# Inside PostgreSQL (the same in every environment). The admin is the instance's master user
+# (`.../database-admin`); the bootstrap creates the database and the two roles below.
+DATABASE = "clever_better"
+DB_ADMIN_USER = "clever_admin"
+# The services: IAM authentication only, through RDS Proxy; no password exists.
+DB_APP_USER = "app"
+# Owns the database and runs migrations; its password is `.../database` (rotated).
+DB_MIGRATOR_USER = "app_migrator"
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,11 @@ class Names:
     @property
     def betfair_rotation_function(self) -> str:
         return f"{self.prefix}-betfair-rotation"
+
+    @property
+    def db_bootstrap_function(self) -> str:
+        """Creates the database's roles and grants during deploys (`Custom::DatabaseBootstrap`)."""
+        return f"{self.prefix}-db-bootstrap"
 
     def deployment_hook_function(self, service: str) -> str:
         """`*` as the service gives the pattern that matches every service's hook."""

@@ -28,7 +28,7 @@ class DataStack(CleverBetterStack):
             "DataKey",
             alias=names.data_key_alias,
             description=f"Encrypts {names.prefix}'s database, its secrets, logs and buckets",
-            log_group_names=[names.rds_log_group("*")],
+            log_group_names=[names.rds_log_group("*"), names.lambda_log_group(names.db_bootstrap_function)],
         )
         context = self.unit_context(self.key)
         replica = dr_replica(self, config)
@@ -78,7 +78,11 @@ class DataStack(CleverBetterStack):
                 "Instance endpoint (migrations, break-glass)",
             ),
             ("ProxyEndpoint", db.proxy.endpoint, "RDS Proxy endpoint: what the services connect to"),
-            ("AppSecretName", names.secret("database"), "Application credentials (rotated)"),
+            (
+                "MigratorSecretName",
+                names.secret("database"),
+                "Migration role app_migrator's credentials (rotated); the services use IAM",
+            ),
             ("AdminSecretArn", db.admin_secret.secret_arn, "Admin (master) credentials (rotated)"),
             (
                 "BackupVaultName",

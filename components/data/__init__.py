@@ -1,3 +1,3 @@
-from components.data.database import ADMIN_USER, APP_USER, ENGINE_VERSION, PORT, Database
+from components.data.database import ENGINE_VERSION, PORT, Database
 
-__all__ = ["ADMIN_USER", "APP_USER", "ENGINE_VERSION", "PORT", "Database"]
+__all__ = ["ENGINE_VERSION", "PORT", "Database"]

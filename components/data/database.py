@@ -1,4 +1,15 @@
-"""RDS for PostgreSQL behind RDS Proxy, with its credentials and their rotation."""
+"""RDS for PostgreSQL behind RDS Proxy, with its credentials, their rotation and its roles.
+
+Who logs in as whom (config/names.py):
+
+* the services, as `app`, through the proxy with end-to-end IAM authentication: the task role
+  may `rds-db:connect` to the proxy as `app` (`grant_connect`), the proxy's role may connect
+  to the instance as `app`, and `app` is a member of `rds_iam` without a password. No secret.
+* migrations, as `app_migrator`, straight to the instance with the password in
+  `clever-better/{token}/database` (single-user rotation every 90 days);
+* the bootstrap, rotation and break-glass, as the master user `clever_admin`, password in
+  `.../database-admin` (single-user rotation every 30 days).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +21,14 @@ from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from components.context import Replica, UnitContext
+from components.data.roles import DatabaseRoles
 from components.nag import acknowledge
 from components.network import Network, closed_security_group
 from config.model import BackupConfig, DatabaseConfig, RotationConfig
+from config.names import DATABASE, DB_ADMIN_USER, DB_APP_USER, DB_MIGRATOR_USER
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 PORT = 5432
-ADMIN_USER = "clever_admin"
-APP_USER = "app"  # created by the first migration; multi-user rotation clones it as app_clone
 LOG_EXPORTS = ("postgresql", "upgrade")
 
 
@@ -34,8 +45,9 @@ class Database(Construct):
     """The trading database.
 
     Attributes: ``instance``, ``proxy``, ``admin_secret`` (attached master credentials),
-    ``app_secret`` (the services' credentials), ``client_security_group`` (attach it to
-    whatever may open a connection: services, migrations, rotation), ``log_groups``.
+    ``migrator_secret`` (the migration role's credentials), ``roles`` (the bootstrap),
+    ``client_security_group`` (attach it to whatever may open a connection: services,
+    migrations, rotation), ``log_groups``.
     """
 
     def __init__(
@@ -127,7 +139,7 @@ class Database(Construct):
         admin = rds.DatabaseSecret(
             self,
             "AdminSecret",
-            username=ADMIN_USER,
+            username=DB_ADMIN_USER,
             secret_name=names.secret("database-admin"),
             encryption_key=key,
             replica_regions=replicas,
@@ -189,31 +201,45 @@ class Database(Construct):
             automatically_after=cdk.Duration.days(rotation.admin_days),
         )
 
-        app = rds.DatabaseSecret(
+        # The construct id predates the migrator (it keeps the secret's logical id).
+        migrator = rds.DatabaseSecret(
             self,
             "AppSecret",
-            username=APP_USER,
+            username=DB_MIGRATOR_USER,
+            dbname=DATABASE,
             secret_name=names.secret("database"),
-            master_secret=self.admin_secret,
             encryption_key=key,
             replica_regions=replicas,
         )
-        app.apply_removal_policy(removal_policy)
-        self.app_secret = app.attach(self.instance)
-        self.app_secret.add_rotation_schedule(
+        migrator.apply_removal_policy(removal_policy)
+        self.migrator_secret = migrator.attach(self.instance)
+
+        self.roles = DatabaseRoles(
+            self,
+            "Roles",
+            context=context,
+            instance=self.instance,
+            database_security_group=self.database_security_group,
+            admin_secret=self.admin_secret,
+            migrator_secret=self.migrator_secret,
+            port=PORT,
+        )
+        migrator_rotation = self.migrator_secret.add_rotation_schedule(
             "Rotation",
-            # Multi-user: the current user keeps working while its clone gets a new password.
-            hosted_rotation=sm.HostedRotation.postgre_sql_multi_user(
-                master_secret=self.admin_secret,
-                vpc=vpc,
-                vpc_subnets=private,
-                security_groups=[self.client_security_group],
+            # Single-user: the migrator owns the schema, so one role must stay its owner (an
+            # alternating clone would own half of it). Migrations are one-off tasks that read
+            # the secret when they start.
+            hosted_rotation=sm.HostedRotation.postgre_sql_single_user(
+                vpc=vpc, vpc_subnets=private, security_groups=[self.client_security_group]
             ),
             automatically_after=cdk.Duration.days(rotation.application_days),
-            # The app role is created by the first migration; rotating before it exists fails.
             rotate_immediately_on_update=False,
         )
+        # The role must exist with the secret's password before anything rotates it.
+        migrator_rotation.node.add_dependency(self.roles.resource)
 
+        # End-to-end IAM: clients authenticate to the proxy with IAM tokens, and the proxy to
+        # the instance with IAM too, as the same user; no credentials are stored for it.
         self.proxy = rds.DatabaseProxy(
             self,
             "Proxy",
@@ -222,20 +248,21 @@ class Database(Construct):
             vpc=vpc,
             vpc_subnets=private,
             security_groups=[self.proxy_security_group],
-            secrets=[self.app_secret],
-            iam_auth=True,
+            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
             require_tls=True,
             max_connections_percent=config.proxy_max_connections_percent,
             max_idle_connections_percent=config.proxy_max_idle_connections_percent,
             borrow_timeout=cdk.Duration.seconds(30),
             idle_client_timeout=cdk.Duration.minutes(30),
         )
+        proxy_role = self.proxy.node.find_child("IAMRole")
+        assert isinstance(proxy_role, iam.Role)
+        self.instance.grant_connect(proxy_role, DB_APP_USER)
         self._acknowledge(multi_az=config.multi_az, deletion_protection=deletion_protection)
 
     def grant_connect(self, grantee: iam.IGrantable) -> None:
-        """IAM auth through the proxy as either rotation user (app or app_clone)."""
-        for user in (APP_USER, f"{APP_USER}_clone"):
-            self.proxy.grant_connect(grantee, user)
+        """`rds-db:connect` to the proxy as `app`, the one user the proxy and the database know."""
+        self.proxy.grant_connect(grantee, DB_APP_USER)
 
     def _acknowledge(self, *, multi_az: bool, deletion_protection: bool) -> None:
         cfn = self.instance.node.default_child
@@ -248,8 +275,8 @@ class Database(Construct):
         )
         acknowledge(
             self.proxy.node.find_child("IAMRole"),
-            "The CDK writes the proxy role's policy: read of the one application secret and decrypt "
-            "with its key, nothing else; an inline policy keeps it bound to this role's lifecycle.",
+            "The proxy role's policy is one rds-db:connect to this instance as the application "
+            "user, nothing else; an inline policy keeps it bound to this role's lifecycle.",
             "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",
         )
         for rule in self.database_security_group.node.children:

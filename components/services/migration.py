@@ -1,8 +1,9 @@
 """The one-off database migration task (runbook: Database Migration Procedures).
 
 Bot image, migration command from config, run by `make db-migrate ENV=...` with RunTask in the
-private subnets. Migrations create roles and schema, so they connect straight to the instance
-as its admin user (RDS Proxy holds only the application's credentials).
+private subnets. Migrations change the schema, so they connect straight to the instance as its
+owner `app_migrator`, with the password in `clever-better/{token}/database` (the proxy admits
+only IAM users). Roles and grants are not theirs to make: the deploy's bootstrap made them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from constructs import Construct
 from components.data import PORT
 from components.services.service import acknowledge_task_definition, task_definition, task_security_group
 from components.services.wiring import ServiceInputs, grant_secret_keys
-from config.names import MIGRATION_SERVICE, MIGRATION_STREAM_PREFIX
+from config.names import DATABASE, MIGRATION_SERVICE, MIGRATION_STREAM_PREFIX
 from config.services import SPECS
 
 
@@ -25,7 +26,7 @@ class MigrationTask(Construct):
         super().__init__(scope, construct_id)
         spec, config, database = SPECS[MIGRATION_SERVICE], inputs.config, inputs.database
         family = inputs.context.names.migration_family
-        admin = inputs.secrets.admin_database
+        migrator = inputs.secrets.migrator_database
         self.container_name = spec.name
         self.task_definition = task_definition(
             self,
@@ -42,11 +43,12 @@ class MigrationTask(Construct):
                 "ENVIRONMENT": config.name,
                 "DB_HOST": database.instance.db_instance_endpoint_address,
                 "DB_PORT": str(PORT),
+                "DB_NAME": DATABASE,
             },
             secrets={
                 "CONFIG": ecs.Secret.from_secrets_manager(inputs.secrets.config),
-                "DB_ADMIN_USERNAME": ecs.Secret.from_secrets_manager(admin, "username"),
-                "DB_ADMIN_PASSWORD": ecs.Secret.from_secrets_manager(admin, "password"),
+                "DB_USERNAME": ecs.Secret.from_secrets_manager(migrator, "username"),
+                "DB_PASSWORD": ecs.Secret.from_secrets_manager(migrator, "password"),
             },
             command=config.deployment.migration_command,
             health_check=False,  # it runs to completion; its exit code is the verdict
@@ -54,7 +56,7 @@ class MigrationTask(Construct):
         self.security_group = task_security_group(
             self, vpc=inputs.network.vpc, description=f"{family} one-off tasks"
         )
-        grant_secret_keys(self.task_definition, inputs.secrets.keys)
+        grant_secret_keys(self.task_definition, [inputs.secrets.key, inputs.secrets.database_key])
         self.security_group.connections.allow_to(
             database.database_security_group, ec2.Port.tcp(PORT), "Migrations to the database"
         )

@@ -31,6 +31,7 @@ from components.services.cluster import ServicesCluster
 from components.services.deployment import DeploymentGuard
 from components.services.service import ApplicationService, BlueGreen, acknowledge_task_definition
 from config.model import EnvironmentConfig
+from config.names import DATABASE, DB_APP_USER
 from config.services import ServiceSpec
 
 BETFAIR_FIELDS = ("app_key", "username", "password")
@@ -41,15 +42,16 @@ class SecretReferences:
     """The stateful stacks' secrets, referenced by ARN, and the keys that encrypt them.
 
     By ARN: granting through the originals would add this stack's roles to the stateful
-    stacks' key policies, a dependency cycle. Execution roles get kms:Decrypt on ``keys``
-    themselves (`grant_secret_keys`).
+    stacks' key policies, a dependency cycle. Execution roles get kms:Decrypt on the keys
+    themselves (`grant_secret_keys`): ``key`` (config, Betfair) and, for the migration task
+    only, ``database_key`` (the migrator's credentials; the services log in with IAM).
     """
 
     config: sm.ISecret
-    app_database: sm.ISecret
-    admin_database: sm.ISecret
+    migrator_database: sm.ISecret
     betfair: sm.ISecret
-    keys: Sequence[kms.IKey]
+    key: kms.IKey
+    database_key: kms.IKey
 
     @classmethod
     def of(cls, scope: Construct, *, secrets: ApplicationSecrets, database: Database) -> SecretReferences:
@@ -58,10 +60,10 @@ class SecretReferences:
 
         return cls(
             config=reference("ConfigSecret", secrets.config_secret),
-            app_database=reference("AppDatabaseSecret", database.app_secret),
-            admin_database=reference("AdminDatabaseSecret", database.admin_secret),
+            migrator_database=reference("MigratorDatabaseSecret", database.migrator_secret),
             betfair=reference("BetfairSecret", secrets.betfair_secret),
-            keys=(secrets.key, database.key),
+            key=secrets.key,
+            database_key=database.key,
         )
 
 
@@ -87,6 +89,10 @@ class ServiceInputs:
             "ENVIRONMENT": self.config.name,
             "DB_HOST": self.database.proxy.endpoint,
             "DB_PORT": str(PORT),
+            "DB_NAME": DATABASE,
+            # IAM authentication through the proxy as the one user the proxy, the task role's
+            # rds-db:connect and the database agree on (Database.grant_connect).
+            "DB_USERNAME": DB_APP_USER,
             "DB_IAM_AUTH": "true",
             "SERVICE": spec.name,
             **{f"{purpose.upper()}_BUCKET": self.buckets.bucket_name(purpose) for purpose in spec.buckets},
@@ -97,11 +103,7 @@ class ServiceInputs:
         }
 
     def secrets_for(self, spec: ServiceSpec) -> dict[str, ecs.Secret]:
-        secrets = {
-            "CONFIG": ecs.Secret.from_secrets_manager(self.secrets.config),
-            # IAM auth through the proxy as whichever rotation user is current.
-            "DB_USERNAME": ecs.Secret.from_secrets_manager(self.secrets.app_database, "username"),
-        }
+        secrets = {"CONFIG": ecs.Secret.from_secrets_manager(self.secrets.config)}
         if spec.betfair:
             secrets |= {
                 f"BETFAIR_{field.upper()}": ecs.Secret.from_secrets_manager(self.secrets.betfair, field)
@@ -155,7 +157,7 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
     database.grant_connect(task_role)
     for purpose in spec.buckets:
         inputs.buckets.grant_objects(task_role, purpose)
-    grant_secret_keys(service.task_definition, inputs.secrets.keys)
+    grant_secret_keys(service.task_definition, [inputs.secrets.key])
     acknowledge_task_definition(service.task_definition)
     for called in spec.calls:
         inputs.endpoints[called].allow_client(service.security_group)

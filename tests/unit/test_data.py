@@ -55,7 +55,11 @@ def test_database_instance(templates: dict[str, Any], env: str) -> None:
     assert props["PubliclyAccessible"] is False
     assert db["DeletionPolicy"] == ("Delete" if env == "dev" else "Snapshot")
     # Exports go to our encrypted, expiring groups, which exist first.
-    groups = resources(template, "AWS::Logs::LogGroup")
+    groups = {
+        k: g
+        for k, g in resources(template, "AWS::Logs::LogGroup").items()
+        if g["Properties"]["LogGroupName"].startswith("/aws/rds/")
+    }
     assert set(db["DependsOn"]) >= set(groups)
     assert sorted(g["Properties"]["LogGroupName"] for g in groups.values()) == [
         f"/aws/rds/instance/{PRIMARY[env]}/postgresql",
@@ -92,8 +96,11 @@ def test_database_in_isolated_subnets_reachable_only_from_proxy_and_clients(
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": [db_sg, "GroupId"]}
     ]
     sources = sorted(r["SourceSecurityGroupId"]["Fn::GetAtt"][0] for r in ingress)
-    assert len(sources) == 2 and sources[0].startswith("DatabaseClientSecurityGroup")
-    assert sources[1].startswith("DatabaseProxySecurityGroup")
+    assert [s.removeprefix("Database").split("SecurityGroup")[0] for s in sources] == [
+        "Client",
+        "Proxy",
+        "Roles",
+    ]
     assert not any("CidrIp" in r for r in ingress)
     assert "SecurityGroupIngress" not in groups[db_sg]["Properties"]
 
@@ -121,9 +128,8 @@ def test_proxy(templates: dict[str, Any], env: str) -> None:
     props = proxy["Properties"]
     assert props["DBProxyName"] == PRIMARY[env]
     assert props["RequireTLS"] is True and props["EngineFamily"] == "POSTGRESQL"
-    (auth,) = props["Auth"]
-    assert auth["IAMAuth"] == "REQUIRED"
-    assert auth["SecretArn"]["Ref"].startswith("DatabaseAppSecretAttachment")
+    # End-to-end IAM authentication: no stored credentials (tests/unit/test_database_access.py).
+    assert props["DefaultAuthScheme"] == "IAM_AUTH" and "Auth" not in props
     assert all("PrivateSubnet" in s["Fn::ImportValue"] for s in props["VpcSubnetIds"])
     _, target = _one(template, "AWS::RDS::DBProxyTargetGroup")
     assert target["Properties"]["ConnectionPoolConfigurationInfo"] == {
@@ -153,17 +159,27 @@ def test_credentials_and_rotation(templates: dict[str, Any], env: str) -> None:
         else:
             assert "ReplicaRegions" not in secret["Properties"]
     schedules = {
-        s["Properties"]["HostedRotationLambda"]["RotationType"]: s["Properties"]
+        template["Resources"][s["Properties"]["SecretId"]["Ref"]]["Properties"]["SecretId"]["Ref"]: s
         for s in resources(template, "AWS::SecretsManager::RotationSchedule").values()
     }
-    assert schedules["PostgreSQLSingleUser"]["RotationRules"] == {
+    admin = schedules[secrets[f"clever-better/{token}/database-admin"][0]]
+    migrator = schedules[secrets[f"clever-better/{token}/database"][0]]
+    assert admin["Properties"]["RotationRules"] == {
         "ScheduleExpression": f"rate({cfg.rotation.admin_days} days)"
     }
-    app = schedules["PostgreSQLMultiUser"]
-    assert app["RotationRules"] == {"ScheduleExpression": f"rate({cfg.rotation.application_days} days)"}
-    assert app["RotateImmediatelyOnUpdate"] is False
+    assert migrator["Properties"]["RotationRules"] == {
+        "ScheduleExpression": f"rate({cfg.rotation.application_days} days)"
+    }
+    # Both single-user: the migrator owns the schema, so no alternating clone (aws-cdk#25568).
+    assert {s["Properties"]["HostedRotationLambda"]["RotationType"] for s in schedules.values()} == {
+        "PostgreSQLSingleUser"
+    }
+    # Not before the bootstrap has made the role with the secret's password.
+    assert migrator["Properties"]["RotateImmediatelyOnUpdate"] is False
+    (bootstrap,) = resources(template, "Custom::DatabaseBootstrap")
+    assert bootstrap in migrator["DependsOn"]
     for schedule in schedules.values():
-        hosted = schedule["HostedRotationLambda"]
+        hosted = schedule["Properties"]["HostedRotationLambda"]
         # In the VPC, beside the endpoints it needs (aws-cdk#17265 / #19233).
         joined = hosted["VpcSubnetIds"]["Fn::Join"][1]
         assert all("PrivateSubnet" in p["Fn::ImportValue"] for p in joined if isinstance(p, dict))

@@ -178,10 +178,13 @@ def test_task_definitions(templates: dict[str, Any], env: str) -> None:
         if service == "migrate":
             assert container["Command"] == list(cfg.deployment.migration_command)
             assert "HealthCheck" not in container
+            assert {"DB_USERNAME", "DB_PASSWORD"} <= secret_names and "DB_NAME" in env_names
         else:
             assert container["HealthCheck"]["Command"][0] == "CMD-SHELL"
             assert ("BETFAIR_APP_KEY" in secret_names) == (service in ("bot", "data-ingestion"))
-            assert "DB_USERNAME" in secret_names and "DB_HOST" in env_names
+            assert {"DB_HOST", "DB_NAME", "DB_USERNAME"} <= env_names and not any(
+                "DB_" in n for n in secret_names
+            )
 
 
 def _assert_scratch_is_prepared(props: dict[str, Any], init: dict[str, Any], app: dict[str, Any]) -> None:

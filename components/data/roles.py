@@ -1,0 +1,128 @@
+"""The database's roles and grants, made by the deploy: `Custom::DatabaseBootstrap`.
+
+A Lambda-backed custom resource in the data stack (lambdas/db_bootstrap/), not an ECS task
+or a migration: it runs inside `cdk deploy`, after the instance and its secrets exist and
+before the services stack (which waits for the data stack) starts tasks that log in as
+`app`, and a failure fails the deploy. It connects to the instance as the admin, creates what
+is missing and changes nothing that is there (lambdas/db_bootstrap/bootstrap.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as sm
+from constructs import Construct
+
+from components.context import UnitContext
+from components.functions import LAMBDAS, python_function
+from components.nag import acknowledge
+from components.network import closed_security_group
+from config.names import DATABASE, DB_APP_USER, DB_MIGRATOR_USER
+
+CODE = "db_bootstrap"
+RESOURCE_TYPE = "Custom::DatabaseBootstrap"
+IAM_ROLE = "rds_iam"  # RDS's role for IAM database authentication
+
+
+def code_hash() -> str:
+    """Of the bootstrap's sources: a code change re-runs the bootstrap on the next deploy."""
+    digest = hashlib.sha256()
+    for path in sorted((LAMBDAS / CODE).glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class DatabaseRoles(Construct):
+    """Attributes: ``function``, ``security_group``, ``resource`` (the custom resource)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        context: UnitContext,
+        instance: rds.DatabaseInstance,
+        database_security_group: ec2.ISecurityGroup,
+        admin_secret: sm.ISecret,
+        migrator_secret: sm.ISecret,
+        port: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        names = context.names
+        vpc = instance.vpc
+        self.security_group = closed_security_group(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description=f"{names.db_bootstrap_function}: PostgreSQL to the instance, HTTPS out",
+        )
+        self.security_group.connections.allow_to(
+            database_security_group, ec2.Port.tcp(port), "Database bootstrap to the database"
+        )
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(443),
+            "HTTPS: Secrets Manager (endpoint) and CloudFormation's response URL (S3, NAT)",
+        )
+        self.function = python_function(
+            self,
+            "Function",
+            context=context,
+            function_name=names.db_bootstrap_function,
+            description=f"Creates {DATABASE}'s roles and grants (Custom::DatabaseBootstrap)",
+            code=CODE,
+            statements=[
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[admin_secret.secret_arn, migrator_secret.secret_arn],
+                ),
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[context.key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"secretsmanager.{cdk.Stack.of(self).region}.amazonaws.com"
+                        }
+                    },
+                ),
+            ],
+            environment={},
+            vpc=vpc,
+            security_group=self.security_group,
+            timeout=cdk.Duration.minutes(2),
+            reserved_concurrency=None,  # one call per deploy; a reservation can fail new accounts (functions.*)
+        )
+        self.resource = cdk.CustomResource(
+            self,
+            "Bootstrap",
+            service_token=self.function.function_arn,
+            resource_type=RESOURCE_TYPE,
+            # If the function never answers (no route to the instance), fail the deploy soon.
+            service_timeout=cdk.Duration.minutes(5),
+            properties={
+                "InstanceIdentifier": instance.instance_identifier,
+                "Host": instance.db_instance_endpoint_address,
+                "Port": instance.db_instance_endpoint_port,
+                "AdminSecretArn": admin_secret.secret_arn,
+                "MigratorSecretArn": migrator_secret.secret_arn,
+                "Database": DATABASE,
+                "AppUser": DB_APP_USER,
+                "MigratorUser": DB_MIGRATOR_USER,
+                "IamRole": IAM_ROLE,
+                "CodeHash": code_hash(),
+            },
+        )
+        acknowledge(
+            self.function.node.default_child or self.function,
+            "Only CloudFormation invokes it, during a deploy, and every failure fails that deploy "
+            "(the handler answers FAILED, or the five-minute service time-out expires): a "
+            "dead-letter queue would hold nothing an operator does not already see.",
+            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+        )
+        # The rules must exist before the function tries the connection.
+        self.resource.node.add_dependency(self.security_group, database_security_group)

@@ -1,12 +1,16 @@
-"""RDS: the proxy and its target group, and what moto's DBInstance handler crashes on or drops."""
+"""RDS: the proxy and its target group, the database bootstrap custom resource, and what moto's
+DBInstance handler crashes on or drops."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from moto.awslambda.models import lambda_backends
 from moto.core.common_models import CloudFormationModel
 from moto.rds.exceptions import InvalidParameterValue
 from moto.rds.models import DBInstance, rds_backends
+from moto.secretsmanager.models import secretsmanager_backends
 
 from emulator.services.base import AppliedModel, Fix, Fixes, FromProperties, Models, set_attributes
 from emulator.services.ec2 import zone_id_of
@@ -53,11 +57,16 @@ class DBProxy(FromProperties, CloudFormationModel):
 
     @classmethod
     def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> DBProxy:
+        scheme = props.get("DefaultAuthScheme", "NONE")
+        if scheme == "NONE" and not props.get("Auth"):
+            # CreateDBProxy: "If you don't specify DefaultAuthScheme or specify this parameter
+            # as NONE, you must specify the Auth option."
+            raise InvalidParameterValue("Auth is required when DefaultAuthScheme is NONE")
         _check_proxy_zones(props["VpcSubnetIds"], account_id, region_name)
-        proxy = rds_backends[account_id][region_name].create_db_proxy(
+        proxy: Any = rds_backends[account_id][region_name].create_db_proxy(
             db_proxy_name=props["DBProxyName"],
             engine_family=props["EngineFamily"],
-            auth=props["Auth"],
+            auth=props.get("Auth", []),
             role_arn=props["RoleArn"],
             vpc_subnet_ids=props["VpcSubnetIds"],
             vpc_security_group_ids=props.get("VpcSecurityGroupIds"),
@@ -66,6 +75,7 @@ class DBProxy(FromProperties, CloudFormationModel):
             debug_logging=props.get("DebugLogging"),
             tags=props.get("Tags"),
         )
+        proxy.default_auth_scheme = scheme
         return cls(proxy)
 
     @classmethod
@@ -153,5 +163,47 @@ def _db_instance_after(instance: Any, props: dict[str, Any]) -> None:
     set_attributes(instance, props, DB_INSTANCE_ATTRIBUTES)
 
 
-MODELS: Models = (DBProxy, DBProxyTargetGroup)
-FIXES: Fixes = {DBInstance: Fix(properties=_db_instance_properties, after_create=_db_instance_after)}
+class DatabaseBootstrap(AppliedModel):
+    """Custom::DatabaseBootstrap (lambdas/db_bootstrap/): no Lambda and no PostgreSQL run locally,
+    so this checks what the function would need before its first SQL statement: CloudFormation
+    can invoke the service token, the instance is there at that address, both secrets exist and
+    the migrator's secret holds the migrator's user. The SQL is tested in tests/lambdas/."""
+
+    def __init__(self, physical_id: str, props: dict[str, Any]) -> None:
+        self.physical_id = physical_id
+        self.props = props
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "Custom::DatabaseBootstrap"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> DatabaseBootstrap:
+        lambda_backends[account_id][region_name].get_function(props["ServiceToken"])
+        instance = rds_backends[account_id][region_name].describe_db_instances(props["InstanceIdentifier"])[0]
+        if instance.address != props["Host"]:
+            raise ValueError(f"{props['Host']} is not the endpoint of {props['InstanceIdentifier']}")
+        secrets: Any = secretsmanager_backends[account_id][region_name]
+        secrets.get_secret_value(props["AdminSecretArn"], None, "AWSCURRENT")
+        migrator = secrets.get_secret_value(props["MigratorSecretArn"], None, "AWSCURRENT")
+        username = json.loads(migrator["SecretString"]).get("username")
+        if username != props["MigratorUser"]:
+            raise ValueError(f"the migrator secret holds {username!r}, not {props['MigratorUser']!r}")
+        return cls(f"{props['InstanceIdentifier']}/{props['Database']}", props)
+
+
+MODELS: Models = (DBProxy, DBProxyTargetGroup, DatabaseBootstrap)
+FIXES: Fixes = {
+    DBInstance: Fix(
+        properties=_db_instance_properties,
+        after_create=_db_instance_after,
+        # IAM database authentication names the instance by this id (rds-db:connect).
+        attributes={"DbiResourceId": lambda instance: instance.dbi_resource_id},
+    )
+}

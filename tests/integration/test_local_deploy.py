@@ -98,7 +98,7 @@ def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) ->
         "DbInstanceIdentifier",
         "DbEndpoint",
         "ProxyEndpoint",
-        "AppSecretName",
+        "MigratorSecretName",
         "AdminSecretArn",
         "BackupVaultName",
     }
@@ -192,7 +192,13 @@ def test_database_as_configured(deployed: Any, clients: dict[str, Any]) -> None:
     (proxy,) = clients["rds"].describe_db_proxies(DBProxyName="clever-better-dev")["DBProxies"]
     assert proxy["RequireTLS"] is True and proxy["EngineFamily"] == "POSTGRESQL"
     assert proxy["Endpoint"] == outputs[DATA]["ProxyEndpoint"]
-    assert [a["IAMAuth"] for a in proxy["Auth"]] == ["REQUIRED"]
+    # End-to-end IAM: no secret behind the proxy.
+    assert proxy["DefaultAuthScheme"] == "IAM_AUTH" and proxy.get("Auth", []) == []
+    # The roles' bootstrap ran (locally: its checks, emulator/services/rds.py).
+    resources = clients["cloudformation"].describe_stack_resources(StackName=DATA)["StackResources"]
+    (bootstrap,) = [r for r in resources if r["ResourceType"] == "Custom::DatabaseBootstrap"]
+    assert bootstrap["ResourceStatus"] == "CREATE_COMPLETE"
+    assert bootstrap["PhysicalResourceId"] == "clever-better-dev/clever_better"
 
 
 def test_credentials_rotated_and_encrypted(deployed: Any, clients: dict[str, Any]) -> None:
@@ -202,9 +208,9 @@ def test_credentials_rotated_and_encrypted(deployed: Any, clients: dict[str, Any
         secret = sm.describe_secret(SecretId=name)
         assert secret["RotationEnabled"] and secret["RotationRules"]["AutomaticallyAfterDays"] == days
         assert secret["KmsKeyId"].startswith("arn:aws:kms:us-east-1:")
-    app = json.loads(sm.get_secret_value(SecretId="clever-better/dev/database")["SecretString"])
-    assert app["username"] == "app" and app["host"].startswith("clever-better-dev.") and app["port"] == 5432
-    assert app["masterarn"] == deployed[2][DATA]["AdminSecretArn"]
+    migrator = json.loads(sm.get_secret_value(SecretId="clever-better/dev/database")["SecretString"])
+    assert migrator["username"] == "app_migrator" and migrator["dbname"] == "clever_better"
+    assert migrator["host"].startswith("clever-better-dev.") and migrator["port"] == 5432
 
 
 def test_application_secrets(deployed: Any, clients: dict[str, Any]) -> None:

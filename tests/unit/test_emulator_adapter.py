@@ -887,3 +887,149 @@ def test_proxy_needs_two_zones_rds_proxy_supports(aws: None) -> None:
     assert any("at least two Availability Zones that support RDS Proxy" in r for r in reasons), reasons
     _cfn().create_stack(StackName="good", TemplateBody=proxy_stack(["use1-az1", "use1-az2"]))
     assert _status("good") == "CREATE_COMPLETE"
+
+
+def _network() -> dict[str, Any]:
+    """A VPC with subnets in two zones RDS Proxy supports."""
+    return {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        **{
+            f"Subnet{n}": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {
+                    "VpcId": {"Ref": "Vpc"},
+                    "CidrBlock": f"10.0.{n}.0/24",
+                    "AvailabilityZoneId": zone,
+                },
+            }
+            for n, zone in enumerate(("use1-az1", "use1-az2"))
+        },
+    }
+
+
+def _proxy(**auth: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::RDS::DBProxy",
+        "Properties": {
+            "DBProxyName": "p",
+            "EngineFamily": "POSTGRESQL",
+            "RoleArn": "arn:aws:iam::123456789012:role/proxy",
+            "VpcSubnetIds": [{"Ref": "Subnet0"}, {"Ref": "Subnet1"}],
+            **auth,
+        },
+    }
+
+
+def test_proxy_needs_auth_unless_end_to_end_iam(aws: None) -> None:
+    # CreateDBProxy: without DefaultAuthScheme (or NONE), Auth is required.
+    _cfn().create_stack(StackName="none", TemplateBody=_template({**_network(), "Proxy": _proxy()}))
+    status, reasons = _stack_status("none")
+    assert status == "ROLLBACK_COMPLETE"
+    assert any("Auth is required when DefaultAuthScheme is NONE" in r for r in reasons), reasons
+    body = _template({**_network(), "Proxy": _proxy(DefaultAuthScheme="IAM_AUTH")})
+    _cfn().create_stack(StackName="iam", TemplateBody=body)
+    assert _stack_status("iam")[0] == "CREATE_COMPLETE"
+    (proxy,) = boto3.client("rds", region_name=REGION).describe_db_proxies(DBProxyName="p")["DBProxies"]
+    assert proxy["DefaultAuthScheme"] == "IAM_AUTH" and proxy.get("Auth", []) == []
+
+
+def _bootstrap_stack(migrator_user: str) -> dict[str, Any]:
+    """A function, an instance, the two secrets and the bootstrap naming them."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    generated = {"GenerateStringKey": "password", "ExcludePunctuation": True}
+    return {
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}},
+            "Function": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": "python3.14",
+                    "Handler": "handler.handler",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"S3Bucket": "assets", "S3Key": "bootstrap.zip"},
+                },
+            },
+            "Instance": {
+                "Type": "AWS::RDS::DBInstance",
+                "Properties": {
+                    "DBInstanceIdentifier": "db",
+                    "Engine": "postgres",
+                    "DBInstanceClass": "db.t4g.micro",
+                    "AllocatedStorage": "20",
+                    "MasterUsername": "clever_admin",
+                    "MasterUserPassword": "admin-Password-1",
+                },
+            },
+            "Admin": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": "db/admin",
+                    "GenerateSecretString": {
+                        **generated,
+                        "SecretStringTemplate": '{"username":"clever_admin"}',
+                    },
+                },
+            },
+            "Migrator": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": "db/migrator",
+                    "GenerateSecretString": {
+                        **generated,
+                        "SecretStringTemplate": json.dumps({"username": migrator_user}),
+                    },
+                },
+            },
+            "Bootstrap": {
+                "Type": "Custom::DatabaseBootstrap",
+                "Properties": {
+                    "ServiceToken": {"Fn::GetAtt": ["Function", "Arn"]},
+                    "InstanceIdentifier": {"Ref": "Instance"},
+                    "Host": {"Fn::GetAtt": ["Instance", "Endpoint.Address"]},
+                    "Port": {"Fn::GetAtt": ["Instance", "Endpoint.Port"]},
+                    "AdminSecretArn": {"Ref": "Admin"},
+                    "MigratorSecretArn": {"Ref": "Migrator"},
+                    "Database": "clever_better",
+                    "AppUser": "app",
+                    "MigratorUser": "app_migrator",
+                    "IamRole": "rds_iam",
+                },
+            },
+        },
+        "Outputs": {
+            "Bootstrap": {"Value": {"Ref": "Bootstrap"}},
+            "DbiResourceId": {"Value": {"Fn::GetAtt": ["Instance", "DbiResourceId"]}},
+        },
+    }
+
+
+def test_database_bootstrap_checks_what_its_function_would_need(aws: None) -> None:
+    template = _bootstrap_stack("app_migrator")
+    _bootstrap_like(
+        {"Resources": {"F": {"Properties": {"Code": {"S3Bucket": "assets", "S3Key": "bootstrap.zip"}}}}}
+    )
+    _cfn().create_stack(StackName="good", TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
+    (stack,) = _cfn().describe_stacks(StackName="good")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["Bootstrap"] == "db/clever_better"
+    (instance,) = boto3.client("rds", region_name=REGION).describe_db_instances(DBInstanceIdentifier="db")[
+        "DBInstances"
+    ]
+    assert outputs["DbiResourceId"] == instance["DbiResourceId"]
+
+
+def test_database_bootstrap_refuses_a_secret_for_another_user(aws: None) -> None:
+    template = _bootstrap_stack("app")
+    _bootstrap_like(
+        {"Resources": {"F": {"Properties": {"Code": {"S3Bucket": "assets", "S3Key": "bootstrap.zip"}}}}}
+    )
+    _cfn().create_stack(StackName="bad", TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
+    status, reasons = _stack_status("bad")
+    assert status == "ROLLBACK_COMPLETE"
+    assert any("the migrator secret holds 'app', not 'app_migrator'" in r for r in reasons), reasons

@@ -13,6 +13,8 @@ Set up like an RDS instance where it matters to the bootstrap, and said so where
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,10 +60,14 @@ class Postgres:
             connection.close()
 
 
-def start(tmp: Path) -> Iterator[Postgres]:
-    """Start a fresh server in `tmp`, set it up as above, stop it afterwards."""
+def start() -> Iterator[Postgres]:
+    """Start a fresh server, set it up as above, stop and remove it afterwards.
+
+    Its data lives in a directory of its own, not under pytest's shared numbered temporary
+    directories: PostgreSQL shuts down when its data directory disappears."""
     pgserver = pytest.importorskip("pgserver", reason="pgserver (requirements-dev.txt) is not installed")
     pytest.importorskip("pg8000", reason="pg8000 (requirements-dev.txt) is not installed")
+    tmp = Path(tempfile.mkdtemp(prefix="clever-better-pg-"))
     server = pgserver.get_server(tmp / "pgdata", cleanup_mode="stop")
     try:
         info = server.get_postmaster_info()
@@ -75,3 +81,4 @@ def start(tmp: Path) -> Iterator[Postgres]:
         yield postgres
     finally:
         server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)

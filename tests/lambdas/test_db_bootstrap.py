@@ -53,8 +53,8 @@ CATALOG_IN_DATABASE = {
 
 
 @pytest.fixture(scope="module")
-def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pg.Postgres]:
-    yield from pg.start(tmp_path_factory.mktemp("postgres"))
+def started() -> Iterator[pg.Postgres]:
+    yield from pg.start()
 
 
 @pytest.fixture

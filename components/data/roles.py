@@ -95,7 +95,8 @@ class DatabaseRoles(Construct):
             vpc=vpc,
             security_group=self.security_group,
             timeout=cdk.Duration.minutes(2),
-            reserved_concurrency=None,  # one call per deploy; a reservation can fail new accounts (functions.*)
+            # One invocation per deploy: no reservation, which new accounts would refuse.
+            reserved_concurrency=None,
         )
         self.resource = cdk.CustomResource(
             self,

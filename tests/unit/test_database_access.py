@@ -33,6 +33,11 @@ def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, A
     return item
 
 
+def _application_container(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The essential container (a task may also run a non-essential one that prepares /tmp)."""
+    return [c for c in definition["Properties"]["ContainerDefinitions"] if c.get("Essential", True)]
+
+
 def _connect_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
     """Every rds-db:connect statement of the policies attached to `role_id`."""
     found = []
@@ -94,7 +99,7 @@ def test_every_hop_names_app(templates: dict[str, Any], env: str) -> None:
             for k, d in resources(services, "AWS::ECS::TaskDefinition").items()
             if k.startswith(f"{service}Task")
         ]
-        (container,) = definition["Properties"]["ContainerDefinitions"]
+        (container,) = _application_container(definition)
         environment = {e["Name"]: e["Value"] for e in container["Environment"]}
         assert environment["DB_USERNAME"] == USER and environment["DB_NAME"] == "clever_better"
         assert environment["DB_IAM_AUTH"] == "true"
@@ -156,7 +161,7 @@ def test_the_migrator_is_the_one_password_user(templates: dict[str, Any], env: s
     (definition,) = [
         d for k, d in resources(services, "AWS::ECS::TaskDefinition").items() if k.startswith("MigrationTask")
     ]
-    (container,) = definition["Properties"]["ContainerDefinitions"]
+    (container,) = _application_container(definition)
     from_secret = {s["Name"]: s["ValueFrom"] for s in container["Secrets"] if s["Name"].startswith("DB_")}
     assert sorted(from_secret) == ["DB_PASSWORD", "DB_USERNAME"]
     for name, value in from_secret.items():

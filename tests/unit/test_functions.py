@@ -15,8 +15,11 @@ from stacks.stages import EnvironmentStage
 from tests.support import CDK_CONTEXT, LAMBDA_VPC_ACTIONS, resources
 
 ENI_ACTIONS = set(LAMBDA_VPC_ACTIONS)
-# Per environment: the Betfair rotation and the two blue/green hooks (bot, ml-service).
+# Per environment: the database bootstrap, the Betfair rotation and the two blue/green hooks.
 VPC_FUNCTIONS = {
+    "clever-better-dev-data": ["DatabaseRolesFunctionA506F2E1"],
+    "clever-better-staging-data": ["DatabaseRolesFunctionA506F2E1"],
+    "clever-better-prod-data": ["DatabaseRolesFunctionA506F2E1"],
     "clever-better-dev-secrets": ["SecretsRotationD41C424E"],
     "clever-better-dev-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
     "clever-better-staging-secrets": ["SecretsRotationD41C424E"],
@@ -115,7 +118,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 13  # 9 of ours, 4 CDK custom-resource providers
+    assert len(functions) == 16  # 12 of ours, 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -138,6 +141,7 @@ def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -
         if "VpcConfig" in function["Properties"]
     }
     assert reserved == {
+        ("clever-better-dev-data", "DatabaseRolesFunctionA506F2E1"): None,  # one call per deploy
         ("clever-better-dev-secrets", "SecretsRotationD41C424E"): 1,
         ("clever-better-dev-services", "BotDeploymentHook3CA61010"): 2,
         ("clever-better-dev-services", "MlServiceDeploymentHookC1D6BF81"): 2,

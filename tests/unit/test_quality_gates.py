@@ -32,6 +32,8 @@ CFN_LINT_IGNORED_WHEN = {
 BOILERPLATE = re.compile(
     r"^(todo|tbd|fixme|n/?a|none|ok|ignore|suppress(ed)?|false positive|not needed)\b", re.I
 )
+# Our Lambdas (components/functions.py), by construct path.
+OUR_FUNCTIONS = r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function)"
 
 
 def _acknowledgements(app: Any) -> list[tuple[str, str, str]]:
@@ -76,7 +78,7 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
     for path, rule in iam5:
         if path.endswith("/Task/ExecutionRole/DefaultPolicy"):
             assert rule.endswith("[Resource::*]"), (path, rule)
-        elif re.search(r"/(Secrets/Rotation|\w+Deployment/Hook)Policy$", path):
+        elif re.search(rf"/{OUR_FUNCTIONS}Policy$", path):
             assert re.search(
                 r"\[Resource::(\*|arn:aws:ec2:us-east-1:\d{12}:(network-interface/\*|\*/\*)"
                 r"|arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*)\]$",
@@ -129,7 +131,7 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
             assert ("/Internal/" in path) == rule.endswith("ALBWAFEnabled"), (path, rule)
         if rule.endswith("LambdaConcurrency"):
             # Our functions, where functions.* leaves the reservation unset (the default).
-            assert re.search(r"/(Secrets/Rotation|\w+Deployment/Hook)/Resource$", path), path
+            assert re.search(rf"/{OUR_FUNCTIONS}/Resource$", path), path
         if rule.endswith("ELBDeletionProtectionEnabled"):
             assert path.startswith("dev/"), path
         if rule.endswith("CloudWatchAlarmAction"):

@@ -165,9 +165,10 @@ class Names:
         """Runbook: `clever-better-prod-manual-$(date +%Y%m%d)`."""
         return f"{self.prefix}-manual-{date}"
 
-    def predeploy_snapshot(self, stamp: str) -> str:
-        """The pre-deployment snapshot, `stamp` as YYYYMMDD-HHMM."""
-        return f"{self.prefix}-predeploy-{stamp}"
+    def predeploy_snapshot(self, stamp: str, attempt: int = 1) -> str:
+        """The pre-deployment snapshot, `stamp` as YYYYMMDD-HHMMSS; `-2`, `-3`, ... when a
+        snapshot of that second already exists (two deploys never collide)."""
+        return f"{self.prefix}-predeploy-{stamp}" + (f"-{attempt}" if attempt > 1 else "")
 
     @staticmethod
     def model_backup_prefix(date: str) -> str:

@@ -38,9 +38,15 @@ def _quote(value: str) -> str:
     return value if re.fullmatch(r"[\w./:@=+,-]+", value) else "'" + value.replace("'", "'\\''") + "'"
 
 
+# Parameters whose values are secrets (a Betfair key, the configuration): never printed, in a
+# dry run or a real one; the printed command shows where the value goes, not what it is.
+SECRET_PARAMS = frozenset({"SecretString", "SecretBinary", "MasterUserPassword", "Password"})
+REDACTED = "<redacted>"
+
+
 @dataclass(frozen=True)
 class Call:
-    """One AWS API call, printable as the equivalent `aws` command line."""
+    """One AWS API call, printable as the equivalent `aws` command line (secrets redacted)."""
 
     service: str
     operation: str
@@ -57,7 +63,10 @@ class Call:
             if isinstance(value, bool):  # the CLI spells booleans --flag / --no-flag
                 parts.append(f"--{option}" if value else f"--no-{option}")
                 continue
-            rendered = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            if key in SECRET_PARAMS:
+                rendered = REDACTED
+            else:
+                rendered = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
             parts += [f"--{option}", _quote(rendered)]
         return " ".join(parts)
 

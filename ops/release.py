@@ -138,7 +138,16 @@ def predeploy_check(ctx: Context, args: argparse.Namespace) -> None:
             file=sys.stderr,
             flush=True,
         )
-    snapshot = ctx.names.predeploy_snapshot(f"{now:%Y%m%d-%H%M}")
+    taken = {
+        s["DBSnapshotIdentifier"]
+        for page in rds.get_paginator("describe_db_snapshots").paginate(
+            DBInstanceIdentifier=instance, SnapshotType="manual"
+        )
+        for s in page.get("DBSnapshots", [])
+    }
+    attempt = 1
+    while (snapshot := ctx.names.predeploy_snapshot(f"{now:%Y%m%d-%H%M%S}", attempt)) in taken:
+        attempt += 1
     create_snapshot(ctx, instance, snapshot, purpose="predeploy", then="; ready to deploy")
 
 

@@ -175,17 +175,22 @@ def test_betfair_key_store(aws: dict[str, Any], tmp_path: Path, capsys: pytest.C
     sm = boto3.client("secretsmanager", region_name=REGION)
     sm.create_secret(Name="clever-better/prod/betfair", SecretString=json.dumps({"app_key": "old"}))
     key = tmp_path / "key.json"
-    key.write_text(json.dumps({"app_key": "new", "username": "trader", "password": "pw"}))
+    secret = {"app_key": "appkey-7f3e", "username": "trader-91c2", "password": "pw-4d8a!"}
+    key.write_text(json.dumps(secret))
     assert run("betfair-key-store", "--env", "production", "--file", str(key), "--dry-run") == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith(
-        "[dry-run] aws secretsmanager put-secret-value --secret-id clever-better/prod/betfair"
+    printed = capsys.readouterr()
+    lines = printed.out.strip().splitlines()
+    assert lines[0] == (
+        "[dry-run] aws secretsmanager put-secret-value --secret-id clever-better/prod/betfair "
+        "--secret-string '<redacted>' --version-stages '[\"OPERATOR_NEW\"]'"
     )
-    assert lines[0].endswith("--version-stages '[\"OPERATOR_NEW\"]'")
+    assert not any(value in printed.out + printed.err for value in secret.values())
     assert lines[1] == "[dry-run] aws secretsmanager rotate-secret --secret-id clever-better/prod/betfair"
     assert run("betfair-key-store", "--env", "production", "--file", str(key), "--no-rotate") == 0
+    printed = capsys.readouterr()
+    assert not any(value in printed.out + printed.err for value in secret.values())
     staged = sm.get_secret_value(SecretId="clever-better/prod/betfair", VersionStage="OPERATOR_NEW")
-    assert json.loads(staged["SecretString"])["app_key"] == "new"
+    assert json.loads(staged["SecretString"])["app_key"] == "appkey-7f3e"
     current = sm.get_secret_value(SecretId="clever-better/prod/betfair", VersionStage="AWSCURRENT")
     assert json.loads(current["SecretString"]) == {"app_key": "old"}
     key.write_text(json.dumps({"app_key": "new"}))

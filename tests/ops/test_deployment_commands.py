@@ -321,7 +321,7 @@ def _manual_snapshots(aws: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_predeploy_check_with_a_fresh_backup(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     aws["clock"].time = _automated_snapshot_time(aws) + timedelta(hours=2)
-    name = f"{PREFIX}-predeploy-{aws['clock'].time:%Y%m%d-%H%M}"
+    name = f"{PREFIX}-predeploy-{aws['clock'].time:%Y%m%d-%H%M%S}"
     assert run(aws, "predeploy-check", "--dry-run") == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[0].endswith("is 2h00m old: ok")
@@ -337,6 +337,9 @@ def test_predeploy_check_with_a_fresh_backup(aws: dict[str, Any], capsys: pytest
     tags = aws["rds"].list_tags_for_resource(ResourceName=snapshot["DBSnapshotArn"])["TagList"]
     assert {"Key": "Purpose", "Value": "predeploy"} in tags
     assert capsys.readouterr().out.strip().endswith(f"snapshot {name} is available; ready to deploy")
+    # Twice in the same second (a retried deploy): a second name, not DBSnapshotAlreadyExists.
+    assert run(aws, "predeploy-check") == 0
+    assert sorted(s["DBSnapshotIdentifier"] for s in _manual_snapshots(aws)) == [name, f"{name}-2"]
 
 
 def test_predeploy_check_refuses_a_stale_backup(
@@ -599,7 +602,7 @@ def test_config_update(aws: dict[str, Any], tmp_path: Path, capsys: pytest.Captu
     out = capsys.readouterr().out.strip().splitlines()
     assert out[:4] == [
         "[dry-run] aws secretsmanager update-secret --secret-id clever-better/prod/config "
-        """--secret-string '{"max_stake":25,"markets":["WIN"]}'""",
+        "--secret-string '<redacted>'",
         *(
             f"[dry-run] aws ecs update-service --cluster {PREFIX} --service {s} --force-new-deployment"
             for s in ("bot", "ml-service", "data-ingestion")
@@ -608,9 +611,11 @@ def test_config_update(aws: dict[str, Any], tmp_path: Path, capsys: pytest.Captu
     assert _secret(aws) == {"max_stake": 10}
     assert run(aws, "config-update", "--file", str(config)) == 0
     assert _secret(aws) == {"max_stake": 25, "markets": ["WIN"]}
-    assert (
-        sum(line.startswith("+ aws ecs update-service") for line in capsys.readouterr().out.splitlines()) == 3
-    )
+    printed = capsys.readouterr()
+    # The configuration is a secret: no value of it on screen, in either mode.
+    assert "max_stake" not in printed.out + printed.err and "WIN" not in printed.out + printed.err
+    assert "--secret-string '<redacted>'" in printed.out
+    assert sum(line.startswith("+ aws ecs update-service") for line in printed.out.splitlines()) == 3
 
 
 def test_config_update_refuses_bad_files(

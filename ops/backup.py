@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from config.names import MODEL_PREFIX
-from ops.core import Call, Command, Context, OpsError, create_snapshot, flag, stack_outputs
+from ops.core import Call, Command, Context, OpsError, create_snapshot, db_instance, flag, stack_outputs
 
 
 def db_snapshot(ctx: Context, args: argparse.Namespace) -> None:
@@ -21,7 +21,7 @@ def db_snapshot(ctx: Context, args: argparse.Namespace) -> None:
     rds = ctx.clients("rds")
     instance = ctx.names.db_instance
     snapshot = ctx.names.manual_snapshot(ctx.today)
-    rds.describe_db_instances(DBInstanceIdentifier=instance)  # fails clearly if it does not exist
+    db_instance(ctx)  # the data stack must be deployed
     existing = rds.describe_db_snapshots(DBInstanceIdentifier=instance, SnapshotType="manual")["DBSnapshots"]
     if any(s["DBSnapshotIdentifier"] == snapshot for s in existing):
         raise OpsError(f"snapshot {snapshot} already exists; today's manual snapshot is taken")
@@ -34,7 +34,7 @@ def db_restore(ctx: Context, args: argparse.Namespace) -> None:
         raise OpsError("SNAPSHOT is required, e.g. SNAPSHOT=clever-better-prod-manual-20261126")
     rds = ctx.clients("rds")
     target = ctx.names.restored_db_instance
-    (source,) = rds.describe_db_instances(DBInstanceIdentifier=ctx.names.db_instance)["DBInstances"]
+    source = db_instance(ctx)
     rds.describe_db_snapshots(DBSnapshotIdentifier=args.snapshot)  # fails clearly if missing
     if rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [target]}])["DBInstances"]:
         raise OpsError(f"{target} already exists; delete or rename it before restoring again")

@@ -143,9 +143,38 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def not_deployed(ctx: Context, unit: str, missing: str = "") -> OpsError:
+    """The one line for a command run against an environment that is not (fully) deployed."""
+    stack = ctx.names.stack(unit)
+    what = f" ({missing} not found)" if missing else ""
+    return OpsError(
+        f"stack {stack} is not deployed in {ctx.config.region}{what}; deploy it first: make deploy-{ctx.env}"
+    )
+
+
 def stack_outputs(ctx: Context, unit: str) -> dict[str, str]:
-    (described,) = ctx.clients("cloudformation").describe_stacks(StackName=ctx.names.stack(unit))["Stacks"]
+    try:
+        (described,) = ctx.clients("cloudformation").describe_stacks(StackName=ctx.names.stack(unit))[
+            "Stacks"
+        ]
+    except ClientError as error:
+        if error_code(error) == "ValidationError" and "does not exist" in str(error):
+            raise not_deployed(ctx, unit) from None
+        raise
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def db_instance(ctx: Context) -> dict[str, Any]:
+    """The environment's database, or the one line saying the data stack is not deployed."""
+    try:
+        (instance,) = ctx.clients("rds").describe_db_instances(DBInstanceIdentifier=ctx.names.db_instance)[
+            "DBInstances"
+        ]
+    except ClientError as error:
+        if error_code(error) == "DBInstanceNotFound":
+            raise not_deployed(ctx, "data", f"database {ctx.names.db_instance}") from None
+        raise
+    return dict(instance)
 
 
 def read_json(path: str) -> Any:
@@ -201,7 +230,12 @@ def create_snapshot(ctx: Context, instance: str, snapshot: str, *, purpose: str,
 
 def describe_services(ctx: Context, services: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Name -> description of the services that exist in the cluster."""
-    described = ctx.clients("ecs").describe_services(cluster=ctx.names.cluster, services=list(services))
+    try:
+        described = ctx.clients("ecs").describe_services(cluster=ctx.names.cluster, services=list(services))
+    except ClientError as error:
+        if error_code(error) == "ClusterNotFoundException":
+            raise not_deployed(ctx, "services", f"cluster {ctx.names.cluster}") from None
+        raise
     return {s["serviceName"]: s for s in described.get("services", []) if s.get("status") != "INACTIVE"}
 
 

@@ -27,6 +27,7 @@ from ops.core import (
     Flag,
     OpsError,
     create_snapshot,
+    db_instance,
     describe_services,
     error_code,
     flag,
@@ -34,6 +35,7 @@ from ops.core import (
     redeploy,
     require_services,
     short,
+    stack_outputs,
     status_hint,
     when,
 )
@@ -105,7 +107,7 @@ def _age(delta: timedelta) -> str:
 def predeploy_check(ctx: Context, args: argparse.Namespace) -> None:
     """Runbook pre-deployment: a recent automated backup, then a manual snapshot to return to."""
     rds = ctx.clients("rds")
-    instance = ctx.names.db_instance
+    instance = db_instance(ctx)["DBInstanceIdentifier"]  # the data stack must be deployed
     now = ctx.now()
     snapshots = [
         s
@@ -162,6 +164,7 @@ def approve(ctx: Context, args: argparse.Namespace) -> None:
     for service in services:
         current = _approval_value(ctx, service)
         if current is None:
+            stack_outputs(ctx, "services")  # an undeployed stack is named as such, not as "gate off"
             raise OpsError(
                 f"the approval gate is off in {ctx.env}: "
                 f"{ctx.names.approval_parameter(service)} does not exist"

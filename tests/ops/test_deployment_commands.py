@@ -376,6 +376,23 @@ def test_predeploy_check_without_any_automated_snapshot(
 ) -> None:
     assert run(aws, "predeploy-check", env="dev") == 1
     assert capsys.readouterr().err.strip() == (
+        "error: stack clever-better-dev-data is not deployed in us-east-1 "
+        "(database clever-better-dev not found); deploy it first: make deploy-dev"
+    )
+    aws["rds"].create_db_instance(
+        DBInstanceIdentifier="clever-better-dev",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        MasterUsername="clever_admin",
+        MasterUserPassword="not-a-real-password",
+        AllocatedStorage=20,
+        BackupRetentionPeriod=0,
+    )
+    for snapshot in aws["rds"].describe_db_snapshots(DBInstanceIdentifier="clever-better-dev")["DBSnapshots"]:
+        if snapshot["SnapshotType"] == "automated":
+            aws["rds"].delete_db_snapshot(DBSnapshotIdentifier=snapshot["DBSnapshotIdentifier"])
+    assert run(aws, "predeploy-check", env="dev") == 1
+    assert capsys.readouterr().err.strip() == (
         "error: clever-better-dev has no automated snapshot; "
         "fix the backups or pass --allow-stale-backup REASON"
     )
@@ -409,6 +426,13 @@ def test_approve_writes_the_green_revision(aws: dict[str, Any], capsys: pytest.C
 
 
 def test_approve_refusals(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(aws, "approve", env="dev") == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: stack clever-better-dev-services is not deployed in us-east-1; "
+        "deploy it first: make deploy-dev"
+    )
+    deployed = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+    aws["cloudformation"].create_stack(StackName="clever-better-dev-services", TemplateBody=deployed)
     assert run(aws, "approve", env="dev") == 1
     assert capsys.readouterr().err.strip() == (
         "error: the approval gate is off in dev: "
@@ -484,7 +508,10 @@ def test_rollback_with_nothing_to_roll_back_to(
     assert run(aws, "rollback", "--service", "bot") == 0
     assert _task_definition(aws, "bot") == f"{PREFIX}-bot:1"
     assert run(aws, "rollback", env="staging") == 1
-    assert "ClusterNotFoundException" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "error: stack clever-better-staging-services is not deployed in us-east-1 "
+        "(cluster clever-better-staging not found); deploy it first: make deploy-staging\n"
+    )
 
 
 def test_rollback_data_ingestion_uses_the_previous_active_revision(

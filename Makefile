@@ -15,22 +15,23 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 CDK := $(CURDIR)/node_modules/.bin/cdk --no-notices
 
-# Stack selections per environment (production includes its DR stacks in us-west-2).
-STACKS_dev := 'dev/*'
-STACKS_staging := 'staging/*'
-STACKS_production := 'production/*' 'production-dr/*'
-# Deploy order: the DR region first, since production replicates into its key, vault and buckets.
-DEPLOY_dev := $(STACKS_dev)
-DEPLOY_staging := $(STACKS_staging)
-DEPLOY_production := 'production-dr/*' 'production/*'
 ENVIRONMENTS := dev staging production
-# Extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
-CDK_ARGS ?=
-# The release the services run: make deploy-production IMAGE_TAG=v1.4.2 (-c image_tag).
-IMAGE_TAG ?=
-TAG_ARGS = $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
 LOCAL_PORT ?= 4599
-LOCAL_STATE ?= $(CURDIR)/.local
+ifndef LOCAL_STATE
+LOCAL_STATE := $(CURDIR)/.local
+endif
+# What an operator sets reaches recipes only through the environment, as "$$VAR" in the shell
+# or read by Python: never pasted into a command line, where `;`, `$(...)` or quotes would run.
+# CDK_ARGS: extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
+# IMAGE_TAG: the release the services run (-c image_tag). Stack selections and the deploy
+# order (production's DR region first) live in tools/cdk_cli.py, which runs the CDK CLI.
+OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS DRY_RUN FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP LOCAL_PORT LOCAL_STATE
+# Taken literally: a value such as $(shell ...) stays text and is never run as make code.
+$(foreach v,$(OPERATOR_VARS),$(eval override $(v) := $$(value $(v))))
+export $(OPERATOR_VARS)
+CDK_CLI = $(PY) tools/cdk_cli.py
+# First line of a target that changes local state and has nothing to print instead.
+NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (it changes local state); run it without DRY_RUN" >&2; exit 2; fi
 
 .PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store predeploy-check \
 	approve rollback deploy-status maintenance-on maintenance-off config-update restart \
@@ -64,6 +65,7 @@ lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff format --check .
 
 format: install ## Apply ruff fixes and formatting
+	$(NO_DRY_RUN)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
@@ -77,50 +79,54 @@ integration: install ## Deploy dev into a fresh emulator and check it through bo
 	$(PY) -m pytest -m integration
 
 synth: install ## Synthesize every environment into cdk.out (cdk-nag runs; any finding fails)
-	$(CDK) synth --quiet $(CDK_ARGS)
+	$(CDK_CLI) synth
 
 snapshot-update: install ## Refresh the template snapshots after an intended change
+	$(NO_DRY_RUN)
 	$(PY) -m pytest tests/unit/test_snapshots.py --snapshot-update
 
 diff-dev diff-staging diff-production: diff-%: install ## cdk diff for one environment (IMAGE_TAG=... to diff a release)
-	$(CDK) diff $(STACKS_$*) $(TAG_ARGS) $(CDK_ARGS)
+	$(CDK_CLI) diff $*
 
 deploy-dev deploy-staging deploy-production: deploy-%: install deploy-checks-% ## Deploy one environment (IMAGE_TAG=...; production: checks, snapshot, DR region first)
-	for selection in $(DEPLOY_$*); do $(CDK) deploy "$$selection" --require-approval broadening $(TAG_ARGS) $(CDK_ARGS); done
+	$(CDK_CLI) deploy $*
 
 # Before anything is deployed: the environment and tag are valid; staging and production name
 # their release; production takes the runbook's pre-deployment snapshot and refuses a stale backup.
 # Every deploy also clears what a failed first creation of a stack left (ops/retry.py), so
 # re-running the same command retries it.
 deploy-checks-dev: install
-	$(PY) -m config --env dev --image-tag "$(IMAGE_TAG)"
+	$(PY) -m config --env dev --image-tag "$$IMAGE_TAG"
 	$(PY) -m ops --env dev $(if $(DRY_RUN),--dry-run) clear-failed-creates
 deploy-checks-staging deploy-checks-production: deploy-checks-%: install
-	@test -n "$(IMAGE_TAG)" || { echo "error: IMAGE_TAG is required, e.g. make deploy-$* IMAGE_TAG=v1.4.2"; exit 2; }
-	$(PY) -m config --env $* --image-tag "$(IMAGE_TAG)"
-	$(if $(filter production,$*),$(PY) -m ops --env production predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$(ALLOW_STALE_BACKUP)"))
+	@test -n "$$IMAGE_TAG" || { echo "error: IMAGE_TAG is required, e.g. make deploy-$* IMAGE_TAG=v1.4.2"; exit 2; }
+	$(PY) -m config --env $* --image-tag "$$IMAGE_TAG"
+	$(if $(filter production,$*),$(PY) -m ops --env production $(if $(DRY_RUN),--dry-run) predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$$ALLOW_STALE_BACKUP"))
 	$(PY) -m ops --env $* $(if $(DRY_RUN),--dry-run) clear-failed-creates
 
 bootstrap-dev bootstrap-staging bootstrap-production: bootstrap-%: install ## cdk bootstrap ENV's accounts/regions, then create the service-linked roles the stacks need
-	$(CDK) bootstrap $(STACKS_$*) $(CDK_ARGS)
+	$(CDK_CLI) bootstrap $*
 	$(PY) -m ops --env $* $(if $(DRY_RUN),--dry-run) service-linked-roles
 
 deploy-local: install ## Start the local emulator and cdk deploy dev into it (no AWS account)
-	$(PY) -m emulator deploy --port $(LOCAL_PORT) --state $(LOCAL_STATE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
+	$(NO_DRY_RUN)
+	$(if $(IMAGE_TAG),$(PY) -m config --env dev --image-tag "$$IMAGE_TAG")
+	$(PY) -m emulator deploy --port "$$LOCAL_PORT" --state "$$LOCAL_STATE" $(if $(IMAGE_TAG),--image-tag "$$IMAGE_TAG")
 
 destroy-local: ## Stop the local emulator and remove its state
-	@if [ -x $(PY) ]; then $(PY) -m emulator destroy --state $(LOCAL_STATE); else rm -rf $(LOCAL_STATE); fi
+	$(NO_DRY_RUN)
+	@if [ -x $(PY) ]; then $(PY) -m emulator destroy --state "$$LOCAL_STATE"; else rm -rf "$$LOCAL_STATE"; fi
 
 # Runbook operator commands (real AWS, caller's credentials). ENV=dev|staging|production; DRY_RUN=1 prints the calls.
-OPS = $(PY) -m ops --env "$(ENV)" $(if $(DRY_RUN),--dry-run)
+OPS = $(PY) -m ops --env "$$ENV" $(if $(DRY_RUN),--dry-run)
 ops-env:
-	@test -n "$(ENV)" || { echo "error: ENV is required (dev, staging or production)"; exit 2; }
+	@test -n "$$ENV" || { echo "error: ENV is required (dev, staging or production)"; exit 2; }
 
 db-snapshot: install ops-env ## Manual snapshot clever-better-{token}-manual-YYYYMMDD, wait until available
 	$(OPS) db-snapshot
 
 db-restore: install ops-env ## Restore SNAPSHOT=... to clever-better-{token}-restored
-	$(OPS) db-restore --snapshot "$(SNAPSHOT)"
+	$(OPS) db-restore --snapshot "$$SNAPSHOT"
 
 backup-config: install ops-env ## Export the config secret to backups/config-YYYYMMDD.json (never overwrites)
 	$(OPS) backup-config
@@ -129,16 +135,16 @@ backup-models: install ops-env ## Copy the model registry's models/ to models-YY
 	$(OPS) backup-models
 
 betfair-key-store: install ops-env ## Store FILE=key.json as the next Betfair key and start its rotation
-	$(OPS) betfair-key-store --file "$(FILE)"
+	$(OPS) betfair-key-store --file "$$FILE"
 
 predeploy-check: install ops-env ## Latest automated backup < 26 h (ALLOW_STALE_BACKUP="reason" overrides, logged), then a snapshot
-	$(OPS) predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$(ALLOW_STALE_BACKUP)")
+	$(OPS) predeploy-check $(if $(ALLOW_STALE_BACKUP),--allow-stale-backup "$$ALLOW_STALE_BACKUP")
 
 approve: install ops-env ## Approve the in-flight blue/green deployment(s) (production's approval gate; SERVICE= optional)
-	$(OPS) approve $(if $(SERVICE),--service "$(SERVICE)")
+	$(OPS) approve $(if $(SERVICE),--service "$$SERVICE")
 
 rollback: install ops-env ## Roll back now: stop the in-flight deployment, or redeploy the previous revision (SERVICE= optional)
-	$(OPS) rollback $(if $(SERVICE),--service "$(SERVICE)")
+	$(OPS) rollback $(if $(SERVICE),--service "$$SERVICE")
 
 deploy-status: install ops-env ## Services, counts, task definitions, latest deployment and approval state
 	$(OPS) deploy-status
@@ -150,13 +156,13 @@ maintenance-off: install ops-env ## Remove the maintenance response
 	$(OPS) maintenance-off
 
 config-update: install ops-env ## Put FILE=config.json into clever-better/{token}/config and restart the services
-	$(OPS) config-update --file "$(FILE)"
+	$(OPS) config-update --file "$$FILE"
 
 restart: install ops-env ## Force a new deployment of SERVICE=bot|ml-service|data-ingestion
-	$(OPS) restart --service "$(SERVICE)"
+	$(OPS) restart --service "$$SERVICE"
 
-smoke-test-dev smoke-test-staging smoke-test-production: smoke-test-%: install ## GET the live /health checks and target health; non-zero on failure
-	$(PY) -m ops --env $* smoke-test
+smoke-test-dev smoke-test-staging smoke-test-production: smoke-test-%: install ## GET the live /health checks and target health (URL=... for another base URL); non-zero on failure
+	$(PY) -m ops --env $* smoke-test $(if $(URL),--url "$$URL")
 smoke-test-prod: smoke-test-production
 
 db-migrate: install ops-env ## Run the migration task (RunTask), stream its log, exit with its exit code
@@ -173,6 +179,7 @@ bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), test-su
 	$(PY) tools/bench.py
 
 constraints: ## Re-pin every transitive package after changing requirements*.txt
+	$(NO_DRY_RUN)
 	rm -rf /tmp/cb-constraints && $(PYTHON) -m venv /tmp/cb-constraints
 	/tmp/cb-constraints/bin/pip install --quiet -r requirements-dev.txt
 	{ echo "# Every transitive package pinned, generated with pip freeze from requirements-dev.txt."; \

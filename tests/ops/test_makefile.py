@@ -1,0 +1,122 @@
+"""The Makefile with hostile and mistaken input: nothing an operator sets ever runs as code,
+DRY_RUN is honoured or refused in one line, and a bad value is one clear line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+
+# Every target that takes an operator's value or acts on something. Left out: help, install
+# and the checks (test, lint, typecheck, unit, integration, bench), which take no value.
+TARGETS = [
+    "synth", "diff-dev", "diff-staging", "diff-production", "deploy-dev", "deploy-staging",
+    "deploy-production", "bootstrap-dev", "bootstrap-staging", "bootstrap-production",
+    "deploy-local", "destroy-local", "clean", "format", "snapshot-update", "constraints",
+    "db-snapshot", "db-restore", "backup-config", "backup-models", "betfair-key-store",
+    "predeploy-check", "approve", "rollback", "deploy-status", "maintenance-on",
+    "maintenance-off", "config-update", "restart", "smoke-test-dev", "db-migrate",
+    "db-migrate-dev", "db-migrate-staging", "db-migrate-prod", "db-migration-status",
+]  # fmt: skip
+OPERATOR_VARS = ("IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP")
+
+
+def _hostile(canary: Path) -> str:
+    """Every way a shell or make could be made to run `touch`: each leaves a file if it works."""
+    return (
+        f"v1;touch {canary}/semicolon $(touch {canary}/dollar) `touch {canary}/backtick` "
+        f"'\"quote $(shell touch {canary}/make)\ntouch {canary}/newline"
+    )
+
+
+def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # AWS points at a closed local port: read-only calls fail at once, and nothing leaves the machine.
+    base = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return subprocess.run(
+        ["make", "-s", target], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> None:
+    assert len(TARGETS) == 35
+    for target in TARGETS:
+        canary = tmp_path / target
+        canary.mkdir()
+        hostile = _hostile(canary)
+        result = _make(target, {**dict.fromkeys(OPERATOR_VARS, hostile), "ENV": "production", "DRY_RUN": "1"})
+        assert sorted(os.listdir(canary)) == [], (target, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr, (target, result.stderr)
+    # ENV itself, and the target that once ran `echo PWNED`, without DRY_RUN.
+    for target, env in (
+        ("db-snapshot", {"ENV": _hostile(tmp_path / "env")}),
+        ("deploy-local", {"IMAGE_TAG": _hostile(tmp_path / "local")}),
+    ):
+        (tmp_path / target.replace("db-snapshot", "env").replace("deploy-local", "local")).mkdir(
+            exist_ok=True
+        )
+        result = _make(target, env)
+        assert result.returncode != 0
+        assert sorted(os.listdir(tmp_path / ("env" if target == "db-snapshot" else "local"))) == []
+
+
+@pytest.mark.parametrize(
+    "target", ["deploy-local", "diff-dev", "deploy-dev", "deploy-staging", "deploy-production"]
+)
+def test_a_bad_image_tag_is_the_same_configuration_error_everywhere(target: str) -> None:
+    result = _make(target, {"IMAGE_TAG": "bad tag"})
+    assert result.returncode != 0
+    first = result.stderr.splitlines()[0]
+    env = {"deploy-staging": "staging", "deploy-production": "production"}.get(target, "dev")
+    assert first.startswith(f"configuration error: {env}: deployment.image_tag = 'bad tag' is not allowed;")
+
+
+@pytest.mark.parametrize(
+    "target", ["deploy-local", "destroy-local", "clean", "format", "snapshot-update", "constraints"]
+)
+def test_targets_without_a_dry_run_refuse_it_in_one_line(target: str) -> None:
+    result = _make(target, {"DRY_RUN": "1"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        f"error: make {'destroy-local' if target == 'clean' else target} has no dry run "
+        "(it changes local state); run it without DRY_RUN"
+    )
+
+
+def test_deploy_production_dry_run_deploys_nothing() -> None:
+    """Before: DRY_RUN was ignored and `cdk deploy` ran. Now every step is a dry run; with no
+    AWS to read from, the pre-deployment check stops it before any deploy."""
+    result = _make("deploy-production", {"IMAGE_TAG": "v1.2.3", "DRY_RUN": "1"})
+    assert "+ cdk" not in result.stdout and "deploy production" not in result.stdout
+    assert result.returncode != 0
+
+
+def test_cdk_targets_print_their_exact_command_under_dry_run() -> None:
+    result = _make(
+        "diff-production",
+        {"IMAGE_TAG": "v1.2.3", "DRY_RUN": "1", "CDK_ARGS": "-c production_account=123456789012"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "[dry-run] cdk --no-notices diff 'production/*' 'production-dr/*' -c image_tag=v1.2.3 "
+        "-c production_account=123456789012"
+    ]
+
+
+def test_a_context_argument_without_a_value_stops_in_one_line() -> None:
+    result = _make("synth", {"CDK_ARGS": "-c production_account", "DRY_RUN": "1"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: CDK_ARGS: context argument 'production_account' is not key=value, "
+        "e.g. -c production_account=123456789012"
+    )

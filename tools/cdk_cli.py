@@ -1,0 +1,117 @@
+"""Run the CDK CLI for the Makefile: user-set values never reach a shell, DRY_RUN is honoured.
+
+    python tools/cdk_cli.py synth
+    python tools/cdk_cli.py diff ENV
+    python tools/cdk_cli.py deploy ENV
+    python tools/cdk_cli.py bootstrap ENV
+
+Reads IMAGE_TAG, CDK_ARGS and DRY_RUN from the environment (the Makefile exports them).
+CDK_ARGS is split as a shell would split words, but never run by one; every `-c`/`--context`
+in it must be `key=value` (the CLI drops one without `=` with only a warning, and synth would
+silently fall back to a placeholder account). IMAGE_TAG is validated as configuration is.
+With DRY_RUN set, the exact commands are printed and none is run. Errors are one line.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import ConfigError, load  # noqa: E402 - after the path, as a script
+from config.model import ENVIRONMENTS  # noqa: E402
+
+CDK = [str(ROOT / "node_modules" / ".bin" / "cdk"), "--no-notices"]
+# Stack selections; production deploys its DR region first (it receives the copies).
+SELECTIONS = {
+    "dev": ["dev/*"],
+    "staging": ["staging/*"],
+    "production": ["production/*", "production-dr/*"],
+}
+DEPLOY_ORDER = {
+    "dev": [["dev/*"]],
+    "staging": [["staging/*"]],
+    "production": [["production-dr/*"], ["production/*"]],
+}
+
+
+class UsageError(Exception):
+    """One line for the operator; exit 2."""
+
+
+def cdk_args(raw: str) -> list[str]:
+    """CDK_ARGS as words; refuses what would be dropped or misread."""
+    try:
+        words = shlex.split(raw)
+    except ValueError as error:
+        raise UsageError(f"CDK_ARGS cannot be read ({error}); quote it as one shell word") from None
+    for index, word in enumerate(words):
+        if word in ("-c", "--context"):
+            value = words[index + 1] if index + 1 < len(words) else ""
+            if "=" not in value or value.startswith("="):
+                raise UsageError(
+                    f"CDK_ARGS: context argument {value!r} is not key=value, "
+                    "e.g. -c production_account=123456789012"
+                )
+    return words
+
+
+def commands(action: str, env: str | None, environ: Mapping[str, str]) -> list[list[str]]:
+    """The CDK CLI invocations for `action` in `env`, in order."""
+    extra = cdk_args(environ.get("CDK_ARGS", ""))
+    tag = environ.get("IMAGE_TAG", "")
+    if env is not None and env not in ENVIRONMENTS:
+        raise UsageError(f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENTS)}")
+    if tag:
+        try:
+            load((env or "dev",), image_tag=tag)
+        except ConfigError as error:
+            raise UsageError(f"configuration error: {error}") from None
+    tag_args = ["-c", f"image_tag={tag}"] if tag else []
+    if action == "synth":
+        return [[*CDK, "synth", "--quiet", *extra]]
+    assert env is not None
+    if action == "diff":
+        return [[*CDK, "diff", *SELECTIONS[env], *tag_args, *extra]]
+    if action == "bootstrap":
+        return [[*CDK, "bootstrap", *SELECTIONS[env], *extra]]
+    if action == "deploy":
+        return [
+            [*CDK, "deploy", *selection, "--require-approval", "broadening", *tag_args, *extra]
+            for selection in DEPLOY_ORDER[env]
+        ]
+    raise UsageError(f"unknown action {action!r}; expected synth, diff, deploy or bootstrap")
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    environ = os.environ if environ is None else environ
+    if not args or len(args) > 2 or (args[0] != "synth" and len(args) != 2):
+        print("usage: python tools/cdk_cli.py synth | {diff,deploy,bootstrap} ENV", file=sys.stderr)
+        return 2
+    try:
+        planned = commands(args[0], args[1] if len(args) == 2 else None, environ)
+    except UsageError as error:
+        text = str(error)
+        print(text if text.startswith("configuration error") else f"error: {text}", file=sys.stderr)
+        return 2
+    for command in planned:
+        shown = shlex.join(["cdk", *command[1:]])
+        if environ.get("DRY_RUN"):
+            print(f"[dry-run] {shown}")
+            continue
+        print(f"+ {shown}", flush=True)
+        code = subprocess.run(command, cwd=ROOT, check=False).returncode
+        if code != 0:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

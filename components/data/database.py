@@ -258,6 +258,11 @@ class Database(Construct):
         proxy_role = self.proxy.node.find_child("IAMRole")
         assert isinstance(proxy_role, iam.Role)
         self.instance.grant_connect(proxy_role, DB_APP_USER)
+        # CloudFormation waits for the target group to become available, which the proxy can
+        # only be once the `app` role exists and the proxy may connect as it.
+        target_group = self.proxy.node.find_child("ProxyTargetGroup")
+        target_group.node.add_dependency(self.roles.resource)
+        target_group.node.add_dependency(proxy_role.node.find_child("DefaultPolicy"))
         self._acknowledge(multi_az=config.multi_az, deletion_protection=deletion_protection)
 
     def grant_connect(self, grantee: iam.IGrantable) -> None:

@@ -186,3 +186,20 @@ def test_only_the_migration_task_may_decrypt_database_secrets(templates: dict[st
             if statement["Action"] == "kms:Decrypt" and data_stack in json.dumps(statement["Resource"]):
                 readers.add(key.split("Task")[0])
     assert readers == {"Migration"}
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "production"])
+def test_proxy_target_waits_for_the_user_it_logs_in_as(templates: dict[str, Any], env: str) -> None:
+    """The target group becomes available only when the proxy can log in as `app`: after the
+    bootstrap created the role and the proxy's rds-db:connect policy exists."""
+    prefix = {
+        "dev": "clever-better-dev",
+        "staging": "clever-better-staging",
+        "production": "clever-better-prod",
+    }
+    template = templates[f"{prefix[env]}-data"]
+    (group,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::RDS::DBProxyTargetGroup"]
+    assert sorted(group["DependsOn"]) == [
+        "DatabaseProxyIAMRoleDefaultPolicy262261D3",
+        "DatabaseRolesBootstrapF2AB4972",
+    ]

@@ -204,20 +204,28 @@ KEPT_ON_CREATE_ROLLBACK = frozenset({"Retain"})
 KEPT_ON_DELETE = frozenset({"Retain", "RetainExceptOnCreate"})
 
 
+def _dependencies(definition: dict[str, Any]) -> set[str]:
+    depends_on = definition.get("DependsOn", [])
+    return _references(definition) | ({depends_on} if isinstance(depends_on, str) else set(depends_on))
+
+
 def delete_resources(resource_map: Any, *, kept: frozenset[str]) -> None:
-    """Delete what `resource_map` created, except resources whose DeletionPolicy is in `kept`;
-    in passes, as moto does, so dependents go before what they depend on. Raises the last
-    error when something cannot be deleted."""
+    """Delete what `resource_map` created, except resources whose DeletionPolicy is in `kept`,
+    as CloudFormation does: a resource only once nothing still in the stack depends on it, so
+    when a delete fails, what it depends on stays too. Raises the error that stopped it."""
     remaining = {
         key
         for key, definition in resource_map._resource_json_map.items()
         if definition.get("DeletionPolicy", "Delete") not in kept
         and not isinstance(resource_map._parsed_resources.get(key), str | type(None))
     }
+    dependencies = {key: _dependencies(resource_map._resource_json_map[key]) for key in remaining}
     error: Exception | None = None
     while remaining:
         progress = False
         for key in sorted(remaining):
+            if any(key in dependencies[other] for other in remaining if other != key):
+                continue  # something still here depends on it
             resource = resource_map._parsed_resources[key]
             try:
                 resource_map._delete_resource(resource, resource_map._resource_json_map[key])

@@ -8,6 +8,7 @@ from typing import Any
 
 from moto.core.exceptions import ServiceException
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
+from moto.s3.models import s3_backends
 
 from emulator.services.base import Fix, Fixes, Models
 
@@ -18,10 +19,18 @@ def _arn_tail(marker: str) -> Callable[[Any], str]:
 
 
 def _load_balancer_after(balancer: FakeLoadBalancer, props: dict[str, Any]) -> None:
-    """moto's handler drops LoadBalancerAttributes (deletion protection, access logs, ...)."""
+    """moto's handler drops LoadBalancerAttributes (deletion protection, access logs, ...). With
+    access logs on, ELB writes its test file into the bucket at once, as AWS does: the bucket
+    is no longer empty (and CloudFormation can no longer delete it)."""
     for attribute in props.get("LoadBalancerAttributes", []):
         if attribute["Key"] in FakeLoadBalancer.VALID_ATTRS:
-            balancer.attrs[attribute["Key"]] = str(attribute["Value"]).lower()
+            balancer.attrs[attribute["Key"]] = str(attribute["Value"])
+    attrs = balancer.attrs
+    if str(attrs.get("access_logs.s3.enabled")).lower() == "true" and attrs.get("access_logs.s3.bucket"):
+        prefix = attrs.get("access_logs.s3.prefix") or ""
+        account = str(balancer.arn).split(":")[4]
+        key = "/".join(p for p in (prefix, "AWSLogs", account, "ELBAccessLogTestFile") if p)
+        s3_backends[account]["aws"].put_object(attrs["access_logs.s3.bucket"], key, b"")
 
 
 MODELS: Models = ()

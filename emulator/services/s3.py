@@ -1,4 +1,5 @@
-"""S3: bucket policies, what moto's bucket handler drops, and policy evaluation without conditions."""
+"""S3: bucket policies, what moto's bucket handler drops, policy evaluation without conditions,
+and CloudFormation's refusal to delete a bucket that is not empty (moto deletes nothing, silently)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from moto.s3.exceptions import BucketNotEmpty
 from moto.s3.models import FakeBucket, s3_backends
 
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
@@ -129,3 +131,18 @@ def permission_without_conditions(original: Callable[..., Any]) -> Callable[...,
 
 MODELS: Models = (BucketPolicy,)
 FIXES: Fixes = {FakeBucket: Fix(after_create=_bucket_after)}
+
+
+def _delete_only_empty(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    backend = _s3(account_id)
+    if resource_name in backend.buckets and backend.buckets[resource_name].keys:
+        raise BucketNotEmpty(resource_name)
+    backend.delete_bucket(resource_name)
+
+
+def patch_api() -> None:
+    """CloudFormation cannot delete a bucket with objects in it (a stack then fails to delete,
+    or a rollback fails); moto's handler returned as if it had."""
+    FakeBucket.delete_from_cloudformation_json = classmethod(_delete_only_empty)  # type: ignore[method-assign,assignment]

@@ -144,3 +144,75 @@ def test_failed_rollback_is_deleted_with_its_load_balancer(
     assert _stack("clever-better-prod-services") is None
     balancers = boto3.client("elbv2", region_name="us-east-1").describe_load_balancers()["LoadBalancers"]
     assert balancers == []
+
+
+def test_failed_services_create_leaves_nothing_for_the_retry_to_meet(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shape of the services stack: a protected ALB logging into a named bucket (kept by
+    RetainExceptOnCreate on deletion, and holding ELB's test file). After the command, the
+    same creation (fixed) succeeds: no AlreadyExists."""
+    resources = {
+        "LogsBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"BucketName": "clever-better-prod-alb-logs-123456789012-us-east-1"},
+            "DeletionPolicy": "RetainExceptOnCreate",
+        },
+        **_protected_balancer(),
+    }
+    resources["Balancer"]["Properties"]["LoadBalancerAttributes"] += [
+        {"Key": "access_logs.s3.enabled", "Value": "true"},
+        {"Key": "access_logs.s3.bucket", "Value": {"Ref": "LogsBucket"}},
+    ]
+    _cfn().create_stack(StackName="clever-better-prod-services", TemplateBody=_failing(resources))
+    assert _stack("clever-better-prod-services")["StackStatus"] == "ROLLBACK_FAILED"  # type: ignore[index]
+    s3 = boto3.client("s3", region_name="us-east-1")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [
+        "clever-better-prod-alb-logs-123456789012-us-east-1"
+    ]
+
+    assert run() == 0
+    out = capsys.readouterr().out
+    assert "+ aws s3api delete-bucket --bucket clever-better-prod-alb-logs-123456789012-us-east-1" in out
+    assert _stack("clever-better-prod-services") is None
+    assert s3.list_buckets()["Buckets"] == []
+    assert [
+        g["logGroupName"]
+        for g in boto3.client("logs", region_name="us-east-1").describe_log_groups()["logGroups"]
+    ] == ["/taken"]
+    # The retry of the same (now working) creation meets nothing left behind.
+    boto3.client("logs", region_name="us-east-1").delete_log_group(logGroupName="/taken")
+    _cfn().create_stack(StackName="clever-better-prod-services", TemplateBody=_failing(resources))
+    assert _stack("clever-better-prod-services")["StackStatus"] == "CREATE_COMPLETE"  # type: ignore[index]
+
+
+def test_failed_data_create_lifts_the_database_protection(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = {
+        "Database": {
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {
+                "DBInstanceIdentifier": "clever-better-prod",
+                "DBInstanceClass": "db.r7g.large",
+                "Engine": "postgres",
+                "MasterUsername": "clever_admin",
+                "MasterUserPassword": "not-a-real-password",
+                "AllocatedStorage": "100",
+                "DeletionProtection": True,
+            },
+            "DeletionPolicy": "Snapshot",
+        }
+    }
+    _cfn().create_stack(
+        StackName="clever-better-prod-data", TemplateBody=_failing(database), EnableTerminationProtection=True
+    )
+    assert _stack("clever-better-prod-data")["StackStatus"] == "ROLLBACK_FAILED"  # type: ignore[index]
+    assert run() == 0
+    out = capsys.readouterr().out
+    assert (
+        "+ aws rds modify-db-instance --db-instance-identifier clever-better-prod --no-deletion-protection "
+        "--apply-immediately"
+    ) in out
+    assert _stack("clever-better-prod-data") is None
+    assert boto3.client("rds", region_name="us-east-1").describe_db_instances()["DBInstances"] == []

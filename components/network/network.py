@@ -201,14 +201,6 @@ class Network(Construct):
         return ips
 
     def _acknowledge(self) -> None:
-        subnets = self.vpc.public_subnets + self.vpc.private_subnets + self.vpc.isolated_subnets
-        for subnet in subnets:
-            acknowledge(
-                subnet.node.default_child or subnet,
-                "Availability zone names are fixed in code (a, b, c of the region) so synth needs no "
-                "AWS lookup and is deterministic; every region we deploy to has these zones.",
-                "CloudFormation-Validate::W3010",
-            )
         for subnet in self.vpc.public_subnets:
             acknowledge(
                 subnet.node.find_child("DefaultRoute"),

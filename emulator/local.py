@@ -160,8 +160,20 @@ def deploy(state: Path, port: int, *, image_tag: str | None = None) -> dict[str,
         context={"image_tag": image_tag} if image_tag else None,
     )
     outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
-    print(json.dumps(outputs, indent=2, sort_keys=True))
+    print(operator_outputs(outputs))
+    print(f"(every output, the CDK's cross-stack exports included: {outputs_file})")
     return outputs
+
+
+def operator_outputs(outputs: dict[str, dict[str, str]]) -> str:
+    """What an operator reads (endpoints, names), one line each; the CDK's cross-stack exports
+    (`ExportsOutput...`) stay in the outputs file."""
+    return "\n".join(
+        f"{stack}.{key} = {value}"
+        for stack, values in sorted(outputs.items())
+        for key, value in sorted(values.items())
+        if not key.startswith("ExportsOutput")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1033,3 +1033,19 @@ def test_database_bootstrap_refuses_a_secret_for_another_user(aws: None) -> None
     status, reasons = _stack_status("bad")
     assert status == "ROLLBACK_COMPLETE"
     assert any("the migrator secret holds 'app', not 'app_migrator'" in r for r in reasons), reasons
+
+
+def test_local_deploy_prints_what_an_operator_reads() -> None:
+    from emulator.local import operator_outputs
+
+    outputs = {
+        "clever-better-dev-network": {
+            "VpcId": "vpc-1",
+            "ExportsOutputRefNetworkVpc7FB7348F2D3313": "vpc-1",
+        },
+        "clever-better-dev-services": {"Endpoint": "https://dev-api.clever-better.com"},
+    }
+    assert operator_outputs(outputs).splitlines() == [
+        "clever-better-dev-network.VpcId = vpc-1",
+        "clever-better-dev-services.Endpoint = https://dev-api.clever-better.com",
+    ]

@@ -28,17 +28,17 @@ from config import ConfigError, load  # noqa: E402 - after the path, as a script
 from config.model import ENVIRONMENTS  # noqa: E402
 
 CDK = [str(ROOT / "node_modules" / ".bin" / "cdk"), "--no-notices"]
-# Stack selections; production deploys its DR region first (it receives the copies).
+# Each environment's stack selections (production's DR stage in us-west-2 too).
 SELECTIONS = {
     "dev": ["dev/*"],
     "staging": ["staging/*"],
     "production": ["production/*", "production-dr/*"],
 }
-DEPLOY_ORDER = {
-    "dev": [["dev/*"]],
-    "staging": [["staging/*"]],
-    "production": [["production-dr/*"], ["production/*"]],
-}
+
+
+def deploy_order(env: str) -> list[str]:
+    """One deploy per selection, the DR stage first: it receives production's copies."""
+    return sorted(SELECTIONS[env], key=lambda selection: "-dr/" not in selection)
 
 
 class UsageError(Exception):
@@ -83,8 +83,8 @@ def commands(action: str, env: str | None, environ: Mapping[str, str]) -> list[l
         return [[*CDK, "bootstrap", *SELECTIONS[env], *extra]]
     if action == "deploy":
         return [
-            [*CDK, "deploy", *selection, "--require-approval", "broadening", *tag_args, *extra]
-            for selection in DEPLOY_ORDER[env]
+            [*CDK, "deploy", selection, "--require-approval", "broadening", *tag_args, *extra]
+            for selection in deploy_order(env)
         ]
     raise UsageError(f"unknown action {action!r}; expected synth, diff, deploy or bootstrap")
 

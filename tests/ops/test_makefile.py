@@ -120,3 +120,20 @@ def test_a_context_argument_without_a_value_stops_in_one_line() -> None:
         "error: CDK_ARGS: context argument 'production_account' is not key=value, "
         "e.g. -c production_account=123456789012"
     )
+
+
+def test_production_deploys_its_dr_stage_first() -> None:
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "tools/cdk_cli.py", "deploy", "production"],
+        cwd=ROOT,
+        env={**os.environ, "DRY_RUN": "1", "IMAGE_TAG": "v1.2.3", "CDK_ARGS": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    tail = "--require-approval broadening -c image_tag=v1.2.3"
+    assert result.stdout.splitlines() == [
+        f"[dry-run] cdk --no-notices deploy 'production-dr/*' {tail}",
+        f"[dry-run] cdk --no-notices deploy 'production/*' {tail}",
+    ]

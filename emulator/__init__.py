@@ -7,7 +7,9 @@
   holding that service's models for the types moto lacks (``MODELS``) and its fixes to
   moto's own models (``FIXES``: create-time checks that refuse what AWS refuses, property
   rewrites, after-create steps, GetAtt attributes);
-  ``services/base.py`` has what they share.
+  ``services/base.py`` has what they share; a module's ``patch_api()`` patches the service's
+  API where moto lacks an action or answers what AWS never would (``services/ecs_api.py``:
+  service deployments and revisions, one-off tasks that run to completion);
 * ``local.py``: the ``deploy``/``destroy`` driver behind ``make deploy-local``.
 
 A new resource type goes in the module of its AWS service (a new module for a new service,

@@ -96,3 +96,23 @@ def normalise(template: Mapping[str, Any]) -> Any:
 
 def resources(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def hostile(canary: Path) -> str:
+    """A value for every way a shell or make could be made to run `touch`: each leaves a file
+    in `canary` if it works."""
+    return (
+        f"v1;touch {canary}/semicolon $(touch {canary}/dollar) `touch {canary}/backtick` "
+        f"'\"quote $(shell touch {canary}/make)\ntouch {canary}/newline"
+    )
+
+
+def offline_aws(monkeypatch: Any, region: str | None = None) -> None:
+    """For moto in-process: dummy credentials, and no profile or endpoint that could lead boto3
+    to a real account."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    if region:
+        monkeypatch.setenv("AWS_DEFAULT_REGION", region)

@@ -10,6 +10,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 from moto.ec2.models.elastic_ip_addresses import ElasticAddress
 from moto.ec2.models.subnets import Subnet
+from moto.ec2.models.vpcs import VPC
 
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
 
@@ -114,8 +115,16 @@ def zone_id_of(subnet_id: str, account_id: str, region_name: str) -> str:
     return str(ec2_backends[account_id][region_name].get_subnet(subnet_id).availability_zone_id)
 
 
+def _vpc_after(vpc: Any, props: dict[str, Any]) -> None:
+    """moto's VPC handler drops the DNS attributes (CloudFormation's defaults: support on,
+    hostnames off); ENIs in the VPC get private DNS names only with hostnames on."""
+    vpc.enable_dns_support = bool(props.get("EnableDnsSupport", True))
+    vpc.enable_dns_hostnames = bool(props.get("EnableDnsHostnames", False))
+
+
 FIXES: Fixes = {
     # The NAT gateways' public IPs, which CloudFormation can GetAtt and moto cannot.
     ElasticAddress: Fix(attributes={"PublicIp": lambda eip: eip.public_ip}),
     Subnet: Fix(properties=_subnet_properties),
+    VPC: Fix(after_create=_vpc_after),
 }

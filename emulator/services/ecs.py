@@ -1,5 +1,5 @@
 """ECS: what moto's cluster, task definition and service handlers drop, and task definition
-replacement on change."""
+replacement on change; the API behaviour the runbook's commands need is in ecs_api."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
 
+from emulator.services import ecs_api
 from emulator.services.base import Fix, Fixes, Models, set_attributes
 
 
@@ -64,12 +65,14 @@ def _task_definition_update(
     account_id: str,
     region_name: str,
 ) -> Any:
-    """CloudFormation replaces a task definition on any change: a new, complete revision.
+    """CloudFormation replaces a task definition on any change: a new, complete revision, and
+    deregisters the old one (INACTIVE) unless its UpdateReplacePolicy is Retain.
     (moto's own update re-registers without the container definitions' new values.) The
     services running it follow through emulator.cloudformation's _update_dependents."""
     if getattr(original_resource, "cfn_properties", None) == cloudformation_json.get("Properties"):
         return original_resource
-    ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+    if cloudformation_json.get("UpdateReplacePolicy") != "Retain":  # retained: stays ACTIVE
+        ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
     return cls.create_from_cloudformation_json(
         new_resource_name, cloudformation_json, account_id, region_name
     )
@@ -100,3 +103,6 @@ FIXES: Fixes = {
     ),
     Service: Fix(after_create=_service_after),
 }
+
+# Service deployments and revisions, steady services, one-off tasks that run to completion.
+patch_api = ecs_api.patch

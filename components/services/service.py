@@ -91,6 +91,10 @@ def task_definition(
         ),
         volumes=[ecs.Volume(name=TMP_VOLUME)],
     )
+    # CloudFormation deregisters a replaced revision (INACTIVE: no service may move back to it,
+    # aws-cdk#24372); kept ACTIVE, the previous revision stays what `make rollback` redeploys.
+    # (RetainExceptOnCreate: a failed first create leaves none behind.)
+    definition.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
     container = definition.add_container(
         "App",
         container_name=spec.name,

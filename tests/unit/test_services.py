@@ -147,6 +147,19 @@ def test_deployment_alarms_are_measured_at_the_load_balancer(templates: dict[str
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))
+def test_replaced_task_definitions_stay_active_for_rollback(templates: dict[str, Any], env: str) -> None:
+    """CloudFormation deregisters a replaced revision unless retained, and ECS refuses to move a
+    service back to an INACTIVE one: `make rollback` after a finished release needs them kept."""
+    definitions = resources(_template(templates, env), "AWS::ECS::TaskDefinition")
+    assert len(definitions) == 4
+    for name, definition in definitions.items():
+        assert (definition.get("UpdateReplacePolicy"), definition.get("DeletionPolicy")) == (
+            "Retain",
+            "RetainExceptOnCreate",
+        ), name
+
+
+@pytest.mark.parametrize("env", sorted(PREFIXES))
 def test_task_definitions(templates: dict[str, Any], env: str) -> None:
     template = _template(templates, env)
     cfg = CONFIGS[env]

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from lambdas.betfair_rotation import handler as rotation
+from tests.support import offline_aws
 
 NAME = "clever-better/prod/betfair"
 OLD = {"app_key": "old-key", "username": "trader", "password": "pw"}
@@ -24,10 +25,7 @@ T1, T2, T3 = (f"{n}" * 8 + "-1111-2222-3333-444444444444" for n in "123")
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    offline_aws(monkeypatch, "us-east-1")
     monkeypatch.delenv("BETFAIR_LOGIN_URL", raising=False)
     with mock_aws():
         sm = boto3.client("secretsmanager")

@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from lambdas.db_bootstrap import bootstrap, handler, pgwire
 from tests import postgres as pg
+from tests.support import offline_aws
 
 PLAN = bootstrap.Plan(database="clever_better", app_user="app", migrator_user="app_migrator")
 MIGRATOR_PASSWORD = "migrator-Password-1"
@@ -239,10 +240,7 @@ class _ResponseStub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def cloudformation(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    offline_aws(monkeypatch, "us-east-1")
     monkeypatch.setattr(handler, "RETRY_SECONDS", 0.0)
     _ResponseStub.bodies = []
     http = HTTPServer(("127.0.0.1", 0), _ResponseStub)

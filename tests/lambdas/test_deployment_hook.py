@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from lambdas.deployment_hook import handler as hook
 from lambdas.deployment_hook import smoke
+from tests.support import offline_aws
 
 PARAMETER = "/clever-better/prod/deploy/bot/approved-revision"
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/clever-better-prod"
@@ -153,10 +154,7 @@ def _closed_port() -> int:
 @pytest.fixture(autouse=True)
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test runs inside moto: nothing here can reach a real AWS account."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    offline_aws(monkeypatch, "us-east-1")
     with mock_aws():
         yield
 

@@ -11,14 +11,12 @@ from moto import mock_aws
 
 from emulator.services.iam import patch_api
 from ops.cli import main
+from tests.support import offline_aws
 
 
 @pytest.fixture
 def iam(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    offline_aws(monkeypatch)
     patch_api()  # service-linked roles named as AWS names them (the emulator's fix)
     with mock_aws():
         yield boto3.client("iam", region_name="us-east-1")

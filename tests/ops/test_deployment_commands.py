@@ -20,6 +20,7 @@ import pytest
 from moto import mock_aws
 
 from ops.cli import main
+from tests.support import offline_aws
 
 REGION = "us-east-1"
 PREFIX = "clever-better-prod"
@@ -175,10 +176,7 @@ def clients() -> dict[str, Any]:
 
 @pytest.fixture
 def aws(clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    offline_aws(monkeypatch)
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the VPC is all EC2 is needed for: fast
     with mock_aws():
         c = dict(clients)

@@ -15,14 +15,12 @@ from moto import mock_aws
 
 from emulator.adapter import install
 from ops.cli import main
+from tests.support import offline_aws
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    offline_aws(monkeypatch)
     install()
     with mock_aws():
         boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="/taken")

@@ -25,7 +25,7 @@ endif
 # CDK_ARGS: extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
 # IMAGE_TAG: the release the services run (-c image_tag). Stack selections and the deploy
 # order (production's DR region first) live in tools/cdk_cli.py, which runs the CDK CLI.
-OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS DRY_RUN FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP LOCAL_PORT LOCAL_STATE
+OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS DRY_RUN FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR LOCAL LOCAL_PORT LOCAL_STATE
 # Taken literally: a value such as $(shell ...) stays text and is never run as make code.
 $(foreach v,$(OPERATOR_VARS),$(eval override $(v) := $$(value $(v))))
 export $(OPERATOR_VARS)
@@ -118,7 +118,15 @@ destroy-local: ## Stop the local emulator and remove its state
 	@if [ -x $(PY) ]; then $(PY) -m emulator destroy --state "$$LOCAL_STATE"; else rm -rf "$$LOCAL_STATE"; fi
 
 # Runbook operator commands (real AWS, caller's credentials). ENV=dev|staging|production; DRY_RUN=1 prints the calls.
-OPS = $(PY) -m ops --env "$$ENV" $(if $(DRY_RUN),--dry-run)
+# LOCAL=1: against `make deploy-local`'s emulator instead (ENV=dev), never an AWS account.
+LOCAL_FLAG = $(if $(LOCAL),--local "$$LOCAL_PORT")
+OPS = $(PY) -m ops --env "$$ENV" $(if $(DRY_RUN),--dry-run) $(LOCAL_FLAG)
+# The CDK targets have one local counterpart, deploy-local: LOCAL=1 must not reach an AWS account through them.
+ifneq ($(LOCAL),)
+ifneq ($(filter diff-% deploy-dev deploy-staging deploy-production deploy-checks-% bootstrap-%,$(MAKECMDGOALS)),)
+$(error LOCAL=1 is for the runbook's operator commands; the CDK targets run against AWS, and the emulator's deploy is make deploy-local)
+endif
+endif
 ops-env:
 	@test -n "$$ENV" || { echo "error: ENV is required (dev, staging or production)"; exit 2; }
 
@@ -128,8 +136,8 @@ db-snapshot: install ops-env ## Manual snapshot clever-better-{token}-manual-YYY
 db-restore: install ops-env ## Restore SNAPSHOT=... to clever-better-{token}-restored
 	$(OPS) db-restore --snapshot "$$SNAPSHOT"
 
-backup-config: install ops-env ## Export the config secret to backups/config-YYYYMMDD.json (never overwrites)
-	$(OPS) backup-config
+backup-config: install ops-env ## Export the config secret to backups/config-YYYYMMDD.json (BACKUPS_DIR=... elsewhere; never overwrites)
+	$(OPS) backup-config $(if $(BACKUPS_DIR),--backups-dir "$$BACKUPS_DIR")
 
 backup-models: install ops-env ## Copy the model registry's models/ to models-YYYYMMDD/ in the backups bucket
 	$(OPS) backup-models
@@ -162,15 +170,15 @@ restart: install ops-env ## Force a new deployment of SERVICE=bot|ml-service|dat
 	$(OPS) restart --service "$$SERVICE"
 
 smoke-test-dev smoke-test-staging smoke-test-production: smoke-test-%: install ## GET the live /health checks and target health (URL=... for another base URL); non-zero on failure
-	$(PY) -m ops --env $* smoke-test $(if $(URL),--url "$$URL")
+	$(PY) -m ops --env $* $(LOCAL_FLAG) smoke-test $(if $(URL),--url "$$URL")
 smoke-test-prod: smoke-test-production
 
 db-migrate: install ops-env ## Run the migration task (RunTask), stream its log, exit with its exit code
 	$(OPS) db-migrate
 db-migrate-dev db-migrate-staging: db-migrate-%: install
-	$(PY) -m ops --env $* db-migrate $(if $(DRY_RUN),--dry-run)
+	$(PY) -m ops --env $* db-migrate $(if $(DRY_RUN),--dry-run) $(LOCAL_FLAG)
 db-migrate-prod: install
-	$(PY) -m ops --env production db-migrate $(if $(DRY_RUN),--dry-run)
+	$(PY) -m ops --env production db-migrate $(if $(DRY_RUN),--dry-run) $(LOCAL_FLAG)
 
 db-migration-status: install ops-env ## Recent migration tasks, their exit codes and the newest one's log
 	$(OPS) db-migration-status

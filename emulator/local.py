@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 DEFAULT_PORT = 4599
-STACKS = ("dev/*",)
+# The one environment the emulator holds (ops --local refuses any other).
+ENVIRONMENT = "dev"
+STACKS = (f"{ENVIRONMENT}/*",)
 
 
 def endpoint(port: int) -> str:
@@ -127,9 +129,9 @@ def cdk(args: Sequence[str], *, port: int, state: Path, context: Mapping[str, st
         "--output",
         str(state / "cdk.out"),
         "--context",
-        "environments=dev",
+        f"environments={ENVIRONMENT}",
         "--context",
-        f"dev_account={ACCOUNT}",
+        f"{ENVIRONMENT}_account={ACCOUNT}",
         *extra,
     ]
     print("+ " + " ".join(command), flush=True)
@@ -162,6 +164,8 @@ def deploy(state: Path, port: int, *, image_tag: str | None = None) -> dict[str,
     outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
     print(operator_outputs(outputs))
     print(f"(every output, the CDK's cross-stack exports included: {outputs_file})")
+    port_flag = "" if port == DEFAULT_PORT else f" LOCAL_PORT={port}"
+    print(f"the runbook's commands against it: make deploy-status ENV={ENVIRONMENT} LOCAL=1{port_flag}")
     return outputs
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 from config.names import MODEL_PREFIX
@@ -72,7 +73,7 @@ def backup_config(ctx: Context, args: argparse.Namespace) -> None:
         raise OpsError(f"{path} already exists; refusing to overwrite a backup")
     call = Call("secretsmanager", "GetSecretValue", {"SecretId": ctx.names.secret("config")})
     if ctx.dry_run:
-        ctx.out(f"[dry-run] {call.cli()} > {path}")
+        ctx.out(f"[dry-run] {call.cli()} > {shlex.quote(str(path))}")
         return
     value = ctx.clients("secretsmanager").get_secret_value(**call.params)
     value.pop("ResponseMetadata", None)

@@ -4,7 +4,8 @@
     python -m ops db-snapshot --env production --dry-run      (the same)
     python -m ops COMMAND --help                              (that command's flags)
 
-They run against real AWS with the caller's credentials. --dry-run still makes the
+They run against real AWS with the caller's credentials, or with --local PORT against the
+local emulator `make deploy-local` started (dev only). --dry-run still makes the
 read-only calls it needs (describe, list, get) and prints every call that would
 change something, as an `aws` command line, without making it.
 
@@ -25,8 +26,9 @@ from typing import Any
 
 from config.environments import load
 from config.model import ENVIRONMENTS, ConfigError
+from emulator import local
 from ops import backup, bootstrap, maintenance, migrations, release, retry, secrets, smoke
-from ops.core import Command, Context, OpsError, aws_clients, utc_now
+from ops.core import Command, Context, OpsError, aws_clients, emulator_clients, utc_now
 
 COMMANDS: dict[str, Command] = {
     command.name: command
@@ -58,6 +60,17 @@ def _common_flags(parser: argparse.ArgumentParser, *, after_command: bool) -> No
     parser.add_argument(
         "--date", default=absent, metavar="YYYYMMDD", help="the date in backup names instead of today (UTC)"
     )
+    parser.add_argument(
+        "--local",
+        default=absent,
+        metavar="PORT",
+        help=f"run against `make deploy-local`'s emulator on localhost:PORT ({local.ENVIRONMENT} only)",
+    )
+
+
+def _one_line(error: Exception) -> str:
+    """An error is one line, even where AWS's message echoes an operator's value with a newline."""
+    return str(error).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,25 +105,47 @@ def main(
     if args.date and not re.fullmatch(r"\d{8}", args.date):
         print(f"error: --date {args.date!r} is not YYYYMMDD", file=sys.stderr)
         return 2
+    regional: Callable[[str], Callable[[str], Any]] = aws_clients
+    if args.local is not None:
+        port = str(args.local).strip()
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            print(f"error: --local {args.local!r} is not a port number (LOCAL_PORT)", file=sys.stderr)
+            return 2
+        if args.env != local.ENVIRONMENT:
+            print(
+                f"error: the local emulator holds only {local.ENVIRONMENT} (make deploy-local), "
+                f"not {args.env}; use ENV={local.ENVIRONMENT}",
+                file=sys.stderr,
+            )
+            return 2
+        if clients is None and not local.is_up(int(port)):
+            print(
+                f"error: no local emulator answers on {local.endpoint(int(port))}; "
+                "start it: make deploy-local",
+                file=sys.stderr,
+            )
+            return 1
+        regional = emulator_clients(local.endpoint(int(port)))
     try:
         config = load((args.env,))[0]
         ctx = Context(
             config=config,
             dry_run=args.dry_run,
             today=args.date or now().strftime("%Y%m%d"),
-            clients=clients or aws_clients(config.region),
+            clients=clients or regional(config.region),
+            regional_clients=regional,
             sleep=sleep,
             now=now,
         )
         COMMANDS[args.command].run(ctx, args)
     except ConfigError as error:
         # The same line synth prints for it (app.py).
-        print(f"configuration error: {error}", file=sys.stderr)
+        print(f"configuration error: {_one_line(error)}", file=sys.stderr)
         return 1
     except OpsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - an AWS error is one line for the operator
-        print(f"error: {args.command} failed: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"error: {args.command} failed: {type(error).__name__}: {_one_line(error)}", file=sys.stderr)
         return 1
     return 0

@@ -8,6 +8,7 @@ Context.run, so --dry-run prints it as an `aws` command line instead of making i
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import time
@@ -79,6 +80,20 @@ def aws_clients(region: str) -> Callable[[str], Any]:
     """boto3 clients in the environment's region, with the caller's credentials."""
     client: Callable[[str], Any] = boto3.Session(region_name=region).client
     return client
+
+
+def emulator_clients(endpoint: str) -> Callable[[str], Callable[[str], Any]]:
+    """Per region, boto3 clients of `make deploy-local`'s emulator at `endpoint`, with its dummy
+    credentials: never the caller's, so nothing reaches a real account."""
+
+    def regional(region: str) -> Callable[[str], Any]:
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
+        client: Callable[[str], Any] = functools.partial(session.client, endpoint_url=endpoint)
+        return client
+
+    return regional
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, hostile
 
 # Every target that takes an operator's value or acts on something. Left out: help, install
 # and the checks (test, lint, typecheck, unit, integration, bench), which take no value.
@@ -22,15 +22,9 @@ TARGETS = [
     "maintenance-off", "config-update", "restart", "smoke-test-dev", "db-migrate",
     "db-migrate-dev", "db-migrate-staging", "db-migrate-prod", "db-migration-status",
 ]  # fmt: skip
-OPERATOR_VARS = ("IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP")
-
-
-def _hostile(canary: Path) -> str:
-    """Every way a shell or make could be made to run `touch`: each leaves a file if it works."""
-    return (
-        f"v1;touch {canary}/semicolon $(touch {canary}/dollar) `touch {canary}/backtick` "
-        f"'\"quote $(shell touch {canary}/make)\ntouch {canary}/newline"
-    )
+OPERATOR_VARS = (
+    "IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP", "BACKUPS_DIR",
+)  # fmt: skip
 
 
 def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -53,14 +47,14 @@ def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> N
     for target in TARGETS:
         canary = tmp_path / target
         canary.mkdir()
-        hostile = _hostile(canary)
-        result = _make(target, {**dict.fromkeys(OPERATOR_VARS, hostile), "ENV": "production", "DRY_RUN": "1"})
+        value = hostile(canary)
+        result = _make(target, {**dict.fromkeys(OPERATOR_VARS, value), "ENV": "production", "DRY_RUN": "1"})
         assert sorted(os.listdir(canary)) == [], (target, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr, (target, result.stderr)
     # ENV itself, and the target that once ran `echo PWNED`, without DRY_RUN.
     for target, env in (
-        ("db-snapshot", {"ENV": _hostile(tmp_path / "env")}),
-        ("deploy-local", {"IMAGE_TAG": _hostile(tmp_path / "local")}),
+        ("db-snapshot", {"ENV": hostile(tmp_path / "env")}),
+        ("deploy-local", {"IMAGE_TAG": hostile(tmp_path / "local")}),
     ):
         (tmp_path / target.replace("db-snapshot", "env").replace("deploy-local", "local")).mkdir(
             exist_ok=True
@@ -137,3 +131,39 @@ def test_production_deploys_its_dr_stage_first() -> None:
         f"[dry-run] cdk --no-notices deploy 'production-dr/*' {tail}",
         f"[dry-run] cdk --no-notices deploy 'production/*' {tail}",
     ]
+
+
+OPS_TARGETS = TARGETS[TARGETS.index("db-snapshot") :]
+
+
+@pytest.mark.parametrize(
+    "target", ["deploy-dev", "deploy-production", "diff-dev", "bootstrap-dev", "deploy-checks-dev"]
+)
+def test_local_never_reaches_aws_through_a_cdk_target(target: str) -> None:
+    """LOCAL=1 points the operator commands at the emulator; the CDK targets would still reach
+    AWS, so make stops before any recipe runs."""
+    result = _make(target, {"LOCAL": "1", "IMAGE_TAG": "v1.2.3"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[0].endswith(
+        "*** LOCAL=1 is for the runbook's operator commands; the CDK targets run against AWS, "
+        "and the emulator's deploy is make deploy-local.  Stop."
+    )
+
+
+def test_local_port_and_environment_are_checked_in_one_line(tmp_path: Path) -> None:
+    assert len(OPS_TARGETS) == 19
+    for target in OPS_TARGETS:
+        canary = tmp_path / target
+        canary.mkdir()
+        result = _make(target, {"ENV": "dev", "LOCAL": "1", "LOCAL_PORT": hostile(canary), "SERVICE": "bot"})
+        assert result.returncode != 0 and sorted(os.listdir(canary)) == [], (target, result.stderr)
+        assert result.stderr.splitlines()[0].startswith("error: --local 'v1;touch "), (target, result.stderr)
+        assert result.stderr.splitlines()[0].endswith(" is not a port number (LOCAL_PORT)")
+    production = _make("deploy-status", {"ENV": "production", "LOCAL": "1"})
+    assert production.stderr.splitlines()[0] == (
+        "error: the local emulator holds only dev (make deploy-local), not production; use ENV=dev"
+    )
+    closed = _make("deploy-status", {"ENV": "dev", "LOCAL": "1", "LOCAL_PORT": "9"})
+    assert closed.stderr.splitlines()[0] == (
+        "error: no local emulator answers on http://localhost:9; start it: make deploy-local"
+    )

@@ -22,8 +22,9 @@ ALLOWED: dict[str, tuple[set[str], bool]] = {
     "components": ({"config"}, True),
     "stacks": ({"components", "config"}, True),
     "app": ({"stacks", "config"}, True),
-    # The operator commands share the deployment hook's public smoke check, nothing else.
-    "ops": ({"config", "lambdas.deployment_hook.smoke"}, False),
+    # The operator commands share the deployment hook's public smoke check, and find the local
+    # emulator (--local) where its driver runs it; nothing else.
+    "ops": ({"config", "lambdas.deployment_hook.smoke", "emulator.local"}, False),
     "emulator": (set(), False),
     "tools": ({"config", "emulator", "lambdas", "app", "tests"}, True),
 }

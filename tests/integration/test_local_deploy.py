@@ -6,12 +6,9 @@ The same code path as `make deploy-local` (emulator/local.py), on its own port a
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from config import load
@@ -27,56 +24,6 @@ SERVICES = "clever-better-dev-services"
 DEV = load(("dev",))[0]
 # Literal: a drift in config/names.py must fail here, not match itself.
 PREFIX = "clever-better-dev"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def deployed(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Path, int, dict[str, dict[str, str]]]]:
-    state = tmp_path_factory.mktemp("local")
-    port = _free_port()
-    try:
-        outputs = local.deploy(state, port)
-        yield state, port, outputs
-    finally:
-        local.stop(state)
-
-
-@pytest.fixture(scope="module")
-def clients(deployed: tuple[Path, int, Any]) -> dict[str, Any]:
-    _, port, _ = deployed
-    env = local.aws_env(port, {})
-    session = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=local.REGION,
-    )
-    return {
-        name: session.client(name, endpoint_url=local.endpoint(port))
-        for name in (
-            "cloudformation",
-            "ec2",
-            "logs",
-            "kms",
-            "rds",
-            "secretsmanager",
-            "backup",
-            "lambda",
-            "sns",
-            "s3",
-            "ecr",
-            "ecs",
-            "elbv2",
-            "wafv2",
-            "cloudwatch",
-        )
-    }
 
 
 def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:

@@ -37,7 +37,8 @@ from moto.moto_api._internal.managed_state_model import ManagedState
 DEPLOYMENT_MODEL = "ecs::service-deployment"
 # The states StopServiceDeployment accepts (Developer Guide, "Stopping Amazon ECS service
 # deployments"); any other answers ConflictException.
-STOPPABLE = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
+ROLLING_BACK = ("STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
+STOPPABLE = ("PENDING", "IN_PROGRESS", *ROLLING_BACK)
 COMPLETED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 # What ECS reports for a task whose essential container exited.
 STOP_CODE = "EssentialContainerExited"
@@ -136,12 +137,21 @@ class ServiceDeployment(ManagedState):
                 },
                 "status": status,
                 "statusReason": self.status_reason,
-                # A blue/green deployment in flight waits out its bake time (no traffic moves locally).
-                "lifecycleStage": "BAKE_TIME" if blue_green and status == "IN_PROGRESS" else None,
+                # In flight, a blue/green deployment waits at its hook (production's approval) or
+                # out its bake time; no traffic moves locally.
+                "lifecycleStage": _waiting_stage(configuration)
+                if blue_green and status == "IN_PROGRESS"
+                else None,
                 "deploymentConfiguration": configuration or None,
                 "rollback": self.rollback,
             }
         )
+
+
+def _waiting_stage(configuration: dict[str, Any]) -> str:
+    hooks = configuration.get("lifecycleHooks") or []
+    stages = [stage for hook in hooks for stage in hook.get("lifecycleStages") or []]
+    return str(stages[0]) if stages else "BAKE_TIME"
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:
@@ -188,32 +198,40 @@ class Deployments:
         return [d for d in self.deployments.values() if d.service is service]
 
     def stop(self, arn: str, stop_type: str) -> ServiceDeployment:
+        """Roll `arn` back to the service's last successfully deployed revision: the deployment
+        moves ROLLBACK_REQUESTED -> ROLLBACK_IN_PROGRESS -> ROLLBACK_SUCCESSFUL as moto's state
+        manager advances it (at once by default)."""
         deployment = self.deployments.get(arn)
         if deployment is None:
             raise ServiceDeploymentNotFoundException(f"The service deployment {arn} does not exist.")
         if stop_type != "ROLLBACK":
-            raise InvalidParameterException(
-                f"stopType {stop_type} is not supported; the valid value is ROLLBACK."
-            )
+            raise InvalidParameterException(f"stopType {stop_type} is not supported; use ROLLBACK.")
         status = deployment.current()
         if status not in STOPPABLE:
             raise ConflictException(f"The service deployment is {status} and cannot be stopped.")
-        source = deployment.source
-        if source is None:
-            raise ConflictException(
-                "The service deployment has no previous service revision to roll back to."
-            )
+        if status in ROLLING_BACK:  # ECS carries on with the rollback under way
+            return deployment
+        succeeded = [
+            d for d in self.of(deployment.service) if d is not deployment and d.current() == "SUCCESSFUL"
+        ]
+        if not succeeded:
+            raise ConflictException("The service has no successfully deployed revision to roll back to.")
+        previous = succeeded[-1].target
         now = utcnow()
-        deployment.status = "ROLLBACK_SUCCESSFUL"
-        deployment.status_reason = "Rolled back because of a StopServiceDeployment request."
+        deployment._transitions = [
+            ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"),
+            ("ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"),
+        ]
+        deployment.status, deployment._tick = "ROLLBACK_REQUESTED", 0
+        deployment.status_reason = "Rolling back because of a StopServiceDeployment request."
         deployment.rollback = {
             "reason": "StopServiceDeployment with stopType ROLLBACK",
             "startedAt": now,
-            "serviceRevisionArn": source.arn,
+            "serviceRevisionArn": previous.arn,
         }
-        deployment.stopped_at = deployment.finished_at = now
-        deployment.service.task_definition = source.task_definition
-        self.running[deployment.service.arn] = source
+        deployment.stopped_at = now
+        deployment.service.task_definition = previous.task_definition
+        self.running[deployment.service.arn] = previous
         return deployment
 
 
@@ -315,6 +333,8 @@ def _task_init(original: Callable[..., None]) -> Callable[..., None]:
             container.memory = _definition(definition, "memory")
             container.command = _definition(definition, "command")
             container.environment = _definition(definition, "environment")
+            # ECS reports an exit code once the container has stopped.
+            container.exitCode = None  # type: ignore[assignment]
             containers.append(container)
         self.containers = containers
         self.task_definition = task_definition  # type: ignore[attr-defined]
@@ -322,6 +342,19 @@ def _task_init(original: Callable[..., None]) -> Callable[..., None]:
         self.emulator_settled = False  # type: ignore[attr-defined]
 
     return init
+
+
+def _describe_task_definition(original: Callable[..., TaskDefinition]) -> Callable[..., TaskDefinition]:
+    """A family without a revision means its newest ACTIVE revision (moto: its newest)."""
+
+    @functools.wraps(original)
+    def describe(self: EC2ContainerServiceBackend, task_definition: str) -> TaskDefinition:
+        name = task_definition.split("/")[-1]
+        revisions = self.task_definitions.get(name, {}) if ":" not in name else {}
+        active = [number for number, d in revisions.items() if d.status == "ACTIVE"]
+        return revisions[max(active)] if active else original(self, task_definition)
+
+    return describe
 
 
 def _run_task(original: Callable[..., list[Task]]) -> Callable[..., list[Task]]:
@@ -427,6 +460,9 @@ def patch() -> None:
     backend.create_service = _create_service(backend.create_service)  # type: ignore[method-assign]
     backend.update_service = _update_service(backend.update_service)  # type: ignore[method-assign]
     backend._calculate_task_resource_requirements = staticmethod(_resource_requirements)  # type: ignore[method-assign]
+    backend.describe_task_definition = _describe_task_definition(  # type: ignore[method-assign]
+        backend.describe_task_definition
+    )
     backend.run_task = _run_task(backend.run_task)  # type: ignore[method-assign]
     backend.describe_tasks = _settling(backend.describe_tasks)  # type: ignore[method-assign]
     backend.list_tasks = _settling(backend.list_tasks)  # type: ignore[method-assign]

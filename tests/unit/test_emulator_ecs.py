@@ -4,6 +4,7 @@ completion (what `make deploy-status`, `rollback` and `db-migrate` need locally)
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
+
+from emulator.services.ecs_api import deployments
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -77,10 +81,11 @@ def _task_definition_of(revision_arn: str) -> str:
     return str(revision["taskDefinition"]).rsplit("/", 1)[-1]
 
 
-@pytest.fixture
-def held() -> Iterator[None]:
-    """Deployments stay in flight (moto's state manager), as during a real bake time."""
-    state_manager.set_transition("ecs::service-deployment", {"progression": "manual", "times": 1000})
+@contextlib.contextmanager
+def _held(reads: int = 1000) -> Iterator[None]:
+    """Deployments advance one state per `reads` reads (moto's state manager): in flight, as
+    during a real bake time."""
+    state_manager.set_transition("ecs::service-deployment", {"progression": "manual", "times": reads})
     try:
         yield
     finally:
@@ -139,22 +144,26 @@ def test_deployments_page_and_filter_by_status(aws: None) -> None:
     ]
 
 
-def test_stop_rolls_an_in_flight_deployment_back(aws: None, held: None) -> None:
+def test_stop_rolls_an_in_flight_deployment_back(aws: None) -> None:
     _deploy("repo:v1", update=False)
-    _deploy("repo:v2")
-    (in_flight,) = _deployments(status=["PENDING", "IN_PROGRESS"])
-    arn = in_flight["serviceDeploymentArn"]
-    assert _described(arn)["status"] in ("PENDING", "IN_PROGRESS")
-
-    with pytest.raises(ClientError, match="InvalidParameterException"):
-        _ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ABORT")
-    answer = _ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
-    assert answer["serviceDeploymentArn"] == arn
-    stopped = _described(arn)
-    assert stopped["status"] == "ROLLBACK_SUCCESSFUL"
-    assert _task_definition_of(stopped["rollback"]["serviceRevisionArn"]) == "f:1"
-    (service,) = _ecs().describe_services(cluster="c", services=["s"])["services"]
-    assert service["taskDefinition"].endswith("task-definition/f:1")
+    assert [d["status"] for d in _deployments()] == ["SUCCESSFUL"]
+    with _held():
+        _deploy("repo:v2")
+        (in_flight,) = _deployments(status=["PENDING", "IN_PROGRESS"])
+        arn = in_flight["serviceDeploymentArn"]
+        with pytest.raises(ClientError, match="InvalidParameterException"):
+            _ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ABORT")
+        answer = _ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+        assert answer["serviceDeploymentArn"] == arn
+        stopping = _described(arn)
+        assert stopping["status"] == "ROLLBACK_REQUESTED"  # held: on its way back
+        # Back to the last successfully deployed revision.
+        assert _task_definition_of(stopping["rollback"]["serviceRevisionArn"]) == "f:1"
+        (service,) = _ecs().describe_services(cluster="c", services=["s"])["services"]
+        assert service["taskDefinition"].endswith("task-definition/f:1")
+        # Stopping a deployment already rolling back carries on with that rollback.
+        _ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    assert _described(arn)["status"] == "ROLLBACK_SUCCESSFUL"
     # Completed: ECS refuses to stop it again.
     with pytest.raises(ClientError, match="ConflictException"):
         _ecs().stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
@@ -162,13 +171,14 @@ def test_stop_rolls_an_in_flight_deployment_back(aws: None, held: None) -> None:
         _ecs().stop_service_deployment(serviceDeploymentArn=arn + "x", stopType="ROLLBACK")
 
 
-def test_a_newer_deployment_supersedes_one_in_flight(aws: None, held: None) -> None:
+def test_a_newer_deployment_supersedes_one_in_flight(aws: None) -> None:
     _deploy("repo:v1", update=False)
-    _deploy("repo:v2")
-    _deploy("repo:v3")
-    newest, superseded, _ = _deployments()
-    assert superseded["status"] == "STOPPED"
-    assert newest["status"] in ("PENDING", "IN_PROGRESS")
+    with _held():
+        _deploy("repo:v2")
+        _deploy("repo:v3")
+        newest, superseded, _ = _deployments()
+        assert superseded["status"] == "STOPPED"
+        assert newest["status"] in ("PENDING", "IN_PROGRESS")
 
 
 def test_a_replaced_revision_that_is_not_retained_is_inactive_and_refused(aws: None) -> None:
@@ -234,6 +244,7 @@ def test_a_one_off_task_runs_every_container_to_completion(aws: None) -> None:
     assert started["failures"] == []
     arn = started["tasks"][0]["taskArn"]
     task_id = arn.rsplit("/", 1)[-1]
+    assert "exitCode" not in started["tasks"][0]["containers"][0]  # not before it stops
     (task,) = ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"]
     assert (task["lastStatus"], task["desiredStatus"], task["stopCode"]) == (
         "STOPPED",
@@ -273,3 +284,37 @@ def test_a_vpc_keeps_its_dns_attributes(aws: None) -> None:
     assert ec2.describe_vpc_attribute(VpcId=vpc, Attribute="enableDnsHostnames")["EnableDnsHostnames"] == {
         "Value": True
     }
+
+
+def test_a_family_without_revision_means_its_newest_active_revision(aws: None) -> None:
+    _deploy("repo:v1", update=False)
+    _deploy("repo:v2")
+    _ecs().deregister_task_definition(taskDefinition="f:2")
+    described = _ecs().describe_task_definition(taskDefinition="f")["taskDefinition"]
+    assert (described["revision"], described["status"]) == (1, "ACTIVE")
+    _ecs().update_service(cluster="c", service="s", taskDefinition="f")
+    (service,) = _ecs().describe_services(cluster="c", services=["s"])["services"]
+    assert service["taskDefinition"].endswith("task-definition/f:1")
+
+
+def test_an_in_flight_deployment_waits_at_its_hook(aws: None) -> None:
+    template = json.loads(_stack("repo:v1", retain=True))
+    configuration = template["Resources"]["Service"]["Properties"]["DeploymentConfiguration"]
+    configuration["LifecycleHooks"] = [
+        {
+            "HookTargetArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:hook",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/hook",
+            "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        }
+    ]
+    with _held(reads=1):  # each read moves it on: PENDING, then IN_PROGRESS
+        boto3.client("cloudformation", region_name=REGION).create_stack(
+            StackName="s", TemplateBody=json.dumps(template)
+        )
+        # Its ARN without reading it through the API (a read would move it on).
+        (arn,) = deployments(ecs_backends[ACCOUNT][REGION]).deployments
+        described = _described(arn)
+        assert (described["status"], described["lifecycleStage"]) == (
+            "IN_PROGRESS",
+            "POST_TEST_TRAFFIC_SHIFT",
+        )

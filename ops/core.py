@@ -12,9 +12,9 @@ import functools
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,8 @@ class Context:
     out: Callable[[str], None] = print
     # Clients in another region (production's DR stacks live in us-west-2).
     regional_clients: Callable[[str], Callable[[str], Any]] = aws_clients
+    # Against `make deploy-local`'s emulator (--local), which runs no application.
+    emulated: bool = False
     # Injectable so tests of polling and time-based checks run instantly.
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = utc_now
@@ -262,15 +264,124 @@ def require_services(ctx: Context, services: tuple[str, ...]) -> dict[str, dict[
     return found
 
 
-def redeploy(ctx: Context, service: str) -> None:
+def redeploy(ctx: Context, service: str) -> Call:
     """A new deployment with the current task definition (tasks re-read their secrets)."""
+    return Call(
+        "ecs", "UpdateService", {"cluster": ctx.names.cluster, "service": service, "forceNewDeployment": True}
+    )
+
+
+# --- service deployments and production's approval gate ----------------------------------------
+
+# ECS's service deployment states (Developer Guide, "View service history using Amazon ECS
+# service deployments"): not yet finished, and finishing by rolling back.
+IN_FLIGHT = ["PENDING", "IN_PROGRESS"]
+ROLLING_BACK = ["STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
+# How long a command that started a deployment waits for ECS to list it, to approve it.
+APPROVAL_WAIT = timedelta(minutes=2)
+APPROVAL_POLL_SECONDS = 5.0
+
+
+def service_deployments(
+    ctx: Context, service: str, status: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    ecs = ctx.clients("ecs")
+    params: dict[str, Any] = {"cluster": ctx.names.cluster, "service": service}
+    if status:
+        params["status"] = status
+    while True:
+        page = ecs.list_service_deployments(**params)
+        yield from page.get("serviceDeployments", [])
+        if not page.get("nextToken"):
+            return
+        params["nextToken"] = page["nextToken"]
+
+
+def describe_deployments(ctx: Context, arns: list[str]) -> list[dict[str, Any]]:
+    """DescribeServiceDeployments, 20 ARNs a call (its limit); an ARN ECS misses is an error."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(arns), 20):
+        described = ctx.clients("ecs").describe_service_deployments(
+            serviceDeploymentArns=arns[start : start + 20]
+        )
+        if described.get("failures"):
+            raise OpsError(f"cannot describe service deployments: {described['failures']}")
+        found += described.get("serviceDeployments", [])
+    return found
+
+
+def target_revision(ctx: Context, deployment: dict[str, Any]) -> str:
+    """The service revision a deployment rolls out (the value production's approval gate waits for)."""
+    revision = deployment.get("targetServiceRevisionArn") or (
+        describe_deployments(ctx, [deployment["serviceDeploymentArn"]])[0].get("targetServiceRevision") or {}
+    ).get("arn")
+    if not revision:
+        raise OpsError(f"deployment {deployment['serviceDeploymentArn']} has no target revision")
+    return str(revision)
+
+
+def approval_value(ctx: Context, service: str) -> str | None:
+    """The approval parameter's value; None where the approval gate is off (no parameter)."""
+    try:
+        value = ctx.clients("ssm").get_parameter(Name=ctx.names.approval_parameter(service))
+    except ClientError as error:
+        if error_code(error) == "ParameterNotFound":
+            return None
+        raise
+    return str(value["Parameter"]["Value"])
+
+
+def approve_revision(ctx: Context, service: str, revision: str) -> None:
     ctx.run(
         Call(
-            "ecs",
-            "UpdateService",
-            {"cluster": ctx.names.cluster, "service": service, "forceNewDeployment": True},
+            "ssm",
+            "PutParameter",
+            {
+                "Name": ctx.names.approval_parameter(service),
+                "Value": revision,
+                "Type": "String",
+                "Overwrite": True,
+            },
         )
     )
+
+
+def start_deployments(ctx: Context, updates: list[tuple[str, Call, str]]) -> None:
+    """Each (service, UpdateService call, what it does): make the call, then, where production's
+    approval gate would hold the deployment it starts (the hook holds every one but a service's
+    first until `make approve`, and rolls back after an hour), approve that deployment as ECS
+    lists it: an operator's own restart, configuration reload or rollback is its approval."""
+    gated = {
+        service: {d["serviceDeploymentArn"] for d in service_deployments(ctx, service, IN_FLIGHT)}
+        for service, _, _ in updates
+        if approval_value(ctx, service) is not None
+    }
+    for service, call, what in updates:
+        ctx.run(call)
+        ctx.out(f"{service}: {'would ' if ctx.dry_run else 'requested: '}{what}")
+    for service, before in gated.items():
+        parameter = ctx.names.approval_parameter(service)
+        if ctx.dry_run:
+            ctx.out(f"{service}: would approve the deployment this starts ({parameter}) once ECS lists it")
+            continue
+        deadline = ctx.now() + APPROVAL_WAIT
+        while True:
+            started = newest(
+                d
+                for d in service_deployments(ctx, service, IN_FLIGHT)
+                if d["serviceDeploymentArn"] not in before
+            )
+            if started is not None:
+                break
+            if ctx.now() >= deadline:
+                raise OpsError(
+                    f"{service}: ECS listed no new deployment within {int(APPROVAL_WAIT.total_seconds())}s; "
+                    f"approve it once it does: make approve ENV={ctx.env} SERVICE={service}"
+                )
+            ctx.sleep(APPROVAL_POLL_SECONDS)
+        revision = target_revision(ctx, started)
+        approve_revision(ctx, service, revision)
+        ctx.out(f"{service}: approved {revision}, the deployment this command started ({parameter})")
 
 
 def status_hint(ctx: Context) -> str:

@@ -67,14 +67,14 @@ def db_migrate(ctx: Context, args: argparse.Namespace) -> None:
     # services stack would only pass an import through).
     subnets = stack_outputs(ctx, "network")["PrivateSubnetIds"]
     cluster, container = outputs.get("ClusterName", ctx.names.cluster), outputs["MigrationContainer"]
-    family = outputs["MigrationTaskFamily"]
+    family, task_definition = outputs["MigrationTaskFamily"], outputs["MigrationTaskDefinition"]
     started = ctx.run(
         Call(
             "ecs",
             "RunTask",
             {
                 "cluster": cluster,
-                "taskDefinition": family,
+                "taskDefinition": task_definition,
                 "launchType": "FARGATE",
                 "startedBy": MIGRATION_STARTED_BY,
                 "networkConfiguration": {

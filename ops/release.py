@@ -12,49 +12,44 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from config.model import SERVICES
 from config.services import BLUE_GREEN_SERVICES
 from ops.core import (
+    IN_FLIGHT,
+    ROLLING_BACK,
     Call,
     Command,
     Context,
     Flag,
     OpsError,
+    approval_value,
+    approve_revision,
     create_snapshot,
     db_instance,
+    describe_deployments,
     describe_services,
-    error_code,
     flag,
     newest,
     redeploy,
     require_services,
+    service_deployments,
     short,
     stack_outputs,
+    start_deployments,
     status_hint,
+    target_revision,
+    timestamp,
     when,
 )
 
+# Successful deployments a rollback looks back through for the previous release.
+ROLLBACK_HISTORY = 20
 # Runbook: the daily automated backup must be recent before a production deployment.
 MAX_BACKUP_AGE = timedelta(hours=26)
 _HOURS = f"{MAX_BACKUP_AGE.total_seconds() / 3600:g}"
-IN_FLIGHT = ["PENDING", "IN_PROGRESS"]
-
-
-def _approval_value(ctx: Context, service: str) -> str | None:
-    """The approval parameter's value; None where the approval gate is off (no parameter)."""
-    try:
-        value = ctx.clients("ssm").get_parameter(Name=ctx.names.approval_parameter(service))
-    except ClientError as error:
-        if error_code(error) == "ParameterNotFound":
-            return None
-        raise
-    return str(value["Parameter"]["Value"])
 
 
 def _selected(
@@ -69,31 +64,9 @@ def _selected(
     return (service,)
 
 
-def _service_deployments(
-    ctx: Context, service: str, status: list[str] | None = None
-) -> Iterator[dict[str, Any]]:
-    ecs = ctx.clients("ecs")
-    params: dict[str, Any] = {"cluster": ctx.names.cluster, "service": service}
-    if status:
-        params["status"] = status
-    while True:
-        page = ecs.list_service_deployments(**params)
-        yield from page.get("serviceDeployments", [])
-        if not page.get("nextToken"):
-            return
-        params["nextToken"] = page["nextToken"]
-
-
-def _describe_deployment(ctx: Context, arn: str) -> dict[str, Any]:
-    described = ctx.clients("ecs").describe_service_deployments(serviceDeploymentArns=[arn])
-    deployments: list[dict[str, Any]] = described.get("serviceDeployments", [])
-    if not deployments:
-        raise OpsError(f"cannot describe service deployment {arn}: {described.get('failures')}")
-    return deployments[0]
-
-
-def _in_flight(ctx: Context, service: str) -> dict[str, Any] | None:
-    return newest(_service_deployments(ctx, service, IN_FLIGHT))
+def _ongoing(ctx: Context, service: str) -> dict[str, Any] | None:
+    """The newest deployment in flight or rolling back."""
+    return newest(service_deployments(ctx, service, [*IN_FLIGHT, *ROLLING_BACK]))
 
 
 # --- predeploy-check ---------------------------------------------------------------------
@@ -162,25 +135,19 @@ def approve(ctx: Context, args: argparse.Namespace) -> None:
     approvals: list[tuple[str, str]] = []
     in_flight = 0
     for service in services:
-        current = _approval_value(ctx, service)
+        current = approval_value(ctx, service)
         if current is None:
             stack_outputs(ctx, "services")  # an undeployed stack is named as such, not as "gate off"
             raise OpsError(
                 f"the approval gate is off in {ctx.env}: "
                 f"{ctx.names.approval_parameter(service)} does not exist"
             )
-        deployment = _in_flight(ctx, service)
+        deployment = newest(service_deployments(ctx, service, IN_FLIGHT))
         if deployment is None:
             ctx.out(f"{service}: no deployment in flight")
             continue
         in_flight += 1
-        revision = deployment.get("targetServiceRevisionArn") or (
-            _describe_deployment(ctx, deployment["serviceDeploymentArn"]).get("targetServiceRevision", {})
-        ).get("arn")
-        if not revision:
-            raise OpsError(
-                f"{service}: deployment {deployment['serviceDeploymentArn']} has no target revision"
-            )
+        revision = target_revision(ctx, deployment)
         if current == revision:
             ctx.out(f"{service}: {revision} is already approved")
             continue
@@ -190,37 +157,48 @@ def approve(ctx: Context, args: argparse.Namespace) -> None:
             f"no deployment of {' or '.join(services)} is in flight in {ctx.env}; nothing to approve"
         )
     for service, revision in approvals:
-        ctx.run(
-            Call(
-                "ssm",
-                "PutParameter",
-                {
-                    "Name": ctx.names.approval_parameter(service),
-                    "Value": revision,
-                    "Type": "String",
-                    "Overwrite": True,
-                },
-            )
-        )
+        approve_revision(ctx, service, revision)
         ctx.out(f"{service}: {'would approve' if ctx.dry_run else 'approved'} {revision}")
 
 
-def _previous_task_definition(ctx: Context, service: str) -> str:
-    """The task definition the newest successful blue/green deployment replaced."""
-    succeeded = newest(_service_deployments(ctx, service, ["SUCCESSFUL"]))
-    if succeeded is None:
-        raise OpsError(f"nothing to roll back to for {service}: no successful deployment on record")
-    sources = _describe_deployment(ctx, succeeded["serviceDeploymentArn"]).get("sourceServiceRevisions") or []
-    if not sources:
-        raise OpsError(
-            f"nothing to roll back to for {service}: its last deployment "
-            f"{short(succeeded['serviceDeploymentArn'])} had no earlier revision"
+def _revision_number(task_definition: str) -> tuple[str, int]:
+    family, _, number = short(task_definition).rpartition(":")
+    return family, int(number) if number.isdigit() else -1
+
+
+def _previous_release(ctx: Context, service: str, running: str) -> str:
+    """The newest revision of `running`'s family, older than it, that a successful deployment
+    ran (as its target, or as the source it replaced). Older, not just other: a restart's
+    deployment redeploys the running revision, and a second rollback goes one more release
+    back instead of forward again to the one just rolled back."""
+    family, number = _revision_number(running)
+    succeeded = sorted(
+        service_deployments(ctx, service, ["SUCCESSFUL"]),
+        key=lambda d: timestamp(d.get("createdAt")),
+        reverse=True,
+    )[:ROLLBACK_HISTORY]
+    revisions: list[str] = []  # newest first
+    for deployment in describe_deployments(ctx, [d["serviceDeploymentArn"] for d in succeeded]):
+        revisions += [(deployment.get("targetServiceRevision") or {}).get("arn", "")]
+        revisions += [source.get("arn", "") for source in deployment.get("sourceServiceRevisions") or []]
+    ran: dict[str, str] = {}
+    wanted = [r for r in dict.fromkeys(revisions) if r]
+    for start in range(0, len(wanted), 20):  # DescribeServiceRevisions takes 20 at a time
+        described = ctx.clients("ecs").describe_service_revisions(
+            serviceRevisionArns=wanted[start : start + 20]
         )
-    described = ctx.clients("ecs").describe_service_revisions(serviceRevisionArns=[sources[0]["arn"]])
-    revisions = described.get("serviceRevisions", [])
-    if not revisions:
-        raise OpsError(f"cannot describe service revision {sources[0]['arn']}: {described.get('failures')}")
-    return str(revisions[0]["taskDefinition"])
+        ran |= {
+            r["serviceRevisionArn"]: str(r["taskDefinition"]) for r in described.get("serviceRevisions", [])
+        }
+    for revision in revisions:
+        task_definition = ran.get(revision, "")
+        name, older = _revision_number(task_definition)
+        if name == family and 0 <= older < number:
+            return task_definition
+    raise OpsError(
+        f"nothing to roll back to for {service}: no successful deployment on record ran a revision "
+        f"of {family} older than {number}"
+    )
 
 
 def _previous_revision_of_family(ctx: Context, current: str) -> str:
@@ -244,30 +222,41 @@ def rollback(ctx: Context, args: argparse.Namespace) -> None:
     """Runbook rollback: stop an in-flight deployment with rollback, else redeploy the previous revision."""
     services = _selected(args, SERVICES, BLUE_GREEN_SERVICES)
     current = require_services(ctx, services)
-    plans: list[tuple[str, Call, str]] = []
+    stops: list[tuple[str, Call, str]] = []
+    updates: list[tuple[str, Call, str]] = []
     for service in services:  # plan everything first: refuse before changing anything
-        deployment = _in_flight(ctx, service) if service in BLUE_GREEN_SERVICES else None
+        deployment = _ongoing(ctx, service) if service in BLUE_GREEN_SERVICES else None
         if deployment is not None:
-            arn = deployment["serviceDeploymentArn"]
+            arn, status = deployment["serviceDeploymentArn"], deployment.get("status")
+            if status in ROLLING_BACK:  # a second rollback on top would start yet another deployment
+                ctx.out(f"{service}: deployment {short(arn)} is already rolling back ({status})")
+                continue
             call = Call("ecs", "StopServiceDeployment", {"serviceDeploymentArn": arn, "stopType": "ROLLBACK"})
-            plans.append((service, call, f"stop deployment {short(arn)} with rollback"))
+            stops.append((service, call, f"stop deployment {short(arn)} with rollback"))
             continue
         running = str(current[service]["taskDefinition"])
         if service in BLUE_GREEN_SERVICES:
-            previous = _previous_task_definition(ctx, service)
+            previous = _previous_release(ctx, service, running)
         else:
             previous = _previous_revision_of_family(ctx, running)
-        if short(previous) == short(running):
-            raise OpsError(f"nothing to roll back to for {service}: it already runs {short(running)}")
+        status = ctx.clients("ecs").describe_task_definition(taskDefinition=previous)["taskDefinition"][
+            "status"
+        ]
+        if status != "ACTIVE":  # ECS runs no INACTIVE revision ("TaskDefinition is inactive")
+            raise OpsError(
+                f"cannot roll back {service} to {short(previous)}: it is {status}; deploy the previous "
+                f"release instead: make deploy-{ctx.env} IMAGE_TAG=<the previous tag>"
+            )
         call = Call(
             "ecs",
             "UpdateService",
             {"cluster": ctx.names.cluster, "service": service, "taskDefinition": previous},
         )
-        plans.append((service, call, f"redeploy {short(previous)} in place of {short(running)}"))
-    for service, call, what in plans:
+        updates.append((service, call, f"redeploy {short(previous)} in place of {short(running)}"))
+    for service, call, what in stops:
         ctx.run(call)
         ctx.out(f"{service}: {'would ' if ctx.dry_run else 'requested: '}{what}")
+    start_deployments(ctx, updates)
     ctx.out(status_hint(ctx))
 
 
@@ -289,11 +278,11 @@ def deploy_status(ctx: Context, args: argparse.Namespace) -> None:
         ctx.out(f"  task definition: {short(str(described.get('taskDefinition', '-')))}")
         if service not in BLUE_GREEN_SERVICES:
             continue
-        latest = newest(_service_deployments(ctx, service))
+        latest = newest(service_deployments(ctx, service))
         if latest is None:
             ctx.out("  deployment: none on record")
         else:
-            detail = _describe_deployment(ctx, latest["serviceDeploymentArn"])
+            detail = describe_deployments(ctx, [latest["serviceDeploymentArn"]])[0]
             stage = detail.get("lifecycleStage") or latest.get("lifecycleStage")
             status = detail.get("status") or latest.get("status")
             created = detail.get("createdAt") or latest.get("createdAt")
@@ -301,7 +290,7 @@ def deploy_status(ctx: Context, args: argparse.Namespace) -> None:
                 f"  deployment: {status}{f' at {stage}' if stage else ''}, created {when(created)} "
                 f"({short(latest['serviceDeploymentArn'])})"
             )
-        approved = _approval_value(ctx, service)
+        approved = approval_value(ctx, service)
         if approved is not None:
             ctx.out(f"  approved revision: {approved}")
 
@@ -312,7 +301,7 @@ def restart(ctx: Context, args: argparse.Namespace) -> None:
         raise OpsError(f"SERVICE is required: one of {', '.join(SERVICES)}")
     (service,) = _selected(args, SERVICES, ())
     require_services(ctx, (service,))
-    redeploy(ctx, service)
+    start_deployments(ctx, [(service, redeploy(ctx, service), "restart with its task definition")])
     ctx.out(status_hint(ctx))
 
 

@@ -20,6 +20,7 @@ from ops.core import (
     read_json,
     redeploy,
     require_services,
+    start_deployments,
     status_hint,
 )
 
@@ -65,8 +66,7 @@ def config_update(ctx: Context, args: argparse.Namespace) -> None:
             {"SecretId": secret, "SecretString": json.dumps(value, separators=(",", ":"))},
         )
     )
-    for service in SERVICES:
-        redeploy(ctx, service)
+    start_deployments(ctx, [(s, redeploy(ctx, s), "restart to read the new configuration") for s in SERVICES])
     ctx.out(status_hint(ctx))
 
 

@@ -154,6 +154,9 @@ class ServicesStack(CleverBetterStack):
             ("BotTestUrl", self.public.test_url, "Green bot tasks during a deployment"),
             ("MlServiceTestUrl", self.internal.test_url, "Green ml-service tasks (inside the VPC)"),
             ("MigrationTaskFamily", migration.task_definition.family, "make db-migrate"),
+            # The revision this deploy registered: a family alone means its newest ACTIVE revision,
+            # which need not be the deployed one now that replaced revisions stay ACTIVE.
+            ("MigrationTaskDefinition", migration.task_definition.task_definition_arn, "make db-migrate"),
             ("MigrationContainer", migration.container_name, "make db-migrate"),
             (
                 "MigrationSecurityGroups",

@@ -131,6 +131,18 @@ class Ecs:
     def describe_service_revisions(self, *, serviceRevisionArns: list[str]) -> dict[str, Any]:
         return {"serviceRevisions": [self.revisions[a] for a in serviceRevisionArns], "failures": []}
 
+    def update_service(self, **params: Any) -> dict[str, Any]:
+        """As in production: a task definition change or a forced deployment starts a deployment,
+        which the approval gate holds IN_PROGRESS."""
+        (before,) = self.real.describe_services(cluster=params["cluster"], services=[params["service"]])[
+            "services"
+        ]
+        result: dict[str, Any] = self.real.update_service(**params)
+        after = result["service"]["taskDefinition"]
+        if params.get("forceNewDeployment") or after != before["taskDefinition"]:
+            self.deployment(params["service"], "IN_PROGRESS", before["taskDefinition"], after, minutes_ago=0)
+        return result
+
     def stop_service_deployment(self, *, serviceDeploymentArn: str, stopType: str) -> dict[str, Any]:
         self.stopped.append({"serviceDeploymentArn": serviceDeploymentArn, "stopType": stopType})
         return {"serviceDeploymentArn": serviceDeploymentArn}
@@ -265,6 +277,7 @@ def aws(clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[di
                     "Endpoint": "https://api.clever-better.com",
                     "ProductionListenerArn": balancers[PREFIX]["listener"],
                     "MigrationTaskFamily": MIGRATION_FAMILY,
+                    "MigrationTaskDefinition": _td("migrate", 1),
                     "MigrationContainer": "bot",
                     "MigrationSecurityGroups": "sg-0123456789abcdef0",
                 }.items()
@@ -491,6 +504,90 @@ def test_rollback_after_completion_redeploys_the_previous_revision(
     assert not ecs.stopped
 
 
+def test_rollback_after_a_release_is_approved_by_the_command(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Production's approval gate holds every deployment but the first: the rollback's own
+    redeploy is approved as ECS lists it, or the hook would roll the rollback back in an hour."""
+    ecs: Ecs = aws["ecs"]
+    ecs.deployment("bot", "SUCCESSFUL", _td("bot", 1), _td("bot", 2), minutes_ago=30)
+    assert run(aws, "rollback", "--service", "bot") == 0
+    (started,) = [d for d in ecs.deployments if d["status"] == "IN_PROGRESS"]
+    revision = started["targetServiceRevision"]["arn"]
+    assert ecs.revisions[revision]["taskDefinition"].endswith(f"{PREFIX}-bot:1")
+    assert _approved(aws, "bot") == revision
+    assert capsys.readouterr().out.splitlines()[-4:] == [
+        f"bot: requested: redeploy {PREFIX}-bot:1 in place of {PREFIX}-bot:2",
+        "+ aws ssm put-parameter --name /clever-better/prod/deploy/bot/approved-revision "
+        f"--value {revision} --type String --overwrite",
+        f"bot: approved {revision}, the deployment this command started "
+        "(/clever-better/prod/deploy/bot/approved-revision)",
+        "follow it with: make deploy-status ENV=production",
+    ]
+
+
+def test_rollback_skips_restarts_and_never_goes_forward_again(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs: Ecs = aws["ecs"]
+    ecs.deployment("bot", "SUCCESSFUL", None, _td("bot", 1), minutes_ago=900)
+    ecs.deployment("bot", "SUCCESSFUL", _td("bot", 1), _td("bot", 2), minutes_ago=60)
+    ecs.deployment("bot", "SUCCESSFUL", _td("bot", 2), _td("bot", 2), minutes_ago=10)  # make restart
+    assert run(aws, "rollback", "--service", "bot", "--dry-run") == 0
+    assert f"bot: would redeploy {PREFIX}-bot:1 in place of {PREFIX}-bot:2" in capsys.readouterr().out
+    assert run(aws, "rollback", "--service", "bot") == 0
+    assert _task_definition(aws, "bot") == f"{PREFIX}-bot:1"
+    for deployment in ecs.deployments:  # the rollback's deployment finished
+        deployment["status"] = deployment["status"].replace("IN_PROGRESS", "SUCCESSFUL")
+    capsys.readouterr()
+    assert run(aws, "rollback", "--service", "bot") == 1  # not forward to :2 again
+    assert capsys.readouterr().err.strip() == (
+        "error: nothing to roll back to for bot: no successful deployment on record ran a revision "
+        f"of {PREFIX}-bot older than 1"
+    )
+    assert _task_definition(aws, "bot") == f"{PREFIX}-bot:1"
+
+
+def test_rollback_leaves_a_deployment_that_is_already_rolling_back(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs: Ecs = aws["ecs"]
+    ecs.deployment("bot", "SUCCESSFUL", _td("bot", 1), _td("bot", 2), minutes_ago=600)
+    ecs.deployment("bot", "ROLLBACK_IN_PROGRESS", _td("bot", 2), _td("bot", 3), minutes_ago=5)
+    assert run(aws, "rollback", "--service", "bot") == 0
+    assert (
+        capsys.readouterr().out.splitlines()[0]
+        == "bot: deployment deployment-2 is already rolling back (ROLLBACK_IN_PROGRESS)"
+    )
+    assert not ecs.stopped and _task_definition(aws, "bot") == f"{PREFIX}-bot:2"
+
+
+def test_rollback_to_an_inactive_revision_is_refused(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs: Ecs = aws["ecs"]
+    ecs.deployment("bot", "SUCCESSFUL", _td("bot", 1), _td("bot", 2), minutes_ago=30)
+    ecs.deregister_task_definition(taskDefinition=f"{PREFIX}-bot:1")
+    assert run(aws, "rollback", "--service", "bot") == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: cannot roll back bot to {PREFIX}-bot:1: it is INACTIVE; deploy the previous release "
+        "instead: make deploy-production IMAGE_TAG=<the previous tag>"
+    )
+    assert _task_definition(aws, "bot") == f"{PREFIX}-bot:2"
+
+
+def test_a_started_deployment_ecs_never_lists_is_one_line(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs: Ecs = aws["ecs"]
+    monkeypatch.setattr(ecs, "update_service", ecs.real.update_service)  # no deployment appears
+    assert run(aws, "restart", "--service", "bot") == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: bot: ECS listed no new deployment within 120s; approve it once it does: "
+        "make approve ENV=production SERVICE=bot"
+    )
+
+
 def test_rollback_with_nothing_to_roll_back_to(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -499,8 +596,8 @@ def test_rollback_with_nothing_to_roll_back_to(
     ecs.deployment("ml-service", "SUCCESSFUL", None, _td("ml-service", 2), minutes_ago=30)
     assert run(aws, "rollback") == 1  # refused before anything changes, bot included
     assert capsys.readouterr().err.strip() == (
-        "error: nothing to roll back to for ml-service: "
-        "its last deployment deployment-2 had no earlier revision"
+        "error: nothing to roll back to for ml-service: no successful deployment on record ran a "
+        f"revision of {PREFIX}-ml-service older than 2"
     )
     assert _task_definition(aws, "bot") == f"{PREFIX}-bot:2"
     assert run(aws, "rollback", "--service", "bot") == 0
@@ -625,13 +722,24 @@ def test_config_update(aws: dict[str, Any], tmp_path: Path, capsys: pytest.Captu
     config.write_text('{\n  "max_stake": 25,\n  "markets": ["WIN"]\n}\n')
     assert run(aws, "config-update", "--file", str(config), "--dry-run") == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[:4] == [
+    restarts = [
+        line
+        for s in ("bot", "ml-service", "data-ingestion")
+        for line in (
+            f"[dry-run] aws ecs update-service --cluster {PREFIX} --service {s} --force-new-deployment",
+            f"{s}: would restart to read the new configuration",
+        )
+    ]
+    assert out == [
         "[dry-run] aws secretsmanager update-secret --secret-id clever-better/prod/config "
         "--secret-string '<redacted>'",
-        *(
-            f"[dry-run] aws ecs update-service --cluster {PREFIX} --service {s} --force-new-deployment"
-            for s in ("bot", "ml-service", "data-ingestion")
-        ),
+        *restarts,
+        # Production's approval gate would hold the restarts: the command approves them itself.
+        "bot: would approve the deployment this starts (/clever-better/prod/deploy/bot/approved-revision) "
+        "once ECS lists it",
+        "ml-service: would approve the deployment this starts "
+        "(/clever-better/prod/deploy/ml-service/approved-revision) once ECS lists it",
+        "follow it with: make deploy-status ENV=production",
     ]
     assert _secret(aws) == {"max_stake": 10}
     assert run(aws, "config-update", "--file", str(config)) == 0
@@ -641,6 +749,10 @@ def test_config_update(aws: dict[str, Any], tmp_path: Path, capsys: pytest.Captu
     assert "max_stake" not in printed.out + printed.err and "WIN" not in printed.out + printed.err
     assert "--secret-string '<redacted>'" in printed.out
     assert sum(line.startswith("+ aws ecs update-service") for line in printed.out.splitlines()) == 3
+    ecs: Ecs = aws["ecs"]
+    for service in ("bot", "ml-service"):  # approved: the hook lets the restart through
+        (started,) = [d for d in ecs.deployments if d["serviceArn"].endswith(f"/{service}")]
+        assert _approved(aws, service) == started["targetServiceRevision"]["arn"]
 
 
 def test_config_update_refuses_bad_files(
@@ -783,7 +895,7 @@ def test_db_migrate_dry_run(aws: dict[str, Any], capsys: pytest.CaptureFixture[s
     (line,) = capsys.readouterr().out.strip().splitlines()
     subnets = aws["ec2"].describe_subnets()["Subnets"]
     assert line.startswith(
-        f"[dry-run] aws ecs run-task --cluster {PREFIX} --task-definition {MIGRATION_FAMILY} "
+        f"[dry-run] aws ecs run-task --cluster {PREFIX} --task-definition {_td('migrate', 1)} "
         "--launch-type FARGATE --started-by make-db-migrate --network-configuration "
     )
     configuration = json.loads(line.split("--network-configuration ", 1)[1].strip("'"))
@@ -797,9 +909,16 @@ def test_db_migrate_succeeds_and_streams_the_log(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _log_lines(aws, {2: ["applying 0042_markets", "applying 0043_stakes"], 3: ["done: 2 migrations"]})
+    # A newer ACTIVE revision than the deployed one (a retained revision, a failed deploy's):
+    # the migration runs the revision the stack deployed, not the family's newest.
+    aws["ecs"].register_task_definition(
+        family=MIGRATION_FAMILY, containerDefinitions=[{"name": "bot", "image": "bot:next", "memory": 512}]
+    )
     assert run(aws, "db-migrate") == 0
     out = capsys.readouterr().out.strip().splitlines()
     task_id = aws["ecs"].started[0].rsplit("/", 1)[-1]
+    (task,) = aws["ecs"].real.describe_tasks(cluster=PREFIX, tasks=[aws["ecs"].started[0]])["tasks"]
+    assert task["taskDefinitionArn"] == _td("migrate", 1)
     assert out[0].startswith("+ aws ecs run-task")
     assert out[1:] == [
         f"started migration task {task_id}; following {LOG_GROUP} migrate/bot/{task_id}",

@@ -136,8 +136,8 @@ db-snapshot: install ops-env ## Manual snapshot clever-better-{token}-manual-YYY
 db-restore: install ops-env ## Restore SNAPSHOT=... to clever-better-{token}-restored
 	$(OPS) db-restore --snapshot "$$SNAPSHOT"
 
-backup-config: install ops-env ## Export the config secret to backups/config-YYYYMMDD.json (BACKUPS_DIR=... elsewhere; never overwrites)
-	$(OPS) backup-config $(if $(BACKUPS_DIR),--backups-dir "$$BACKUPS_DIR")
+backup-config: install ops-env ## Export the config secret to backups/TOKEN/config-YYYYMMDD.json (BACKUPS_DIR=... elsewhere; never overwrites)
+	$(OPS) backup-config $(if $(BACKUPS_DIR),--backups-dir "$$BACKUPS_DIR",$(if $(LOCAL),--backups-dir "$$LOCAL_STATE/backups"))
 
 backup-models: install ops-env ## Copy the model registry's models/ to models-YYYYMMDD/ in the backups bucket
 	$(OPS) backup-models

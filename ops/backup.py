@@ -2,7 +2,7 @@
 
 python -m ops db-snapshot   --env production [--dry-run]
 python -m ops db-restore    --env production --snapshot clever-better-prod-manual-20261126 [--dry-run]
-python -m ops backup-config --env production [--backups-dir backups] [--dry-run]
+python -m ops backup-config --env production [--backups-dir DIR] [--dry-run]
 python -m ops backup-models --env production [--dry-run]
 """
 
@@ -67,8 +67,11 @@ def db_restore(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def backup_config(ctx: Context, args: argparse.Namespace) -> None:
-    """Runbook: `get-secret-value ... > backups/config-YYYYMMDD.json`, never overwriting."""
-    path = Path(args.backups_dir) / ctx.names.config_backup_file(ctx.today)
+    """Runbook: `get-secret-value ... > backups/config-YYYYMMDD.json`, never overwriting; by
+    default in a folder per environment (backups/prod/...), so that staging's and production's
+    backups of the same day do not collide."""
+    directory = Path(args.backups_dir) if args.backups_dir else Path("backups") / ctx.names.token
+    path = directory / ctx.names.config_backup_file(ctx.today)
     if path.exists():
         raise OpsError(f"{path} already exists; refusing to overwrite a backup")
     call = Call("secretsmanager", "GetSecretValue", {"SecretId": ctx.names.secret("config")})
@@ -123,9 +126,9 @@ COMMANDS = (
     ),
     Command(
         "backup-config",
-        "Export the config secret to backups/config-YYYYMMDD.json (never overwrites)",
+        "Export the config secret to backups/TOKEN/config-YYYYMMDD.json (never overwrites)",
         backup_config,
-        (flag("--backups-dir", default="backups", help="where the file goes (default: backups)"),),
+        (flag("--backups-dir", help="where the file goes (default: backups/TOKEN, e.g. backups/prod)"),),
     ),
     Command(
         "backup-models",

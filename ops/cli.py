@@ -134,6 +134,7 @@ def main(
             today=args.date or now().strftime("%Y%m%d"),
             clients=clients or regional(config.region),
             regional_clients=regional,
+            emulated=args.local is not None,
             sleep=sleep,
             now=now,
         )

@@ -47,6 +47,11 @@ def smoke_test(ctx: Context, args: argparse.Namespace) -> None:
     """The configured smoke checks against the live endpoint, then the load balancers' targets."""
     config = ctx.config
     url = (args.url or "").strip()
+    if ctx.emulated and not url:  # the domain is the real environment's, not the emulator's
+        raise OpsError(
+            "the local emulator runs no application: pass URL= with the base URL of one that serves "
+            "/health (e.g. URL=http://127.0.0.1:8080)"
+        )
     base = (url or f"https://{config.domain_name}").rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise OpsError(f"--url {url!r} is not an http(s) URL")

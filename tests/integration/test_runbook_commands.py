@@ -297,6 +297,8 @@ def test_status_backups_and_restore(session: Session, clients: dict[str, Any], t
     current = clients["secretsmanager"].get_secret_value(SecretId="clever-better/dev/config")
     assert json.loads(path.read_text())["SecretString"] == current["SecretString"]
     session.make("backup-config", ok=False, BACKUPS_DIR=str(tmp_path))  # never overwrites
+    # LOCAL=1's default: the emulator's state folder, never the real backups/dev/ folder.
+    assert f"wrote {session.state}/backups/config-{_today()}.json (version " in session.make("backup-config")
 
     s3 = clients["s3"]
     backups = next(
@@ -384,6 +386,8 @@ def test_approve_and_rollback(session: Session, clients: dict[str, Any]) -> None
         session.make("restart", SERVICE="bot")
         stopped = session.make("rollback", SERVICE="bot")
         assert re.search(r"^bot: requested: stop deployment \S+ with rollback$", stopped, re.M), stopped
+        again = session.make("rollback", SERVICE="bot")  # no second rollback on top of the first
+        assert re.search(r"^bot: deployment \S+ is already rolling back \(ROLLBACK_REQUESTED\)$", again, re.M)
     finally:
         _moto_transition(session.port, {"model_name": "ecs::service-deployment"}, "unset-transition")
     (latest,) = clients["ecs"].list_service_deployments(cluster=PREFIX, service="bot", maxResults=1)[
@@ -404,7 +408,8 @@ def test_documented_ops_commands(session: Session) -> None:
     )
     roles = session.ops("--env", "dev", "--local", port, "service-linked-roles")
     assert "AWSServiceRoleForECS: " in roles
-    session.ops("--env", "dev", "--local", port, "smoke-test", ok=False)  # no URL: dev's domain is not local
+    refused = session.ops("--env", "dev", "--local", port, "smoke-test", ok=False)
+    assert refused.startswith("error: the local emulator runs no application: pass URL=")  # not dev's domain
 
 
 def test_cdk_targets_refuse_local(session: Session) -> None:

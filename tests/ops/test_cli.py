@@ -220,7 +220,7 @@ def test_makefile_target_dry_run(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(
         "[dry-run] aws secretsmanager get-secret-value --secret-id clever-better/prod/config "
-        "> backups/config-"
+        "> backups/prod/config-"
     )
     missing = subprocess.run(
         ["make", "-s", "db-snapshot"], cwd=ROOT, capture_output=True, text=True, timeout=300

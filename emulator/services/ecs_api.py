@@ -96,21 +96,21 @@ class ServiceDeployment(ManagedState):
             self.finished_at = utcnow()
         return status
 
+    def _common(self, status: str) -> dict[str, Any]:
+        """What the brief (ListServiceDeployments) and the description share."""
+        return {
+            "serviceDeploymentArn": self.arn,
+            "serviceArn": self.service.arn,
+            "clusterArn": self.service.cluster_arn,
+            "createdAt": self.created_at,
+            "startedAt": self.created_at,
+            "finishedAt": self.finished_at,
+            "status": status,
+            "statusReason": self.status_reason,
+        }
+
     def brief(self) -> dict[str, Any]:
-        status = self.current()
-        return _present(
-            {
-                "serviceDeploymentArn": self.arn,
-                "serviceArn": self.service.arn,
-                "clusterArn": self.service.cluster_arn,
-                "createdAt": self.created_at,
-                "startedAt": self.created_at,
-                "finishedAt": self.finished_at,
-                "targetServiceRevisionArn": self.target.arn,
-                "status": status,
-                "statusReason": self.status_reason,
-            }
-        )
+        return _present({**self._common(self.current()), "targetServiceRevisionArn": self.target.arn})
 
     def describe(self) -> dict[str, Any]:
         status = self.current()
@@ -118,13 +118,8 @@ class ServiceDeployment(ManagedState):
         blue_green = configuration.get("strategy") == "BLUE_GREEN"
         return _present(
             {
-                "serviceDeploymentArn": self.arn,
-                "serviceArn": self.service.arn,
-                "clusterArn": self.service.cluster_arn,
-                "createdAt": self.created_at,
-                "startedAt": self.created_at,
+                **self._common(status),
                 "updatedAt": self.finished_at or self.created_at,
-                "finishedAt": self.finished_at,
                 "stoppedAt": self.stopped_at,
                 "sourceServiceRevisions": [
                     {"arn": self.source.arn, "requestedTaskCount": self.service.desired_count}
@@ -135,8 +130,6 @@ class ServiceDeployment(ManagedState):
                     "arn": self.target.arn,
                     "requestedTaskCount": self.service.desired_count,
                 },
-                "status": status,
-                "statusReason": self.status_reason,
                 # In flight, a blue/green deployment waits at its hook (production's approval) or
                 # out its bake time; no traffic moves locally.
                 "lifecycleStage": _waiting_stage(configuration)

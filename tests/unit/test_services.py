@@ -307,27 +307,6 @@ def test_public_edge(templates: dict[str, Any], env: str) -> None:
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))
-def test_test_listener_is_never_open_to_the_internet(templates: dict[str, Any], env: str) -> None:
-    template = _template(templates, env)
-    port = CONFIGS[env].deployment.test_listener_port
-    rules = [
-        r["Properties"]
-        for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
-        if r["Properties"].get("FromPort") == port
-    ]
-    groups = resources(template, "AWS::EC2::SecurityGroup").values()
-    inline = [
-        r
-        for g in groups
-        for r in g["Properties"].get("SecurityGroupIngress", [])
-        if r.get("FromPort") == port
-    ]
-    assert rules or inline
-    for rule in rules + inline:
-        assert rule.get("CidrIp") != "0.0.0.0/0" and "CidrIpv6" not in rule, rule
-
-
-@pytest.mark.parametrize("env", sorted(PREFIXES))
 def test_approval_gate_only_where_configured(templates: dict[str, Any], env: str) -> None:
     template = _template(templates, env)
     cfg = CONFIGS[env]

@@ -234,31 +234,56 @@ def _assert_scratch_is_prepared(props: dict[str, Any], init: dict[str, Any], app
     assert app["DependsOn"] == [{"Condition": "SUCCESS", "ContainerName": "scratch-init"}]
 
 
+def _role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Every statement a role is granted: policies naming it, its managed policies, inline ones."""
+    found = template["Resources"][role]["Properties"]
+    attached = [arn["Ref"] for arn in found.get("ManagedPolicyArns", []) if "Ref" in arn]
+    assert len(attached) == len(found.get("ManagedPolicyArns", [])), "an AWS managed policy on a task role"
+    documents = [p["PolicyDocument"] for p in found.get("Policies", [])]
+    for key, resource in template["Resources"].items():
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and (
+            {"Ref": role} in resource["Properties"].get("Roles", []) or key in attached
+        ):
+            documents.append(resource["Properties"]["PolicyDocument"])
+    return [s for d in documents for s in d["Statement"]]
+
+
+# Family suffix -> the task role's complete actions (the migration gets its database credentials
+# as container secrets, through the execution role; its task role grants nothing).
+TASK_ROLE_ACTIONS = {
+    "bot": {"rds-db:connect"},
+    "data-ingestion": {"rds-db:connect"},
+    "ml-service": {
+        "rds-db:connect",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    },
+    "migrate": set(),
+}
+
+
 @pytest.mark.parametrize("env", sorted(PREFIXES))
 def test_task_roles_are_least_privilege(templates: dict[str, Any], env: str) -> None:
     template = _template(templates, env)
-    cfg = CONFIGS[env]
-    for key, policy in resources(template, "AWS::IAM::Policy").items():
-        if "TaskTaskRole" not in key:
-            continue
-        statements = policy["Properties"]["PolicyDocument"]["Statement"]
-        actions = [
+    definitions = [t["Properties"] for t in resources(template, "AWS::ECS::TaskDefinition").values()]
+    roles = {
+        d["Family"].removeprefix(f"{PREFIXES[env]}-"): d["TaskRoleArn"]["Fn::GetAtt"][0] for d in definitions
+    }
+    assert sorted(roles) == sorted(TASK_ROLE_ACTIONS)
+    for family, role in roles.items():
+        statements = _role_statements(template, role)
+        assert all(s["Effect"] == "Allow" for s in statements), family
+        actions = {
             a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-        ]
-        assert not any("*" in a for a in actions), (key, actions)
+        }
+        assert actions == TASK_ROLE_ACTIONS[family], family
         resources_ = json.dumps([s["Resource"] for s in statements])
-        if key.startswith("MlService"):
-            assert f"{PREFIXES[cfg.name]}-mlflow-" in resources_ and "backups" not in resources_
-            assert set(actions) == {
-                "rds-db:connect",
-                "s3:ListBucket",
-                "s3:GetObject",
-                "s3:PutObject",
-                "kms:Decrypt",
-                "kms:GenerateDataKey",
-            }
-        else:
-            assert set(actions) == {"rds-db:connect"}, (key, actions)
+        assert '"*"' not in resources_, family
+        if family == "ml-service":
+            assert f"{PREFIXES[env]}-mlflow-" in resources_ and "backups" not in resources_
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))

@@ -36,10 +36,17 @@ def test_every_make_command_exists(doc: str) -> None:
     assert sorted(used - targets) == []
 
 
-@pytest.mark.parametrize("doc", DOCS)
-def test_every_stack_name_exists(doc: str, templates: dict[str, Any]) -> None:
-    named = set(re.findall(r"clever-better-[a-z-]+-(?:network|data|secrets|registry|services)\b", _text(doc)))
-    assert named <= set(templates), sorted(named - set(templates))
+def test_every_stack_name_exists(templates: dict[str, Any]) -> None:
+    # Over all docs together: the README names no stack today, so a per-document check would pass empty.
+    named = {
+        name
+        for doc in DOCS
+        for name in re.findall(
+            r"clever-better-[a-z-]+-(?:network|data|secrets|registry|services)\b", _text(doc)
+        )
+    }
+    assert named, "no stack name found in the docs: the pattern is broken"
+    assert sorted(named - set(templates)) == []
 
 
 def test_runbook_log_groups_exist(templates: dict[str, Any]) -> None:

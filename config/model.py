@@ -59,6 +59,10 @@ MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 DAY, WEEK = 24 * 60, 7 * 24 * 60
 # RDS keeps automated backups for at most 35 days.
 RDS_MAX_BACKUP_DAYS = 35
+# Runbook promises production keeps: the daily backup's hour (UTC) and the longest period
+# between rotations (admin and application database credentials, the Betfair key).
+RUNBOOK_BACKUP_HOUR_UTC = 2
+RUNBOOK_ROTATION_DAYS = {"admin_days": 30, "application_days": 90, "betfair_days": 180}
 
 
 class ConfigError(ValueError):
@@ -472,7 +476,7 @@ class EnvironmentConfig:
     # Held read-only (a MappingProxyType) once built.
     services: Mapping[str, ServiceSize]
     log_retention_days: int
-    # Database and load balancers refuse deletion (staging and production).
+    # Database and load balancers refuse deletion (staging and production must).
     deletion_protection: bool
     deployment: DeploymentConfig
     disaster_recovery: DisasterRecoveryConfig | None = None
@@ -551,6 +555,14 @@ def _validate(cfg: EnvironmentConfig) -> None:
         LOG_RETENTION_ALLOWED,
     )
     _check_backup_misses_maintenance(cfg, check)
+    # Only dev's sandbox may be torn down; the database and load balancers of staging and
+    # production refuse deletion (their ack reasons in components/ rely on this check).
+    check(
+        cfg.name == "dev" or cfg.deletion_protection,
+        "deletion_protection",
+        cfg.deletion_protection,
+        f"{cfg.name} requires True (only dev may delete its database and load balancers)",
+    )
     check(
         cfg.retain_stateful or cfg.backup.vault_lock_min_retention_days is None,
         "backup.vault_lock_min_retention_days",
@@ -608,7 +620,7 @@ def _check_backup_misses_maintenance(cfg: EnvironmentConfig, check: Check) -> No
 
 
 def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
-    """The runbook's backup, availability, deletion and blue/green promises, made explicit."""
+    """The runbook's backup, rotation, availability and blue/green promises, made explicit."""
     check(
         cfg.backup.retention_days >= 30,
         "backup.retention_days",
@@ -616,12 +628,24 @@ def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
         "production keeps backups at least 30 days (runbook)",
     )
     check(
+        cfg.backup.daily_hour_utc == RUNBOOK_BACKUP_HOUR_UTC,
+        "backup.daily_hour_utc",
+        cfg.backup.daily_hour_utc,
+        f"production backs up daily at {RUNBOOK_BACKUP_HOUR_UTC:02d}:00 UTC (runbook)",
+    )
+    for period, days in RUNBOOK_ROTATION_DAYS.items():
+        check(
+            getattr(cfg.rotation, period) <= days,
+            f"rotation.{period}",
+            getattr(cfg.rotation, period),
+            f"production rotates at least every {days} days (runbook)",
+        )
+    check(
         cfg.backup.vault_lock_min_retention_days is not None,
         "backup.vault_lock_min_retention_days",
         None,
         "production locks its backup vaults (AWS Backup Vault Lock)",
     )
-    check(cfg.deletion_protection, "deletion_protection", cfg.deletion_protection, "production requires True")
     check(
         cfg.database.multi_az,
         "database.multi_az",

@@ -34,13 +34,86 @@ def test_production_matches_the_runbook() -> None:
     assert PROD.region == "us-east-1"
     assert PROD.disaster_recovery is not None and PROD.disaster_recovery.region == "us-west-2"
     assert PROD.network.zone_ids == ("use1-az1", "use1-az2", "use1-az4") and PROD.network.nat_gateways == 3
-    assert PROD.backup.retention_days == 30
-    assert PROD.deployment.bake_time_minutes == 15
-    assert PROD.deployment.approval_gate is True
-    assert PROD.database.multi_az is True
-    assert PROD.deletion_protection is True
-    assert PROD.termination_protection and PROD.retain_stateful
+    # Backups, rotation, Multi-AZ, protection, bake time and approval: PROMISED below.
     assert PROD.domain_name == "api.clever-better.com"
+
+
+# What the README's configuration reference and the runbook promise per environment, written
+# out literally: never read back from the configuration under test.
+PROMISED: dict[str, dict[str, Any]] = {
+    "dev": {
+        "database.multi_az": False,
+        "deletion_protection": False,
+        "termination_protection": False,
+        "retain_stateful": False,
+        "backup.daily_hour_utc": 2,
+        "backup.window": "02:00-03:00",
+        "backup.retention_days": 7,
+        "backup.hourly_retention_days": 2,
+        "backup.vault_lock_min_retention_days": None,
+        "log_retention_days": 14,
+        "network.flow_log_retention_days": 14,
+        "deployment.bake_time_minutes": 5,
+        "deployment.approval_gate": False,
+        "rotation.admin_days": 30,
+        "rotation.application_days": 90,
+        "rotation.betfair_days": 180,
+    },
+    "staging": {
+        "database.multi_az": False,
+        "deletion_protection": True,
+        "termination_protection": False,
+        "retain_stateful": False,
+        "backup.daily_hour_utc": 2,
+        "backup.window": "02:00-03:00",
+        "backup.retention_days": 14,
+        "backup.hourly_retention_days": 2,
+        "backup.vault_lock_min_retention_days": None,
+        "log_retention_days": 30,
+        "network.flow_log_retention_days": 30,
+        "deployment.bake_time_minutes": 10,
+        "deployment.approval_gate": False,
+        "rotation.admin_days": 30,
+        "rotation.application_days": 90,
+        "rotation.betfair_days": 180,
+    },
+    "production": {
+        "database.multi_az": True,
+        "deletion_protection": True,
+        "termination_protection": True,
+        "retain_stateful": True,
+        "backup.daily_hour_utc": 2,
+        "backup.window": "02:00-03:00",
+        "backup.retention_days": 30,
+        "backup.hourly_retention_days": 2,
+        "backup.vault_lock_min_retention_days": 2,
+        "log_retention_days": 90,
+        "network.flow_log_retention_days": 365,
+        "deployment.bake_time_minutes": 15,
+        "deployment.approval_gate": True,
+        "rotation.admin_days": 30,
+        "rotation.application_days": 90,
+        "rotation.betfair_days": 180,
+    },
+}
+
+
+def _get(cfg: EnvironmentConfig, path: str) -> Any:
+    value: Any = cfg
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+@pytest.mark.parametrize(
+    "env, path, expected",
+    [(env, path, value) for env, promised in PROMISED.items() for path, value in promised.items()],
+)
+def test_promised_value(env: str, path: str, expected: Any) -> None:
+    cfg = {c.name: c for c in (DEV, STAGING, PROD)}[env]
+    # `is` for booleans and None: 1 is not True.
+    actual = _get(cfg, path)
+    assert actual == expected and type(actual) is type(expected), f"{env}: {path} = {actual!r}"
 
 
 def test_no_reserved_concurrency_unless_configured() -> None:
@@ -55,18 +128,6 @@ def test_no_reserved_concurrency_unless_configured() -> None:
     ) == (1, 900)
 
 
-def test_runbook_rotation_periods() -> None:
-    for cfg in (DEV, STAGING, PROD):
-        assert (cfg.rotation.admin_days, cfg.rotation.application_days, cfg.rotation.betfair_days) == (
-            30,
-            90,
-            180,
-        )
-        # Runbook: the daily backup at 02:00 UTC, one hour for both RDS and AWS Backup.
-        assert cfg.backup.daily_hour_utc == 2
-        assert cfg.backup.window == "02:00-03:00"
-
-
 def test_maintenance_window_wrapping_midnight_checked() -> None:
     with pytest.raises(ConfigError, match="expected no overlap"):
         replace(DEV, database=replace(DEV.database, maintenance_window="sat:23:30-sun:02:30"))
@@ -77,7 +138,6 @@ def test_maintenance_window_wrapping_midnight_checked() -> None:
 def test_dev_is_small() -> None:
     assert DEV.network.zone_ids == ("use1-az1", "use1-az2") and DEV.network.nat_gateways == 1
     assert DEV.database.instance_class == "t4g.micro"
-    assert not DEV.termination_protection and not DEV.retain_stateful
     assert DEV.disaster_recovery is None
     assert DEV.domain_name == "dev-api.clever-better.com"
 
@@ -271,6 +331,32 @@ BAD = {
     "production without deletion protection": (
         lambda: replace(PROD, deletion_protection=False),
         "production: deletion_protection = False is not allowed; production requires True",
+    ),
+    "staging without deletion protection": (
+        lambda: replace(STAGING, deletion_protection=False),
+        "staging: deletion_protection = False is not allowed; staging requires True (only dev may delete "
+        "its database and load balancers)",
+    ),
+    "production backup hour other than the runbook's 02:00": (
+        lambda: replace(PROD, backup=replace(PROD.backup, daily_hour_utc=3)),
+        "production: backup.daily_hour_utc = 3 is not allowed; production backs up daily at 02:00 UTC",
+    ),
+    "production backups kept 29 days": (
+        lambda: replace(PROD, backup=replace(PROD.backup, retention_days=29)),
+        "production: backup.retention_days = 29 is not allowed; production keeps backups at least 30 days",
+    ),
+    "production admin rotation beyond 30 days": (
+        lambda: replace(PROD, rotation=replace(PROD.rotation, admin_days=31)),
+        "production: rotation.admin_days = 31 is not allowed; production rotates at least every 30 days",
+    ),
+    "production application rotation beyond 90 days": (
+        lambda: replace(PROD, rotation=replace(PROD.rotation, application_days=91)),
+        "production: rotation.application_days = 91 is not allowed; production rotates at least every 90 "
+        "days",
+    ),
+    "production Betfair rotation beyond 180 days": (
+        lambda: replace(PROD, rotation=replace(PROD.rotation, betfair_days=181)),
+        "production: rotation.betfair_days = 181 is not allowed; production rotates at least every 180 days",
     ),
     "production single-AZ database": (
         lambda: replace(PROD, database=replace(PROD.database, multi_az=False)),

@@ -26,6 +26,19 @@ STATEFUL_TYPES = frozenset(
     }
 )
 PINNED = Path(__file__).with_name("stateful_logical_ids.json")
+# README: production's stateful stacks are termination-protected (not the stateless services
+# stack, and nothing in dev or staging). Literal: a stack that drops out fails here.
+TERMINATION_PROTECTED = frozenset(
+    {
+        "clever-better-prod-network",
+        "clever-better-prod-data",
+        "clever-better-prod-secrets",
+        "clever-better-prod-registry",
+        "clever-better-prod-dr-network",
+        "clever-better-prod-dr-data",
+        "clever-better-prod-dr-registry",
+    }
+)
 
 
 def _manifest(assembly_dir: Path) -> dict[str, Any]:
@@ -57,15 +70,21 @@ def test_stack_names_regions_and_stages(templates: dict[str, Any], assembly_dir:
     ]
 
 
-@pytest.mark.parametrize(
-    "name, protected",
-    [(name, "-prod-" in name and not name.endswith("-services")) for name in sorted(STACKS)],
-)
+@pytest.mark.parametrize("name", sorted(STACKS))
 def test_termination_protection_on_production_stateful_stacks(
-    templates: dict[str, Any], assembly_dir: Path, name: str, protected: bool
+    templates: dict[str, Any], assembly_dir: Path, name: str
 ) -> None:
     artifact = _stack_artifacts(assembly_dir)[name]
-    assert artifact["properties"].get("terminationProtection", False) is protected
+    assert artifact["properties"].get("terminationProtection", False) is (name in TERMINATION_PROTECTED)
+
+
+def test_termination_protected_stacks_exist(templates: dict[str, Any], assembly_dir: Path) -> None:
+    protected = {
+        name
+        for name, artifact in _stack_artifacts(assembly_dir).items()
+        if artifact["properties"].get("terminationProtection", False)
+    }
+    assert protected == TERMINATION_PROTECTED
 
 
 @pytest.mark.parametrize("name", [n for n in STACKS if "-prod-" in n])
@@ -89,9 +108,10 @@ def test_no_resource_outlives_a_failed_first_create(templates: dict[str, Any], n
 
 @pytest.mark.parametrize("name", ["clever-better-dev-network", "clever-better-dev-data"])
 def test_dev_cleans_up_after_itself(templates: dict[str, Any], name: str) -> None:
-    for logical_id, resource in templates[name]["Resources"].items():
-        if resource["Type"] in STATEFUL_TYPES:
-            assert resource.get("DeletionPolicy", "Delete") == "Delete", logical_id
+    stateful = {k: r for k, r in templates[name]["Resources"].items() if r["Type"] in STATEFUL_TYPES}
+    assert stateful
+    for logical_id, resource in stateful.items():
+        assert resource.get("DeletionPolicy", "Delete") == "Delete", logical_id
 
 
 def stateful_ids(templates: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -109,6 +129,7 @@ def test_stateful_logical_ids_never_change(templates: dict[str, Any]) -> None:
     """
     pinned = json.loads(PINNED.read_text())
     current = stateful_ids(templates)
+    assert set(pinned) == set(STACKS) and all(pinned.values())
     for name, ids in pinned.items():
         missing = sorted(set(ids) - set(current.get(name, {})))
         assert not missing, f"{name}: stateful resources would be replaced or deleted: {missing}"

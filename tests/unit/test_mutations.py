@@ -173,7 +173,53 @@ TEMPLATE_MUTATIONS: dict[str, TemplateMutation] = {
         _both(properties.test_aws_managed_policies_are_only_the_allowed_ones, _task_roles),
     ),
 }
-SOURCE_MUTATIONS: dict[str, SourceMutation] = {}
+_BAD = "tests/unit/test_config.py::test_bad_value_names_environment_and_field"
+_PROMISED = "tests/unit/test_config.py::test_promised_value"
+SOURCE_MUTATIONS: dict[str, SourceMutation] = {
+    # Issue 11, found 1: the check that production (and staging) keep deletion protection.
+    "deletion protection check deleted": SourceMutation(
+        "config/model.py",
+        '        cfg.name == "dev" or cfg.deletion_protection,\n',
+        "        True,\n",
+        (f"{_BAD}[production without deletion protection]", f"{_BAD}[staging without deletion protection]"),
+    ),
+    "Multi-AZ check deleted": SourceMutation(
+        "config/model.py",
+        '    check(\n        cfg.database.multi_az,\n        "database.multi_az",',
+        '    check(\n        True,\n        "database.multi_az",',
+        (f"{_BAD}[production single-AZ database]",),
+    ),
+    "30-day backup retention check deleted": SourceMutation(
+        "config/model.py",
+        "        cfg.backup.retention_days >= 30,\n",
+        "        True,\n",
+        (f"{_BAD}[production backups kept 29 days]",),
+    ),
+    "02:00 UTC backup check deleted": SourceMutation(
+        "config/model.py",
+        "        cfg.backup.daily_hour_utc == RUNBOOK_BACKUP_HOUR_UTC,\n",
+        "        True,\n",
+        (f"{_BAD}[production backup hour other than the runbook's 02:00]",),
+    ),
+    "rotation period check deleted": SourceMutation(
+        "config/model.py",
+        "            getattr(cfg.rotation, period) <= days,\n",
+        "            True,\n",
+        (f"{_BAD}[production admin rotation beyond 30 days]",),
+    ),
+    "15-minute bake time check deleted": SourceMutation(
+        "config/model.py",
+        "        cfg.deployment.bake_time_minutes >= 15,\n",
+        "        True,\n",
+        (f"{_BAD}[production bake time under 15 minutes]",),
+    ),
+    "production stateful stacks not termination-protected": SourceMutation(
+        "config/model.py",
+        'termination-protected in production only."""\n        return self.is_production',
+        'termination-protected in production only."""\n        return False',
+        (f"{_PROMISED}[production-termination_protection-True]",),
+    ),
+}
 
 
 @pytest.fixture(scope="module")

@@ -37,10 +37,21 @@ ISOLATED_MASK = 24  # databases only
 
 
 def closed_security_group(
-    scope: Construct, construct_id: str, *, vpc: ec2.IVpc, description: str
+    scope: Construct, construct_id: str, *, vpc: ec2.IVpc, description: str, separate_rules: bool = False
 ) -> ec2.SecurityGroup:
-    """A security group that lets nothing out until its owner adds the rules it needs."""
-    return ec2.SecurityGroup(scope, construct_id, vpc=vpc, description=description, allow_all_outbound=False)
+    """A security group that lets nothing out until its owner adds the rules it needs.
+
+    With `separate_rules`, every rule is its own resource (no inline rules), so a cdk-nag
+    acknowledgement can sit on the one rule it is about instead of on the whole group.
+    """
+    return ec2.SecurityGroup(
+        scope,
+        construct_id,
+        vpc=vpc,
+        description=description,
+        allow_all_outbound=False,
+        disable_inline_rules=separate_rules,
+    )
 
 
 class Network(Construct):

@@ -305,15 +305,16 @@ class Database(Construct):
             acknowledge(
                 cfn,
                 "Single-AZ by configuration (database.multi_az) in non-production environments "
-                "to save cost; production is Multi-AZ and config validation keeps it so.",
+                "to save cost; production must be Multi-AZ (validated: config.model._check_production).",
                 "AwsSolutions::AwsSolutions-RDS3",
                 "NIST.800.53.R5::NIST.800.53.R5-RDSMultiAZSupport",
             )
         if not deletion_protection:
             acknowledge(
                 cfn,
-                "Deletion protection is off by configuration in dev so the sandbox can be torn down; "
-                "staging and production require it (config validation).",
+                "Deletion protection is off by configuration in dev so the sandbox can be torn down. "
+                "Production must keep it on (validated: config.model._check_production); staging has "
+                "it on by configuration only.",
                 "AwsSolutions::AwsSolutions-RDS10",
                 "NIST.800.53.R5::NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
             )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from cfnlint.api import ManualArgs, lint
 
 from emulator.cloudformation import intrinsics_around_stack_outputs
 from tests.support import STACKS, synth, template_files
+from tests.unit.acknowledgements import pinned
 
 # cfn-lint rules we ignore everywhere, each with its reason. Keep this list short.
 CFN_LINT_IGNORED = {}
@@ -61,10 +65,24 @@ def test_nag_packs_fail_synth_on_a_finding(tmp_path: Path) -> None:
     assert "AwsSolutions-S10" in report and "NIST.800.53.R5-S3BucketSSLRequestsOnly" in report
 
 
-def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
+def test_acknowledgements_are_pinned(app: Any) -> None:
+    """Exactly the reviewed (construct path, rule) pairs of tests/unit/acknowledgements.py, each
+    with its reviewed reason: a new pair (even of a rule acknowledged elsewhere) fails until it is
+    added there, a removed one until it is removed there."""
     acks = _acknowledgements(app)
-    assert acks, "expected the network's documented acknowledgements"
-    for path, rule, reason in acks:
+    assert acks, "expected the app's acknowledgements"
+    found = {(path, rule): reason for path, rule, reason in acks}
+    assert len(found) == len(acks), "a rule acknowledged twice on one construct"
+    pins = pinned()
+    assert sorted(found.keys() - pins.keys()) == [], "new: review, then add to tests/unit/acknowledgements.py"
+    assert sorted(pins.keys() - found.keys()) == [], "gone: remove from tests/unit/acknowledgements.py"
+    assert [(pair, found[pair]) for pair in sorted(found) if found[pair] != pins[pair]] == []
+
+
+def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
+    pins = pinned()
+    assert pins
+    for (path, rule), reason in pins.items():
         assert len(reason.split()) >= 8 and not BOILERPLATE.match(reason.strip()), (path, rule, reason)
         # Never on a stack or stage: on the construct that has the finding.
         assert path.count("/") >= 3, (path, rule)
@@ -73,7 +91,7 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
     # task execution roles; what Lambda needs to attach our functions to the VPC (EC2's list
     # actions, a new interface, DeleteNetworkInterface as Lambda documents it); a deployment
     # hook's own service's deployments. Nothing else.
-    iam5 = [(path, rule) for path, rule, _ in acks if rule.startswith("AwsSolutions::AwsSolutions-IAM5[")]
+    iam5 = [(path, rule) for path, rule in pins if rule.startswith("AwsSolutions::AwsSolutions-IAM5[")]
     assert iam5
     for path, rule in iam5:
         if path.endswith("/Task/ExecutionRole/DefaultPolicy"):
@@ -90,44 +108,22 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
             ), rule
         else:
             assert "ReplicationPolicy" in path and rule.endswith("/*]"), (path, rule)
-    # Every other acknowledged rule, reviewed: adding one to the app means adding it here too.
-    assert {rule for _, rule, _ in acks} - {rule for _, rule in iam5} == {
-        "NIST.800.53.R5::NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
-        "AwsSolutions::AwsSolutions-RDS11",
-        "AwsSolutions::AwsSolutions-RDS3",
-        "AwsSolutions::AwsSolutions-RDS10",
-        "NIST.800.53.R5::NIST.800.53.R5-RDSMultiAZSupport",
-        "NIST.800.53.R5::NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
-        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
-        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
-        "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",
-        "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
-        "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
-        "AwsSolutions::AwsSolutions-SMG4",
-        "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
-        "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
-        "NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",
-        "AwsSolutions::AwsSolutions-S1",
-        "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-        "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
-        "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
-        # Services: see components/edge and components/services for each reason.
-        "AwsSolutions::AwsSolutions-ECS2",
-        "AwsSolutions::AwsSolutions-EC23",
-        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
-        "NIST.800.53.R5::NIST.800.53.R5-ALBHttpToHttpsRedirection",
-        "NIST.800.53.R5::NIST.800.53.R5-ELBv2ACMCertificateRequired",
-        "NIST.800.53.R5::NIST.800.53.R5-ALBWAFEnabled",
-        "NIST.800.53.R5::NIST.800.53.R5-ELBDeletionProtectionEnabled",
-        "NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction",
-    }
-    for path, rule, _ in acks:
+    for path, rule in pins:
         if rule.endswith(("-S1", "LoggingEnabled", "EncryptionKMS")):
             # Only log destinations themselves (S3 and ALB access logs).
             assert path.endswith(("/Buckets/AccessLogs/Resource", "/LoadBalancerLogs/Resource")), (path, rule)
-        if rule.endswith(("ALBWAFEnabled", "EC23")):
-            # Only the internal load balancer goes without WAF; only the public one is open.
-            assert ("/Internal/" in path) == rule.endswith("ALBWAFEnabled"), (path, rule)
+        if rule.endswith("ALBWAFEnabled"):
+            # Only the internal load balancer goes without WAF.
+            assert path.endswith("/services/Internal/LoadBalancer/Resource"), (path, rule)
+        if rule.endswith(("EC23", "EC2RestrictedCommonPorts", "EC2RestrictedSSH")):
+            # One ingress rule each, never a whole security group (which would hide its next
+            # rule): the public load balancer's world-open 80/443 and NAT-address test port,
+            # and the database's token-port ingress from the proxy.
+            assert re.search(
+                r"/services/Public/SecurityGroup/from (0\.0\.0\.0_0:(80|443)|'?\{IndirectPeer\d*\}'?:9000)$"
+                r"|/data/Database/DatabaseSecurityGroup/from \w+ProxySecurityGroup\w+:\{IndirectPort\}$",
+                path,
+            ), (path, rule)
         if rule.endswith("LambdaConcurrency"):
             # Our functions, where functions.* leaves the reservation unset (the default).
             assert re.search(rf"/{OUR_FUNCTIONS}/Resource$", path), path
@@ -139,14 +135,54 @@ def test_acknowledgements_are_narrow_and_reasoned(app: Any) -> None:
         if rule.endswith("S3BucketReplicationEnabled"):
             # Production's primary buckets replicate; only logs, other envs and DR twins may not.
             assert not path.startswith("production/") or "Logs/Resource" in path, path
-    # Only the configuration secret goes unrotated.
-    for path, rule, _ in acks:
         if "SMG4" in rule or "RotationEnabled" in rule:
+            # Only the configuration secret goes unrotated.
             assert path.endswith("/secrets/Secrets/Config/Resource"), path
-    # Multi-AZ and deletion protection are only ever waived outside production.
-    for path, rule, _ in acks:
         if "MultiAZ" in rule or "RDS3" in rule or "DeletionProtection" in rule or "RDS10" in rule:
+            # Multi-AZ and deletion protection are only ever waived outside production.
             assert not path.startswith("production"), (path, rule)
+
+
+# A reason that claims a check names it: "(tested: tests/unit/test_x.py::test_y)" or
+# "(validated: config.model.function)".
+REFERENCE = re.compile(r"\((tested|validated): ([^)\s]+)\)")
+
+
+def _exists(kind: str, target: str) -> bool:
+    from tests.support import ROOT
+
+    if kind == "validated":
+        module, _, name = target.rpartition(".")
+        return callable(getattr(importlib.import_module(module), name, None))
+    file, *names = target.split("::")
+    path = ROOT / file
+    if not names or not path.is_file():
+        return False
+    scope: list[ast.stmt] = ast.parse(path.read_text()).body
+    for name in names:
+        found = [n for n in scope if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == name]
+        if not found:
+            return False
+        scope = found[0].body
+    return True
+
+
+def test_reasons_name_the_checks_they_claim() -> None:
+    reasons = set(pinned().values())
+    references = {match.groups() for reason in reasons for match in REFERENCE.finditer(reason)}
+    assert len(references) >= 3  # the parser sees references
+    assert sorted(ref for ref in references if not _exists(*ref)) == []
+    # No claim of a check without its reference.
+    claims = [r for r in reasons if re.search(r"validat|\btested\b|\bchecked\b", REFERENCE.sub("", r), re.I)]
+    assert claims == []
+
+
+def test_reference_check_rejects_what_does_not_exist() -> None:
+    assert _exists("tested", "tests/unit/test_quality_gates.py::test_reasons_name_the_checks_they_claim")
+    assert not _exists("tested", "tests/unit/test_quality_gates.py::test_no_such_test")
+    assert not _exists("tested", "tests/unit/no_such_file.py::test_x")
+    assert _exists("validated", "config.model._check_production")
+    assert not _exists("validated", "config.model._check_no_such_thing")
 
 
 def test_acknowledge_helper_rejects_empty_reason() -> None:
@@ -174,6 +210,27 @@ def test_cfn_lint_clean(templates: dict[str, Any], name: str) -> None:
         and not (m.rule.id in CFN_LINT_IGNORED_WHEN and CFN_LINT_IGNORED_WHEN[m.rule.id][0].search(m.message))
     ]
     assert problems == []
+
+
+def test_readme_lists_every_ignored_rule() -> None:
+    """The quality-gates section names each ignored rule with its scope, and nothing else."""
+    from tests.support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quality gates", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^  - `([EWI]\d{4})`", section, re.M))
+    assert listed == set(CFN_LINT_IGNORED) | set(CFN_LINT_IGNORED_WHEN)
+    assert "zero errors" not in readme
+    # Nothing ignored in ruff's settings; each per-line code in use is named.
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
+    assert set(lint) == {"select"}, lint
+    sources = [
+        path
+        for folder in ("components", "config", "emulator", "lambdas", "ops", "stacks", "tools", "tests")
+        for path in (ROOT / folder).rglob("*.py")
+    ]
+    noqa = {code for path in sources for code in re.findall(r"# noqa: ([A-Z]+\d+)", path.read_text())}
+    assert noqa and noqa <= set(re.findall(r"# noqa: ([A-Z]+\d+)", section)), noqa
 
 
 def test_synth_is_deterministic(templates: dict[str, Any], assembly_dir: Path, tmp_path: Path) -> None:

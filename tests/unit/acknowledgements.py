@@ -1,0 +1,561 @@
+"""Every cdk-nag acknowledgement in the app, pinned by hand: (construct path, rule) -> reason.
+
+The one reviewed list. tests/unit/test_quality_gates.py::test_acknowledgements_are_pinned
+compares it with the synthesized app: a new acknowledgement (even of a rule listed here, on
+another construct) fails until it is added here, a removed one until it is removed, and a
+changed reason until it is changed here too. Literal data only: never import product code.
+
+Each Pin stands for every stage x path x rule; a path is below its stage (`dev/...`) and
+`{account}` in a rule is the stage's account.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "production": "333333333333"}
+ACCOUNTS["production-dr"] = ACCOUNTS["production"]
+
+
+class Pin(NamedTuple):
+    stages: tuple[str, ...]
+    paths: tuple[str, ...]
+    rules: tuple[str, ...]
+    reason: str
+
+
+def pinned() -> dict[tuple[str, str], str]:
+    """(construct path, rule id) -> reason, each pair once."""
+    pairs: dict[tuple[str, str], str] = {}
+    for pin in PINS:
+        for stage in pin.stages:
+            for path in pin.paths:
+                for rule in pin.rules:
+                    pair = (f"{stage}/{path}", rule.replace("{account}", ACCOUNTS[stage]))
+                    assert pair not in pairs, f"pinned twice: {pair}"
+                    pairs[pair] = pin.reason
+    return pairs
+
+
+# Reasons shared by several pins.
+PUBLIC_ROUTE = (
+    "Public subnets exist only for the internet-facing ALB and the NAT gateways; this default route to "
+    "the internet gateway is what makes them public."
+)
+PROXY_INGRESS = (
+    "Ingress from the proxy security group on the instance's endpoint port (5432), which is a deploy-time"
+    " token the check cannot read; no CIDR is involved."
+)
+NAT_TEST_PORT = (
+    "The test port from one of our NAT gateways' Elastic IPs as a /32: a deploy-time value the checks "
+    "cannot read, so they report it; never the whole internet (tested: "
+    "tests/unit/test_services.py::test_test_listener_is_never_open_to_the_internet)."
+)
+MLFLOW_OBJECTS = (
+    "Object read and write in the mlflow bucket only: model artefacts have generated keys, so objects are"
+    " granted by the bucket's key prefix."
+)
+REPLICATION_OBJECTS = (
+    "Replication reads and writes object versions, which IAM addresses only as bucket/* (this bucket and "
+    "its named DR twin); no other bucket is reachable."
+)
+OWN_DEPLOYMENTS = (
+    "A service deployment's id exists only once ECS starts it; the wildcard stays within this one "
+    "service's deployments, and the action only reads them."
+)
+
+PINS = (
+    Pin(
+        stages=("dev", "staging", "production", "production-dr"),
+        paths=(
+            "network/Network/Vpc/PublicSubnet1/DefaultRoute",
+            "network/Network/Vpc/PublicSubnet2/DefaultRoute",
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",),
+        reason=PUBLIC_ROUTE,
+    ),
+    Pin(
+        stages=("production", "production-dr"),
+        paths=("network/Network/Vpc/PublicSubnet3/DefaultRoute",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",),
+        reason=PUBLIC_ROUTE,
+    ),
+    Pin(
+        stages=("dev",),
+        paths=(
+            "data/Database/DatabaseSecurityGroup/"
+            "from devdataDatabaseProxySecurityGroup23CD79FC:{IndirectPort}",
+        ),
+        rules=(
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
+        ),
+        reason=PROXY_INGRESS,
+    ),
+    Pin(
+        stages=("production",),
+        paths=(
+            "data/Database/DatabaseSecurityGroup/"
+            "from productiondataDatabaseProxySecurityGroup3048604F:{IndirectPort}",
+        ),
+        rules=(
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
+        ),
+        reason=PROXY_INGRESS,
+    ),
+    Pin(
+        stages=("staging",),
+        paths=(
+            "data/Database/DatabaseSecurityGroup/"
+            "from stagingdataDatabaseProxySecurityGroup49C4B7E9:{IndirectPort}",
+        ),
+        rules=(
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
+        ),
+        reason=PROXY_INGRESS,
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Database/Instance/MonitoringRole",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+        ),
+        reason=(
+            "AmazonRDSEnhancedMonitoringRole is the AWS-maintained policy for enhanced monitoring; it "
+            "only lets RDS write OS metrics to the RDSOSMetrics log group."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Database/Instance/Resource",),
+        rules=("AwsSolutions::AwsSolutions-RDS11",),
+        reason=(
+            "Port 5432 is reachable only from the proxy and database-client security groups in isolated "
+            "subnets; a non-default port adds no protection there and breaks tooling defaults."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging"),
+        paths=("data/Database/Instance/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-RDS3",
+            "NIST.800.53.R5::NIST.800.53.R5-RDSMultiAZSupport",
+        ),
+        reason=(
+            "Single-AZ by configuration (database.multi_az) in non-production environments to save cost; "
+            "production must be Multi-AZ (validated: config.model._check_production)."
+        ),
+    ),
+    Pin(
+        stages=("dev",),
+        paths=("data/Database/Instance/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-RDS10",
+            "NIST.800.53.R5::NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+        ),
+        reason=(
+            "Deletion protection is off by configuration in dev so the sandbox can be torn down. "
+            "Production must keep it on (validated: config.model._check_production); staging has it on by"
+            " configuration only."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "data/Database/Roles/FunctionPolicy",
+            "secrets/Secrets/RotationPolicy",
+            "services/BotDeployment/HookPolicy",
+            "services/MlServiceDeployment/HookPolicy",
+        ),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:*/*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:network-interface/*]",
+        ),
+        reason=(
+            "Lambda attaches the function to the VPC with its execution role. EC2's Describe actions have"
+            " no resource-level permissions (*); a new network interface has no id before it exists "
+            "(network-interface/*, created only in this function's subnets with its security group); "
+            "DeleteNetworkInterface is on all of the account's EC2 resources in the region (*/*), as the "
+            "Lambda developer guide requires. The function's own code is denied them all."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "data/Database/Roles/Function/Resource",
+            "secrets/Secrets/Rotation/Resource",
+            "services/BotDeployment/Hook/Resource",
+            "services/MlServiceDeployment/Hook/Resource",
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
+        reason=(
+            "No reserved concurrency unless configured (functions.*_reserved_concurrency): Lambda refuses"
+            " any reservation in an account at the reduced concurrency quota of 10, and each function has"
+            " one caller that runs one at a time (ECS one deployment of a service, Secrets Manager one "
+            "rotation of the secret)."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Database/Roles/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "Only CloudFormation invokes it, during a deploy, and every failure fails that deploy (the "
+            "handler answers FAILED, or the five-minute service time-out expires): a dead-letter queue "
+            "would hold nothing an operator does not already see."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Database/Proxy/IAMRole",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",),
+        reason=(
+            "The proxy role's policy is one rds-db:connect to this instance as the application user, "
+            "nothing else; an inline policy keeps it bound to this role's lifecycle."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Backups/Plan/Database/Role",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+        ),
+        reason=(
+            "AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup needs to "
+            "snapshot and copy RDS; a hand-written copy would drift from the service's needs."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production", "production-dr"),
+        paths=("data/Buckets/AccessLogs/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-S1",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
+        ),
+        reason=(
+            "This is the access-log bucket itself: logging it into itself would loop, S3 server access "
+            "logging cannot write to SSE-KMS buckets, and log copies in the DR region are not needed."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production-dr"),
+        paths=(
+            "data/Buckets/Backups/Resource",
+            "data/Buckets/Mlflow/Resource",
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",),
+        reason=(
+            "Cross-region copies are for production only (the DR region); this is a non-production bucket"
+            " or already the DR replica."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("secrets/Secrets/Config/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-SMG4",
+            "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
+        ),
+        reason=(
+            "Application configuration, not a credential: operators version it by hand (runbook: "
+            "update-secret), so there is nothing to rotate."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("secrets/Secrets/Rotation/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "Secrets Manager invokes rotation synchronously and records each failure on the secret; a "
+            "pending rotation also raises a P2 reminder, so a dead-letter queue would stay empty."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/LoadBalancerLogs/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-S1",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
+        ),
+        reason=(
+            "This bucket is itself a log destination (ALB access logs): ELB can only write to SSE-S3 "
+            "buckets, logging its own reads would loop, and log copies in the DR region are not needed."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Public/SecurityGroup/from 0.0.0.0_0:443",),
+        rules=("AwsSolutions::AwsSolutions-EC23",),
+        reason=(
+            "Internet-facing by design: this rule opens port 443 (HTTPS, behind the web ACL) to everyone;"
+            " cdk-nag judges each of this group's rules on its own, so it covers no other rule (tested: "
+            "tests/unit/test_services.py::test_public_edge)."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Public/SecurityGroup/from 0.0.0.0_0:80",),
+        rules=("AwsSolutions::AwsSolutions-EC23",),
+        reason=(
+            "Internet-facing by design: this rule opens port 80 (a redirect to HTTPS only) to everyone; "
+            "cdk-nag judges each of this group's rules on its own, so it covers no other rule (tested: "
+            "tests/unit/test_services.py::test_public_edge)."
+        ),
+    ),
+    Pin(
+        stages=("staging", "production"),
+        paths=("services/Public/SecurityGroup/from '{IndirectPeer2}':9000",),
+        rules=(
+            "AwsSolutions::AwsSolutions-EC23",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
+        ),
+        reason=NAT_TEST_PORT,
+    ),
+    Pin(
+        stages=("production",),
+        paths=("services/Public/SecurityGroup/from '{IndirectPeer3}':9000",),
+        rules=(
+            "AwsSolutions::AwsSolutions-EC23",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
+        ),
+        reason=NAT_TEST_PORT,
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Public/SecurityGroup/from {IndirectPeer}:9000",),
+        rules=(
+            "AwsSolutions::AwsSolutions-EC23",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
+            "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
+        ),
+        reason=NAT_TEST_PORT,
+    ),
+    Pin(
+        stages=("dev",),
+        paths=(
+            "services/Internal/LoadBalancer/Resource",
+            "services/Public/LoadBalancer/Resource",
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-ELBDeletionProtectionEnabled",),
+        reason=(
+            "Deletion protection follows the deletion_protection setting: off in dev so the sandbox can "
+            "be torn down. Production must keep it on (validated: config.model._check_production); "
+            "staging has it on by configuration only."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Public/LoadBalancer/Redirect80To443/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-ELBv2ACMCertificateRequired",),
+        reason=(
+            "Port 80 only answers with a permanent redirect to HTTPS on 443; it never forwards a request,"
+            " so there is nothing for a certificate to protect."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Public/LoadBalancer/Test/Resource",),
+        rules=(
+            "NIST.800.53.R5::NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5::NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        ),
+        reason=(
+            "Plain HTTP on the test port carries only smoke-test GETs (deployment.smoke_checks, e.g. "
+            "/health; no credentials, no user data) from the deployment hook while a deployment verifies "
+            "green, and operators' checks; no client or production traffic uses this port (the hook "
+            "reaches it from our NAT addresses)."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Internal/LoadBalancer/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-ALBWAFEnabled",),
+        reason=(
+            "Internal load balancer in private subnets reachable only from the bot's security group; the "
+            "internet-facing load balancer in front of the bot carries the web ACL."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Internal/LoadBalancer/Http/Resource",),
+        rules=(
+            "NIST.800.53.R5::NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5::NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        ),
+        reason=(
+            "Internal load balancer in private subnets, reachable only from the calling service's "
+            "security group; there is no public name to hold a certificate for."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Internal/LoadBalancer/Test/Resource",),
+        rules=(
+            "NIST.800.53.R5::NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5::NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        ),
+        reason=(
+            "Plain HTTP on the test port carries only smoke-test GETs (deployment.smoke_checks, e.g. "
+            "/health; no credentials, no user data) from the deployment hook while a deployment verifies "
+            "green, and operators' checks; no client or production traffic uses this port (the hook "
+            "reaches it inside the VPC)."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "services/Bot/Task/ExecutionRole/DefaultPolicy",
+            "services/Bot/Task/TaskRole/DefaultPolicy",
+            "services/DataIngestion/Task/ExecutionRole/DefaultPolicy",
+            "services/DataIngestion/Task/TaskRole/DefaultPolicy",
+            "services/Migration/Task/ExecutionRole/DefaultPolicy",
+            "services/MlService/Task/ExecutionRole/DefaultPolicy",
+            "services/MlService/Task/TaskRole/DefaultPolicy",
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",),
+        reason=(
+            "The CDK writes this role's default policy from our explicit grants; it belongs to this one "
+            "task definition's role and lives and dies with it, so a separate managed policy adds "
+            "nothing."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "services/Bot/Task/Resource",
+            "services/DataIngestion/Task/Resource",
+            "services/Migration/Task/Resource",
+            "services/MlService/Task/Resource",
+        ),
+        rules=("AwsSolutions::AwsSolutions-ECS2",),
+        reason=(
+            "Configuration and credentials reach the container only as ECS secrets from Secrets Manager; "
+            "the plain environment holds names and endpoints, never credentials."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "services/Bot/Task/ExecutionRole/DefaultPolicy",
+            "services/DataIngestion/Task/ExecutionRole/DefaultPolicy",
+            "services/Migration/Task/ExecutionRole/DefaultPolicy",
+            "services/MlService/Task/ExecutionRole/DefaultPolicy",
+        ),
+        rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
+        reason=(
+            "ecr:GetAuthorizationToken has no resource-level permissions, so it is granted on *; image "
+            "pulls themselves are limited to this service's repository."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "services/BotDeployment/5xxAlarm",
+            "services/BotDeployment/LatencyAlarm",
+            "services/BotDeployment/UnhealthyAlarm",
+            "services/MlServiceDeployment/5xxAlarm",
+            "services/MlServiceDeployment/LatencyAlarm",
+            "services/MlServiceDeployment/UnhealthyAlarm",
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction",),
+        reason=(
+            "A deployment alarm: ECS itself acts on it, rolling the deployment back while it is in ALARM "
+            "(tested: tests/unit/test_services.py::test_services_deploy_blue_green_with_hook_alarms_and_b"
+            "ake_time). It has no notification action yet; paging comes with the alarm catalogue (issue "
+            "13)."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "services/BotDeployment/Hook/Resource",
+            "services/MlServiceDeployment/Hook/Resource",
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "ECS invokes the hook synchronously and rolls the deployment back on any error, so a failed "
+            "invocation is already handled; a dead-letter queue would stay empty."
+        ),
+    ),
+    Pin(
+        stages=("dev",),
+        paths=("services/MlService/Task/TaskRole/DefaultPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-dev-mlflow-{account}-us-east-1/*]",
+        ),
+        reason=MLFLOW_OBJECTS,
+    ),
+    Pin(
+        stages=("production",),
+        paths=("services/MlService/Task/TaskRole/DefaultPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-prod-mlflow-{account}-us-east-1/*]",
+        ),
+        reason=MLFLOW_OBJECTS,
+    ),
+    Pin(
+        stages=("staging",),
+        paths=("services/MlService/Task/TaskRole/DefaultPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-staging-mlflow-{account}-us-east-1/*]",
+        ),
+        reason=MLFLOW_OBJECTS,
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=(
+            "services/Bot/Service/AlternateRole",
+            "services/MlService/Service/AlternateRole",
+        ),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+        ),
+        reason=(
+            "ECS blue/green moves listener-rule weights and target registrations with the AWS managed "
+            "infrastructure policy for load balancers, which AWS keeps in step with the feature."
+        ),
+    ),
+    Pin(
+        stages=("production",),
+        paths=("data/Buckets/BackupsReplicationPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-prod-backups-{account}-us-east-1/*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-prod-backups-{account}-us-west-2/*]",
+        ),
+        reason=REPLICATION_OBJECTS,
+    ),
+    Pin(
+        stages=("production",),
+        paths=("data/Buckets/MlflowReplicationPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-prod-mlflow-{account}-us-east-1/*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-prod-mlflow-{account}-us-west-2/*]",
+        ),
+        reason=REPLICATION_OBJECTS,
+    ),
+    Pin(
+        stages=("production",),
+        paths=("services/BotDeployment/HookPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{account}:service-deployment/clever-better-prod/bot/*]",
+        ),
+        reason=OWN_DEPLOYMENTS,
+    ),
+    Pin(
+        stages=("production",),
+        paths=("services/MlServiceDeployment/HookPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{account}:service-deployment/clever-better-prod/ml-service/*]",
+        ),
+        reason=OWN_DEPLOYMENTS,
+    ),
+)

@@ -45,7 +45,7 @@ def load_balancer_logs_bucket(scope: Construct, *, context: UnitContext) -> s3.B
 class ServiceLoadBalancer(Construct):
     """Internet-facing with HTTPS (and HTTP redirected) when given a certificate; internal
     HTTP otherwise. Attributes: ``load_balancer``, ``security_group``, ``listener``,
-    ``test_listener``, ``blue``, ``green``, ``production_rule``, ``test_rule``, ``test_url``,
+    ``test_listener``, ``blue``, ``green``, ``production_rule``, ``test_rule``, ``test_port``, ``test_url``,
     ``internet_facing``, ``vpc``.
     """
 
@@ -158,6 +158,7 @@ class ServiceLoadBalancer(Construct):
 
         self.production_rule = rule("ProductionRule", self.listener)
         self.test_rule = rule("TestRule", self.test_listener)
+        self.test_port = test_port
         self.test_url = f"http://{self.load_balancer.load_balancer_dns_name}:{test_port}"
         self._acknowledge(public, deletion_protection)
 
@@ -193,8 +194,9 @@ class ServiceLoadBalancer(Construct):
         for rule in self.security_group.node.children:
             if not isinstance(rule, ec2.CfnSecurityGroupIngress) or rule.cidr_ip is None:
                 continue
-            if rule.cidr_ip == "0.0.0.0/0":
-                # Only the internet-facing listeners open themselves to everyone (open=True).
+            one_port = rule.to_port == rule.from_port
+            if public and rule.cidr_ip == "0.0.0.0/0" and one_port and rule.from_port in (80, 443):
+                # The internet-facing listeners (open=True); any other open rule fails synth.
                 what = "HTTPS, behind the web ACL" if rule.from_port == 443 else "a redirect to HTTPS only"
                 acknowledge(
                     rule,
@@ -203,7 +205,7 @@ class ServiceLoadBalancer(Construct):
                     "other rule (tested: tests/unit/test_services.py::test_public_edge).",
                     "AwsSolutions::AwsSolutions-EC23",
                 )
-            elif cdk.Token.is_unresolved(rule.cidr_ip):
+            elif cdk.Token.is_unresolved(rule.cidr_ip) and one_port and rule.from_port == self.test_port:
                 # cdk-nag's checks throw on a CIDR they cannot read, which reports a finding.
                 acknowledge(
                     rule,

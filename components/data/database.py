@@ -312,9 +312,8 @@ class Database(Construct):
         if not deletion_protection:
             acknowledge(
                 cfn,
-                "Deletion protection is off by configuration in dev so the sandbox can be torn down. "
-                "Production must keep it on (validated: config.model._check_production); staging has "
-                "it on by configuration only.",
+                "Deletion protection is off by configuration in dev so the sandbox can be torn down; "
+                "staging and production must keep it on (validated: config.model._validate).",
                 "AwsSolutions::AwsSolutions-RDS10",
                 "NIST.800.53.R5::NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
             )

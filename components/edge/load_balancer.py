@@ -202,7 +202,8 @@ class ServiceLoadBalancer(Construct):
                     rule,
                     f"Internet-facing by design: this rule opens port {rule.from_port} ({what}) to "
                     "everyone; cdk-nag judges each of this group's rules on its own, so it covers no "
-                    "other rule (tested: tests/unit/test_services.py::test_public_edge).",
+                    "other rule (tested: tests/unit/test_properties.py::"
+                    "test_only_the_public_load_balancer_admits_the_internet).",
                     "AwsSolutions::AwsSolutions-EC23",
                 )
             elif cdk.Token.is_unresolved(rule.cidr_ip) and one_port and rule.from_port == self.test_port:
@@ -211,7 +212,7 @@ class ServiceLoadBalancer(Construct):
                     rule,
                     "The test port from one of our NAT gateways' Elastic IPs as a /32: a deploy-time "
                     "value the checks cannot read, so they report it; never the whole internet (tested: "
-                    "tests/unit/test_services.py::test_test_listener_is_never_open_to_the_internet).",
+                    "tests/unit/test_properties.py::test_test_listener_is_never_open_to_the_internet).",
                     "AwsSolutions::AwsSolutions-EC23",
                     "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedCommonPorts",
                     "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH",
@@ -233,7 +234,7 @@ class ServiceLoadBalancer(Construct):
             acknowledge(
                 self.load_balancer.node.default_child or self.load_balancer,
                 "Deletion protection follows the deletion_protection setting: off in dev so the sandbox "
-                "can be torn down. Production must keep it on (validated: "
-                "config.model._check_production); staging has it on by configuration only.",
+                "can be torn down; staging and production must keep it on (validated: "
+                "config.model._validate).",
                 "NIST.800.53.R5::NIST.800.53.R5-ELBDeletionProtectionEnabled",
             )

@@ -49,7 +49,7 @@ PROXY_INGRESS = (
 NAT_TEST_PORT = (
     "The test port from one of our NAT gateways' Elastic IPs as a /32: a deploy-time value the checks "
     "cannot read, so they report it; never the whole internet (tested: "
-    "tests/unit/test_services.py::test_test_listener_is_never_open_to_the_internet)."
+    "tests/unit/test_properties.py::test_test_listener_is_never_open_to_the_internet)."
 )
 MLFLOW_OBJECTS = (
     "Object read and write in the mlflow bucket only: model artefacts have generated keys, so objects are"
@@ -156,9 +156,8 @@ PINS = (
             "NIST.800.53.R5::NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
         ),
         reason=(
-            "Deletion protection is off by configuration in dev so the sandbox can be torn down. "
-            "Production must keep it on (validated: config.model._check_production); staging has it on by"
-            " configuration only."
+            "Deletion protection is off by configuration in dev so the sandbox can be torn down; staging "
+            "and production must keep it on (validated: config.model._validate)."
         ),
     ),
     Pin(
@@ -296,7 +295,7 @@ PINS = (
         reason=(
             "Internet-facing by design: this rule opens port 443 (HTTPS, behind the web ACL) to everyone;"
             " cdk-nag judges each of this group's rules on its own, so it covers no other rule (tested: "
-            "tests/unit/test_services.py::test_public_edge)."
+            "tests/unit/test_properties.py::test_only_the_public_load_balancer_admits_the_internet)."
         ),
     ),
     Pin(
@@ -306,7 +305,7 @@ PINS = (
         reason=(
             "Internet-facing by design: this rule opens port 80 (a redirect to HTTPS only) to everyone; "
             "cdk-nag judges each of this group's rules on its own, so it covers no other rule (tested: "
-            "tests/unit/test_services.py::test_public_edge)."
+            "tests/unit/test_properties.py::test_only_the_public_load_balancer_admits_the_internet)."
         ),
     ),
     Pin(
@@ -348,8 +347,7 @@ PINS = (
         rules=("NIST.800.53.R5::NIST.800.53.R5-ELBDeletionProtectionEnabled",),
         reason=(
             "Deletion protection follows the deletion_protection setting: off in dev so the sandbox can "
-            "be torn down. Production must keep it on (validated: config.model._check_production); "
-            "staging has it on by configuration only."
+            "be torn down; staging and production must keep it on (validated: config.model._validate)."
         ),
     ),
     Pin(

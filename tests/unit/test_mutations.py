@@ -28,6 +28,7 @@ import pytest
 
 from tests.support import ROOT
 from tests.unit import test_properties as properties
+from tests.unit import test_quality_gates as quality_gates
 from tests.unit import test_services as services
 
 Templates = dict[str, dict[str, Any]]
@@ -173,6 +174,19 @@ TEMPLATE_MUTATIONS: dict[str, TemplateMutation] = {
         _both(properties.test_aws_managed_policies_are_only_the_allowed_ones, _task_roles),
     ),
 }
+Acknowledgements = list[tuple[str, str, str]]
+_SSH = "NIST.800.53.R5::NIST.800.53.R5-EC2RestrictedSSH"
+# Issue 11, found 4: a new acknowledgement of a rule already acknowledged elsewhere, on a new
+# construct (port 22 opened to the world), passed a pin of rule IDs alone.
+ACKNOWLEDGEMENT_MUTATIONS: dict[str, Callable[[Acknowledgements], Acknowledgements]] = {
+    "EC2RestrictedSSH acknowledged on a new rule": lambda acks: [
+        *acks,
+        ("dev/services/Public/Ssh", _SSH, "Operators need SSH during incidents, so it stays open for now."),
+    ],
+    "a reason reworded": lambda acks: [(p, r, reason + " Reviewed.") for p, r, reason in acks[:1]] + acks[1:],
+    "an acknowledgement gone": lambda acks: acks[1:],
+}
+
 _BAD = "tests/unit/test_config.py::test_bad_value_names_environment_and_field"
 _PROMISED = "tests/unit/test_config.py::test_promised_value"
 SOURCE_MUTATIONS: dict[str, SourceMutation] = {
@@ -255,7 +269,8 @@ def _pytest(repository: Path, tests: tuple[str, ...]) -> subprocess.CompletedPro
 
 
 def test_every_mutation_is_listed() -> None:
-    assert len(SOURCE_MUTATIONS) + len(TEMPLATE_MUTATIONS) >= 1
+    """The audit's findings (issue 11), each with at least one mutation here."""
+    assert len(SOURCE_MUTATIONS) >= 7 and len(TEMPLATE_MUTATIONS) >= 5 and len(ACKNOWLEDGEMENT_MUTATIONS) >= 3
 
 
 @pytest.mark.parametrize("name", sorted(SOURCE_MUTATIONS))
@@ -282,3 +297,11 @@ def test_template_mutation_fails_its_test(templates: Templates, name: str) -> No
     mutation.mutate(mutant)
     with pytest.raises(AssertionError):
         mutation.check(mutant)
+
+
+@pytest.mark.parametrize("name", sorted(ACKNOWLEDGEMENT_MUTATIONS))
+def test_acknowledgement_mutation_fails_the_pin(app: Any, name: str) -> None:
+    acks = quality_gates._acknowledgements(app)
+    quality_gates.check_acknowledgements_pinned(acks)
+    with pytest.raises(AssertionError):
+        quality_gates.check_acknowledgements_pinned(ACKNOWLEDGEMENT_MUTATIONS[name](list(acks)))

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from config import load
 from emulator import local
 from tests.support import synth, template_files
 
@@ -21,8 +20,7 @@ DATA = "clever-better-dev-data"
 SECRETS = "clever-better-dev-secrets"
 REGISTRY = "clever-better-dev-registry"
 SERVICES = "clever-better-dev-services"
-DEV = load(("dev",))[0]
-# Literal: a drift in config/names.py must fail here, not match itself.
+# Literal, as every expected value here: a drift in config must fail here, not match itself.
 PREFIX = "clever-better-dev"
 
 
@@ -56,18 +54,18 @@ def test_vpc_and_subnets_as_configured(deployed: Any, clients: dict[str, Any]) -
     outputs = deployed[2][STACK]
     ec2 = clients["ec2"]
     (vpc,) = ec2.describe_vpcs(VpcIds=[outputs["VpcId"]])["Vpcs"]
-    assert vpc["CidrBlock"] == DEV.network.vpc_cidr == outputs["VpcCidr"]
+    assert vpc["CidrBlock"] == "10.0.0.0/16" == outputs["VpcCidr"]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
-    assert len(subnets) == 3 * DEV.network.az_count
+    assert len(subnets) == 3 * 2  # three tiers in two zones
     for tier in ("Public", "Private", "Isolated"):
         ids = set(outputs[f"{tier}SubnetIds"].split(","))
         tier_subnets = [s for s in subnets if s["SubnetId"] in ids]
-        assert len(tier_subnets) == DEV.network.az_count
+        assert len(tier_subnets) == 2
         # The physical zones config names (whatever this account calls them).
         assert {s["AvailabilityZoneId"] for s in tier_subnets} == {"use1-az1", "use1-az2"}
         assert not any(s["MapPublicIpOnLaunch"] for s in tier_subnets)
     nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
-    assert len(nats) == DEV.network.nat_gateways
+    assert len(nats) == 1
 
 
 def test_endpoints(deployed: Any, clients: dict[str, Any]) -> None:
@@ -99,7 +97,7 @@ def test_flow_logs_to_encrypted_group(deployed: Any, clients: dict[str, Any]) ->
     (group,) = clients["logs"].describe_log_groups(logGroupNamePrefix=outputs["FlowLogGroupName"])[
         "logGroups"
     ]
-    assert group["retentionInDays"] == DEV.network.flow_log_retention_days
+    assert group["retentionInDays"] == 14
     key = clients["kms"].describe_key(KeyId=group["kmsKeyId"])["KeyMetadata"]
     assert key["Enabled"]
     assert clients["kms"].get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
@@ -118,14 +116,14 @@ def test_database_as_configured(deployed: Any, clients: dict[str, Any]) -> None:
     (db,) = clients["rds"].describe_db_instances(DBInstanceIdentifier="clever-better-dev")["DBInstances"]
     assert outputs[DATA]["DbInstanceIdentifier"] == "clever-better-dev"
     assert db["Engine"] == "postgres" and db["EngineVersion"].startswith("17.")
-    assert db["DBInstanceClass"] == f"db.{DEV.database.instance_class}"
+    assert db["DBInstanceClass"] == "db.t4g.micro"
     assert db["StorageEncrypted"] and db["KmsKeyId"]
-    assert db["BackupRetentionPeriod"] == DEV.backup.retention_days
+    assert db["BackupRetentionPeriod"] == 7
     assert db["PreferredBackupWindow"] == "02:00-03:00"
-    assert db["MultiAZ"] is DEV.database.multi_az
-    assert db["DeletionProtection"] is DEV.deletion_protection
+    assert db["MultiAZ"] is False
+    assert db["DeletionProtection"] is False
     assert db["CopyTagsToSnapshot"] is True
-    assert db["MaxAllocatedStorage"] == DEV.database.max_allocated_storage_gib
+    assert db["MaxAllocatedStorage"] == 50
     assert sorted(db["EnabledCloudwatchLogsExports"]) == ["postgresql", "upgrade"]
     assert not db["PubliclyAccessible"]
     isolated = set(outputs[STACK]["IsolatedSubnetIds"].split(","))
@@ -226,7 +224,7 @@ def test_cluster_and_service_logs(deployed: Any, clients: dict[str, Any]) -> Non
         (group,) = clients["logs"].describe_log_groups(
             logGroupNamePrefix=f"/ecs/clever-better-dev/{service}"
         )["logGroups"]
-        assert group["retentionInDays"] == DEV.log_retention_days and group["kmsKeyId"]
+        assert group["retentionInDays"] == 14 and group["kmsKeyId"]
 
 
 def _listeners_and_rules(elbv2: Any) -> str:
@@ -250,7 +248,7 @@ def test_services_deploy_blue_green(deployed: Any, clients: dict[str, Any]) -> N
     for name in ("bot", "ml-service"):
         deployment = services[name]["deploymentConfiguration"]
         assert deployment["strategy"] == "BLUE_GREEN"
-        assert deployment["bakeTimeInMinutes"] == DEV.deployment.bake_time_minutes
+        assert deployment["bakeTimeInMinutes"] == 5
         assert deployment["lifecycleHooks"][0]["lifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
         assert deployment["alarms"]["rollback"] is True
         (target,) = services[name]["loadBalancers"]
@@ -286,7 +284,7 @@ def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> Non
     rules = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
     by_name = {r["RuleName"]: r for r in rules}
     assert by_name["Daily"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
-    assert by_name["Daily"]["Lifecycle"]["DeleteAfterDays"] == DEV.backup.retention_days
+    assert by_name["Daily"]["Lifecycle"]["DeleteAfterDays"] == 7
     assert by_name["Hourly"]["ScheduleExpression"] == "cron(30 * * * ? *)"
     assert all(r["TargetBackupVaultName"] == "clever-better-dev" for r in rules)
     vault = backup.describe_backup_vault(BackupVaultName="clever-better-dev")

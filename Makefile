@@ -194,4 +194,4 @@ constraints: ## Re-pin every transitive package after changing requirements*.txt
 	  echo "# Regenerate: make constraints"; /tmp/cb-constraints/bin/pip freeze; } > constraints.txt
 
 clean: destroy-local ## Remove build output (keeps .venv and node_modules)
-	rm -rf cdk.out .pytest_cache .ruff_cache .mypy_cache .bench
+	rm -rf cdk.out cdk.out.* .pytest_cache .ruff_cache .mypy_cache .bench

@@ -36,6 +36,10 @@ SELECTIONS = {
 }
 
 
+# Where a deploy's one synthesis goes (cdk.out.production, ...), beside `make synth`'s cdk.out.
+ASSEMBLY_PREFIX = "cdk.out."
+
+
 def deploy_order(env: str) -> list[str]:
     """One deploy per selection, the DR stage first: it receives production's copies."""
     return sorted(SELECTIONS[env], key=lambda selection: "-dr/" not in selection)
@@ -77,14 +81,22 @@ def commands(action: str, env: str | None, environ: Mapping[str, str]) -> list[l
     if action == "synth":
         return [[*CDK, "synth", "--quiet", *extra]]
     assert env is not None
+    # Only this environment is synthesized (app.py's `environments`), not all four stages.
+    only = ["-c", f"environments={env}"]
     if action == "diff":
-        return [[*CDK, "diff", *SELECTIONS[env], *tag_args, *extra]]
+        return [[*CDK, "diff", *SELECTIONS[env], *only, *tag_args, *extra]]
     if action == "bootstrap":
-        return [[*CDK, "bootstrap", *SELECTIONS[env], *extra]]
+        return [[*CDK, "bootstrap", *SELECTIONS[env], *only, *extra]]
     if action == "deploy":
+        # Synthesized once; each deploy (production: the DR stage first) reads that assembly, so
+        # both deploy exactly the same templates and the app is not synthesized per deploy.
+        assembly = f"{ASSEMBLY_PREFIX}{env}"
         return [
-            [*CDK, "deploy", selection, "--require-approval", "broadening", *tag_args, *extra]
-            for selection in deploy_order(env)
+            [*CDK, "synth", "--quiet", *only, *tag_args, *extra, "--output", assembly],
+            *(
+                [*CDK, "deploy", "--app", assembly, selection, "--require-approval", "broadening", *extra]
+                for selection in deploy_order(env)
+            ),
         ]
     raise UsageError(f"unknown action {action!r}; expected synth, diff, deploy or bootstrap")
 

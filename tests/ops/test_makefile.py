@@ -102,8 +102,8 @@ def test_cdk_targets_print_their_exact_command_under_dry_run() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "[dry-run] cdk --no-notices diff 'production/*' 'production-dr/*' -c image_tag=v1.2.3 "
-        "-c production_account=123456789012"
+        "[dry-run] cdk --no-notices diff 'production/*' 'production-dr/*' -c environments=production "
+        "-c image_tag=v1.2.3 -c production_account=123456789012"
     ]
 
 
@@ -126,10 +126,14 @@ def test_production_deploys_its_dr_stage_first() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    tail = "--require-approval broadening -c image_tag=v1.2.3"
+    # One synthesis of production alone; both deploys read that assembly, the DR stage first.
     assert result.stdout.splitlines() == [
-        f"[dry-run] cdk --no-notices deploy 'production-dr/*' {tail}",
-        f"[dry-run] cdk --no-notices deploy 'production/*' {tail}",
+        "[dry-run] cdk --no-notices synth --quiet -c environments=production -c image_tag=v1.2.3 "
+        "--output cdk.out.production",
+        "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production-dr/*' "
+        "--require-approval broadening",
+        "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production/*' "
+        "--require-approval broadening",
     ]
 
 

@@ -297,17 +297,29 @@ def service_deployments(
         params["nextToken"] = page["nextToken"]
 
 
-def describe_deployments(ctx: Context, arns: list[str]) -> list[dict[str, Any]]:
-    """DescribeServiceDeployments, 20 ARNs a call (its limit); an ARN ECS misses is an error."""
+def _describe_in_batches(
+    ctx: Context, operation: str, kind: str, arns: list[str], *, strict: bool
+) -> list[dict[str, Any]]:
+    """ECS's DescribeService{Deployments,Revisions}: 20 ARNs a call (their limit). `strict`: an
+    ARN ECS misses is an error; otherwise it is left out."""
     found: list[dict[str, Any]] = []
     for start in range(0, len(arns), 20):
-        described = ctx.clients("ecs").describe_service_deployments(
-            serviceDeploymentArns=arns[start : start + 20]
-        )
-        if described.get("failures"):
-            raise OpsError(f"cannot describe service deployments: {described['failures']}")
-        found += described.get("serviceDeployments", [])
+        described = getattr(ctx.clients("ecs"), operation)(**{f"{kind}Arns": arns[start : start + 20]})
+        if strict and described.get("failures"):
+            label = f"service {kind.removeprefix('service').lower()}s"  # "service deployments"
+            raise OpsError(f"cannot describe {label}: {described['failures']}")
+        found += described.get(f"{kind}s", [])
     return found
+
+
+def describe_deployments(ctx: Context, arns: list[str]) -> list[dict[str, Any]]:
+    return _describe_in_batches(ctx, "describe_service_deployments", "serviceDeployment", arns, strict=True)
+
+
+def revision_task_definitions(ctx: Context, arns: list[str]) -> dict[str, str]:
+    """Service revision ARN -> its task definition, for the revisions ECS still describes."""
+    described = _describe_in_batches(ctx, "describe_service_revisions", "serviceRevision", arns, strict=False)
+    return {r["serviceRevisionArn"]: str(r["taskDefinition"]) for r in described}
 
 
 def target_revision(ctx: Context, deployment: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from ops.core import (
     newest,
     redeploy,
     require_services,
+    revision_task_definitions,
     service_deployments,
     short,
     stack_outputs,
@@ -181,15 +182,7 @@ def _previous_release(ctx: Context, service: str, running: str) -> str:
     for deployment in describe_deployments(ctx, [d["serviceDeploymentArn"] for d in succeeded]):
         revisions += [(deployment.get("targetServiceRevision") or {}).get("arn", "")]
         revisions += [source.get("arn", "") for source in deployment.get("sourceServiceRevisions") or []]
-    ran: dict[str, str] = {}
-    wanted = [r for r in dict.fromkeys(revisions) if r]
-    for start in range(0, len(wanted), 20):  # DescribeServiceRevisions takes 20 at a time
-        described = ctx.clients("ecs").describe_service_revisions(
-            serviceRevisionArns=wanted[start : start + 20]
-        )
-        ran |= {
-            r["serviceRevisionArn"]: str(r["taskDefinition"]) for r in described.get("serviceRevisions", [])
-        }
+    ran = revision_task_definitions(ctx, [r for r in dict.fromkeys(revisions) if r])
     for revision in revisions:
         task_definition = ran.get(revision, "")
         name, older = _revision_number(task_definition)

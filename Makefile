@@ -25,7 +25,7 @@ endif
 # CDK_ARGS: extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
 # IMAGE_TAG: the release the services run (-c image_tag). Stack selections and the deploy
 # order (production's DR region first) live in tools/cdk_cli.py, which runs the CDK CLI.
-OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS DRY_RUN FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR LOCAL LOCAL_PORT LOCAL_STATE
+OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS DRY_RUN BASE DIFF_ALLOW DIFF_REPORT FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR LOCAL LOCAL_PORT LOCAL_STATE
 # Taken literally: a value such as $(shell ...) stays text and is never run as make code.
 $(foreach v,$(OPERATOR_VARS),$(eval override $(v) := $$(value $(v))))
 export $(OPERATOR_VARS)
@@ -38,7 +38,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 	db-migrate db-migration-status db-migrate-dev db-migrate-staging db-migrate-prod \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
-.PHONY: help install test lint format typecheck unit integration synth snapshot-update bench \
+.PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench \
 	deploy-local destroy-local constraints clean \
 	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
 
@@ -84,6 +84,9 @@ synth: install ## Synthesize every environment into cdk.out (cdk-nag runs; any f
 snapshot-update: install ## Refresh the template snapshots after an intended change
 	$(NO_DRY_RUN)
 	$(PY) -m pytest tests/unit/test_snapshots.py --snapshot-update
+
+diff: install ## Offline synth-and-diff against the merge-base with main (BASE=...): adds, removals, replacements, IAM and security-group rules; refuses a stateful replacement in staging/production unless DIFF_ALLOW='STACK/ID' or an Allow-Replacement trailer
+	$(PY) tools/synth_diff.py
 
 diff-dev diff-staging diff-production: diff-%: install ## cdk diff for one environment (IMAGE_TAG=... to diff a release)
 	$(CDK_CLI) diff $*
@@ -194,4 +197,4 @@ constraints: ## Re-pin every transitive package after changing requirements*.txt
 	  echo "# Regenerate: make constraints"; /tmp/cb-constraints/bin/pip freeze; } > constraints.txt
 
 clean: destroy-local ## Remove build output (keeps .venv and node_modules)
-	rm -rf cdk.out cdk.out.* .pytest_cache .ruff_cache .mypy_cache .bench
+	rm -rf cdk.out cdk.out.* .cache .pytest_cache .ruff_cache .mypy_cache .bench

@@ -8,17 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tools.assembly import cli_context
+
 ROOT = Path(__file__).resolve().parent.parent
-_CDK_JSON: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())
-# What `cdk synth` hands the app: cdk.json's context plus what the CLI derives from its own
-# settings there (pathMetadata, assetMetadata, versionReporting; aws:cdk:* keys are the CLI's
-# to set, never cdk.json's). The integration test checks the CLI's templates equal ours.
-CLI_SETTINGS_CONTEXT: dict[str, Any] = {
-    "aws:cdk:enable-path-metadata": _CDK_JSON["pathMetadata"],
-    "aws:cdk:enable-asset-metadata": _CDK_JSON["assetMetadata"],
-    "aws:cdk:disable-version-reporting": not _CDK_JSON["versionReporting"],
-}
-CDK_CONTEXT: dict[str, Any] = {**_CDK_JSON["context"], **CLI_SETTINGS_CONTEXT}
+# What `cdk synth` hands the app (cdk.json's context and the CLI's own settings). The
+# integration test checks the CLI's templates equal ours.
+CDK_CONTEXT: dict[str, Any] = cli_context(ROOT)
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 # Stack name -> (stage, region). Every environment and the DR stage.

@@ -1,0 +1,1 @@
+"""Developer and CI tooling: the CDK CLI wrapper, synth-and-diff, bench."""

@@ -1,0 +1,687 @@
+"""`make diff`: synthesize the base and the working tree offline and say what a deploy would change.
+
+    python tools/synth_diff.py [--base REV] [--allow STACK/LOGICAL_ID ...] [--report FILE]
+
+The base is the merge-base with origin/main (main when there is no remote), synthesized in a
+git worktree and cached by commit in .cache/synth/; the working tree (uncommitted changes
+included) is synthesized beside it. No AWS credentials: both use placeholder accounts.
+
+Per stack it lists the resources added, removed, modified and replaced, and the IAM and
+security-group rules added or removed. Whether a change replaces a resource comes from the
+CloudFormation resource schemas cfn-lint ships (tools/cfn_schema.py), and a replacement
+reaches whatever takes the replaced resource's name or ARN in a create-only property (a new
+key replaces the database encrypted with it).
+
+Exit 1 when a stateful resource in staging or production would be replaced, deleted or lose
+its retention policy, unless acknowledged by `--allow STACK/LOGICAL_ID` (DIFF_ALLOW in make)
+or by a commit-message trailer `Allow-Replacement: STACK/LOGICAL_ID` between the base and HEAD.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import cfn_schema  # noqa: E402 - after the path, as a script
+from tools.assembly import Stack, load, synth  # noqa: E402
+
+CACHE = ROOT / ".cache" / "synth"
+DEFAULT_REPORT = ROOT / "cdk.out.diff" / "report.md"
+TRAILER = "Allow-Replacement"
+# Where a lost resource is a lost promise (the runbook's RPO, retention, names operators type).
+GUARDED_STAGES = ("staging", "production", "production-dr")
+# What holds data or identity that a replacement or deletion loses: database, bucket, key,
+# secret, log group, vault, repository, network.
+STATEFUL_TYPES = frozenset(
+    {
+        "AWS::RDS::DBInstance",
+        "AWS::RDS::DBCluster",
+        "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::SecretsManager::Secret",
+        "AWS::Logs::LogGroup",
+        "AWS::Backup::BackupVault",
+        "AWS::ECR::Repository",
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+        "AWS::EFS::FileSystem",
+    }
+)
+KEEPING_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
+# Where each type keeps its policy documents (statements are compared one by one).
+POLICY_PROPERTIES = {
+    "AWS::IAM::Role": ("AssumeRolePolicyDocument", "Policies", "ManagedPolicyArns", "PermissionsBoundary"),
+    "AWS::IAM::Policy": ("PolicyDocument",),
+    "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
+    "AWS::KMS::Key": ("KeyPolicy",),
+    "AWS::S3::BucketPolicy": ("PolicyDocument",),
+    "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy",),
+    "AWS::SNS::TopicPolicy": ("PolicyDocument",),
+    "AWS::SQS::QueuePolicy": ("PolicyDocument",),
+    "AWS::ECR::Repository": ("RepositoryPolicyText",),
+    "AWS::Backup::BackupVault": ("AccessPolicy",),
+    "AWS::Lambda::Permission": ("Action", "Principal", "SourceArn", "SourceAccount"),
+}
+SECURITY_GROUP_RULES = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
+
+
+class UsageError(Exception):
+    """One line for the operator; exit 2."""
+
+
+# ---------------------------------------------------------------------------- the classifier
+
+
+@dataclass(frozen=True)
+class Change:
+    stack: str
+    stage: str
+    logical_id: str
+    resource_type: str
+    action: str  # added | removed | modified | replaced
+    properties: tuple[str, ...] = ()
+    reason: str = ""
+    # Removed: CloudFormation keeps the resource (DeletionPolicy) instead of deleting it.
+    retained: bool = False
+    # Modified: the retention policy goes from keeping the resource to deleting it.
+    loses_retention: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.stack}/{self.logical_id}"
+
+    @property
+    def stateful(self) -> bool:
+        return self.resource_type in STATEFUL_TYPES
+
+    @property
+    def dangerous(self) -> bool:
+        """Replaced, deleted (or orphaned: a rename leaves the old one behind) or no longer kept."""
+        return self.stateful and (self.action in ("replaced", "removed") or self.loses_retention)
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    stack: str
+    logical_id: str
+    kind: str  # iam | security-group
+    sign: str  # + | -
+    text: str
+
+    @property
+    def warning(self) -> str:
+        if self.sign != "+":
+            return ""
+        if self.kind == "security-group" and re.search(r"\b(0\.0\.0\.0/0|::/0)\b", self.text):
+            return "open to the internet"
+        if self.kind == "iam" and re.search(r"(^|[ ,:])\*($|[ ,])|:\*\b", self.text):
+            return "wildcard"
+        return ""
+
+
+@dataclass
+class StackDiff:
+    stack: str
+    stage: str
+    region: str
+    status: str  # changed | added | removed
+    changes: list[Change] = field(default_factory=list)
+    rules: list[RuleChange] = field(default_factory=list)
+
+
+def references(value: Any) -> set[str]:
+    """Logical IDs (and `import:NAME` for Fn::ImportValue) a template value refers to."""
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref" and isinstance(arg, str) and not arg.startswith("AWS::"):
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                target = arg[0] if isinstance(arg, list) else str(arg).split(".", 1)[0]
+                found.add(str(target))
+            elif key == "Fn::Sub":
+                text = arg[0] if isinstance(arg, list) else arg
+                found |= {
+                    m.split(".", 1)[0]
+                    for m in re.findall(r"\$\{([^!}][^}]*)\}", str(text))
+                    if not m.startswith("AWS::")
+                }
+                if isinstance(arg, list) and len(arg) > 1:
+                    # Names bound by the Sub's own map are not resources.
+                    found -= set(arg[1]) if isinstance(arg[1], Mapping) else set()
+                    found |= references(arg[1])
+                return found
+            elif key == "Fn::ImportValue" and isinstance(arg, str):
+                found.add(f"import:{arg}")
+        for item in value.values():
+            found |= references(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    return found
+
+
+def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    properties: Mapping[str, Any] = resource.get("Properties", {})
+    return properties
+
+
+def _path_value(properties: Mapping[str, Any], path: Sequence[str]) -> Any:
+    value: Any = properties
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _pair_renames(
+    removed: dict[str, Mapping[str, Any]], added: dict[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """Removed logical ID -> added logical ID, for a construct renamed or moved (same type;
+    the most properties in common). Its new logical ID makes CloudFormation create a new
+    resource and delete the old one: a replacement."""
+    pairs: dict[str, str] = {}
+    for old_id, old in sorted(removed.items()):
+        candidates = [
+            (sum(_properties(old).get(k) == v for k, v in _properties(new).items()), new_id)
+            for new_id, new in sorted(added.items())
+            if new.get("Type") == old.get("Type") and new_id not in pairs.values()
+        ]
+        if candidates:
+            pairs[old_id] = max(candidates, key=lambda c: (c[0], c[1]))[1]
+    return pairs
+
+
+def diff_stack(old: Stack | None, new: Stack | None, replaced_imports: set[str]) -> StackDiff:
+    """What deploying `new` over `old` (None: the stack is created or deleted) changes."""
+    some = new or old
+    assert some is not None
+    before: dict[str, Mapping[str, Any]] = dict(old.template.get("Resources", {})) if old else {}
+    after: dict[str, Mapping[str, Any]] = dict(new.template.get("Resources", {})) if new else {}
+    status = "changed" if old and new else ("added" if new else "removed")
+    result = StackDiff(stack=some.name, stage=some.stage, region=some.region, status=status)
+
+    def change(logical_id: str, resource_type: str, action: str, **kwargs: Any) -> Change:
+        return Change(some.name, some.stage, logical_id, resource_type, action, **kwargs)
+
+    only_old = {k: v for k, v in before.items() if k not in after}
+    only_new = {k: v for k, v in after.items() if k not in before}
+    renames = _pair_renames(only_old, only_new)
+    replaced: dict[str, str] = {}
+    modified: dict[str, tuple[tuple[str, ...], bool]] = {}
+    for logical_id in sorted(set(before) & set(after)):
+        old_resource, new_resource = before[logical_id], after[logical_id]
+        resource_type = str(new_resource.get("Type"))
+        if old_resource.get("Type") != resource_type:
+            replaced[logical_id] = f"type {old_resource.get('Type')} -> {resource_type}"
+            continue
+        old_props, new_props = _properties(old_resource), _properties(new_resource)
+        changed = tuple(
+            sorted(k for k in set(old_props) | set(new_props) if old_props.get(k) != new_props.get(k))
+        )
+        loses = (
+            old_resource.get("DeletionPolicy") in KEEPING_POLICIES
+            and new_resource.get("DeletionPolicy") not in KEEPING_POLICIES
+        ) or (
+            old_resource.get("UpdateReplacePolicy") in KEEPING_POLICIES
+            and new_resource.get("UpdateReplacePolicy") not in KEEPING_POLICIES
+        )
+        policies = tuple(
+            f"{attr}: {old_resource.get(attr, '-')} -> {new_resource.get(attr, '-')}"
+            for attr in ("DeletionPolicy", "UpdateReplacePolicy")
+            if old_resource.get(attr) != new_resource.get(attr)
+        )
+        region = some.region
+        by = cfn_schema.replacing_properties(resource_type, old_props, new_props, region)
+        if by:
+            replaced[logical_id] = f"{', '.join(by)} is create-only"
+        elif changed or policies:
+            modified[logical_id] = (changed + policies, loses)
+    # A replaced resource gets a new name/ARN: what takes it in a create-only property is
+    # replaced in turn, and whatever takes it elsewhere is modified. Until nothing changes.
+    gone = set(replaced) | set(renames) | {k for k in only_old}
+    while True:
+        grew = False
+        for logical_id in sorted(set(before) & set(after)):
+            if logical_id in replaced:
+                continue
+            resource = after[logical_id]
+            resource_type = str(resource.get("Type"))
+            props = _properties(resource)
+            for path in cfn_schema.create_only(resource_type, some.region) or ():
+                hit = references(_path_value(props, path)) & (gone | replaced_imports)
+                if hit:
+                    what = ", ".join(sorted(h.removeprefix("import:") for h in hit))
+                    replaced[logical_id] = f"{'/'.join(path)} takes {what}, which is replaced"
+                    modified.pop(logical_id, None)
+                    gone.add(logical_id)
+                    grew = True
+                    break
+        if not grew:
+            break
+    for logical_id in sorted(set(before) & set(after)):
+        if logical_id in replaced or logical_id in modified:
+            continue
+        hit = references(_properties(after[logical_id])) & (gone | replaced_imports)
+        if hit:
+            what = ", ".join(sorted(h.removeprefix("import:") for h in hit))
+            modified[logical_id] = ((f"refers to {what} (replaced)",), False)
+
+    for logical_id, reason in sorted(replaced.items()):
+        resource_type = str(after[logical_id].get("Type"))
+        result.changes.append(change(logical_id, resource_type, "replaced", reason=reason))
+    for logical_id, (changed_names, loses) in sorted(modified.items()):
+        resource_type = str(after[logical_id].get("Type"))
+        result.changes.append(
+            change(logical_id, resource_type, "modified", properties=changed_names, loses_retention=loses)
+        )
+    for old_id, new_id in sorted(renames.items()):
+        resource_type = str(before[old_id].get("Type"))
+        reason = f"logical ID {old_id} -> {new_id} (construct renamed or moved): created anew, the old one"
+        kept = before[old_id].get("DeletionPolicy") in KEEPING_POLICIES
+        reason += " is left behind (retained)" if kept else " is deleted"
+        result.changes.append(change(old_id, resource_type, "replaced", reason=reason, retained=kept))
+    for logical_id, resource in sorted(only_old.items()):
+        if logical_id in renames:
+            continue
+        kept = resource.get("DeletionPolicy") in KEEPING_POLICIES
+        result.changes.append(
+            change(
+                logical_id,
+                str(resource.get("Type")),
+                "removed",
+                retained=kept,
+                reason="left behind (DeletionPolicy keeps it)" if kept else "deleted",
+            )
+        )
+    for logical_id, resource in sorted(only_new.items()):
+        if logical_id in renames.values():
+            continue
+        result.changes.append(change(logical_id, str(resource.get("Type")), "added"))
+    for logical_id in sorted(set(before) | set(after)):
+        result.rules.extend(
+            _rule_changes(some.name, logical_id, before.get(logical_id), after.get(logical_id))
+        )
+    return result
+
+
+def replaced_exports(stack: StackDiff, template: Mapping[str, Any] | None) -> set[str]:
+    """`import:NAME` of the exports whose value refers to something this stack replaces."""
+    if template is None:
+        return set()
+    gone = {c.logical_id for c in stack.changes if c.action in ("replaced", "removed")}
+    found = set()
+    for output in template.get("Outputs", {}).values():
+        name = output.get("Export", {}).get("Name")
+        if isinstance(name, str) and references(output.get("Value")) & gone:
+            found.add(f"import:{name}")
+    return found
+
+
+def diff_assemblies(base: Mapping[str, Stack], head: Mapping[str, Stack]) -> list[StackDiff]:
+    """Every stack's diff; a replacement reaches other stacks of its stage through exports."""
+    names = sorted(set(base) | set(head))
+    replaced_imports: set[str] = set()
+    while True:
+        diffs = [diff_stack(base.get(n), head.get(n), replaced_imports) for n in names]
+        found = set().union(
+            *(replaced_exports(d, head[d.stack].template if d.stack in head else None) for d in diffs)
+        )
+        if found <= replaced_imports:
+            return [d for d in diffs if d.changes or d.rules or d.status != "changed"]
+        replaced_imports |= found
+
+
+# ---------------------------------------------------------------------------- policy rules
+
+
+def show(value: Any) -> str:
+    """A template value in one short line: intrinsics as ${X}, ${X.Arn}, import(NAME)."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return f"${{{arg}}}"
+        if key == "Fn::GetAtt":
+            return f"${{{'.'.join(arg) if isinstance(arg, list) else arg}}}"
+        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+            return str(arg[0]).join(show(part) for part in arg[1])
+        if key == "Fn::Sub":
+            return str(arg[0] if isinstance(arg, list) else arg)
+        if key == "Fn::ImportValue":
+            return f"import({show(arg)})"
+    if isinstance(value, list):
+        return ",".join(show(item) for item in value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in sorted(value.items())) + "}"
+    return str(value)
+
+
+def _statements(document: Any) -> Iterator[str]:
+    if not isinstance(document, Mapping):
+        if document is not None:
+            yield show(document)
+        return
+    statements = document.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        parts = [str(statement.get("Effect", "?"))]
+        actions = statement.get("Action", statement.get("NotAction"))
+        parts.append(("not " if "NotAction" in statement else "") + show(actions))
+        resources = statement.get("Resource", statement.get("NotResource"))
+        if resources is not None:
+            parts.append("on " + show(resources))
+        if "Principal" in statement:
+            parts.append("for " + show(statement["Principal"]))
+        if "Condition" in statement:
+            parts.append("when " + show(statement["Condition"]))
+        yield " ".join(parts)
+
+
+def _policy_lines(resource: Mapping[str, Any] | None) -> set[str]:
+    if resource is None:
+        return set()
+    resource_type = resource.get("Type")
+    props = _properties(resource)
+    lines: set[str] = set()
+    if resource_type == "AWS::Lambda::Permission":
+        return {
+            f"invoke {show(props.get('Action'))} for {show(props.get('Principal'))}"
+            f" from {show(props.get('SourceArn'))}"
+        }
+    for name in POLICY_PROPERTIES.get(str(resource_type), ()):
+        value = props.get(name)
+        if name == "Policies":
+            for policy in value or []:
+                lines |= {
+                    f"{s} (inline {policy.get('PolicyName')})"
+                    for s in _statements(policy.get("PolicyDocument"))
+                }
+        elif name == "AssumeRolePolicyDocument":
+            lines |= {f"trust: {s}" for s in _statements(value)}
+        elif name in ("ManagedPolicyArns", "PermissionsBoundary"):
+            for arn in value if isinstance(value, list) else ([value] if value else []):
+                lines.add(f"{name}: {show(arn)}")
+        else:
+            lines |= set(_statements(value))
+    return lines
+
+
+def _rule(rule: Mapping[str, Any], direction: str) -> str:
+    ports = rule.get("FromPort"), rule.get("ToPort")
+    port = (
+        "all ports"
+        if ports == (None, None) or ports == (-1, -1)
+        else (f"port {ports[0]}" if ports[0] == ports[1] else f"ports {ports[0]}-{ports[1]}")
+    )
+    peer = (
+        rule.get("CidrIp")
+        or rule.get("CidrIpv6")
+        or rule.get("SourceSecurityGroupId")
+        or rule.get("DestinationSecurityGroupId")
+        or rule.get("SourcePrefixListId")
+        or rule.get("DestinationPrefixListId")
+    )
+    protocol = {"-1": "all", -1: "all"}.get(rule.get("IpProtocol", "-1"), rule.get("IpProtocol"))
+    word = "from" if direction == "ingress" else "to"
+    group = f"group {show(rule['GroupId'])} " if "GroupId" in rule else ""
+    return f"{group}{direction} {protocol} {port} {word} {show(peer)}"
+
+
+def _group_lines(resource: Mapping[str, Any] | None) -> set[str]:
+    if resource is None:
+        return set()
+    props = _properties(resource)
+    if resource.get("Type") == "AWS::EC2::SecurityGroup":
+        return {_rule(r, "ingress") for r in props.get("SecurityGroupIngress", [])} | {
+            _rule(r, "egress") for r in props.get("SecurityGroupEgress", [])
+        }
+    if resource.get("Type") in SECURITY_GROUP_RULES:
+        return {_rule(props, "ingress" if resource["Type"].endswith("Ingress") else "egress")}
+    return set()
+
+
+def _rule_changes(
+    stack: str, logical_id: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> list[RuleChange]:
+    found = []
+    for kind, lines in (("iam", _policy_lines), ("security-group", _group_lines)):
+        before, after = lines(old), lines(new)
+        found += [RuleChange(stack, logical_id, kind, "+", text) for text in sorted(after - before)]
+        found += [RuleChange(stack, logical_id, kind, "-", text) for text in sorted(before - after)]
+    return found
+
+
+# ---------------------------------------------------------------------------- the guard
+
+
+def blocked(diffs: Iterable[StackDiff], allowed: Iterable[str]) -> tuple[list[Change], list[Change]]:
+    """(refused, acknowledged): dangerous changes to stateful resources in guarded stages."""
+    allow = set(allowed)
+    dangerous = [c for d in diffs if d.stage in GUARDED_STAGES for c in d.changes if c.dangerous]
+    return [c for c in dangerous if c.key not in allow], [c for c in dangerous if c.key in allow]
+
+
+def trailer_allowances(base: str, *, cwd: Path = ROOT) -> list[str]:
+    """`Allow-Replacement:` trailers of the commits after the base."""
+    out = _git(["log", f"--format=%(trailers:key={TRAILER},valueonly,separator=%x0A)", f"{base}..HEAD"], cwd)
+    return [word for line in out.splitlines() for word in line.split()]
+
+
+# ---------------------------------------------------------------------------- the report
+
+
+def _describe(change: Change) -> str:
+    text = f"`{change.logical_id}` {change.resource_type}"
+    if change.properties:
+        text += ": " + ", ".join(change.properties)
+    if change.reason:
+        text += f" — {change.reason}"
+    if change.stateful:
+        text += " **[stateful]**"
+    return text
+
+
+def render(
+    diffs: Sequence[StackDiff],
+    refused: Sequence[Change],
+    acknowledged: Sequence[Change],
+    *,
+    title: str,
+    extra: str = "",
+) -> str:
+    lines = [f"# {title}", ""]
+    if not diffs:
+        lines += ["No stack changes.", ""]
+    else:
+        lines += [
+            "| stage | stack | added | removed | modified | replaced | IAM | security groups |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for d in diffs:
+            count = {
+                a: sum(c.action == a for c in d.changes) for a in ("added", "removed", "modified", "replaced")
+            }
+            rules = {k: sum(r.kind == k for r in d.rules) for k in ("iam", "security-group")}
+            name = d.stack if d.status == "changed" else f"{d.stack} ({d.status})"
+            lines.append(
+                f"| {d.stage} | {name} | {count['added']} | {count['removed']} | {count['modified']} "
+                f"| {count['replaced']} | {rules['iam']} | {rules['security-group']} |"
+            )
+        lines.append("")
+        for d in diffs:
+            lines += [
+                f"## {d.stack} ({d.stage}, {d.region}{'' if d.status == 'changed' else ', ' + d.status})",
+                "",
+            ]
+            for action in ("replaced", "removed", "modified", "added"):
+                lines += [f"- {action} {_describe(c)}" for c in d.changes if c.action == action]
+            for r in d.rules:
+                warning = f" ⚠ {r.warning}" if r.warning else ""
+                lines.append(f"- {r.kind} {r.sign} `{r.logical_id}`: {r.text}{warning}")
+            lines.append("")
+    if acknowledged:
+        lines += ["## Acknowledged", ""]
+        lines += [f"- {c.key} ({c.resource_type}): {c.action}, {c.reason}" for c in acknowledged]
+        lines.append("")
+    if refused:
+        lines += [
+            "## Refused",
+            "",
+            f"{len(refused)} stateful resource(s) in staging/production would be replaced, deleted "
+            "or lose their retention:",
+            "",
+        ]
+        lines += [
+            f"- `{c.key}` ({c.resource_type}): {c.action}"
+            + (", loses its retention policy" if c.loses_retention else "")
+            + (f" — {c.reason}" if c.reason else "")
+            for c in refused
+        ]
+        lines += [
+            "",
+            "If this is intended (the data is migrated or expendable), acknowledge each resource "
+            f"with a commit-message trailer `{TRAILER}: STACK/LOGICAL_ID`, "
+            "or `make diff DIFF_ALLOW='STACK/LOGICAL_ID ...'`.",
+            "",
+        ]
+    if extra:
+        lines += [extra.rstrip(), ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- synthesis
+
+
+def _git(args: Sequence[str], cwd: Path = ROOT) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["failed"])[-1]
+        raise UsageError(f"git {' '.join(args)}: {last}")
+    return result.stdout
+
+
+def resolve_base(requested: str | None) -> str:
+    """The commit to compare with: BASE, else the merge-base with origin/main (or main)."""
+    if requested:
+        return _git(["rev-parse", "--verify", f"{requested}^{{commit}}"]).strip()
+    for ref in ("origin/main", "main"):
+        try:
+            return _git(["merge-base", "HEAD", ref]).strip()
+        except UsageError:
+            continue
+    raise UsageError("no base to compare with: neither origin/main nor main exists; pass BASE=<commit>")
+
+
+def _toolchain_key() -> str:
+    """The same commit synthesizes differently under other library versions: part of the key."""
+    digest = hashlib.sha256()
+    for name in ("constraints.txt", "package-lock.json"):
+        path = ROOT / name
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()[:12]
+
+
+def _finish(process: subprocess.Popen[str], what: str) -> None:
+    output, _ = process.communicate()
+    if process.returncode != 0:
+        tail = [line for line in output.splitlines() if line.strip()][-1:] or ["no output"]
+        raise UsageError(f"synth of {what} failed: {tail[0]}")
+
+
+def _keep_templates(source: Path, target: Path) -> None:
+    """Only manifests and templates: assets are large and the diff does not read them."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("asset.*", "*.assets.json", "tree.json"))
+
+
+def synthesize(base: str, head_out: Path) -> tuple[Path, bool, float]:
+    """Synthesize the base (unless cached) and the working tree side by side.
+
+    Returns the base's assembly, whether it came from the cache, and the wall time.
+    """
+    start = time.perf_counter()
+    cached = CACHE / f"{base}-{_toolchain_key()}"
+    shutil.rmtree(head_out, ignore_errors=True)
+    head = synth(ROOT, head_out)
+    if cached.exists():
+        _finish(head, "the working tree")
+        return cached, True, time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="cb-diff-") as scratch:
+        tree = Path(scratch) / "tree"
+        _git(["worktree", "add", "--detach", "--quiet", str(tree), base])
+        try:
+            out = Path(scratch) / "out"
+            base_process = synth(tree, out)
+            _finish(head, "the working tree")
+            _finish(base_process, f"the base {base[:12]}")
+            partial = cached.with_name(cached.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            _keep_templates(out, partial)
+            partial.rename(cached)
+        finally:
+            _git(["worktree", "remove", "--force", str(tree)])
+    return cached, False, time.perf_counter() - start
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(prog="make diff", description=__doc__.split("\n")[0])
+    parser.add_argument("--base", default=environ.get("BASE") or None, help="commit to compare with")
+    parser.add_argument(
+        "--allow",
+        nargs="*",
+        default=(environ.get("DIFF_ALLOW") or "").split(),
+        help="STACK/LOGICAL_ID acknowledged for replacement or deletion",
+    )
+    parser.add_argument("--report", type=Path, default=Path(environ.get("DIFF_REPORT") or DEFAULT_REPORT))
+    args = parser.parse_args(argv)
+    try:
+        base = resolve_base(args.base)
+        if environ.get("DRY_RUN"):
+            print(
+                f"[dry-run] would synthesize {base[:12]} (cache {CACHE.relative_to(ROOT)}) and the "
+                f"working tree, and write {args.report}; nothing is deployed either way"
+            )
+            return 0
+        head_out = ROOT / "cdk.out.diff" / "head"
+        base_out, from_cache, seconds = synthesize(base, head_out)
+        diffs = diff_assemblies(load(base_out), load(head_out))
+        allowed = [*args.allow, *trailer_allowances(base)]
+        refused, acknowledged = blocked(diffs, allowed)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    source = "cached" if from_cache else "synthesized"
+    title = f"Synth-and-diff: {base[:12]} ({source}) → working tree"
+    report = render(diffs, refused, acknowledged, title=title)
+    report += f"\n_{len(diffs)} stack(s) changed; synthesized in {seconds:.1f} s; no AWS credentials used._\n"
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(report)
+    print(report)
+    if refused:
+        print(
+            f"error: {len(refused)} stateful resource(s) would be replaced or deleted; see {args.report}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,7 @@ from tests.support import ROOT, hostile
 # Every target that takes an operator's value or acts on something. Left out: help, install
 # and the checks (test, lint, typecheck, unit, integration, bench), which take no value.
 TARGETS = [
-    "synth", "diff-dev", "diff-staging", "diff-production", "deploy-dev", "deploy-staging",
+    "synth", "diff", "diff-dev", "diff-staging", "diff-production", "deploy-dev", "deploy-staging",
     "deploy-production", "bootstrap-dev", "bootstrap-staging", "bootstrap-production",
     "deploy-local", "destroy-local", "clean", "format", "snapshot-update", "constraints",
     "db-snapshot", "db-restore", "backup-config", "backup-models", "betfair-key-store",
@@ -24,6 +24,7 @@ TARGETS = [
 ]  # fmt: skip
 OPERATOR_VARS = (
     "IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP", "BACKUPS_DIR",
+    "BASE", "DIFF_ALLOW", "DIFF_REPORT",
 )  # fmt: skip
 
 
@@ -43,7 +44,7 @@ def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> None:
-    assert len(TARGETS) == 35
+    assert len(TARGETS) == 36
     for target in TARGETS:
         canary = tmp_path / target
         canary.mkdir()

@@ -186,7 +186,7 @@ db-migrate-prod: install
 db-migration-status: install ops-env ## Recent migration tasks, their exit codes and the newest one's log
 	$(OPS) db-migration-status
 
-bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), test-suite wall time
+bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), per-environment synth, make diff, test-suite wall time
 	$(PY) tools/bench.py
 
 constraints: ## Re-pin every transitive package after changing requirements*.txt

@@ -303,14 +303,16 @@ def diff_stack(old: Stack | None, new: Stack | None, replaced_imports: set[str])
         if logical_id in renames:
             continue
         kept = resource.get("DeletionPolicy") in KEEPING_POLICIES
-        result.changes.append(
-            change(
-                logical_id,
-                str(resource.get("Type")),
-                "removed",
-                retained=kept,
-                reason="left behind (DeletionPolicy keeps it)" if kept else "deleted",
+        if new is None:
+            # cdk deploy never deletes a stack that left the app; cdk destroy (or the stack's
+            # rename: a new stack then creates the same names) does.
+            reason = "its stack left the app: kept until the stack is destroyed" + (
+                ", then left behind" if kept else ", then deleted"
             )
+        else:
+            reason = "left behind (DeletionPolicy keeps it)" if kept else "deleted"
+        result.changes.append(
+            change(logical_id, str(resource.get("Type")), "removed", retained=kept, reason=reason)
         )
     for logical_id, resource in sorted(only_new.items()):
         if logical_id in renames.values():

@@ -373,3 +373,16 @@ def test_make_diff_end_to_end_refuses_then_takes_the_trailer(tmp_path: Path) -> 
     assert "(cached) → working tree" in second.stdout
     assert "## Acknowledged" in second.stdout and "## Refused" not in second.stdout
     assert (clone / "cdk.out.diff" / "report.md").read_text().startswith("# Synth-and-diff: ")
+
+
+def test_a_stack_that_leaves_the_app_is_reported_and_its_stateful_resources_refused() -> None:
+    (diff,) = diff_assemblies({DATA: stack(RESOURCES)}, {})
+    assert diff.status == "removed"
+    bucket = {c.logical_id: c for c in diff.changes}["BucketsBackups18324FCD"]
+    assert bucket.reason == "its stack left the app: kept until the stack is destroyed, then left behind"
+    refused, _ = synth_diff.blocked([diff], [])
+    assert sorted(c.logical_id for c in refused) == [
+        "BucketsBackups18324FCD",
+        "DataKey17AFBB84",
+        "DatabaseInstanceAA8A5FDE",
+    ]

@@ -10,7 +10,7 @@ schema file in `resources/`), so this works offline and follows cfn-lint's pin.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -45,22 +45,42 @@ def schema(resource_type: str, region: str = DEFAULT_REGION) -> Mapping[str, Any
 
 
 @cache
-def create_only(resource_type: str, region: str = DEFAULT_REGION) -> tuple[tuple[str, ...], ...] | None:
-    """The create-only property paths (`("DBInstanceIdentifier",)`, `("Foo", "Bar")`), or None
-    when the type has no schema."""
+def create_only(
+    resource_type: str, region: str = DEFAULT_REGION, *, conditional: bool = False
+) -> tuple[tuple[str, ...], ...] | None:
+    """The create-only property paths (`("DBInstanceIdentifier",)`, `("Foo", "*", "Bar")`), or
+    None when the type has no schema. `conditional`: the `conditionalCreateOnlyProperties`
+    instead, which replace the resource in some cases (the schema cannot say which)."""
     found = schema(resource_type, region)
     if found is None:
         return None
+    key = "conditionalCreateOnlyProperties" if conditional else "createOnlyProperties"
     paths = []
-    for pointer in found.get("createOnlyProperties", ()):
+    for pointer in found.get(key, ()):
         parts = pointer.split("/")
         if parts[:2] == ["", "properties"]:
             paths.append(tuple(parts[2:]))
     return tuple(paths)
 
 
-def _at(value: Any, path: Iterable[str]) -> Any:
-    for key in path:
+@cache
+def identifiers(resource_type: str, region: str = DEFAULT_REGION) -> frozenset[str]:
+    """The top-level properties that make up the type's primary identifier (`BucketName`,
+    `DBInstanceIdentifier`, `RoleName`): a resource's custom name when set in the template."""
+    found = schema(resource_type, region) or {}
+    return frozenset(
+        pointer.split("/")[2]
+        for pointer in found.get("primaryIdentifier", ())
+        if pointer.startswith("/properties/")
+    )
+
+
+def at(value: Any, path: Sequence[str]) -> Any:
+    """The value at a schema path; `*` stands for every item of a list (a list comes back)."""
+    for index, key in enumerate(path):
+        if key == "*":
+            items = value if isinstance(value, list) else []
+            return [at(item, path[index + 1 :]) for item in items]
         if not isinstance(value, Mapping) or key not in value:
             return None
         value = value[key]
@@ -72,13 +92,16 @@ def replacing_properties(
     old: Mapping[str, Any],
     new: Mapping[str, Any],
     region: str = DEFAULT_REGION,
+    *,
+    conditional: bool = False,
 ) -> tuple[str, ...] | None:
     """The create-only properties (`/`-joined paths) whose value differs between `old` and `new`
-    properties: non-empty means CloudFormation replaces the resource. None: no schema, unknown."""
-    paths = create_only(resource_type, region)
+    properties: non-empty means CloudFormation replaces the resource (`conditional`: may
+    replace it). None: no schema, unknown."""
+    paths = create_only(resource_type, region, conditional=conditional)
     if paths is None:
         return None
-    return tuple("/".join(path) for path in paths if _at(old, path) != _at(new, path))
+    return tuple("/".join(path) for path in paths if at(old, path) != at(new, path))
 
 
 def replaces(

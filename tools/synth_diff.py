@@ -64,11 +64,37 @@ STATEFUL_TYPES = frozenset(
     }
 )
 KEEPING_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
+LEFT_BEHIND = ("Retain", "RetainExceptOnCreate")
+# Conditionally create-only properties (the schema's `conditionalCreateOnlyProperties`) that
+# replace the resource whenever they change, by its CloudFormation reference (restoring from
+# another snapshot or source, another engine, another zone; a new key schema). The others
+# (e.g. an RDS instance's MultiAZ or maintenance window) update in place in the usual case:
+# reported as "may be replaced", never refused.
+REPLACING_CONDITIONALS = {
+    "AWS::RDS::DBInstance": frozenset(
+        {
+            "AvailabilityZone",
+            "DBClusterSnapshotIdentifier",
+            "DBSnapshotIdentifier",
+            "Engine",
+            "RestoreTime",
+            "SourceDBClusterIdentifier",
+            "SourceDBInstanceAutomatedBackupsArn",
+            "SourceDBInstanceIdentifier",
+            "SourceDbiResourceId",
+            "UseLatestRestorableTime",
+        }
+    ),
+    "AWS::RDS::DBCluster": frozenset({"Engine", "MasterUsername"}),
+    "AWS::DynamoDB::Table": frozenset({"KeySchema"}),
+}
+# Properties whose change CloudFormation refuses ("the update request fails"), by the reference.
+UPDATE_FAILS = {"AWS::KMS::Key": frozenset({"KeySpec", "KeyUsage", "MultiRegion"})}
 # Where each type keeps its policy documents (statements are compared one by one).
 POLICY_PROPERTIES = {
     "AWS::IAM::Role": ("AssumeRolePolicyDocument", "Policies", "ManagedPolicyArns", "PermissionsBoundary"),
-    "AWS::IAM::Policy": ("PolicyDocument",),
-    "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
+    "AWS::IAM::Policy": ("PolicyDocument", "Roles", "Users", "Groups"),
+    "AWS::IAM::ManagedPolicy": ("PolicyDocument", "Roles", "Users", "Groups"),
     "AWS::KMS::Key": ("KeyPolicy",),
     "AWS::S3::BucketPolicy": ("PolicyDocument",),
     "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy",),
@@ -76,9 +102,10 @@ POLICY_PROPERTIES = {
     "AWS::SQS::QueuePolicy": ("PolicyDocument",),
     "AWS::ECR::Repository": ("RepositoryPolicyText",),
     "AWS::Backup::BackupVault": ("AccessPolicy",),
-    "AWS::Lambda::Permission": ("Action", "Principal", "SourceArn", "SourceAccount"),
 }
 SECURITY_GROUP_RULES = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
+PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+WORLD = ("0.0.0.0/0", "::/0")
 
 
 class UsageError(Exception):
@@ -97,7 +124,7 @@ class Change:
     action: str  # added | removed | modified | replaced
     properties: tuple[str, ...] = ()
     reason: str = ""
-    # Removed: CloudFormation keeps the resource (DeletionPolicy) instead of deleting it.
+    # Removed: CloudFormation leaves the resource behind (DeletionPolicy Retain) instead of deleting it.
     retained: bool = False
     # Modified: the retention policy goes from keeping the resource to deleting it.
     loses_retention: bool = False
@@ -112,7 +139,7 @@ class Change:
 
     @property
     def dangerous(self) -> bool:
-        """Replaced, deleted (or orphaned: a rename leaves the old one behind) or no longer kept."""
+        """Replaced, deleted, orphaned (left behind, unmanaged) or no longer kept."""
         return self.stateful and (self.action in ("replaced", "removed") or self.loses_retention)
 
 
@@ -123,16 +150,8 @@ class RuleChange:
     kind: str  # iam | security-group
     sign: str  # + | -
     text: str
-
-    @property
-    def warning(self) -> str:
-        if self.sign != "+":
-            return ""
-        if self.kind == "security-group" and re.search(r"\b(0\.0\.0\.0/0|::/0)\b", self.text):
-            return "open to the internet"
-        if self.kind == "iam" and re.search(r"(^|[ ,:])\*($|[ ,])|:\*\b", self.text):
-            return "wildcard"
-        return ""
+    # Only on an added rule: "wildcard" (an Allow on * or service:*), "open to the internet".
+    warning: str = ""
 
 
 @dataclass
@@ -143,6 +162,10 @@ class StackDiff:
     status: str  # changed | added | removed
     changes: list[Change] = field(default_factory=list)
     rules: list[RuleChange] = field(default_factory=list)
+    # What would make the deploy fail rather than change anything (an export in use, ...).
+    warnings: list[str] = field(default_factory=list)
+    # Logical IDs whose physical ID changes on deploy (replaced, or the new ID of a rename).
+    renewed: set[str] = field(default_factory=set)
 
 
 def references(value: Any) -> set[str]:
@@ -154,10 +177,10 @@ def references(value: Any) -> set[str]:
             if key == "Ref" and isinstance(arg, str) and not arg.startswith("AWS::"):
                 found.add(arg)
             elif key == "Fn::GetAtt":
-                target = arg[0] if isinstance(arg, list) else str(arg).split(".", 1)[0]
+                target = arg[0] if isinstance(arg, list) and arg else str(arg).split(".", 1)[0]
                 found.add(str(target))
             elif key == "Fn::Sub":
-                text = arg[0] if isinstance(arg, list) else arg
+                text = arg[0] if isinstance(arg, list) and arg else arg
                 found |= {
                     m.split(".", 1)[0]
                     for m in re.findall(r"\$\{([^!}][^}]*)\}", str(text))
@@ -168,8 +191,8 @@ def references(value: Any) -> set[str]:
                     found -= set(arg[1]) if isinstance(arg[1], Mapping) else set()
                     found |= references(arg[1])
                 return found
-            elif key == "Fn::ImportValue" and isinstance(arg, str):
-                found.add(f"import:{arg}")
+            elif key == "Fn::ImportValue":
+                found.add(f"import:{show(arg)}")
         for item in value.values():
             found |= references(item)
     elif isinstance(value, list):
@@ -178,46 +201,90 @@ def references(value: Any) -> set[str]:
     return found
 
 
-def _properties(resource: Mapping[str, Any]) -> Mapping[str, Any]:
-    properties: Mapping[str, Any] = resource.get("Properties", {})
-    return properties
+def _properties(resource: Any) -> Mapping[str, Any]:
+    properties = resource.get("Properties") if isinstance(resource, Mapping) else None
+    return properties if isinstance(properties, Mapping) else {}
 
 
-def _path_value(properties: Mapping[str, Any], path: Sequence[str]) -> Any:
-    value: Any = properties
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
+def _resources(stack: Stack | None) -> dict[str, Mapping[str, Any]]:
+    found = stack.template.get("Resources") if stack else None
+    return {k: v for k, v in (found or {}).items() if isinstance(v, Mapping)}
+
+
+def _items(value: Any) -> list[Any]:
+    """A list property's items; anything else (an Fn::If, a Ref to a list) is not walked."""
+    return value if isinstance(value, list) else []
+
+
+def deletion_policy(resource: Mapping[str, Any]) -> str:
+    """The DeletionPolicy in effect: an RDS cluster, or an instance outside a cluster,
+    defaults to Snapshot (DeletionPolicy attribute reference); everything else to Delete."""
+    declared = resource.get("DeletionPolicy")
+    if declared:
+        return str(declared)
+    resource_type = resource.get("Type")
+    if resource_type == "AWS::RDS::DBCluster" or (
+        resource_type == "AWS::RDS::DBInstance" and "DBClusterIdentifier" not in _properties(resource)
+    ):
+        return "Snapshot"
+    return "Delete"
+
+
+def _fate(resource: Mapping[str, Any]) -> str:
+    """What CloudFormation does with a resource it no longer manages."""
+    policy = deletion_policy(resource)
+    if policy in LEFT_BEHIND:
+        return "left behind, unmanaged (DeletionPolicy keeps it; re-adding its name later fails)"
+    if policy == "Snapshot":
+        return "deleted after a final snapshot"
+    return "deleted"
+
+
+def _custom_name(resource: Mapping[str, Any], region: str) -> str | None:
+    """The literal name a resource is given (its primary identifier, or `Name`), if any."""
+    props = _properties(resource)
+    for name in sorted(cfn_schema.identifiers(str(resource.get("Type")), region) | {"Name", "GroupName"}):
+        if isinstance(props.get(name), str):
+            return f"{name} {props[name]!r}"
+    return None
 
 
 def _pair_renames(
     removed: dict[str, Mapping[str, Any]], added: dict[str, Mapping[str, Any]]
 ) -> dict[str, str]:
-    """Removed logical ID -> added logical ID, for a construct renamed or moved (same type;
-    the most properties in common). Its new logical ID makes CloudFormation create a new
-    resource and delete the old one: a replacement."""
+    """Removed logical ID -> added logical ID, for a construct renamed or moved: the same type
+    and properties in common (or the only one of its type on both sides). Its new logical ID
+    makes CloudFormation create a new resource and delete the old one: a replacement."""
     pairs: dict[str, str] = {}
     for old_id, old in sorted(removed.items()):
-        candidates = [
-            (sum(_properties(old).get(k) == v for k, v in _properties(new).items()), new_id)
-            for new_id, new in sorted(added.items())
-            if new.get("Type") == old.get("Type") and new_id not in pairs.values()
+        same_type = [
+            k
+            for k, v in sorted(added.items())
+            if v.get("Type") == old.get("Type") and k not in pairs.values()
         ]
-        if candidates:
-            pairs[old_id] = max(candidates, key=lambda c: (c[0], c[1]))[1]
+        alone = len(same_type) == 1 and sum(v.get("Type") == old.get("Type") for v in removed.values()) == 1
+        scored = [
+            (sum(_properties(old).get(k) == v for k, v in _properties(added[new_id]).items()), new_id)
+            for new_id in same_type
+        ]
+        best = max(scored, default=(0, ""))
+        if best[0] > 0 or (alone and scored):
+            pairs[old_id] = best[1]
     return pairs
+
+
+def _changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)))
 
 
 def diff_stack(old: Stack | None, new: Stack | None, replaced_imports: set[str]) -> StackDiff:
     """What deploying `new` over `old` (None: the stack is created or deleted) changes."""
     some = new or old
     assert some is not None
-    before: dict[str, Mapping[str, Any]] = dict(old.template.get("Resources", {})) if old else {}
-    after: dict[str, Mapping[str, Any]] = dict(new.template.get("Resources", {})) if new else {}
+    region = some.region
+    before, after = _resources(old), _resources(new)
     status = "changed" if old and new else ("added" if new else "removed")
-    result = StackDiff(stack=some.name, stage=some.stage, region=some.region, status=status)
+    result = StackDiff(stack=some.name, stage=some.stage, region=region, status=status)
 
     def change(logical_id: str, resource_type: str, action: str, **kwargs: Any) -> Change:
         return Change(some.name, some.stage, logical_id, resource_type, action, **kwargs)
@@ -225,49 +292,64 @@ def diff_stack(old: Stack | None, new: Stack | None, replaced_imports: set[str])
     only_old = {k: v for k, v in before.items() if k not in after}
     only_new = {k: v for k, v in after.items() if k not in before}
     renames = _pair_renames(only_old, only_new)
+    both = sorted(set(before) & set(after))
     replaced: dict[str, str] = {}
-    modified: dict[str, tuple[tuple[str, ...], bool]] = {}
-    for logical_id in sorted(set(before) & set(after)):
+    modified: dict[str, tuple[tuple[str, ...], bool, str]] = {}
+    for logical_id in both:
         old_resource, new_resource = before[logical_id], after[logical_id]
         resource_type = str(new_resource.get("Type"))
         if old_resource.get("Type") != resource_type:
             replaced[logical_id] = f"type {old_resource.get('Type')} -> {resource_type}"
             continue
         old_props, new_props = _properties(old_resource), _properties(new_resource)
-        changed = tuple(
-            sorted(k for k in set(old_props) | set(new_props) if old_props.get(k) != new_props.get(k))
-        )
-        loses = (
-            old_resource.get("DeletionPolicy") in KEEPING_POLICIES
-            and new_resource.get("DeletionPolicy") not in KEEPING_POLICIES
-        ) or (
-            old_resource.get("UpdateReplacePolicy") in KEEPING_POLICIES
-            and new_resource.get("UpdateReplacePolicy") not in KEEPING_POLICIES
+        changed = _changed(old_props, new_props)
+        loses = (deletion_policy(old_resource) in KEEPING_POLICIES) > (
+            deletion_policy(new_resource) in KEEPING_POLICIES
+        ) or (old_resource.get("UpdateReplacePolicy") in KEEPING_POLICIES) > (
+            new_resource.get("UpdateReplacePolicy") in KEEPING_POLICIES
         )
         policies = tuple(
             f"{attr}: {old_resource.get(attr, '-')} -> {new_resource.get(attr, '-')}"
             for attr in ("DeletionPolicy", "UpdateReplacePolicy")
             if old_resource.get(attr) != new_resource.get(attr)
         )
-        region = some.region
-        by = cfn_schema.replacing_properties(resource_type, old_props, new_props, region)
-        if by:
-            replaced[logical_id] = f"{', '.join(by)} is create-only"
+        by = cfn_schema.replacing_properties(resource_type, old_props, new_props, region) or ()
+        maybe = (
+            cfn_schema.replacing_properties(resource_type, old_props, new_props, region, conditional=True)
+            or ()
+        )
+        certain = [p for p in maybe if p.split("/")[0] in REPLACING_CONDITIONALS.get(resource_type, ())]
+        if by or certain:
+            replaced[logical_id] = f"{', '.join([*by, *certain])} is create-only"
         elif changed or policies:
-            modified[logical_id] = (changed + policies, loses)
+            note = f"may be replaced: {', '.join(maybe)} is conditionally create-only" if maybe else ""
+            modified[logical_id] = (changed + policies, loses, note)
+        failing = sorted(set(changed) & UPDATE_FAILS.get(resource_type, frozenset()))
+        if failing:
+            result.warnings.append(
+                f"`{logical_id}` {resource_type}: {', '.join(failing)} cannot change; the update fails"
+            )
     # A replaced resource gets a new name/ARN: what takes it in a create-only property is
     # replaced in turn, and whatever takes it elsewhere is modified. Until nothing changes.
-    gone = set(replaced) | set(renames) | {k for k in only_old}
-    while True:
+    gone = set(replaced) | set(only_old) | set(renames.values())
+    grew = True
+    while grew:
         grew = False
-        for logical_id in sorted(set(before) & set(after)):
+        for logical_id in both:
             if logical_id in replaced:
                 continue
-            resource = after[logical_id]
-            resource_type = str(resource.get("Type"))
-            props = _properties(resource)
-            for path in cfn_schema.create_only(resource_type, some.region) or ():
-                hit = references(_path_value(props, path)) & (gone | replaced_imports)
+            resource_type = str(after[logical_id].get("Type"))
+            props = _properties(after[logical_id])
+            paths = [
+                *(cfn_schema.create_only(resource_type, region) or ()),
+                *(
+                    path
+                    for path in cfn_schema.create_only(resource_type, region, conditional=True) or ()
+                    if path[0] in REPLACING_CONDITIONALS.get(resource_type, ())
+                ),
+            ]
+            for path in paths:
+                hit = references(cfn_schema.at(props, path)) & (gone | replaced_imports)
                 if hit:
                     what = ", ".join(sorted(h.removeprefix("import:") for h in hit))
                     replaced[logical_id] = f"{'/'.join(path)} takes {what}, which is replaced"
@@ -275,42 +357,59 @@ def diff_stack(old: Stack | None, new: Stack | None, replaced_imports: set[str])
                     gone.add(logical_id)
                     grew = True
                     break
-        if not grew:
-            break
-    for logical_id in sorted(set(before) & set(after)):
+    for logical_id in both:
         if logical_id in replaced or logical_id in modified:
             continue
         hit = references(_properties(after[logical_id])) & (gone | replaced_imports)
         if hit:
             what = ", ".join(sorted(h.removeprefix("import:") for h in hit))
-            modified[logical_id] = ((f"refers to {what} (replaced)",), False)
+            modified[logical_id] = ((f"refers to {what} (replaced)",), False, "")
 
     for logical_id, reason in sorted(replaced.items()):
-        resource_type = str(after[logical_id].get("Type"))
-        result.changes.append(change(logical_id, resource_type, "replaced", reason=reason))
-    for logical_id, (changed_names, loses) in sorted(modified.items()):
+        resource = after[logical_id]
+        name = _custom_name(resource, region)
+        if name and name == _custom_name(before[logical_id], region):
+            reason += (
+                f"; its {name} is unchanged, and CloudFormation cannot replace a custom-named "
+                "resource: the update fails unless the name changes"
+            )
+        result.changes.append(change(logical_id, str(resource.get("Type")), "replaced", reason=reason))
+    for logical_id, (changed_names, loses, note) in sorted(modified.items()):
         resource_type = str(after[logical_id].get("Type"))
         result.changes.append(
-            change(logical_id, resource_type, "modified", properties=changed_names, loses_retention=loses)
+            change(
+                logical_id,
+                resource_type,
+                "modified",
+                properties=changed_names,
+                loses_retention=loses,
+                reason=note,
+            )
         )
     for old_id, new_id in sorted(renames.items()):
-        resource_type = str(before[old_id].get("Type"))
-        reason = f"logical ID {old_id} -> {new_id} (construct renamed or moved): created anew, the old one"
-        kept = before[old_id].get("DeletionPolicy") in KEEPING_POLICIES
-        reason += " is left behind (retained)" if kept else " is deleted"
-        result.changes.append(change(old_id, resource_type, "replaced", reason=reason, retained=kept))
+        resource = before[old_id]
+        reason = (
+            f"logical ID {old_id} -> {new_id} (construct renamed or moved): created anew; "
+            f"the old one is {_fate(resource)}"
+        )
+        name = _custom_name(resource, region)
+        if name and name == _custom_name(after[new_id], region):
+            reason += f"; the new one takes the same {name}, which exists: the update fails"
+        kept = deletion_policy(resource) in LEFT_BEHIND
+        result.changes.append(
+            change(old_id, str(resource.get("Type")), "replaced", reason=reason, retained=kept)
+        )
     for logical_id, resource in sorted(only_old.items()):
         if logical_id in renames:
             continue
-        kept = resource.get("DeletionPolicy") in KEEPING_POLICIES
-        if new is None:
-            # cdk deploy never deletes a stack that left the app; cdk destroy (or the stack's
-            # rename: a new stack then creates the same names) does.
-            reason = "its stack left the app: kept until the stack is destroyed" + (
-                ", then left behind" if kept else ", then deleted"
-            )
-        else:
-            reason = "left behind (DeletionPolicy keeps it)" if kept else "deleted"
+        kept = deletion_policy(resource) in LEFT_BEHIND
+        # cdk deploy never deletes a stack that left the app; cdk destroy (or the stack's
+        # rename: a new stack then creates the same names) does.
+        reason = (
+            f"its stack left the app: kept until the stack is destroyed, then {_fate(resource)}"
+            if new is None
+            else _fate(resource)
+        )
         result.changes.append(
             change(logical_id, str(resource.get("Type")), "removed", retained=kept, reason=reason)
         )
@@ -322,19 +421,29 @@ def diff_stack(old: Stack | None, new: Stack | None, replaced_imports: set[str])
         result.rules.extend(
             _rule_changes(some.name, logical_id, before.get(logical_id), after.get(logical_id))
         )
+    result.renewed = set(replaced) | set(renames.values())
     return result
 
 
-def replaced_exports(stack: StackDiff, template: Mapping[str, Any] | None) -> set[str]:
-    """`import:NAME` of the exports whose value refers to something this stack replaces."""
-    if template is None:
-        return set()
-    gone = {c.logical_id for c in stack.changes if c.action in ("replaced", "removed")}
-    found = set()
-    for output in template.get("Outputs", {}).values():
-        name = output.get("Export", {}).get("Name")
-        if isinstance(name, str) and references(output.get("Value")) & gone:
-            found.add(f"import:{name}")
+def _exports(stack: Stack | None) -> dict[str, Any]:
+    """Export name -> the output's value."""
+    outputs = stack.template.get("Outputs") if stack else None
+    found = {}
+    for output in (outputs or {}).values():
+        if isinstance(output, Mapping) and isinstance(output.get("Export"), Mapping):
+            found[show(output["Export"].get("Name"))] = output.get("Value")
+    return found
+
+
+def _imports(stacks: Mapping[str, Stack]) -> dict[str, set[str]]:
+    """Export name -> the stacks importing it."""
+    found: dict[str, set[str]] = {}
+    for name, stack in stacks.items():
+        for ref in references(stack.template.get("Resources", {})) | references(
+            stack.template.get("Outputs", {})
+        ):
+            if ref.startswith("import:"):
+                found.setdefault(ref.removeprefix("import:"), set()).add(name)
     return found
 
 
@@ -343,13 +452,38 @@ def diff_assemblies(base: Mapping[str, Stack], head: Mapping[str, Stack]) -> lis
     names = sorted(set(base) | set(head))
     replaced_imports: set[str] = set()
     while True:
-        diffs = [diff_stack(base.get(n), head.get(n), replaced_imports) for n in names]
-        found = set().union(
-            *(replaced_exports(d, head[d.stack].template if d.stack in head else None) for d in diffs)
-        )
+        diffs = {n: diff_stack(base.get(n), head.get(n), replaced_imports) for n in names}
+        found = {
+            f"import:{export}"
+            for n, d in diffs.items()
+            for export, value in _exports(head.get(n)).items()
+            if references(value) & d.renewed
+        }
         if found <= replaced_imports:
-            return [d for d in diffs if d.changes or d.rules or d.status != "changed"]
+            break
         replaced_imports |= found
+    # CloudFormation refuses to change or remove an export another stack imports ("Export ...
+    # cannot be updated as it is in use"): the exporting stack's update fails.
+    importers = _imports(base)
+    for export, stacks in _imports(head).items():
+        importers.setdefault(export, set()).update(stacks)
+    for n, d in diffs.items():
+        before, after = _exports(base.get(n)), _exports(head.get(n))
+        for export, value in sorted(before.items()):
+            users = sorted(importers.get(export, set()) - {n})
+            if not users:
+                continue
+            if export not in after:
+                what = "is removed"
+            elif after[export] != value or f"import:{export}" in replaced_imports:
+                what = "changes value"
+            else:
+                continue
+            d.warnings.append(
+                f"export {export} {what} while {', '.join(users)} import(s) it: CloudFormation refuses "
+                "the update (export in use); move the importers off it first"
+            )
+    return [d for d in diffs.values() if d.changes or d.rules or d.warnings or d.status != "changed"]
 
 
 # ---------------------------------------------------------------------------- policy rules
@@ -362,11 +496,11 @@ def show(value: Any) -> str:
         if key == "Ref":
             return f"${{{arg}}}"
         if key == "Fn::GetAtt":
-            return f"${{{'.'.join(arg) if isinstance(arg, list) else arg}}}"
-        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+            return f"${{{'.'.join(map(str, arg)) if isinstance(arg, list) else arg}}}"
+        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
             return str(arg[0]).join(show(part) for part in arg[1])
         if key == "Fn::Sub":
-            return str(arg[0] if isinstance(arg, list) else arg)
+            return str(arg[0] if isinstance(arg, list) and arg else arg)
         if key == "Fn::ImportValue":
             return f"import({show(arg)})"
     if isinstance(value, list):
@@ -376,87 +510,123 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def _statements(document: Any) -> Iterator[str]:
+def _values(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _iam_warning(statement: Mapping[str, Any]) -> str:
+    """An Allow on every action of a service, every resource or anyone."""
+    if statement.get("Effect") != "Allow":
+        return ""
+    actions = [a for a in _values(statement.get("Action")) if isinstance(a, str)]
+    resources = [r for r in _values(statement.get("Resource")) if isinstance(r, str)]
+    principal = statement.get("Principal")
+    principals = _values(principal.get("AWS")) if isinstance(principal, Mapping) else [principal]
+    if (
+        any(a == "*" or a.endswith(":*") for a in actions)
+        or "*" in resources
+        or "*" in principals
+        or "NotAction" in statement
+        or "NotResource" in statement
+    ):
+        return "wildcard"
+    return ""
+
+
+def _statements(document: Any) -> Iterator[tuple[str, str]]:
+    """(one line, its warning) per statement."""
     if not isinstance(document, Mapping):
         if document is not None:
-            yield show(document)
+            yield show(document), ""
         return
-    statements = document.get("Statement", [])
-    for statement in statements if isinstance(statements, list) else [statements]:
+    for statement in _values(document.get("Statement", [])):
+        if not isinstance(statement, Mapping):
+            yield show(statement), ""
+            continue
         parts = [str(statement.get("Effect", "?"))]
-        actions = statement.get("Action", statement.get("NotAction"))
-        parts.append(("not " if "NotAction" in statement else "") + show(actions))
-        resources = statement.get("Resource", statement.get("NotResource"))
-        if resources is not None:
-            parts.append("on " + show(resources))
-        if "Principal" in statement:
-            parts.append("for " + show(statement["Principal"]))
+        if "NotAction" in statement:
+            parts.append("not " + show(statement["NotAction"]))
+        else:
+            parts.append(show(statement.get("Action")))
+        for key, word in (("Resource", "on"), ("NotResource", "on all but"), ("Principal", "for")):
+            if key in statement:
+                parts.append(f"{word} {show(statement[key])}")
+        if "NotPrincipal" in statement:
+            parts.append(f"for all but {show(statement['NotPrincipal'])}")
         if "Condition" in statement:
             parts.append("when " + show(statement["Condition"]))
-        yield " ".join(parts)
+        yield " ".join(parts), _iam_warning(statement)
 
 
-def _policy_lines(resource: Mapping[str, Any] | None) -> set[str]:
+def _policy_lines(resource: Mapping[str, Any] | None) -> dict[str, str]:
+    """Line -> warning, for every grant a resource makes."""
     if resource is None:
-        return set()
-    resource_type = resource.get("Type")
+        return {}
+    resource_type = str(resource.get("Type"))
     props = _properties(resource)
-    lines: set[str] = set()
     if resource_type == "AWS::Lambda::Permission":
-        return {
-            f"invoke {show(props.get('Action'))} for {show(props.get('Principal'))}"
-            f" from {show(props.get('SourceArn'))}"
-        }
-    for name in POLICY_PROPERTIES.get(str(resource_type), ()):
+        line = (
+            f"invoke {show(props.get('FunctionName'))} ({show(props.get('Action'))}) by "
+            f"{show(props.get('Principal'))} from {show(props.get('SourceArn'))}"
+        )
+        if "FunctionUrlAuthType" in props:
+            line += f" (function URL auth {show(props['FunctionUrlAuthType'])})"
+        return {line: "wildcard" if props.get("Principal") == "*" else ""}
+    lines: dict[str, str] = {}
+    for name in POLICY_PROPERTIES.get(resource_type, ()):
         value = props.get(name)
         if name == "Policies":
-            for policy in value or []:
-                lines |= {
-                    f"{s} (inline {policy.get('PolicyName')})"
-                    for s in _statements(policy.get("PolicyDocument"))
-                }
+            for policy in _items(value):
+                if isinstance(policy, Mapping):
+                    for text, warning in _statements(policy.get("PolicyDocument")):
+                        lines[f"{text} (inline {policy.get('PolicyName')})"] = warning
         elif name == "AssumeRolePolicyDocument":
-            lines |= {f"trust: {s}" for s in _statements(value)}
-        elif name in ("ManagedPolicyArns", "PermissionsBoundary"):
-            for arn in value if isinstance(value, list) else ([value] if value else []):
-                lines.add(f"{name}: {show(arn)}")
+            lines.update({f"trust: {text}": warning for text, warning in _statements(value)})
+        elif name in ("ManagedPolicyArns", "PermissionsBoundary", "Roles", "Users", "Groups"):
+            lines.update({f"{name}: {show(item)}": "" for item in _values(value) if item})
         else:
-            lines |= set(_statements(value))
+            lines.update(dict(_statements(value)))
     return lines
 
 
-def _rule(rule: Mapping[str, Any], direction: str) -> str:
-    ports = rule.get("FromPort"), rule.get("ToPort")
-    port = (
-        "all ports"
-        if ports == (None, None) or ports == (-1, -1)
-        else (f"port {ports[0]}" if ports[0] == ports[1] else f"ports {ports[0]}-{ports[1]}")
+def _rule(rule: Mapping[str, Any], direction: str) -> tuple[str, str]:
+    """(one line, its warning) for a security-group rule."""
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    protocol = PROTOCOLS.get(show(rule.get("IpProtocol", "-1")), show(rule.get("IpProtocol")))
+    if protocol == "all" or (low in (None, -1) and high in (None, -1)):
+        port = "all ports"
+    else:
+        port = f"port {show(low)}" if low == high else f"ports {show(low)}-{show(high)}"
+    peers = (
+        "CidrIp",
+        "CidrIpv6",
+        "SourceSecurityGroupId",
+        "SourceSecurityGroupName",
+        "DestinationSecurityGroupId",
+        "SourcePrefixListId",
+        "DestinationPrefixListId",
     )
-    peer = (
-        rule.get("CidrIp")
-        or rule.get("CidrIpv6")
-        or rule.get("SourceSecurityGroupId")
-        or rule.get("DestinationSecurityGroupId")
-        or rule.get("SourcePrefixListId")
-        or rule.get("DestinationPrefixListId")
-    )
-    protocol = {"-1": "all", -1: "all"}.get(rule.get("IpProtocol", "-1"), rule.get("IpProtocol"))
-    word = "from" if direction == "ingress" else "to"
+    peer = next((show(rule[key]) for key in peers if key in rule), "?")
+    if "SourceSecurityGroupOwnerId" in rule:
+        peer += f" (account {show(rule['SourceSecurityGroupOwnerId'])})"
     group = f"group {show(rule['GroupId'])} " if "GroupId" in rule else ""
-    return f"{group}{direction} {protocol} {port} {word} {show(peer)}"
+    line = f"{group}{direction} {protocol} {port} {'from' if direction == 'ingress' else 'to'} {peer}"
+    # Egress to anywhere is the CDK's allowAllOutbound default: not worth a warning.
+    return line, "open to the internet" if direction == "ingress" and peer in WORLD else ""
 
 
-def _group_lines(resource: Mapping[str, Any] | None) -> set[str]:
+def _group_lines(resource: Mapping[str, Any] | None) -> dict[str, str]:
     if resource is None:
-        return set()
+        return {}
     props = _properties(resource)
     if resource.get("Type") == "AWS::EC2::SecurityGroup":
-        return {_rule(r, "ingress") for r in props.get("SecurityGroupIngress", [])} | {
-            _rule(r, "egress") for r in props.get("SecurityGroupEgress", [])
-        }
+        return dict(
+            [_rule(r, "ingress") for r in _items(props.get("SecurityGroupIngress")) if isinstance(r, Mapping)]
+            + [_rule(r, "egress") for r in _items(props.get("SecurityGroupEgress")) if isinstance(r, Mapping)]
+        )
     if resource.get("Type") in SECURITY_GROUP_RULES:
-        return {_rule(props, "ingress" if resource["Type"].endswith("Ingress") else "egress")}
-    return set()
+        return dict([_rule(props, "ingress" if str(resource["Type"]).endswith("Ingress") else "egress")])
+    return {}
 
 
 def _rule_changes(
@@ -465,8 +635,14 @@ def _rule_changes(
     found = []
     for kind, lines in (("iam", _policy_lines), ("security-group", _group_lines)):
         before, after = lines(old), lines(new)
-        found += [RuleChange(stack, logical_id, kind, "+", text) for text in sorted(after - before)]
-        found += [RuleChange(stack, logical_id, kind, "-", text) for text in sorted(before - after)]
+        found += [
+            RuleChange(stack, logical_id, kind, "+", text, warning)
+            for text, warning in sorted(after.items())
+            if text not in before
+        ]
+        found += [
+            RuleChange(stack, logical_id, kind, "-", text) for text in sorted(before) if text not in after
+        ]
     return found
 
 

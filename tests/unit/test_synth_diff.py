@@ -185,7 +185,11 @@ def test_a_new_key_replaces_the_database_encrypted_with_it() -> None:
     renamed["DataKey17AFBB84"] = {"Type": "AWS::KMS::ReplicaKey", "Properties": {}}
     found = changes(RESOURCES, renamed)
     assert found["DatabaseInstanceAA8A5FDE"].action == "replaced"
-    assert found["DatabaseInstanceAA8A5FDE"].reason == "KmsKeyId takes DataKey17AFBB84, which is replaced"
+    assert found["DatabaseInstanceAA8A5FDE"].reason == (
+        "KmsKeyId takes DataKey17AFBB84, which is replaced; its DBInstanceIdentifier 'clever-better-prod' "
+        "is unchanged, and CloudFormation cannot replace a custom-named resource: the update fails unless "
+        "the name changes"
+    )
 
 
 def test_a_replacement_reaches_another_stack_through_its_export() -> None:
@@ -379,10 +383,148 @@ def test_a_stack_that_leaves_the_app_is_reported_and_its_stateful_resources_refu
     (diff,) = diff_assemblies({DATA: stack(RESOURCES)}, {})
     assert diff.status == "removed"
     bucket = {c.logical_id: c for c in diff.changes}["BucketsBackups18324FCD"]
-    assert bucket.reason == "its stack left the app: kept until the stack is destroyed, then left behind"
+    assert bucket.reason == (
+        "its stack left the app: kept until the stack is destroyed, then left behind, unmanaged "
+        "(DeletionPolicy keeps it; re-adding its name later fails)"
+    )
     refused, _ = synth_diff.blocked([diff], [])
     assert sorted(c.logical_id for c in refused) == [
         "BucketsBackups18324FCD",
         "DataKey17AFBB84",
         "DatabaseInstanceAA8A5FDE",
     ]
+
+
+def test_a_conditionally_create_only_restore_property_replaces_the_database() -> None:
+    # The schema lists DBSnapshotIdentifier as conditionally create-only; the reference says a
+    # different snapshot restores a new instance and deletes the original.
+    found = changes(RESOURCES, edited(DatabaseInstanceAA8A5FDE={"DBSnapshotIdentifier": "snap-1"}))
+    assert (found["DatabaseInstanceAA8A5FDE"].action, found["DatabaseInstanceAA8A5FDE"].dangerous) == (
+        "replaced",
+        True,
+    )
+    # MultiAZ is conditionally create-only too, but updates in place: reported, not refused.
+    multi_az = changes(RESOURCES, edited(DatabaseInstanceAA8A5FDE={"MultiAZ": True}))[
+        "DatabaseInstanceAA8A5FDE"
+    ]
+    assert (multi_az.action, multi_az.dangerous) == ("modified", False)
+    assert multi_az.reason == "may be replaced: MultiAZ is conditionally create-only"
+
+
+def test_an_export_in_use_that_changes_is_a_failed_deploy_warning() -> None:
+    outputs = {"Key": {"Value": {"Ref": "DataKey17AFBB84"}, "Export": {"Name": "data:KeyId"}}}
+    changed = {"Key": {"Value": {"Fn::GetAtt": ["DataKey17AFBB84", "Arn"]}, "Export": {"Name": "data:KeyId"}}}
+    consumer = {
+        "Use": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": {"Fn::ImportValue": "data:KeyId"}}}
+    }
+    base = {DATA: stack(RESOURCES, outputs=outputs), SERVICES: stack(consumer, name=SERVICES)}
+    for head_outputs, what in ((changed, "changes value"), ({}, "is removed")):
+        head = {DATA: stack(RESOURCES, outputs=head_outputs), SERVICES: stack(consumer, name=SERVICES)}
+        diffs = {d.stack: d for d in diff_assemblies(base, head)}
+        assert diffs[DATA].warnings == [
+            f"export data:KeyId {what} while clever-better-prod-services import(s) it: CloudFormation "
+            "refuses the update (export in use); move the importers off it first"
+        ]
+
+
+def test_a_rename_behind_an_export_replaces_the_importer() -> None:
+    group = {
+        "Type": "AWS::RDS::DBSubnetGroup",
+        "Properties": {"DBSubnetGroupDescription": "db", "SubnetIds": ["a"]},
+    }
+    network = "clever-better-prod-network"
+    db = copy.deepcopy(DATABASE)
+    db["Properties"]["DBSubnetGroupName"] = {"Fn::ImportValue": "net:SubnetGroup"}
+    del db["Properties"]["KmsKeyId"]
+    base = {
+        network: stack(
+            {"Group": group},
+            name=network,
+            outputs={"G": {"Value": {"Ref": "Group"}, "Export": {"Name": "net:SubnetGroup"}}},
+        ),
+        DATA: stack({"Db": db}),
+    }
+    head = {
+        network: stack(
+            {"GroupRenamed": group},
+            name=network,
+            outputs={"G": {"Value": {"Ref": "GroupRenamed"}, "Export": {"Name": "net:SubnetGroup"}}},
+        ),
+        DATA: stack({"Db": copy.deepcopy(db)}),
+    }
+    found = {c.key: c for d in diff_assemblies(base, head) for c in d.changes}
+    assert found["clever-better-prod-data/Db"].action == "replaced"
+    assert found["clever-better-prod-data/Db"].reason.startswith(
+        "DBSubnetGroupName takes net:SubnetGroup, which is replaced"
+    )
+
+
+def test_the_effective_deletion_policy_counts() -> None:
+    # An RDS instance outside a cluster is snapshotted by default: dropping an explicit
+    # Snapshot changes nothing that matters; Snapshot -> Delete does.
+    implicit = copy.deepcopy(RESOURCES)
+    del implicit["DatabaseInstanceAA8A5FDE"]["DeletionPolicy"]
+    database = changes(RESOURCES, implicit)["DatabaseInstanceAA8A5FDE"]
+    assert (database.action, database.loses_retention, database.dangerous) == ("modified", False, False)
+    removed = changes(RESOURCES, {k: v for k, v in RESOURCES.items() if k != "DatabaseInstanceAA8A5FDE"})
+    assert removed["DatabaseInstanceAA8A5FDE"].reason == "deleted after a final snapshot"
+    assert not removed["DatabaseInstanceAA8A5FDE"].retained
+
+
+def test_a_key_spec_change_is_a_failed_update_warning() -> None:
+    (diff,) = diff_assemblies(
+        {DATA: stack(RESOURCES)}, {DATA: stack(edited(DataKey17AFBB84={"KeySpec": "RSA_2048"}))}
+    )
+    assert diff.warnings == ["`DataKey17AFBB84` AWS::KMS::Key: KeySpec cannot change; the update fails"]
+
+
+def test_rule_warnings_are_for_real_widening_only() -> None:
+    ipv6 = edited(
+        BotGroup={
+            "SecurityGroupIngress": [{"IpProtocol": "6", "FromPort": 443, "ToPort": 443, "CidrIpv6": "::/0"}]
+        }
+    )
+    (diff,) = diff_assemblies({DATA: stack(RESOURCES)}, {DATA: stack(ipv6)})
+    assert [(r.sign, r.text, r.warning) for r in diff.rules if r.sign == "+"] == [
+        ("+", "ingress tcp port 443 from ::/0", "open to the internet")
+    ]
+    egress = edited(BotGroup={"SecurityGroupEgress": [{"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}]})
+    (diff,) = diff_assemblies({DATA: stack(RESOURCES)}, {DATA: stack(egress)})
+    assert [(r.text, r.warning) for r in diff.rules if r.sign == "+"] == [
+        ("egress all all ports to 0.0.0.0/0", "")
+    ]
+    anyone = copy.deepcopy(RESOURCES)
+    statements = anyone["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements.append({"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Principal": {"AWS": "*"}})
+    statements.append(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:x", "Principal": {"AWS": "*"}}
+    )
+    (diff,) = diff_assemblies({DATA: stack(RESOURCES)}, {DATA: stack(anyone)})
+    assert sorted((r.text, r.warning) for r in diff.rules) == [
+        ("Allow s3:GetObject on arn:x for {AWS: *} (inline read)", "wildcard"),
+        ("Deny s3:* on * for {AWS: *} (inline read)", ""),
+    ]
+
+
+def test_odd_template_shapes_do_not_crash() -> None:
+    odd = {
+        "Null": {"Type": "AWS::SNS::Topic", "Properties": None},
+        "Rule": {
+            "Type": "AWS::EC2::SecurityGroupIngress",
+            "Properties": {"IpProtocol": {"Ref": "P"}, "GroupId": "sg-1"},
+        },
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": {"Fn::If": ["C", [], []]}}},
+        "Group": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"SecurityGroupIngress": {"Fn::If": ["C", [], []]}},
+        },
+    }
+    (diff,) = diff_assemblies({}, {DATA: stack(odd)})
+    assert sorted(c.logical_id for c in diff.changes) == ["Group", "Null", "Role", "Rule"]
+    assert [r.text for r in diff.rules] == ["group sg-1 ingress ${P} all ports from ?"]
+
+
+def test_schema_paths_through_lists() -> None:
+    props = {"Items": [{"Name": "a"}, {"Name": "b"}]}
+    assert cfn_schema.at(props, ("Items", "*", "Name")) == ["a", "b"]
+    assert cfn_schema.at(props, ("Missing", "*", "Name")) is None

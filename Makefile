@@ -38,7 +38,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 	db-migrate db-migration-status db-migrate-dev db-migrate-staging db-migrate-prod \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
-.PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench \
+.PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost \
 	deploy-local destroy-local constraints clean \
 	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
 
@@ -188,6 +188,10 @@ db-migration-status: install ops-env ## Recent migration tasks, their exit codes
 
 bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), per-environment synth, make diff, test-suite wall time
 	$(PY) tools/bench.py
+
+# Reads templates and prints; it acts on nothing and takes no operator value, so DRY_RUN=1 runs it as is.
+cost: install ## Estimated monthly baseline per environment, from the synthesized templates (tools/prices.json)
+	$(PY) tools/cost.py
 
 constraints: ## Re-pin every transitive package after changing requirements*.txt
 	$(NO_DRY_RUN)

@@ -11,8 +11,9 @@ import pytest
 
 from tests.support import ROOT, hostile
 
-# Every target that takes an operator's value or acts on something. Left out: help, install
-# and the checks (test, lint, typecheck, unit, integration, bench), which take no value.
+# Every target that takes an operator's value or acts on something. Left out: help, install,
+# the checks (test, lint, typecheck, unit, integration, bench) and cost, which take no value and
+# only read (cost's DRY_RUN=1 is its ordinary run: test_cost_takes_no_value_and_acts_on_nothing).
 TARGETS = [
     "synth", "diff", "diff-dev", "diff-staging", "diff-production", "deploy-dev", "deploy-staging",
     "deploy-production", "bootstrap-dev", "bootstrap-staging", "bootstrap-production",
@@ -63,6 +64,23 @@ def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> N
         result = _make(target, env)
         assert result.returncode != 0
         assert sorted(os.listdir(tmp_path / ("env" if target == "db-snapshot" else "local"))) == []
+
+
+def test_cost_takes_no_value_and_acts_on_nothing(tmp_path: Path) -> None:
+    """`make cost` only synthesizes into a temporary directory and prints: no operator value
+    reaches its command, and DRY_RUN=1 leaves it unchanged (there is nothing to dry-run)."""
+    value = hostile(tmp_path)
+    result = subprocess.run(
+        ["make", "-n", "cost"],
+        cwd=ROOT,
+        env={**os.environ, **dict.fromkeys(OPERATOR_VARS, value), "ENV": value, "DRY_RUN": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"{ROOT}/.venv/bin/python tools/cost.py"
+    assert sorted(os.listdir(tmp_path)) == []
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,8 @@ def _dev() -> EnvironmentConfig:
             zone_ids=("use1-az1", "use1-az2"),
             nat_gateways=1,
             flow_log_retention_days=14,
+            # Half the endpoint bill; a sandbox can live with its second zone depending on the first.
+            interface_endpoints="one-az",
         ),
         database=DatabaseConfig(
             instance_class="t4g.micro", allocated_storage_gib=20, max_allocated_storage_gib=50, multi_az=False
@@ -68,6 +70,8 @@ def _staging() -> EnvironmentConfig:
             zone_ids=("use1-az1", "use1-az2"),
             nat_gateways=2,
             flow_log_retention_days=30,
+            # As production: a zone's outage is rehearsed where it behaves as it will there.
+            interface_endpoints="every-az",
         ),
         database=DatabaseConfig(
             instance_class="t4g.medium",
@@ -98,6 +102,7 @@ def _production() -> EnvironmentConfig:
             zone_ids=("use1-az1", "use1-az2", "use1-az4"),
             nat_gateways=3,
             flow_log_retention_days=365,
+            interface_endpoints="every-az",
         ),
         database=DatabaseConfig(
             instance_class="r7g.large",
@@ -120,7 +125,9 @@ def _production() -> EnvironmentConfig:
         # Runbook: approval, then a 15-minute watch with instant rollback.
         deployment=DeploymentConfig(bake_time_minutes=15, approval_gate=True),
         # Warm standby: the network exists so the runbook's "deploy to the DR
-        # region" step fits in the 4-hour RTO. One NAT gateway until failover.
+        # region" step fits in the 4-hour RTO. One NAT gateway until failover, and no interface
+        # endpoints while nothing is attached to it (27 endpoint-AZs, about $197 a month): set
+        # every-az before deploying anything into it.
         disaster_recovery=DisasterRecoveryConfig(
             region=DR_REGION,
             network=NetworkConfig(
@@ -128,6 +135,7 @@ def _production() -> EnvironmentConfig:
                 zone_ids=("usw2-az1", "usw2-az2", "usw2-az3"),
                 nat_gateways=1,
                 flow_log_retention_days=365,
+                interface_endpoints="none",
             ),
         ),
     )

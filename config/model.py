@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from config.names import Names
 
@@ -65,6 +65,15 @@ RUNBOOK_BACKUP_HOUR_UTC = 2
 RUNBOOK_ROTATION_DAYS = {"admin_days": 30, "application_days": 90, "betfair_days": 180}
 
 
+# Where a VPC's interface endpoints (ECR, Logs, Secrets Manager, SSM, KMS, STS, CloudWatch, ECS)
+# sit. Each costs per AZ-hour, so this is the network's main fixed cost after NAT gateways:
+# every-az: one per private subnet, each zone reaches AWS on its own;
+# one-az: only in the first zone; the other zones cross to it (an outage there cuts them off);
+# none: no interface endpoints; only for a VPC nothing is attached to (the DR pilot light).
+InterfaceEndpoints = Literal["every-az", "one-az", "none"]
+INTERFACE_ENDPOINTS: tuple[InterfaceEndpoints, ...] = ("every-az", "one-az", "none")
+
+
 class ConfigError(ValueError):
     """A configuration value is not allowed; the message is one line."""
 
@@ -100,6 +109,7 @@ class NetworkConfig:
     zone_ids: tuple[str, ...]
     nat_gateways: int
     flow_log_retention_days: int
+    interface_endpoints: InterfaceEndpoints = "every-az"
 
     @property
     def az_count(self) -> int:
@@ -140,6 +150,12 @@ class NetworkConfig:
             "flow_log_retention_days",
             self.flow_log_retention_days,
             LOG_RETENTION_ALLOWED,
+        )
+        check(
+            self.interface_endpoints in INTERFACE_ENDPOINTS,
+            "interface_endpoints",
+            self.interface_endpoints,
+            f"expected one of {', '.join(INTERFACE_ENDPOINTS)}",
         )
 
 
@@ -533,6 +549,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
         "expected a lower-case DNS name such as api.clever-better.com",
     )
     cfg.network.validate(check.at("network"))
+    _check_endpoints_reachable(cfg.network, check.at("network"))
     if cfg.region in REGIONS:
         _check_zones(cfg.network, cfg.region, check.at("network"))
     cfg.database.validate(check.at("database"))
@@ -599,6 +616,22 @@ def _check_zones(network: NetworkConfig, region: str, check: Check) -> None:
             zone,
             f"{UNSUPPORTED_ZONES.get(zone)} does not support this zone; choose another",
         )
+
+
+def _check_endpoints_reachable(network: NetworkConfig, check: Check) -> None:
+    """An environment's own VPC holds what reaches AWS only through its interface endpoints:
+    the rotation functions and RDS Proxy (components/data/database.py) and the deployment hooks
+    (components/services/deployment.py) send HTTPS only to the VPC's own range, so NAT is no way
+    out for them. Without endpoints they could not reach Secrets Manager, KMS or the ECS API.
+    The DR region's VPC has nothing attached (tested:
+    tests/unit/test_network.py::test_nothing_is_attached_to_the_dr_vpc), so it may have none."""
+    check(
+        network.interface_endpoints != "none",
+        "interface_endpoints",
+        network.interface_endpoints,
+        "expected every-az or one-az: the rotation functions, RDS Proxy and deployment hooks in this "
+        "VPC send HTTPS only to its endpoints (Secrets Manager, KMS, ECS), never through NAT",
+    )
 
 
 def _check_backup_misses_maintenance(cfg: EnvironmentConfig, check: Check) -> None:
@@ -669,6 +702,12 @@ def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
         "network.zone_ids",
         cfg.network.zone_ids,
         "production spans 3 availability zones",
+    )
+    check(
+        cfg.network.interface_endpoints == "every-az",
+        "network.interface_endpoints",
+        cfg.network.interface_endpoints,
+        "production requires every-az (an outage of one zone must not cut the others off AWS)",
     )
     check(
         cfg.disaster_recovery is not None,

@@ -614,6 +614,16 @@ def estimate(assembly: Path, *, prices: Mapping[str, Any] | None = None) -> dict
 # ---- markdown -------------------------------------------------------------------------------------
 
 
+ENDPOINT_NOTE = (
+    "Interface endpoints are billed per AZ (per subnet they sit in). `network.interface_endpoints` "
+    "chooses every-az, one-az or none per VPC (README, configuration reference): one-az costs a "
+    "half (two zones) or a third (three) of every-az, but an outage of that one zone also cuts the "
+    "other zones' rotation functions, RDS Proxy and deployment hooks off Secrets Manager, KMS and "
+    "the ECS API (their security groups send HTTPS only to the endpoints); none is accepted only "
+    "for a VPC nothing is attached to (production's DR VPC until failover)."
+)
+
+
 def _change(before: float | None, after: float | None) -> str:
     if before is None or after is None:
         return "new" if before is None else "removed"
@@ -656,7 +666,7 @@ def render(
             cells = [_usd(v) if v is not None else "—" for v in (before, after)]
             unpriced = len(new.unpriced) if new else 0
             out.append(f"| {name} | {cells[0]} | {cells[1]} | {_change(before, after)} | {unpriced} |")
-    out.append("")
+    out += ["", ENDPOINT_NOTE, ""]
     for name in estimates:
         e = estimates[name]
         out += [f"### {name} ({e.region or 'several regions'}): {_usd(e.total)}/month", ""]

@@ -18,7 +18,8 @@ from config.names import Names
 
 # What private Fargate tasks and Lambdas reach without leaving the VPC: image pulls, logs,
 # secrets/parameters, decryption, role assumption, metrics, and the ECS API (the deployment
-# hooks describe their deployment).
+# hooks describe their deployment). In every private subnet, only the first zone's, or none
+# (`NetworkConfig.interface_endpoints`; config/model.py says when each is allowed).
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -58,7 +59,7 @@ class Network(Construct):
     """A VPC with public, private-with-egress and isolated subnets.
 
     Attributes: ``vpc``, ``flow_log_group``, ``flow_log_key``, ``flow_log_role``,
-    ``endpoint_security_group``.
+    ``endpoint_security_group`` (None when the VPC has no interface endpoints).
     """
 
     def __init__(
@@ -74,7 +75,7 @@ class Network(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.vpc_cidr = config.vpc_cidr
-        name = names.prefix
+        name = self.vpc_name = names.prefix
         log_group_name = names.flow_log_group
 
         self.flow_log_key = encryption_key(
@@ -175,30 +176,39 @@ class Network(Construct):
         # S3 (ECR image layers, buckets) through the free gateway endpoint.
         self.vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3)
 
-        self.endpoint_security_group = closed_security_group(
+        self.endpoint_security_group = self._interface_endpoints(config)
+        self._acknowledge()
+
+    def _interface_endpoints(self, config: NetworkConfig) -> ec2.SecurityGroup | None:
+        if config.interface_endpoints == "none":
+            return None
+        group = closed_security_group(
             self,
             "EndpointSecurityGroup",
             vpc=self.vpc,
-            description=f"HTTPS from inside {name} to the interface endpoints",
+            description=f"HTTPS from inside {self.vpc_name} to the interface endpoints",
         )
-        self.endpoint_security_group.add_ingress_rule(
+        group.add_ingress_rule(
             # The literal range, not the VPC's token, so the rule is checkable at synth.
             ec2.Peer.ipv4(config.vpc_cidr),
             ec2.Port.tcp(443),
             "HTTPS from the VPC",
         )
-        private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        # one-az: the first zone's private subnet only; private DNS sends every zone there.
+        zones = self.vpc.availability_zones[:1] if config.interface_endpoints == "one-az" else None
+        private = ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, availability_zones=zones
+        )
         for endpoint_id, service in INTERFACE_ENDPOINTS.items():
             self.vpc.add_interface_endpoint(
                 f"{endpoint_id}Endpoint",
                 service=service,
                 subnets=private,
-                security_groups=[self.endpoint_security_group],
+                security_groups=[group],
                 private_dns_enabled=True,
                 open=False,  # the security group above is the only way in
             )
-
-        self._acknowledge()
+        return group
 
     @property
     def nat_public_ips(self) -> list[str]:

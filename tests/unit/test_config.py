@@ -53,6 +53,7 @@ PROMISED: dict[str, dict[str, Any]] = {
         "backup.vault_lock_min_retention_days": None,
         "log_retention_days": 14,
         "network.flow_log_retention_days": 14,
+        "network.interface_endpoints": "one-az",
         "deployment.bake_time_minutes": 5,
         "deployment.approval_gate": False,
         "rotation.admin_days": 30,
@@ -71,6 +72,7 @@ PROMISED: dict[str, dict[str, Any]] = {
         "backup.vault_lock_min_retention_days": None,
         "log_retention_days": 30,
         "network.flow_log_retention_days": 30,
+        "network.interface_endpoints": "every-az",
         "deployment.bake_time_minutes": 10,
         "deployment.approval_gate": False,
         "rotation.admin_days": 30,
@@ -89,6 +91,8 @@ PROMISED: dict[str, dict[str, Any]] = {
         "backup.vault_lock_min_retention_days": 2,
         "log_retention_days": 90,
         "network.flow_log_retention_days": 365,
+        "network.interface_endpoints": "every-az",
+        "disaster_recovery.network.interface_endpoints": "none",
         "deployment.bake_time_minutes": 15,
         "deployment.approval_gate": True,
         "rotation.admin_days": 30,
@@ -256,6 +260,25 @@ BAD = {
     "more NAT gateways than AZs": (
         lambda: _net(DEV, nat_gateways=3),
         "dev: network.nat_gateways = 3 is not allowed; expected 1 to the number of zones (2)",
+    ),
+    "interface endpoints placed nowhere known": (
+        lambda: _net(DEV, interface_endpoints="two-az"),
+        "dev: network.interface_endpoints = 'two-az' is not allowed; expected one of every-az, one-az, none",
+    ),
+    "no interface endpoints where functions reach AWS only through them": (
+        lambda: _net(STAGING, interface_endpoints="none"),
+        "staging: network.interface_endpoints = 'none' is not allowed; expected every-az or one-az: the "
+        "rotation functions, RDS Proxy and deployment hooks in this VPC send HTTPS only to its endpoints "
+        "(Secrets Manager, KMS, ECS), never through NAT",
+    ),
+    "production endpoints in one zone": (
+        lambda: _net(PROD, interface_endpoints="one-az"),
+        "production: network.interface_endpoints = 'one-az' is not allowed; production requires every-az",
+    ),
+    "DR interface endpoints placed nowhere known": (
+        lambda: _dr(PROD, network=replace(_dr_network(), interface_endpoints="some")),
+        "production: disaster_recovery.network.interface_endpoints = 'some' is not allowed; expected one of "
+        "every-az, one-az, none",
     ),
     "retention CloudWatch Logs does not allow": (
         lambda: _net(DEV, flow_log_retention_days=10),
@@ -490,6 +513,14 @@ def test_bad_value_names_environment_and_field(build: Any, message: str) -> None
     text = str(error.value)
     assert text.startswith(message), text
     assert "\n" not in text
+
+
+def test_every_interface_endpoint_placement_is_accepted_where_it_is_safe() -> None:
+    # The DR VPC (nothing attached) may have none; dev and staging may have one zone's.
+    for placement in ("every-az", "one-az", "none"):
+        assert _dr(PROD, network=replace(_dr_network(), interface_endpoints=placement))
+    for placement in ("every-az", "one-az"):
+        assert _net(DEV, interface_endpoints=placement) and _net(STAGING, interface_endpoints=placement)
 
 
 def test_unknown_environment_selected() -> None:

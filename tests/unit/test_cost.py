@@ -71,8 +71,9 @@ def test_dev_has_one_nat_gateway_at_its_hourly_price(estimates: dict[str, Estima
     assert len(_lines(estimates["production-dr"], "AWS::EC2::NatGateway")) == 1
 
 
-# Interface endpoints per VPC and the AZs (subnets) each one sits in.
-ENDPOINTS = {"dev": (9, 2), "staging": (9, 2), "production": (9, 3), "production-dr": (9, 3)}
+# Interface endpoints per VPC and the AZs (subnets) each one sits in (network.interface_endpoints:
+# dev one-az, staging and production every-az, the DR pilot light none).
+ENDPOINTS = {"dev": (9, 1), "staging": (9, 2), "production": (9, 3), "production-dr": (0, 0)}
 
 
 @pytest.mark.parametrize("stage", sorted(ENDPOINTS))
@@ -84,6 +85,16 @@ def test_interface_endpoints_are_priced_per_subnet(estimates: dict[str, Estimate
     for line in lines:
         assert line.monthly_usd == pytest.approx(azs * 0.01 * HOURS)
         assert f" in {azs} AZ" in line.description
+    # dev: 9 x $7.30 instead of 9 x $14.60 in two zones; the DR VPC: $0 instead of 9 x $21.90.
+    assert sum(line.monthly_usd for line in lines) == pytest.approx(
+        {"dev": 65.70, "staging": 131.40, "production": 197.10, "production-dr": 0.0}[stage]
+    )
+
+
+def test_render_states_the_endpoint_trade_off(estimates: dict[str, Estimate]) -> None:
+    text = render(estimates)
+    assert "`network.interface_endpoints`" in text
+    assert "an outage of that one zone" in text
 
 
 def test_real_assembly_lists_what_it_cannot_price(estimates: dict[str, Estimate]) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
 import config
-from components.network import INTERFACE_ENDPOINTS
 from tests.support import STACKS, resources, stacks_of
 
 CONFIGS = {c.name: c for c in config.load()}
@@ -142,6 +142,23 @@ def test_flow_log_role_is_least_privilege(stack: tuple[str, dict[str, Any]]) -> 
     )
 
 
+# README's configuration reference (network.interface_endpoints), literally: the private
+# subnets each interface endpoint sits in. dev: the first zone only; the DR VPC: none at all.
+ENDPOINT_SUBNETS = {
+    "clever-better-dev-network": ["NetworkVpcPrivateSubnet1Subnet6DD86AE6"],
+    "clever-better-staging-network": [
+        "NetworkVpcPrivateSubnet1Subnet6DD86AE6",
+        "NetworkVpcPrivateSubnet2Subnet1BDBE877",
+    ],
+    "clever-better-prod-network": [
+        "NetworkVpcPrivateSubnet1Subnet6DD86AE6",
+        "NetworkVpcPrivateSubnet2Subnet1BDBE877",
+        "NetworkVpcPrivateSubnet3Subnet8ABFAF5C",
+    ],
+    "clever-better-prod-dr-network": [],
+}
+
+
 def test_endpoints(stack: tuple[str, dict[str, Any]]) -> None:
     name, template = stack
     endpoints = resources(template, "AWS::EC2::VPCEndpoint").values()
@@ -149,7 +166,10 @@ def test_endpoints(stack: tuple[str, dict[str, Any]]) -> None:
     interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
     assert len(gateway) == 1
     assert "s3" in str(gateway[0]["Properties"]["ServiceName"])
-    assert len(interface) == len(INTERFACE_ENDPOINTS)
+    subnets = ENDPOINT_SUBNETS[name]
+    assert len(interface) == (9 if subnets else 0)
+    if not subnets:
+        return
     services = sorted(str(e["Properties"]["ServiceName"]) for e in interface)
     _, region = STACKS[name]
     expected = sorted(
@@ -160,13 +180,76 @@ def test_endpoints(stack: tuple[str, dict[str, Any]]) -> None:
     for endpoint in interface:
         props = endpoint["Properties"]
         assert props["PrivateDnsEnabled"] is True
-        assert len(props["SubnetIds"]) == NETWORKS[name].az_count
-        assert all("PrivateSubnet" in ref["Ref"] for ref in props["SubnetIds"])
+        assert [ref["Ref"] for ref in props["SubnetIds"]] == subnets
+    # The first private subnet is in the first configured zone.
+    first = template["Resources"][subnets[0]]["Properties"]["AvailabilityZoneId"]
+    assert first == ZONE_IDS[name][0]
+
+
+def test_nothing_is_attached_to_the_dr_vpc(templates: dict[str, dict[str, Any]]) -> None:
+    """Why the DR VPC may go without interface endpoints (config.model._check_endpoints_reachable):
+    no other stack imports anything from its network stack, and the network stack itself runs
+    nothing in it (its one Lambda, the default-security-group custom resource, is outside)."""
+    dr = {name: t for name, t in templates.items() if STACKS[name][0] == "production-dr"}
+    assert sorted(dr) == [
+        "clever-better-prod-dr-data",
+        "clever-better-prod-dr-network",
+        "clever-better-prod-dr-registry",
+    ]
+    network = dr["clever-better-prod-dr-network"]
+    assert not any("Export" in output for output in network["Outputs"].values())
+    for name, template in dr.items():
+        if name != "clever-better-prod-dr-network":
+            assert "clever-better-prod-dr-network" not in json.dumps(template), name
+    attached = {"AWS::ECS::Service", "AWS::RDS::DBInstance", "AWS::RDS::DBProxy", "AWS::EC2::Instance"}
+    attached |= {"AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::EC2::NetworkInterface"}
+    for name, template in dr.items():
+        for logical_id, resource in template["Resources"].items():
+            assert resource["Type"] not in attached, (name, logical_id)
+            assert "VpcConfig" not in resource.get("Properties", {}), (name, logical_id)
+    assert resources(network, "AWS::Lambda::Function")  # the check above looked at it
+
+
+@pytest.mark.parametrize(
+    "prefix, cidr",
+    [
+        ("clever-better-dev", "10.0.0.0/16"),
+        ("clever-better-staging", "10.10.0.0/16"),
+        ("clever-better-prod", "10.20.0.0/16"),
+    ],
+)
+def test_primary_vpc_holds_consumers_that_only_reach_the_endpoints(
+    templates: dict[str, dict[str, Any]], prefix: str, cidr: str
+) -> None:
+    """Why an environment's own VPC may not go without interface endpoints: the rotation
+    functions', RDS Proxy's and the deployment hooks' security groups send HTTPS (443) only to
+    the VPC's range, never out through NAT."""
+
+    def https_out(template: dict[str, Any], description: str) -> list[Any]:
+        (group,) = [
+            g["Properties"]
+            for g in resources(template, "AWS::EC2::SecurityGroup").values()
+            if g["Properties"]["GroupDescription"] == description
+        ]
+        return [r.get("CidrIp") for r in group["SecurityGroupEgress"] if r["FromPort"] == 443]
+
+    data, services = templates[f"{prefix}-data"], templates[f"{prefix}-services"]
+    assert https_out(data, f"Clients of the {prefix} database (services, migrations, rotation)") == [cidr]
+    assert https_out(data, f"RDS Proxy of {prefix}") == [cidr]
+    vpc_range = {
+        "Fn::ImportValue": f"{prefix}-network:ExportsOutputFnGetAttNetworkVpc7FB7348FCidrBlock4A3584D8"
+    }
+    for service in ("bot", "ml-service"):
+        description = f"{prefix}-{service} deployment hook: test listener and VPC endpoints"
+        assert https_out(services, description) == [vpc_range]
 
 
 def test_endpoint_security_group_only_https_from_vpc(stack: tuple[str, dict[str, Any]]) -> None:
     name, template = stack
     groups = resources(template, "AWS::EC2::SecurityGroup")
+    if not ENDPOINT_SUBNETS[name]:
+        assert groups == {}  # no endpoints, no group for them
+        return
     (group,) = groups.values()
     assert group["Properties"]["SecurityGroupIngress"] == [
         {

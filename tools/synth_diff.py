@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools import cfn_schema  # noqa: E402 - after the path, as a script
+from tools import cfn_schema, cost  # noqa: E402 - after the path, as a script
 from tools.assembly import Stack, load, synth  # noqa: E402
 
 CACHE = ROOT / ".cache" / "synth"
@@ -744,6 +744,16 @@ def render(
     return "\n".join(lines)
 
 
+def cost_section(base_out: Path, head_out: Path) -> str:
+    """Each environment's estimated monthly baseline before and after (tools/cost.py); the
+    per-environment breakdown folded, so the pull-request comment stays short."""
+    text = cost.render(cost.estimate(head_out), base=cost.estimate(base_out))
+    summary, _, details = text.partition("\n### ")
+    if not details:
+        return summary
+    return f"{summary}\n<details><summary>Each environment's cost</summary>\n\n### {details}\n</details>\n"
+
+
 # ---------------------------------------------------------------------------- synthesis
 
 
@@ -847,7 +857,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 2
     source = "cached" if from_cache else "synthesized"
     title = f"Synth-and-diff: {base[:12]} ({source}) → working tree"
-    report = render(diffs, refused, acknowledged, title=title)
+    report = render(diffs, refused, acknowledged, title=title, extra=cost_section(base_out, head_out))
     report += f"\n_{len(diffs)} stack(s) changed; synthesized in {seconds:.1f} s; no AWS credentials used._\n"
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(report)

@@ -376,6 +376,9 @@ def test_make_diff_end_to_end_refuses_then_takes_the_trailer(tmp_path: Path) -> 
     assert second.returncode == 0, second.stderr
     assert "(cached) → working tree" in second.stdout
     assert "## Acknowledged" in second.stdout and "## Refused" not in second.stdout
+    # The estimate before and after, per environment (a renamed database costs the same).
+    assert "| environment | before | after | change | unpriced |" in second.stdout
+    assert "| production-dr | $51.10 | $51.10 | +$0.00 (+0.0%) | 0 |" in second.stdout
     assert (clone / "cdk.out.diff" / "report.md").read_text().startswith("# Synth-and-diff: ")
 
 

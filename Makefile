@@ -39,7 +39,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost \
-	deploy-local destroy-local constraints clean \
+	deploy-local destroy-local constraints clean cfn-lint lint-workflows audit pr-comment \
 	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
 
 help: ## List the targets
@@ -80,6 +80,24 @@ integration: install ## Deploy dev into a fresh emulator and check it through bo
 
 synth: install ## Synthesize every environment into cdk.out (cdk-nag runs; any finding fails)
 	$(CDK_CLI) synth
+
+cfn-lint: install ## cfn-lint every template `make synth` wrote to cdk.out, each in its region; any error or warning fails
+	$(PY) tools/cfn_lint.py cdk.out
+
+lint-workflows: install ## zizmor (offline) over .github/: the workflows and Dependabot settings; any finding fails
+	$(VENV)/bin/zizmor --offline .github/
+
+# Needs the network (PyPI's vulnerability data, the npm registry's advisories): the pipeline
+# runs it, `make test` does not. constraints.txt pins every transitive package, so pip-audit
+# checks exactly those versions without resolving or installing anything.
+audit: install ## Known vulnerabilities in every pinned Python package and the npm packages (needs the network)
+	$(VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r constraints.txt
+	npm audit --omit=dev
+
+# In GitHub Actions only (the pull request comes from $GITHUB_EVENT_PATH, the token from GH_TOKEN);
+# the runner's python3 and gh, no virtualenv. A fork's pull request: one line, exit 0.
+pr-comment: ## Post FILE=report.md as the pull request's one comment (edited on each push) and the job summary
+	$(PYTHON) tools/pr_comment.py
 
 snapshot-update: install ## Refresh the template snapshots after an intended change
 	$(NO_DRY_RUN)

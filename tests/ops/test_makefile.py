@@ -12,8 +12,9 @@ import pytest
 from tests.support import ROOT, hostile
 
 # Every target that takes an operator's value or acts on something. Left out: help, install,
-# the checks (test, lint, typecheck, unit, integration, bench) and cost, which take no value and
-# only read (cost's DRY_RUN=1 is its ordinary run: test_cost_takes_no_value_and_acts_on_nothing).
+# the checks (test, lint, typecheck, unit, integration, bench, cfn-lint, lint-workflows, audit)
+# and cost, which take no value and only read (cost's DRY_RUN=1 is its ordinary run:
+# test_cost_takes_no_value_and_acts_on_nothing).
 TARGETS = [
     "synth", "diff", "diff-dev", "diff-staging", "diff-production", "deploy-dev", "deploy-staging",
     "deploy-production", "bootstrap-dev", "bootstrap-staging", "bootstrap-production",
@@ -21,7 +22,7 @@ TARGETS = [
     "db-snapshot", "db-restore", "backup-config", "backup-models", "betfair-key-store",
     "predeploy-check", "approve", "rollback", "deploy-status", "maintenance-on",
     "maintenance-off", "config-update", "restart", "smoke-test-dev", "db-migrate",
-    "db-migrate-dev", "db-migrate-staging", "db-migrate-prod", "db-migration-status",
+    "db-migrate-dev", "db-migrate-staging", "db-migrate-prod", "db-migration-status", "pr-comment",
 ]  # fmt: skip
 OPERATOR_VARS = (
     "IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP", "BACKUPS_DIR",
@@ -45,7 +46,7 @@ def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> None:
-    assert len(TARGETS) == 36
+    assert len(TARGETS) == 37
     for target in TARGETS:
         canary = tmp_path / target
         canary.mkdir()
@@ -156,7 +157,7 @@ def test_production_deploys_its_dr_stage_first() -> None:
     ]
 
 
-OPS_TARGETS = TARGETS[TARGETS.index("db-snapshot") :]
+OPS_TARGETS = TARGETS[TARGETS.index("db-snapshot") : TARGETS.index("pr-comment")]
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from typing import Any
 MARKER = "<!-- clever-better:pr-comment -->"
 # The author of comments made with a workflow's GITHUB_TOKEN.
 BOT = "github-actions[bot]"
-# GitHub refuses a comment body over 65,536 characters and a step summary over 1 MiB.
+# GitHub refuses a comment body over 65,536 characters and a step summary over 1 MiB (bytes).
 COMMENT_LIMIT = 65_536
 SUMMARY_LIMIT = 1_000_000
 REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -53,7 +53,7 @@ def _pull_request(environ: Mapping[str, str]) -> tuple[str, int, bool]:
     pull = event.get("pull_request")
     if not isinstance(pull, dict):
         raise Stop("error: no pull request in this event; make pr-comment runs on pull_request", 2)
-    base = str(pull["base"]["repo"]["full_name"])
+    base = str(((pull.get("base") or {}).get("repo") or {}).get("full_name", ""))
     head_repo = (pull.get("head") or {}).get("repo") or {}
     number = pull.get("number")
     if not REPOSITORY.match(base) or not isinstance(number, int):
@@ -98,7 +98,7 @@ def run(environ: Mapping[str, str]) -> str:
             print(f"[dry-run] append {name} to the job summary")
         else:
             with open(summary, "a", encoding="utf-8") as out:
-                out.write(report[:SUMMARY_LIMIT] + "\n")
+                out.write(report.encode()[:SUMMARY_LIMIT].decode(errors="ignore") + "\n")
     if fork:
         return f"pr-comment: skipped: #{number} comes from a fork, whose token cannot comment"
     find = [
@@ -121,7 +121,7 @@ def run(environ: Mapping[str, str]) -> str:
     run_id = environ.get("GITHUB_RUN_ID", "")
     run_url = f"{server}/{repository}/actions/runs/{run_id}" if run_id else ""
     payload = json.dumps({"body": body(report, run_url)})
-    existing = _gh(find).split()
+    existing = [word for word in _gh(find).split() if word.isdigit()]
     if existing:
         comment = f"repos/{repository}/issues/comments/{existing[0]}"
         _gh(["api", "--method", "PATCH", "--input", "-", comment], payload)

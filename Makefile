@@ -25,7 +25,7 @@ endif
 # CDK_ARGS: extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
 # IMAGE_TAG: the release the services run (-c image_tag). Stack selections and the deploy
 # order (production's DR region first) live in tools/cdk_cli.py, which runs the CDK CLI.
-OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS DRY_RUN BASE DIFF_ALLOW DIFF_REPORT FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR LOCAL LOCAL_PORT LOCAL_STATE
+OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS REQUIRE_APPROVAL DRY_RUN BASE DIFF_ALLOW DIFF_REPORT FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR LOCAL LOCAL_PORT LOCAL_STATE
 # Taken literally: a value such as $(shell ...) stays text and is never run as make code.
 $(foreach v,$(OPERATOR_VARS),$(eval override $(v) := $$(value $(v))))
 export $(OPERATOR_VARS)

@@ -5,7 +5,11 @@
     python tools/cdk_cli.py deploy ENV
     python tools/cdk_cli.py bootstrap ENV
 
-Reads IMAGE_TAG, CDK_ARGS and DRY_RUN from the environment (the Makefile exports them).
+Reads IMAGE_TAG, CDK_ARGS, REQUIRE_APPROVAL and DRY_RUN from the environment (the Makefile
+exports them). REQUIRE_APPROVAL is the deploy's `--require-approval`: `broadening` (default: a
+security-broadening change asks at the terminal) or `never`, for the pipeline, which has no
+terminal and has shown those changes in the pull request's report (`make diff`) and gates
+staging and production behind reviewed GitHub environments.
 CDK_ARGS is split as a shell would split words, but never run by one; every `-c`/`--context`
 in it must be `key=value` (the CLI drops one without `=` with only a warning, and synth would
 silently fall back to a placeholder account). IMAGE_TAG is validated as configuration is.
@@ -36,6 +40,7 @@ SELECTIONS = {
 }
 
 
+APPROVALS = ("broadening", "never")
 # Where a deploy's one synthesis goes (cdk.out.production, ...), beside `make synth`'s cdk.out.
 ASSEMBLY_PREFIX = "cdk.out."
 
@@ -78,6 +83,11 @@ def commands(action: str, env: str | None, environ: Mapping[str, str]) -> list[l
         except ConfigError as error:
             raise UsageError(f"configuration error: {error}") from None
     tag_args = ["-c", f"image_tag={tag}"] if tag else []
+    approval = environ.get("REQUIRE_APPROVAL") or "broadening"
+    if approval not in APPROVALS:
+        raise UsageError(
+            f"REQUIRE_APPROVAL={approval!r} is not allowed; expected one of {', '.join(APPROVALS)}"
+        )
     if action == "synth":
         return [[*CDK, "synth", "--quiet", *extra]]
     assert env is not None
@@ -94,7 +104,7 @@ def commands(action: str, env: str | None, environ: Mapping[str, str]) -> list[l
         return [
             [*CDK, "synth", "--quiet", *only, *tag_args, *extra, "--output", assembly],
             *(
-                [*CDK, "deploy", "--app", assembly, selection, "--require-approval", "broadening", *extra]
+                [*CDK, "deploy", "--app", assembly, selection, "--require-approval", approval, *extra]
                 for selection in deploy_order(env)
             ),
         ]

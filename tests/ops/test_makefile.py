@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, hostile
+from tools import cdk_cli
 
 # Every target that takes an operator's value or acts on something. Left out: help, install,
 # the checks (test, lint, typecheck, unit, integration, bench, cfn-lint, lint-workflows, audit)
@@ -26,7 +27,7 @@ TARGETS = [
 ]  # fmt: skip
 OPERATOR_VARS = (
     "IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP", "BACKUPS_DIR",
-    "BASE", "DIFF_ALLOW", "DIFF_REPORT",
+    "BASE", "DIFF_ALLOW", "DIFF_REPORT", "REQUIRE_APPROVAL",
 )  # fmt: skip
 
 
@@ -154,6 +155,24 @@ def test_production_deploys_its_dr_stage_first() -> None:
         "--require-approval broadening",
         "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production/*' "
         "--require-approval broadening",
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("never", "never"), ("", "broadening")])
+def test_the_pipeline_deploys_without_a_terminal_prompt_only_when_it_says_so(
+    value: str, expected: str
+) -> None:
+    planned = cdk_cli.commands("deploy", "dev", {"REQUIRE_APPROVAL": value})
+    assert [command[1:] for command in planned[1:]] == [
+        ["--no-notices", "deploy", "--app", "cdk.out.dev", "dev/*", "--require-approval", expected]
+    ]
+
+
+def test_an_unknown_approval_mode_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cdk_cli.main(["deploy", "dev"], {"DRY_RUN": "1", "REQUIRE_APPROVAL": "any-change; touch /tmp/x"})
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: REQUIRE_APPROVAL='any-change; touch /tmp/x' is not allowed; expected one of broadening, never"
     ]
 
 

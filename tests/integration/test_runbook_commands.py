@@ -46,7 +46,7 @@ CDK = {
     "diff-production", "bootstrap-dev", "bootstrap-staging", "bootstrap-production",
 }  # fmt: skip
 # The developers' tooling, not operator commands (CI runs `make test`).
-TOOLING = {"test", "synth", "bench", "format", "snapshot-update", "constraints", "clean"}
+TOOLING = {"test", "synth", "bench", "diagram", "format", "snapshot-update", "constraints", "clean"}
 NOT_DEV = "error: the local emulator holds only dev (make deploy-local), not {env}; use ENV=dev"
 
 

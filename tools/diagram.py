@@ -520,7 +520,8 @@ class Model:
             if self.labels[source].startswith("ALB "):
                 self._edge(source, node, "control", "metrics")
         for action in self._nodes_of(stack, props.get("AlarmActions")):
-            self._edge(node, action, "control", "scale")
+            notify = self._type(action) == "AWS::SNS::Topic"
+            self._edge(node, action, "control", "notify" if notify else "scale")
 
     def _on_AWS__ApplicationAutoScaling__ScalableTarget(
         self, stack: str, lid: str, props: Any, node: Key | None
@@ -706,7 +707,29 @@ def render(templates: Mapping[str, Template]) -> str:
         production=production.mermaid(keep, edges, None),
         pair=pair.mermaid(dr_keep, dr_edges, {region: "production", dr_region: "production-dr"}),
         counts="\n".join(counts),
+        notifications=_notifications(templates, primary),
     )
+
+
+def _notifications(templates: Mapping[str, Template], stacks: Sequence[str]) -> str:
+    """Which alarms tell a person (an action on an SNS topic), from the templates."""
+    topics = {
+        lid for s in stacks for lid, r in templates[s]["Resources"].items() if r["Type"] == "AWS::SNS::Topic"
+    }
+    alarms = [
+        r.get("Properties", {})
+        for s in stacks
+        for r in templates[s]["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    notifying = [
+        a
+        for a in alarms
+        if topics & set(re.findall(r'"Ref": "(\w+)"', json.dumps(a.get("AlarmActions", []))))
+    ]
+    if not notifying:
+        return f"None of the {len(alarms)} alarms notifies anyone: no alarm action names an SNS topic."
+    return f"{len(notifying)} of the {len(alarms)} alarms notify an SNS topic (drawn as `notify`)."
 
 
 TEMPLATE = """# Architecture
@@ -717,12 +740,13 @@ TEMPLATE = """# Architecture
 Generated from production's synthesized templates by `make diagram`
 ([`tools/diagram.py`](../tools/diagram.py)); nothing here is drawn by hand. Each box is a
 resource (or several of one kind, counted), grouped by stack; each arrow is a reference
-between them in the templates. `==>` traffic (security-group rules, load balancer, listener,
-target group, service), `-->` data (task environment and secrets, IAM policies, logs),
-`-.->` backups, replication and control (alarms, hooks, rotation, scaling). Keys, IAM roles,
-log groups other than flow logs, route tables and security groups themselves are left out;
-security groups appear as the arrows they allow. dev and staging are built from the same
-stacks (differences: README, "Configuration reference").
+between them in the templates. Thick arrows: traffic (security-group rules; load balancer,
+listener, target group, service). Plain arrows: data (task environment and secrets, IAM
+policies, logs). Dotted arrows: backups and replication, and control (alarms, hooks,
+rotation, scaling). Keys, IAM roles, log groups other than flow logs, route tables and
+security groups themselves are left out; security groups appear as the arrows they allow.
+{notifications}
+dev and staging are built from the same stacks (differences: README, "Configuration reference").
 
 ## Production ({region})
 

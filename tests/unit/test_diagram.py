@@ -179,6 +179,11 @@ def test_repeated_resources_are_collapsed(views: list[tuple[dict[str, str], list
     assert not any("us-west-2" in label or "prod-dr" in label for label in labels)
 
 
+def test_alarm_notifications_are_derived(rendered: str) -> None:
+    # 6 deployment alarms and ml-service's 2 scaling alarms; paging arrives with issue 13.
+    assert "None of the 8 alarms notifies anyone: no alarm action names an SNS topic." in rendered
+
+
 def test_the_cli_reads_an_assembly_and_honours_dry_run(
     assembly_dir: Path, rendered: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:

@@ -10,7 +10,11 @@
   ``services/base.py`` has what they share; a module's ``patch_api()`` patches the service's
   API where moto lacks an action or answers what AWS never would (``services/ecs_api.py``:
   service deployments and revisions, one-off tasks that run to completion);
-* ``local.py``: the ``deploy``/``destroy`` driver behind ``make deploy-local``.
+* ``change_sets.py``: change sets as CloudFormation describes them (Add/Modify/Remove,
+  ``Replacement`` from the resource schemas, tools/cfn_schema.py), so ``cdk diff`` against the
+  emulator is the change-set diff;
+* ``local.py``: the ``deploy``/``diff``/``destroy`` driver behind ``make deploy-local`` /
+  ``make diff-local``.
 
 A new resource type goes in the module of its AWS service (a new module for a new service,
 listed in ``services.SERVICES``): register its model in that module's ``MODELS``, or its

@@ -15,6 +15,8 @@
   stack keeps `Retain` and `RetainExceptOnCreate` resources, and is refused while the
   stack's termination protection is on (UpdateTerminationProtection turns it off).
 * An update that changes nothing is refused ("No updates are to be performed.").
+* Change sets list what CloudFormation lists (emulator.change_sets): Add/Modify/Remove with
+  `Replacement` and per-property details, so `cdk diff` shows the change-set diff.
 * Fn::GetStackOutput (the CDK's weak cross-stack references) is resolved as a property's
   whole value, and refused as another intrinsic's argument, which CloudFormation does not
   accept in every region.
@@ -34,6 +36,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse, StackResourceDTO
 from moto.core.responses import ActionResult
 
+from emulator import change_sets
 from emulator.services import EXTRA_MODELS, SUPPORTED_TRANSFORMS
 
 logger = logging.getLogger("emulator")
@@ -373,3 +376,5 @@ def patch() -> None:
     stack.outputs = property(  # type: ignore[method-assign,assignment]
         lambda self: None if self.status in _FAILED else outputs.fget(self)  # type: ignore[attr-defined]
     )
+    # After the refusals above: CreateChangeSet still rejects unmodelled types first.
+    change_sets.patch()

@@ -39,7 +39,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram \
-	deploy-local destroy-local constraints clean cfn-lint lint-workflows audit pr-comment \
+	deploy-local diff-local destroy-local constraints clean cfn-lint lint-workflows audit pr-comment \
 	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
 
 help: ## List the targets
@@ -134,6 +134,10 @@ deploy-local: install ## Start the local emulator and cdk deploy dev into it (no
 	$(if $(IMAGE_TAG),$(PY) -m config --env dev --image-tag "$$IMAGE_TAG")
 	$(PY) -m emulator deploy --port "$$LOCAL_PORT" --state "$$LOCAL_STATE" $(if $(IMAGE_TAG),--image-tag "$$IMAGE_TAG")
 
+diff-local: install ## cdk diff dev against the local emulator's stacks: the change-set diff (IMAGE_TAG=... to diff a release)
+	$(if $(IMAGE_TAG),$(PY) -m config --env dev --image-tag "$$IMAGE_TAG")
+	$(PY) -m emulator diff --port "$$LOCAL_PORT" --state "$$LOCAL_STATE" $(if $(IMAGE_TAG),--image-tag "$$IMAGE_TAG") $(if $(DRY_RUN),--dry-run)
+
 destroy-local: ## Stop the local emulator and remove its state
 	$(NO_DRY_RUN)
 	@if [ -x $(PY) ]; then $(PY) -m emulator destroy --state "$$LOCAL_STATE"; else rm -rf "$$LOCAL_STATE"; fi
@@ -142,10 +146,11 @@ destroy-local: ## Stop the local emulator and remove its state
 # LOCAL=1: against `make deploy-local`'s emulator instead (ENV=dev), never an AWS account.
 LOCAL_FLAG = $(if $(LOCAL),--local "$$LOCAL_PORT")
 OPS = $(PY) -m ops --env "$$ENV" $(if $(DRY_RUN),--dry-run) $(LOCAL_FLAG)
-# The CDK targets have one local counterpart, deploy-local: LOCAL=1 must not reach an AWS account through them.
+# The CDK targets' local counterparts are deploy-local and diff-local: LOCAL=1 must not reach an
+# AWS account through the others.
 ifneq ($(LOCAL),)
-ifneq ($(filter diff-% deploy-dev deploy-staging deploy-production deploy-checks-% bootstrap-%,$(MAKECMDGOALS)),)
-$(error LOCAL=1 is for the runbook's operator commands; the CDK targets run against AWS, and the emulator's deploy is make deploy-local)
+ifneq ($(filter-out diff-local,$(filter diff-% deploy-dev deploy-staging deploy-production deploy-checks-% bootstrap-%,$(MAKECMDGOALS))),)
+$(error LOCAL=1 is for the runbook's operator commands; the CDK targets run against AWS, and the emulator's are make deploy-local and make diff-local)
 endif
 endif
 ops-env:

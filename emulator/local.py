@@ -2,10 +2,11 @@
 
     python -m emulator serve   --port 4599                # foreground: moto + adapter
     python -m emulator deploy  --port 4599 --state .local # start if needed, bootstrap, deploy
+    python -m emulator diff    --port 4599 --state .local # cdk diff dev against what it deployed
     python -m emulator destroy --state .local             # stop it and remove its state
 
-`make deploy-local` / `make destroy-local` call these. The integration test uses
-the same functions with a fresh port and state folder.
+`make deploy-local` / `make diff-local` / `make destroy-local` call these. The integration
+tests use the same functions with a fresh port and state folder.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -120,7 +122,14 @@ def stop(state: Path) -> None:
         print(f"removed {state}")
 
 
-def cdk(args: Sequence[str], *, port: int, state: Path, context: Mapping[str, str] | None = None) -> None:
+def cdk(
+    args: Sequence[str],
+    *,
+    port: int,
+    state: Path,
+    context: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> None:
     extra = [arg for key, value in (context or {}).items() for arg in ("--context", f"{key}={value}")]
     command = [
         str(ROOT / "node_modules" / ".bin" / "cdk"),
@@ -134,6 +143,9 @@ def cdk(args: Sequence[str], *, port: int, state: Path, context: Mapping[str, st
         f"{ENVIRONMENT}_account={ACCOUNT}",
         *extra,
     ]
+    if dry_run:
+        print(f"[dry-run] AWS_ENDPOINT_URL={endpoint(port)} {shlex.join(command)}")
+        return
     print("+ " + " ".join(command), flush=True)
     result = subprocess.run(command, cwd=ROOT, env=aws_env(port))
     if result.returncode != 0:
@@ -169,6 +181,22 @@ def deploy(state: Path, port: int, *, image_tag: str | None = None) -> dict[str,
     return outputs
 
 
+def diff(state: Path, port: int, *, image_tag: str | None = None, dry_run: bool = False) -> None:
+    """`cdk diff` of dev against the stacks deployed in the emulator on `port`."""
+    if not dry_run and not is_up(port):
+        sys.exit(f"error: no local emulator answers on {endpoint(port)}; start it: make deploy-local")
+    cdk(
+        # change-set: the emulator answers change sets as CloudFormation does
+        # (emulator/change_sets.py); if it ever cannot, fail rather than fall back silently
+        # to a template-only diff.
+        ["diff", *STACKS, "--method=change-set"],
+        port=port,
+        state=state,
+        context={"image_tag": image_tag} if image_tag else None,
+        dry_run=dry_run,
+    )
+
+
 def operator_outputs(outputs: dict[str, dict[str, str]]) -> str:
     """What an operator reads (endpoints, names), one line each; the CDK's cross-stack exports
     (`ExportsOutput...`) stay in the outputs file."""
@@ -183,12 +211,14 @@ def operator_outputs(outputs: dict[str, dict[str, str]]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("serve", "start", "deploy", "destroy"):
+    for name in ("serve", "start", "deploy", "diff", "destroy"):
         cmd = sub.add_parser(name)
         cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
         cmd.add_argument("--host", default="127.0.0.1")
         cmd.add_argument("--state", type=Path, default=ROOT / ".local")
-        cmd.add_argument("--image-tag", help="deploy: the services' image tag (-c image_tag)")
+        cmd.add_argument("--image-tag", help="deploy, diff: the services' image tag (-c image_tag)")
+        if name == "diff":  # the others change local state: no dry run to offer
+            cmd.add_argument("--dry-run", action="store_true", help="print the cdk command, run nothing")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port)
@@ -196,5 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         start(args.state, args.port)
     elif args.command == "deploy":
         deploy(args.state, args.port, image_tag=args.image_tag)
+    elif args.command == "diff":
+        diff(args.state, args.port, image_tag=args.image_tag, dry_run=args.dry_run)
     else:
         stop(args.state)

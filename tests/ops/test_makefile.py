@@ -19,7 +19,8 @@ from tools import cdk_cli
 TARGETS = [
     "synth", "diff", "diff-dev", "diff-staging", "diff-production", "deploy-dev", "deploy-staging",
     "deploy-production", "bootstrap-dev", "bootstrap-staging", "bootstrap-production",
-    "deploy-local", "destroy-local", "clean", "format", "snapshot-update", "constraints", "diagram",
+    "deploy-local", "diff-local", "destroy-local", "clean", "format", "snapshot-update", "constraints",
+    "diagram",
     "db-snapshot", "db-restore", "backup-config", "backup-models", "betfair-key-store",
     "predeploy-check", "approve", "rollback", "deploy-status", "maintenance-on",
     "maintenance-off", "config-update", "restart", "smoke-test-dev", "db-migrate",
@@ -47,7 +48,7 @@ def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> None:
-    assert len(TARGETS) == 38
+    assert len(TARGETS) == 39
     for target in TARGETS:
         canary = tmp_path / target
         canary.mkdir()
@@ -86,7 +87,7 @@ def test_cost_takes_no_value_and_acts_on_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["deploy-local", "diff-dev", "deploy-dev", "deploy-staging", "deploy-production"]
+    "target", ["deploy-local", "diff-local", "diff-dev", "deploy-dev", "deploy-staging", "deploy-production"]
 )
 def test_a_bad_image_tag_is_the_same_configuration_error_everywhere(target: str) -> None:
     result = _make(target, {"IMAGE_TAG": "bad tag"})
@@ -189,7 +190,39 @@ def test_local_never_reaches_aws_through_a_cdk_target(target: str) -> None:
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines()[0].endswith(
         "*** LOCAL=1 is for the runbook's operator commands; the CDK targets run against AWS, "
-        "and the emulator's deploy is make deploy-local.  Stop."
+        "and the emulator's are make deploy-local and make diff-local.  Stop."
+    )
+
+
+def test_the_local_diff_prints_its_exact_command_under_dry_run(tmp_path: Path) -> None:
+    """diff-local is the CDK diff against the emulator: LOCAL=1 is no refusal there, and the
+    dry run prints the one command (the emulator's endpoint, the change-set method) and runs
+    nothing, so no emulator needs to answer."""
+    result = _make(
+        "diff-local",
+        {
+            "DRY_RUN": "1",
+            "LOCAL": "1",
+            "IMAGE_TAG": "v1.2.3",
+            "LOCAL_PORT": "4601",
+            "LOCAL_STATE": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "dev: configuration valid; image tag v1.2.3",
+        f"[dry-run] AWS_ENDPOINT_URL=http://localhost:4601 {ROOT}/node_modules/.bin/cdk diff 'dev/*' "
+        f"--method=change-set --no-notices --output {tmp_path}/cdk.out --context environments=dev "
+        "--context dev_account=123456789012 --context image_tag=v1.2.3",
+    ]
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_the_local_diff_needs_a_running_emulator() -> None:
+    result = _make("diff-local", {"LOCAL_PORT": "9"})
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0] == (
+        "error: no local emulator answers on http://localhost:9; start it: make deploy-local"
     )
 
 

@@ -26,7 +26,10 @@ DescribeChangeSet for a missing one with a ValidationError instead of `ChangeSet
 
 Values (BeforeContext/AfterContext, a detail's Before/AfterValue) are the template's text, not
 resolved physical values, and are returned only with `IncludePropertyValues`, as in the API.
-``patch()`` installs this into moto's CreateChangeSet / DescribeChangeSet / DeleteChangeSet.
+``patch()`` installs this into moto's CreateChangeSet / DescribeChangeSet / DeleteChangeSet,
+and fixes ExecuteChangeSet (how `cdk bootstrap` deploys the CDKToolkit stack): moto kept the
+outputs and exports of the stack's empty REVIEW_IN_PROGRESS template, so the toolkit stack had
+no `BootstrapVersion` output for the CLI to read; and it executed a change set that failed.
 """
 
 from __future__ import annotations
@@ -286,6 +289,10 @@ def effective_parameters(template: Mapping[str, Any], given: Mapping[str, Any]) 
     return {name: given.get(name, spec.get("Default")) for name, spec in declared.items()}
 
 
+class InvalidChangeSetStatus(CloudFormationError):
+    code = "InvalidChangeSetStatusException"
+
+
 class ChangeSetNotFound(CloudFormationError):
     code = "ChangeSetNotFoundException"
 
@@ -348,6 +355,30 @@ def _describe_changes(original: Callable[..., tuple[str, str]]) -> Callable[...,
     return create_change_set
 
 
+def _execute_with_outputs(original: Callable[..., None]) -> Callable[..., None]:
+    """ExecuteChangeSet: only an executable change set; the stack then has its new template's
+    outputs and exports (moto kept those of the template before)."""
+
+    @functools.wraps(original)
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = _find(self, change_set_name, stack_name)
+        if change_set is None:
+            raise ChangeSetNotFound(change_set_name)
+        if change_set.execution_status != "AVAILABLE":
+            raise InvalidChangeSetStatus(
+                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
+                f"execution status of [{change_set.execution_status}]"
+            )
+        original(self, change_set.change_set_id, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    return execute_change_set
+
+
 def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
     """DescribeChangeSet: ChangeSetNotFound for a missing one; values only with IncludePropertyValues."""
     name = self._get_param("ChangeSetName")
@@ -396,6 +427,7 @@ def patch() -> None:
     """Install into moto (called once by emulator.cloudformation.patch, after its own patches)."""
     backend = cfn_models.CloudFormationBackend
     backend.create_change_set = _describe_changes(backend.create_change_set)  # type: ignore[method-assign]
+    backend.execute_change_set = _execute_with_outputs(backend.execute_change_set)  # type: ignore[method-assign]
     CloudFormationResponse.describe_change_set = _describe_change_set  # type: ignore[method-assign]
     CloudFormationResponse.delete_change_set = _delete_change_set  # type: ignore[method-assign]
     CloudFormationResponse._validate_different_update = _validate_different_update(  # type: ignore[method-assign]

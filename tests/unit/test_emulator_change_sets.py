@@ -262,3 +262,37 @@ def test_deletion_policy_alone_is_no_change_and_a_new_type_is_refused() -> None:
         ResourceTypeChanged, match=r"modifies resource type of the following resources: \[Topic\]"
     ):
         resource_changes(deployed, retyped)
+
+
+def test_an_executed_create_change_set_has_its_outputs_and_exports(aws: None) -> None:
+    """How `cdk bootstrap` deploys CDKToolkit: moto kept the empty template's (no) outputs, so
+    the CLI found no BootstrapVersion output."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    template = {
+        "Resources": {"Topic": _topic("toolkit")},
+        "Outputs": {
+            "BootstrapVersion": {"Value": "33"},
+            "TopicArn": {"Value": {"Ref": "Topic"}, "Export": {"Name": "Toolkit-TopicArn"}},
+        },
+    }
+    created = cfn.create_change_set(
+        StackName="Toolkit", ChangeSetName="c", TemplateBody=json.dumps(template), ChangeSetType="CREATE"
+    )
+    cfn.execute_change_set(StackName="Toolkit", ChangeSetName=created["Id"])
+    (stack,) = cfn.describe_stacks(StackName="Toolkit")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    topic = "arn:aws:sns:us-east-1:123456789012:toolkit"
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {
+        "BootstrapVersion": "33",
+        "TopicArn": topic,
+    }
+    assert [(e["Name"], e["Value"]) for e in cfn.list_exports()["Exports"]] == [("Toolkit-TopicArn", topic)]
+    with pytest.raises(ClientError) as again:
+        cfn.execute_change_set(StackName="Toolkit", ChangeSetName=created["Id"])
+    assert again.value.response["Error"]["Code"] == "InvalidChangeSetStatus"
+    # A change set that changes nothing cannot be executed either.
+    cfn.create_change_set(
+        StackName="Toolkit", ChangeSetName="same", TemplateBody=json.dumps(template), ChangeSetType="UPDATE"
+    )
+    with pytest.raises(ClientError, match=r"current execution status of \[UNAVAILABLE\]"):
+        cfn.execute_change_set(StackName="Toolkit", ChangeSetName="same")

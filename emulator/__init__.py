@@ -11,8 +11,8 @@
   API where moto lacks an action or answers what AWS never would (``services/ecs_api.py``:
   service deployments and revisions, one-off tasks that run to completion);
 * ``change_sets.py``: change sets as CloudFormation describes them (Add/Modify/Remove,
-  ``Replacement`` from the resource schemas, tools/cfn_schema.py), so ``cdk diff`` against the
-  emulator is the change-set diff;
+  ``Replacement`` from the resource schemas: ``replacement.py``, public as
+  ``tools.cfn_schema.replaces``), so ``cdk diff`` against the emulator is the change-set diff;
 * ``local.py``: the ``deploy``/``diff``/``destroy`` driver behind ``make deploy-local`` /
   ``make diff-local``.
 

@@ -12,7 +12,7 @@ DescribeChangeSet for a missing one with a ValidationError instead of `ChangeSet
 
 * `Add` / `Remove` for resources only in the new / old template;
 * `Modify` with one detail per changed property (`DirectModification`, `Static`), its
-  `RequiresRecreation` from the resource schema (tools/cfn_schema.py: `Always` for a
+  `RequiresRecreation` from the resource schema (emulator/replacement.py: `Always` for a
   create-only property, `Conditionally` for a conditionally create-only one, else `Never`),
   and `Metadata` / `CreationPolicy` / `UpdatePolicy` changes; `DeletionPolicy` and
   `UpdateReplacePolicy` alone are not a change, as in CloudFormation;
@@ -46,7 +46,7 @@ from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 
-from tools.cfn_schema import replaces
+from emulator.replacement import replaces
 
 KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}"
 NO_CHANGES = (

@@ -3,45 +3,21 @@
 The registry schema of every resource type lists `createOnlyProperties` (JSON pointers such as
 `/properties/DBInstanceIdentifier` or `/properties/Foo/Bar`): a change to one of them makes
 CloudFormation create a new resource and delete the old one. cfn-lint keeps a copy of every
-region's schemas in its package (`cfnlint/data/schemas/providers/<region>.json` maps a type to a
-schema file in `resources/`), so this works offline and follows cfn-lint's pin.
+region's schemas in its package (read through its schema manager), so this works offline and
+follows cfn-lint's pin.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
-DEFAULT_REGION = "us-east-1"
+# The loader and `replaces` (True / False / None: it depends) live in the emulator, which may
+# import nothing of the project (tests/unit/test_layers.py); this builds the paths on them.
+from emulator.replacement import REGION, replaces, schema
 
-
-@cache
-def _schemas_dir() -> Any:
-    return resources.files("cfnlint") / "data" / "schemas"
-
-
-@cache
-def _provider(region: str) -> Mapping[str, str]:
-    providers = _schemas_dir() / "providers"
-    file = providers / f"{region}.json"
-    if not file.is_file():
-        file = providers / f"{DEFAULT_REGION}.json"
-    mapping: dict[str, str] = json.loads(file.read_text())
-    return mapping
-
-
-@cache
-def schema(resource_type: str, region: str = DEFAULT_REGION) -> Mapping[str, Any] | None:
-    """The registry schema of `resource_type`, or None for a type cfn-lint does not know
-    (custom resources, `Custom::...`)."""
-    digest = _provider(region).get(resource_type)
-    if digest is None:
-        return None
-    loaded: dict[str, Any] = json.loads((_schemas_dir() / "resources" / f"{digest}.json").read_text())
-    return loaded
+DEFAULT_REGION = REGION
 
 
 @cache
@@ -104,16 +80,4 @@ def replacing_properties(
     return tuple("/".join(path) for path in paths if at(old, path) != at(new, path))
 
 
-def replaces(
-    resource_type: str, changed_properties: Iterable[str], region: str = DEFAULT_REGION
-) -> bool | None:
-    """Whether changing these top-level properties replaces a `resource_type` (None: unknown type).
-
-    A top-level property counts when it, or a property nested under it, is create-only: the
-    caller knows only that something under it changed.
-    """
-    paths = create_only(resource_type, region)
-    if paths is None:
-        return None
-    tops = {path[0] for path in paths if path}
-    return any(name in tops for name in changed_properties)
+__all__ = ["at", "create_only", "identifiers", "replaces", "replacing_properties", "schema"]

@@ -118,7 +118,11 @@ def test_the_schemas_say_what_replaces() -> None:
     assert cfn_schema.replaces("AWS::S3::Bucket", ["BucketName"]) is True
     assert cfn_schema.replaces("AWS::EC2::Subnet", ["CidrBlock"]) is True
     assert cfn_schema.replaces("AWS::KMS::Key", ["Description"]) is False
-    assert cfn_schema.replaces("Custom::DatabaseBootstrap", ["Anything"]) is None
+    # A custom resource is AWS::CloudFormation::CustomResource to cfn-lint: its ServiceToken is create-only.
+    assert cfn_schema.replaces("Custom::DatabaseBootstrap", ["ServiceToken"]) is True
+    assert cfn_schema.replaces("Custom::DatabaseBootstrap", ["Anything"]) is False
+    assert cfn_schema.replaces("AWS::RDS::DBInstance", ["MultiAZ"]) is None
+    assert cfn_schema.replaces("AWS::No::Such", ["Anything"]) is None
 
 
 def test_no_change_is_no_diff() -> None:

@@ -47,8 +47,13 @@ CDK = {
     "deploy-dev", "deploy-staging", "deploy-production", "diff-dev", "diff-staging",
     "diff-production", "bootstrap-dev", "bootstrap-staging", "bootstrap-production",
 }  # fmt: skip
-# The developers' tooling, not operator commands (CI runs `make test`).
-TOOLING = {"test", "synth", "bench", "diagram", "format", "snapshot-update", "constraints", "clean"}
+# The developers' and the pipeline's tooling, not operator commands (CI runs `make test`; the
+# workflows' targets are held to the Makefile by tests/unit/test_workflows.py; make diff and
+# make cost synthesize offline and are run by tests/unit/test_synth_diff.py and test_cost.py).
+TOOLING = {
+    "install", "lint", "typecheck", "test", "synth", "bench", "diagram", "format", "snapshot-update",
+    "constraints", "clean", "diff", "cost", "cfn-lint", "lint-workflows", "audit", "pr-comment",
+}  # fmt: skip
 NOT_DEV = "error: the local emulator holds only dev (make deploy-local), not {env}; use ENV=dev"
 
 

@@ -74,7 +74,7 @@ def test_cost_takes_no_value_and_acts_on_nothing(tmp_path: Path) -> None:
     reaches its command, and DRY_RUN=1 leaves it unchanged (there is nothing to dry-run)."""
     value = hostile(tmp_path)
     result = subprocess.run(
-        ["make", "-n", "cost"],
+        ["make", "--no-print-directory", "-n", "cost"],
         cwd=ROOT,
         env={**os.environ, **dict.fromkeys(OPERATOR_VARS, value), "ENV": value, "DRY_RUN": "1"},
         capture_output=True,

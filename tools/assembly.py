@@ -31,14 +31,17 @@ def cli_context(tree: Path = ROOT) -> dict[str, Any]:
     }
 
 
-def synth_command(tree: Path, outdir: Path) -> tuple[list[str], dict[str, str]]:
-    """`python app.py` in `tree` writing to `outdir`: cdk.json's context, no account variables
-    (placeholder accounts, so two trees synthesize comparably and nothing reaches AWS)."""
+def synth_command(
+    tree: Path, outdir: Path, context: Mapping[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """`python app.py` in `tree` writing to `outdir`: cdk.json's context (plus `context`, e.g.
+    `environments`), no account variables (placeholder accounts, so two trees synthesize
+    comparably, nothing reaches AWS and no real account id lands in a generated file)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_BETTER_")}
     env.update(
         PATH=f"{NODE_BIN}{os.pathsep}{env.get('PATH', '')}",
         CDK_OUTDIR=str(outdir),
-        CDK_CONTEXT_JSON=json.dumps(cli_context(tree)),
+        CDK_CONTEXT_JSON=json.dumps({**cli_context(tree), **(context or {})}),
     )
     return [sys.executable, "app.py"], env
 
@@ -49,6 +52,15 @@ def synth(tree: Path, outdir: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+
+
+def synthesize(outdir: Path, *, context: Mapping[str, str] | None = None) -> None:
+    """Synthesize this checkout into `outdir` and wait; a failure is one line (SystemExit)."""
+    command, env = synth_command(ROOT, outdir, context)
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        raise SystemExit(f"error: synth failed: {lines[-1] if lines else f'exit {result.returncode}'}")
 
 
 @dataclass(frozen=True)
@@ -78,3 +90,8 @@ def load(outdir: Path) -> dict[str, Stack]:
             region = stack["environment"].rsplit("/", 1)[-1]
             stacks[name] = Stack(name=name, stage=stage, region=region, template=template)
     return stacks
+
+
+def templates(outdir: Path) -> dict[str, dict[str, Any]]:
+    """Every stack's template by stack name."""
+    return {name: dict(stack.template) for name, stack in load(outdir).items()}

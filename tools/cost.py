@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -26,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.assembly import load, synthesize  # noqa: E402 - after the path, as a script
+
 PRICES = Path(__file__).with_name("prices.json")
 
 
@@ -555,25 +557,10 @@ def load_prices(path: Path = PRICES) -> dict[str, Any]:
 
 def _stacks(assembly: Path) -> list[_Stack]:
     """Every stack of every nested assembly (one per stage: dev, ..., production-dr)."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    stacks = []
-    for artifact in manifest.get("artifacts", {}).values():
-        if artifact.get("type") != "cdk:cloud-assembly":
-            continue
-        props = artifact["properties"]
-        stage, directory = (
-            props.get("displayName") or props["directoryName"],
-            assembly / props["directoryName"],
-        )
-        nested = json.loads((directory / "manifest.json").read_text())
-        for artifact_id, stack in nested.get("artifacts", {}).items():
-            if stack.get("type") != "aws:cloudformation:stack":
-                continue
-            region = str(stack.get("environment", "")).rsplit("/", 1)[-1]
-            template = json.loads((directory / stack["properties"]["templateFile"]).read_text())
-            name = stack["properties"].get("stackName") or artifact_id
-            stacks.append(_Stack(stage, name, None if region.startswith("unknown") else region, template))
-    return stacks
+    return [
+        _Stack(s.stage, s.name, None if s.region.startswith("unknown") else s.region, s.template)
+        for s in load(assembly).values()
+    ]
 
 
 def estimate(assembly: Path, *, prices: Mapping[str, Any] | None = None) -> dict[str, Estimate]:
@@ -694,25 +681,6 @@ def render(
 # ---- command line ---------------------------------------------------------------------------------
 
 
-def _synthesize(outdir: Path) -> None:
-    """The whole app, offline, as `cdk synth` would run it (cdk.json's context)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.support import CDK_CONTEXT
-
-    env = {
-        **os.environ,
-        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "CDK_OUTDIR": str(outdir),
-        "CDK_CONTEXT_JSON": json.dumps(CDK_CONTEXT),
-    }
-    result = subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        raise SystemExit(f"error: synth failed: {lines[0] if lines else f'exit {result.returncode}'}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/cost.py", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -728,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render(estimate(args.assembly), base=base), end="")
         return 0
     with tempfile.TemporaryDirectory(prefix="cost-") as outdir:
-        _synthesize(Path(outdir))
+        synthesize(Path(outdir))
         print(render(estimate(Path(outdir)), base=base), end="")
     return 0
 

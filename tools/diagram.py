@@ -26,7 +26,6 @@ import difflib
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config import load  # noqa: E402 - after the path, as a script
+from tools.assembly import synthesize, templates  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "ARCHITECTURE.md"
 Template = Mapping[str, Any]
@@ -774,30 +774,12 @@ region defines those; the primary's templates ask for them).
 
 def read_assembly(directory: Path) -> dict[str, dict[str, Any]]:
     """Every stack's template in a synthesized assembly (cdk.out or a deploy's cdk.out.ENV)."""
-    templates: dict[str, dict[str, Any]] = {}
-    for manifest_path in sorted(directory.glob("assembly-*/manifest.json")):
-        manifest = json.loads(manifest_path.read_text())
-        for artifact in manifest["artifacts"].values():
-            if artifact["type"] == "aws:cloudformation:stack":
-                template_file = manifest_path.parent / artifact["properties"]["templateFile"]
-                templates[artifact["properties"]["stackName"]] = json.loads(template_file.read_text())
-    return templates
+    return templates(directory)
 
 
-def synthesize(outdir: Path) -> dict[str, dict[str, Any]]:
-    """Production and its DR stage, offline, as `cdk synth` would run app.py (like tools/bench.py)."""
-    from tests.support import CDK_CONTEXT
-
-    env = {
-        **os.environ,
-        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
-        "CDK_OUTDIR": str(outdir),
-        "CDK_CONTEXT_JSON": json.dumps({**CDK_CONTEXT, "environments": "production"}),
-    }
-    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise SystemExit(f"error: synth failed: {lines[-1] if lines else result.returncode}")
+def synthesize_production(outdir: Path) -> dict[str, dict[str, Any]]:
+    """Production and its DR stage, offline, as `cdk synth` would run app.py."""
+    synthesize(outdir, context={"environments": "production"})
     return read_assembly(outdir)
 
 
@@ -814,7 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = render(read_assembly(args.assembly))
     else:
         with tempfile.TemporaryDirectory() as outdir:
-            text = render(synthesize(Path(outdir)))
+            text = render(synthesize_production(Path(outdir)))
     current = OUTPUT.read_text() if OUTPUT.exists() else ""
     relative = OUTPUT.relative_to(ROOT) if OUTPUT.is_relative_to(ROOT) else OUTPUT
     if args.check or os.environ.get("DRY_RUN"):

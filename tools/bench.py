@@ -31,15 +31,11 @@ EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
 
 
 def _env(outdir: str, **extra: str) -> dict[str, str]:
-    from tests.support import CDK_CONTEXT
+    """What `cdk synth` runs app.py with (tools/assembly.py), plus `extra` context."""
+    sys.path.insert(0, str(ROOT))
+    from tools.assembly import synth_command
 
-    context = {**CDK_CONTEXT, **extra}
-    return {
-        **os.environ,
-        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
-        "CDK_OUTDIR": outdir,
-        "CDK_CONTEXT_JSON": json.dumps(context),
-    }
+    return synth_command(ROOT, Path(outdir), extra)[1]
 
 
 def _time(

@@ -12,6 +12,7 @@ any construct is built. Nothing here reads context or the process environment: `
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -468,6 +469,120 @@ class DeploymentConfig:
         )
 
 
+Severity = Literal["P0", "P1", "P2", "P3"]
+SEVERITIES: tuple[Severity, ...] = ("P0", "P1", "P2", "P3")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tiers:
+    """One measure's alarm thresholds by severity (None: no alarm at that severity).
+
+    `above`: the alarm fires above the threshold (error rate, memory), so a more severe tier
+    must not fire earlier than a less severe one: P0 >= P1 >= P2 >= P3. Below-threshold
+    measures (cache hit ratio) the other way round."""
+
+    above: bool = True
+    p0: float | None = None
+    p1: float | None = None
+    p2: float | None = None
+    p3: float | None = None
+
+    def by_severity(self) -> dict[Severity, float]:
+        return {
+            s: v
+            for s, v in zip(SEVERITIES, (self.p0, self.p1, self.p2, self.p3), strict=True)
+            if v is not None
+        }
+
+    def validate(self, check: Check, name: str, *, ceiling: float | None = None) -> None:
+        found = self.by_severity()
+        check(bool(found), name, self, "expected at least one severity's threshold")
+        for severity, value in found.items():
+            check(
+                isinstance(value, (int, float)) and value >= 0 and (ceiling is None or value <= ceiling),
+                f"{name}.{severity.lower()}",
+                value,
+                f"expected 0 to {ceiling:g}" if ceiling is not None else "expected a threshold of 0 or more",
+            )
+        ordered = list(found.items())
+        for (severe, strict), (milder, loose) in itertools.pairwise(ordered):
+            check(
+                strict >= loose if self.above else strict <= loose,
+                f"{name}.{severe.lower()}",
+                strict,
+                f"expected {'at least' if self.above else 'at most'} {milder}'s {loose}: a {severe} "
+                f"alarm must not fire before its {milder} twin",
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """The runbook's "Alert Thresholds and Escalation" and "Performance Baselines", number for
+    number. Percentages 0-100; latencies in milliseconds; money in USD."""
+
+    # Every alarm's description links here, to the runbook section it names.
+    runbook_url: str = "https://github.com/clever-better/infrastructure/blob/main/docs/RUNBOOK.md"
+    # P0: daily loss above this; the circuit breaker open for longer than this.
+    daily_loss_usd: float = 1000
+    circuit_breaker_open_minutes: int = 30
+    error_rate_percent: Tiers = field(default_factory=lambda: Tiers(p1=5, p2=2, p3=1))
+    api_latency_p95_ms: Tiers = field(default_factory=lambda: Tiers(p1=2000))
+    memory_percent: Tiers = field(default_factory=lambda: Tiers(p1=90, p3=80))
+    cpu_percent: Tiers = field(default_factory=lambda: Tiers(p3=75))
+    prediction_latency_p95_ms: Tiers = field(default_factory=lambda: Tiers(p3=200))
+    cache_hit_percent: Tiers = field(default_factory=lambda: Tiers(above=False, p2=50, p3=70))
+    # P2 "strategy performance degradation": over a trading day (UTC), below the runbook's targets.
+    win_rate_target_percent: float = 50
+    roi_target_percent: float = 10
+    # P2 "disk usage": of the storage autoscaling ceiling (database.max_allocated_storage_gib).
+    database_storage_percent: Tiers = field(default_factory=lambda: Tiers(p2=80))
+    # P1: no completed backup job for this long (the runbook's pre-deployment check: 26 hours).
+    backup_max_age_hours: int = 26
+    # Drawn on the dashboards: the runbook's normal band (and race days' where it gives one).
+    api_latency_target_ms: float = 500
+    database_connections_normal: tuple[int, int] = (10, 20)
+
+    def validate(self, check: Check) -> None:
+        check(
+            re.fullmatch(r"https://[^\s]+", self.runbook_url) is not None,
+            "runbook_url",
+            self.runbook_url,
+            "expected an https:// URL of docs/RUNBOOK.md",
+        )
+        check(self.daily_loss_usd > 0, "daily_loss_usd", self.daily_loss_usd, "expected more than 0")
+        check.within(
+            "circuit_breaker_open_minutes",
+            self.circuit_breaker_open_minutes,
+            1,
+            1440,
+            " (one day of 1-minute periods)",
+        )
+        for name, ceiling in (
+            ("error_rate_percent", 100.0),
+            ("api_latency_p95_ms", None),
+            ("memory_percent", 100.0),
+            ("cpu_percent", 100.0),
+            ("prediction_latency_p95_ms", None),
+            ("cache_hit_percent", 100.0),
+            ("database_storage_percent", 100.0),
+        ):
+            tiers: Tiers = getattr(self, name)
+            tiers.validate(check, name, ceiling=ceiling)
+        for name in ("win_rate_target_percent", "roi_target_percent"):
+            value = getattr(self, name)
+            check(0 <= value <= 100, name, value, "expected 0 to 100")
+        check.within(
+            "backup_max_age_hours", self.backup_max_age_hours, 2, 168, " (up to 7 days of hourly periods)"
+        )
+        low, high = self.database_connections_normal
+        check(
+            0 <= low <= high,
+            "database_connections_normal",
+            self.database_connections_normal,
+            "expected (low, high) with 0 <= low <= high",
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class DisasterRecoveryConfig:
     """The warm-standby network in the DR region (runbook: us-west-2)."""
@@ -498,6 +613,7 @@ class EnvironmentConfig:
     disaster_recovery: DisasterRecoveryConfig | None = None
     rotation: RotationConfig = field(default_factory=RotationConfig)
     functions: FunctionsConfig = field(default_factory=FunctionsConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -556,6 +672,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
     cfg.backup.validate(check.at("backup"))
     cfg.rotation.validate(check.at("rotation"))
     cfg.functions.validate(check.at("functions"))
+    cfg.monitoring.validate(check.at("monitoring"))
     check(
         set(cfg.services) == set(SERVICES),
         "services",

@@ -19,7 +19,7 @@ MIGRATION_STREAM_PREFIX = "migrate"
 MODEL_PREFIX = "models/"
 # An environment's stacks (`clever-better-{token}-{unit}`) in deploy order, and those in its
 # DR region (`clever-better-{token}-dr-{unit}`).
-UNITS = ("network", "data", "secrets", "registry", "services")
+UNITS = ("network", "data", "secrets", "registry", "services", "monitoring")
 DR_UNITS = ("network", "data", "registry")
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
@@ -218,6 +218,27 @@ class Names:
     @property
     def rotation_reminder_topic(self) -> str:
         return f"{self.prefix}-secret-rotation-reminders"
+
+    # --- monitoring -------------------------------------------------------------------------
+
+    def alarm(self, alarm_id: str, severity: str) -> str:
+        """`clever-better-prod-daily-loss-P0`: the catalogue's alarms (config/alarms.py)."""
+        return f"{self.prefix}-{alarm_id}-{severity}"
+
+    def alarm_topic(self, severity: str) -> str:
+        """`clever-better-prod-p0`: where a severity's alarms notify (the alerting unit routes it)."""
+        return f"{self.prefix}-{severity.lower()}"
+
+    def dashboard(self, kind: str) -> str:
+        """Runbook: `aws cloudwatch get-dashboard --dashboard-name clever-better-prod-main`."""
+        return f"{self.prefix}-{kind}"
+
+    def log_metric_filter(self, filter_id: str, service: str) -> str:
+        return f"{self.prefix}-{service}-{filter_id}"
+
+    def saved_query(self, query_id: str) -> str:
+        """`clever-better/prod/errors`: Logs Insights shows the slashes as folders."""
+        return f"{PROJECT}/{self.token}/{query_id}"
 
     # --- network ----------------------------------------------------------------------------
 

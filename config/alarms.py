@@ -1,0 +1,527 @@
+"""The alarm catalogue: the one source of every alarm (runbook, "Alert Thresholds and Escalation").
+
+Pure Python (no aws-cdk import): the monitoring unit builds each alarm from its row, and the
+docs generator writes docs/ALARMS.md from the same rows. Thresholds come from the environment's
+`monitoring` configuration wherever the runbook gives a number.
+
+A dimension value in `{braces}` is filled in by the monitoring construct from what it is given:
+`{environment}` (the name token), `{cluster}`, `{db_instance}`, `{backup_vault}`, and the load
+balancers' and target groups' full names (`{public_lb}`, `{public_blue}`, `{public_green}`,
+`{internal_lb}`, `{internal_blue}`, `{internal_green}`), which only CloudFormation knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from config import metrics
+from config.model import EnvironmentConfig, Severity
+from config.services import SPECS, Exposure
+
+GIB = 1024**3
+# CloudWatch's comparison operators, by the sign the docs show.
+ABOVE = "GreaterThanThreshold"
+AT_LEAST = "GreaterThanOrEqualToThreshold"
+BELOW = "LessThanThreshold"
+SIGNS = {ABOVE: ">", AT_LEAST: ">=", BELOW: "<"}
+# The runbook's response times per severity ("Alert Thresholds and Escalation").
+RESPONSE = {"P0": "immediately", "P1": "within 15 minutes", "P2": "within 1 hour", "P3": "within 4 hours"}
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One metric as an alarm reads it."""
+
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: str  # Sum, Average, Minimum, Maximum or a percentile such as p95
+    period_seconds: int
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    id: str
+    severity: Severity
+    # What fired, in the words of the runbook.
+    title: str
+    # One metric, or several combined by `expression` (metric math over their keys).
+    metrics: Mapping[str, Stat]
+    comparison: str
+    threshold: float
+    unit: str  # for people: "%", "ms", "USD", "tasks", ...
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    # What a period without data means: "notBreaching" for event counts that are zero when
+    # nothing happens, "breaching" where silence is the failure.
+    missing_data: str
+    # The runbook section (docs/RUNBOOK.md heading) and the first thing to check.
+    runbook_section: str
+    first_check: str
+    expression: str | None = None
+    # The dashboard it belongs on (config/names.py `dashboard`).
+    dashboard: str = "infrastructure"
+    # Where the value comes from (a config field), for the docs.
+    source: str = "runbook"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+        if self.expression is None and len(self.metrics) != 1:
+            raise ValueError(f"{self.id}: several metrics need an expression combining them")
+
+    @property
+    def window_minutes(self) -> int:
+        return max(s.period_seconds for s in self.metrics.values()) * self.evaluation_periods // 60
+
+    def condition(self) -> str:
+        """`error rate > 5 % for 3 of 3 periods of 5 minutes`."""
+        period = max(s.period_seconds for s in self.metrics.values()) // 60
+        periods = f"{self.datapoints_to_alarm} of {self.evaluation_periods} periods of {period} min"
+        return f"{SIGNS[self.comparison]} {self.threshold:g} {self.unit} ({periods})"
+
+
+def _app(name: str, statistic: str, period: int = 60, *, service: str | None = None) -> Stat:
+    spec = metrics.BY_NAME[name]
+    dims = [(metrics.ENVIRONMENT, "{environment}")]
+    if metrics.SERVICE in spec.dimensions:
+        assert service is not None, name
+        dims.append((metrics.SERVICE, service))
+    return Stat(spec.namespace, spec.name, tuple(dims), statistic, period)
+
+
+def _ecs(name: str, service: str, statistic: str, namespace: str = "AWS/ECS") -> Stat:
+    return Stat(namespace, name, (("ClusterName", "{cluster}"), ("ServiceName", service)), statistic, 60)
+
+
+def _alb(name: str, edge: str, statistic: str, period: int = 300, target_group: str | None = None) -> Stat:
+    dims = [("LoadBalancer", "{" + edge + "_lb}")]
+    if target_group:
+        dims.insert(0, ("TargetGroup", "{" + edge + "_" + target_group + "}"))
+    return Stat("AWS/ApplicationELB", name, tuple(dims), statistic, period)
+
+
+def _error_rate(edge: str) -> tuple[dict[str, Stat], str]:
+    """Target and load-balancer 5xx over requests, in percent (no requests: 0)."""
+    return (
+        {
+            "target5xx": _alb("HTTPCode_Target_5XX_Count", edge, "Sum"),
+            "elb5xx": _alb("HTTPCode_ELB_5XX_Count", edge, "Sum"),
+            "requests": _alb("RequestCount", edge, "Sum"),
+        },
+        "IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)",
+    )
+
+
+def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
+    """Every alarm of the environment, P0 first."""
+    m = cfg.monitoring
+    rows: list[AlarmSpec] = []
+    balanced = [s for s in SPECS.values() if s.exposure is not Exposure.NONE]
+    edge_of = {s.name: ("public" if s.exposure is Exposure.PUBLIC else "internal") for s in balanced}
+
+    # --- P0 -------------------------------------------------------------------------------
+    rows.append(
+        AlarmSpec(
+            "emergency-shutdown",
+            "P0",
+            "Emergency shutdown triggered",
+            {"m": _app("EmergencyShutdown", "Sum")},
+            AT_LEAST,
+            1,
+            "shutdowns",
+            1,
+            1,
+            "notBreaching",
+            "Incident response",
+            "the bot's log for the shutdown's reason; do not restart before it is understood",
+            dashboard="main",
+        )
+    )
+    rows.append(
+        AlarmSpec(
+            "database-connection-failure",
+            "P0",
+            "Database connection failure",
+            {
+                key: _app("DatabaseConnectionErrors", "Sum", service=s)
+                for key, s in (("bot", "bot"), ("ml", "ml-service"), ("ingest", "data-ingestion"))
+            },
+            AT_LEAST,
+            1,
+            "errors/min",
+            3,
+            3,
+            "notBreaching",
+            "Database performance degradation",
+            "RDS Proxy target health and the instance's status (aws rds describe-db-proxy-targets)",
+            expression="FILL(bot, 0) + FILL(ml, 0) + FILL(ingest, 0)",
+        )
+    )
+    rows.append(
+        AlarmSpec(
+            "daily-loss",
+            "P0",
+            f"Daily loss above ${m.daily_loss_usd:g}",
+            {"m": _app("DailyPnL", "Minimum")},
+            BELOW,
+            -m.daily_loss_usd,
+            "USD",
+            1,
+            1,
+            "notBreaching",
+            "Incident response",
+            "open positions and exposure; halt trading if the loss is still growing",
+            dashboard="main",
+            source="monitoring.daily_loss_usd",
+        )
+    )
+    rows.append(
+        AlarmSpec(
+            "circuit-breaker-open",
+            "P0",
+            f"Circuit breaker open for more than {m.circuit_breaker_open_minutes} minutes",
+            {"m": _app("CircuitBreakerOpen", "Minimum")},
+            AT_LEAST,
+            1,
+            "open",
+            m.circuit_breaker_open_minutes,
+            m.circuit_breaker_open_minutes,
+            "notBreaching",
+            "Trading bot not placing bets",
+            "why it tripped: aws logs filter-log-events --filter-pattern '\"circuit_breaker\"'",
+            dashboard="main",
+            source="monitoring.circuit_breaker_open_minutes",
+        )
+    )
+    for service in SPECS.values():
+        if service.name in edge_of:
+            edge = edge_of[service.name]
+            spec = AlarmSpec(
+                f"{service.name}-unhealthy",
+                "P0",
+                f"All {service.name} tasks unhealthy",
+                {
+                    "blue": _alb("HealthyHostCount", edge, "Minimum", 60, "blue"),
+                    "green": _alb("HealthyHostCount", edge, "Minimum", 60, "green"),
+                },
+                BELOW,
+                1,
+                "healthy targets",
+                3,
+                3,
+                "breaching",
+                "Incident response",
+                "stopped tasks' reasons: aws ecs describe-tasks; the target groups' health checks",
+                expression="FILL(blue, 0) + FILL(green, 0)",
+            )
+        else:
+            spec = AlarmSpec(
+                f"{service.name}-unhealthy",
+                "P0",
+                f"No {service.name} task running",
+                {"m": _ecs("RunningTaskCount", service.name, "Minimum", "ECS/ContainerInsights")},
+                BELOW,
+                1,
+                "tasks",
+                3,
+                3,
+                "breaching",
+                "Incident response",
+                "stopped tasks' reasons: aws ecs describe-tasks",
+            )
+        rows.append(spec)
+
+    # --- error rate, latency, memory, CPU by severity -----------------------------------------
+    error_metrics, error_expression = _error_rate("public")
+    for severity, threshold in m.error_rate_percent.by_severity().items():
+        rows.append(
+            AlarmSpec(
+                f"error-rate-{severity.lower()}",
+                severity,
+                f"API error rate above {threshold:g}%",
+                error_metrics,
+                ABOVE,
+                threshold,
+                "%",
+                3,
+                3,
+                "notBreaching",
+                "Incident response",
+                f"ERROR lines (saved query {cfg.names.saved_query('errors')}) and recent deploys",
+                expression=error_expression,
+                source="monitoring.error_rate_percent",
+            )
+        )
+    for severity, threshold in m.api_latency_p95_ms.by_severity().items():
+        rows.append(
+            AlarmSpec(
+                f"api-latency-{severity.lower()}",
+                severity,
+                f"API latency p95 above {threshold:g} ms",
+                {"m": _alb("TargetResponseTime", "public", "p95")},
+                ABOVE,
+                threshold / 1000,
+                "s",
+                3,
+                3,
+                "notBreaching",
+                "Incident response",
+                "database CPU and connections, then the services' CPU",
+                source="monitoring.api_latency_p95_ms",
+            )
+        )
+    for name in SPECS:
+        for severity, threshold in m.memory_percent.by_severity().items():
+            rows.append(
+                AlarmSpec(
+                    f"{name}-memory-{severity.lower()}",
+                    severity,
+                    f"{name} memory above {threshold:g}%",
+                    {"m": _ecs("MemoryUtilization", name, "Maximum")},
+                    ABOVE,
+                    threshold,
+                    "%",
+                    5,
+                    5,
+                    "notBreaching",
+                    "High memory or CPU",
+                    "the service's tasks for a leak; restart or scale",
+                    source="monitoring.memory_percent",
+                )
+            )
+        for severity, threshold in m.cpu_percent.by_severity().items():
+            rows.append(
+                AlarmSpec(
+                    f"{name}-cpu-{severity.lower()}",
+                    severity,
+                    f"{name} CPU above {threshold:g}%",
+                    {"m": _ecs("CPUUtilization", name, "Average")},
+                    ABOVE,
+                    threshold,
+                    "%",
+                    5,
+                    5,
+                    "notBreaching",
+                    "High memory or CPU",
+                    "race-day load (40-65% is normal then) or a runaway task",
+                    source="monitoring.cpu_percent",
+                )
+            )
+
+    # --- P1 -------------------------------------------------------------------------------
+    rows.append(
+        AlarmSpec(
+            "ml-service-unavailable",
+            "P1",
+            "ML service unavailable",
+            _error_rate("internal")[0],
+            ABOVE,
+            50,
+            "% of requests fail",
+            5,
+            5,
+            "notBreaching",
+            "ML service prediction failures",
+            "ml-service target health and its log; the bot trades without predictions",
+            expression=_error_rate("internal")[1],
+            dashboard="ml-service",
+        )
+    )
+    rows.append(
+        AlarmSpec(
+            "betfair-auth-failure",
+            "P1",
+            "Betfair API authentication failure",
+            {"m": _app("BetfairAuthFailures", "Sum", 300)},
+            AT_LEAST,
+            1,
+            "failures",
+            1,
+            1,
+            "notBreaching",
+            "Betfair API connectivity issues",
+            "the Betfair key's rotation state and expiry (make betfair-key-store)",
+            dashboard="main",
+        )
+    )
+    rows.append(
+        AlarmSpec(
+            "backup-job-failed",
+            "P1",
+            "AWS Backup job failed",
+            {
+                "m": Stat(
+                    "AWS/Backup",
+                    "NumberOfBackupJobsFailed",
+                    (("BackupVaultName", "{backup_vault}"),),
+                    "Sum",
+                    3600,
+                )
+            },
+            AT_LEAST,
+            1,
+            "jobs",
+            1,
+            1,
+            "notBreaching",
+            "Backup and recovery",
+            "aws backup list-backup-jobs --by-state FAILED",
+        )
+    )
+    rows.append(
+        AlarmSpec(
+            "no-recent-backup",
+            "P1",
+            f"No completed backup in {m.backup_max_age_hours} hours",
+            {
+                "m": Stat(
+                    "AWS/Backup",
+                    "NumberOfBackupJobsCompleted",
+                    (("BackupVaultName", "{backup_vault}"),),
+                    "Sum",
+                    3600,
+                )
+            },
+            BELOW,
+            1,
+            "jobs",
+            m.backup_max_age_hours,
+            m.backup_max_age_hours,
+            "breaching",
+            "Backup and recovery",
+            "the backup plan's last jobs; make predeploy-check refuses to deploy meanwhile",
+            source="monitoring.backup_max_age_hours",
+        )
+    )
+
+    # --- P2 -------------------------------------------------------------------------------
+    rows.append(
+        AlarmSpec(
+            "win-rate-low",
+            "P2",
+            f"Win rate below {m.win_rate_target_percent:g}% over the trading day",
+            {"m": _app("WinRate", "Average", 86400)},
+            BELOW,
+            m.win_rate_target_percent,
+            "%",
+            1,
+            1,
+            "notBreaching",
+            "Monitoring and alerting",
+            "the strategies' recent results; pause the weakest",
+            dashboard="main",
+            source="monitoring.win_rate_target_percent",
+        )
+    )
+    rows.append(
+        AlarmSpec(
+            "roi-low",
+            "P2",
+            f"ROI below {m.roi_target_percent:g}% over the trading day",
+            {"m": _app("ROI", "Average", 86400)},
+            BELOW,
+            m.roi_target_percent,
+            "%",
+            1,
+            1,
+            "notBreaching",
+            "Monitoring and alerting",
+            "the strategies' recent results; pause the weakest",
+            dashboard="main",
+            source="monitoring.roi_target_percent",
+        )
+    )
+    ceiling_bytes = cfg.database.max_allocated_storage_gib * GIB
+    for severity, threshold in m.database_storage_percent.by_severity().items():
+        rows.append(
+            AlarmSpec(
+                f"database-storage-{severity.lower()}",
+                severity,
+                f"Database storage above {threshold:g}% used",
+                {
+                    "free": Stat(
+                        "AWS/RDS",
+                        "FreeStorageSpace",
+                        (("DBInstanceIdentifier", "{db_instance}"),),
+                        "Minimum",
+                        300,
+                    )
+                },
+                ABOVE,
+                threshold,
+                f"% of {cfg.database.max_allocated_storage_gib} GiB",
+                3,
+                3,
+                "notBreaching",
+                "Database performance degradation",
+                "what grew (table sizes); raise database.max_allocated_storage_gib",
+                expression=f"100 - 100 * free / {ceiling_bytes}",
+                source="monitoring.database_storage_percent",
+            )
+        )
+    for severity, threshold in m.cache_hit_percent.by_severity().items():
+        rows.append(
+            AlarmSpec(
+                f"cache-hit-{severity.lower()}",
+                severity,
+                f"Cache hit ratio below {threshold:g}%",
+                {"m": _app("CacheHitRatio", "Average", 300)},
+                BELOW,
+                threshold,
+                "%",
+                3,
+                3,
+                "notBreaching",
+                "ML service prediction failures",
+                "ml-service's cache size and recent model changes",
+                dashboard="ml-service",
+                source="monitoring.cache_hit_percent",
+            )
+        )
+    for severity, threshold in m.prediction_latency_p95_ms.by_severity().items():
+        rows.append(
+            AlarmSpec(
+                f"prediction-latency-{severity.lower()}",
+                severity,
+                f"ML prediction latency p95 above {threshold:g} ms",
+                {"m": _app("PredictionLatency", "p95", 300)},
+                ABOVE,
+                threshold,
+                "ms",
+                3,
+                3,
+                "notBreaching",
+                "ML service prediction failures",
+                "ml-service CPU and its scaling (50-150 ms is normal)",
+                dashboard="ml-service",
+                source="monitoring.prediction_latency_p95_ms",
+            )
+        )
+    drift = metrics.DRIFTED_STACKS
+    rows.append(
+        AlarmSpec(
+            "configuration-drift",
+            "P3",
+            "Configuration drift detected",
+            {
+                "m": Stat(
+                    drift.namespace, drift.name, ((metrics.ENVIRONMENT, "{environment}"),), "Maximum", 86400
+                )
+            },
+            ABOVE,
+            0,
+            "stacks",
+            1,
+            1,
+            "notBreaching",
+            "Maintenance tasks",
+            "make drift ENV=... names the drifted resources; redeploy or fold the change into code",
+        )
+    )
+    order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
+    result = tuple(sorted(rows, key=lambda r: order[r.severity]))
+    ids = [r.id for r in result]
+    assert len(set(ids)) == len(ids), "alarm ids are unique"
+    return result

@@ -119,7 +119,16 @@ class LogFilter:
 
 
 def _logs(name: str, meaning: str) -> MetricSpec:
-    return MetricSpec(name, LOGS_NAMESPACE, Unit.COUNT, (ENVIRONMENT, SERVICE), Emitter.LOG_FILTER, meaning)
+    # A metric filter's dimensions can only be fields of the log event ($.field), never a
+    # literal: the environment and the service are in the namespace instead (logs_namespace).
+    return MetricSpec(
+        name, LOGS_NAMESPACE + "/{environment}/{service}", Unit.COUNT, (), Emitter.LOG_FILTER, meaning
+    )
+
+
+def logs_namespace(environment: str, service: str) -> str:
+    """`CleverBetter/Logs/prod/bot`: where a service's log metrics land."""
+    return f"{LOGS_NAMESPACE}/{environment}/{service}"
 
 
 LOG_FILTERS = (

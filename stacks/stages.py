@@ -7,6 +7,7 @@ from constructs import Construct
 
 from config.model import EnvironmentConfig
 from stacks.data_stack import DataStack, DisasterRecoveryDataStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import DisasterRecoveryRegistryStack, RegistryStack
 from stacks.secrets_stack import SecretsStack
@@ -32,6 +33,7 @@ class EnvironmentStage(cdk.Stage):
             secrets=self.secrets.secrets,
             images=self.registry.images,
         )
+        self.monitoring = MonitoringStack(self, "monitoring", config=config, services=self.services)
 
 
 class DisasterRecoveryStage(cdk.Stage):

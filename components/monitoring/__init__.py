@@ -1,0 +1,6 @@
+"""The monitoring unit: alarms, dashboards, log metrics, drift detection."""
+
+from components.monitoring.alarms import AlarmCatalogue
+from components.monitoring.logs import LogQueries
+
+__all__ = ["AlarmCatalogue", "LogQueries"]

@@ -1,0 +1,170 @@
+"""The alarm catalogue as CloudWatch alarms, and one encrypted SNS topic per severity.
+
+Every row of config/alarms.py becomes one alarm named `clever-better-{token}-{id}-P{n}`, whose
+alarm and OK actions notify its severity's topic (`clever-better-{token}-p0` ... `-p3`); the
+alerting unit routes the topics to people. The topics are encrypted with the stack's key, so
+CloudWatch, which publishes to them, may use that key (a topic with an AWS managed key would
+silently drop every alarm: CloudWatch cannot use `alias/aws/sns`), and each topic's policy lets
+only this account's alarms publish, over TLS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from components.context import UnitContext
+from components.naming import pascal
+from config.alarms import AlarmSpec, Stat, catalogue
+from config.model import SEVERITIES, EnvironmentConfig, Severity
+
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+MISSING = {
+    "notBreaching": cw.TreatMissingData.NOT_BREACHING,
+    "breaching": cw.TreatMissingData.BREACHING,
+    "missing": cw.TreatMissingData.MISSING,
+    "ignore": cw.TreatMissingData.IGNORE,
+}
+COMPARISON = {
+    "GreaterThanThreshold": cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    "GreaterThanOrEqualToThreshold": cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    "LessThanThreshold": cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+}
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a markdown heading: `High memory or CPU` -> `high-memory-or-cpu`."""
+    return re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+
+
+def dashboard_url(region: str, name: str) -> str:
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/{name}"
+    )
+
+
+def description(spec: AlarmSpec, *, config: EnvironmentConfig, region: str) -> str:
+    """What fired, the threshold, the first thing to check, the dashboard and the runbook."""
+    names = config.names
+    return (
+        f"{spec.severity} {spec.title}: {spec.condition()}. First check: {spec.first_check}. "
+        f"Dashboard: {dashboard_url(region, names.dashboard(spec.dashboard))} "
+        f"Runbook: {config.monitoring.runbook_url}#{slug(spec.runbook_section)}"
+    )
+
+
+class AlarmCatalogue(Construct):
+    """Attributes: ``topics`` (severity -> topic), ``alarms`` (alarm name -> alarm)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        context: UnitContext,
+        config: EnvironmentConfig,
+        dimensions: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self._dimensions = {"environment": config.token, **dimensions}
+        self._allow_cloudwatch(context.key)
+        self.topics: dict[Severity, sns.Topic] = {
+            severity: self._topic(severity, context=context) for severity in SEVERITIES
+        }
+        self.alarms: dict[str, cw.Alarm] = {}
+        for spec in catalogue(config):
+            name = config.names.alarm(spec.id, spec.severity)
+            alarm = cw.Alarm(
+                self,
+                pascal(spec.id),
+                alarm_name=name,
+                alarm_description=description(spec, config=config, region=stack.region),
+                metric=self._metric(spec),
+                threshold=spec.threshold,
+                comparison_operator=COMPARISON[spec.comparison],
+                evaluation_periods=spec.evaluation_periods,
+                datapoints_to_alarm=spec.datapoints_to_alarm,
+                treat_missing_data=MISSING[spec.missing_data],
+            )
+            action = cw_actions.SnsAction(self.topics[spec.severity])
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+            self.alarms[name] = alarm
+
+    def _topic(self, severity: Severity, *, context: UnitContext) -> sns.Topic:
+        stack = cdk.Stack.of(self)
+        topic = sns.Topic(
+            self,
+            f"{severity}Topic",
+            topic_name=context.names.alarm_topic(severity),
+            display_name=f"Clever Better {context.names.token} {severity} alarms",
+            master_key=context.key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                },
+            )
+        )
+        return topic
+
+    @staticmethod
+    def _allow_cloudwatch(key: kms.IKey) -> None:
+        """CloudWatch publishes an alarm's message to an encrypted topic with the topic's key
+        (SNS developer guide, "Enable compatibility between event sources and encrypted topics")."""
+        stack = cdk.Stack.of(key)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToEncryptedTopics",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+
+    def _value(self, template: str) -> str:
+        return PLACEHOLDER.sub(lambda m: self._dimensions[m.group(1)], template)
+
+    def _stat(self, stat: Stat) -> cw.Metric:
+        return cw.Metric(
+            namespace=stat.namespace,
+            metric_name=stat.metric,
+            dimensions_map={name: self._value(value) for name, value in stat.dimensions},
+            statistic=stat.statistic,
+            period=cdk.Duration.seconds(stat.period_seconds),
+        )
+
+    def _metric(self, spec: AlarmSpec) -> cw.IMetric:
+        if spec.expression is None:
+            (only,) = spec.metrics.values()
+            return self._stat(only)
+        return cw.MathExpression(
+            expression=spec.expression,
+            using_metrics={key: self._stat(stat) for key, stat in spec.metrics.items()},
+            period=cdk.Duration.seconds(max(s.period_seconds for s in spec.metrics.values())),
+            label=spec.title,
+        )

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from constructs import Construct
+
+from components.monitoring import AlarmCatalogue, LogQueries
+from config.model import EnvironmentConfig
+from stacks.base import CleverBetterStack
+from stacks.services_stack import ServicesStack
+
+
+class MonitoringStack(CleverBetterStack):
+    """Stateless, deployed last: the alarm catalogue and its severity topics, the log metric
+    filters and saved queries. It reads the services stack's load balancers and target groups
+    (their full names are CloudFormation's to choose); everything else by name."""
+
+    UNIT = "monitoring"
+    STATEFUL = False
+    SUMMARY = "P0-P3 alarms and their topics, log metric filters, saved log queries"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        services: ServicesStack,
+    ) -> None:
+        super().__init__(scope, construct_id, config=config)
+        names = config.names
+        # The log groups the filters read are created by the services stack.
+        self.add_stack_dependency(services)
+        key = self.unit_key(
+            "TopicsKey",
+            alias=names.key_alias("alarms"),
+            description=f"Encrypts {names.prefix}'s alarm topics",
+        )
+        context = self.unit_context(key)
+        edges = {"public": services.public, "internal": services.internal}
+        dimensions = {
+            "cluster": names.cluster,
+            "db_instance": names.db_instance,
+            "backup_vault": names.backup_vault,
+            **{f"{edge}_lb": lb.load_balancer.load_balancer_full_name for edge, lb in edges.items()},
+            **{f"{edge}_blue": lb.blue.target_group_full_name for edge, lb in edges.items()},
+            **{f"{edge}_green": lb.green.target_group_full_name for edge, lb in edges.items()},
+        }
+        self.alarms = AlarmCatalogue(self, "Alarms", context=context, config=config, dimensions=dimensions)
+        self.logs = LogQueries(self, "Logs", config=config)

@@ -535,6 +535,8 @@ PRICERS: dict[str, Pricer] = {
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::CloudWatch::CompositeAlarm": _flat("composite_alarm_month", "composite alarm"),
     "AWS::CloudWatch::Dashboard": _flat("dashboard_month", "dashboard"),
+    # A filter's metric is a custom metric (first 10,000 metrics' tier).
+    "AWS::Logs::MetricFilter": _flat("custom_metric_month", "custom metric from a log filter"),
     "AWS::ApplicationAutoScaling::ScalingPolicy": _scaling_policy,
     "AWS::Logs::LogGroup": _log_group,
     "AWS::S3::Bucket": _bucket,

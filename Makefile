@@ -38,7 +38,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 	db-migrate db-migration-status db-migrate-dev db-migrate-staging db-migrate-prod \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
-.PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram \
+.PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram monitoring-docs \
 	deploy-local diff-local destroy-local constraints clean cfn-lint lint-workflows audit pr-comment \
 	$(addprefix deploy-,$(ENVIRONMENTS)) $(addprefix diff-,$(ENVIRONMENTS)) $(addprefix bootstrap-,$(ENVIRONMENTS))
 
@@ -215,6 +215,9 @@ bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), per-env
 # Reads templates and prints; it acts on nothing and takes no operator value, so DRY_RUN=1 runs it as is.
 cost: install ## Estimated monthly baseline per environment, from the synthesized templates (tools/prices.json)
 	$(PY) tools/cost.py
+
+monitoring-docs: install ## Regenerate docs/METRICS.md and docs/ALARMS.md from config/metrics.py and config/alarms.py (DRY_RUN=1 prints the diff)
+	$(PY) tools/monitoring_docs.py
 
 diagram: install ## Regenerate docs/ARCHITECTURE.md from production's synthesized templates (DRY_RUN=1 prints the diff)
 	$(PY) tools/diagram.py

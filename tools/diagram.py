@@ -40,6 +40,8 @@ from config import load  # noqa: E402 - after the path, as a script
 from tools.assembly import synthesize, templates  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "ARCHITECTURE.md"
+# The alarm catalogue names its alarms `...-P0` to `...-P3` (config/names.py `alarm`).
+SEVERITY = re.compile(r"-(P[0-3])$")
 Template = Mapping[str, Any]
 Key = tuple[str, ...]  # a node: ("res", stack, logical id), ("group", stack, what), ...
 INTERNET: Key = ("internet",)
@@ -268,6 +270,11 @@ class Model:
                 self._group(
                     stack, f"deployment alarms of {guarded[where]}", name.rsplit("-", 1)[-1], "alarm", where
                 )
+            elif kind == "AWS::CloudWatch::Alarm" and (
+                severity := SEVERITY.search(str(props.get("AlarmName", "")))
+            ):
+                # The catalogue's alarms (config/alarms.py), one group per severity.
+                self._group(stack, f"{severity.group(1)} alarms", lid, "alarm", where)
             elif kind == "AWS::CloudWatch::Alarm":
                 self._group(stack, "scaling alarms", lid, "alarm", where)
             elif kind == "AWS::ApplicationAutoScaling::ScalableTarget":

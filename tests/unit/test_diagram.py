@@ -180,8 +180,13 @@ def test_repeated_resources_are_collapsed(views: list[tuple[dict[str, str], list
 
 
 def test_alarm_notifications_are_derived(rendered: str) -> None:
-    # 6 deployment alarms and ml-service's 2 scaling alarms; paging arrives with issue 13.
-    assert "None of the 8 alarms notifies anyone: no alarm action names an SNS topic." in rendered
+    # The catalogue's 31 alarms notify their severity's topic; the 6 deployment alarms and
+    # ml-service's 2 scaling alarms act on ECS.
+    assert "31 of the 39 alarms notify an SNS topic (drawn as `notify`)." in rendered
+    for severity, count in (("P0", 7), ("P1", 9), ("P2", 5), ("P3", 10)):
+        assert f'{{"{count} {severity} alarms"}}' in rendered
+        edge = f'group_prod_monitoring_{severity}_alarms -.->|"notify"| res_prod_monitoring_Alarms{severity}'
+        assert edge + "Topic" in rendered
 
 
 def test_the_cli_reads_an_assembly_and_honours_dry_run(

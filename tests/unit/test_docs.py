@@ -42,7 +42,7 @@ def test_every_stack_name_exists(templates: dict[str, Any]) -> None:
         name
         for doc in DOCS
         for name in re.findall(
-            r"clever-better-[a-z-]+-(?:network|data|secrets|registry|services)\b", _text(doc)
+            r"clever-better-[a-z-]+-(?:network|data|secrets|registry|services|monitoring)\b", _text(doc)
         )
     }
     assert named, "no stack name found in the docs: the pattern is broken"
@@ -79,7 +79,8 @@ def test_ci_runs_exactly_make_test() -> None:
 
 def test_stack_table_matches_app() -> None:
     named = re.findall(
-        r"`(clever-better-[a-z-]+-(?:network|data|secrets|registry|services))`", _text("docs/RUNBOOK.md")
+        r"`(clever-better-[a-z-]+-(?:network|data|secrets|registry|services|monitoring))`",
+        _text("docs/RUNBOOK.md"),
     )
     assert sorted(STACKS) == sorted(set(named))
 

@@ -1,0 +1,291 @@
+"""The monitoring unit: the runbook's alarm thresholds number for number, each alarm's actions
+on its severity's encrypted topic, the log metric filters and saved queries, the generated docs."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+import config
+from config.alarms import catalogue
+from config.model import ConfigError, Tiers
+from tests.support import ROOT, resources
+from tools import monitoring_docs
+
+PROD = "clever-better-prod-monitoring"
+MONITORING_STACKS = ("clever-better-dev-monitoring", "clever-better-staging-monitoring", PROD)
+
+# The runbook's "Alert Thresholds and Escalation", as production's alarms carry them:
+# id -> (severity, comparison, threshold, evaluation periods, period seconds).
+PROMISED = {
+    "emergency-shutdown": ("P0", "GreaterThanOrEqualToThreshold", 1, 1, 60),
+    "database-connection-failure": ("P0", "GreaterThanOrEqualToThreshold", 1, 3, 60),
+    "daily-loss": ("P0", "LessThanThreshold", -1000, 1, 60),
+    "circuit-breaker-open": ("P0", "GreaterThanOrEqualToThreshold", 1, 30, 60),
+    "bot-unhealthy": ("P0", "LessThanThreshold", 1, 3, 60),
+    "ml-service-unhealthy": ("P0", "LessThanThreshold", 1, 3, 60),
+    "data-ingestion-unhealthy": ("P0", "LessThanThreshold", 1, 3, 60),
+    "error-rate-p1": ("P1", "GreaterThanThreshold", 5, 3, 300),
+    "api-latency-p1": ("P1", "GreaterThanThreshold", 2, 3, 300),
+    "bot-memory-p1": ("P1", "GreaterThanThreshold", 90, 5, 60),
+    "ml-service-memory-p1": ("P1", "GreaterThanThreshold", 90, 5, 60),
+    "data-ingestion-memory-p1": ("P1", "GreaterThanThreshold", 90, 5, 60),
+    "ml-service-unavailable": ("P1", "GreaterThanThreshold", 50, 5, 300),
+    "betfair-auth-failure": ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 300),
+    "backup-job-failed": ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
+    "no-recent-backup": ("P1", "LessThanThreshold", 1, 26, 3600),
+    "error-rate-p2": ("P2", "GreaterThanThreshold", 2, 3, 300),
+    "win-rate-low": ("P2", "LessThanThreshold", 50, 1, 86400),
+    "roi-low": ("P2", "LessThanThreshold", 10, 1, 86400),
+    "database-storage-p2": ("P2", "GreaterThanThreshold", 80, 3, 300),
+    "cache-hit-p2": ("P2", "LessThanThreshold", 50, 3, 300),
+    "error-rate-p3": ("P3", "GreaterThanThreshold", 1, 3, 300),
+    "bot-memory-p3": ("P3", "GreaterThanThreshold", 80, 5, 60),
+    "bot-cpu-p3": ("P3", "GreaterThanThreshold", 75, 5, 60),
+    "ml-service-memory-p3": ("P3", "GreaterThanThreshold", 80, 5, 60),
+    "ml-service-cpu-p3": ("P3", "GreaterThanThreshold", 75, 5, 60),
+    "data-ingestion-memory-p3": ("P3", "GreaterThanThreshold", 80, 5, 60),
+    "data-ingestion-cpu-p3": ("P3", "GreaterThanThreshold", 75, 5, 60),
+    "cache-hit-p3": ("P3", "LessThanThreshold", 70, 3, 300),
+    "prediction-latency-p3": ("P3", "GreaterThanThreshold", 200, 3, 300),
+    "configuration-drift": ("P3", "GreaterThanThreshold", 0, 1, 86400),
+}
+
+
+def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    return {r["Properties"]["AlarmName"]: r["Properties"] for r in alarms}
+
+
+def _period(alarm: dict[str, Any]) -> int:
+    if "Period" in alarm:
+        return int(alarm["Period"])
+    return max(int(m["MetricStat"]["Period"]) for m in alarm["Metrics"] if "MetricStat" in m)
+
+
+def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
+    alarms = _alarms(templates[PROD])
+    assert len(alarms) == len(PROMISED) == 31
+    for alarm_id, (severity, comparison, threshold, periods, period) in PROMISED.items():
+        alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
+        assert (
+            alarm["ComparisonOperator"],
+            alarm["Threshold"],
+            alarm["EvaluationPeriods"],
+            _period(alarm),
+        ) == (
+            comparison,
+            threshold,
+            periods,
+            period,
+        ), alarm_id
+
+
+def test_each_alarm_notifies_its_severitys_topic_on_alarm_and_ok(templates: dict[str, Any]) -> None:
+    for stack in MONITORING_STACKS:
+        template = templates[stack]
+        token = stack.split("-")[2]
+        topics = {
+            lid: r["Properties"]["TopicName"]
+            for lid, r in template["Resources"].items()
+            if r["Type"] == "AWS::SNS::Topic"
+        }
+        assert sorted(topics.values()) == [f"clever-better-{token}-p{n}" for n in range(4)]
+        alarms = _alarms(template)
+        assert alarms, stack
+        for name, alarm in alarms.items():
+            severity = name.rsplit("-", 1)[-1]
+            expected = [
+                {"Ref": lid}
+                for lid, topic in topics.items()
+                if topic == f"clever-better-{token}-{severity.lower()}"
+            ]
+            assert alarm["AlarmActions"] == alarm["OKActions"] == expected, name
+
+
+def test_topics_are_encrypted_with_a_key_cloudwatch_may_use(templates: dict[str, Any]) -> None:
+    template = templates[PROD]
+    (key_id,) = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
+    for topic in resources(template, "AWS::SNS::Topic").values():
+        assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    statements = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": "333333333333"}}
+    policies = list(resources(template, "AWS::SNS::TopicPolicy").values())
+    assert len(policies) == 4
+    for policy in policies:
+        publish = [
+            s
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s.get("Sid") == "CloudWatchAlarmsOfThisAccount"
+        ]
+        assert len(publish) == 1
+        assert publish[0]["Action"] == "sns:Publish"
+        assert publish[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": "333333333333"}
+        # enforce_ssl: every other principal is refused without TLS.
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+
+
+def test_descriptions_link_the_dashboard_and_an_existing_runbook_section(templates: dict[str, Any]) -> None:
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in (ROOT / "docs" / "RUNBOOK.md").read_text().splitlines()
+        if line.startswith("#")
+    }
+    alarm = _alarms(templates[PROD])["clever-better-prod-daily-loss-P0"]
+    assert alarm["AlarmDescription"] == (
+        "P0 Daily loss above $1000: < -1000 USD (1 of 1 periods of 1 min). First check: open positions and "
+        "exposure; halt trading if the loss is still growing. Dashboard: https://us-east-1.console.aws.amazon.com"
+        "/cloudwatch/home?region=us-east-1#dashboards/dashboard/clever-better-prod-main Runbook: "
+        "https://github.com/clever-better/infrastructure/blob/main/docs/RUNBOOK.md#incident-response"
+    )
+    for name, alarm in _alarms(templates[PROD]).items():
+        text = alarm["AlarmDescription"]
+        assert len(text) <= 1024, name  # CloudWatch's limit
+        anchor = text.rsplit("#", 1)[1]
+        assert anchor in headings, (name, anchor)
+
+
+def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, Any]) -> None:
+    # PutMetricAlarm: periods of 10, 30 or a multiple of 60; at most a day of sub-hour periods,
+    # a week otherwise; datapoints within the evaluation periods; one returned series.
+    checked = 0
+    for stack in MONITORING_STACKS:
+        for name, alarm in _alarms(templates[stack]).items():
+            period, periods = _period(alarm), alarm["EvaluationPeriods"]
+            assert period in (10, 30) or period % 60 == 0, name
+            assert period * periods <= (86400 if period < 3600 else 604800), name
+            assert 1 <= alarm["DatapointsToAlarm"] <= periods, name
+            if "Metrics" in alarm:
+                assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
+            assert len(name) <= 255
+            checked += 1
+    assert checked == 93
+
+
+def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
+    template = templates[PROD]
+    filters = {
+        f["Properties"]["FilterName"]: (
+            f["Properties"]["LogGroupName"],
+            f["Properties"]["FilterPattern"],
+            f["Properties"]["MetricTransformations"][0]["MetricNamespace"],
+            f["Properties"]["MetricTransformations"][0]["MetricName"],
+        )
+        for f in resources(template, "AWS::Logs::MetricFilter").values()
+    }
+    logs, ns = "/ecs/clever-better-prod/", "CleverBetter/Logs/prod/"
+    assert filters == {
+        "clever-better-prod-bot-errors": (logs + "bot", "ERROR", ns + "bot", "ErrorLogLines"),
+        "clever-better-prod-ml-service-errors": (
+            logs + "ml-service", "ERROR", ns + "ml-service", "ErrorLogLines",
+        ),
+        "clever-better-prod-data-ingestion-errors": (
+            logs + "data-ingestion", "ERROR", ns + "data-ingestion", "ErrorLogLines",
+        ),
+        "clever-better-prod-bot-bet-placements": (
+            logs + "bot", '"Bet placement recorded"', ns + "bot", "BetPlacementsRecorded",
+        ),
+        "clever-better-prod-bot-circuit-breaker": (
+            logs + "bot", '"circuit_breaker"', ns + "bot", "CircuitBreakerEvents",
+        ),
+    }  # fmt: skip
+    for f in resources(template, "AWS::Logs::MetricFilter").values():
+        transformation = f["Properties"]["MetricTransformations"][0]
+        assert (transformation["MetricValue"], transformation["DefaultValue"]) == ("1", 0)
+        assert "Dimensions" not in transformation  # a filter's dimensions must be event fields
+    definitions = resources(template, "AWS::Logs::QueryDefinition").values()
+    queries = {q["Properties"]["Name"]: q["Properties"] for q in definitions}
+    assert sorted(queries) == [
+        "clever-better/prod/bet-placements",
+        "clever-better/prod/circuit-breaker",
+        "clever-better/prod/errors",
+    ]
+    assert queries["clever-better/prod/errors"]["LogGroupNames"] == [
+        logs + "bot", logs + "ml-service", logs + "data-ingestion",
+    ]  # fmt: skip
+    assert queries["clever-better/prod/circuit-breaker"]["QueryString"] == (
+        "fields @timestamp, @logStream, @message\n| filter @message like /circuit_breaker/\n"
+        "| sort @timestamp desc\n| limit 200"
+    )
+
+
+def test_the_monitoring_stack_deploys_after_services_and_is_not_termination_protected(app: Any) -> None:
+    import aws_cdk as cdk
+
+    stage = app.node.find_child("production")
+    monitoring, services = stage.node.find_child("monitoring"), stage.node.find_child("services")
+    assert isinstance(monitoring, cdk.Stack)
+    assert services in monitoring.dependencies
+    assert monitoring.termination_protection is False
+
+
+def test_the_largest_template_stays_well_under_cloudformations_limit(templates: dict[str, Any]) -> None:
+    # 1 MB for a template uploaded to S3 (the CDK uploads every one); large alarm sets are the
+    # known way past it (cdk-monitoring-constructs#146). Stay under half.
+    sizes = {name: len(json.dumps(t)) for name, t in templates.items()}
+    assert max(sizes.values()) < 500_000, max(sizes.items(), key=lambda item: item[1])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"error_rate_percent": Tiers(p1=1, p2=2, p3=1)},
+            "dev: monitoring.error_rate_percent.p1 = 1 is not allowed; expected at least P2's 2: a P1 alarm "
+            "must not fire before its P2 twin",
+        ),
+        (
+            {"cache_hit_percent": Tiers(above=False, p2=80, p3=70)},
+            "dev: monitoring.cache_hit_percent.p2 = 80 is not allowed; expected at most P3's 70: a P2 alarm "
+            "must not fire before its P3 twin",
+        ),
+        (
+            {"memory_percent": Tiers(p1=-5)},
+            "dev: monitoring.memory_percent.p1 = -5 is not allowed; expected 0 to 100",
+        ),
+        ({"daily_loss_usd": 0}, "dev: monitoring.daily_loss_usd = 0 is not allowed; expected more than 0"),
+        (
+            {"runbook_url": "http://example.com"},
+            "dev: monitoring.runbook_url = 'http://example.com' is not allowed; "
+            "expected an https:// URL of docs/RUNBOOK.md",
+        ),
+    ],
+)
+def test_a_bad_threshold_stops_synth_in_one_line(change: dict[str, Any], message: str) -> None:
+    dev = config.load(("dev",))[0]
+    with pytest.raises(ConfigError) as raised:
+        replace(dev, monitoring=replace(dev.monitoring, **change))
+    assert str(raised.value) == message
+
+
+def test_an_unknown_severity_is_refused() -> None:
+    from config.model import SEVERITIES
+
+    assert SEVERITIES == ("P0", "P1", "P2", "P3")
+    with pytest.raises(TypeError):
+        Tiers(p4=1)  # type: ignore[call-arg]
+
+
+def test_the_catalogue_is_the_same_in_every_environment_but_for_storage() -> None:
+    configs = {c.name: c for c in config.load(("dev", "staging", "production"))}
+    ids = {name: [s.id for s in catalogue(c)] for name, c in configs.items()}
+    assert ids["dev"] == ids["staging"] == ids["production"]
+
+
+def test_the_generated_docs_are_current() -> None:
+    for path, text in monitoring_docs.documents().items():
+        assert path.read_text() == text, f"{path.relative_to(ROOT)} is stale: run make monitoring-docs"
+    alarms = (ROOT / "docs" / "ALARMS.md").read_text()
+    assert "| `daily-loss` | Daily loss above $1000 |" in alarms
+    assert "- staging: `database-storage-p2` > 80 % of 200 GiB (3 of 3 periods of 5 min)" in alarms
+    metrics_doc = (ROOT / "docs" / "METRICS.md").read_text()
+    assert "| `DatabaseConnectionErrors` | `CleverBetter` | Count | `Environment`, `Service` |" in metrics_doc

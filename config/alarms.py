@@ -238,7 +238,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     for severity, threshold in m.error_rate_percent.by_severity().items():
         rows.append(
             AlarmSpec(
-                f"error-rate-{severity.lower()}",
+                "error-rate",
                 severity,
                 f"API error rate above {threshold:g}%",
                 error_metrics,
@@ -257,7 +257,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     for severity, threshold in m.api_latency_p95_ms.by_severity().items():
         rows.append(
             AlarmSpec(
-                f"api-latency-{severity.lower()}",
+                "api-latency",
                 severity,
                 f"API latency p95 above {threshold:g} ms",
                 {"m": _alb("TargetResponseTime", "public", "p95")},
@@ -276,7 +276,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
         for severity, threshold in m.memory_percent.by_severity().items():
             rows.append(
                 AlarmSpec(
-                    f"{name}-memory-{severity.lower()}",
+                    f"{name}-memory",
                     severity,
                     f"{name} memory above {threshold:g}%",
                     {"m": _ecs("MemoryUtilization", name, "Maximum")},
@@ -294,7 +294,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
         for severity, threshold in m.cpu_percent.by_severity().items():
             rows.append(
                 AlarmSpec(
-                    f"{name}-cpu-{severity.lower()}",
+                    f"{name}-cpu",
                     severity,
                     f"{name} CPU above {threshold:g}%",
                     {"m": _ecs("CPUUtilization", name, "Average")},
@@ -437,7 +437,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     for severity, threshold in m.database_storage_percent.by_severity().items():
         rows.append(
             AlarmSpec(
-                f"database-storage-{severity.lower()}",
+                "database-storage",
                 severity,
                 f"Database storage above {threshold:g}% used",
                 {
@@ -464,7 +464,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     for severity, threshold in m.cache_hit_percent.by_severity().items():
         rows.append(
             AlarmSpec(
-                f"cache-hit-{severity.lower()}",
+                "cache-hit",
                 severity,
                 f"Cache hit ratio below {threshold:g}%",
                 {"m": _app("CacheHitRatio", "Average", 300)},
@@ -483,7 +483,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     for severity, threshold in m.prediction_latency_p95_ms.by_severity().items():
         rows.append(
             AlarmSpec(
-                f"prediction-latency-{severity.lower()}",
+                "prediction-latency",
                 severity,
                 f"ML prediction latency p95 above {threshold:g} ms",
                 {"m": _app("PredictionLatency", "p95", 300)},
@@ -522,6 +522,6 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     )
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
     result = tuple(sorted(rows, key=lambda r: order[r.severity]))
-    ids = [r.id for r in result]
-    assert len(set(ids)) == len(ids), "alarm ids are unique"
+    keys = [(r.id, r.severity) for r in result]
+    assert len(set(keys)) == len(keys), "an alarm id has one row per severity"
     return result

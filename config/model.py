@@ -538,9 +538,20 @@ class MonitoringConfig:
     database_storage_percent: Tiers = field(default_factory=lambda: Tiers(p2=80))
     # P1: no completed backup job for this long (the runbook's pre-deployment check: 26 hours).
     backup_max_age_hours: int = 26
-    # Drawn on the dashboards: the runbook's normal band (and race days' where it gives one).
+    # Drawn on the dashboards: the runbook's target, its "Normal Operating Conditions" and its
+    # "Peak Load Conditions (race days)", as (low, high) bands.
     api_latency_target_ms: float = 500
-    database_connections_normal: tuple[int, int] = (10, 20)
+    api_latency_normal_ms: tuple[float, float] = (200, 400)
+    api_latency_race_day_ms: tuple[float, float] = (400, 800)
+    memory_normal_percent: tuple[float, float] = (40, 60)
+    memory_race_day_percent: tuple[float, float] = (60, 75)
+    cpu_normal_percent: tuple[float, float] = (20, 40)
+    cpu_race_day_percent: tuple[float, float] = (40, 65)
+    database_connections_normal: tuple[float, float] = (10, 20)
+    bets_per_hour_normal: tuple[float, float] = (5, 15)
+    bets_per_hour_race_day: tuple[float, float] = (20, 50)
+    prediction_latency_normal_ms: tuple[float, float] = (50, 150)
+    cache_hit_target_percent: float = 70
 
     def validate(self, check: Check) -> None:
         check(
@@ -574,13 +585,19 @@ class MonitoringConfig:
         check.within(
             "backup_max_age_hours", self.backup_max_age_hours, 2, 168, " (up to 7 days of hourly periods)"
         )
-        low, high = self.database_connections_normal
-        check(
-            0 <= low <= high,
-            "database_connections_normal",
-            self.database_connections_normal,
-            "expected (low, high) with 0 <= low <= high",
-        )
+        for name in (
+            "api_latency_normal_ms", "api_latency_race_day_ms", "memory_normal_percent",
+            "memory_race_day_percent", "cpu_normal_percent", "cpu_race_day_percent",
+            "database_connections_normal", "bets_per_hour_normal", "bets_per_hour_race_day",
+            "prediction_latency_normal_ms",
+        ):  # fmt: skip
+            band = getattr(self, name)
+            check(
+                len(band) == 2 and 0 <= band[0] <= band[1],
+                name,
+                band,
+                "expected a band (low, high) with 0 <= low <= high",
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from components.monitoring import AlarmCatalogue, LogQueries
+from components.monitoring import AlarmCatalogue, Dashboards, LogQueries
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
 from stacks.services_stack import ServicesStack
@@ -15,7 +15,7 @@ class MonitoringStack(CleverBetterStack):
 
     UNIT = "monitoring"
     STATEFUL = False
-    SUMMARY = "P0-P3 alarms and their topics, log metric filters, saved log queries"
+    SUMMARY = "P0-P3 alarms and their topics, four dashboards, log metric filters, saved log queries"
 
     def __init__(
         self,
@@ -40,9 +40,14 @@ class MonitoringStack(CleverBetterStack):
             "cluster": names.cluster,
             "db_instance": names.db_instance,
             "backup_vault": names.backup_vault,
+            "db_proxy": names.db_proxy,
+            # WAF publishes under the web ACL's metric name (its VisibilityConfig).
+            "web_acl": names.waf_metric(),
+            "region": self.region,
             **{f"{edge}_lb": lb.load_balancer.load_balancer_full_name for edge, lb in edges.items()},
             **{f"{edge}_blue": lb.blue.target_group_full_name for edge, lb in edges.items()},
             **{f"{edge}_green": lb.green.target_group_full_name for edge, lb in edges.items()},
         }
         self.alarms = AlarmCatalogue(self, "Alarms", context=context, config=config, dimensions=dimensions)
         self.logs = LogQueries(self, "Logs", config=config)
+        self.dashboards = Dashboards(self, "Dashboards", config=config, alarms=self.alarms)

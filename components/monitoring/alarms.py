@@ -81,14 +81,15 @@ class AlarmCatalogue(Construct):
             severity: self._topic(severity, context=context) for severity in SEVERITIES
         }
         self.alarms: dict[str, cw.Alarm] = {}
+        self.specs: dict[str, AlarmSpec] = {}
         for spec in catalogue(config):
             name = config.names.alarm(spec.id, spec.severity)
             alarm = cw.Alarm(
                 self,
-                pascal(spec.id),
+                pascal(f"{spec.id}-{spec.severity}"),
                 alarm_name=name,
                 alarm_description=description(spec, config=config, region=stack.region),
-                metric=self._metric(spec),
+                metric=self.metric(spec),
                 threshold=spec.threshold,
                 comparison_operator=COMPARISON[spec.comparison],
                 evaluation_periods=spec.evaluation_periods,
@@ -99,6 +100,7 @@ class AlarmCatalogue(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
             self.alarms[name] = alarm
+            self.specs[name] = spec
 
     def _topic(self, severity: Severity, *, context: UnitContext) -> sns.Topic:
         stack = cdk.Stack.of(self)
@@ -149,22 +151,24 @@ class AlarmCatalogue(Construct):
     def _value(self, template: str) -> str:
         return PLACEHOLDER.sub(lambda m: self._dimensions[m.group(1)], template)
 
-    def _stat(self, stat: Stat) -> cw.Metric:
+    def metric_of(self, stat: Stat, *, label: str | None = None) -> cw.Metric:
+        """`stat` as a CloudWatch metric, its `{placeholders}` filled (dashboards use this too)."""
         return cw.Metric(
             namespace=stat.namespace,
             metric_name=stat.metric,
             dimensions_map={name: self._value(value) for name, value in stat.dimensions},
             statistic=stat.statistic,
             period=cdk.Duration.seconds(stat.period_seconds),
+            label=label,
         )
 
-    def _metric(self, spec: AlarmSpec) -> cw.IMetric:
+    def metric(self, spec: AlarmSpec) -> cw.IMetric:
         if spec.expression is None:
             (only,) = spec.metrics.values()
-            return self._stat(only)
+            return self.metric_of(only)
         return cw.MathExpression(
             expression=spec.expression,
-            using_metrics={key: self._stat(stat) for key, stat in spec.metrics.items()},
+            using_metrics={key: self.metric_of(stat) for key, stat in spec.metrics.items()},
             period=cdk.Duration.seconds(max(s.period_seconds for s in spec.metrics.values())),
             label=spec.title,
         )

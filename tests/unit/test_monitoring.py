@@ -22,37 +22,37 @@ MONITORING_STACKS = ("clever-better-dev-monitoring", "clever-better-staging-moni
 # The runbook's "Alert Thresholds and Escalation", as production's alarms carry them:
 # id -> (severity, comparison, threshold, evaluation periods, period seconds).
 PROMISED = {
-    "emergency-shutdown": ("P0", "GreaterThanOrEqualToThreshold", 1, 1, 60),
-    "database-connection-failure": ("P0", "GreaterThanOrEqualToThreshold", 1, 3, 60),
-    "daily-loss": ("P0", "LessThanThreshold", -1000, 1, 60),
-    "circuit-breaker-open": ("P0", "GreaterThanOrEqualToThreshold", 1, 30, 60),
-    "bot-unhealthy": ("P0", "LessThanThreshold", 1, 3, 60),
-    "ml-service-unhealthy": ("P0", "LessThanThreshold", 1, 3, 60),
-    "data-ingestion-unhealthy": ("P0", "LessThanThreshold", 1, 3, 60),
-    "error-rate-p1": ("P1", "GreaterThanThreshold", 5, 3, 300),
-    "api-latency-p1": ("P1", "GreaterThanThreshold", 2, 3, 300),
-    "bot-memory-p1": ("P1", "GreaterThanThreshold", 90, 5, 60),
-    "ml-service-memory-p1": ("P1", "GreaterThanThreshold", 90, 5, 60),
-    "data-ingestion-memory-p1": ("P1", "GreaterThanThreshold", 90, 5, 60),
-    "ml-service-unavailable": ("P1", "GreaterThanThreshold", 50, 5, 300),
-    "betfair-auth-failure": ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 300),
-    "backup-job-failed": ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
-    "no-recent-backup": ("P1", "LessThanThreshold", 1, 26, 3600),
-    "error-rate-p2": ("P2", "GreaterThanThreshold", 2, 3, 300),
-    "win-rate-low": ("P2", "LessThanThreshold", 50, 1, 86400),
-    "roi-low": ("P2", "LessThanThreshold", 10, 1, 86400),
-    "database-storage-p2": ("P2", "GreaterThanThreshold", 80, 3, 300),
-    "cache-hit-p2": ("P2", "LessThanThreshold", 50, 3, 300),
-    "error-rate-p3": ("P3", "GreaterThanThreshold", 1, 3, 300),
-    "bot-memory-p3": ("P3", "GreaterThanThreshold", 80, 5, 60),
-    "bot-cpu-p3": ("P3", "GreaterThanThreshold", 75, 5, 60),
-    "ml-service-memory-p3": ("P3", "GreaterThanThreshold", 80, 5, 60),
-    "ml-service-cpu-p3": ("P3", "GreaterThanThreshold", 75, 5, 60),
-    "data-ingestion-memory-p3": ("P3", "GreaterThanThreshold", 80, 5, 60),
-    "data-ingestion-cpu-p3": ("P3", "GreaterThanThreshold", 75, 5, 60),
-    "cache-hit-p3": ("P3", "LessThanThreshold", 70, 3, 300),
-    "prediction-latency-p3": ("P3", "GreaterThanThreshold", 200, 3, 300),
-    "configuration-drift": ("P3", "GreaterThanThreshold", 0, 1, 86400),
+    ("emergency-shutdown", "P0"): ("P0", "GreaterThanOrEqualToThreshold", 1, 1, 60),
+    ("database-connection-failure", "P0"): ("P0", "GreaterThanOrEqualToThreshold", 1, 3, 60),
+    ("daily-loss", "P0"): ("P0", "LessThanThreshold", -1000, 1, 60),
+    ("circuit-breaker-open", "P0"): ("P0", "GreaterThanOrEqualToThreshold", 1, 30, 60),
+    ("bot-unhealthy", "P0"): ("P0", "LessThanThreshold", 1, 3, 60),
+    ("ml-service-unhealthy", "P0"): ("P0", "LessThanThreshold", 1, 3, 60),
+    ("data-ingestion-unhealthy", "P0"): ("P0", "LessThanThreshold", 1, 3, 60),
+    ("error-rate", "P1"): ("P1", "GreaterThanThreshold", 5, 3, 300),
+    ("api-latency", "P1"): ("P1", "GreaterThanThreshold", 2, 3, 300),
+    ("bot-memory", "P1"): ("P1", "GreaterThanThreshold", 90, 5, 60),
+    ("ml-service-memory", "P1"): ("P1", "GreaterThanThreshold", 90, 5, 60),
+    ("data-ingestion-memory", "P1"): ("P1", "GreaterThanThreshold", 90, 5, 60),
+    ("ml-service-unavailable", "P1"): ("P1", "GreaterThanThreshold", 50, 5, 300),
+    ("betfair-auth-failure", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 300),
+    ("backup-job-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
+    ("no-recent-backup", "P1"): ("P1", "LessThanThreshold", 1, 26, 3600),
+    ("error-rate", "P2"): ("P2", "GreaterThanThreshold", 2, 3, 300),
+    ("win-rate-low", "P2"): ("P2", "LessThanThreshold", 50, 1, 86400),
+    ("roi-low", "P2"): ("P2", "LessThanThreshold", 10, 1, 86400),
+    ("database-storage", "P2"): ("P2", "GreaterThanThreshold", 80, 3, 300),
+    ("cache-hit", "P2"): ("P2", "LessThanThreshold", 50, 3, 300),
+    ("error-rate", "P3"): ("P3", "GreaterThanThreshold", 1, 3, 300),
+    ("bot-memory", "P3"): ("P3", "GreaterThanThreshold", 80, 5, 60),
+    ("bot-cpu", "P3"): ("P3", "GreaterThanThreshold", 75, 5, 60),
+    ("ml-service-memory", "P3"): ("P3", "GreaterThanThreshold", 80, 5, 60),
+    ("ml-service-cpu", "P3"): ("P3", "GreaterThanThreshold", 75, 5, 60),
+    ("data-ingestion-memory", "P3"): ("P3", "GreaterThanThreshold", 80, 5, 60),
+    ("data-ingestion-cpu", "P3"): ("P3", "GreaterThanThreshold", 75, 5, 60),
+    ("cache-hit", "P3"): ("P3", "LessThanThreshold", 70, 3, 300),
+    ("prediction-latency", "P3"): ("P3", "GreaterThanThreshold", 200, 3, 300),
+    ("configuration-drift", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
 }
 
 
@@ -70,7 +70,7 @@ def _period(alarm: dict[str, Any]) -> int:
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
     assert len(alarms) == len(PROMISED) == 31
-    for alarm_id, (severity, comparison, threshold, periods, period) in PROMISED.items():
+    for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
             alarm["ComparisonOperator"],
@@ -286,6 +286,6 @@ def test_the_generated_docs_are_current() -> None:
         assert path.read_text() == text, f"{path.relative_to(ROOT)} is stale: run make monitoring-docs"
     alarms = (ROOT / "docs" / "ALARMS.md").read_text()
     assert "| `daily-loss` | Daily loss above $1000 |" in alarms
-    assert "- staging: `database-storage-p2` > 80 % of 200 GiB (3 of 3 periods of 5 min)" in alarms
+    assert "- staging: `database-storage` > 80 % of 200 GiB (3 of 3 periods of 5 min)" in alarms
     metrics_doc = (ROOT / "docs" / "METRICS.md").read_text()
     assert "| `DatabaseConnectionErrors` | `CleverBetter` | Count | `Environment`, `Service` |" in metrics_doc

@@ -65,6 +65,8 @@ KINDS = {
     "alarm": ("AWS::CloudWatch::Alarm", "AlarmName"),
     "function": ("AWS::Lambda::Function", "FunctionName"),
     "topic": ("AWS::SNS::Topic", "TopicName"),
+    "saved query": ("AWS::Logs::QueryDefinition", "Name"),
+    "metric filter": ("AWS::Logs::MetricFilter", "FilterName"),
     "load balancer": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"),
     "domain": ("AWS::CertificateManager::Certificate", "DomainName"),
 }
@@ -643,7 +645,7 @@ MUTATIONS = {
         "is not a stack"
     ),
     "aws ecr describe-images --repository-name bots": "is not a repository",
-    "aws cloudwatch get-dashboard --dashboard-name clever-better-prod-main": "is not a dashboard",
+    "aws cloudwatch get-dashboard --dashboard-name clever-better-prod-trading": "is not a dashboard",
     "aws ec2 describe-vpcs --filters Name=tag:Name,Values=clever-better-qa": "tagged Name=clever-better-qa",
     "aws rds describe-db-instances --db-instance-identifier clever-better-dev --region us-west-2": (
         "no dev stacks in us-west-2"

@@ -26,6 +26,9 @@ ABOVE = "GreaterThanThreshold"
 AT_LEAST = "GreaterThanOrEqualToThreshold"
 BELOW = "LessThanThreshold"
 SIGNS = {ABOVE: ">", AT_LEAST: ">=", BELOW: "<"}
+# The blue/green deployment alarms (components/services/deployment.py) join the catalogue here:
+# ECS rolls the release back on them, and someone should know why within 15 minutes.
+DEPLOYMENT_ALARM_SEVERITY: Severity = "P1"
 # The runbook's response times per severity ("Alert Thresholds and Escalation").
 RESPONSE = {"P0": "immediately", "P1": "within 15 minutes", "P2": "within 1 hour", "P3": "within 4 hours"}
 

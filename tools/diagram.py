@@ -93,7 +93,7 @@ class Model:
         self.physical: dict[tuple[str, str], tuple[str, str]] = {}  # (type, name) -> resource
         for stack, lid, resource in self._resources(list(templates)):
             props = resource.get("Properties", {})
-            for prop in ("BucketName", "BackupVaultName", "AlarmName", "RepositoryName"):
+            for prop in ("BucketName", "BackupVaultName", "AlarmName", "RepositoryName", "TopicName"):
                 if isinstance(props.get(prop), str):
                     region = regions.get(stack, "")
                     name = props[prop] if prop == "BucketName" else f"{region}/{props[prop]}"
@@ -529,6 +529,11 @@ class Model:
         for action in self._nodes_of(stack, props.get("AlarmActions")):
             notify = self._type(action) == "AWS::SNS::Topic"
             self._edge(node, action, "control", "notify" if notify else "scale")
+        # A topic of another stack named by its ARN (the deployment alarms' P1 topic).
+        for name in sns_names(props.get("AlarmActions")):
+            found = self.physical.get(("AWS::SNS::Topic", f"{self.regions.get(stack, '')}/{name}"))
+            if found and found in self.node_of:
+                self._edge(node, self.node_of[found], "control", "notify")
 
     def _on_AWS__ApplicationAutoScaling__ScalableTarget(
         self, stack: str, lid: str, props: Any, node: Key | None
@@ -733,10 +738,25 @@ def _notifications(templates: Mapping[str, Template], stacks: Sequence[str]) -> 
         a
         for a in alarms
         if topics & set(re.findall(r'"Ref": "(\w+)"', json.dumps(a.get("AlarmActions", []))))
+        or sns_names(a.get("AlarmActions"))
     ]
     if not notifying:
         return f"None of the {len(alarms)} alarms notifies anyone: no alarm action names an SNS topic."
     return f"{len(notifying)} of the {len(alarms)} alarms notify an SNS topic (drawn as `notify`)."
+
+
+def sns_names(actions: Any) -> list[str]:
+    """Topic names of alarm actions given as an SNS ARN (a string or an Fn::Join of one)."""
+    found = []
+    for action in actions if isinstance(actions, list) else []:
+        text = (
+            "".join(p for p in action["Fn::Join"][1] if isinstance(p, str))
+            if isinstance(action, dict) and "Fn::Join" in action
+            else action
+        )
+        if isinstance(text, str) and ":sns:" in text:
+            found.append(text.rsplit(":", 1)[-1])
+    return found
 
 
 TEMPLATE = """# Architecture

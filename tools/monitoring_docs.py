@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402 - after the path, as a script
 from config import metrics  # noqa: E402
-from config.alarms import RESPONSE, AlarmSpec, catalogue  # noqa: E402
+from config.alarms import DEPLOYMENT_ALARM_SEVERITY, RESPONSE, AlarmSpec, catalogue  # noqa: E402
 from config.model import ENVIRONMENTS, EnvironmentConfig  # noqa: E402
 
 METRICS_DOC = ROOT / "docs" / "METRICS.md"
@@ -115,6 +115,15 @@ def alarms_doc(configs: Sequence[EnvironmentConfig]) -> str:
         if reference.get(spec.id) != spec.condition()
     ]
     lines += ["## Other environments\n", *(differences or ["Dev and staging use the same thresholds."]), ""]
+    lines += [
+        f"## Deployment alarms ({DEPLOYMENT_ALARM_SEVERITY})\n",
+        "The blue/green guard of `bot` and `ml-service` (components/services/deployment.py):",
+        "`clever-better-{token}-{service}-deploy-5xx`, `-latency` and `-unhealthy`, on the new",
+        "release's target 5xx rate, p95 latency and unhealthy targets. ECS rolls a deployment back",
+        f"while one is in ALARM; each also notifies the {DEPLOYMENT_ALARM_SEVERITY} topic, on ALARM",
+        "and on OK, so someone learns why a release was rolled back.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -25,6 +27,7 @@ from components.edge import ServiceLoadBalancer
 from components.functions import python_function
 from components.nag import acknowledge
 from components.network import closed_security_group
+from config.alarms import DEPLOYMENT_ALARM_SEVERITY
 from config.model import DeploymentConfig
 from config.names import Names
 
@@ -210,8 +213,9 @@ class DeploymentGuard(Construct):
                 self,
                 f"{kind.capitalize()}Alarm",
                 alarm_name=alarm_name,
-                alarm_description=f"Deployment alarm: {meaning}; ECS rolls back a deployment "
-                "(or its bake time) while this is in ALARM",
+                alarm_description=f"{DEPLOYMENT_ALARM_SEVERITY} Deployment alarm: {meaning}; ECS rolls "
+                "back a deployment (or its bake time) while this is in ALARM. First check: the deployment's "
+                "events (make deploy-status) and the new revision's log.",
                 metric=metric,
                 threshold=threshold,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -219,12 +223,19 @@ class DeploymentGuard(Construct):
                 datapoints_to_alarm=DATAPOINTS_TO_ALARM,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             )
-            acknowledge(
-                alarms[alarm_name],
-                "A deployment alarm: ECS itself acts on it, rolling the deployment back while it is in "
-                "ALARM (tested: tests/unit/test_services.py::"
-                "test_services_deploy_blue_green_with_hook_alarms_and_bake_time). It has no "
-                "notification action yet; paging comes with the alarm catalogue (issue 13).",
-                "NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction",
+            # It also joins the alarm catalogue (docs/ALARMS.md) at P1: a release is being rolled
+            # back. The severity's topic lives in the monitoring stack, deployed after this one;
+            # CloudWatch takes an action's ARN without looking the topic up.
+            topic = sns.Topic.from_topic_arn(
+                self,
+                f"{kind.capitalize()}AlarmTopic",
+                cdk.Stack.of(self).format_arn(
+                    service="sns",
+                    resource=names.alarm_topic(DEPLOYMENT_ALARM_SEVERITY),
+                    arn_format=cdk.ArnFormat.NO_RESOURCE_NAME,
+                ),
             )
+            action = cw_actions.SnsAction(topic)
+            alarms[alarm_name].add_alarm_action(action)
+            alarms[alarm_name].add_ok_action(action)
         return alarms

@@ -457,24 +457,6 @@ PINS = (
     Pin(
         stages=("dev", "staging", "production"),
         paths=(
-            "services/BotDeployment/5xxAlarm",
-            "services/BotDeployment/LatencyAlarm",
-            "services/BotDeployment/UnhealthyAlarm",
-            "services/MlServiceDeployment/5xxAlarm",
-            "services/MlServiceDeployment/LatencyAlarm",
-            "services/MlServiceDeployment/UnhealthyAlarm",
-        ),
-        rules=("NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction",),
-        reason=(
-            "A deployment alarm: ECS itself acts on it, rolling the deployment back while it is in ALARM "
-            "(tested: tests/unit/test_services.py::test_services_deploy_blue_green_with_hook_alarms_and_b"
-            "ake_time). It has no notification action yet; paging comes with the alarm catalogue (issue "
-            "13)."
-        ),
-    ),
-    Pin(
-        stages=("dev", "staging", "production"),
-        paths=(
             "services/BotDeployment/Hook/Resource",
             "services/MlServiceDeployment/Hook/Resource",
         ),

@@ -289,3 +289,19 @@ def test_the_generated_docs_are_current() -> None:
     assert "- staging: `database-storage` > 80 % of 200 GiB (3 of 3 periods of 5 min)" in alarms
     metrics_doc = (ROOT / "docs" / "METRICS.md").read_text()
     assert "| `DatabaseConnectionErrors` | `CleverBetter` | Count | `Environment`, `Service` |" in metrics_doc
+
+
+def test_deployment_alarms_join_the_catalogue_at_p1(templates: dict[str, Any]) -> None:
+    alarms = {
+        name: alarm
+        for name, alarm in _alarms(templates["clever-better-prod-services"]).items()
+        if "-deploy-" in name
+    }
+    assert len(alarms) == 6
+    for name, alarm in alarms.items():
+        for actions in (alarm["AlarmActions"], alarm["OKActions"]):
+            (arn,) = actions
+            parts = arn["Fn::Join"][1]
+            text = "".join(p if isinstance(p, str) else "aws" for p in parts)
+            assert text == "arn:aws:sns:us-east-1:333333333333:clever-better-prod-p1", name
+        assert alarm["AlarmDescription"].startswith("P1 Deployment alarm: "), name

@@ -300,3 +300,91 @@ def test_deployment_alarms_join_the_catalogue_at_p1(templates: dict[str, Any]) -
         for actions in (alarm["AlarmActions"], alarm["OKActions"]):
             assert actions == ["arn:aws:sns:us-east-1:333333333333:clever-better-prod-p1"], name
         assert alarm["AlarmDescription"].startswith("P1 Deployment alarm: "), name
+
+
+def _dashboards(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Dashboard name -> body, CloudFormation's values (load balancer names) as TOKEN."""
+    found = {}
+    for dashboard in resources(template, "AWS::CloudWatch::Dashboard").values():
+        body = dashboard["Properties"]["DashboardBody"]
+        if isinstance(body, dict):
+            body = "".join(p if isinstance(p, str) else "TOKEN" for p in body["Fn::Join"][1])
+        found[dashboard["Properties"]["DashboardName"]] = json.loads(body)
+    return found
+
+
+# AWS's own metrics the dashboards graph beside the contract's and the alarms' (AWS docs:
+# ECS, Container Insights, ALB, RDS and RDS Proxy, WAF metrics).
+AWS_METRICS = {
+    ("AWS/ECS", "CPUUtilization"), ("AWS/ECS", "MemoryUtilization"),
+    ("ECS/ContainerInsights", "RunningTaskCount"), ("AWS/ApplicationELB", "TargetResponseTime"),
+    ("AWS/ApplicationELB", "HealthyHostCount"), ("AWS/ApplicationELB", "HTTPCode_ELB_4XX_Count"),
+    ("AWS/RDS", "DatabaseConnections"), ("AWS/RDS", "CPUUtilization"), ("AWS/RDS", "FreeStorageSpace"),
+    ("AWS/RDS", "ClientConnections"), ("AWS/WAFV2", "BlockedRequests"),
+}  # fmt: skip
+
+
+def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) -> None:
+    dashboards = _dashboards(templates[PROD])
+    assert sorted(dashboards) == [
+        "clever-better-prod-infrastructure",
+        "clever-better-prod-main",
+        "clever-better-prod-ml-service",
+        "clever-better-prod-security",
+    ]
+    statuses = {
+        name: len(body["widgets"][0]["properties"]["alarms"])
+        for name, body in dashboards.items()
+        if body["widgets"][0]["type"] == "alarm"
+    }
+    # Every catalogue alarm on exactly one dashboard: 31 in all.
+    assert statuses == {
+        "clever-better-prod-main": 6,
+        "clever-better-prod-ml-service": 4,
+        "clever-better-prod-infrastructure": 21,
+    }
+
+
+def test_every_graphed_metric_is_defined_somewhere(templates: dict[str, Any]) -> None:
+    from config import metrics
+
+    contract = {(m.namespace, m.name) for m in metrics.CONTRACT}
+    alarmed = {
+        (s.namespace, s.metric)
+        for spec in catalogue(config.load(("production",))[0])
+        for s in spec.metrics.values()
+    }
+    graphed = set()
+    for body in _dashboards(templates[PROD]).values():
+        for widget in body["widgets"]:
+            for metric in widget["properties"].get("metrics", []):
+                graphed.add((metric[0], metric[1]))
+    assert len(graphed) >= 20
+    assert sorted(graphed - contract - alarmed - AWS_METRICS) == []
+
+
+def test_the_runbooks_bands_are_drawn(templates: dict[str, Any]) -> None:
+    def annotations(dashboard: str, title: str) -> list[tuple[float, str]]:
+        (widget,) = [
+            w
+            for w in _dashboards(templates[PROD])[dashboard]["widgets"]
+            if w["properties"].get("title") == title
+        ]
+        return [(a["value"], a.get("label", "")) for a in widget["properties"]["annotations"]["horizontal"]]
+
+    assert annotations("clever-better-prod-main", "Daily P&L (USD)") == [(-1000, "P0 daily loss -1000")]
+    assert annotations("clever-better-prod-infrastructure", "Database connections") == [
+        (10, "normal 10-20"),
+        (20, ""),
+    ]
+    assert annotations("clever-better-prod-infrastructure", "CPU (%) by service") == [
+        (20, "normal 20-40"),
+        (40, ""),
+        (40, "race day 40-65"),
+        (65, ""),
+        (75, "P3 75"),
+    ]
+    assert annotations("clever-better-prod-infrastructure", "API latency p95 (s)")[0] == (
+        0.5,
+        "target 500 ms",
+    )

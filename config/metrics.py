@@ -163,8 +163,17 @@ DRIFTED_STACKS = MetricSpec(
     Emitter.DRIFT_CHECK,
     "stacks of the environment whose drift status is DRIFTED; each daily check",
 )
+DRIFT_CHECK_FAILURES = MetricSpec(
+    "DriftCheckFailures",
+    OPERATIONS_NAMESPACE,
+    Unit.COUNT,
+    (ENVIRONMENT,),
+    Emitter.DRIFT_CHECK,
+    "stacks of the environment whose drift the daily check could not determine (not deployed, "
+    "detection refused or failed, unfinished in the check's time); each daily check",
+)
 
-CONTRACT = (*APPLICATION_METRICS, *(f.metric for f in LOG_FILTERS), DRIFTED_STACKS)
+CONTRACT = (*APPLICATION_METRICS, *(f.metric for f in LOG_FILTERS), DRIFTED_STACKS, DRIFT_CHECK_FAILURES)
 BY_NAME = {metric.name: metric for metric in CONTRACT}
 assert len(BY_NAME) == len(CONTRACT), "metric names are unique"
 

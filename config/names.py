@@ -245,3 +245,15 @@ class Names:
     @property
     def flow_log_group(self) -> str:
         return f"/vpc/{self.prefix}/flow-logs"
+
+    # --- monitoring: drift check ------------------------------------------------------------
+
+    @property
+    def drift_check_function(self) -> str:
+        """Runs CloudFormation drift detection on the environment's stacks in its region, daily."""
+        return f"{self.prefix}-drift-check"
+
+    @property
+    def drift_check_schedule(self) -> str:
+        """The EventBridge Scheduler schedule (group `default`) that invokes the drift check."""
+        return f"{self.prefix}-drift-check"

@@ -2,7 +2,10 @@
 environment in this function's region, and the count of drifted stacks as a CloudWatch metric.
 
 1. Starts a detection (DetectStackDrift) on each stack in ``STACK_NAMES`` (comma-separated), all
-   before polling any: each runs for minutes, and CloudFormation runs them side by side.
+   before polling any: each runs for minutes, and CloudFormation runs them side by side. A stack
+   holding resources of a type in ``SKIPPED_TYPES`` (comma-separated; those whose reading needs
+   secret values, which this function's role may not read) is checked on its other resources
+   (``LogicalResourceIds``); `make drift`, with an operator's credentials, checks them all.
 2. Polls DescribeStackDriftDetectionStatus until each is DETECTION_COMPLETE or DETECTION_FAILED,
    within the invocation's time (``context.get_remaining_time_in_millis``), keeping enough to
    publish.
@@ -41,6 +44,8 @@ UNIT = "Count"
 POLL_SECONDS = 10.0
 # Kept back from the invocation's time for the last poll round and PutMetricData.
 RESERVE_MILLIS = 20_000
+# DetectStackDrift's LogicalResourceIds holds at most this many (CloudFormation API Reference).
+MAX_LOGICAL_IDS = 200
 # Throttled starts and polls are retried by botocore (standard mode), not by this code.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
@@ -53,6 +58,7 @@ class Settings:
     drifted_metric: str
     failures_metric: str
     dimension: str
+    skipped_types: frozenset[str] = frozenset()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -66,6 +72,9 @@ class Settings:
             drifted_metric=environ["DRIFTED_METRIC"],
             failures_metric=environ["FAILURES_METRIC"],
             dimension=environ["METRIC_DIMENSION"],
+            skipped_types=frozenset(
+                kind.strip() for kind in environ.get("SKIPPED_TYPES", "").split(",") if kind.strip()
+            ),
         )
 
 
@@ -104,13 +113,49 @@ def _error(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _start(cloudformation: Any, stacks: tuple[str, ...], result: Result) -> dict[str, str]:
+class NotChecked(Exception):
+    """The stack's drift cannot be detected by this function."""
+
+
+def _resources(cloudformation: Any, stack: str) -> list[tuple[str, str]]:
+    """(logical id, type) of every resource of the stack."""
+    found: list[tuple[str, str]] = []
+    params = {"StackName": stack}
+    while True:
+        page = cloudformation.list_stack_resources(**params)
+        found += [(r["LogicalResourceId"], r["ResourceType"]) for r in page.get("StackResourceSummaries", [])]
+        if not page.get("NextToken"):
+            return found
+        params["NextToken"] = page["NextToken"]
+
+
+def _detection_request(cloudformation: Any, stack: str, skipped_types: frozenset[str]) -> dict[str, Any]:
+    """DetectStackDrift's parameters: the whole stack, or all but its resources of skipped types."""
+    if not skipped_types:
+        return {"StackName": stack}
+    resources = _resources(cloudformation, stack)
+    checked = [logical for logical, kind in resources if kind not in skipped_types]
+    if len(checked) == len(resources):
+        return {"StackName": stack}
+    skipped = sorted(f"{logical} ({kind})" for logical, kind in resources if kind in skipped_types)
+    _log(logging.INFO, "resources-skipped", stack=stack, skipped=skipped)
+    if not checked:
+        raise NotChecked("every resource is of a type this check skips")
+    if len(checked) > MAX_LOGICAL_IDS:
+        raise NotChecked(
+            f"{len(checked)} resources to check, more than one detection takes ({MAX_LOGICAL_IDS})"
+        )
+    return {"StackName": stack, "LogicalResourceIds": checked}
+
+
+def _start(cloudformation: Any, settings: Settings, result: Result) -> dict[str, str]:
     """Stack -> detection id, for each stack CloudFormation started a detection on."""
     started: dict[str, str] = {}
-    for stack in stacks:
+    for stack in settings.stacks:
         try:
-            started[stack] = str(cloudformation.detect_stack_drift(StackName=stack)["StackDriftDetectionId"])
-        except (ClientError, BotoCoreError) as error:
+            request = _detection_request(cloudformation, stack, settings.skipped_types)
+            started[stack] = str(cloudformation.detect_stack_drift(**request)["StackDriftDetectionId"])
+        except (ClientError, BotoCoreError, NotChecked) as error:
             # A stack that does not exist answers ValidationError "Stack with id ... does not exist".
             result.failures[stack] = f"detection not started: {_error(error)}"
             _log(logging.ERROR, "detection-not-started", stack=stack, error=_error(error))
@@ -158,7 +203,7 @@ def check(
 ) -> Result:
     """Detect drift on every stack, waiting for the detections while time allows."""
     result = Result()
-    pending = _start(cloudformation, settings.stacks, result)
+    pending = _start(cloudformation, settings, result)
     while pending:
         pending = {
             stack: detection

@@ -256,6 +256,61 @@ def test_out_of_time_publishes_what_it_knows_and_says_so(
     assert {"event": "out-of-time", "unfinished": ["clever-better-prod-services"]} in _events(caplog)
 
 
+def _resources(stubber: Stubber, stack: str, *resources: tuple[str, str]) -> None:
+    summaries = [
+        {
+            "LogicalResourceId": logical,
+            "ResourceType": kind,
+            "LastUpdatedTimestamp": NOW,
+            "ResourceStatus": "CREATE_COMPLETE",
+        }
+        for logical, kind in resources
+    ]
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": stack})
+
+
+def test_resources_of_skipped_types_are_left_out_of_the_detection(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the role may not read (a secret's value) is not asked for: the stack is checked on
+    the rest of its resources; a stack without such resources is checked whole."""
+    monkeypatch.setenv("STACK_NAMES", "clever-better-prod-network,clever-better-prod-data")
+    monkeypatch.setenv(
+        "SKIPPED_TYPES", "AWS::SecretsManager::Secret,AWS::SecretsManager::SecretTargetAttachment"
+    )
+    stubber = aws["stubber"]
+    _resources(stubber, STACKS[0], ("Vpc8378EB38", "AWS::EC2::VPC"))
+    _start(stubber, STACKS[0])
+    _resources(
+        stubber,
+        STACKS[1],
+        ("DatabaseInstance", "AWS::RDS::DBInstance"),
+        ("DatabaseSecret", "AWS::SecretsManager::Secret"),
+        ("DatabaseSecretAttachment", "AWS::SecretsManager::SecretTargetAttachment"),
+        ("DatabaseProxy", "AWS::RDS::DBProxy"),
+    )
+    stubber.add_response(
+        "detect_stack_drift",
+        {"StackDriftDetectionId": _detection(STACKS[1])},
+        {"StackName": STACKS[1], "LogicalResourceIds": ["DatabaseInstance", "DatabaseProxy"]},
+    )
+    _status(stubber, STACKS[0], "DETECTION_COMPLETE", "IN_SYNC")
+    _status(stubber, STACKS[1], "DETECTION_COMPLETE", "IN_SYNC")
+    with caplog.at_level(logging.INFO):
+        summary = drift.handler({}, Context())
+    assert (summary["inSync"], summary["failures"]) == (sorted(STACKS[:2]), {})
+    assert [e for e in _events(caplog) if e["event"] == "resources-skipped"] == [
+        {
+            "event": "resources-skipped",
+            "stack": "clever-better-prod-data",
+            "skipped": [
+                "DatabaseSecret (AWS::SecretsManager::Secret)",
+                "DatabaseSecretAttachment (AWS::SecretsManager::SecretTargetAttachment)",
+            ],
+        }
+    ]
+
+
 def test_settings_need_a_stack() -> None:
     with pytest.raises(ValueError, match="STACK_NAMES names no stack"):
         drift.Settings.from_environ({**ENVIRON, "STACK_NAMES": " , "})

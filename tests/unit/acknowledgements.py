@@ -539,3 +539,75 @@ PINS = (
         reason=OWN_DEPLOYMENTS,
     ),
 )
+
+# The drift check (components/monitoring/drift.py) where the monitoring stack holds it as
+# `DriftCheck`: not in PINS until that stack exists (whoever adds the check to it adds
+# `*DRIFT_CHECK_PINS` to PINS); tests/unit/test_drift_check.py pins them against the construct
+# meanwhile. The stack-ARN rules name each stack the check detects drift on (Names.stacks()).
+DRIFT_CHECK_READS = (
+    "Drift detection reads every resource of a stack with the caller's credentials, so the role holds the "
+    "read-only actions of each resource type our stacks contain, on all resources (*): the stacks' "
+    "resources have generated names, and many of these actions take no resource. The detection status is "
+    "addressed by an id, not a resource (*); PutMetricData takes no resource and is held to our namespace. "
+    "A stack's ARN ends in the id CloudFormation gives it at creation (stack/NAME/*), one per stack of the "
+    "environment."
+)
+_DRIFT_CHECK_STACK_UNITS = ("network", "data", "secrets", "registry", "services")
+DRIFT_CHECK_PINS = (
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("monitoring/DriftCheck/FunctionPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:*/*]",
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:network-interface/*]",
+        ),
+        reason=(
+            "Lambda attaches the function to the VPC with its execution role. EC2's Describe actions have"
+            " no resource-level permissions (*); a new network interface has no id before it exists "
+            "(network-interface/*, created only in this function's subnets with its security group); "
+            "DeleteNetworkInterface is on all of the account's EC2 resources in the region (*/*), as the "
+            "Lambda developer guide requires. The function's own code is denied them all."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("monitoring/DriftCheck/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
+        reason=(
+            "No reserved concurrency unless configured (functions.*_reserved_concurrency): Lambda refuses"
+            " any reservation in an account at the reduced concurrency quota of 10, and each function has"
+            " one caller that runs one at a time (ECS one deployment of a service, Secrets Manager one "
+            "rotation of the secret)."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("monitoring/DriftCheck/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "Its only caller is the daily schedule and it holds nothing worth replaying: a failed run "
+            "publishes no data point that day and logs its error, Lambda's Errors metric counts it, and "
+            "the next run checks every stack again."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("monitoring/DriftCheck/CheckPolicy",),
+        rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
+        reason=DRIFT_CHECK_READS,
+    ),
+    *(
+        Pin(
+            stages=(stage,),
+            paths=("monitoring/DriftCheck/CheckPolicy",),
+            rules=tuple(
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:cloudformation:us-east-1:{{account}}:"
+                f"stack/clever-better-{token}-{unit}/*]"
+                for unit in _DRIFT_CHECK_STACK_UNITS
+            ),
+            reason=DRIFT_CHECK_READS,
+        )
+        for stage, token in (("dev", "dev"), ("staging", "staging"), ("production", "prod"))
+    ),
+)

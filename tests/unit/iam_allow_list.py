@@ -70,3 +70,81 @@ MANAGED_POLICIES: dict[tuple[str, str], str] = {
     ): "The CDK's own provider for restrict_default_security_group attaches it so its function "
     "can write its logs; the CDK offers no setting to replace it.",
 }
+
+# The drift check (components/monitoring/drift.py) where the monitoring stack holds it as
+# `DriftCheck`: not in WILDCARDS until that stack exists (whoever adds the check to it adds
+# `**DRIFT_CHECK_WILDCARDS` to WILDCARDS); tests/unit/test_drift_check.py checks them against the
+# construct meanwhile. The reads are each resource type's registry-schema read handler's, reads only.
+_DRIFT_READS_REASON = (
+    "CloudFormation drift detection reads each resource of a stack with the caller's credentials (User "
+    "Guide, considerations when detecting drift): the read-only actions of the resource types our stacks "
+    "hold, on resources with generated names; many of these actions take no resource at all."
+)
+_DRIFT_READS = (
+    "acm:DescribeCertificate", "acm:ListTagsForCertificate",
+    "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScheduledActions", "application-autoscaling:ListTagsForResource",
+    "backup:DescribeBackupVault", "backup:GetBackupPlan", "backup:GetBackupSelection",
+    "backup:GetBackupVaultAccessPolicy", "backup:GetBackupVaultNotifications", "backup:ListTags",
+    "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
+    "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeFlowLogs", "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcAttribute",
+    "ec2:DescribeVpcEncryptionControls", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs",
+    "ec2:DescribeVpnGateways",
+    "ecr:DescribeRegistry", "ecr:DescribeRepositories", "ecr:DescribeRepositoryCreationTemplates",
+    "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
+    "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
+    "elasticloadbalancing:DescribeCapacityReservation", "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:GetLoadBalancerWebACL",
+    "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies", "iam:ListEntitiesForPolicy", "iam:ListRolePolicies",
+    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+    "kms:ListResourceTags",
+    "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:GetFunctionRecursionConfig",
+    "lambda:GetFunctionScalingConfig", "lambda:GetPolicy", "lambda:GetRuntimeManagementConfig",
+    "logs:DescribeIndexPolicies", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+    "logs:GetDataProtectionPolicy", "logs:ListTagsForResource",
+    "rds:DescribeDBInstances", "rds:DescribeDBParameterGroups", "rds:DescribeDBParameters",
+    "rds:DescribeDBProxies", "rds:DescribeDBProxyTargetGroups", "rds:DescribeDBProxyTargets",
+    "rds:DescribeDBSubnetGroups", "rds:ListTagsForResource",
+    "s3:GetAccelerateConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetBucketAbac",
+    "s3:GetBucketCORS", "s3:GetBucketLogging", "s3:GetBucketMetadataTableConfiguration",
+    "s3:GetBucketNotification", "s3:GetBucketObjectLockConfiguration", "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetBucketVersioning",
+    "s3:GetBucketWebsite", "s3:GetEncryptionConfiguration", "s3:GetIntelligentTieringConfiguration",
+    "s3:GetInventoryConfiguration", "s3:GetLifecycleConfiguration", "s3:GetMetricsConfiguration",
+    "s3:GetReplicationConfiguration", "s3:ListBucket", "s3:ListTagsForResource",
+    "scheduler:GetSchedule",
+    "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
+    "sns:GetDataProtectionPolicy", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
+    "sns:ListTagsForResource",
+    "ssm:GetParameters", "ssm:ListTagsForResource",
+    
+    "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource",
+    "wafv2:ListTagsForResource",
+)  # fmt: skip
+DRIFT_CHECK_WILDCARDS: dict[tuple[str, str], str] = {
+    **dict.fromkeys(
+        (("monitoring/DriftCheck/CheckPolicy/Resource", a) for a in _DRIFT_READS), _DRIFT_READS_REASON
+    ),
+    (
+        "monitoring/DriftCheck/CheckPolicy/Resource",
+        "cloudformation:DescribeStackDriftDetectionStatus",
+    ): "Addressed by a drift detection id, not a stack: the Service Authorization Reference lists no "
+    "resource type for it.",
+    (
+        "monitoring/DriftCheck/CheckPolicy/Resource",
+        "cloudwatch:PutMetricData",
+    ): "PutMetricData takes no resource; the statement's cloudwatch:namespace condition holds it to "
+    "CleverBetter/Operations.",
+    **{
+        ("monitoring/DriftCheck/FunctionPolicy/Resource", action): _LAMBDA_VPC
+        for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+    },
+}

@@ -10,6 +10,8 @@
   ``services/base.py`` has what they share; a module's ``patch_api()`` patches the service's
   API where moto lacks an action or answers what AWS never would (``services/ecs_api.py``:
   service deployments and revisions, one-off tasks that run to completion);
+* ``drift.py``: CloudFormation's drift detection, which moto lacks (every stack IN_SYNC: nothing
+  is compared), for ``make drift ENV=dev LOCAL=1``;
 * ``change_sets.py``: change sets as CloudFormation describes them (Add/Modify/Remove,
   ``Replacement`` from the resource schemas: ``replacement.py``, public as
   ``tools.cfn_schema.replaces``), so ``cdk diff`` against the emulator is the change-set diff;

@@ -7,6 +7,7 @@ IN_PROGRESS. ``install()`` patches, in the process that serves moto:
 
 * the CloudFormation engine (emulator.cloudformation): unknown types rejected, failures as
   failed stacks, dependents updated, empty updates refused, Fn::GetStackOutput resolved;
+* CloudFormation's drift detection (emulator.drift), which finds every stack IN_SYNC;
 * moto's own models, with each AWS service's fixes (emulator.services: FIXES), while the
   types moto lacks come from the same modules' MODELS;
 * the services' APIs where moto records but does not enforce (each module's patch_api):
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from moto.s3.models import FakeBucket
 
-from emulator import cloudformation
+from emulator import cloudformation, drift
 from emulator.services import FIXES, SERVICES
 from emulator.services.s3 import permission_without_conditions
 
@@ -32,6 +33,7 @@ def install() -> None:
     if _installed:
         return
     cloudformation.patch()
+    drift.patch()
     for service in SERVICES:
         # API-level fixes (IAM's service-linked role names, ELB deletion protection, ...).
         getattr(service, "patch_api", lambda: None)()

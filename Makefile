@@ -35,7 +35,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 
 .PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store predeploy-check \
 	approve rollback deploy-status maintenance-on maintenance-off config-update restart \
-	db-migrate db-migration-status db-migrate-dev db-migrate-staging db-migrate-prod \
+	db-migrate db-migration-status db-migrate-dev db-migrate-staging db-migrate-prod drift \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram monitoring-docs \
@@ -208,6 +208,9 @@ db-migrate-prod: install
 
 db-migration-status: install ops-env ## Recent migration tasks, their exit codes and the newest one's log
 	$(OPS) db-migration-status
+
+drift: install ops-env ## CloudFormation drift detection on every stack of ENV (production: its DR region's too); each stack's drifted resources; exit 1 on drift
+	$(OPS) drift
 
 bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), per-environment synth, make diff, test-suite wall time
 	$(PY) tools/bench.py

@@ -35,7 +35,7 @@ EMULATED = {
     "deploy-status", "db-snapshot", "predeploy-check", "db-restore", "backup-config",
     "backup-models", "betfair-key-store", "config-update", "restart", "maintenance-on",
     "maintenance-off", "smoke-test-dev", "db-migrate", "db-migrate-dev", "db-migration-status", "approve",
-    "rollback", "deploy-local", "destroy-local",
+    "rollback", "deploy-local", "destroy-local", "drift",
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
@@ -238,7 +238,7 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "smoke-test": ["--url", "http://127.0.0.1:9"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 18
+    assert len(COMMANDS) == 19
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -401,6 +401,24 @@ def test_approve_and_rollback(session: Session, clients: dict[str, Any]) -> None
         "serviceDeployments"
     ]
     assert latest["status"] == "ROLLBACK_SUCCESSFUL"
+
+
+def test_drift(session: Session) -> None:
+    """Every dev stack in sync: the emulator's drift detection compares nothing (README), so this
+    runs the command end to end, not a detection."""
+    dry = session.make("drift", DRY_RUN="1")
+    assert dry.splitlines() == [
+        *(
+            f"[dry-run] aws cloudformation detect-stack-drift --stack-name {PREFIX}-{unit}"
+            for unit in ("network", "data", "secrets", "registry", "services")
+        ),
+        "would wait for 5 detections and print each stack's drift",
+    ]
+    checked = session.make("drift")
+    assert [line for line in checked.splitlines() if not line.startswith("+ ")] == [
+        *(f"{PREFIX}-{unit}: IN_SYNC" for unit in ("network", "data", "secrets", "registry", "services")),
+        "no drift: all 5 stacks of dev match their templates",
+    ]
 
 
 def test_documented_ops_commands(session: Session) -> None:

@@ -125,7 +125,6 @@ _DRIFT_READS = (
     "sns:GetDataProtectionPolicy", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
     "sns:ListTagsForResource",
     "ssm:GetParameters", "ssm:ListTagsForResource",
-    
     "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource",
     "wafv2:ListTagsForResource",
 )  # fmt: skip

@@ -37,7 +37,7 @@ BOILERPLATE = re.compile(
     r"^(todo|tbd|fixme|n/?a|none|ok|ignore|suppress(ed)?|false positive|not needed)\b", re.I
 )
 # Our Lambdas (components/functions.py), by construct path.
-OUR_FUNCTIONS = r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function)"
+OUR_FUNCTIONS = r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function)"
 
 
 def _acknowledgements(app: Any) -> list[tuple[str, str, str]]:
@@ -104,6 +104,11 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             assert re.search(
                 r"\[Resource::(\*|arn:aws:ec2:us-east-1:\d{12}:(network-interface/\*|\*/\*)"
                 r"|arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*)\]$",
+                rule,
+            ), (path, rule)
+        elif path.endswith("/DriftCheck/CheckPolicy"):
+            assert re.search(
+                r"\[Resource::(\*|arn:aws:cloudformation:us-east-1:\d{12}:stack/clever-better-[a-z]+-[a-z]+/\*)\]$",
                 rule,
             ), (path, rule)
         elif path.endswith("/MlService/Task/TaskRole/DefaultPolicy"):

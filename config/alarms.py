@@ -523,6 +523,31 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             "make drift ENV=... names the drifted resources; redeploy or fold the change into code",
         )
     )
+    failures = metrics.BY_NAME["DriftCheckFailures"]
+    rows.append(
+        AlarmSpec(
+            "drift-check-failed",
+            "P3",
+            "Drift check could not check every stack",
+            {
+                "m": Stat(
+                    failures.namespace,
+                    failures.name,
+                    ((metrics.ENVIRONMENT, "{environment}"),),
+                    "Maximum",
+                    86400,
+                )
+            },
+            ABOVE,
+            0,
+            "stacks",
+            1,
+            1,
+            "notBreaching",
+            "Maintenance tasks",
+            "the drift check's log (which stack, and the permission or error it names); make drift ENV=...",
+        )
+    )
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
     result = tuple(sorted(rows, key=lambda r: order[r.severity]))
     keys = [(r.id, r.severity) for r in result]

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from components.monitoring import AlarmCatalogue, Dashboards, LogQueries
+from components.monitoring import AlarmCatalogue, Dashboards, DriftCheck, LogQueries
+from components.network import Network
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
 from stacks.services_stack import ServicesStack
@@ -15,7 +16,7 @@ class MonitoringStack(CleverBetterStack):
 
     UNIT = "monitoring"
     STATEFUL = False
-    SUMMARY = "P0-P3 alarms and their topics, four dashboards, log metric filters, saved log queries"
+    SUMMARY = "P0-P3 alarms and topics, four dashboards, log metric filters and queries, the drift check"
 
     def __init__(
         self,
@@ -24,6 +25,7 @@ class MonitoringStack(CleverBetterStack):
         *,
         config: EnvironmentConfig,
         services: ServicesStack,
+        network: Network,
     ) -> None:
         super().__init__(scope, construct_id, config=config)
         names = config.names
@@ -32,7 +34,8 @@ class MonitoringStack(CleverBetterStack):
         key = self.unit_key(
             "TopicsKey",
             alias=names.key_alias("alarms"),
-            description=f"Encrypts {names.prefix}'s alarm topics",
+            description=f"Encrypts {names.prefix}'s alarm topics and the drift check's log",
+            log_group_names=[names.lambda_log_group(names.drift_check_function)],
         )
         context = self.unit_context(key)
         edges = {"public": services.public, "internal": services.internal}
@@ -51,3 +54,7 @@ class MonitoringStack(CleverBetterStack):
         self.alarms = AlarmCatalogue(self, "Alarms", context=context, config=config, dimensions=dimensions)
         self.logs = LogQueries(self, "Logs", config=config)
         self.dashboards = Dashboards(self, "Dashboards", config=config, alarms=self.alarms)
+        # Daily, every stack of the environment in this region: the P3 configuration-drift alarm.
+        self.drift = DriftCheck(
+            self, "DriftCheck", context=context, network=network, stack_names=names.stacks()
+        )

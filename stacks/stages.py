@@ -33,7 +33,9 @@ class EnvironmentStage(cdk.Stage):
             secrets=self.secrets.secrets,
             images=self.registry.images,
         )
-        self.monitoring = MonitoringStack(self, "monitoring", config=config, services=self.services)
+        self.monitoring = MonitoringStack(
+            self, "monitoring", config=config, services=self.services, network=self.network.network
+        )
 
 
 class DisasterRecoveryStage(cdk.Stage):

@@ -61,6 +61,7 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
     ),
     "AWS::CertificateManager::Certificate": ("acm:DescribeCertificate", "acm:ListTagsForCertificate"),
     "AWS::CloudWatch::Alarm": ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"),
+    "AWS::CloudWatch::Dashboard": ("cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"),
     "AWS::EC2::EIP": ("ec2:DescribeAddresses",),
     "AWS::EC2::FlowLog": ("ec2:DescribeFlowLogs",),
     "AWS::EC2::InternetGateway": ("ec2:DescribeInternetGateways",),
@@ -140,6 +141,8 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "lambda:GetRuntimeManagementConfig",
     ),
     "AWS::Lambda::Permission": ("lambda:GetPolicy",),
+    "AWS::Logs::MetricFilter": ("logs:DescribeMetricFilters",),
+    "AWS::Logs::QueryDefinition": ("logs:DescribeQueryDefinitions",),
     "AWS::Logs::LogGroup": (
         "logs:DescribeIndexPolicies",
         "logs:DescribeLogGroups",

@@ -6,6 +6,7 @@ The same code path as `make deploy-local` (emulator/local.py), on its own port a
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,61 @@ def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> Non
     assert all(r["TargetBackupVaultName"] == "clever-better-dev" for r in rules)
     vault = backup.describe_backup_vault(BackupVaultName="clever-better-dev")
     assert vault["EncryptionKeyArn"].startswith("arn:aws:kms:us-east-1:")
+
+
+def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
+    """The alarm catalogue, its topics, the dashboards, log metric filters and saved queries."""
+    cloudwatch, logs, sns = clients["cloudwatch"], clients["logs"], clients["sns"]
+    alarms = {
+        a["AlarmName"]: a
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=PREFIX)
+        for a in page["MetricAlarms"]
+    }
+    catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
+    assert len(catalogue) == 31
+    topics = {
+        t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
+        for t in sns.list_topics()["Topics"]
+        if ":clever-better-dev-p" in t["TopicArn"]
+    }
+    assert sorted(topics) == [
+        "clever-better-dev-p0",
+        "clever-better-dev-p1",
+        "clever-better-dev-p2",
+        "clever-better-dev-p3",
+    ]
+    loss = alarms["clever-better-dev-daily-loss-P0"]
+    assert (loss["Threshold"], loss["ComparisonOperator"]) == (-1000.0, "LessThanThreshold")
+    assert loss["AlarmActions"] == loss["OKActions"] == [topics["clever-better-dev-p0"]]
+    assert alarms["clever-better-dev-bot-deploy-5xx"]["AlarmActions"] == [topics["clever-better-dev-p1"]]
+    key = sns.get_topic_attributes(TopicArn=topics["clever-better-dev-p0"])["Attributes"]["KmsMasterKeyId"]
+    assert key.startswith("arn:aws:kms:us-east-1:")
+    dashboards = {
+        d["DashboardName"] for d in cloudwatch.list_dashboards(DashboardNamePrefix=PREFIX)["DashboardEntries"]
+    }
+    assert dashboards == {f"{PREFIX}-{kind}" for kind in ("main", "ml-service", "infrastructure", "security")}
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=f"{PREFIX}-main")["DashboardBody"])
+    assert body["widgets"][0]["type"] == "alarm"
+    filters = {
+        f["filterName"]: f["filterPattern"]
+        for f in logs.describe_metric_filters(logGroupName=f"/ecs/{PREFIX}/bot")["metricFilters"]
+    }
+    assert filters == {
+        f"{PREFIX}-bot-errors": "ERROR",
+        f"{PREFIX}-bot-bet-placements": '"Bet placement recorded"',
+        f"{PREFIX}-bot-circuit-breaker": '"circuit_breaker"',
+    }
+    queries = {
+        q["name"]
+        for q in logs.describe_query_definitions(queryDefinitionNamePrefix="clever-better/dev/")[
+            "queryDefinitions"
+        ]
+    }
+    assert queries == {
+        "clever-better/dev/errors",
+        "clever-better/dev/bet-placements",
+        "clever-better/dev/circuit-breaker",
+    }
 
 
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:

@@ -410,14 +410,17 @@ def test_drift(session: Session) -> None:
     assert dry.splitlines() == [
         *(
             f"[dry-run] aws cloudformation detect-stack-drift --stack-name {PREFIX}-{unit}"
-            for unit in ("network", "data", "secrets", "registry", "services")
+            for unit in ("network", "data", "secrets", "registry", "services", "monitoring")
         ),
-        "would wait for 5 detections and print each stack's drift",
+        "would wait for 6 detections and print each stack's drift",
     ]
     checked = session.make("drift")
     assert [line for line in checked.splitlines() if not line.startswith("+ ")] == [
-        *(f"{PREFIX}-{unit}: IN_SYNC" for unit in ("network", "data", "secrets", "registry", "services")),
-        "no drift: all 5 stacks of dev match their templates",
+        *(
+            f"{PREFIX}-{unit}: IN_SYNC"
+            for unit in ("network", "data", "secrets", "registry", "services", "monitoring")
+        ),
+        "no drift: all 6 stacks of dev match their templates",
     ]
 
 

@@ -25,7 +25,7 @@ from ops.cli import main
 from ops.core import Context, OpsError
 from tests.support import hostile, offline_aws
 
-PRIMARY = ["network", "data", "secrets", "registry", "services"]
+PRIMARY = ["network", "data", "secrets", "registry", "services", "monitoring"]
 DR = ["network", "data", "registry"]
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 NOW = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
@@ -57,13 +57,14 @@ def test_dry_run_prints_every_detection_it_would_start(aws: None, capsys: pytest
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-secrets",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-registry",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-services",
+        "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-monitoring",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-network "
         "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-data "
         "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-registry "
         "--region us-west-2",
-        "would wait for 8 detections and print each stack's drift",
+        "would wait for 9 detections and print each stack's drift",
     ]
 
 
@@ -91,12 +92,14 @@ def test_every_stack_in_sync(aws: None, capsys: pytest.CaptureFixture[str]) -> N
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-secrets",
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-registry",
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-services",
+        "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-monitoring",
         "clever-better-dev-network: IN_SYNC",
         "clever-better-dev-data: IN_SYNC",
         "clever-better-dev-secrets: IN_SYNC",
         "clever-better-dev-registry: IN_SYNC",
         "clever-better-dev-services: IN_SYNC",
-        "no drift: all 5 stacks of dev match their templates",
+        "clever-better-dev-monitoring: IN_SYNC",
+        "no drift: all 6 stacks of dev match their templates",
     ]
 
 

@@ -552,7 +552,7 @@ DRIFT_CHECK_READS = (
     "A stack's ARN ends in the id CloudFormation gives it at creation (stack/NAME/*), one per stack of the "
     "environment."
 )
-_DRIFT_CHECK_STACK_UNITS = ("network", "data", "secrets", "registry", "services")
+_DRIFT_CHECK_STACK_UNITS = ("network", "data", "secrets", "registry", "services", "monitoring")
 DRIFT_CHECK_PINS = (
     Pin(
         stages=("dev", "staging", "production"),
@@ -611,3 +611,6 @@ DRIFT_CHECK_PINS = (
         for stage, token in (("dev", "dev"), ("staging", "staging"), ("production", "prod"))
     ),
 )
+
+# The monitoring stack holds the drift check.
+PINS = (*PINS, *DRIFT_CHECK_PINS)

@@ -86,7 +86,7 @@ _DRIFT_READS = (
     "application-autoscaling:DescribeScheduledActions", "application-autoscaling:ListTagsForResource",
     "backup:DescribeBackupVault", "backup:GetBackupPlan", "backup:GetBackupSelection",
     "backup:GetBackupVaultAccessPolicy", "backup:GetBackupVaultNotifications", "backup:ListTags",
-    "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
+    "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource",
     "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
     "ec2:DescribeFlowLogs", "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways",
     "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules",
@@ -108,8 +108,9 @@ _DRIFT_READS = (
     "kms:ListResourceTags",
     "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:GetFunctionRecursionConfig",
     "lambda:GetFunctionScalingConfig", "lambda:GetPolicy", "lambda:GetRuntimeManagementConfig",
-    "logs:DescribeIndexPolicies", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
-    "logs:GetDataProtectionPolicy", "logs:ListTagsForResource",
+    "logs:DescribeIndexPolicies", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
+    "logs:DescribeQueryDefinitions", "logs:DescribeResourcePolicies", "logs:GetDataProtectionPolicy",
+    "logs:ListTagsForResource",
     "rds:DescribeDBInstances", "rds:DescribeDBParameterGroups", "rds:DescribeDBParameters",
     "rds:DescribeDBProxies", "rds:DescribeDBProxyTargetGroups", "rds:DescribeDBProxyTargets",
     "rds:DescribeDBSubnetGroups", "rds:ListTagsForResource",
@@ -147,3 +148,6 @@ DRIFT_CHECK_WILDCARDS: dict[tuple[str, str], str] = {
         for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
     },
 }
+
+# The monitoring stack holds the drift check.
+WILDCARDS = {**WILDCARDS, **DRIFT_CHECK_WILDCARDS}

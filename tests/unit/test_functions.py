@@ -26,6 +26,9 @@ VPC_FUNCTIONS = {
     "clever-better-staging-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
     "clever-better-prod-secrets": ["SecretsRotationD41C424E"],
     "clever-better-prod-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
+    "clever-better-dev-monitoring": ["DriftCheckFunction784DF828"],
+    "clever-better-staging-monitoring": ["DriftCheckFunction784DF828"],
+    "clever-better-prod-monitoring": ["DriftCheckFunction784DF828"],
 }
 # Token -> (account, private subnets).
 ENVIRONMENTS = {"dev": ("111111111111", 2), "staging": ("222222222222", 2), "prod": ("333333333333", 3)}
@@ -118,7 +121,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 16  # 12 of ours, 4 CDK custom-resource providers
+    assert len(functions) == 19  # 15 of ours, 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -145,4 +148,5 @@ def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -
         ("clever-better-dev-secrets", "SecretsRotationD41C424E"): 1,
         ("clever-better-dev-services", "BotDeploymentHook3CA61010"): 2,
         ("clever-better-dev-services", "MlServiceDeploymentHookC1D6BF81"): 2,
+        ("clever-better-dev-monitoring", "DriftCheckFunction784DF828"): None,  # one call a day
     }

@@ -53,6 +53,7 @@ PROMISED = {
     ("cache-hit", "P3"): ("P3", "LessThanThreshold", 70, 3, 300),
     ("prediction-latency", "P3"): ("P3", "GreaterThanThreshold", 200, 3, 300),
     ("configuration-drift", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
+    ("drift-check-failed", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
 }
 
 
@@ -69,7 +70,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 31
+    assert len(alarms) == len(PROMISED) == 32
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -168,7 +169,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 93
+    assert checked == 96
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -337,11 +338,11 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
         for name, body in dashboards.items()
         if body["widgets"][0]["type"] == "alarm"
     }
-    # Every catalogue alarm on exactly one dashboard: 31 in all.
+    # Every catalogue alarm on exactly one dashboard: 32 in all.
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 4,
-        "clever-better-prod-infrastructure": 21,
+        "clever-better-prod-infrastructure": 22,
     }
 
 

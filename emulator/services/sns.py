@@ -1,20 +1,146 @@
-"""SNS: topic policies."""
+"""SNS: topic policies, the topic's KMS key, and whether a CloudWatch alarm could publish to a topic.
+
+* AWS::SNS::TopicPolicy sets each topic's Policy attribute (readable with
+  get-topic-attributes); its topics must exist, its statements may only name SNS actions, and
+  deleting it restores the topic's default policy, as SNS does.
+* AWS::SNS::Topic's KmsMasterKeyId must name a key KMS has (an AWS managed alias, alias/aws/*,
+  always exists). SNS itself checks the key only when a message is published, so the emulator
+  refuses a missing key locally (LocallyRefused) rather than let every publish fail.
+* ``check_alarm_can_publish``: an alarm's SNS action is delivered only if the topic's policy
+  lets cloudwatch.amazonaws.com publish and, for an encrypted topic, the key's policy lets it
+  use the key (kms:GenerateDataKey*, kms:Decrypt); an AWS managed key (alias/aws/sns) never
+  does. AWS creates such an alarm and its notifications fail at the first state change
+  (the alarm's history says so, nothing else does), so the emulator refuses it locally, when
+  the alarm or a later topic policy is created.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from moto.sns.models import sns_backends
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.kms.models import kms_backends
+from moto.sns.models import Topic, sns_backends
 
-from emulator.services.base import AppliedModel, Fixes, Models
+from emulator.services.base import AppliedModel, Fix, Fixes, Models
+from emulator.services.iam import _listed
+from emulator.services.refusals import AwsError, LocallyRefused, resource_policy_allows
+
+PUBLISHER = "cloudwatch.amazonaws.com"
+
+
+class NotFound(AwsError):
+    """SNS's error code for a topic that does not exist."""
+
+
+class InvalidParameter(AwsError):
+    """SNS's error code for a policy it refuses."""
+
+
+class _ConditionKeys(dict[str, str]):
+    """Request context whose keys match case-insensitively, as IAM condition keys do."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+def _context(**values: str) -> _ConditionKeys:
+    return _ConditionKeys({key.lower(): value for key, value in values.items()})
+
+
+def _topic(topic_arn: str, account_id: str, region_name: str) -> Topic | None:
+    topic: Topic | None = sns_backends[account_id][region_name].topics.get(topic_arn)
+    return topic
+
+
+def _key(key_id: str, account_id: str, region_name: str) -> Any:
+    """The KMS key that `key_id` (id, ARN, alias name or alias ARN) names, or None."""
+    backend = kms_backends[account_id][region_name]
+    try:
+        return backend.describe_key(key_id)
+    except (KeyError, TypeError):  # moto: an unknown id, or an alias pointing at nothing
+        return None
+
+
+def _aws_managed(key_id: str) -> bool:
+    return key_id.startswith("alias/aws/") or ":alias/aws/" in key_id
+
+
+def _check_topic(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+    key_id = props.get("KmsMasterKeyId")
+    if key_id and not _aws_managed(str(key_id)) and _key(str(key_id), account_id, region_name) is None:
+        raise LocallyRefused(
+            f"topic {props.get('TopicName', name)}: KmsMasterKeyId {key_id} is not a KMS key",
+            "SNS checks the key only when a message is published, and every publish fails",
+        )
+
+
+def check_alarm_can_publish(topic_arn: str, alarm_arn: str, account_id: str, region_name: str) -> None:
+    """Refuse (LocallyRefused) an alarm action whose topic would not accept the alarm's publish."""
+    topic = _topic(topic_arn, account_id, region_name)
+    if topic is None:
+        raise LocallyRefused(
+            f"alarm action {topic_arn}: no such topic",
+            "the alarm's notifications fail and only its history says so",
+        )
+    later = "the alarm's notifications fail and only its history says so"
+    context = _context(
+        **{
+            "aws:SourceArn": alarm_arn,
+            "aws:SourceAccount": account_id,
+            "aws:SourceOwner": account_id,
+            "aws:SecureTransport": "true",
+        }
+    )
+    if not resource_policy_allows(json.loads(topic.policy), PUBLISHER, "sns:Publish", topic.arn, context):
+        raise LocallyRefused(
+            f"alarm action {topic_arn}: the topic policy does not let {PUBLISHER} publish", later
+        )
+    key_id = topic.kms_master_key_id
+    if not key_id:
+        return
+    if _aws_managed(key_id):
+        raise LocallyRefused(
+            f"alarm action {topic_arn}: the topic is encrypted with the AWS managed key {key_id}, "
+            f"whose policy {PUBLISHER} cannot use; encrypt it with a customer managed key",
+            later,
+        )
+    key = _key(key_id, account_id, region_name)
+    if key is None:
+        raise LocallyRefused(f"alarm action {topic_arn}: its KmsMasterKeyId {key_id} is not a KMS key", later)
+    key_context = _context(
+        **{
+            "aws:SourceArn": alarm_arn,
+            "aws:SourceAccount": account_id,
+            "kms:CallerAccount": account_id,
+            "kms:ViaService": f"sns.{region_name}.amazonaws.com",
+        }
+    )
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        if not resource_policy_allows(json.loads(key.policy), PUBLISHER, action, key.arn, key_context):
+            raise LocallyRefused(
+                f"alarm action {topic_arn}: the policy of the topic's key {key.arn} does not allow "
+                f"{PUBLISHER} {action}",
+                later,
+            )
+
+
+def _alarms_publishing_to(topic_arn: str, account_id: str, region_name: str) -> list[Any]:
+    return [
+        alarm
+        for alarm in cloudwatch_backends[account_id][region_name].alarms.values()
+        if topic_arn in [*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions]
+    ]
 
 
 class TopicPolicy(AppliedModel):
     """AWS::SNS::TopicPolicy: set as each topic's Policy attribute (readable with get-topic-attributes)."""
 
-    def __init__(self, topics: list[str]) -> None:
+    def __init__(self, topics: list[str], account_id: str, region_name: str) -> None:
         self.topics = topics
+        self.account_id = account_id
+        self.region_name = region_name
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -25,14 +151,64 @@ class TopicPolicy(AppliedModel):
         return ",".join(self.topics)
 
     @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.physical_resource_id
+
+    @classmethod
     def create(
         cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> TopicPolicy:
+        document = props["PolicyDocument"]
+        for statement in _listed(document.get("Statement", [])):
+            for action in _listed(statement.get("Action", [])):
+                if not str(action).lower().startswith("sns:") and action != "*":
+                    raise InvalidParameter("Invalid parameter: Policy statement action out of service scope!")
+        topics = [str(topic) for topic in props["Topics"]]
+        for topic_arn in topics:
+            if _topic(topic_arn, account_id, region_name) is None:
+                raise NotFound(f"Topic does not exist: {topic_arn}")
         backend = sns_backends[account_id][region_name]
-        for topic in props["Topics"]:
-            backend.set_topic_attribute(topic, "policy", json.dumps(props["PolicyDocument"]))
-        return cls(list(props["Topics"]))
+        for topic_arn in topics:
+            backend.set_topic_attribute(topic_arn, "policy", json.dumps(document))
+        # An alarm created before this policy publishes under it from now on.
+        for topic_arn in topics:
+            for alarm in _alarms_publishing_to(topic_arn, account_id, region_name):
+                check_alarm_can_publish(topic_arn, alarm.alarm_arn, account_id, region_name)
+        return cls(topics, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: TopicPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> TopicPolicy:
+        updated = cls.create(new_resource_name, cloudformation_json["Properties"], account_id, region_name)
+        _restore_default_policies(
+            [t for t in original_resource.topics if t not in updated.topics], account_id, region_name
+        )
+        return updated
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _restore_default_policies(self.topics, account_id, region_name)
+
+
+def _restore_default_policies(topic_arns: list[str], account_id: str, region_name: str) -> None:
+    """SNS gives a topic whose policy is removed its default policy back."""
+    for topic_arn in topic_arns:
+        topic = _topic(topic_arn, account_id, region_name)
+        if topic is not None:
+            topic._policy_json = topic._create_default_topic_policy(region_name, account_id, topic.name)
+
+
+def _topic_arn(topic: Topic) -> str:
+    return str(topic.arn)
 
 
 MODELS: Models = (TopicPolicy,)
-FIXES: Fixes = {}
+FIXES: Fixes = {Topic: Fix(check=_check_topic, attributes={"TopicArn": _topic_arn})}

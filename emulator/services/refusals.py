@@ -30,6 +30,18 @@ class LocallyRefused(Exception):
         super().__init__(f"{what} (AWS accepts this when it is created; {later})")
 
 
+class _ConditionKeys(dict[str, str]):
+    """Request context whose keys match case-insensitively, as IAM condition keys do."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+def request_context(values: Mapping[str, str]) -> Mapping[str, str]:
+    """A request's condition keys (aws:SourceArn, ...), looked up case-insensitively."""
+    return _ConditionKeys({key.lower(): value for key, value in values.items()})
+
+
 def _names_principal(statement: Mapping[str, Any], service: str) -> bool:
     principal = statement.get("Principal")
     if principal == "*":

@@ -25,7 +25,7 @@ from moto.sns.models import Topic, sns_backends
 
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
 from emulator.services.iam import _listed
-from emulator.services.refusals import AwsError, LocallyRefused, resource_policy_allows
+from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 
 PUBLISHER = "cloudwatch.amazonaws.com"
 
@@ -36,17 +36,6 @@ class NotFound(AwsError):
 
 class InvalidParameter(AwsError):
     """SNS's error code for a policy it refuses."""
-
-
-class _ConditionKeys(dict[str, str]):
-    """Request context whose keys match case-insensitively, as IAM condition keys do."""
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key.lower(), default)
-
-
-def _context(**values: str) -> _ConditionKeys:
-    return _ConditionKeys({key.lower(): value for key, value in values.items()})
 
 
 def _topic(topic_arn: str, account_id: str, region_name: str) -> Topic | None:
@@ -85,8 +74,8 @@ def check_alarm_can_publish(topic_arn: str, alarm_arn: str, account_id: str, reg
             "the alarm's notifications fail and only its history says so",
         )
     later = "the alarm's notifications fail and only its history says so"
-    context = _context(
-        **{
+    context = request_context(
+        {
             "aws:SourceArn": alarm_arn,
             "aws:SourceAccount": account_id,
             "aws:SourceOwner": account_id,
@@ -109,8 +98,8 @@ def check_alarm_can_publish(topic_arn: str, alarm_arn: str, account_id: str, reg
     key = _key(key_id, account_id, region_name)
     if key is None:
         raise LocallyRefused(f"alarm action {topic_arn}: its KmsMasterKeyId {key_id} is not a KMS key", later)
-    key_context = _context(
-        **{
+    key_context = request_context(
+        {
             "aws:SourceArn": alarm_arn,
             "aws:SourceAccount": account_id,
             "kms:CallerAccount": account_id,

@@ -1,51 +1,94 @@
-"""EventBridge Scheduler: schedules, recorded through moto's Scheduler (`aws scheduler
-get-schedule` shows them). Nothing is ever invoked locally: no schedule fires."""
+"""EventBridge Scheduler: AWS::Scheduler::Schedule, created through moto's Scheduler API (so
+`aws scheduler get-schedule` reads it) after the checks CreateSchedule makes. No schedule fires
+locally.
+
+* the schedule expression: `at(...)`, `rate(...)` or a six-field `cron(...)`
+  (emulator.services.events.schedule_expression_fault);
+* FlexibleTimeWindow: Mode OFF, or FLEXIBLE with MaximumWindowInMinutes from 1 to 1440;
+* the target's RetryPolicy within its bounds (event age 60-86400 s, 0-185 attempts);
+* the execution role: CreateSchedule refuses a role that EventBridge Scheduler cannot assume
+  ("The execution role you provide must allow AWS EventBridge Scheduler to assume the role."):
+  the role must exist and its trust policy allow scheduler.amazonaws.com sts:AssumeRole, its
+  conditions evaluated with the schedule group's ARN as aws:SourceArn, as Scheduler does.
+
+Ref is the schedule's name, GetAtt Arn its ARN.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from datetime import datetime
+import json
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
-from moto.scheduler.exceptions import ScheduleNotFound
+from moto.iam.exceptions import NotFoundException
 from moto.scheduler.models import scheduler_backends
+from moto.utilities.utils import get_partition
 
-from emulator.services.base import Fixes, FromProperties, Models
+from emulator.services.base import AppliedModel, Fixes, Models
+from emulator.services.events import schedule_expression_fault
+from emulator.services.iam import backend_for
+from emulator.services.refusals import AwsError, request_context, resource_policy_allows
+
+PRINCIPAL = "scheduler.amazonaws.com"
 
 
-def _epoch(value: str | None) -> Any:
-    """A template's ISO 8601 date as the epoch seconds moto's backend takes (None: not set)."""
-    return None if value is None else int(datetime.fromisoformat(value).timestamp())
+class ValidationException(AwsError):
+    """EventBridge Scheduler's error code for a schedule it refuses."""
 
 
-def _create(name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
-    # Absent settings as None, as moto's own API handler passes them (its hints say str).
-    backend: Any = scheduler_backends[account_id][region_name]
-    return backend.create_schedule(
-        description=props.get("Description"),
-        end_date=_epoch(props.get("EndDate")),
-        # Required by CloudFormation (and CreateSchedule): a template without it fails here too.
-        flexible_time_window=props["FlexibleTimeWindow"],
-        group_name=props.get("GroupName", "default"),
-        kms_key_arn=props.get("KmsKeyArn"),
-        name=name,
-        schedule_expression=props["ScheduleExpression"],
-        schedule_expression_timezone=props.get("ScheduleExpressionTimezone", "UTC"),
-        start_date=_epoch(props.get("StartDate")),
-        state=props.get("State", "ENABLED"),
-        target=props["Target"],
-        action_after_completion=None,
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValidationException(message)
+
+
+def _check_role(role_arn: str, group: str, account_id: str, region_name: str) -> None:
+    refused = "The execution role you provide must allow AWS EventBridge Scheduler to assume the role."
+    try:
+        role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
+    except NotFoundException:
+        raise ValidationException(f"{refused} ({role_arn} does not exist)") from None
+    trust = role.assume_role_policy_document
+    document = json.loads(trust) if isinstance(trust, str) else trust
+    partition = get_partition(region_name)
+    context = request_context(
+        {
+            "aws:SourceAccount": account_id,
+            "aws:SourceArn": f"arn:{partition}:scheduler:{region_name}:{account_id}:schedule-group/{group}",
+        }
     )
+    _require(resource_policy_allows(document, PRINCIPAL, "sts:AssumeRole", role_arn, context), refused)
 
 
-def _delete(group: str, name: str, account_id: str, region_name: str) -> None:
-    with contextlib.suppress(ScheduleNotFound):  # already gone: nothing to delete
-        scheduler_backends[account_id][region_name].delete_schedule(group, name)
+def check_schedule(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+    expression = str(props.get("ScheduleExpression", ""))
+    fault = schedule_expression_fault(expression, allow_at=True)
+    _require(fault is None, f"Invalid Schedule Expression {expression}: {fault}")
+    window = props.get("FlexibleTimeWindow") or {}
+    mode = window.get("Mode")
+    _require(mode in ("OFF", "FLEXIBLE"), f"FlexibleTimeWindow Mode must be OFF or FLEXIBLE, not {mode}")
+    minutes = window.get("MaximumWindowInMinutes")
+    if mode == "FLEXIBLE":
+        _require(
+            isinstance(minutes, int) and 1 <= minutes <= 1440,
+            "FlexibleTimeWindow MaximumWindowInMinutes must be 1 to 1440 when Mode is FLEXIBLE",
+        )
+    else:
+        _require(minutes is None, "FlexibleTimeWindow MaximumWindowInMinutes is only for Mode FLEXIBLE")
+    _require(props.get("State", "ENABLED") in ("ENABLED", "DISABLED"), "State must be ENABLED or DISABLED")
+    target = props.get("Target") or {}
+    _require(bool(target.get("Arn")) and bool(target.get("RoleArn")), "Target needs its Arn and RoleArn")
+    retry = target.get("RetryPolicy") or {}
+    age, attempts = retry.get("MaximumEventAgeInSeconds"), retry.get("MaximumRetryAttempts")
+    _require(
+        age is None or 60 <= int(age) <= 86400, "RetryPolicy MaximumEventAgeInSeconds must be 60 to 86400"
+    )
+    _require(
+        attempts is None or 0 <= int(attempts) <= 185, "RetryPolicy MaximumRetryAttempts must be 0 to 185"
+    )
+    _check_role(str(target["RoleArn"]), str(props.get("GroupName", "default")), account_id, region_name)
 
 
-class Schedule(FromProperties, CloudFormationModel):
-    """AWS::Scheduler::Schedule: created in its group (`default` unless named); Ref is its name."""
+class Schedule(AppliedModel):
+    """AWS::Scheduler::Schedule: checked as CreateSchedule checks it, then created; never fires."""
 
     def __init__(self, schedule: Any) -> None:
         self.schedule = schedule
@@ -53,6 +96,10 @@ class Schedule(FromProperties, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Scheduler::Schedule"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
 
     @property
     def physical_resource_id(self) -> str:
@@ -67,7 +114,24 @@ class Schedule(FromProperties, CloudFormationModel):
 
     @classmethod
     def create(cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str) -> Schedule:
-        return cls(_create(props.get("Name", resource_name), props, account_id, region_name))
+        name = str(props.get("Name", resource_name))
+        check_schedule(name, props, account_id, region_name)
+        backend: Any = scheduler_backends[account_id][region_name]  # moto types optional fields as str
+        schedule = backend.create_schedule(
+            description=props.get("Description"),
+            end_date=props.get("EndDate"),
+            flexible_time_window=props["FlexibleTimeWindow"],
+            group_name=props.get("GroupName"),
+            kms_key_arn=props.get("KmsKeyArn"),
+            name=name,
+            schedule_expression=props["ScheduleExpression"],
+            schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
+            start_date=None,  # a CloudFormation StartDate is a string; moto compares numbers
+            state=props.get("State"),
+            target=dict(props["Target"]),
+            action_after_completion=None,
+        )
+        return cls(schedule)
 
     @classmethod
     def update_from_cloudformation_json(
@@ -78,22 +142,15 @@ class Schedule(FromProperties, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Schedule:
-        """Name and group are create-only (a change makes a new schedule); the rest is replaced
-        in place, as UpdateSchedule replaces every setting."""
-        old = original_resource.schedule
-        _delete(old.group_name, old.name, account_id, region_name)
-        return cls.create(new_resource_name, cloudformation_json["Properties"], account_id, region_name)
+        props = cloudformation_json["Properties"]
+        name = str(props.get("Name", original_resource.schedule.name))
+        check_schedule(name, props, account_id, region_name)
+        original_resource.delete(account_id, region_name)
+        return cls.create(new_resource_name, {**props, "Name": name}, account_id, region_name)
 
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        group = cloudformation_json.get("Properties", {}).get("GroupName", "default")
-        _delete(group, resource_name, account_id, region_name)
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = scheduler_backends[account_id][region_name]
+        backend.delete_schedule(self.schedule.group_name, self.schedule.name)
 
 
 MODELS: Models = (Schedule,)

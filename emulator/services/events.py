@@ -1,0 +1,97 @@
+"""EventBridge: a rule's schedule expression checked as PutRule checks it (moto takes any
+`cron(...)` and a rate without a number).
+
+Schedule expressions (EventBridge User Guide, "Schedule expressions for rules"; the same forms
+for EventBridge Scheduler, which adds `at(...)`):
+
+* `rate(value unit)`: a positive whole number and minute(s), hour(s) or day(s), the unit
+  singular for 1 and plural otherwise (`rate(1 day)`, `rate(5 minutes)`);
+* `cron(minutes hours day-of-month month day-of-week year)`: six fields (a five-field Unix cron
+  is refused), and one of day-of-month and day-of-week must be `?`.
+
+PutRule answers anything else with ValidationException "Parameter ScheduleExpression is not
+valid.". A rule also has at most five targets, each with an id of 1-64 letters, digits, `.`,
+`-` or `_`, unique within the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from moto.events.models import Rule
+
+from emulator.services.base import Fix, Fixes, Models
+from emulator.services.refusals import AwsError
+
+
+class ValidationException(AwsError):
+    """EventBridge's error code for a rule it refuses."""
+
+
+_RATE = re.compile(r"^rate\((?P<value>[1-9]\d*) (?P<unit>minutes?|hours?|days?)\)$")
+_CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
+# Each field's characters (the User Guide's table): minutes, hours, day-of-month, month,
+# day-of-week, year.
+_CRON_FIELDS = (
+    r"[0-9,\-*/]+",
+    r"[0-9,\-*/]+",
+    r"[0-9,\-*?/LW]+",
+    r"[0-9A-Za-z,\-*/]+",
+    r"[0-9A-Za-z,\-*?/L#]+",
+    r"[0-9,\-*/]+",
+)
+_AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+_TARGET_ID = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
+
+
+def schedule_expression_fault(expression: str, *, allow_at: bool = False) -> str | None:
+    """What is wrong with a schedule expression, or None when EventBridge takes it."""
+    if allow_at and expression.startswith("at("):
+        return None if _AT.match(expression) else "at() takes yyyy-mm-ddThh:mm:ss"
+    rate = _RATE.match(expression)
+    if rate:
+        plural = rate["unit"].endswith("s")
+        if (int(rate["value"]) == 1) == plural:
+            return "the unit is singular for 1 and plural otherwise"
+        return None
+    if expression.startswith("rate("):
+        return "rate(value unit) takes a positive whole number and minute(s), hour(s) or day(s)"
+    cron = _CRON.match(expression)
+    if not cron:
+        return "a schedule is rate(...) or cron(...)" + (" or at(...)" if allow_at else "")
+    fields = cron["fields"].split()
+    if len(fields) != 6:
+        return (
+            f"cron() takes six fields (minutes hours day-of-month month day-of-week year), not {len(fields)}"
+        )
+    for field, pattern in zip(fields, _CRON_FIELDS, strict=True):
+        if not re.fullmatch(pattern, field):
+            return f"cron() field {field!r} is not valid"
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "one of day-of-month and day-of-week must be ?"
+    return None
+
+
+def _check_rule(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+    expression = props.get("ScheduleExpression")
+    if expression is not None:
+        fault = schedule_expression_fault(str(expression))
+        if fault:
+            raise ValidationException(f"Parameter ScheduleExpression is not valid. ({expression}: {fault})")
+    targets = props.get("Targets", [])
+    if len(targets) > 5:
+        raise ValidationException(f"A rule has at most 5 targets, not {len(targets)}")
+    ids = [str(target.get("Id", "")) for target in targets]
+    for target_id in ids:
+        if not _TARGET_ID.match(target_id):
+            raise ValidationException(
+                f"1 validation error detected: Value '{target_id}' at 'targets.member.id' failed to "
+                r"satisfy constraint: Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+"
+            )
+    if len(set(ids)) != len(ids):
+        raise ValidationException(f"The target ids of a rule are unique: {ids}")
+
+
+MODELS: Models = ()
+FIXES: Fixes = {Rule: Fix(check=_check_rule)}

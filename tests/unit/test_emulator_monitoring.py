@@ -845,3 +845,113 @@ def test_a_child_alarm_a_composite_names_cannot_be_deleted_first(aws: None) -> N
         _cfn().delete_stack(StackName="children")
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     assert [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]] == ["bot-errors"]
+
+
+# --- schedules (the drift check) ------------------------------------------------------------------
+
+FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:clever-better-dev-drift-check"
+
+
+def _role(service: str = "scheduler.amazonaws.com", **condition: Any) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}},
+    }
+
+
+def _schedule(**changes: Any) -> dict[str, Any]:
+    props = {
+        "Name": "clever-better-dev-drift-check",
+        "ScheduleExpression": "cron(0 6 * * ? *)",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {"Arn": FUNCTION, "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}},
+        **changes,
+    }
+    return {"Type": "AWS::Scheduler::Schedule", "Properties": props}
+
+
+def _rule(expression: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Name": "clever-better-dev-drift-check",
+            "ScheduleExpression": expression,
+            "Targets": [{"Id": "DriftCheck", "Arn": FUNCTION}],
+        },
+    }
+
+
+def test_schedule_and_rule_are_created_read_back_and_deleted(aws: None) -> None:
+    condition = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    stack = _create(
+        {"Role": _role(**condition), "Schedule": _schedule(), "Rule": _rule("rate(1 day)")},
+        {"Name": {"Value": {"Ref": "Schedule"}}, "Arn": {"Value": {"Fn::GetAtt": ["Schedule", "Arn"]}}},
+    )
+    assert _outputs(stack) == {
+        "Name": "clever-better-dev-drift-check",
+        "Arn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/clever-better-dev-drift-check",
+    }
+    schedule = boto3.client("scheduler", region_name=REGION).get_schedule(
+        Name="clever-better-dev-drift-check"
+    )
+    assert (schedule["ScheduleExpression"], schedule["Target"]["Arn"]) == ("cron(0 6 * * ? *)", FUNCTION)
+    events = boto3.client("events", region_name=REGION)
+    assert events.describe_rule(Name="clever-better-dev-drift-check")["ScheduleExpression"] == "rate(1 day)"
+    _cfn().delete_stack(StackName="s")
+    assert boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"] == []
+    assert events.list_rules()["Rules"] == []
+
+
+@pytest.mark.parametrize(
+    "expression, reason",
+    [
+        (
+            "cron(0 6 * * *)",
+            "cron() takes six fields (minutes hours day-of-month month day-of-week year), not 5",
+        ),
+        ("cron(0 6 * * MON *)", "one of day-of-month and day-of-week must be ?"),
+        ("rate(1 days)", "the unit is singular for 1 and plural otherwise"),
+        ("rate(0 minutes)", "rate(value unit) takes a positive whole number"),
+        ("every day", "a schedule is rate(...) or cron(...)"),
+    ],
+)
+def test_rule_schedule_refused_like_put_rule(aws: None, expression: str, reason: str) -> None:
+    reasons = _refused({"Rule": _rule(expression)}, reason)
+    assert any("ValidationException: Parameter ScheduleExpression is not valid." in r for r in reasons), (
+        reasons
+    )
+
+
+@pytest.mark.parametrize(
+    "resources, reason",
+    [
+        (
+            {"Role": _role("events.amazonaws.com"), "Schedule": _schedule()},
+            "ValidationException: The execution role you provide must allow AWS EventBridge Scheduler "
+            "to assume the role.",
+        ),
+        (
+            {
+                "Role": _role(ArnLike={"aws:SourceArn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/*"}),
+                "Schedule": _schedule(),
+            },
+            "must allow AWS EventBridge Scheduler to assume the role.",
+        ),
+        ({"Role": _role(), "Schedule": _schedule(ScheduleExpression="cron(0 6 * * *)")}, "Invalid Schedule"),
+        (
+            {"Role": _role(), "Schedule": _schedule(FlexibleTimeWindow={"Mode": "FLEXIBLE"})},
+            "MaximumWindowInMinutes must be 1 to 1440 when Mode is FLEXIBLE",
+        ),
+    ],
+    ids=["trusts-events", "source-arn-of-the-schedule", "five-field-cron", "flexible-without-window"],
+)
+def test_schedule_refused_like_create_schedule(aws: None, resources: dict[str, Any], reason: str) -> None:
+    _refused(resources, reason)
+    assert boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"] == []

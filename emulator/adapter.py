@@ -10,8 +10,9 @@ IN_PROGRESS. ``install()`` patches, in the process that serves moto:
 * CloudFormation's drift detection (emulator.drift), which finds every stack IN_SYNC;
 * moto's own models, with each AWS service's fixes (emulator.services: FIXES), while the
   types moto lacks come from the same modules' MODELS;
-* the services' APIs where moto records but does not enforce (each module's patch_api):
-  IAM's service-linked role names, load balancers' deletion protection;
+* the services' APIs where moto records but does not enforce, or lacks an action (each
+  module's patch_api): IAM's service-linked role names, load balancers' deletion protection,
+  CloudWatch Logs' saved queries (query definitions);
 * S3 policy evaluation, without conditional statements: moto ignores conditions, so the
   standard "deny unless TLS" statement would deny everything.
 """

@@ -1,5 +1,5 @@
-"""The emulator's EventBridge Scheduler schedules and CloudFormation drift detection, in-process
-against moto with the adapter installed (the `aws` fixture)."""
+"""The emulator's CloudFormation drift detection, in-process against moto with the adapter
+installed (the `aws` fixture). Schedules: tests/unit/test_emulator_monitoring.py."""
 
 from __future__ import annotations
 
@@ -11,25 +11,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 REGION = "us-east-1"
-FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:clever-better-dev-drift-check"
-ROLE = "arn:aws:iam::123456789012:role/scheduler"
-SCHEDULE = {
-    "Type": "AWS::Scheduler::Schedule",
-    "Properties": {
-        "Name": "clever-better-dev-drift-check",
-        "GroupName": "default",
-        "Description": "Daily configuration-drift check",
-        "ScheduleExpression": "cron(0 6 * * ? *)",
-        "ScheduleExpressionTimezone": "UTC",
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "State": "ENABLED",
-        "Target": {
-            "Arn": FUNCTION,
-            "RoleArn": ROLE,
-            "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3},
-        },
-    },
-}
 
 
 def _cfn() -> Any:
@@ -41,40 +22,6 @@ def _deploy(name: str, resources: dict[str, Any], outputs: dict[str, Any] | None
     _cfn().create_stack(StackName=name, TemplateBody=body)
     (stack,) = _cfn().describe_stacks(StackName=name)["Stacks"]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack
-
-
-def test_a_schedule_is_created_and_deleted_with_its_stack(aws: None) -> None:
-    _deploy(
-        "s",
-        {"Schedule": SCHEDULE},
-        {"Name": {"Value": {"Ref": "Schedule"}}, "Arn": {"Value": {"Fn::GetAtt": ["Schedule", "Arn"]}}},
-    )
-    scheduler = boto3.client("scheduler", region_name=REGION)
-    found = scheduler.get_schedule(Name="clever-better-dev-drift-check")
-    assert (found["ScheduleExpression"], found["FlexibleTimeWindow"], found["State"]) == (
-        "cron(0 6 * * ? *)",
-        {"Mode": "OFF"},
-        "ENABLED",
-    )
-    assert (found["Target"]["Arn"], found["Target"]["RoleArn"]) == (FUNCTION, ROLE)
-    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
-    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {
-        "Name": "clever-better-dev-drift-check",
-        "Arn": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/clever-better-dev-drift-check",
-    }
-    _cfn().delete_stack(StackName="s")
-    with pytest.raises(ClientError, match="ResourceNotFoundException"):
-        scheduler.get_schedule(Name="clever-better-dev-drift-check")
-
-
-def test_a_schedule_without_its_time_window_fails_the_deploy(aws: None) -> None:
-    properties = {k: v for k, v in SCHEDULE["Properties"].items() if k != "FlexibleTimeWindow"}  # type: ignore[attr-defined]
-    _cfn().create_stack(
-        StackName="s",
-        TemplateBody=json.dumps({"Resources": {"Schedule": {**SCHEDULE, "Properties": properties}}}),
-    )
-    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
-    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
 
 
 def test_drift_detection_finds_every_stack_in_sync(aws: None) -> None:

@@ -324,7 +324,7 @@ def test_metric_math_alarm_cannot_also_name_a_metric(aws: None) -> None:
             "the topic policy does not let cloudwatch.amazonaws.com publish",
         ),
     ],
-    ids=["missing-topic", "aws-managed-key", "key-policy", "topic-policy"],
+    ids=["aws-managed-key", "key-policy", "topic-policy"],
 )
 def test_alarm_whose_notifications_would_fail_is_refused_locally(
     aws: None, resources: dict[str, Any], reason: str

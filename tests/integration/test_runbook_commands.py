@@ -53,6 +53,7 @@ CDK = {
 TOOLING = {
     "install", "lint", "typecheck", "test", "synth", "bench", "diagram", "format", "snapshot-update",
     "constraints", "clean", "diff", "cost", "cfn-lint", "lint-workflows", "audit", "pr-comment",
+    "monitoring-docs",
 }  # fmt: skip
 NOT_DEV = "error: the local emulator holds only dev (make deploy-local), not {env}; use ENV=dev"
 

@@ -64,6 +64,19 @@ OWN_DEPLOYMENTS = (
     "service's deployments, and the action only reads them."
 )
 
+# What each of our VPC Lambdas' function policy holds (components/functions.py).
+LAMBDA_VPC_RULES = (
+    "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:*/*]",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:network-interface/*]",
+)
+LAMBDA_VPC_REASON = (
+    "Lambda attaches the function to the VPC with its execution role. EC2's Describe actions have"
+    " no resource-level permissions (*); a new network interface has no id before it exists "
+    "(network-interface/*, created only in this function's subnets with its security group); "
+    "DeleteNetworkInterface is on all of the account's EC2 resources in the region (*/*), as the "
+    "Lambda developer guide requires. The function's own code is denied them all."
+)
 PINS = (
     Pin(
         stages=("dev", "staging", "production", "production-dr"),
@@ -168,18 +181,8 @@ PINS = (
             "services/BotDeployment/HookPolicy",
             "services/MlServiceDeployment/HookPolicy",
         ),
-        rules=(
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:*/*]",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:network-interface/*]",
-        ),
-        reason=(
-            "Lambda attaches the function to the VPC with its execution role. EC2's Describe actions have"
-            " no resource-level permissions (*); a new network interface has no id before it exists "
-            "(network-interface/*, created only in this function's subnets with its security group); "
-            "DeleteNetworkInterface is on all of the account's EC2 resources in the region (*/*), as the "
-            "Lambda developer guide requires. The function's own code is denied them all."
-        ),
+        rules=LAMBDA_VPC_RULES,
+        reason=LAMBDA_VPC_REASON,
     ),
     Pin(
         stages=("dev", "staging", "production"),
@@ -557,18 +560,8 @@ DRIFT_CHECK_PINS = (
     Pin(
         stages=("dev", "staging", "production"),
         paths=("monitoring/DriftCheck/FunctionPolicy",),
-        rules=(
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:*/*]",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:network-interface/*]",
-        ),
-        reason=(
-            "Lambda attaches the function to the VPC with its execution role. EC2's Describe actions have"
-            " no resource-level permissions (*); a new network interface has no id before it exists "
-            "(network-interface/*, created only in this function's subnets with its security group); "
-            "DeleteNetworkInterface is on all of the account's EC2 resources in the region (*/*), as the "
-            "Lambda developer guide requires. The function's own code is denied them all."
-        ),
+        rules=LAMBDA_VPC_RULES,
+        reason=LAMBDA_VPC_REASON,
     ),
     Pin(
         stages=("dev", "staging", "production"),

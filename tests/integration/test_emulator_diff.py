@@ -20,9 +20,9 @@ from tests.integration.conftest import Deployed
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
-STACKS = ("network", "data", "secrets", "registry", "services")
+STACKS = ("network", "data", "secrets", "registry", "services", "monitoring")
 FALLBACK = "Could not create a change set"
-# Generous for a shared machine (a synth of dev and five change sets); the fallback took ~240 s.
+# Generous for a shared machine (a synth of dev and six change sets); the fallback took ~240 s.
 SECONDS = 120
 # A new image tag: every task definition is replaced (ContainerDefinitions is create-only) ...
 REPLACED = {

@@ -301,7 +301,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    assert len(catalogue) == 31
+    assert len(catalogue) == 32
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]

@@ -345,6 +345,12 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         "clever-better/dev/bet-placements",
         "clever-better/dev/circuit-breaker",
     }
+    schedule = clients["scheduler"].get_schedule(Name=f"{PREFIX}-drift-check")
+    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
+        "cron(0 6 * * ? *)",
+        "UTC",
+    )
+    assert schedule["Target"]["Arn"].endswith(f":function:{PREFIX}-drift-check")
 
 
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:

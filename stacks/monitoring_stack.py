@@ -10,9 +10,10 @@ from stacks.services_stack import ServicesStack
 
 
 class MonitoringStack(CleverBetterStack):
-    """Stateless, deployed last: the alarm catalogue and its severity topics, the log metric
-    filters and saved queries. It reads the services stack's load balancers and target groups
-    (their full names are CloudFormation's to choose); everything else by name."""
+    """Stateless, deployed last: the alarm catalogue and its severity topics, the four
+    dashboards, the log metric filters and saved queries, and the daily drift check. It reads
+    the services stack's load balancers and target groups (their full names are
+    CloudFormation's to choose); everything else by name."""
 
     UNIT = "monitoring"
     STATEFUL = False

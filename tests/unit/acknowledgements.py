@@ -70,6 +70,12 @@ LAMBDA_VPC_RULES = (
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:*/*]",
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:{account}:network-interface/*]",
 )
+LAMBDA_CONCURRENCY_REASON = (
+    "No reserved concurrency unless configured (functions.*_reserved_concurrency): Lambda refuses"
+    " any reservation in an account at the reduced concurrency quota of 10, and each function has"
+    " one caller that runs one at a time (ECS one deployment of a service, Secrets Manager one "
+    "rotation of the secret)."
+)
 LAMBDA_VPC_REASON = (
     "Lambda attaches the function to the VPC with its execution role. EC2's Describe actions have"
     " no resource-level permissions (*); a new network interface has no id before it exists "
@@ -193,12 +199,7 @@ PINS = (
             "services/MlServiceDeployment/Hook/Resource",
         ),
         rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
-        reason=(
-            "No reserved concurrency unless configured (functions.*_reserved_concurrency): Lambda refuses"
-            " any reservation in an account at the reduced concurrency quota of 10, and each function has"
-            " one caller that runs one at a time (ECS one deployment of a service, Secrets Manager one "
-            "rotation of the secret)."
-        ),
+        reason=LAMBDA_CONCURRENCY_REASON,
     ),
     Pin(
         stages=("dev", "staging", "production"),
@@ -567,12 +568,7 @@ DRIFT_CHECK_PINS = (
         stages=("dev", "staging", "production"),
         paths=("monitoring/DriftCheck/Function/Resource",),
         rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
-        reason=(
-            "No reserved concurrency unless configured (functions.*_reserved_concurrency): Lambda refuses"
-            " any reservation in an account at the reduced concurrency quota of 10, and each function has"
-            " one caller that runs one at a time (ECS one deployment of a service, Secrets Manager one "
-            "rotation of the secret)."
-        ),
+        reason=LAMBDA_CONCURRENCY_REASON,
     ),
     Pin(
         stages=("dev", "staging", "production"),

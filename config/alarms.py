@@ -314,12 +314,13 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             )
 
     # --- P1 -------------------------------------------------------------------------------
+    ml_error_metrics, ml_error_expression = _error_rate("internal")
     rows.append(
         AlarmSpec(
             "ml-service-unavailable",
             "P1",
             "ML service unavailable",
-            _error_rate("internal")[0],
+            ml_error_metrics,
             ABOVE,
             50,
             "% of requests fail",
@@ -328,7 +329,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             "notBreaching",
             "ML service prediction failures",
             "ml-service target health and its log; the bot trades without predictions",
-            expression=_error_rate("internal")[1],
+            expression=ml_error_expression,
             dashboard="ml-service",
         )
     )

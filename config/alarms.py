@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from config import metrics
 from config.model import EnvironmentConfig, Severity
+from config.names import DB_ROTATIONS
 from config.services import SPECS, Exposure
 
 GIB = 1024**3
@@ -29,6 +30,10 @@ SIGNS = {ABOVE: ">", AT_LEAST: ">=", BELOW: "<"}
 # The blue/green deployment alarms (components/services/deployment.py) join the catalogue here:
 # ECS rolls the release back on them, and someone should know why within 15 minutes.
 DEPLOYMENT_ALARM_SEVERITY: Severity = "P1"
+# Every dead-letter queue the stacks create, by purpose (names.dead_letter_queue): each has a P1
+# alarm, and a test fails on a template whose dead-letter queue is missing here.
+DRIFT_CHECK_DLQ = "drift-check"
+DEAD_LETTER_QUEUES: tuple[str, ...] = (DRIFT_CHECK_DLQ,)
 # The runbook's response times per severity ("Alert Thresholds and Escalation").
 RESPONSE = {"P0": "immediately", "P1": "within 15 minutes", "P2": "within 1 hour", "P3": "within 4 hours"}
 
@@ -96,6 +101,10 @@ def _app(name: str, statistic: str, period: int = 60, *, service: str | None = N
 
 def _ecs(name: str, service: str, statistic: str, namespace: str = "AWS/ECS") -> Stat:
     return Stat(namespace, name, (("ClusterName", "{cluster}"), ("ServiceName", service)), statistic, 60)
+
+
+def _lambda_errors(function: str, period: int) -> Stat:
+    return Stat("AWS/Lambda", "Errors", (("FunctionName", function),), "Sum", period)
 
 
 def _alb(name: str, edge: str, statistic: str, period: int = 300, target_group: str | None = None) -> Stat:
@@ -350,6 +359,54 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             dashboard="main",
         )
     )
+    rotations = {user: _lambda_errors(cfg.names.db_rotation_function(user), 3600) for user in DB_ROTATIONS}
+    rows.append(
+        AlarmSpec(
+            "secret-rotation-failed",
+            "P1",
+            "A database secret's rotation failed",
+            rotations,
+            AT_LEAST,
+            1,
+            "failed steps",
+            # Stays in ALARM for a day (1 of 24 hourly periods): the page must not resolve itself
+            # before someone has looked, as the secret is still unrotated.
+            24,
+            1,
+            "notBreaching",
+            "Credentials and secrets",
+            "the rotation function's log (/aws/lambda/"
+            f"{cfg.names.db_rotation_function('*')}); aws secretsmanager describe-secret",
+            expression=" + ".join(f"FILL({user}, 0)" for user in DB_ROTATIONS),
+        )
+    )
+    for purpose in DEAD_LETTER_QUEUES:
+        rows.append(
+            AlarmSpec(
+                f"{purpose}-dlq",
+                "P1",
+                f"Dead-letter queue {cfg.names.dead_letter_queue(purpose)} not empty",
+                {
+                    "m": Stat(
+                        "AWS/SQS",
+                        "ApproximateNumberOfMessagesVisible",
+                        (("QueueName", cfg.names.dead_letter_queue(purpose)),),
+                        "Maximum",
+                        60,
+                    )
+                },
+                ABOVE,
+                0,
+                "messages",
+                1,
+                1,
+                # SQS publishes nothing for a queue idle for six hours: silence is empty.
+                "notBreaching",
+                "Monitoring and alerting",
+                "the messages (aws sqs receive-message), each an event that failed after its retries; "
+                "fix the cause, then purge the queue",
+            )
+        )
     rows.append(
         AlarmSpec(
             "backup-job-failed",
@@ -437,7 +494,10 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             source="monitoring.roi_target_percent",
         )
     )
-    ceiling_bytes = cfg.database.max_allocated_storage_gib * GIB
+    # RDS publishes free space, not allocated storage, so "used" is measured against the storage
+    # provisioned at creation (database.allocated_storage_gib): storage autoscaling grows the
+    # volume when free space falls under 10% of it, and this alarm says the growth has begun.
+    provisioned = cfg.database.allocated_storage_gib
     for severity, threshold in m.database_storage_percent.by_severity().items():
         rows.append(
             AlarmSpec(
@@ -455,13 +515,14 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
                 },
                 ABOVE,
                 threshold,
-                f"% of {cfg.database.max_allocated_storage_gib} GiB",
+                f"% of the {provisioned} GiB provisioned",
                 3,
                 3,
                 "notBreaching",
                 "Database performance degradation",
-                "what grew (table sizes); raise database.max_allocated_storage_gib",
-                expression=f"100 - 100 * free / {ceiling_bytes}",
+                "what grew (table sizes); storage autoscales up to database.max_allocated_storage_gib "
+                f"({cfg.database.max_allocated_storage_gib} GiB)",
+                expression=f"100 - 100 * free / {provisioned * GIB}",
                 source="monitoring.database_storage_percent",
             )
         )
@@ -529,24 +590,27 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
         AlarmSpec(
             "drift-check-failed",
             "P3",
-            "Drift check could not check every stack",
+            "Drift check failed or could not check every stack",
             {
-                "m": Stat(
+                "stacks": Stat(
                     failures.namespace,
                     failures.name,
                     ((metrics.ENVIRONMENT, "{environment}"),),
                     "Maximum",
                     86400,
-                )
+                ),
+                # A run that fails outright publishes nothing: Lambda counts it.
+                "errors": _lambda_errors(cfg.names.drift_check_function, 86400),
             },
             ABOVE,
             0,
-            "stacks",
+            "stacks or failed runs",
             1,
             1,
             "notBreaching",
             "Maintenance tasks",
             "the drift check's log (which stack, and the permission or error it names); make drift ENV=...",
+            expression="FILL(stacks, 0) + FILL(errors, 0)",
         )
     )
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}

@@ -31,6 +31,8 @@ DB_ADMIN_USER = "clever_admin"
 DB_APP_USER = "app"
 # Owns the database and runs migrations; its password is `.../database` (rotated).
 DB_MIGRATOR_USER = "app_migrator"
+# The database secrets Secrets Manager rotates with a hosted function each (names.db_rotation_function).
+DB_ROTATIONS = ("admin", "migrator")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,11 @@ class Names:
     @property
     def betfair_rotation_function(self) -> str:
         return f"{self.prefix}-betfair-rotation"
+
+    def db_rotation_function(self, user: str) -> str:
+        """Secrets Manager's hosted rotation of a database user's secret (`admin`, `migrator`):
+        named, so the P1 secret-rotation-failed alarm can read its Errors metric."""
+        return f"{self.prefix}-db-{user}-rotation"
 
     @property
     def db_bootstrap_function(self) -> str:
@@ -224,6 +231,11 @@ class Names:
     def alarm(self, alarm_id: str, severity: str) -> str:
         """`clever-better-prod-daily-loss-P0`: the catalogue's alarms (config/alarms.py)."""
         return f"{self.prefix}-{alarm_id}-{severity}"
+
+    def dead_letter_queue(self, purpose: str) -> str:
+        """`clever-better-prod-drift-check-dlq`: where `purpose`'s failed events wait; each has a P1
+        alarm (config/alarms.py DEAD_LETTER_QUEUES)."""
+        return f"{self.prefix}-{purpose}-dlq"
 
     def alarm_topic(self, severity: str) -> str:
         """`clever-better-prod-p0`: where a severity's alarms notify (the alerting unit routes it)."""

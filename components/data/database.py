@@ -196,7 +196,10 @@ class Database(Construct):
         self.admin_secret.add_rotation_schedule(
             "Rotation",
             hosted_rotation=sm.HostedRotation.postgre_sql_single_user(
-                vpc=vpc, vpc_subnets=private, security_groups=[self.client_security_group]
+                function_name=names.db_rotation_function("admin"),
+                vpc=vpc,
+                vpc_subnets=private,
+                security_groups=[self.client_security_group],
             ),
             automatically_after=cdk.Duration.days(rotation.admin_days),
         )
@@ -230,7 +233,10 @@ class Database(Construct):
             # alternating clone would own half of it). Migrations are one-off tasks that read
             # the secret when they start.
             hosted_rotation=sm.HostedRotation.postgre_sql_single_user(
-                vpc=vpc, vpc_subnets=private, security_groups=[self.client_security_group]
+                function_name=names.db_rotation_function("migrator"),
+                vpc=vpc,
+                vpc_subnets=private,
+                security_groups=[self.client_security_group],
             ),
             automatically_after=cdk.Duration.days(rotation.application_days),
             rotate_immediately_on_update=False,

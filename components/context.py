@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from components.nag import acknowledge
 from components.retention import retention
 from config.names import Names
 
@@ -38,6 +40,28 @@ class UnitContext:
             retention=retention(self.log_retention_days),
             removal_policy=self.removal_policy,
         )
+
+    def dead_letter_queue(self, scope: Construct, construct_id: str, *, purpose: str) -> sqs.Queue:
+        """Where `purpose`'s events land after their retries: encrypted with the stack's key
+        (whoever sends to it needs kms:GenerateDataKey and kms:Decrypt on it), TLS only, kept
+        for SQS's longest 14 days. Its P1 alarm comes from config/alarms.py DEAD_LETTER_QUEUES."""
+        queue = sqs.Queue(
+            scope,
+            construct_id,
+            queue_name=self.names.dead_letter_queue(purpose),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+            removal_policy=self.removal_policy,
+        )
+        acknowledge(
+            queue,
+            "It is itself a dead-letter queue: what lands here already failed its retries, and a "
+            "P1 alarm fires on the first message; a queue behind it would only hide them.",
+            "AwsSolutions::AwsSolutions-SQS3",
+        )
+        return queue
 
 
 @dataclass(frozen=True, kw_only=True)

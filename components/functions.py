@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import region_info
 from constructs import Construct
 
@@ -39,6 +40,19 @@ ENI_ACTIONS = (
 )
 
 
+def send_statements(queue: sqs.IQueue) -> list[iam.PolicyStatement]:
+    """What a role needs to put a message on `queue`: SendMessage, and its key if it has one."""
+    statements = [iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn])]
+    if queue.encryption_master_key is not None:
+        statements.append(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[queue.encryption_master_key.key_arn],
+            )
+        )
+    return statements
+
+
 def lambda_code(name: str) -> lambda_.Code:
     return lambda_.Code.from_asset(str(LAMBDAS / name), exclude=ASSET_EXCLUDE)
 
@@ -58,6 +72,7 @@ def python_function(
     timeout: cdk.Duration,
     reserved_concurrency: int | None,
     memory_size: int = 256,
+    dead_letter_queue: sqs.IQueue | None = None,
 ) -> lambda_.Function:
     """Construct ids: `{construct_id}` (function), `...Logs`, `...Role`, `...Policy`.
 
@@ -66,6 +81,10 @@ def python_function(
     log_group = context.log_group(
         scope, f"{construct_id}Logs", name=context.names.lambda_log_group(function_name)
     )
+    if dead_letter_queue is not None:
+        # Lambda's CreateFunction refuses a dead-letter queue its role cannot send to; sending to
+        # an encrypted queue also needs the key, which nothing checks until a message is lost.
+        statements = [*statements, *send_statements(dead_letter_queue)]
     role = iam.Role(
         scope,
         f"{construct_id}Role",
@@ -118,6 +137,14 @@ def python_function(
         log_group=log_group,
         environment=dict(environment),
     )
+    if dead_letter_queue is not None:
+        # Set on the L1: the L2's dead_letter_queue would grant SendMessage in a second, default
+        # policy, where our managed policy already holds it (with the key).
+        cfn = function.node.default_child
+        assert isinstance(cfn, lambda_.CfnFunction)
+        cfn.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=dead_letter_queue.queue_arn
+        )
     if reserved_concurrency is None:
         acknowledge(
             function.node.default_child or function,

@@ -23,10 +23,11 @@ from aws_cdk import region_info
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import python_function
+from components.functions import python_function, send_statements
 from components.nag import acknowledge
 from components.network import Network, closed_security_group
 from config import metrics
+from config.alarms import DRIFT_CHECK_DLQ
 from config.names import Names
 
 # Daily at 06:00 UTC: after the 02:00 backup window, before the working day. Scheduler's cron has
@@ -202,6 +203,7 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "sns:ListSubscriptionsByTopic",
         "sns:ListTagsForResource",
     ),
+    "AWS::SQS::Queue": ("sqs:GetQueueAttributes", "sqs:ListQueueTags"),
     "AWS::SSM::Parameter": ("ssm:GetParameters", "ssm:ListTagsForResource"),
     "AWS::Scheduler::Schedule": ("scheduler:GetSchedule",),
     "AWS::SecretsManager::ResourcePolicy": ("secretsmanager:GetResourcePolicy",),
@@ -237,7 +239,7 @@ OMITTED: Mapping[str, str] = {
 SKIPPED_TYPES = ("AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment")
 # Types whose schema has no read handler: CloudFormation cannot read them, and detects no drift on
 # them (custom resources, `Custom::*`, neither).
-UNREADABLE_TYPES = ("AWS::IAM::Policy", "AWS::SNS::TopicPolicy")
+UNREADABLE_TYPES = ("AWS::IAM::Policy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy")
 
 
 def read_actions() -> list[str]:
@@ -278,6 +280,9 @@ class DriftCheck(Construct):
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the AWS APIs (endpoints, NAT)"
         )
 
+        # Where a run lands when Scheduler cannot invoke the function, or the function fails its
+        # asynchronous invocation and Lambda's two retries: the P1 dead-letter alarm fires.
+        self.dead_letters = context.dead_letter_queue(self, "DeadLetters", purpose=DRIFT_CHECK_DLQ)
         self.function: lambda_.Function = python_function(
             self,
             "Function",
@@ -300,15 +305,9 @@ class DriftCheck(Construct):
             timeout=TIMEOUT,
             reserved_concurrency=None,
             memory_size=128,
+            dead_letter_queue=self.dead_letters,
         )
         self._grant(stack_names)
-        acknowledge(
-            self.function.node.default_child or self.function,
-            "Its only caller is the daily schedule and it holds nothing worth replaying: a failed run "
-            "publishes no data point that day and logs its error, Lambda's Errors metric counts it, and "
-            "the next run checks every stack again.",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
-        )
         self.schedule = self._schedule(names)
 
         dimensions = {metrics.ENVIRONMENT: names.token}
@@ -402,7 +401,8 @@ class DriftCheck(Construct):
                 statements=[
                     iam.PolicyStatement(
                         actions=["lambda:InvokeFunction"], resources=[self.function.function_arn]
-                    )
+                    ),
+                    *send_statements(self.dead_letters),
                 ],
             )
         )
@@ -423,6 +423,9 @@ class DriftCheck(Construct):
                 # A run that cannot start within the hour waits for the next day's.
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                     maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letters.queue_arn
                 ),
             ),
         )

@@ -572,12 +572,11 @@ DRIFT_CHECK_PINS = (
     ),
     Pin(
         stages=("dev", "staging", "production"),
-        paths=("monitoring/DriftCheck/Function/Resource",),
-        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        paths=("monitoring/DriftCheck/DeadLetters",),
+        rules=("AwsSolutions::AwsSolutions-SQS3",),
         reason=(
-            "Its only caller is the daily schedule and it holds nothing worth replaying: a failed run "
-            "publishes no data point that day and logs its error, Lambda's Errors metric counts it, and "
-            "the next run checks every stack again."
+            "It is itself a dead-letter queue: what lands here already failed its retries, and a "
+            "P1 alarm fires on the first message; a queue behind it would only hide them."
         ),
     ),
     Pin(

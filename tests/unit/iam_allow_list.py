@@ -125,6 +125,7 @@ _DRIFT_READS = (
     "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
     "sns:GetDataProtectionPolicy", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
     "sns:ListTagsForResource",
+    "sqs:GetQueueAttributes", "sqs:ListQueueTags",
     "ssm:GetParameters", "ssm:ListTagsForResource",
     "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource",
     "wafv2:ListTagsForResource",

@@ -133,7 +133,8 @@ def test_the_function(built: tuple[Any, DriftCheck, dict[str, Any]]) -> None:
         for k, r in resources(template, "AWS::IAM::ManagedPolicy").items()
         if re.search(r"/DriftCheck/(Function|Check)Policy/Resource$", r["Metadata"]["aws:cdk:path"])
     )
-    # Nothing of its own but the CloudWatch Logs actions on its log group and Lambda's VPC access.
+    # Nothing of its own but the CloudWatch Logs actions on its log group, Lambda's VPC access, and
+    # sending a failed invocation to its dead-letter queue (encrypting it with the queue's key).
     own = _policy(template, "/DriftCheck/FunctionPolicy/Resource")["PolicyDocument"]["Statement"]
     assert {a for s in own for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
         "logs:CreateLogStream",
@@ -144,6 +145,9 @@ def test_the_function(built: tuple[Any, DriftCheck, dict[str, Any]]) -> None:
         "ec2:DescribeSubnets",
         "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses",
+        "sqs:SendMessage",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
     }
     (group,) = resources(template, "AWS::EC2::SecurityGroup").values()
     assert group["Properties"]["SecurityGroupEgress"] == [
@@ -205,6 +209,7 @@ def test_the_daily_schedule(built: tuple[Any, DriftCheck, dict[str, Any]]) -> No
         if r["Metadata"]["aws:cdk:path"].endswith("/DriftCheck/ScheduleRole/Resource")
     ]
     _, schedule = _only(template, "AWS::Scheduler::Schedule")
+    queue_id, _ = _only(template, "AWS::SQS::Queue")
     assert schedule["Properties"] == {
         "Name": "clever-better-prod-drift-check",
         "GroupName": "default",
@@ -217,6 +222,7 @@ def test_the_daily_schedule(built: tuple[Any, DriftCheck, dict[str, Any]]) -> No
             "Arn": {"Fn::GetAtt": [function_id, "Arn"]},
             "RoleArn": {"Fn::GetAtt": [role_id, "Arn"]},
             "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3},
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}},
         },
     }
     role = template["Resources"][role_id]["Properties"]
@@ -240,7 +246,14 @@ def test_the_daily_schedule(built: tuple[Any, DriftCheck, dict[str, Any]]) -> No
             "Action": "lambda:InvokeFunction",
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
-        }
+        },
+        # Scheduler sends a run it could not start to the dead-letter queue with this role.
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}},
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [_only(template, "AWS::KMS::Key")[0], "Arn"]},
+        },
     ]
 
 
@@ -379,7 +392,7 @@ def test_reads_are_the_schemas_read_handlers_without_writes_and_secrets(
     assert (
         set(UNREADABLE_TYPES)
         == {k for k in in_use if not k.startswith("Custom::") and _schema_reads(k) is None}
-        == {"AWS::IAM::Policy", "AWS::SNS::TopicPolicy"}
+        == {"AWS::IAM::Policy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"}
     )
     # Each omission is something a read handler of ours lists: none is stale.
     listed = {a for k in in_use for a in (_schema_reads(k) or [])}

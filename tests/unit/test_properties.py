@@ -138,6 +138,7 @@ NOT_IDENTITY_POLICIES = {
     ("AWS::KMS::Key", "KeyPolicy"): "resource policy of the key itself",
     ("AWS::S3::BucketPolicy", "PolicyDocument"): "resource policy of its bucket",
     ("AWS::SNS::TopicPolicy", "PolicyDocument"): "resource policy of its topics",
+    ("AWS::SQS::QueuePolicy", "PolicyDocument"): "resource policy of its queues",
     ("AWS::SecretsManager::ResourcePolicy", "ResourcePolicy"): "resource policy of its secret",
     ("AWS::Backup::BackupVault", "AccessPolicy"): "resource policy of the vault itself",
 }

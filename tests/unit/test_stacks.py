@@ -23,6 +23,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::SecretsManager::Secret",
         "AWS::Backup::BackupVault",
         "AWS::ECR::Repository",
+        "AWS::SQS::Queue",
     }
 )
 PINNED = Path(__file__).with_name("stateful_logical_ids.json")

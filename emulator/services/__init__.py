@@ -31,6 +31,7 @@ from emulator.services import (
     scheduler,
     secretsmanager,
     sns,
+    sqs,
     wafv2,
 )
 from emulator.services.base import Fix, Fixes, Models
@@ -65,6 +66,7 @@ SERVICES: tuple[Service, ...] = (
     scheduler,
     secretsmanager,
     sns,
+    sqs,
     wafv2,
 )
 

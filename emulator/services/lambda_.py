@@ -8,6 +8,10 @@
   function's subnets with its security groups, DescribeNetworkInterfaces, and
   DeleteNetworkInterface of an interface in those subnets; Lambda's own calls carry no
   lambda:SourceFunctionArn.
+* A dead-letter queue the execution role may not send to: "The provided execution role does not
+  have permissions to call SendMessage on SQS". One whose key the role may not use is accepted
+  and loses every failed event, so it is refused here as locally refused
+  (emulator.services.sqs).
 * A reserved concurrency that would leave the account less unreserved concurrency than Lambda
   keeps (100, or the whole quota where the quota is below 100). The modelled account is a new
   one at Lambda's reduced quota of 10, so any reservation is refused, as it would be there.
@@ -24,6 +28,8 @@ from moto.utilities.utils import get_partition
 
 from emulator.services.base import Fix, Fixes, Models
 from emulator.services.iam import allows, backend_for
+from emulator.services.refusals import LocallyRefused
+from emulator.services.sqs import key_fault, send_message_fault
 
 # A new account's concurrency quota (Lambda's reduced default); Lambda keeps min(100, quota)
 # of it unreserved.
@@ -67,6 +73,28 @@ def _check_vpc_access(props: dict[str, Any], account_id: str, region_name: str) 
                 )
 
 
+def _check_dead_letter(props: dict[str, Any], account_id: str, region_name: str) -> None:
+    target = str((props.get("DeadLetterConfig") or {}).get("TargetArn") or "")
+    if ":sqs:" not in target:
+        return
+    try:
+        role = backend_for(account_id, region_name).get_role_by_arn(str(props["Role"]))
+    except NotFoundException:
+        raise InvalidParameterValueException(
+            "The role defined for the function cannot be assumed by Lambda."
+        ) from None
+    if send_message_fault(role, target) is not None:
+        raise InvalidParameterValueException(
+            "The provided execution role does not have permissions to call SendMessage on SQS"
+        )
+    fault = key_fault(role, target)
+    if fault is not None:
+        raise LocallyRefused(
+            f"dead-letter queue of {props.get('FunctionName')}: {fault}",
+            "Lambda drops each failed event it cannot encrypt for the queue",
+        )
+
+
 def _check_concurrency(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
     reserved = props.get("ReservedConcurrentExecutions")
     if reserved is None:
@@ -86,6 +114,7 @@ def _check_concurrency(name: str, props: dict[str, Any], account_id: str, region
 
 def _check_function(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
     _check_vpc_access(props, account_id, region_name)
+    _check_dead_letter(props, account_id, region_name)
     _check_concurrency(str(props.get("FunctionName", name)), props, account_id, region_name)
 
 

@@ -10,6 +10,9 @@ locally.
   ("The execution role you provide must allow AWS EventBridge Scheduler to assume the role."):
   the role must exist and its trust policy allow scheduler.amazonaws.com sts:AssumeRole, its
   conditions evaluated with the schedule group's ARN as aws:SourceArn, as Scheduler does.
+* the target's DeadLetterConfig: an SQS queue ARN (CreateSchedule's pattern). Scheduler sends
+  to it with the execution role and drops what it cannot send, so a role that may not send to
+  the queue or use its key is refused here as locally refused (emulator.services.sqs).
 
 Ref is the schedule's name, GetAtt Arn its ARN.
 """
@@ -17,6 +20,7 @@ Ref is the schedule's name, GetAtt Arn its ARN.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from moto.iam.exceptions import NotFoundException
@@ -26,9 +30,11 @@ from moto.utilities.utils import get_partition
 from emulator.services.base import AppliedModel, Fixes, Models
 from emulator.services.events import schedule_expression_fault
 from emulator.services.iam import backend_for
-from emulator.services.refusals import AwsError, request_context, resource_policy_allows
+from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
+from emulator.services.sqs import delivery_fault
 
 PRINCIPAL = "scheduler.amazonaws.com"
+DLQ_ARN = re.compile(r"arn:aws[a-z-]*:sqs:[a-z0-9\-]+:\d{12}:[a-zA-Z0-9\-_]+")
 
 
 class ValidationException(AwsError):
@@ -85,6 +91,19 @@ def check_schedule(name: str, props: dict[str, Any], account_id: str, region_nam
         attempts is None or 0 <= int(attempts) <= 185, "RetryPolicy MaximumRetryAttempts must be 0 to 185"
     )
     _check_role(str(target["RoleArn"]), str(props.get("GroupName", "default")), account_id, region_name)
+    dead_letter = str((target.get("DeadLetterConfig") or {}).get("Arn") or "")
+    if dead_letter:
+        _require(
+            DLQ_ARN.fullmatch(dead_letter) is not None,
+            f"DeadLetterConfig Arn {dead_letter} is not an SQS queue ARN",
+        )
+        role = backend_for(account_id, region_name).get_role_by_arn(str(target["RoleArn"]))
+        fault = delivery_fault(role, dead_letter)
+        if fault is not None:
+            raise LocallyRefused(
+                f"schedule {name}'s dead-letter queue: {fault}",
+                "Scheduler drops each failed invocation it cannot deliver to the queue",
+            )
 
 
 class Schedule(AppliedModel):

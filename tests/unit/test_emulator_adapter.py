@@ -1035,3 +1035,77 @@ def test_local_deploy_prints_what_an_operator_reads() -> None:
         "clever-better-dev-network.VpcId = vpc-1",
         "clever-better-dev-services.Endpoint = https://dev-api.clever-better.com",
     ]
+
+
+# --- a function's dead-letter queue -----------------------------------------------------------
+
+SEND_TO_QUEUE = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}
+USE_QUEUE_KEY = {
+    "Effect": "Allow",
+    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+    "Resource": {"Fn::GetAtt": ["Key", "Arn"]},
+}
+
+
+def _with_dead_letters(body: str) -> str:
+    """The function sends failed asynchronous events to a queue encrypted with our own key."""
+    template = json.loads(body)
+    template["Resources"] |= {
+        "Key": {
+            "Type": "AWS::KMS::Key",
+            "Properties": {
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            },
+        },
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": "f-dlq", "KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+        },
+    }
+    template["Resources"]["Function"]["Properties"]["DeadLetterConfig"] = {
+        "TargetArn": {"Fn::GetAtt": ["Queue", "Arn"]}
+    }
+    return json.dumps(template)
+
+
+def test_function_whose_role_cannot_send_to_its_dead_letter_queue_fails_like_lambda(aws: None) -> None:
+    status, reasons = _stack_result(_with_dead_letters(_function_template([LOGS], vpc=False)))
+    assert status == "ROLLBACK_COMPLETE"
+    assert (
+        "InvalidParameterValueException: The provided execution role does not have permissions "
+        "to call SendMessage on SQS" in reasons
+    ), reasons
+
+
+def test_function_whose_role_cannot_use_the_queues_key_is_refused_locally(aws: None) -> None:
+    status, reasons = _stack_result(_with_dead_letters(_function_template([LOGS, SEND_TO_QUEUE], vpc=False)))
+    assert status == "ROLLBACK_COMPLETE"
+    assert any(
+        "dead-letter queue of f:" in r
+        and "may not call kms:GenerateDataKey" in r
+        and "AWS accepts this when it is created; Lambda drops each failed event" in r
+        for r in reasons
+    ), reasons
+
+
+def test_function_with_a_dead_letter_queue_it_may_use_is_created(aws: None) -> None:
+    status, reasons = _stack_result(
+        _with_dead_letters(_function_template([LOGS, SEND_TO_QUEUE, USE_QUEUE_KEY], vpc=False))
+    )
+    assert status == "CREATE_COMPLETE", reasons
+    # moto keeps no DeadLetterConfig to read back; the queue is there, encrypted with the key.
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName="f-dlq")["QueueUrl"], AttributeNames=["All"]
+    )
+    assert attributes["Attributes"]["KmsMasterKeyId"].startswith(f"arn:aws:kms:{REGION}:123456789012:key/")

@@ -953,6 +953,66 @@ def test_schedule_refused_like_create_schedule(aws: None, resources: dict[str, A
     assert boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"] == []
 
 
+def _dead_letters(*statements: dict[str, Any]) -> dict[str, Any]:
+    """A schedule whose role holds `statements`, with a dead-letter queue encrypted by our key."""
+    role = _role()
+    role["Properties"]["Policies"] = [
+        {"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": list(statements)}}
+    ]
+    return {
+        "Key": _key(),
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": "drift-dlq", "KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+        },
+        "Role": role,
+        "Schedule": _schedule(
+            Target={
+                "Arn": FUNCTION,
+                "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Queue", "Arn"]}},
+            }
+        ),
+    }
+
+
+SEND = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}
+USE_KEY = {
+    "Effect": "Allow",
+    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+    "Resource": {"Fn::GetAtt": ["Key", "Arn"]},
+}
+
+
+def test_schedule_with_a_dead_letter_queue_its_role_may_use_is_created(aws: None) -> None:
+    _outputs(_create(_dead_letters(SEND, USE_KEY)))
+    schedule = boto3.client("scheduler", region_name=REGION).get_schedule(
+        Name="clever-better-dev-drift-check"
+    )
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:drift-dlq"}
+
+
+@pytest.mark.parametrize(
+    "statements, reason",
+    [
+        ((USE_KEY,), "may not call sqs:SendMessage on arn:aws:sqs:us-east-1:123456789012:drift-dlq"),
+        ((SEND,), "may not call kms:GenerateDataKey on arn:aws:sqs:us-east-1:123456789012:drift-dlq's key"),
+    ],
+    ids=["no-send", "no-key"],
+)
+def test_schedule_whose_role_cannot_deliver_dead_letters_is_refused_locally(
+    aws: None, statements: tuple[dict[str, Any], ...], reason: str
+) -> None:
+    reasons = _refused(_dead_letters(*statements), reason)
+    assert any("Scheduler drops each failed invocation" in r for r in reasons), reasons
+
+
+def test_schedule_dead_letter_target_must_be_a_queue(aws: None) -> None:
+    resources = _dead_letters(SEND, USE_KEY)
+    resources["Schedule"]["Properties"]["Target"]["DeadLetterConfig"] = {"Arn": FUNCTION}
+    _refused(resources, f"ValidationException: DeadLetterConfig Arn {FUNCTION} is not an SQS queue ARN")
+
+
 def test_an_alarm_may_name_a_topic_a_later_stack_creates(aws: None) -> None:
     # PutMetricAlarm takes an action's ARN without looking it up (the deployment alarms name the
     # P1 topic of the monitoring stack, deployed after theirs); deliveries start once it exists.

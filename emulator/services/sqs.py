@@ -1,0 +1,76 @@
+"""SQS as a dead-letter queue: whether a role can deliver to one (moto creates the queues).
+
+A service that sends its failures to a dead-letter queue does so with a role: Lambda with the
+function's execution role, EventBridge Scheduler with the schedule's. Lambda's CreateFunction
+checks sqs:SendMessage ("The provided execution role does not have permissions to call
+SendMessage on SQS"); nothing checks the queue's key. A queue encrypted with a customer managed
+key takes a message only from a sender that may also call kms:GenerateDataKey and kms:Decrypt on
+that key (SQS developer guide, "Configure KMS permissions for producers"), so without them the
+failure is dropped when it happens, unseen: ``delivery_fault`` names what is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.sqs.exceptions import QueueDoesNotExist
+from moto.sqs.models import sqs_backends
+from moto.utilities.utils import get_partition
+
+from emulator.services.base import Fixes, Models
+from emulator.services.iam import allows
+
+# SQS's own key for SSE-KMS without a customer managed key: its key policy lets the account's
+# principals use it, so a sender needs nothing more.
+AWS_MANAGED_KEY = "alias/aws/sqs"
+
+
+def _queue(queue_arn: str) -> Any:
+    """The moto queue `arn:aws:sqs:REGION:ACCOUNT:NAME`, or None where there is none."""
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return None
+    region, account, name = parts[3], parts[4], parts[5]
+    try:
+        return sqs_backends[account][region].get_queue(name)
+    except QueueDoesNotExist:
+        return None
+
+
+def _key_arn(key: str, region_name: str, account_id: str) -> str:
+    if key.startswith("arn:"):
+        return key
+    resource = key if key.startswith("alias/") else f"key/{key}"
+    return f"arn:{get_partition(region_name)}:kms:{region_name}:{account_id}:{resource}"
+
+
+def send_message_fault(role: Any, queue_arn: str) -> str | None:
+    """What stops `role` sending to `queue_arn` by its identity policies, or None."""
+    if not allows(role, "sqs:SendMessage", [queue_arn], {}):
+        return f"{role.arn} may not call sqs:SendMessage on {queue_arn}"
+    return None
+
+
+def key_fault(role: Any, queue_arn: str) -> str | None:
+    """What stops `role` encrypting a message for `queue_arn`'s key, or None (no key, SQS's)."""
+    queue = _queue(queue_arn)
+    key = getattr(queue, "kms_master_key_id", None) if queue is not None else None
+    if not key or key == AWS_MANAGED_KEY:
+        return None
+    region_name, account_id = queue_arn.split(":")[3], queue_arn.split(":")[4]
+    key_arn = _key_arn(str(key), region_name, account_id)
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        if not allows(role, action, [key_arn], {}):
+            return f"{role.arn} may not call {action} on {queue_arn}'s key {key_arn}"
+    return None
+
+
+def delivery_fault(role: Any, queue_arn: str) -> str | None:
+    """Why `role` could not put a message on the dead-letter queue `queue_arn`, or None."""
+    if _queue(queue_arn) is None:
+        return f"dead-letter queue {queue_arn} does not exist"
+    return send_message_fault(role, queue_arn) or key_fault(role, queue_arn)
+
+
+MODELS: Models = ()
+FIXES: Fixes = {}

@@ -13,6 +13,7 @@ from config.model import (
     DeploymentConfig,
     DisasterRecoveryConfig,
     EnvironmentConfig,
+    MonitoringConfig,
     NetworkConfig,
     ServiceSize,
     validate_all,
@@ -56,6 +57,7 @@ def _dev() -> EnvironmentConfig:
         log_retention_days=14,
         deletion_protection=False,
         deployment=DeploymentConfig(bake_time_minutes=5, approval_gate=False),
+        monitoring=MonitoringConfig(pages=False),
     )
 
 

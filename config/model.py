@@ -471,6 +471,8 @@ class DeploymentConfig:
 
 Severity = Literal["P0", "P1", "P2", "P3"]
 SEVERITIES: tuple[Severity, ...] = ("P0", "P1", "P2", "P3")
+# The runbook's paging severities ("P0 ... page on-call immediately", "P1 ... within 15 minutes").
+PAGING_SEVERITIES: tuple[Severity, ...] = ("P0", "P1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -520,6 +522,8 @@ class MonitoringConfig:
     """The runbook's "Alert Thresholds and Escalation" and "Performance Baselines", number for
     number. Percentages 0-100; latencies in milliseconds; money in USD."""
 
+    # False: P0 and P1 notify (Slack) but never page anyone; a sandbox's alarms wake nobody.
+    pages: bool = True
     # Every alarm's description links here, to the runbook section it names.
     runbook_url: str = "https://github.com/clever-better/infrastructure/blob/main/docs/RUNBOOK.md"
     # P0: daily loss above this; the circuit breaker open for longer than this.
@@ -788,6 +792,12 @@ def _check_backup_misses_maintenance(cfg: EnvironmentConfig, check: Check) -> No
 
 def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
     """The runbook's backup, rotation, availability and blue/green promises, made explicit."""
+    check(
+        cfg.monitoring.pages,
+        "monitoring.pages",
+        cfg.monitoring.pages,
+        "expected True: production's P0 and P1 alarms page on-call (runbook)",
+    )
     check(
         cfg.backup.retention_days >= 30,
         "backup.retention_days",

@@ -114,7 +114,21 @@ def alarms_doc(configs: Sequence[EnvironmentConfig]) -> str:
         for spec in catalogue(cfg)
         if reference.get(spec.id) != spec.condition()
     ]
-    lines += ["## Other environments\n", *(differences or ["Dev and staging use the same thresholds."]), ""]
+    quiet = [cfg.name for cfg in configs if not cfg.monitoring.pages]
+    paging = (
+        [
+            f"- {', '.join(quiet)}: notification only (`monitoring.pages` False): P0 and P1 alarms post "
+            "but never page; their topics carry the tag `clever-better:pages` = `false`."
+        ]
+        if quiet
+        else []
+    )
+    lines += [
+        "## Other environments\n",
+        *paging,
+        *(differences or ["Dev and staging use the same thresholds."]),
+        "",
+    ]
     lines += [
         f"## Deployment alarms ({DEPLOYMENT_ALARM_SEVERITY})\n",
         "The blue/green guard of `bot` and `ml-service` (components/services/deployment.py):",

@@ -24,8 +24,10 @@ from constructs import Construct
 from components.context import UnitContext
 from components.naming import pascal
 from config.alarms import AlarmSpec, Stat, catalogue
-from config.model import SEVERITIES, EnvironmentConfig, Severity
+from config.model import PAGING_SEVERITIES, SEVERITIES, EnvironmentConfig, Severity
 
+# On each severity topic: whether its alarms page on-call (P0 and P1 where monitoring.pages).
+PAGES_TAG = "clever-better:pages"
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 MISSING = {
     "notBreaching": cw.TreatMissingData.NOT_BREACHING,
@@ -76,6 +78,7 @@ class AlarmCatalogue(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self._dimensions = {"environment": config.token, **dimensions}
+        self._pages = config.monitoring.pages
         self._allow_cloudwatch(context.key)
         self.topics: dict[Severity, sns.Topic] = {
             severity: self._topic(severity, context=context) for severity in SEVERITIES
@@ -104,6 +107,7 @@ class AlarmCatalogue(Construct):
 
     def _topic(self, severity: Severity, *, context: UnitContext) -> sns.Topic:
         stack = cdk.Stack.of(self)
+        pages = severity in PAGING_SEVERITIES and self._pages
         topic = sns.Topic(
             self,
             f"{severity}Topic",
@@ -112,6 +116,8 @@ class AlarmCatalogue(Construct):
             master_key=context.key,
             enforce_ssl=True,
         )
+        # What the alerting router does with the topic's alarms: page (and post), or only post.
+        cdk.Tags.of(topic).add(PAGES_TAG, "true" if pages else "false")
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsOfThisAccount",

@@ -301,7 +301,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    assert len(catalogue) == 32
+    assert len(catalogue) == 34
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -351,6 +351,26 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         "UTC",
     )
     assert schedule["Target"]["Arn"].endswith(f":function:{PREFIX}-drift-check")
+    # Its failures wait in the dead-letter queue the P1 alarm watches, encrypted with the
+    # monitoring stack's key.
+    dead_letters = f"arn:aws:sqs:us-east-1:{local.ACCOUNT}:{PREFIX}-drift-check-dlq"
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": dead_letters}
+    sqs = clients["sqs"]
+    queue = sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName=f"{PREFIX}-drift-check-dlq")["QueueUrl"], AttributeNames=["All"]
+    )["Attributes"]
+    assert (queue["QueueArn"], queue["MessageRetentionPeriod"]) == (dead_letters, "1209600")
+    assert queue["KmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:")
+    watching = alarms[f"{PREFIX}-drift-check-dlq-P1"]
+    assert watching["Dimensions"] == [{"Name": "QueueName", "Value": f"{PREFIX}-drift-check-dlq"}]
+    assert watching["AlarmActions"] == [topics["clever-better-dev-p1"]]
+    rotation = alarms[f"{PREFIX}-secret-rotation-failed-P1"]
+    assert sorted(
+        d["Value"]
+        for m in rotation["Metrics"]
+        if "MetricStat" in m
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+    ) == [f"{PREFIX}-db-admin-rotation", f"{PREFIX}-db-migrator-rotation"]
 
 
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:

@@ -38,6 +38,8 @@ PROMISED = {
     ("betfair-auth-failure", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 300),
     ("backup-job-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
     ("no-recent-backup", "P1"): ("P1", "LessThanThreshold", 1, 26, 3600),
+    ("secret-rotation-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 24, 3600),
+    ("drift-check-dlq", "P1"): ("P1", "GreaterThanThreshold", 0, 1, 60),
     ("error-rate", "P2"): ("P2", "GreaterThanThreshold", 2, 3, 300),
     ("win-rate-low", "P2"): ("P2", "LessThanThreshold", 50, 1, 86400),
     ("roi-low", "P2"): ("P2", "LessThanThreshold", 10, 1, 86400),
@@ -70,7 +72,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 32
+    assert len(alarms) == len(PROMISED) == 34
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -169,7 +171,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 96
+    assert checked == 102
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -268,6 +270,142 @@ def test_a_bad_threshold_stops_synth_in_one_line(change: dict[str, Any], message
     assert str(raised.value) == message
 
 
+def test_production_must_page() -> None:
+    production = config.load(("production",))[0]
+    with pytest.raises(ConfigError) as raised:
+        replace(production, monitoring=replace(production.monitoring, pages=False))
+    assert str(raised.value) == (
+        "production: monitoring.pages = False is not allowed; "
+        "expected True: production's P0 and P1 alarms page on-call (runbook)"
+    )
+
+
+def test_dev_notifies_without_paging(templates: dict[str, Any]) -> None:
+    def pages(stack: str) -> dict[str, str]:
+        found = resources(templates[stack], "AWS::SNS::Topic").values()
+        assert len(found) == 4
+        return {
+            t["Properties"]["TopicName"].rsplit("-", 1)[-1]: next(
+                tag["Value"] for tag in t["Properties"]["Tags"] if tag["Key"] == "clever-better:pages"
+            )
+            for t in found
+        }
+
+    assert pages("clever-better-dev-monitoring") == {
+        "p0": "false",
+        "p1": "false",
+        "p2": "false",
+        "p3": "false",
+    }
+    for stack in ("clever-better-staging-monitoring", PROD):
+        assert pages(stack) == {"p0": "true", "p1": "true", "p2": "false", "p3": "false"}
+
+
+def test_database_storage_is_measured_against_the_provisioned_storage(templates: dict[str, Any]) -> None:
+    # FreeStorageSpace is free space of the storage allocated now, never of the autoscaling
+    # ceiling: against 1000 GiB a fresh 100 GiB volume would read 90% used.
+    for stack, expression in (
+        (PROD, "100 - 100 * free / 107374182400"),  # 100 GiB
+        ("clever-better-dev-monitoring", "100 - 100 * free / 21474836480"),  # 20 GiB
+    ):
+        token = stack.split("-")[2]
+        alarm = _alarms(templates[stack])[f"clever-better-{token}-database-storage-P2"]
+        (math,) = [m for m in alarm["Metrics"] if "Expression" in m]
+        assert math["Expression"] == expression
+        (free,) = [m for m in alarm["Metrics"] if "MetricStat" in m]
+        assert free["MetricStat"]["Metric"]["MetricName"] == "FreeStorageSpace"
+
+
+def test_a_failed_database_rotation_pages_for_a_day(templates: dict[str, Any]) -> None:
+    schedules = resources(templates["clever-better-prod-data"], "AWS::SecretsManager::RotationSchedule")
+    named = sorted(s["Properties"]["HostedRotationLambda"]["RotationLambdaName"] for s in schedules.values())
+    assert named == ["clever-better-prod-db-admin-rotation", "clever-better-prod-db-migrator-rotation"]
+    alarm = _alarms(templates[PROD])["clever-better-prod-secret-rotation-failed-P1"]
+    read = sorted(
+        (
+            m["MetricStat"]["Metric"]["Namespace"],
+            m["MetricStat"]["Metric"]["MetricName"],
+            *(d["Value"] for d in m["MetricStat"]["Metric"]["Dimensions"]),
+        )
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    )
+    assert read == [
+        ("AWS/Lambda", "Errors", "clever-better-prod-db-admin-rotation"),
+        ("AWS/Lambda", "Errors", "clever-better-prod-db-migrator-rotation"),
+    ]
+    assert (alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == (1, 24)
+
+
+def _queue_name(template: dict[str, Any], ref: Any) -> str:
+    (logical_id, attribute) = ref["Fn::GetAtt"]
+    assert attribute == "Arn"
+    queue = template["Resources"][logical_id]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    return str(queue["Properties"]["QueueName"])
+
+
+def test_every_dead_letter_queue_pages_at_p1(templates: dict[str, Any]) -> None:
+    found: set[tuple[str, str]] = set()
+    for name, template in templates.items():
+        token = name.split("-")[2]
+        for r in template["Resources"].values():
+            props = r.get("Properties", {})
+            targets = [
+                (props.get("DeadLetterConfig") or {}).get("TargetArn"),
+                ((props.get("Target") or {}).get("DeadLetterConfig") or {}).get("Arn"),
+                (props.get("RedrivePolicy") or {}).get("deadLetterTargetArn"),
+            ]
+            found |= {(token, _queue_name(template, t)) for t in targets if t is not None}
+    assert ("prod", "clever-better-prod-drift-check-dlq") in found
+    assert len(found) == 3  # the drift check's, in dev, staging and production
+    for token, queue in sorted(found):
+        alarms = _alarms(templates[f"clever-better-{token}-monitoring"])
+        watching = [
+            alarm_name
+            for alarm_name, alarm in alarms.items()
+            if alarm.get("Dimensions") == [{"Name": "QueueName", "Value": queue}]
+            and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        ]
+        assert [w.rsplit("-", 1)[-1] for w in watching] == ["P1"], queue
+
+
+def _allowed(template: dict[str, Any], role_id: str) -> list[tuple[str, Any]]:
+    """(action, resource) pairs of the role's managed policies in `template`."""
+    role = template["Resources"][role_id]["Properties"]
+    pairs = []
+    for ref in role.get("ManagedPolicyArns", []):
+        if isinstance(ref, dict) and "Ref" in ref:
+            policy = template["Resources"][ref["Ref"]]["Properties"]["PolicyDocument"]
+            for statement in policy["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                pairs += [(a, statement["Resource"]) for a in actions if statement["Effect"] == "Allow"]
+    return pairs
+
+
+def test_the_drift_checks_failures_reach_its_dead_letter_queue(templates: dict[str, Any]) -> None:
+    template = templates[PROD]
+    (queue_id,) = resources(template, "AWS::SQS::Queue")
+    queue = template["Resources"][queue_id]
+    key = queue["Properties"]["KmsMasterKeyId"]
+    (key_id,) = resources(template, "AWS::KMS::Key")
+    assert key == {"Fn::GetAtt": [key_id, "Arn"]}
+    arn = {"Fn::GetAtt": [queue_id, "Arn"]}
+    (function,) = resources(template, "AWS::Lambda::Function").values()
+    (schedule,) = resources(template, "AWS::Scheduler::Schedule").values()
+    assert function["Properties"]["DeadLetterConfig"] == {"TargetArn": arn}
+    assert schedule["Properties"]["Target"]["DeadLetterConfig"] == {"Arn": arn}
+    for role in (function["Properties"]["Role"], schedule["Properties"]["Target"]["RoleArn"]):
+        allowed = _allowed(template, role["Fn::GetAtt"][0])
+        assert ("sqs:SendMessage", arn) in allowed
+        assert ("kms:GenerateDataKey", key) in allowed and ("kms:Decrypt", key) in allowed
+    # Kept like the key that decrypts it; TLS only.
+    assert queue["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+
+
 def test_an_unknown_severity_is_refused() -> None:
     from config.model import SEVERITIES
 
@@ -287,7 +425,10 @@ def test_the_generated_docs_are_current() -> None:
         assert path.read_text() == text, f"{path.relative_to(ROOT)} is stale: run make monitoring-docs"
     alarms = (ROOT / "docs" / "ALARMS.md").read_text()
     assert "| `daily-loss` | Daily loss above $1000 |" in alarms
-    assert "- staging: `database-storage` > 80 % of 200 GiB (3 of 3 periods of 5 min)" in alarms
+    assert (
+        "- staging: `database-storage` > 80 % of the 50 GiB provisioned (3 of 3 periods of 5 min)" in alarms
+    )
+    assert "- dev: notification only (`monitoring.pages` False)" in alarms
     metrics_doc = (ROOT / "docs" / "METRICS.md").read_text()
     assert "| `DatabaseConnectionErrors` | `CleverBetter` | Count | `Environment`, `Service` |" in metrics_doc
 
@@ -338,11 +479,11 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
         for name, body in dashboards.items()
         if body["widgets"][0]["type"] == "alarm"
     }
-    # Every catalogue alarm on exactly one dashboard: 32 in all.
+    # Every catalogue alarm on exactly one dashboard: 34 in all.
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 4,
-        "clever-better-prod-infrastructure": 22,
+        "clever-better-prod-infrastructure": 24,
     }
 
 

@@ -64,6 +64,7 @@ KINDS = {
     "dashboard": ("AWS::CloudWatch::Dashboard", "DashboardName"),
     "alarm": ("AWS::CloudWatch::Alarm", "AlarmName"),
     "function": ("AWS::Lambda::Function", "FunctionName"),
+    "queue": ("AWS::SQS::Queue", "QueueName"),
     "topic": ("AWS::SNS::Topic", "TopicName"),
     "saved query": ("AWS::Logs::QueryDefinition", "Name"),
     "metric filter": ("AWS::Logs::MetricFilter", "FilterName"),
@@ -98,6 +99,7 @@ OPTIONS = {
     "--dashboard-names": "dashboard",
     "--alarm-names": "alarm",
     "--function-name": "function",
+    "--queue-name": "queue",
     "--stack-name": "stack",
 }
 SERVICE_OPTIONS = {("ssm", "--name"): "parameter", ("ssm", "--names"): "parameter"}
@@ -344,6 +346,10 @@ def _collect(stage: Stage, template: Mapping[str, Any]) -> None:
                     stage.partial[kind].add(name)
                 else:
                     stage.names[kind].add(re.sub(r"\\(.)", r"\1", name))
+        hosted = props.get("HostedRotationLambda", {})
+        if resource["Type"] == "AWS::SecretsManager::RotationSchedule" and "RotationLambdaName" in hosted:
+            # Deployed by the Secrets Manager transform, under the name the schedule gives it.
+            stage.names["function"].add(hosted["RotationLambdaName"])
         tags = props.get("Tags", [])
         if isinstance(tags, list):
             stage.tags |= {(t["Key"], t["Value"]) for t in tags if isinstance(t.get("Value"), str)}

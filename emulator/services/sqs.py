@@ -1,4 +1,9 @@
-"""SQS as a dead-letter queue: whether a role can deliver to one (moto creates the queues).
+"""SQS: AWS::SQS::QueuePolicy (moto creates the queues), and whether a role can deliver to a
+dead-letter queue.
+
+AWS::SQS::QueuePolicy is set as each queue's Policy attribute (readable with
+get-queue-attributes), as SetQueueAttributes does: every queue must exist ("The specified queue
+does not exist") and every action be an SQS one. Deleting it removes the queues' policy.
 
 A service that sends its failures to a dead-letter queue does so with a role: Lambda with the
 function's execution role, EventBridge Scheduler with the schedule's. Lambda's CreateFunction
@@ -11,14 +16,16 @@ failure is dropped when it happens, unseen: ``delivery_fault`` names what is mis
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from moto.sqs.exceptions import QueueDoesNotExist
+from moto.sqs.exceptions import QueueDoesNotExist as MotoQueueDoesNotExist
 from moto.sqs.models import sqs_backends
 from moto.utilities.utils import get_partition
 
-from emulator.services.base import Fixes, Models
-from emulator.services.iam import allows
+from emulator.services.base import AppliedModel, Fixes, Models
+from emulator.services.iam import _listed, allows
+from emulator.services.refusals import AwsError
 
 # SQS's own key for SSE-KMS without a customer managed key: its key policy lets the account's
 # principals use it, so a sender needs nothing more.
@@ -33,7 +40,7 @@ def _queue(queue_arn: str) -> Any:
     region, account, name = parts[3], parts[4], parts[5]
     try:
         return sqs_backends[account][region].get_queue(name)
-    except QueueDoesNotExist:
+    except MotoQueueDoesNotExist:
         return None
 
 
@@ -72,5 +79,69 @@ def delivery_fault(role: Any, queue_arn: str) -> str | None:
     return send_message_fault(role, queue_arn) or key_fault(role, queue_arn)
 
 
-MODELS: Models = ()
+class InvalidAttributeValue(AwsError):
+    """SQS's error code for a policy it refuses."""
+
+
+class QueueDoesNotExist(AwsError):
+    """SQS's error code (JSON protocol) for a queue that is not there."""
+
+
+def _queue_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+class QueuePolicy(AppliedModel):
+    """AWS::SQS::QueuePolicy: set as each queue's Policy attribute."""
+
+    def __init__(self, queues: list[str], account_id: str, region_name: str) -> None:
+        self.queues = queues
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return ",".join(self.queues)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.physical_resource_id
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> QueuePolicy:
+        document = props["PolicyDocument"]
+        for statement in _listed(document.get("Statement", [])):
+            for action in _listed(statement.get("Action", [])):
+                if not str(action).lower().startswith("sqs:") and action != "*":
+                    raise InvalidAttributeValue(f"Invalid value for the parameter Policy: action {action}")
+        queues = [str(q) for q in props["Queues"]]
+        backend = sqs_backends[account_id][region_name]
+        for url in queues:
+            try:
+                backend.get_queue(_queue_name(url))
+            except MotoQueueDoesNotExist:
+                raise QueueDoesNotExist(f"The specified queue does not exist: {url}") from None
+        for url in queues:
+            backend.set_queue_attributes(_queue_name(url), {"Policy": json.dumps(document)})
+        return cls(queues, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = sqs_backends[account_id][region_name]
+        for url in self.queues:
+            try:
+                backend.set_queue_attributes(_queue_name(url), {"Policy": ""})
+            except MotoQueueDoesNotExist:
+                continue
+
+
+MODELS: Models = (QueuePolicy,)
 FIXES: Fixes = {}

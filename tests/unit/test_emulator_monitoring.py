@@ -1007,6 +1007,60 @@ def test_schedule_whose_role_cannot_deliver_dead_letters_is_refused_locally(
     assert any("Scheduler drops each failed invocation" in r for r in reasons), reasons
 
 
+def _queue_policy(action: str = "sqs:*", queue: Any = None) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [queue or {"Ref": "Queue"}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": action,
+                        "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
+    }
+
+
+def test_queue_policy_is_set_read_back_and_removed(aws: None) -> None:
+    resources = _dead_letters(SEND, USE_KEY)
+    _outputs(_create({**resources, "QueuePolicy": _queue_policy()}))
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.get_queue_url(QueueName="drift-dlq")["QueueUrl"]
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    _cfn().delete_stack(StackName="s")
+    assert sqs.list_queues().get("QueueUrls", []) == []
+
+
+@pytest.mark.parametrize(
+    "policy, reason",
+    [
+        (
+            _queue_policy(action="sns:Publish"),
+            "InvalidAttributeValue: Invalid value for the parameter Policy",
+        ),
+        (
+            _queue_policy(queue=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/nowhere"),
+            "QueueDoesNotExist: The specified queue does not exist",
+        ),
+    ],
+    ids=["not-an-sqs-action", "no-such-queue"],
+)
+def test_queue_policy_refused_like_set_queue_attributes(
+    aws: None, policy: dict[str, Any], reason: str
+) -> None:
+    _refused({**_dead_letters(SEND, USE_KEY), "QueuePolicy": policy}, reason)
+
+
 def test_schedule_dead_letter_target_must_be_a_queue(aws: None) -> None:
     resources = _dead_letters(SEND, USE_KEY)
     resources["Schedule"]["Properties"]["Target"]["DeadLetterConfig"] = {"Arn": FUNCTION}

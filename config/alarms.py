@@ -494,16 +494,18 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             source="monitoring.roi_target_percent",
         )
     )
-    # RDS publishes free space, not allocated storage, so "used" is measured against the storage
-    # provisioned at creation (database.allocated_storage_gib): storage autoscaling grows the
-    # volume when free space falls under 10% of it, and this alarm says the growth has begun.
+    # RDS publishes free space, not the volume's size, so "used" can only be measured against
+    # the storage provisioned at creation (database.allocated_storage_gib): the alarm is a floor
+    # on free space, 20% of that size for 80% used. Storage autoscaling grows the volume once
+    # under 10% is free, so after growth this still means "this little is left".
     provisioned = cfg.database.allocated_storage_gib
     for severity, threshold in m.database_storage_percent.by_severity().items():
+        floor = provisioned * (100 - threshold) / 100
         rows.append(
             AlarmSpec(
                 "database-storage",
                 severity,
-                f"Database storage above {threshold:g}% used",
+                f"Database storage above {threshold:g}% used: under {floor:g} GiB free",
                 {
                     "free": Stat(
                         "AWS/RDS",
@@ -513,16 +515,16 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
                         300,
                     )
                 },
-                ABOVE,
-                threshold,
-                f"% of the {provisioned} GiB provisioned",
+                BELOW,
+                floor,
+                f"GiB free ({100 - threshold:g}% of the {provisioned} GiB provisioned)",
                 3,
                 3,
                 "notBreaching",
                 "Database performance degradation",
                 "what grew (table sizes); storage autoscales up to database.max_allocated_storage_gib "
                 f"({cfg.database.max_allocated_storage_gib} GiB)",
-                expression=f"100 - 100 * free / {provisioned * GIB}",
+                expression=f"free / {GIB}",
                 source="monitoring.database_storage_percent",
             )
         )
@@ -590,29 +592,28 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
         AlarmSpec(
             "drift-check-failed",
             "P3",
-            "Drift check failed or could not check every stack",
+            "Drift check could not check every stack",
             {
-                "stacks": Stat(
+                "m": Stat(
                     failures.namespace,
                     failures.name,
                     ((metrics.ENVIRONMENT, "{environment}"),),
                     "Maximum",
                     86400,
-                ),
-                # A run that fails outright publishes nothing: Lambda counts it.
-                "errors": _lambda_errors(cfg.names.drift_check_function, 86400),
+                )
             },
             ABOVE,
             0,
-            "stacks or failed runs",
+            "stacks",
             1,
             1,
             "notBreaching",
             "Maintenance tasks",
             "the drift check's log (which stack, and the permission or error it names); make drift ENV=...",
-            expression="FILL(stacks, 0) + FILL(errors, 0)",
         )
     )
+    # A run that fails outright publishes nothing: after Lambda's retries it lands in the
+    # drift check's dead-letter queue, whose P1 alarm (above) says so.
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
     result = tuple(sorted(rows, key=lambda r: order[r.severity]))
     keys = [(r.id, r.severity) for r in result]

@@ -538,7 +538,9 @@ class MonitoringConfig:
     # P2 "strategy performance degradation": over a trading day (UTC), below the runbook's targets.
     win_rate_target_percent: float = 50
     roi_target_percent: float = 10
-    # P2 "disk usage": of the storage autoscaling ceiling (database.max_allocated_storage_gib).
+    # P2 "disk usage": percent used of the storage provisioned at creation
+    # (database.allocated_storage_gib), measured as the free space left: RDS publishes free space,
+    # not the volume's size, and storage autoscaling grows the volume once under 10% is free.
     database_storage_percent: Tiers = field(default_factory=lambda: Tiers(p2=80))
     # P1: no completed backup job for this long (the runbook's pre-deployment check: 26 hours).
     backup_max_age_hours: int = 26

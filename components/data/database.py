@@ -202,6 +202,9 @@ class Database(Construct):
                 security_groups=[self.client_security_group],
             ),
             automatically_after=cdk.Duration.days(rotation.admin_days),
+            # A change to the schedule (a new function name, a new period) must not rotate the
+            # master password in the middle of a deploy: the next rotation comes on schedule.
+            rotate_immediately_on_update=False,
         )
 
         # The construct id predates the migrator (it keeps the secret's logical id).

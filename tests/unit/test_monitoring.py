@@ -43,7 +43,7 @@ PROMISED = {
     ("error-rate", "P2"): ("P2", "GreaterThanThreshold", 2, 3, 300),
     ("win-rate-low", "P2"): ("P2", "LessThanThreshold", 50, 1, 86400),
     ("roi-low", "P2"): ("P2", "LessThanThreshold", 10, 1, 86400),
-    ("database-storage", "P2"): ("P2", "GreaterThanThreshold", 80, 3, 300),
+    ("database-storage", "P2"): ("P2", "LessThanThreshold", 20, 3, 300),
     ("cache-hit", "P2"): ("P2", "LessThanThreshold", 50, 3, 300),
     ("error-rate", "P3"): ("P3", "GreaterThanThreshold", 1, 3, 300),
     ("bot-memory", "P3"): ("P3", "GreaterThanThreshold", 80, 5, 60),
@@ -303,17 +303,17 @@ def test_dev_notifies_without_paging(templates: dict[str, Any]) -> None:
 
 def test_database_storage_is_measured_against_the_provisioned_storage(templates: dict[str, Any]) -> None:
     # FreeStorageSpace is free space of the storage allocated now, never of the autoscaling
-    # ceiling: against 1000 GiB a fresh 100 GiB volume would read 90% used.
-    for stack, expression in (
-        (PROD, "100 - 100 * free / 107374182400"),  # 100 GiB
-        ("clever-better-dev-monitoring", "100 - 100 * free / 21474836480"),  # 20 GiB
-    ):
+    # ceiling (against 1000 GiB a fresh 100 GiB volume would read 90% used): 80% used of the
+    # provisioned size is a floor of 20% of it free, in GiB.
+    for stack, floor in ((PROD, 20), ("clever-better-dev-monitoring", 4)):
         token = stack.split("-")[2]
         alarm = _alarms(templates[stack])[f"clever-better-{token}-database-storage-P2"]
         (math,) = [m for m in alarm["Metrics"] if "Expression" in m]
-        assert math["Expression"] == expression
+        assert math["Expression"] == "free / 1073741824"
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", floor)
         (free,) = [m for m in alarm["Metrics"] if "MetricStat" in m]
         assert free["MetricStat"]["Metric"]["MetricName"] == "FreeStorageSpace"
+        assert free["MetricStat"]["Stat"] == "Minimum"
 
 
 def test_a_failed_database_rotation_pages_for_a_day(templates: dict[str, Any]) -> None:
@@ -404,6 +404,17 @@ def test_the_drift_checks_failures_reach_its_dead_letter_queue(templates: dict[s
     # Kept like the key that decrypts it; TLS only.
     assert queue["DeletionPolicy"] == "RetainExceptOnCreate"
     assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": queue_id}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "sqs:*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": arn,
+        }
+    ]
 
 
 def test_an_unknown_severity_is_refused() -> None:
@@ -426,7 +437,8 @@ def test_the_generated_docs_are_current() -> None:
     alarms = (ROOT / "docs" / "ALARMS.md").read_text()
     assert "| `daily-loss` | Daily loss above $1000 |" in alarms
     assert (
-        "- staging: `database-storage` > 80 % of the 50 GiB provisioned (3 of 3 periods of 5 min)" in alarms
+        "- staging: `database-storage` < 10 GiB free (20% of the 50 GiB provisioned) "
+        "(3 of 3 periods of 5 min)" in alarms
     )
     assert "- dev: notification only (`monitoring.pages` False)" in alarms
     metrics_doc = (ROOT / "docs" / "METRICS.md").read_text()

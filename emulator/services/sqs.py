@@ -12,6 +12,8 @@ SendMessage on SQS"); nothing checks the queue's key. A queue encrypted with a c
 key takes a message only from a sender that may also call kms:GenerateDataKey and kms:Decrypt on
 that key (SQS developer guide, "Configure KMS permissions for producers"), so without them the
 failure is dropped when it happens, unseen: ``delivery_fault`` names what is missing.
+Limit: only the role's identity policies are read, as our keys grant through IAM (their key
+policies admit the account); a key policy naming the role itself is not evaluated.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.kms.models import kms_backends
 from moto.sqs.exceptions import QueueDoesNotExist as MotoQueueDoesNotExist
 from moto.sqs.models import sqs_backends
 from moto.utilities.utils import get_partition
@@ -45,10 +48,16 @@ def _queue(queue_arn: str) -> Any:
 
 
 def _key_arn(key: str, region_name: str, account_id: str) -> str:
-    if key.startswith("arn:"):
+    """The key ARN behind a KmsMasterKeyId (key ARN, key id, alias or alias ARN): IAM authorizes
+    KMS calls on the key's ARN, never the alias's."""
+    arn = f"arn:{get_partition(region_name)}:kms:{region_name}:{account_id}"
+    if key.startswith("arn:") and ":key/" in key:
         return key
-    resource = key if key.startswith("alias/") else f"key/{key}"
-    return f"arn:{get_partition(region_name)}:kms:{region_name}:{account_id}:{resource}"
+    if "alias/" in key:
+        alias = "alias/" + key.split("alias/", 1)[1]
+        key_id = kms_backends[account_id][region_name].get_key_id_from_alias(alias)
+        return f"{arn}:key/{key_id}" if key_id else f"{arn}:{alias}"
+    return f"{arn}:key/{key}"
 
 
 def send_message_fault(role: Any, queue_arn: str) -> str | None:

@@ -1109,3 +1109,18 @@ def test_function_with_a_dead_letter_queue_it_may_use_is_created(aws: None) -> N
         QueueUrl=sqs.get_queue_url(QueueName="f-dlq")["QueueUrl"], AttributeNames=["All"]
     )
     assert attributes["Attributes"]["KmsMasterKeyId"].startswith(f"arn:aws:kms:{REGION}:123456789012:key/")
+
+
+def test_a_queue_encrypted_by_alias_is_checked_against_the_key_behind_it(aws: None) -> None:
+    # IAM authorizes KMS calls on the key's ARN: a grant on the key serves a queue that names
+    # its key by alias.
+    template = json.loads(
+        _with_dead_letters(_function_template([LOGS, SEND_TO_QUEUE, USE_QUEUE_KEY], vpc=False))
+    )
+    template["Resources"]["Alias"] = {
+        "Type": "AWS::KMS::Alias",
+        "Properties": {"AliasName": "alias/dlq", "TargetKeyId": {"Ref": "Key"}},
+    }
+    template["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"] = {"Ref": "Alias"}  # alias/dlq
+    status, reasons = _stack_result(json.dumps(template))
+    assert status == "CREATE_COMPLETE", reasons

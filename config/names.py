@@ -252,6 +252,36 @@ class Names:
         """`clever-better/prod/errors`: Logs Insights shows the slashes as folders."""
         return f"{PROJECT}/{self.token}/{query_id}"
 
+    # --- alerting ---------------------------------------------------------------------------
+
+    def alarm_queue(self, severity: str) -> str:
+        """`clever-better-prod-alarms-p0`: the severity topic's messages, for the alarm router."""
+        return f"{self.prefix}-alarms-{severity.lower()}"
+
+    @property
+    def alarm_router_function(self) -> str:
+        return f"{self.prefix}-alarm-router"
+
+    @property
+    def alarm_deliveries_table(self) -> str:
+        """DynamoDB: which destination took which alarm message (a day, then expired)."""
+        return f"{self.prefix}-alarm-deliveries"
+
+    @property
+    def oncall_topic(self) -> str:
+        """Email to on-call, for what must reach people when the router itself fails."""
+        return f"{self.prefix}-oncall"
+
+    @property
+    def trading_halt_parameter(self) -> str:
+        """SSM: the bot stops placing bets while its value says halted (runbook: trading halt)."""
+        return f"/{PROJECT}/{self.token}/trading/halted"
+
+    @property
+    def trading_halt_function(self) -> str:
+        """Sets the halt parameter when the P0 daily-loss or emergency-shutdown alarm fires."""
+        return f"{self.prefix}-trading-halt"
+
     # --- network ----------------------------------------------------------------------------
 
     @property

@@ -12,6 +12,11 @@
   does. AWS creates such an alarm and its notifications fail at the first state change
   (the alarm's history says so, nothing else does), so the emulator refuses it locally, when
   the alarm or a later topic policy is created.
+* AWS::SNS::Subscription: created with Subscribe (the topic must exist). For an SQS endpoint,
+  SNS delivers only if the queue's policy lets sns.amazonaws.com send from this topic and, for
+  a queue encrypted with a customer managed key, the key's policy lets SNS use it; Subscribe
+  checks neither and the messages are dropped, so the emulator refuses either locally. An email
+  endpoint stays pending until someone confirms it, as in AWS.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from emulator.services.iam import _listed
 from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 
 PUBLISHER = "cloudwatch.amazonaws.com"
+SNS = "sns.amazonaws.com"
+PROTOCOLS = ("sqs", "email", "email-json", "lambda", "https", "http", "sms", "application", "firehose")
 
 
 class NotFound(AwsError):
@@ -196,9 +203,97 @@ def _restore_default_policies(topic_arns: list[str], account_id: str, region_nam
             topic._policy_json = topic._create_default_topic_policy(region_name, account_id, topic.name)
 
 
+def _check_sqs_delivery(topic_arn: str, queue_arn: str, account_id: str, region_name: str) -> None:
+    from moto.sqs.exceptions import QueueDoesNotExist
+    from moto.sqs.models import sqs_backends
+
+    later = "SNS drops every message it cannot deliver to the queue, and nothing says so"
+    parts = queue_arn.split(":")
+    try:
+        queue = sqs_backends[parts[4]][parts[3]].get_queue(parts[5])
+    except (IndexError, QueueDoesNotExist):
+        raise NotFound(f"Endpoint {queue_arn} is not an existing queue") from None
+    policy = json.loads(queue.policy) if getattr(queue, "policy", None) else {"Statement": []}
+    context = request_context({"aws:SourceArn": topic_arn, "aws:SourceAccount": account_id})
+    if not resource_policy_allows(policy, SNS, "sqs:SendMessage", queue_arn, context):
+        raise LocallyRefused(
+            f"subscription {topic_arn} -> {queue_arn}: the queue policy does not let {SNS} send", later
+        )
+    key_id = getattr(queue, "kms_master_key_id", None)
+    if not key_id or key_id == "alias/aws/sqs":
+        return
+    key = _key(str(key_id), account_id, region_name)
+    if key is None:
+        raise LocallyRefused(
+            f"subscription {topic_arn} -> {queue_arn}: the queue's key {key_id} is not a KMS key", later
+        )
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        if not resource_policy_allows(json.loads(key.policy), SNS, action, key.arn, context):
+            raise LocallyRefused(
+                f"subscription {topic_arn} -> {queue_arn}: the policy of the queue's key {key.arn} "
+                f"does not allow {SNS} {action}",
+                later,
+            )
+
+
+class Subscription(AppliedModel):
+    """AWS::SNS::Subscription: Subscribe, after the checks above. Ref is the subscription's ARN."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> Subscription:
+        topic_arn, protocol, endpoint = str(props["TopicArn"]), str(props["Protocol"]), str(props["Endpoint"])
+        if protocol not in PROTOCOLS:
+            raise InvalidParameter(f"Invalid parameter: Protocol {protocol}")
+        if _topic(topic_arn, account_id, region_name) is None:
+            raise NotFound(f"Topic does not exist: {topic_arn}")
+        if protocol == "sqs":
+            _check_sqs_delivery(topic_arn, endpoint, account_id, region_name)
+        backend = sns_backends[account_id][region_name]
+        subscription = backend.subscribe(topic_arn, endpoint, protocol)
+        if str(props.get("RawMessageDelivery", "false")).lower() == "true":
+            backend.set_subscription_attributes(subscription.arn, "RawMessageDelivery", "true")
+        return cls(str(subscription.arn))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Subscription,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Subscription:
+        # Every property but RawMessageDelivery and the filters replaces a subscription.
+        original_resource.delete(account_id, region_name)
+        return cls.create(new_resource_name, cloudformation_json["Properties"], account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        sns_backends[account_id][region_name].unsubscribe(self.arn)
+
+
 def _topic_arn(topic: Topic) -> str:
     return str(topic.arn)
 
 
-MODELS: Models = (TopicPolicy,)
+MODELS: Models = (TopicPolicy, Subscription)
 FIXES: Fixes = {Topic: Fix(check=_check_topic, attributes={"TopicArn": _topic_arn})}

@@ -1067,6 +1067,94 @@ def test_schedule_dead_letter_target_must_be_a_queue(aws: None) -> None:
     _refused(resources, f"ValidationException: DeadLetterConfig Arn {FUNCTION} is not an SQS queue ARN")
 
 
+SNS_MAY_SEND = {
+    "Effect": "Allow",
+    "Principal": {"Service": "sns.amazonaws.com"},
+    "Action": "sqs:SendMessage",
+    "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+    "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "Topic"}}},
+}
+SNS_MAY_USE_KEY = {
+    "Effect": "Allow",
+    "Principal": {"Service": "sns.amazonaws.com"},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+    "Resource": "*",
+}
+
+
+def _subscribed(queue_statements: list[dict[str, Any]], *key_statements: dict[str, Any]) -> dict[str, Any]:
+    """A topic, a queue encrypted with our key, its policy, and the topic's SQS subscription."""
+    return {
+        "Key": _key(*key_statements),
+        "Topic": _topic(),
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": "alarms-p0", "KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+        },
+        "QueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": "Queue"}],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": queue_statements},
+            },
+        },
+        "Subscription": {
+            "Type": "AWS::SNS::Subscription",
+            "DependsOn": ["QueuePolicy"],
+            "Properties": {
+                "TopicArn": {"Ref": "Topic"},
+                "Protocol": "sqs",
+                "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
+            },
+        },
+    }
+
+
+def test_sqs_subscription_is_created_delivers_and_is_deleted(aws: None) -> None:
+    _outputs(_create(_subscribed([SNS_MAY_SEND], SNS_MAY_USE_KEY)))
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:alarms"
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert subscription["Endpoint"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:alarms-p0"
+    sns.publish(TopicArn=topic, Message="hello")
+    url = sqs.get_queue_url(QueueName="alarms-p0")["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert json.loads(message["Body"])["Message"] == "hello"
+    _cfn().delete_stack(StackName="s")
+    assert sns.list_subscriptions()["Subscriptions"] == []
+
+
+@pytest.mark.parametrize(
+    "queue_statements, key_statements, reason",
+    [
+        ([], (SNS_MAY_USE_KEY,), "the queue policy does not let sns.amazonaws.com send"),
+        (
+            [
+                {
+                    **SNS_MAY_SEND,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:other"}},
+                }
+            ],
+            (SNS_MAY_USE_KEY,),
+            "the queue policy does not let sns.amazonaws.com send",
+        ),
+        ([SNS_MAY_SEND], (), "does not allow sns.amazonaws.com kms:GenerateDataKey"),
+    ],
+    ids=["no-queue-policy", "another-topic", "no-key-policy"],
+)
+def test_sqs_subscription_sns_could_not_deliver_is_refused_locally(
+    aws: None, queue_statements: list[dict[str, Any]], key_statements: tuple[dict[str, Any], ...], reason: str
+) -> None:
+    reasons = _refused(_subscribed(queue_statements, *key_statements), reason)
+    assert any("SNS drops every message it cannot deliver" in r for r in reasons), reasons
+
+
+def test_subscription_to_a_missing_topic_fails_like_subscribe(aws: None) -> None:
+    resources = _subscribed([SNS_MAY_SEND], SNS_MAY_USE_KEY)
+    resources["Subscription"]["Properties"]["TopicArn"] = f"arn:aws:sns:{REGION}:{ACCOUNT}:nowhere"
+    _refused(resources, "NotFound: Topic does not exist")
+
+
 def test_an_alarm_may_name_a_topic_a_later_stack_creates(aws: None) -> None:
     # PutMetricAlarm takes an action's ARN without looking it up (the deployment alarms name the
     # P1 topic of the monitoring stack, deployed after theirs); deliveries start once it exists.

@@ -33,7 +33,10 @@ DEPLOYMENT_ALARM_SEVERITY: Severity = "P1"
 # Every dead-letter queue the stacks create, by purpose (names.dead_letter_queue): each has a P1
 # alarm, and a test fails on a template whose dead-letter queue is missing here.
 DRIFT_CHECK_DLQ = "drift-check"
-DEAD_LETTER_QUEUES: tuple[str, ...] = (DRIFT_CHECK_DLQ,)
+# The alarm router's: what it could not deliver. Its alarm also emails on-call directly
+# (names.oncall_topic), since the P1 topic's path runs through the router itself.
+ALARM_ROUTER_DLQ = "alarm-router"
+DEAD_LETTER_QUEUES: tuple[str, ...] = (DRIFT_CHECK_DLQ, ALARM_ROUTER_DLQ)
 # The runbook's response times per severity ("Alert Thresholds and Escalation").
 RESPONSE = {"P0": "immediately", "P1": "within 15 minutes", "P2": "within 1 hour", "P3": "within 4 hours"}
 
@@ -73,6 +76,8 @@ class AlarmSpec:
     dashboard: str = "infrastructure"
     # Where the value comes from (a config field), for the docs.
     source: str = "runbook"
+    # Also email on-call (names.oncall_topic), on a path that does not run through the router.
+    email_oncall: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
@@ -405,6 +410,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
                 "Monitoring and alerting",
                 "the messages (aws sqs receive-message), each an event that failed after its retries; "
                 "fix the cause, then purge the queue",
+                email_oncall=purpose == ALARM_ROUTER_DLQ,
             )
         )
     rows.append(

@@ -606,6 +606,31 @@ class MonitoringConfig:
             )
 
 
+Pager = Literal["pagerduty", "opsgenie"]
+PAGERS: tuple[Pager, ...] = ("pagerduty", "opsgenie")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertingConfig:
+    """The runbook's "Alert Thresholds and Escalation": who is paged, and how on-call hears of the
+    router itself failing (an email, not through the router)."""
+
+    # P0 and P1 page through this provider (its key in clever-better/{token}/alerting).
+    pager: Pager = "pagerduty"
+    # Subscribed by email to clever-better-{token}-oncall: the router's dead-letter alarm.
+    oncall_emails: tuple[str, ...] = ("oncall@clever-better.com",)
+
+    def validate(self, check: Check) -> None:
+        check(self.pager in PAGERS, "pager", self.pager, f"expected one of {', '.join(PAGERS)}")
+        check(
+            bool(self.oncall_emails) and all(EMAIL.fullmatch(e) for e in self.oncall_emails),
+            "oncall_emails",
+            self.oncall_emails,
+            "expected one or more email addresses (the router's own failures reach on-call there)",
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class DisasterRecoveryConfig:
     """The warm-standby network in the DR region (runbook: us-west-2)."""
@@ -637,6 +662,7 @@ class EnvironmentConfig:
     rotation: RotationConfig = field(default_factory=RotationConfig)
     functions: FunctionsConfig = field(default_factory=FunctionsConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -696,6 +722,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
     cfg.rotation.validate(check.at("rotation"))
     cfg.functions.validate(check.at("functions"))
     cfg.monitoring.validate(check.at("monitoring"))
+    cfg.alerting.validate(check.at("alerting"))
     check(
         set(cfg.services) == set(SERVICES),
         "services",

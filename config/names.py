@@ -19,7 +19,7 @@ MIGRATION_STREAM_PREFIX = "migrate"
 MODEL_PREFIX = "models/"
 # An environment's stacks (`clever-better-{token}-{unit}`) in deploy order, and those in its
 # DR region (`clever-better-{token}-dr-{unit}`).
-UNITS = ("network", "data", "secrets", "registry", "services", "monitoring")
+UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
 DR_UNITS = ("network", "data", "registry")
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config.model import EnvironmentConfig
+from stacks.alerting_stack import AlertingStack
 from stacks.data_stack import DataStack, DisasterRecoveryDataStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
@@ -35,6 +36,14 @@ class EnvironmentStage(cdk.Stage):
         )
         self.monitoring = MonitoringStack(
             self, "monitoring", config=config, services=self.services, network=self.network.network
+        )
+        self.alerting = AlertingStack(
+            self,
+            "alerting",
+            config=config,
+            monitoring=self.monitoring,
+            network=self.network.network,
+            secrets=self.secrets.secrets,
         )
 
 

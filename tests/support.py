@@ -17,7 +17,7 @@ CDK_CONTEXT: dict[str, Any] = cli_context(ROOT)
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 # Stack name -> (stage, region). Every environment and the DR stage.
-UNITS = ("network", "data", "secrets", "registry", "services", "monitoring")
+UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
 _PREFIXES = {
     "clever-better-dev": ("dev", "us-east-1"),
     "clever-better-staging": ("staging", "us-east-1"),
@@ -30,7 +30,7 @@ STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (prefix.endswith("-dr") and unit in ("secrets", "services", "monitoring"))
+    if not (prefix.endswith("-dr") and unit in ("secrets", "services", "monitoring", "alerting"))
 }
 
 

@@ -79,6 +79,14 @@ class AlarmCatalogue(Construct):
         self.specs: dict[str, AlarmSpec] = {}
         topic_arns = {severity: topic.topic_arn for severity, topic in self.topics.items()}
         region = stack.region
+        oncall = stack.format_arn(
+            service="sns", resource=config.names.oncall_topic, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
+        )
+
+        def extra(spec: AlarmSpec) -> list[str]:
+            # The alerting stack (deployed after this one) creates it; CloudWatch takes the ARN.
+            return [oncall] if spec.email_oncall else []
+
         for spec in catalogue(config):
             name = config.names.alarm(spec.id, spec.severity)
             # L1 from the row: the L2 Alarm with its Metric, Duration and SnsAction objects cost a
@@ -90,8 +98,8 @@ class AlarmCatalogue(Construct):
                 "Resource",
                 alarm_name=name,
                 alarm_description=description(spec, config=config, region=region),
-                alarm_actions=[topic_arns[spec.severity]],
-                ok_actions=[topic_arns[spec.severity]],
+                alarm_actions=[topic_arns[spec.severity], *extra(spec)],
+                ok_actions=[topic_arns[spec.severity], *extra(spec)],
                 threshold=spec.threshold,
                 comparison_operator=spec.comparison,
                 evaluation_periods=spec.evaluation_periods,

@@ -63,6 +63,15 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "AWS::CertificateManager::Certificate": ("acm:DescribeCertificate", "acm:ListTagsForCertificate"),
     "AWS::CloudWatch::Alarm": ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"),
     "AWS::CloudWatch::Dashboard": ("cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"),
+    "AWS::DynamoDB::Table": (
+        "dynamodb:DescribeContinuousBackups",
+        "dynamodb:DescribeContributorInsights",
+        "dynamodb:DescribeKinesisStreamingDestination",
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeTimeToLive",
+        "dynamodb:GetResourcePolicy",
+        "dynamodb:ListTagsOfResource",
+    ),
     "AWS::EC2::EIP": ("ec2:DescribeAddresses",),
     "AWS::EC2::FlowLog": ("ec2:DescribeFlowLogs",),
     "AWS::EC2::InternetGateway": ("ec2:DescribeInternetGateways",),
@@ -134,6 +143,7 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "kms:GetKeyRotationStatus",
         "kms:ListResourceTags",
     ),
+    "AWS::Lambda::EventSourceMapping": ("lambda:GetEventSourceMapping", "lambda:ListTags"),
     "AWS::Lambda::Function": (
         "lambda:GetFunction",
         "lambda:GetFunctionCodeSigningConfig",
@@ -197,6 +207,7 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "s3:ListTagsForResource",
     ),
     "AWS::S3::BucketPolicy": ("s3:GetBucketPolicy",),
+    "AWS::SNS::Subscription": ("sns:GetSubscriptionAttributes",),
     "AWS::SNS::Topic": (
         "sns:GetDataProtectionPolicy",
         "sns:GetTopicAttributes",

@@ -68,6 +68,29 @@ class ApplicationSecrets(Construct):
             "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
         )
 
+        # The alarm router's provider keys (PagerDuty routing key, Opsgenie API key, a Slack
+        # webhook per severity): empty until an operator stores them (docs/RUNBOOK.md).
+        self.alerting_secret = sm.Secret(
+            self,
+            "Alerting",
+            secret_name=names.secret("alerting"),
+            description=f"{name} alarm routing: pagerduty_routing_key, opsgenie_api_key, slack_webhooks "
+            "(by severity P0-P3); update with `aws secretsmanager put-secret-value` (docs/RUNBOOK.md)",
+            encryption_key=key,
+            # Not sensitive: the empty shape operators fill in; later deploys leave their value.
+            secret_string_value=cdk.SecretValue.unsafe_plain_text(
+                json.dumps({"pagerduty_routing_key": "", "opsgenie_api_key": "", "slack_webhooks": {}})
+            ),
+            replica_regions=replicas,
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.alerting_secret.node.default_child or self.alerting_secret,
+            "Keys issued by PagerDuty, Opsgenie and Slack, not by us: operators replace them when a "
+            "provider issues new ones (the runbook's 180-day review), so there is no rotation to run.",
+            "AwsSolutions::AwsSolutions-SMG4",
+            "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
+        )
         self.betfair_secret = sm.Secret(
             self,
             "Betfair",

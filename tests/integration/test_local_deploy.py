@@ -21,14 +21,15 @@ DATA = "clever-better-dev-data"
 SECRETS = "clever-better-dev-secrets"
 REGISTRY = "clever-better-dev-registry"
 SERVICES = "clever-better-dev-services"
+ALERTING = "clever-better-dev-alerting"
 # Literal, as every expected value here: a drift in config must fail here, not match itself.
 PREFIX = "clever-better-dev"
 
 
 def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:
     _, _, outputs = deployed
-    assert sorted(outputs) == [DATA, STACK, REGISTRY, SECRETS, SERVICES]
-    for name in (STACK, DATA, SECRETS, REGISTRY, SERVICES):
+    assert sorted(outputs) == [ALERTING, DATA, STACK, REGISTRY, SECRETS, SERVICES]
+    for name in (STACK, DATA, SECRETS, REGISTRY, SERVICES, ALERTING):
         (stack,) = clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs[name]
@@ -301,7 +302,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    assert len(catalogue) == 34
+    assert len(catalogue) == 35
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -371,6 +372,47 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         if "MetricStat" in m
         for d in m["MetricStat"]["Metric"]["Dimensions"]
     ) == [f"{PREFIX}-db-admin-rotation", f"{PREFIX}-db-migrator-rotation"]
+
+
+def test_an_alarm_published_to_its_severity_topic_reaches_the_routers_queue(
+    deployed: Any, clients: dict[str, Any]
+) -> None:
+    """The alerting stack's wiring, read back and exercised: topic -> queue (its policy and key let
+    SNS deliver, or the deploy would have been refused) -> the router's event source mapping."""
+    from lambdas.alarm_router import handler as router
+
+    sns, sqs = clients["sns"], clients["sqs"]
+    account = local.ACCOUNT
+    topic = f"arn:aws:sns:us-east-1:{account}:{PREFIX}-p0"
+    queue_arn = f"arn:aws:sqs:us-east-1:{account}:{PREFIX}-alarms-p0"
+    endpoints = [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
+    assert endpoints == [queue_arn]
+    url = sqs.get_queue_url(QueueName=f"{PREFIX}-alarms-p0")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": f"arn:aws:sqs:us-east-1:{account}:{PREFIX}-alarm-router-dlq",
+        "maxReceiveCount": 5,
+    }
+    assert attributes["VisibilityTimeout"] == "360"
+    mappings = clients["lambda"].list_event_source_mappings(FunctionName=f"{PREFIX}-alarm-router")
+    sources = sorted(m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings["EventSourceMappings"])
+    assert sources == [f"{PREFIX}-alarms-p{n}" for n in range(4)]
+    alarm = {
+        "AlarmName": f"{PREFIX}-daily-loss-P0",
+        "NewStateValue": "ALARM",
+        "NewStateReason": "Threshold Crossed",
+        "StateChangeTime": "2026-12-02T03:15:42.123+0000",
+        "AlarmArn": f"arn:aws:cloudwatch:us-east-1:{account}:alarm:{PREFIX}-daily-loss-P0",
+    }
+    sns.publish(TopicArn=topic, Message=json.dumps(alarm))
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    parsed = router.parse(message["Body"], fallback_id=message["MessageId"])
+    assert (parsed.name, parsed.severity, parsed.state, parsed.environment) == (
+        f"{PREFIX}-daily-loss-P0",
+        "P0",
+        "ALARM",
+        "dev",
+    )
 
 
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:

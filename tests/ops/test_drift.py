@@ -25,7 +25,7 @@ from ops.cli import main
 from ops.core import Context, OpsError
 from tests.support import hostile, offline_aws
 
-PRIMARY = ["network", "data", "secrets", "registry", "services", "monitoring"]
+PRIMARY = ["network", "data", "secrets", "registry", "services", "monitoring", "alerting"]
 DR = ["network", "data", "registry"]
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 NOW = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
@@ -58,13 +58,14 @@ def test_dry_run_prints_every_detection_it_would_start(aws: None, capsys: pytest
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-registry",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-services",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-monitoring",
+        "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-alerting",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-network "
         "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-data "
         "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-registry "
         "--region us-west-2",
-        "would wait for 9 detections and print each stack's drift",
+        "would wait for 10 detections and print each stack's drift",
     ]
 
 
@@ -93,13 +94,15 @@ def test_every_stack_in_sync(aws: None, capsys: pytest.CaptureFixture[str]) -> N
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-registry",
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-services",
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-monitoring",
+        "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-alerting",
         "clever-better-dev-network: IN_SYNC",
         "clever-better-dev-data: IN_SYNC",
         "clever-better-dev-secrets: IN_SYNC",
         "clever-better-dev-registry: IN_SYNC",
         "clever-better-dev-services: IN_SYNC",
         "clever-better-dev-monitoring: IN_SYNC",
-        "no drift: all 6 stacks of dev match their templates",
+        "clever-better-dev-alerting: IN_SYNC",
+        "no drift: all 7 stacks of dev match their templates",
     ]
 
 

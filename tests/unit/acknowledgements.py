@@ -64,6 +64,11 @@ OWN_DEPLOYMENTS = (
     "service's deployments, and the action only reads them."
 )
 
+DEAD_LETTER_QUEUE = (
+    "It is itself a dead-letter queue: what lands here already failed its retries, and a "
+    "P1 alarm fires on the first message; a queue behind it would only hide them."
+)
+
 # What each of our VPC Lambdas' function policy holds (components/functions.py).
 LAMBDA_VPC_RULES = (
     "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
@@ -556,7 +561,7 @@ DRIFT_CHECK_READS = (
     "A stack's ARN ends in the id CloudFormation gives it at creation (stack/NAME/*), one per stack of the "
     "environment."
 )
-_DRIFT_CHECK_STACK_UNITS = ("network", "data", "secrets", "registry", "services", "monitoring")
+_DRIFT_CHECK_STACK_UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
 DRIFT_CHECK_PINS = (
     Pin(
         stages=("dev", "staging", "production"),
@@ -574,10 +579,7 @@ DRIFT_CHECK_PINS = (
         stages=("dev", "staging", "production"),
         paths=("monitoring/DriftCheck/DeadLetters",),
         rules=("AwsSolutions::AwsSolutions-SQS3",),
-        reason=(
-            "It is itself a dead-letter queue: what lands here already failed its retries, and a "
-            "P1 alarm fires on the first message; a queue behind it would only hide them."
-        ),
+        reason=DEAD_LETTER_QUEUE,
     ),
     Pin(
         stages=("dev", "staging", "production"),
@@ -602,3 +604,76 @@ DRIFT_CHECK_PINS = (
 
 # The monitoring stack holds the drift check.
 PINS = (*PINS, *DRIFT_CHECK_PINS)
+
+# The alerting unit (components/alerting/router.py) and its secret.
+_ENVIRONMENTS = ("dev", "staging", "production")
+ALERTING_PINS = (
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/Router/DeadLetters",),
+        rules=("AwsSolutions::AwsSolutions-SQS3",),
+        reason=DEAD_LETTER_QUEUE,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/Router/Deliveries",),
+        rules=(
+            "AwsSolutions::AwsSolutions-DDB3",
+            "NIST.800.53.R5::NIST.800.53.R5-DynamoDBInBackupPlan",
+            "NIST.800.53.R5::NIST.800.53.R5-DynamoDBPITREnabled",
+        ),
+        reason=(
+            "Idempotency records that expire after a day (which destination took which alarm); "
+            "restoring them would serve no one, and losing them can at worst post one alarm twice."
+        ),
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/Router/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
+        reason=LAMBDA_CONCURRENCY_REASON,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/Router/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "SQS invokes it: a message it cannot deliver returns to its queue and, after five "
+            "receives, moves to the queues' dead-letter queue, whose P1 alarm also emails on-call."
+        ),
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/Router/FunctionPolicy",),
+        rules=LAMBDA_VPC_RULES,
+        reason=LAMBDA_VPC_REASON,
+    ),
+    *(
+        Pin(
+            stages=(stage,),
+            paths=("alerting/Router/FunctionPolicy",),
+            rules=(
+                "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:us-east-1:{account}:"
+                f"secret:clever-better/{token}/alerting-??????]",
+            ),
+            reason=(
+                "The alerting secret's ARN ends in six characters Secrets Manager chooses when it "
+                "creates the secret (clever-better/{token}/alerting-??????): that one secret only."
+            ),
+        )
+        for stage, token in (("dev", "dev"), ("staging", "staging"), ("production", "prod"))
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("secrets/Secrets/Alerting/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-SMG4",
+            "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
+        ),
+        reason=(
+            "Keys issued by PagerDuty, Opsgenie and Slack, not by us: operators replace them when a "
+            "provider issues new ones (the runbook's 180-day review), so there is no rotation to run."
+        ),
+    ),
+)
+PINS = (*PINS, *ALERTING_PINS)

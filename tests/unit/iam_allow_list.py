@@ -87,6 +87,9 @@ _DRIFT_READS = (
     "backup:DescribeBackupVault", "backup:GetBackupPlan", "backup:GetBackupSelection",
     "backup:GetBackupVaultAccessPolicy", "backup:GetBackupVaultNotifications", "backup:ListTags",
     "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource",
+    "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeContributorInsights",
+    "dynamodb:DescribeKinesisStreamingDestination", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
+    "dynamodb:GetResourcePolicy", "dynamodb:ListTagsOfResource",
     "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
     "ec2:DescribeFlowLogs", "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways",
     "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules",
@@ -106,8 +109,9 @@ _DRIFT_READS = (
     "iam:ListAttachedRolePolicies", "iam:ListEntitiesForPolicy", "iam:ListRolePolicies",
     "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
     "kms:ListResourceTags",
-    "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:GetFunctionRecursionConfig",
-    "lambda:GetFunctionScalingConfig", "lambda:GetPolicy", "lambda:GetRuntimeManagementConfig",
+    "lambda:GetEventSourceMapping", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionRecursionConfig", "lambda:GetFunctionScalingConfig", "lambda:GetPolicy",
+    "lambda:GetRuntimeManagementConfig", "lambda:ListTags",
     "logs:DescribeIndexPolicies", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
     "logs:DescribeQueryDefinitions", "logs:DescribeResourcePolicies", "logs:GetDataProtectionPolicy",
     "logs:ListTagsForResource",
@@ -123,8 +127,8 @@ _DRIFT_READS = (
     "s3:GetReplicationConfiguration", "s3:ListBucket", "s3:ListTagsForResource",
     "scheduler:GetSchedule",
     "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
-    "sns:GetDataProtectionPolicy", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
-    "sns:ListTagsForResource",
+    "sns:GetDataProtectionPolicy", "sns:GetSubscriptionAttributes", "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
     "sqs:GetQueueAttributes", "sqs:ListQueueTags",
     "ssm:GetParameters", "ssm:ListTagsForResource",
     "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource",
@@ -152,3 +156,11 @@ DRIFT_CHECK_WILDCARDS: dict[tuple[str, str], str] = {
 
 # The monitoring stack holds the drift check.
 WILDCARDS = {**WILDCARDS, **DRIFT_CHECK_WILDCARDS}
+# The alerting stack's router: Lambda's VPC attachment, like every VPC function of ours.
+WILDCARDS = {
+    **WILDCARDS,
+    **{
+        ("alerting/Router/FunctionPolicy/Resource", action): _LAMBDA_VPC
+        for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+    },
+}

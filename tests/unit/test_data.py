@@ -293,7 +293,11 @@ def test_application_secrets(templates: dict[str, Any], env: str) -> None:
     secrets = {
         s["Properties"]["Name"]: k for k, s in resources(template, "AWS::SecretsManager::Secret").items()
     }
-    assert sorted(secrets) == [f"clever-better/{token}/betfair", f"clever-better/{token}/config"]
+    assert sorted(secrets) == [
+        f"clever-better/{token}/alerting",
+        f"clever-better/{token}/betfair",
+        f"clever-better/{token}/config",
+    ]
     (schedule,) = resources(template, "AWS::SecretsManager::RotationSchedule").values()
     props = schedule["Properties"]
     # Only Betfair's key rotates (every 6 months, runbook); the config is versioned by hand.

@@ -143,7 +143,8 @@ def test_the_production_view_shows_the_flows(
         (DATABASE, "1 automated-backup replica<br/>clever-better-prod", "automated backups"),
         (
             "secret clever-better/prod/config",
-            "4 secret replicas<br/>clever-better/prod/betfair · clever-better/prod/config · "
+            "5 secret replicas<br/>clever-better/prod/alerting · clever-better/prod/betfair · "
+            "clever-better/prod/config · "
             "clever-better/prod/database · clever-better/prod/database-admin",
             "replica",
         ),
@@ -181,12 +182,12 @@ def test_repeated_resources_are_collapsed(views: list[tuple[dict[str, str], list
 
 
 def test_alarm_notifications_are_derived(rendered: str) -> None:
-    # The catalogue's 34 alarms notify their severity's topic, the 6 deployment alarms the P1
+    # The catalogue's 35 alarms notify their severity's topic, the 6 deployment alarms the P1
     # topic (by its ARN, from the services stack); ml-service's 2 scaling alarms only scale.
-    assert "40 of the 42 alarms notify an SNS topic (drawn as `notify`)." in rendered
+    assert "41 of the 43 alarms notify an SNS topic (drawn as `notify`)." in rendered
     deployment = "group_prod_services_deployment_alarms_of_bot"
     assert f'{deployment} -.->|"notify"| res_prod_monitoring_AlarmsP1Topic8268C779' in rendered
-    for severity, count in (("P0", 7), ("P1", 11), ("P2", 5), ("P3", 11)):
+    for severity, count in (("P0", 7), ("P1", 12), ("P2", 5), ("P3", 11)):
         assert f'{{"{count} {severity} alarms"}}' in rendered
         edge = f'group_prod_monitoring_{severity}_alarms -.->|"notify"| res_prod_monitoring_Alarms{severity}'
         assert edge + "Topic" in rendered

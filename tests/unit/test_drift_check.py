@@ -32,7 +32,10 @@ from tests.unit.iam_allow_list import DRIFT_CHECK_WILDCARDS
 
 ACCOUNT = "333333333333"
 PREFIX = "clever-better-prod"
-STACKS = [f"{PREFIX}-{unit}" for unit in ("network", "data", "secrets", "registry", "services", "monitoring")]
+STACKS = [
+    f"{PREFIX}-{unit}"
+    for unit in ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
+]
 # What the handler reads from its environment (lambdas/drift_check/handler.py: Settings).
 ENVIRONMENT = {
     "STACK_NAMES": ",".join(STACKS),

@@ -40,6 +40,7 @@ PROMISED = {
     ("no-recent-backup", "P1"): ("P1", "LessThanThreshold", 1, 26, 3600),
     ("secret-rotation-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 24, 3600),
     ("drift-check-dlq", "P1"): ("P1", "GreaterThanThreshold", 0, 1, 60),
+    ("alarm-router-dlq", "P1"): ("P1", "GreaterThanThreshold", 0, 1, 60),
     ("error-rate", "P2"): ("P2", "GreaterThanThreshold", 2, 3, 300),
     ("win-rate-low", "P2"): ("P2", "LessThanThreshold", 50, 1, 86400),
     ("roi-low", "P2"): ("P2", "LessThanThreshold", 10, 1, 86400),
@@ -72,7 +73,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 34
+    assert len(alarms) == len(PROMISED) == 35
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -107,6 +108,10 @@ def test_each_alarm_notifies_its_severitys_topic_on_alarm_and_ok(templates: dict
                 for lid, topic in topics.items()
                 if topic == f"clever-better-{token}-{severity.lower()}"
             ]
+            if name.endswith("-alarm-router-dlq-P1"):
+                # The router's own failures also email on-call, not through the router.
+                account = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[token]
+                expected = [*expected, f"arn:aws:sns:us-east-1:{account}:clever-better-{token}-oncall"]
             assert alarm["AlarmActions"] == alarm["OKActions"] == expected, name
 
 
@@ -171,7 +176,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 102
+    assert checked == 105
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -358,7 +363,8 @@ def test_every_dead_letter_queue_pages_at_p1(templates: dict[str, Any]) -> None:
             ]
             found |= {(token, _queue_name(template, t)) for t in targets if t is not None}
     assert ("prod", "clever-better-prod-drift-check-dlq") in found
-    assert len(found) == 3  # the drift check's, in dev, staging and production
+    assert ("prod", "clever-better-prod-alarm-router-dlq") in found
+    assert len(found) == 6  # the drift check's and the alarm router's, in dev, staging and production
     for token, queue in sorted(found):
         alarms = _alarms(templates[f"clever-better-{token}-monitoring"])
         watching = [
@@ -491,11 +497,11 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
         for name, body in dashboards.items()
         if body["widgets"][0]["type"] == "alarm"
     }
-    # Every catalogue alarm on exactly one dashboard: 34 in all.
+    # Every catalogue alarm on exactly one dashboard: 35 in all.
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 4,
-        "clever-better-prod-infrastructure": 24,
+        "clever-better-prod-infrastructure": 25,
     }
 
 

@@ -37,7 +37,9 @@ BOILERPLATE = re.compile(
     r"^(todo|tbd|fixme|n/?a|none|ok|ignore|suppress(ed)?|false positive|not needed)\b", re.I
 )
 # Our Lambdas (components/functions.py), by construct path.
-OUR_FUNCTIONS = r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function)"
+OUR_FUNCTIONS = (
+    r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function|Router/Function)"
+)
 
 
 def _acknowledgements(app: Any) -> list[tuple[str, str, str]]:
@@ -103,7 +105,9 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
         elif re.search(rf"/{OUR_FUNCTIONS}Policy$", path):
             assert re.search(
                 r"\[Resource::(\*|arn:aws:ec2:us-east-1:\d{12}:(network-interface/\*|\*/\*)"
-                r"|arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*)\]$",
+                r"|arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*"
+                # the alarm router's one secret, by the suffix Secrets Manager adds to its name
+                r"|arn:aws:secretsmanager:us-east-1:\d{12}:secret:clever-better/[a-z]+/alerting-\?{6})\]$",
                 rule,
             ), (path, rule)
         elif path.endswith("/DriftCheck/CheckPolicy"):
@@ -145,8 +149,10 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             # Production's primary buckets replicate; only logs, other envs and DR twins may not.
             assert not path.startswith("production/") or "Logs/Resource" in path, path
         if "SMG4" in rule or "RotationEnabled" in rule:
-            # Only the configuration secret goes unrotated.
-            assert path.endswith("/secrets/Secrets/Config/Resource"), path
+            # Only the configuration secret and the providers' keys (issued by them) go unrotated.
+            assert path.endswith(
+                ("/secrets/Secrets/Config/Resource", "/secrets/Secrets/Alerting/Resource")
+            ), path
         if "MultiAZ" in rule or "RDS3" in rule or "DeletionProtection" in rule or "RDS10" in rule:
             # Multi-AZ and deletion protection are only ever waived outside production.
             assert not path.startswith("production"), (path, rule)

@@ -1,0 +1,5 @@
+"""The alerting unit (issue 14): alarm routing to PagerDuty or Opsgenie and Slack."""
+
+from components.alerting.router import AlarmRouter, alarm_topics
+
+__all__ = ["AlarmRouter", "alarm_topics"]

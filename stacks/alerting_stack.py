@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from components.alerting import AlarmRouter, alarm_topics
+from components.nag import acknowledge
+from components.network import Network
+from components.security import ApplicationSecrets
+from config.model import SEVERITIES, EnvironmentConfig
+from stacks.base import CleverBetterStack
+from stacks.monitoring_stack import MonitoringStack
+
+
+class AlertingStack(CleverBetterStack):
+    """Stateless, after monitoring: the severity topics' queues, the alarm router and its
+    deliveries table, the on-call email topic. It subscribes to the monitoring stack's topics by
+    name and reads `clever-better/{token}/alerting` (the secrets stack) for the providers' keys."""
+
+    UNIT = "alerting"
+    STATEFUL = False
+    SUMMARY = "alarm router: severity queues, PagerDuty/Opsgenie and Slack, on-call email"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        monitoring: MonitoringStack,
+        network: Network,
+        secrets: ApplicationSecrets,
+    ) -> None:
+        super().__init__(scope, construct_id, config=config)
+        names = config.names
+        # The topics it subscribes to are the monitoring stack's.
+        self.add_stack_dependency(monitoring)
+        key = self.unit_key(
+            "AlertingKey",
+            alias=names.key_alias("alerting"),
+            description=f"Encrypts {names.prefix}'s alarm queues, deliveries, on-call topic and router log",
+            log_group_names=[names.lambda_log_group(names.alarm_router_function)],
+        )
+        secret_arn = self.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            # Secrets Manager appends six random characters to a secret's name in its ARN.
+            resource_name=f"{names.secret('alerting')}-??????",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.router = AlarmRouter(
+            self,
+            "Router",
+            context=self.unit_context(key),
+            network=network,
+            topics=alarm_topics(self, topic_names={s: names.alarm_topic(s) for s in SEVERITIES}),
+            secret_arn=secret_arn,
+            secret_key_arn=secrets.key.key_arn,
+            alerting=config.alerting,
+            pages=config.monitoring.pages,
+        )
+        acknowledge(
+            self.router.node.find_child("FunctionPolicy"),
+            "The alerting secret's ARN ends in six characters Secrets Manager chooses when it "
+            "creates the secret (clever-better/{token}/alerting-??????): that one secret only.",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{secret_arn}]",
+        )
+        for output_id, value, description in (
+            (
+                "OncallTopicArn",
+                self.router.oncall_topic.topic_arn,
+                "On-call email: the router's own failures",
+            ),
+            ("DeadLetterQueueUrl", self.router.dead_letters.queue_url, "Alarms the router could not deliver"),
+        ):
+            cdk.CfnOutput(self, output_id, value=value, description=description)

@@ -10,7 +10,8 @@ read-only calls it needs (describe, list, get) and prints every call that would
 change something, as an `aws` command line, without making it.
 
 This module only parses and dispatches: each runbook section's module (ops/bootstrap.py, ops/backup.py,
-ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py, ops/drift.py)
+ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py, ops/drift.py,
+ops/trading.py)
 declares its commands and their flags, on top of ops/core.py.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 from config.environments import load
 from config.model import ENVIRONMENTS, ConfigError
 from emulator import local
-from ops import backup, bootstrap, drift, maintenance, migrations, release, retry, secrets, smoke
+from ops import backup, bootstrap, drift, maintenance, migrations, release, retry, secrets, smoke, trading
 from ops.core import Command, Context, OpsError, aws_clients, emulator_clients, utc_now
 
 COMMANDS: dict[str, Command] = {
@@ -42,6 +43,7 @@ COMMANDS: dict[str, Command] = {
         *drift.COMMANDS,
         *migrations.COMMANDS,
         *smoke.COMMANDS,
+        *trading.COMMANDS,
     )
 }
 

@@ -237,9 +237,10 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "rollback": ["--service", "bot"],
         "restart": ["--service", "bot"],
         "smoke-test": ["--url", "http://127.0.0.1:9"],
+        "resume-trading": ["--confirm", "dev"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 19
+    assert len(COMMANDS) == 20
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -253,8 +254,11 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
                 name,
                 *plausible.get(name, []),
             ],
-            # dev has no approval gate; nothing answers on :9; a rollback needs a second release.
-            ok={"approve": False, "smoke-test": False, "rollback": None}.get(name, True),
+            # dev has no approval gate; nothing answers on :9; a rollback needs a second release;
+            # resume-trading refuses until the alerting stack (its parameter) is deployed locally.
+            ok={"approve": False, "smoke-test": False, "rollback": None, "resume-trading": None}.get(
+                name, True
+            ),
         )
         printed += session.outputs[-2].count("[dry-run] ") + session.outputs[-2].count("+ aws ")
         hostile_args = [part for flag in flags[name] for part in (flag, value)]

@@ -1012,6 +1012,7 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'maintenance-on',",
         "'predeploy-check',",
         "'restart',",
+        "'resume-trading',",
         "'rollback',",
         "'service-linked-roles',",
         "'smoke-test']",

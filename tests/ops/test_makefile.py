@@ -24,11 +24,12 @@ TARGETS = [
     "db-snapshot", "db-restore", "backup-config", "backup-models", "betfair-key-store",
     "predeploy-check", "approve", "rollback", "deploy-status", "maintenance-on",
     "maintenance-off", "config-update", "restart", "smoke-test-dev", "db-migrate",
-    "db-migrate-dev", "db-migrate-staging", "db-migrate-prod", "db-migration-status", "drift", "pr-comment",
+    "db-migrate-dev", "db-migrate-staging", "db-migrate-prod", "db-migration-status", "drift",
+    "resume-trading", "pr-comment",
 ]  # fmt: skip
 OPERATOR_VARS = (
     "IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP", "BACKUPS_DIR",
-    "BASE", "DIFF_ALLOW", "DIFF_REPORT", "REQUIRE_APPROVAL",
+    "BASE", "DIFF_ALLOW", "DIFF_REPORT", "REQUIRE_APPROVAL", "CONFIRM",
 )  # fmt: skip
 
 
@@ -48,7 +49,7 @@ def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> None:
-    assert len(TARGETS) == 41
+    assert len(TARGETS) == 42
     for target in TARGETS:
         canary = tmp_path / target
         canary.mkdir()
@@ -227,7 +228,7 @@ def test_the_local_diff_needs_a_running_emulator() -> None:
 
 
 def test_local_port_and_environment_are_checked_in_one_line(tmp_path: Path) -> None:
-    assert len(OPS_TARGETS) == 20
+    assert len(OPS_TARGETS) == 21
     for target in OPS_TARGETS:
         canary = tmp_path / target
         canary.mkdir()

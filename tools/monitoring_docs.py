@@ -19,6 +19,7 @@ import config  # noqa: E402 - after the path, as a script
 from config import metrics  # noqa: E402
 from config.alarms import DEPLOYMENT_ALARM_SEVERITY, RESPONSE, AlarmSpec, catalogue  # noqa: E402
 from config.model import ENVIRONMENTS, EnvironmentConfig  # noqa: E402
+from config.names import Names  # noqa: E402
 
 METRICS_DOC = ROOT / "docs" / "METRICS.md"
 ALARMS_DOC = ROOT / "docs" / "ALARMS.md"
@@ -69,6 +70,26 @@ def metrics_doc() -> str:
             f"| `{log_filter.id}` | `{log_filter.pattern}` | {', '.join(log_filter.services)} "
             f"| `{log_filter.metric.name}` |"
         )
+    parameter = Names("{token}").trading_halt_parameter
+    lines += [
+        "",
+        "## What the bot reads: the trading halt\n",
+        f"The SSM parameter `{parameter}` (String) holds one JSON object;",
+        "while `halted` is `true` the bot places no bet. The P0 `daily-loss` and `emergency-shutdown`",
+        "alarms set it (`lambdas/trading_halt`; a second halt keeps the first one's record), and",
+        '`make resume-trading` clears it after review (runbook, "Trading halt").\n',
+        "| field | type | halted | resumed |",
+        "|---|---|---|---|",
+        "| `halted` | boolean | `true` | `false` |",
+        "| `by` | string | the alarm, e.g. `clever-better-prod-daily-loss-P0` | the operator's ARN |",
+        "| `reason` | string | the alarm's state reason (at most 500 characters) | `resumed by operator` |",
+        "| `at` | string | when the alarm fired, UTC ISO 8601: `2026-12-02T03:15:42Z` | when resumed |",
+        "",
+        "```json",
+        '{"halted":true,"by":"clever-better-prod-daily-loss-P0","reason":"Threshold Crossed: 1 datapoint '
+        '[-1200.0] was less than the threshold (-1000.0).","at":"2026-12-02T03:15:42Z"}',
+        "```",
+    ]
     return "\n".join(lines) + "\n"
 
 

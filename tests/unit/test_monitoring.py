@@ -449,6 +449,8 @@ def test_the_generated_docs_are_current() -> None:
     assert "- dev: notification only (`monitoring.pages` False)" in alarms
     metrics_doc = (ROOT / "docs" / "METRICS.md").read_text()
     assert "| `DatabaseConnectionErrors` | `CleverBetter` | Count | `Environment`, `Service` |" in metrics_doc
+    assert "The SSM parameter `/clever-better/{token}/trading/halted` (String)" in metrics_doc
+    assert "| `halted` | boolean | `true` | `false` |" in metrics_doc
 
 
 def test_deployment_alarms_join_the_catalogue_at_p1(templates: dict[str, Any]) -> None:

@@ -39,6 +39,10 @@ EMULATED = {
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
+# Not deployed in the emulator yet: the alerting stack, which creates the trading-halt parameter;
+# with LOCAL=1 it refuses in one line naming that stack (test_resume_trading_needs_the_alerting_stack).
+# Halting and resuming are tested against moto in tests/ops/test_resume_trading.py.
+NOT_DEPLOYED_LOCALLY = {"resume-trading"}
 # Run against the emulator for real by their own test: make diff-local (test_emulator_diff.py).
 EMULATED_ELSEWHERE = {"diff-local"}
 # The CDK CLI against AWS accounts (their local counterparts are deploy-local and diff-local; their
@@ -65,7 +69,9 @@ def _documented(pattern: str) -> set[str]:
 def test_every_documented_target_is_run_or_accounted_for() -> None:
     documented = _documented(r"\bmake ([a-z][a-z0-9-]*)")
     assert len(documented) >= 30
-    assert documented == EMULATED | EMULATED_ELSEWHERE | OTHER_ENVIRONMENTS | CDK | TOOLING
+    assert documented == (
+        EMULATED | EMULATED_ELSEWHERE | OTHER_ENVIRONMENTS | NOT_DEPLOYED_LOCALLY | CDK | TOOLING
+    )
 
 
 class Session:
@@ -427,6 +433,15 @@ def test_drift(session: Session) -> None:
         ),
         "no drift: all 6 stacks of dev match their templates",
     ]
+
+
+def test_resume_trading_needs_the_alerting_stack(session: Session) -> None:
+    for variables in ({"DRY_RUN": "1"}, {"CONFIRM": "dev"}):
+        refused = session.make("resume-trading", ok=False, **variables)
+        assert (
+            f"error: stack {PREFIX}-alerting is not deployed in us-east-1 (parameter "
+            "/clever-better/dev/trading/halted not found); deploy it first: make deploy-dev"
+        ) in refused.splitlines(), refused
 
 
 def test_documented_ops_commands(session: Session) -> None:

@@ -37,6 +37,9 @@ DRIFT_CHECK_DLQ = "drift-check"
 # (names.oncall_topic), since the P1 topic's path runs through the router itself.
 ALARM_ROUTER_DLQ = "alarm-router"
 DEAD_LETTER_QUEUES: tuple[str, ...] = (DRIFT_CHECK_DLQ, ALARM_ROUTER_DLQ)
+# The P0 alarms that also halt trading (the alerting unit's trading-halt function; runbook
+# "Trading halt"): on ALARM only, beside their topic.
+HALTS_TRADING: tuple[str, ...] = ("daily-loss", "emergency-shutdown")
 # The runbook's response times per severity ("Alert Thresholds and Escalation").
 RESPONSE = {"P0": "immediately", "P1": "within 15 minutes", "P2": "within 1 hour", "P3": "within 4 hours"}
 
@@ -188,8 +191,8 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             1,
             1,
             "notBreaching",
-            "Incident response",
-            "open positions and exposure; halt trading if the loss is still growing",
+            "Trading halt",
+            "trading is halted: open positions and exposure, then make resume-trading after review",
             dashboard="main",
             source="monitoring.daily_loss_usd",
         )

@@ -46,6 +46,8 @@ class ServiceSpec:
     rollout: Rollout
     # Services it calls through their load balancer; each reaches it as {SERVICE}_URL.
     calls: tuple[str, ...] = ()
+    # Places bets, so reads the trading-halt parameter (docs/METRICS.md) as TRADING_HALT_PARAMETER.
+    trades: bool = False
 
     def __post_init__(self) -> None:
         # Blue/green needs a load balancer to move traffic between colours.
@@ -83,6 +85,7 @@ SPECS: Mapping[str, ServiceSpec] = MappingProxyType(
             buckets=(),
             rollout=Rollout.BLUE_GREEN,
             calls=("ml-service",),
+            trades=True,
         ),
         "ml-service": ServiceSpec(
             name="ml-service",

@@ -3,10 +3,11 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.alerting import AlarmRouter, alarm_topics
+from components.alerting import AlarmRouter, TradingHalt, alarm_topics
 from components.nag import acknowledge
 from components.network import Network
 from components.security import ApplicationSecrets
+from config.alarms import HALTS_TRADING
 from config.model import SEVERITIES, EnvironmentConfig
 from stacks.base import CleverBetterStack
 from stacks.monitoring_stack import MonitoringStack
@@ -19,7 +20,7 @@ class AlertingStack(CleverBetterStack):
 
     UNIT = "alerting"
     STATEFUL = False
-    SUMMARY = "alarm router: severity queues, PagerDuty/Opsgenie and Slack, on-call email"
+    SUMMARY = "alarm router: severity queues, PagerDuty/Opsgenie and Slack, on-call email; trading halt"
 
     def __init__(
         self,
@@ -59,12 +60,26 @@ class AlertingStack(CleverBetterStack):
             alerting=config.alerting,
             pages=config.monitoring.pages,
         )
-        acknowledge(
-            self.router.node.find_child("FunctionPolicy"),
-            "The alerting secret's ARN ends in six characters Secrets Manager chooses when it "
-            "creates the secret (clever-better/{token}/alerting-??????): that one secret only.",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{secret_arn}]",
+        self.halt = TradingHalt(
+            self,
+            "Halt",
+            context=self.unit_context(key),
+            network=network,
+            alarm_ids=HALTS_TRADING,
+            secret_arn=secret_arn,
+            secret_key_arn=secrets.key.key_arn,
+            dead_letters=self.router.dead_letters,
         )
+        for policy in (
+            self.router.node.find_child("FunctionPolicy"),
+            self.halt.node.find_child("FunctionPolicy"),
+        ):
+            acknowledge(
+                policy,
+                "The alerting secret's ARN ends in six characters Secrets Manager chooses when it "
+                "creates the secret (clever-better/{token}/alerting-??????): that one secret only.",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{secret_arn}]",
+            )
         for output_id, value, description in (
             (
                 "OncallTopicArn",

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402 - after the path, as a script
 from config import metrics  # noqa: E402
-from config.alarms import DEPLOYMENT_ALARM_SEVERITY, RESPONSE, AlarmSpec, catalogue  # noqa: E402
+from config.alarms import DEPLOYMENT_ALARM_SEVERITY, HALTS_TRADING, RESPONSE, AlarmSpec, catalogue  # noqa: E402
 from config.model import ENVIRONMENTS, EnvironmentConfig  # noqa: E402
 from config.names import Names  # noqa: E402
 
@@ -74,9 +74,13 @@ def metrics_doc() -> str:
     lines += [
         "",
         "## What the bot reads: the trading halt\n",
-        f"The SSM parameter `{parameter}` (String) holds one JSON object;",
-        "while `halted` is `true` the bot places no bet. The P0 `daily-loss` and `emergency-shutdown`",
-        "alarms set it (`lambdas/trading_halt`; a second halt keeps the first one's record), and",
+        f"The SSM parameter `{parameter}` (String; the bot's task gets its name as",
+        "`TRADING_HALT_PARAMETER` and may read it, nothing more) holds one JSON object;",
+        "while `halted` is `true` the bot places no bet, and it fails closed: a parameter it cannot",
+        "read or parse counts as halted. The P0 "
+        + " and ".join(f"`{alarm_id}`" for alarm_id in HALTS_TRADING)
+        + " alarms set it",
+        "(`lambdas/trading_halt`; a second halt keeps the first one's record), and",
         '`make resume-trading` clears it after review (runbook, "Trading halt").\n',
         "| field | type | halted | resumed |",
         "|---|---|---|---|",
@@ -116,7 +120,11 @@ def alarms_doc(configs: Sequence[EnvironmentConfig]) -> str:
         "OK actions go to the severity's SNS topic, `clever-better-{token}-p0` ... `-p3`; each",
         "alarm's description names the threshold, the first thing to check, its dashboard and its",
         "runbook section. Thresholds marked `monitoring.*` come from the environment's configuration",
-        "(`config/model.py` `MonitoringConfig`); the others are fixed here.\n",
+        "(`config/model.py` `MonitoringConfig`); the others are fixed here. Besides its topic,",
+        " and ".join(f"`{alarm_id}`" for alarm_id in HALTS_TRADING)
+        + " halt trading when they fire (the function `clever-better-{token}-trading-halt`;",
+        "runbook, Trading halt), and the router's dead-letter alarm also emails on-call",
+        "(`clever-better-{token}-oncall`), a path that does not go through the router.\n",
     ]
     for severity in ("P0", "P1", "P2", "P3"):
         lines += [

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from components.context import UnitContext
 from components.naming import pascal
-from config.alarms import AlarmSpec, Stat, catalogue
+from config.alarms import HALTS_TRADING, AlarmSpec, Stat, catalogue
 from config.model import PAGING_SEVERITIES, SEVERITIES, EnvironmentConfig, Severity
 
 # On each severity topic: whether its alarms page on-call (P0 and P1 where monitoring.pages).
@@ -83,9 +83,19 @@ class AlarmCatalogue(Construct):
             service="sns", resource=config.names.oncall_topic, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
         )
 
+        halt_function = stack.format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=config.names.trading_halt_function,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+        # Both live in the alerting stack, deployed after this one; CloudWatch takes their ARNs.
         def extra(spec: AlarmSpec) -> list[str]:
-            # The alerting stack (deployed after this one) creates it; CloudWatch takes the ARN.
             return [oncall] if spec.email_oncall else []
+
+        def halt(spec: AlarmSpec) -> list[str]:
+            return [halt_function] if spec.severity == "P0" and spec.id in HALTS_TRADING else []
 
         for spec in catalogue(config):
             name = config.names.alarm(spec.id, spec.severity)
@@ -98,7 +108,7 @@ class AlarmCatalogue(Construct):
                 "Resource",
                 alarm_name=name,
                 alarm_description=description(spec, config=config, region=region),
-                alarm_actions=[topic_arns[spec.severity], *extra(spec)],
+                alarm_actions=[topic_arns[spec.severity], *extra(spec), *halt(spec)],
                 ok_actions=[topic_arns[spec.severity], *extra(spec)],
                 threshold=spec.threshold,
                 comparison_operator=spec.comparison,

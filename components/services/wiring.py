@@ -96,6 +96,7 @@ class ServiceInputs:
             "DB_IAM_AUTH": "true",
             "SERVICE": spec.name,
             **{f"{purpose.upper()}_BUCKET": self.buckets.bucket_name(purpose) for purpose in spec.buckets},
+            **({"TRADING_HALT_PARAMETER": self.context.names.trading_halt_parameter} if spec.trades else {}),
             **{
                 f"{_variable(called)}_URL": f"http://{self.endpoints[called].load_balancer.load_balancer_dns_name}"
                 for called in spec.calls
@@ -158,6 +159,20 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
     for purpose in spec.buckets:
         inputs.buckets.grant_objects(task_role, purpose)
     grant_secret_keys(service.task_definition, [inputs.secrets.key])
+    if spec.trades:
+        # The alerting stack (deployed later) creates the parameter; the grant goes by name.
+        task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter"],
+                resources=[
+                    cdk.Stack.of(service).format_arn(
+                        service="ssm",
+                        resource="parameter",
+                        resource_name=inputs.context.names.trading_halt_parameter.lstrip("/"),
+                    )
+                ],
+            )
+        )
     acknowledge_task_definition(service.task_definition)
     for called in spec.calls:
         inputs.endpoints[called].allow_client(service.security_group)

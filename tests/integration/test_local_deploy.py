@@ -316,7 +316,10 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
     ]
     loss = alarms["clever-better-dev-daily-loss-P0"]
     assert (loss["Threshold"], loss["ComparisonOperator"]) == (-1000.0, "LessThanThreshold")
-    assert loss["AlarmActions"] == loss["OKActions"] == [topics["clever-better-dev-p0"]]
+    assert loss["OKActions"] == [topics["clever-better-dev-p0"]]
+    # On ALARM it also halts trading (the alerting stack's function and its permission).
+    halt = f"arn:aws:lambda:us-east-1:{local.ACCOUNT}:function:clever-better-dev-trading-halt"
+    assert loss["AlarmActions"] == [topics["clever-better-dev-p0"], halt]
     assert alarms["clever-better-dev-bot-deploy-5xx"]["AlarmActions"] == [topics["clever-better-dev-p1"]]
     key = sns.get_topic_attributes(TopicArn=topics["clever-better-dev-p0"])["Attributes"]["KmsMasterKeyId"]
     assert key.startswith("arn:aws:kms:us-east-1:")
@@ -413,6 +416,28 @@ def test_an_alarm_published_to_its_severity_topic_reaches_the_routers_queue(
         "ALARM",
         "dev",
     )
+
+
+def test_the_trading_halt_is_deployed_for_its_two_alarms(deployed: Any, clients: dict[str, Any]) -> None:
+    """The halt function, the resource policy CloudWatch needs to invoke it, and its parameter."""
+    account = local.ACCOUNT
+    function = clients["lambda"].get_function(FunctionName=f"{PREFIX}-trading-halt")["Configuration"]
+    assert function["Environment"]["Variables"]["HALT_PARAMETER"] == "/clever-better/dev/trading/halted"
+    # Its dead-letter queue: moto does not return it; the emulator checked at create time that the
+    # role may send to it and use its key (emulator/services/lambda_.py), the template test holds it.
+    policy = json.loads(clients["lambda"].get_policy(FunctionName=f"{PREFIX}-trading-halt")["Policy"])
+    statements = policy["Statement"]
+    assert sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in statements) == [
+        f"arn:aws:cloudwatch:us-east-1:{account}:alarm:{PREFIX}-daily-loss-P0",
+        f"arn:aws:cloudwatch:us-east-1:{account}:alarm:{PREFIX}-emergency-shutdown-P0",
+    ]
+    for statement in statements:
+        assert statement["Principal"] == {"Service": "lambda.alarms.cloudwatch.amazonaws.com"}
+        assert statement["Action"] == "lambda:InvokeFunction"
+        assert statement["Condition"]["StringEquals"]["AWS:SourceAccount"] == account
+    parameter = clients["ssm"].get_parameter(Name="/clever-better/dev/trading/halted")["Parameter"]
+    assert parameter["Type"] == "String"
+    assert json.loads(parameter["Value"])["halted"] is False
 
 
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:

@@ -35,14 +35,12 @@ EMULATED = {
     "deploy-status", "db-snapshot", "predeploy-check", "db-restore", "backup-config",
     "backup-models", "betfair-key-store", "config-update", "restart", "maintenance-on",
     "maintenance-off", "smoke-test-dev", "db-migrate", "db-migrate-dev", "db-migration-status", "approve",
-    "rollback", "deploy-local", "destroy-local", "drift",
+    "rollback", "deploy-local", "destroy-local", "drift", "resume-trading",
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
-# Not deployed in the emulator yet: the alerting stack, which creates the trading-halt parameter;
-# with LOCAL=1 it refuses in one line naming that stack (test_resume_trading_needs_the_alerting_stack).
-# Halting and resuming are tested against moto in tests/ops/test_resume_trading.py.
-NOT_DEPLOYED_LOCALLY = {"resume-trading"}
+# Every documented target now deploys locally; a new one that cannot goes here, with its reason.
+NOT_DEPLOYED_LOCALLY: set[str] = set()
 # Run against the emulator for real by their own test: make diff-local (test_emulator_diff.py).
 EMULATED_ELSEWHERE = {"diff-local"}
 # The CDK CLI against AWS accounts (their local counterparts are deploy-local and diff-local; their
@@ -260,11 +258,8 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
                 name,
                 *plausible.get(name, []),
             ],
-            # dev has no approval gate; nothing answers on :9; a rollback needs a second release;
-            # resume-trading refuses until the alerting stack (its parameter) is deployed locally.
-            ok={"approve": False, "smoke-test": False, "rollback": None, "resume-trading": None}.get(
-                name, True
-            ),
+            # dev has no approval gate; nothing answers on :9; a rollback needs a second release.
+            ok={"approve": False, "smoke-test": False, "rollback": None}.get(name, True),
         )
         printed += session.outputs[-2].count("[dry-run] ") + session.outputs[-2].count("+ aws ")
         hostile_args = [part for flag in flags[name] for part in (flag, value)]
@@ -421,27 +416,57 @@ def test_drift(session: Session) -> None:
     assert dry.splitlines() == [
         *(
             f"[dry-run] aws cloudformation detect-stack-drift --stack-name {PREFIX}-{unit}"
-            for unit in ("network", "data", "secrets", "registry", "services", "monitoring")
+            for unit in ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
         ),
-        "would wait for 6 detections and print each stack's drift",
+        "would wait for 7 detections and print each stack's drift",
     ]
     checked = session.make("drift")
     assert [line for line in checked.splitlines() if not line.startswith("+ ")] == [
         *(
             f"{PREFIX}-{unit}: IN_SYNC"
-            for unit in ("network", "data", "secrets", "registry", "services", "monitoring")
+            for unit in ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
         ),
-        "no drift: all 6 stacks of dev match their templates",
+        "no drift: all 7 stacks of dev match their templates",
     ]
 
 
-def test_resume_trading_needs_the_alerting_stack(session: Session) -> None:
-    for variables in ({"DRY_RUN": "1"}, {"CONFIRM": "dev"}):
-        refused = session.make("resume-trading", ok=False, **variables)
-        assert (
-            f"error: stack {PREFIX}-alerting is not deployed in us-east-1 (parameter "
-            "/clever-better/dev/trading/halted not found); deploy it first: make deploy-dev"
-        ) in refused.splitlines(), refused
+def test_resume_trading(session: Session, clients: dict[str, Any]) -> None:
+    """The runbook's "Trading halt": the alerting stack's parameter, halted as the P0 alarm's
+    function writes it (the emulator runs no Lambda code), then resumed by an operator."""
+    ssm = clients["ssm"]
+    name = "/clever-better/dev/trading/halted"
+    created = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    assert created == {"halted": False, "by": "deploy", "reason": "created with the alerting stack", "at": ""}
+    assert (
+        session.make("resume-trading", CONFIRM="dev")
+        .splitlines()[-1]
+        .startswith("trading is not halted in dev (/clever-better/dev/trading/halted = ")
+    )
+    halted = (
+        '{"halted":true,"by":"clever-better-dev-daily-loss-P0",'
+        '"reason":"Threshold Crossed: 1 datapoint [-1200.0]","at":"2026-12-02T03:15:42Z"}'
+    )
+    ssm.put_parameter(Name=name, Value=halted, Type="String", Overwrite=True)
+    record = (
+        "trading is halted in dev since 2026-12-02T03:15:42Z by clever-better-dev-daily-loss-P0: "
+        "Threshold Crossed: 1 datapoint [-1200.0]"
+    )
+    dry = session.make("resume-trading", DRY_RUN="1")
+    assert record in dry.splitlines() and "ssm put-parameter" in dry, dry
+    refused = session.make("resume-trading", ok=False, CONFIRM="production")
+    assert (
+        "error: confirmation 'production' is not 'dev'; /clever-better/dev/trading/halted left as it is"
+    ) in refused.splitlines(), refused
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == halted
+    resumed = session.make("resume-trading", CONFIRM="dev")
+    value = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    # Who resumed: the caller's ARN as STS names it (moto's default user here).
+    caller = f"arn:aws:sts::{local.ACCOUNT}:user/moto"
+    assert value == {"halted": False, "by": caller, "reason": "resumed by operator", "at": value["at"]}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", value["at"]), value
+    assert f"trading resumed in dev by {caller} ({name})" in resumed.splitlines()
+    again = session.make("resume-trading", CONFIRM="dev")
+    assert "nothing to resume" in again.splitlines()[-1]
 
 
 def test_documented_ops_commands(session: Session) -> None:

@@ -24,7 +24,10 @@ from tests.support import offline_aws
 PARAMETER = "/clever-better/prod/trading/halted"
 SECRET = "clever-better/prod/alerting"
 ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:clever-better-prod-daily-loss-P0"
-REASON = "Threshold Crossed: 1 out of the last 1 datapoints [-1200.0 (02/12/26 03:14:00)] was less than the threshold (-1000.0)."  # noqa: E501
+REASON = (
+    "Threshold Crossed: 1 out of the last 1 datapoints [-1200.0 (02/12/26 03:14:00)] "
+    "was less than the threshold (-1000.0)."
+)
 # What the alerting stack creates the parameter with (the bot trades).
 NOT_HALTED = '{"halted":false}'
 

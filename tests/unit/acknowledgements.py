@@ -644,14 +644,20 @@ ALERTING_PINS = (
     ),
     Pin(
         stages=_ENVIRONMENTS,
-        paths=("alerting/Router/FunctionPolicy",),
+        paths=("alerting/Halt/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
+        reason=LAMBDA_CONCURRENCY_REASON,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/Router/FunctionPolicy", "alerting/Halt/FunctionPolicy"),
         rules=LAMBDA_VPC_RULES,
         reason=LAMBDA_VPC_REASON,
     ),
     *(
         Pin(
             stages=(stage,),
-            paths=("alerting/Router/FunctionPolicy",),
+            paths=("alerting/Router/FunctionPolicy", "alerting/Halt/FunctionPolicy"),
             rules=(
                 "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:us-east-1:{account}:"
                 f"secret:clever-better/{token}/alerting-??????]",

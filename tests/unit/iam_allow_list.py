@@ -156,11 +156,12 @@ DRIFT_CHECK_WILDCARDS: dict[tuple[str, str], str] = {
 
 # The monitoring stack holds the drift check.
 WILDCARDS = {**WILDCARDS, **DRIFT_CHECK_WILDCARDS}
-# The alerting stack's router: Lambda's VPC attachment, like every VPC function of ours.
+# The alerting stack's router and trading halt: Lambda's VPC attachment, like every VPC function of ours.
 WILDCARDS = {
     **WILDCARDS,
     **{
-        ("alerting/Router/FunctionPolicy/Resource", action): _LAMBDA_VPC
+        (f"alerting/{construct}/FunctionPolicy/Resource", action): _LAMBDA_VPC
+        for construct in ("Router", "Halt")
         for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
     },
 }

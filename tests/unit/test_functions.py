@@ -16,7 +16,7 @@ from tests.support import CDK_CONTEXT, LAMBDA_VPC_ACTIONS, resources
 
 ENI_ACTIONS = set(LAMBDA_VPC_ACTIONS)
 # Per environment: the database bootstrap, the Betfair rotation, the two blue/green hooks, the
-# drift check and the alarm router.
+# drift check, the alarm router and the trading halt.
 VPC_FUNCTIONS = {
     "clever-better-dev-data": ["DatabaseRolesFunctionA506F2E1"],
     "clever-better-staging-data": ["DatabaseRolesFunctionA506F2E1"],
@@ -30,9 +30,9 @@ VPC_FUNCTIONS = {
     "clever-better-dev-monitoring": ["DriftCheckFunction784DF828"],
     "clever-better-staging-monitoring": ["DriftCheckFunction784DF828"],
     "clever-better-prod-monitoring": ["DriftCheckFunction784DF828"],
-    "clever-better-dev-alerting": ["RouterFunction0F681190"],
-    "clever-better-staging-alerting": ["RouterFunction0F681190"],
-    "clever-better-prod-alerting": ["RouterFunction0F681190"],
+    "clever-better-dev-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
+    "clever-better-staging-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
+    "clever-better-prod-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
 }
 # Token -> (account, private subnets).
 ENVIRONMENTS = {"dev": ("111111111111", 2), "staging": ("222222222222", 2), "prod": ("333333333333", 3)}
@@ -125,7 +125,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 22  # 18 of ours, 4 CDK custom-resource providers
+    assert len(functions) == 25  # 21 of ours, 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -155,4 +155,6 @@ def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -
         ("clever-better-dev-monitoring", "DriftCheckFunction784DF828"): None,  # one call a day
         # SQS scales it with the alarms; a reservation would hold alarms back when they burst.
         ("clever-better-dev-alerting", "RouterFunction0F681190"): None,
+        # Two alarms invoke it, each at most once per state change.
+        ("clever-better-dev-alerting", "HaltFunctionC50CE058"): None,
     }

@@ -90,6 +90,7 @@ def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
 
 
 def test_each_alarm_notifies_its_severitys_topic_on_alarm_and_ok(templates: dict[str, Any]) -> None:
+    halting: set[str] = set()
     for stack in MONITORING_STACKS:
         template = templates[stack]
         token = stack.split("-")[2]
@@ -108,11 +109,23 @@ def test_each_alarm_notifies_its_severitys_topic_on_alarm_and_ok(templates: dict
                 for lid, topic in topics.items()
                 if topic == f"clever-better-{token}-{severity.lower()}"
             ]
+            account = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[token]
             if name.endswith("-alarm-router-dlq-P1"):
                 # The router's own failures also email on-call, not through the router.
-                account = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[token]
                 expected = [*expected, f"arn:aws:sns:us-east-1:{account}:clever-better-{token}-oncall"]
-            assert alarm["AlarmActions"] == alarm["OKActions"] == expected, name
+            assert alarm["OKActions"] == expected, name
+            if name in (
+                f"clever-better-{token}-daily-loss-P0",
+                f"clever-better-{token}-emergency-shutdown-P0",
+            ):
+                # Only these two halt trading, and only when they fire (resuming is an operator's call).
+                expected = [
+                    *expected,
+                    f"arn:aws:lambda:us-east-1:{account}:function:clever-better-{token}-trading-halt",
+                ]
+                halting.add(name)
+            assert alarm["AlarmActions"] == expected, name
+    assert len(halting) == 2 * len(MONITORING_STACKS)
 
 
 def test_topics_are_encrypted_with_a_key_cloudwatch_may_use(templates: dict[str, Any]) -> None:
@@ -150,10 +163,11 @@ def test_descriptions_link_the_dashboard_and_an_existing_runbook_section(templat
     }
     alarm = _alarms(templates[PROD])["clever-better-prod-daily-loss-P0"]
     assert alarm["AlarmDescription"] == (
-        "P0 Daily loss above $1000: < -1000 USD (1 of 1 periods of 1 min). First check: open positions and "
-        "exposure; halt trading if the loss is still growing. Dashboard: https://us-east-1.console.aws.amazon.com"
-        "/cloudwatch/home?region=us-east-1#dashboards/dashboard/clever-better-prod-main Runbook: "
-        "https://github.com/clever-better/infrastructure/blob/main/docs/RUNBOOK.md#incident-response"
+        "P0 Daily loss above $1000: < -1000 USD (1 of 1 periods of 1 min). First check: trading is halted: "
+        "open positions and exposure, then make resume-trading after review. Dashboard: "
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/"
+        "clever-better-prod-main Runbook: "
+        "https://github.com/clever-better/infrastructure/blob/main/docs/RUNBOOK.md#trading-halt"
     )
     for name, alarm in _alarms(templates[PROD]).items():
         text = alarm["AlarmDescription"]
@@ -449,7 +463,8 @@ def test_the_generated_docs_are_current() -> None:
     assert "- dev: notification only (`monitoring.pages` False)" in alarms
     metrics_doc = (ROOT / "docs" / "METRICS.md").read_text()
     assert "| `DatabaseConnectionErrors` | `CleverBetter` | Count | `Environment`, `Service` |" in metrics_doc
-    assert "The SSM parameter `/clever-better/{token}/trading/halted` (String)" in metrics_doc
+    assert "The SSM parameter `/clever-better/{token}/trading/halted` (String;" in metrics_doc
+    assert "it fails closed: a parameter it cannot\nread or parse counts as halted" in metrics_doc
     assert "| `halted` | boolean | `true` | `false` |" in metrics_doc
 
 

@@ -38,7 +38,8 @@ BOILERPLATE = re.compile(
 )
 # Our Lambdas (components/functions.py), by construct path.
 OUR_FUNCTIONS = (
-    r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function|Router/Function)"
+    r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function"
+    r"|Router/Function|Halt/Function)"
 )
 
 

@@ -256,7 +256,8 @@ def _role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]
 # Family suffix -> the task role's complete actions (the migration gets its database credentials
 # as container secrets, through the execution role; its task role grants nothing).
 TASK_ROLE_ACTIONS = {
-    "bot": {"rds-db:connect"},
+    # The trading-halt parameter (tests/unit/test_alerting.py holds which one).
+    "bot": {"rds-db:connect", "ssm:GetParameter"},
     "data-ingestion": {"rds-db:connect"},
     "ml-service": {
         "rds-db:connect",

@@ -9,6 +9,10 @@
 * each Lambda: cold import time (a fresh interpreter importing the handler, minus the
   interpreter's own start-up) and handler throughput (full four-step rotations per second
   against in-process moto, so it measures our code plus moto, not AWS)
+* the alarm router (issue 14; targets: cold import < 80 ms, >= 2,000 events/s, package < 100 KB):
+  its deployment package size, and events per second through `handle` in-process, each a P2
+  alarm posted to Slack at a local HTTP stub (one request per event), with an in-memory
+  idempotency store: our code plus urllib and a loopback socket, not DynamoDB or Slack
 """
 
 from __future__ import annotations
@@ -82,6 +86,14 @@ def main() -> None:
     for name in lambdas:
         cold = _median(f"{name} cold import", [sys.executable, "-c", f"import lambdas.{name}.handler"])
         print(f"{name + ' import only':<28} {cold - bare:7.2f} s")
+    if "alarm_router" in lambdas:
+        size = sum(p.stat().st_size for p in (ROOT / "lambdas" / "alarm_router").rglob("*.py"))
+        print(f"{'alarm_router package':<28} {size / 1024:7.1f} KB (target < 100 KB)")
+        rates = [_router_rate() for _ in range(RUNS)]
+        print(
+            f"{'alarm_router throughput':<28} median {statistics.median(rates):7.0f} events/s (stub)"
+            f"   runs: {', '.join(f'{r:.0f}' for r in rates)} (target >= 2000)"
+        )
     if "betfair_rotation" in lambdas:
         rates = [_rotation_rate() for _ in range(RUNS)]
         print(
@@ -95,6 +107,96 @@ def _forget_head() -> None:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
     for cached in (ROOT / ".cache" / "synth").glob(f"{head.stdout.strip()}-*"):
         shutil.rmtree(cached)
+
+
+def _router_rate(events: int = 2000) -> float:
+    """Alarm messages routed per second: SQS batches of ten, Slack at a loopback stub."""
+    import multiprocessing
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    sys.path.insert(0, str(ROOT))
+    from lambdas.alarm_router import handler as router
+
+    class Slack(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    class Memory:
+        def __init__(self) -> None:
+            self.keys: set[str] = set()
+
+        def done(self, key: str) -> bool:
+            return key in self.keys
+
+        def mark(self, key: str) -> None:
+            self.keys.add(key)
+
+    # The stub answers from its own process, so its threads do not share the router's GIL.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slack)
+    stub = multiprocessing.get_context("fork").Process(target=server.serve_forever, daemon=True)
+    stub.start()
+    router.logger.disabled = True  # a log line per delivery would measure the terminal
+    try:
+        webhook = f"http://127.0.0.1:{server.server_address[1]}/slack"
+        settings = router.Settings(secret_id="bench", pager="pagerduty", pages=True, table="bench")
+        keys = {"slack_webhooks": {"P2": webhook}}
+        message = json.dumps(
+            {
+                "AlarmName": "clever-better-prod-cache-hit-ratio-P2",
+                "AlarmDescription": "P2 Cache hit ratio below 50%",
+                "AWSAccountId": "123456789012",
+                "NewStateValue": "ALARM",
+                "NewStateReason": "Threshold Crossed",
+                "StateChangeTime": "2026-12-02T03:15:42.123+0000",
+                "Region": "US East (N. Virginia)",
+                "AlarmArn": (
+                    "arn:aws:cloudwatch:us-east-1:123456789012:alarm:clever-better-prod-cache-hit-ratio-P2"
+                ),
+            }
+        )
+        batches = [
+            {
+                "Records": [
+                    {
+                        "messageId": f"m{b}-{i}",
+                        "body": json.dumps(
+                            {
+                                "Type": "Notification",
+                                "MessageId": f"sns-{b}-{i}",
+                                "TopicArn": "arn:aws:sns:us-east-1:123456789012:clever-better-prod-p2",
+                                "Message": message,
+                            }
+                        ),
+                    }
+                    for i in range(10)
+                ]
+            }
+            for b in range(events // 10)
+        ]
+        store = Memory()
+        start = time.perf_counter()
+        for batch in batches:
+            result = router.handle(
+                batch, settings=settings, keys=keys, store=store, deadline=time.monotonic() + 60
+            )
+            assert not result["batchItemFailures"], result
+        elapsed = time.perf_counter() - start
+        assert len(store.keys) == events
+        return events / elapsed
+    finally:
+        router.logger.disabled = False
+        stub.terminate()
+        stub.join()
+        server.server_close()
 
 
 def _rotation_rate(rotations: int = 30) -> float:

@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import region_info
 from constructs import Construct
@@ -51,6 +52,18 @@ def send_statements(queue: sqs.IQueue) -> list[iam.PolicyStatement]:
             )
         )
     return statements
+
+
+def secret_read_statements(secret_arn: str, *, key_arn: str, region: str) -> list[iam.PolicyStatement]:
+    """Read one secret's value: GetSecretValue on it, and its key only as Secrets Manager uses it."""
+    return [
+        iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]),
+        iam.PolicyStatement(
+            actions=["kms:Decrypt"],
+            resources=[key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        ),
+    ]
 
 
 def lambda_code(name: str) -> lambda_.Code:
@@ -196,3 +209,72 @@ def _vpc_access(
             conditions={"Null": {"lambda:SourceFunctionArn": "false"}},
         ),
     ]
+
+
+# Our schedules live in Scheduler's default group; their roles trust schedules of that group only.
+SCHEDULE_GROUP = "default"
+
+
+def scheduled_invocation(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    description: str,
+    expression: str,
+    function: lambda_.IFunction,
+    dead_letters: sqs.IQueue,
+    max_event_age: cdk.Duration,
+    retries: int,
+    input: str | None = None,
+) -> scheduler.CfnSchedule:
+    """An EventBridge Scheduler schedule (UTC) that invokes `function`, construct ids
+    `{construct_id}` (schedule), `...Role`, `...Policy`; an invocation Scheduler cannot make
+    within `max_event_age` after `retries` lands in `dead_letters`."""
+    stack = cdk.Stack.of(scope)
+    group_arn = stack.format_arn(service="scheduler", resource="schedule-group", resource_name=SCHEDULE_GROUP)
+    # Scheduler assumes the role on behalf of a schedule group (since September 2023): this
+    # account's default group only, and only to invoke this one function.
+    role = iam.Role(
+        scope,
+        f"{construct_id}Role",
+        description=f"Lets EventBridge Scheduler invoke {name}",
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnEquals": {"aws:SourceArn": group_arn},
+            },
+        ),
+    )
+    role.add_managed_policy(
+        iam.ManagedPolicy(
+            scope,
+            f"{construct_id}Policy",
+            statements=[
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]),
+                *send_statements(dead_letters),
+            ],
+        )
+    )
+    return scheduler.CfnSchedule(
+        scope,
+        construct_id,
+        name=name,
+        group_name=SCHEDULE_GROUP,
+        description=description,
+        schedule_expression=expression,
+        schedule_expression_timezone="UTC",
+        # Required by CloudFormation; OFF: at the scheduled time exactly.
+        flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+        state="ENABLED",
+        target=scheduler.CfnSchedule.TargetProperty(
+            arn=function.function_arn,
+            role_arn=role.role_arn,
+            input=input,
+            retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                maximum_event_age_in_seconds=int(max_event_age.to_seconds()), maximum_retry_attempts=retries
+            ),
+            dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
+        ),
+    )

@@ -263,6 +263,11 @@ class Names:
         return f"{self.prefix}-alarm-router"
 
     @property
+    def alarm_reminder_schedule(self) -> str:
+        """EventBridge Scheduler: every five minutes, the router reminds of P0/P1 alarms still open."""
+        return f"{self.prefix}-alarm-reminders"
+
+    @property
     def alarm_deliveries_table(self) -> str:
         """DynamoDB: which destination took which alarm message (a day, then expired)."""
         return f"{self.prefix}-alarm-deliveries"

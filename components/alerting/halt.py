@@ -14,7 +14,6 @@ import json
 from collections.abc import Sequence
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -22,9 +21,9 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import python_function
+from components.functions import python_function, secret_read_statements
 from components.naming import pascal
-from components.network import Network, closed_security_group
+from components.network import Network, https_out_security_group
 
 ALARMS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
 # What the parameter holds until something halts trading (the bot trades while "halted" is false).
@@ -63,14 +62,12 @@ class TradingHalt(Construct):
         parameter = self.parameter.node.default_child
         assert isinstance(parameter, ssm.CfnParameter)
         parameter.add_property_deletion_override("Tags")
-        security_group = closed_security_group(
+        security_group = https_out_security_group(
             self,
             "SecurityGroup",
             vpc=network.vpc,
             description=f"{names.prefix} trading halt: HTTPS to Slack and AWS",
-        )
-        security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to Slack (NAT) and the AWS APIs"
+            egress="HTTPS to Slack (NAT) and the AWS APIs",
         )
         self.function: lambda_.Function = python_function(
             self,
@@ -83,14 +80,7 @@ class TradingHalt(Construct):
                 iam.PolicyStatement(
                     actions=["ssm:GetParameter", "ssm:PutParameter"], resources=[self.parameter.parameter_arn]
                 ),
-                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]),
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[secret_key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
-                    },
-                ),
+                *secret_read_statements(secret_arn, key_arn=secret_key_arn, region=stack.region),
             ],
             environment={
                 "HALT_PARAMETER": names.trading_halt_parameter,

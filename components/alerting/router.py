@@ -16,11 +16,11 @@ Delivery chain, each link granted where AWS checks it:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -29,9 +29,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import python_function
+from components.functions import python_function, scheduled_invocation, secret_read_statements
 from components.nag import acknowledge
-from components.network import Network, closed_security_group
+from components.network import Network, https_out_security_group
 from config.alarms import ALARM_ROUTER_DLQ
 from config.model import SEVERITIES, AlertingConfig, Severity
 
@@ -43,6 +43,7 @@ VISIBILITY = cdk.Duration.seconds(360)
 # is a dead letter.
 MAX_RECEIVES = 5
 BATCH_SIZE = 10
+REMINDER_SCHEDULE = "rate(5 minutes)"
 
 
 class AlarmRouter(Construct):
@@ -108,14 +109,12 @@ class AlarmRouter(Construct):
             "NIST.800.53.R5::NIST.800.53.R5-DynamoDBInBackupPlan",
         )
 
-        security_group = closed_security_group(
+        security_group = https_out_security_group(
             self,
             "SecurityGroup",
             vpc=network.vpc,
             description=f"{names.prefix} alarm router: HTTPS to PagerDuty, Opsgenie, Slack and AWS",
-        )
-        security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the providers (NAT) and the AWS APIs"
+            egress="HTTPS to the providers (NAT) and the AWS APIs",
         )
         queue_arns = [q.queue_arn for q in self.queues.values()]
         self.function: lambda_.Function = python_function(
@@ -134,13 +133,11 @@ class AlarmRouter(Construct):
                 iam.PolicyStatement(
                     actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.table.table_arn]
                 ),
-                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]),
+                *secret_read_statements(secret_arn, key_arn=secret_key_arn, region=stack.region),
+                # The reminders: which P0/P1 alarms are still in ALARM (a read of alarm states).
+                # Its own Sid keeps the CDK from merging it into the VPC statement on `*`.
                 iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[secret_key_arn],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
-                    },
+                    sid="ReadAlarmStates", actions=["cloudwatch:DescribeAlarms"], resources=["*"]
                 ),
             ],
             environment={
@@ -148,17 +145,15 @@ class AlarmRouter(Construct):
                 "PAGER": alerting.pager,
                 "PAGES": "true" if pages else "false",
                 "IDEMPOTENCY_TABLE": names.alarm_deliveries_table,
+                "ALARM_PREFIX": f"{names.prefix}-",
             },
             vpc=network.vpc,
             security_group=security_group,
             timeout=TIMEOUT,
             reserved_concurrency=None,
-        )
-        acknowledge(
-            self.function.node.default_child or self.function,
-            "SQS invokes it: a message it cannot deliver returns to its queue and, after five "
-            "receives, moves to the queues' dead-letter queue, whose P1 alarm also emails on-call.",
-            "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+            # The reminder schedule's runs are asynchronous: one failing after Lambda's two retries
+            # lands here too (SQS's invocations are synchronous and keep their redrive).
+            dead_letter_queue=self.dead_letters,
         )
         for severity, queue in self.queues.items():
             lambda_.EventSourceMapping(
@@ -171,6 +166,22 @@ class AlarmRouter(Construct):
             )
             # Its Ref to the function orders it after the function, whose role names the
             # managed policy (consume, decrypt) that CreateEventSourceMapping checks.
+
+        # While a P0/P1 stays in ALARM, a Slack reminder every 30 minutes (the runbook's update
+        # cadence): the router looks every five minutes. A stale look is worth nothing, so one
+        # Scheduler cannot make within five minutes is dropped to the dead letters.
+        self.reminders = scheduled_invocation(
+            self,
+            "Reminders",
+            name=names.alarm_reminder_schedule,
+            description="Every 5 minutes: reminds on Slack of P0/P1 alarms open for each further 30 minutes",
+            expression=REMINDER_SCHEDULE,
+            function=self.function,
+            dead_letters=self.dead_letters,
+            max_event_age=cdk.Duration.minutes(5),
+            retries=2,
+            input=json.dumps({"action": "remind"}),
+        )
 
         self.oncall_topic = sns.Topic(
             self,

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
@@ -23,9 +22,9 @@ from aws_cdk import region_info
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import python_function, send_statements
+from components.functions import python_function, scheduled_invocation
 from components.nag import acknowledge
-from components.network import Network, closed_security_group
+from components.network import Network, https_out_security_group
 from config import metrics
 from config.alarms import DRIFT_CHECK_DLQ
 from config.names import Names
@@ -33,9 +32,6 @@ from config.names import Names
 # Daily at 06:00 UTC: after the 02:00 backup window, before the working day. Scheduler's cron has
 # six fields (minutes hours day-of-month month day-of-week year; one of the two days is `?`).
 SCHEDULE = "cron(0 6 * * ? *)"
-SCHEDULE_TIMEZONE = "UTC"
-# The schedule lives in Scheduler's default group; the role trusts schedules of that group only.
-SCHEDULE_GROUP = "default"
 # A detection takes minutes per stack, all run side by side; the handler publishes what it knows
 # before this runs out.
 TIMEOUT = cdk.Duration.minutes(10)
@@ -280,15 +276,13 @@ class DriftCheck(Construct):
             raise ValueError("DriftCheck needs the stacks to check (stack_names is empty)")
         names = context.names
 
-        self.security_group = closed_security_group(
+        # CloudFormation has no interface endpoint in our VPCs: its API is reached through NAT.
+        self.security_group = https_out_security_group(
             self,
             "SecurityGroup",
             vpc=network.vpc,
             description=f"{names.prefix} drift check: HTTPS to the CloudFormation and CloudWatch APIs",
-        )
-        # CloudFormation has no interface endpoint in our VPCs: its API is reached through NAT.
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the AWS APIs (endpoints, NAT)"
+            egress="HTTPS to the AWS APIs (endpoints, NAT)",
         )
 
         # Where a run lands when Scheduler cannot invoke the function, or the function fails its
@@ -387,56 +381,15 @@ class DriftCheck(Construct):
         )
 
     def _schedule(self, names: Names) -> scheduler.CfnSchedule:
-        stack = cdk.Stack.of(self)
-        group_arn = stack.format_arn(
-            service="scheduler", resource="schedule-group", resource_name=SCHEDULE_GROUP
-        )
-        # Scheduler assumes the role on behalf of a schedule group (since September 2023): this
-        # account's default group only, and only to invoke this one function.
-        role = iam.Role(
-            self,
-            "ScheduleRole",
-            description="Lets EventBridge Scheduler invoke the drift check",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnEquals": {"aws:SourceArn": group_arn},
-                },
-            ),
-        )
-        role.add_managed_policy(
-            iam.ManagedPolicy(
-                self,
-                "SchedulePolicy",
-                statements=[
-                    iam.PolicyStatement(
-                        actions=["lambda:InvokeFunction"], resources=[self.function.function_arn]
-                    ),
-                    *send_statements(self.dead_letters),
-                ],
-            )
-        )
-        return scheduler.CfnSchedule(
+        return scheduled_invocation(
             self,
             "Schedule",
             name=names.drift_check_schedule,
-            group_name=SCHEDULE_GROUP,
             description="Daily configuration-drift check of the environment's stacks (make drift on demand)",
-            schedule_expression=SCHEDULE,
-            schedule_expression_timezone=SCHEDULE_TIMEZONE,
-            # Required by CloudFormation; OFF: at 06:00 exactly.
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            state="ENABLED",
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.function.function_arn,
-                role_arn=role.role_arn,
-                # A run that cannot start within the hour waits for the next day's.
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
-                ),
-                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
-                    arn=self.dead_letters.queue_arn
-                ),
-            ),
+            expression=SCHEDULE,
+            function=self.function,
+            dead_letters=self.dead_letters,
+            # A run that cannot start within the hour waits for the next day's.
+            max_event_age=cdk.Duration.hours(1),
+            retries=3,
         )

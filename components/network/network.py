@@ -55,6 +55,16 @@ def closed_security_group(
     )
 
 
+def https_out_security_group(
+    scope: Construct, construct_id: str, *, vpc: ec2.IVpc, description: str, egress: str
+) -> ec2.SecurityGroup:
+    """A closed group whose one way out is HTTPS, to anywhere: the AWS APIs without an interface
+    endpoint here, and third parties (Slack, PagerDuty) through NAT. `egress` says which."""
+    group = closed_security_group(scope, construct_id, vpc=vpc, description=description)
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), egress)
+    return group
+
+
 class Network(Construct):
     """A VPC with public, private-with-egress and isolated subnets.
 

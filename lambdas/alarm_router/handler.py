@@ -22,6 +22,10 @@ Never lose an alarm:
   as failed, so it ends in the dead-letter queue, never silently dropped; an unknown severity
   is routed as P1.
 
+While a P0 or P1 stays in ALARM, a reminder posts to its Slack channel every 30 minutes until it
+resolves: a schedule invokes this function with ``{"action": "remind"}`` every five minutes
+(``remind``; the alarms of ``ALARM_PREFIX``, each reminder recorded like a delivery).
+
 Integration keys and webhook URLs come from the secret ``SECRET_ID`` (JSON:
 ``pagerduty_routing_key``, ``opsgenie_api_key``, ``slack_webhooks`` by severity), read once per
 container and never logged. boto3 is imported on first use, not at start: a cold start pays
@@ -30,6 +34,7 @@ only for the standard library.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -65,6 +70,9 @@ IDEMPOTENCY_SECONDS = 86_400
 SEVERITY_IN_NAME = re.compile(r"-(P[0-3])$")
 SEVERITY_IN_TOPIC = re.compile(r"-(p[0-3])$")
 LINK = re.compile(r"(Dashboard|Runbook): (https://\S+)")
+# The runbook's update cadence while a P0/P1 is open; the reminder schedule's event.
+REMIND_EVERY = 1800
+REMIND_ACTION = "remind"
 ESCALATION = {
     "P0": "on-call -> team lead after 30 minutes -> engineering manager after 1 hour",
     "P1": "on-call -> team lead after 30 minutes",
@@ -434,13 +442,114 @@ def handle(
     return {"batchItemFailures": [{"itemIdentifier": item} for item in failures]}
 
 
-def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+# --- reminders -------------------------------------------------------------------------------------
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _moment(alarm: Mapping[str, Any]) -> datetime | None:
+    """When the alarm last changed state (ALARM since then), as boto3 returns it."""
+    value = alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def reminder(name: str, severity: str, since: datetime, now: datetime, region: str) -> dict[str, Any]:
+    minutes = int((now - since).total_seconds() // 60)
+    alarm = Alarm(
+        message_id="",
+        name=name,
+        severity=severity,
+        state="ALARM",
+        reason="",
+        time=since.isoformat(),
+        region=region,
+        arn="",
+        environment=name.split("-")[2] if name.count("-") >= 3 else "?",
+        dashboard=None,
+        runbook=None,
+    )
+    return {
+        "text": (
+            f"*Reminder: {severity} still in ALARM* `{name}` ({alarm.environment}) for "
+            f"{minutes // 60} h {minutes % 60:02d} min, since {since:%Y-%m-%d %H:%M} UTC "
+            f"· <{alarm.console}|Alarm>\n"
+            f"Post the 30-minute update in {alarm.incident_channel}. Escalation: {ESCALATION[severity]}."
+        )
+    }
+
+
+def remind(
+    *,
+    cloudwatch: Any,
+    prefix: str,
+    region: str,
+    keys: Mapping[str, Any],
+    store: Store,
+    now: datetime,
+    deadline: float,
+) -> dict[str, list[str]]:
+    """One Slack reminder per 30 minutes a P0 or P1 alarm of `prefix` stays in ALARM (the runbook's
+    update cadence), until it resolves. Each is recorded by (alarm, since, count), so a run that
+    repeats posts nothing twice, and one that failed is made up by the next run."""
+    reminded, failed = [], []
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=prefix, StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    )
+    for page in pages:
+        for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
+            name = _string(alarm.get("AlarmName"))
+            match = SEVERITY_IN_NAME.search(name)
+            since = _moment(alarm)
+            # The filter asked for ALARM already; checked again, as a reminder must never be wrong.
+            if alarm.get("StateValue") != "ALARM" or match is None or match.group(1) not in PAGING:
+                continue
+            if since is None:
+                continue
+            count = int((now - since).total_seconds() // REMIND_EVERY)
+            if count < 1:
+                continue
+            key = f"reminder#{name}#{since.isoformat()}#{count}"
+            webhook = (keys.get("slack_webhooks") or {}).get(match.group(1))
+            if store.done(key):
+                continue
+            if not webhook:
+                _log(logging.ERROR, "no-slack-webhook", alarm=name, severity=match.group(1))
+                failed.append(name)
+                continue
+            message = reminder(name, match.group(1), since, now, region)
+            try:
+                with_retries(functools.partial(post, str(webhook), message), deadline=deadline)
+            except (Transient, Permanent) as error:
+                _log(logging.ERROR, "reminder-undelivered", alarm=name, error=str(error))
+                failed.append(name)
+                continue
+            store.mark(key)
+            reminded.append(name)
+            _log(logging.INFO, "reminded", alarm=name, count=count)
+    return {"reminded": reminded, "failed": failed}
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """An SQS batch of alarm messages, or the reminder schedule's `{"action": "remind"}`."""
     settings = Settings.from_environment(os.environ)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
-    return handle(
-        event,
-        settings=settings,
-        keys=secret(settings.secret_id),
-        store=DynamoStore(settings.table),
-        deadline=deadline,
-    )
+    keys = secret(settings.secret_id)
+    store = DynamoStore(settings.table)
+    if isinstance(event, Mapping) and event.get("action") == REMIND_ACTION:
+        import boto3
+
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        return remind(
+            cloudwatch=boto3.client("cloudwatch"),
+            prefix=os.environ["ALARM_PREFIX"],
+            region=region,
+            keys=keys,
+            store=store,
+            now=now(),
+            deadline=deadline,
+        )
+    return handle(event, settings=settings, keys=keys, store=store, deadline=deadline)

@@ -400,6 +400,14 @@ def test_an_alarm_published_to_its_severity_topic_reaches_the_routers_queue(
     mappings = clients["lambda"].list_event_source_mappings(FunctionName=f"{PREFIX}-alarm-router")
     sources = sorted(m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings["EventSourceMappings"])
     assert sources == [f"{PREFIX}-alarms-p{n}" for n in range(4)]
+    # The 30-minute reminders: the router, every five minutes, with the event it tells apart.
+    reminders = clients["scheduler"].get_schedule(Name=f"{PREFIX}-alarm-reminders")
+    assert reminders["ScheduleExpression"] == "rate(5 minutes)"
+    assert reminders["Target"]["Arn"] == f"arn:aws:lambda:us-east-1:{account}:function:{PREFIX}-alarm-router"
+    assert json.loads(reminders["Target"]["Input"]) == {"action": "remind"}
+    assert reminders["Target"]["DeadLetterConfig"] == {
+        "Arn": f"arn:aws:sqs:us-east-1:{account}:{PREFIX}-alarm-router-dlq"
+    }
     alarm = {
         "AlarmName": f"{PREFIX}-daily-loss-P0",
         "NewStateValue": "ALARM",

@@ -11,8 +11,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
@@ -454,3 +456,81 @@ def test_any_batch_ends_delivered_or_reported(records: list[Any]) -> None:
     assert failed == malformed
     # Slack has a channel for every severity: at least one post per distinct alarm message.
     assert len(sent) >= len(set(readable.values()))
+
+
+# --- reminders while a P0/P1 stays in ALARM -------------------------------------------------------
+
+
+def _alarm(cloudwatch: Any, name: str, state: str = "ALARM") -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="CleverBetter",
+        MetricName="DailyPnL",
+        Statistic="Minimum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=-1000,
+        ComparisonOperator="LessThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+def remind_at(minutes: float) -> dict[str, Any]:
+    """The handler on the reminder schedule's event, `minutes` after the alarms changed state."""
+    later = datetime.now(UTC) + timedelta(minutes=minutes)
+    with patch.object(router, "now", return_value=later):
+        result: dict[str, Any] = router.handler({"action": "remind"}, Context())
+    return result
+
+
+def test_a_p0_or_p1_still_in_alarm_is_reminded_every_30_minutes_until_it_resolves(
+    wired: dict[str, Any], stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALARM_PREFIX", "clever-better-prod-")
+    cloudwatch = boto3.client("cloudwatch")
+    for name in ("clever-better-prod-daily-loss-P0", "clever-better-prod-error-rate-P1"):
+        _alarm(cloudwatch, name)
+    _alarm(cloudwatch, "clever-better-prod-cache-hit-ratio-P2")  # not paging: no reminder
+    _alarm(cloudwatch, "clever-better-prod-memory-P1", state="OK")  # resolved: none
+    _alarm(cloudwatch, "clever-better-staging-daily-loss-P0")  # another environment's
+    assert remind_at(29) == {"reminded": [], "failed": []}
+    assert stub.requests == []
+    first = remind_at(31)
+    assert sorted(first["reminded"]) == [
+        "clever-better-prod-daily-loss-P0",
+        "clever-better-prod-error-rate-P1",
+    ]
+    (p0,) = stub.posted("/slack/P0/")
+    (p1,) = stub.posted("/slack/P1/")
+    assert p0["text"].startswith(
+        "*Reminder: P0 still in ALARM* `clever-better-prod-daily-loss-P0` (prod) for 0 h 31 min, since "
+    )
+    assert "Post the 30-minute update in #incident-" in p0["text"]
+    assert (
+        "Escalation: on-call -> team lead after 30 minutes -> engineering manager after 1 hour." in p0["text"]
+    )
+    assert "Escalation: on-call -> team lead after 30 minutes." in p1["text"]
+    # Five minutes later (the next run): nothing new; at an hour, the second reminder.
+    assert remind_at(36) == {"reminded": [], "failed": []}
+    assert len(stub.posted("/slack/")) == 2
+    assert sorted(remind_at(61)["reminded"]) == sorted(first["reminded"])
+    assert len(stub.posted("/slack/P0/")) == 2
+    # Resolved: reminders stop.
+    cloudwatch.set_alarm_state(
+        AlarmName="clever-better-prod-daily-loss-P0", StateValue="OK", StateReason="ok"
+    )
+    assert remind_at(95)["reminded"] == ["clever-better-prod-error-rate-P1"]
+    assert not stub.posted("/pagerduty/")  # reminders post; they never page again
+
+
+def test_a_reminder_slack_refused_is_made_up_by_the_next_run(
+    wired: dict[str, Any], stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALARM_PREFIX", "clever-better-prod-")
+    _alarm(boto3.client("cloudwatch"), "clever-better-prod-daily-loss-P0")
+    stub.script["/slack/"] = [400, 200]  # refused once (not retried), then taken
+    failed = remind_at(31)
+    assert failed == {"reminded": [], "failed": ["clever-better-prod-daily-loss-P0"]}
+    stub.script["/slack/"] = [200]
+    assert remind_at(36)["reminded"] == ["clever-better-prod-daily-loss-P0"]
+    assert remind_at(41)["reminded"] == []

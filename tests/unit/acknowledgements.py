@@ -635,15 +635,6 @@ ALERTING_PINS = (
     ),
     Pin(
         stages=_ENVIRONMENTS,
-        paths=("alerting/Router/Function/Resource",),
-        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
-        reason=(
-            "SQS invokes it: a message it cannot deliver returns to its queue and, after five "
-            "receives, moves to the queues' dead-letter queue, whose P1 alarm also emails on-call."
-        ),
-    ),
-    Pin(
-        stages=_ENVIRONMENTS,
         paths=("alerting/Halt/Function/Resource",),
         rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
         reason=LAMBDA_CONCURRENCY_REASON,

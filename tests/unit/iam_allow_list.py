@@ -164,4 +164,8 @@ WILDCARDS = {
         for construct in ("Router", "Halt")
         for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
     },
+    ("alerting/Router/FunctionPolicy/Resource", "cloudwatch:DescribeAlarms"): (
+        "The 30-minute reminders read which of the environment's P0/P1 alarms are still in ALARM "
+        "(by name prefix); alarm states only, on `*` as the reads of alarms are granted."
+    ),
 }

@@ -82,6 +82,7 @@ def test_the_router_consumes_every_queue_with_partial_batch_responses(templates:
         "PAGER": "pagerduty",
         "PAGES": "true",
         "IDEMPOTENCY_TABLE": "clever-better-prod-alarm-deliveries",
+        "ALARM_PREFIX": "clever-better-prod-",
     }
     mappings = list(resources(template, "AWS::Lambda::EventSourceMapping").values())
     assert len(mappings) == 4
@@ -250,3 +251,47 @@ def test_every_lambda_alarm_action_is_permitted_for_that_alarm(templates: dict[s
     assert len(actions) == 6  # two alarms in each of three environments
     for function, alarm, account in actions:
         assert (function, f"arn:aws:cloudwatch:us-east-1:{account}:alarm:{alarm}") in permitted, alarm
+
+
+def test_the_reminder_schedule_invokes_the_router_every_five_minutes(templates: dict[str, Any]) -> None:
+    template = templates[PROD]
+    function_id, function = _one(
+        template, "AWS::Lambda::Function", FunctionName="clever-better-prod-alarm-router"
+    )
+    dead_id, _ = _one(template, "AWS::SQS::Queue", QueueName="clever-better-prod-alarm-router-dlq")
+    # Asynchronous runs that fail after Lambda's retries land with the dead letters (P1 + email).
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [dead_id, "Arn"]}}
+    _, schedule = _one(template, "AWS::Scheduler::Schedule", Name="clever-better-prod-alarm-reminders")
+    target = schedule["Target"]  # the session's template: read, never changed
+    assert {k: v for k, v in schedule.items() if k != "Target"} == {
+        "Name": "clever-better-prod-alarm-reminders",
+        "GroupName": "default",
+        "Description": "Every 5 minutes: reminds on Slack of P0/P1 alarms open for each further 30 minutes",
+        "ScheduleExpression": "rate(5 minutes)",
+        "ScheduleExpressionTimezone": "UTC",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED",
+    }
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert json.loads(target["Input"]) == {"action": "remind"}  # lambdas/alarm_router REMIND_ACTION
+    # A look older than the next one is worth nothing.
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 300, "MaximumRetryAttempts": 2}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead_id, "Arn"]}}
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnEquals": {"aws:SourceArn": f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule-group/default"},
+    }
+    (policy,) = role["ManagedPolicyArns"]
+    statements = template["Resources"][policy["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+    (invoke,) = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    assert invoke["Resource"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert sorted(a for s in statements for a in _actions(s)) == [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "lambda:InvokeFunction",
+        "sqs:SendMessage",
+    ]

@@ -70,6 +70,7 @@ KINDS = {
     "metric filter": ("AWS::Logs::MetricFilter", "FilterName"),
     "load balancer": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"),
     "domain": ("AWS::CertificateManager::Certificate", "DomainName"),
+    "schedule": ("AWS::Scheduler::Schedule", "Name"),
 }
 # Options of `aws` commands whose value is a name of that kind (per AWS service where the
 # option means different things in different services).

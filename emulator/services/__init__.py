@@ -32,6 +32,7 @@ from emulator.services import (
     secretsmanager,
     sns,
     sqs,
+    ssm,
     wafv2,
 )
 from emulator.services.base import Fix, Fixes, Models
@@ -67,6 +68,7 @@ SERVICES: tuple[Service, ...] = (
     secretsmanager,
     sns,
     sqs,
+    ssm,
     wafv2,
 )
 

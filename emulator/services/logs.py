@@ -1,4 +1,5 @@
-"""CloudWatch Logs: log groups keep their KMS key; metric filters and saved queries (Logs
+"""CloudWatch Logs: log groups keep their KMS key, which must admit CloudWatch Logs for that group
+(as CreateLogGroup checks it); metric filters and saved queries (Logs
 Insights query definitions), with the checks CloudWatch Logs makes when they are created.
 
 * AWS::Logs::MetricFilter, as PutMetricFilter checks it: the log group exists ("The specified
@@ -25,6 +26,7 @@ import time
 import uuid
 from typing import Any
 
+from moto.kms.models import kms_backends
 from moto.logs.exceptions import InvalidParameterException as ApiInvalidParameter
 from moto.logs.exceptions import ResourceNotFoundException as ApiResourceNotFound
 from moto.logs.models import LogGroup, logs_backends
@@ -33,7 +35,7 @@ from moto.logs.responses import LogsResponse
 from emulator.services import logs_patterns
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
 from emulator.services.cloudwatch import UNITS
-from emulator.services.refusals import AwsError, LocallyRefused
+from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 
 
 class InvalidParameterException(AwsError):
@@ -59,6 +61,35 @@ def _log_group_properties(props: dict[str, Any]) -> dict[str, Any]:
     if "KmsKeyId" in props:
         props["kmsKeyId"] = props.pop("KmsKeyId")
     return props
+
+
+def _check_log_group_key(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+    """CreateLogGroup with a KMS key, as CloudWatch Logs checks it: the key exists and its policy
+    lets `logs.REGION.amazonaws.com` use it with this log group's ARN as the encryption context
+    (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS")."""
+    key_id = props.get("KmsKeyId")
+    if not key_id:
+        return
+    group = str(props.get("LogGroupName", name))
+    arn = f"arn:aws:logs:{region_name}:{account_id}:log-group:{group}"
+    refused = InvalidParameterException(
+        f"The specified KMS key does not exist or is not allowed to be used with Arn '{arn}'"
+    )
+    try:
+        key = kms_backends[account_id][region_name].describe_key(str(key_id))
+    except (KeyError, TypeError):
+        raise refused from None
+    context = request_context(
+        {
+            "kms:EncryptionContext:aws:logs:arn": arn,
+            "aws:SourceAccount": account_id,
+            "kms:CallerAccount": account_id,
+        }
+    )
+    principal = f"logs.{region_name}.amazonaws.com"
+    for action in ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"):
+        if not resource_policy_allows(json.loads(key.policy), principal, action, key.arn, context):
+            raise refused
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -460,4 +491,4 @@ def patch_api() -> None:
 
 
 MODELS: Models = (MetricFilter, QueryDefinition)
-FIXES: Fixes = {LogGroup: Fix(properties=_log_group_properties)}
+FIXES: Fixes = {LogGroup: Fix(properties=_log_group_properties, check=_check_log_group_key)}

@@ -169,7 +169,10 @@ def test_dev_network_deploys_and_default_sg_is_locked(aws: None, templates: dict
     _bootstrap_like(template)
     _cfn().create_stack(
         StackName="clever-better-dev-network",
-        TemplateBody=json.dumps(template),
+        # As deployed into the emulator's account (the key admits its log groups by ARN).
+        TemplateBody=json.dumps(template).replace(
+            "arn:aws:logs:us-east-1:111111111111:", "arn:aws:logs:us-east-1:123456789012:"
+        ),
         Capabilities=["CAPABILITY_IAM"],
     )
     (stack,) = _cfn().describe_stacks(StackName="clever-better-dev-network")["Stacks"]
@@ -186,7 +189,18 @@ def test_dev_network_deploys_and_default_sg_is_locked(aws: None, templates: dict
 
 
 def test_log_group_keeps_its_kms_key(aws: None) -> None:
-    key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    kms = boto3.client("kms", region_name=REGION)
+    admits_logs = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+            }
+        ]
+    }
+    key_arn = kms.create_key(Policy=json.dumps(admits_logs))["KeyMetadata"]["Arn"]
     body = _template(
         {
             "Group": {
@@ -1124,3 +1138,100 @@ def test_a_queue_encrypted_by_alias_is_checked_against_the_key_behind_it(aws: No
     template["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"] = {"Ref": "Alias"}  # alias/dlq
     status, reasons = _stack_result(json.dumps(template))
     assert status == "CREATE_COMPLETE", reasons
+
+
+@pytest.mark.parametrize(
+    ("admitted", "created"),
+    [
+        ("/aws/lambda/fn-a", True),
+        ("/aws/lambda/fn-*", True),  # a wildcard, as the data stack's key admits the RDS groups
+        ("/aws/lambda/other", False),  # the key admits another function's group only
+        (None, False),  # no statement for CloudWatch Logs at all
+    ],
+)
+def test_a_log_group_needs_a_key_that_admits_cloudwatch_logs_for_it(
+    aws: None, admitted: str | None, created: bool
+) -> None:
+    """CreateLogGroup refuses a key whose policy does not let logs.REGION.amazonaws.com use it
+    for that group (the encryption context is the group's ARN)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if admitted is not None:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:aws:logs:{REGION}:123456789012:log-group:{admitted}"
+                        )
+                    }
+                },
+            }
+        )
+    body = _template(
+        {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": statements}}},
+            "Logs": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {
+                    "LogGroupName": "/aws/lambda/fn-a",
+                    "KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]},
+                },
+            },
+        }
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
+    assert stack["StackStatus"] == ("CREATE_COMPLETE" if created else "ROLLBACK_COMPLETE"), stack
+    if not created:
+        reasons = [
+            e.get("ResourceStatusReason", "")
+            for e in _cfn().describe_stack_events(StackName="s")["StackEvents"]
+        ]
+        assert any(
+            "The specified KMS key does not exist or is not allowed to be used with Arn "
+            f"'arn:aws:logs:{REGION}:123456789012:log-group:/aws/lambda/fn-a'" in r
+            for r in reasons
+        ), reasons
+
+
+def test_a_parameter_takes_its_tags_as_cloudformation_writes_them(aws: None) -> None:
+    """AWS::SSM::Parameter's Tags are a map (not a Key/Value list), as the CDK renders them."""
+    body = _template(
+        {
+            "Halted": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {
+                    "Name": "/cb/dev/trading/halted",
+                    "Type": "String",
+                    "Value": '{"halted": false}',
+                    "Tags": {"Project": "cb", "Unit": "alerting"},
+                },
+            }
+        }
+    )
+    _cfn().create_stack(StackName="s", TemplateBody=body)
+    (stack,) = _cfn().describe_stacks(StackName="s")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    ssm = boto3.client("ssm", region_name=REGION)
+    assert ssm.get_parameter(Name="/cb/dev/trading/halted")["Parameter"]["Value"] == '{"halted": false}'
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/cb/dev/trading/halted")[
+        "TagList"
+    ]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("Project", "cb"), ("Unit", "alerting")]

@@ -39,8 +39,13 @@ class AlertingStack(CleverBetterStack):
         key = self.unit_key(
             "AlertingKey",
             alias=names.key_alias("alerting"),
-            description=f"Encrypts {names.prefix}'s alarm queues, deliveries, on-call topic and router log",
-            log_group_names=[names.lambda_log_group(names.alarm_router_function)],
+            description=(
+                f"Encrypts {names.prefix}'s alarm queues, deliveries, on-call topic, router and halt logs"
+            ),
+            log_group_names=[
+                names.lambda_log_group(names.alarm_router_function),
+                names.lambda_log_group(names.trading_halt_function),
+            ],
         )
         secret_arn = self.format_arn(
             service="secretsmanager",

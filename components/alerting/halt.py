@@ -56,12 +56,9 @@ class TradingHalt(Construct):
             # Later deploys leave what the halt or an operator wrote: the template value never changes.
             string_value=json.dumps(INITIAL),
         )
-        # CloudFormation updates a parameter by putting the template's value again: any change to
-        # it (a stack tag added, a description reworded) would clear a halt in force. So it takes
-        # no stack tags, and tests/unit/test_alerting.py holds its properties literally.
-        parameter = self.parameter.node.default_child
-        assert isinstance(parameter, ssm.CfnParameter)
-        parameter.add_property_deletion_override("Tags")
+        # CloudFormation updates a parameter by putting the template's value again (tags aside,
+        # which it changes on their own): a reworded description would clear a halt in force. So
+        # tests/unit/test_alerting.py holds its properties literally.
         security_group = https_out_security_group(
             self,
             "SecurityGroup",

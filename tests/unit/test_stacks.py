@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import STACKS
+from tests.support import STACKS, resources
 
 # Resource types whose replacement or deletion loses data or breaks what depends on them.
 STATEFUL_TYPES = frozenset(
@@ -150,3 +151,33 @@ def test_names_know_every_stack_the_app_makes(templates: dict[str, Any]) -> None
         *Names("prod").stacks(dr=True),
     }
     assert named == set(templates) == set(STACKS)
+
+
+def test_every_encrypted_log_group_is_admitted_by_its_key(templates: dict[str, Any]) -> None:
+    """CreateLogGroup refuses a key whose policy does not let CloudWatch Logs use it for that
+    group's ARN (the emulator checks it too: emulator/services/logs.py)."""
+    checked = 0
+    for name, template in templates.items():
+        for group_id, group in resources(template, "AWS::Logs::LogGroup").items():
+            key_ref = group["Properties"].get("KmsKeyId")
+            if key_ref is None:
+                continue
+            key_id = key_ref["Fn::GetAtt"][0]
+            statements = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+            admitted = [
+                arn
+                for statement in statements
+                if str(statement.get("Principal", {}).get("Service", "")).startswith("logs.")
+                for arn in _listed(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+            ]
+            assert admitted and all(isinstance(arn, str) for arn in admitted), (name, key_id, admitted)
+            group_arn = (
+                f"{admitted[0].split(':log-group:')[0]}:log-group:{group['Properties']['LogGroupName']}"
+            )
+            assert any(fnmatch.fnmatchcase(group_arn, arn) for arn in admitted), (name, group_id, group_arn)
+            checked += 1
+    assert checked >= 40, checked
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -54,10 +54,13 @@ def send_statements(queue: sqs.IQueue) -> list[iam.PolicyStatement]:
     return statements
 
 
-def secret_read_statements(secret_arn: str, *, key_arn: str, region: str) -> list[iam.PolicyStatement]:
-    """Read one secret's value: GetSecretValue on it, and its key only as Secrets Manager uses it."""
+def secret_read_statements(
+    secret_arns: Sequence[str], *, key_arn: str, region: str
+) -> list[iam.PolicyStatement]:
+    """Read these secrets' values: GetSecretValue on them, and their key only as Secrets Manager
+    uses it."""
     return [
-        iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]),
+        iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=list(secret_arns)),
         iam.PolicyStatement(
             actions=["kms:Decrypt"],
             resources=[key_arn],

@@ -47,6 +47,7 @@ class AlertingStack(CleverBetterStack):
                 names.lambda_log_group(names.trading_halt_function),
             ],
         )
+        context = self.unit_context(key)
         secret_arn = self.format_arn(
             service="secretsmanager",
             resource="secret",
@@ -57,7 +58,7 @@ class AlertingStack(CleverBetterStack):
         self.router = AlarmRouter(
             self,
             "Router",
-            context=self.unit_context(key),
+            context=context,
             network=network,
             topics=alarm_topics(self, topic_names={s: names.alarm_topic(s) for s in SEVERITIES}),
             secret_arn=secret_arn,
@@ -68,7 +69,7 @@ class AlertingStack(CleverBetterStack):
         self.halt = TradingHalt(
             self,
             "Halt",
-            context=self.unit_context(key),
+            context=context,
             network=network,
             alarm_ids=HALTS_TRADING,
             secret_arn=secret_arn,

@@ -77,7 +77,7 @@ class TradingHalt(Construct):
                 iam.PolicyStatement(
                     actions=["ssm:GetParameter", "ssm:PutParameter"], resources=[self.parameter.parameter_arn]
                 ),
-                *secret_read_statements(secret_arn, key_arn=secret_key_arn, region=stack.region),
+                *secret_read_statements([secret_arn], key_arn=secret_key_arn, region=stack.region),
             ],
             environment={
                 "HALT_PARAMETER": names.trading_halt_parameter,

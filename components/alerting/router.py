@@ -133,7 +133,7 @@ class AlarmRouter(Construct):
                 iam.PolicyStatement(
                     actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.table.table_arn]
                 ),
-                *secret_read_statements(secret_arn, key_arn=secret_key_arn, region=stack.region),
+                *secret_read_statements([secret_arn], key_arn=secret_key_arn, region=stack.region),
                 # The reminders: which P0/P1 alarms are still in ALARM (a read of alarm states).
                 # Its own Sid keeps the CDK from merging it into the VPC statement on `*`.
                 iam.PolicyStatement(

@@ -13,13 +13,12 @@ import hashlib
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import LAMBDAS, python_function
+from components.functions import LAMBDAS, python_function, secret_read_statements
 from components.nag import acknowledge
 from components.network import closed_security_group
 from config.names import DATABASE, DB_APP_USER, DB_MIGRATOR_USER
@@ -76,21 +75,11 @@ class DatabaseRoles(Construct):
             function_name=names.db_bootstrap_function,
             description=f"Creates {DATABASE}'s roles and grants (Custom::DatabaseBootstrap)",
             code=CODE,
-            statements=[
-                iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue"],
-                    resources=[admin_secret.secret_arn, migrator_secret.secret_arn],
-                ),
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[context.key.key_arn],
-                    conditions={
-                        "StringEquals": {
-                            "kms:ViaService": f"secretsmanager.{cdk.Stack.of(self).region}.amazonaws.com"
-                        }
-                    },
-                ),
-            ],
+            statements=secret_read_statements(
+                [admin_secret.secret_arn, migrator_secret.secret_arn],
+                key_arn=context.key.key_arn,
+                region=cdk.Stack.of(self).region,
+            ),
             environment={},
             vpc=vpc,
             security_group=self.security_group,

@@ -22,7 +22,7 @@ from constructs import Construct
 
 from components.edge import ServiceLoadBalancer
 from components.nag import acknowledge
-from components.network import closed_security_group
+from components.network import https_out_security_group
 from components.services.deployment import DeploymentGuard
 from config.model import ServiceSize
 from config.services import USER, ServiceSpec
@@ -155,9 +155,9 @@ def task_security_group(scope: Construct, *, vpc: ec2.IVpc, description: str) ->
     """Egress HTTPS only (Betfair, ECR layers on S3, AWS APIs). PostgreSQL to the proxy
     (services/wiring.py) or to the database (the migration task) is added by whoever wires
     the task; the load balancer's ingress by the blue/green target."""
-    group = closed_security_group(scope, "SecurityGroup", vpc=vpc, description=description)
-    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out")
-    return group
+    return https_out_security_group(
+        scope, "SecurityGroup", vpc=vpc, description=description, egress="HTTPS out"
+    )
 
 
 class ApplicationService(Construct):

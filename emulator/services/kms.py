@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.kms.models import Key
+from moto.kms.models import Key, kms_backends
 
 from emulator.services.base import Fix, Fixes, Models
 
@@ -18,6 +18,14 @@ def _key_properties(props: dict[str, Any]) -> dict[str, Any]:
     if isinstance(props.get("KeyPolicy"), dict):
         props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
     return props
+
+
+def find_key(key_id: str, account_id: str, region_name: str) -> Any:
+    """The KMS key that `key_id` (id, ARN, alias name or alias ARN) names, or None."""
+    try:
+        return kms_backends[account_id][region_name].describe_key(key_id)
+    except (KeyError, TypeError):  # moto: an unknown id, or an alias pointing at nothing
+        return None
 
 
 MODELS: Models = ()

@@ -26,7 +26,6 @@ import time
 import uuid
 from typing import Any
 
-from moto.kms.models import kms_backends
 from moto.logs.exceptions import InvalidParameterException as ApiInvalidParameter
 from moto.logs.exceptions import ResourceNotFoundException as ApiResourceNotFound
 from moto.logs.models import LogGroup, logs_backends
@@ -35,6 +34,7 @@ from moto.logs.responses import LogsResponse
 from emulator.services import logs_patterns
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
 from emulator.services.cloudwatch import UNITS
+from emulator.services.kms import find_key
 from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 
 
@@ -75,10 +75,9 @@ def _check_log_group_key(name: str, props: dict[str, Any], account_id: str, regi
     refused = InvalidParameterException(
         f"The specified KMS key does not exist or is not allowed to be used with Arn '{arn}'"
     )
-    try:
-        key = kms_backends[account_id][region_name].describe_key(str(key_id))
-    except (KeyError, TypeError):
-        raise refused from None
+    key = find_key(str(key_id), account_id, region_name)
+    if key is None:
+        raise refused
     context = request_context(
         {
             "kms:EncryptionContext:aws:logs:arn": arn,

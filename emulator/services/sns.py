@@ -25,11 +25,11 @@ import json
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
-from moto.kms.models import kms_backends
 from moto.sns.models import Topic, sns_backends
 
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
 from emulator.services.iam import _listed
+from emulator.services.kms import find_key
 from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 
 PUBLISHER = "cloudwatch.amazonaws.com"
@@ -50,22 +50,13 @@ def _topic(topic_arn: str, account_id: str, region_name: str) -> Topic | None:
     return topic
 
 
-def _key(key_id: str, account_id: str, region_name: str) -> Any:
-    """The KMS key that `key_id` (id, ARN, alias name or alias ARN) names, or None."""
-    backend = kms_backends[account_id][region_name]
-    try:
-        return backend.describe_key(key_id)
-    except (KeyError, TypeError):  # moto: an unknown id, or an alias pointing at nothing
-        return None
-
-
 def _aws_managed(key_id: str) -> bool:
     return key_id.startswith("alias/aws/") or ":alias/aws/" in key_id
 
 
 def _check_topic(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
     key_id = props.get("KmsMasterKeyId")
-    if key_id and not _aws_managed(str(key_id)) and _key(str(key_id), account_id, region_name) is None:
+    if key_id and not _aws_managed(str(key_id)) and find_key(str(key_id), account_id, region_name) is None:
         raise LocallyRefused(
             f"topic {props.get('TopicName', name)}: KmsMasterKeyId {key_id} is not a KMS key",
             "SNS checks the key only when a message is published, and every publish fails",
@@ -103,7 +94,7 @@ def check_alarm_can_publish(topic_arn: str, alarm_arn: str, account_id: str, reg
             f"whose policy {PUBLISHER} cannot use; encrypt it with a customer managed key",
             later,
         )
-    key = _key(key_id, account_id, region_name)
+    key = find_key(key_id, account_id, region_name)
     if key is None:
         raise LocallyRefused(f"alarm action {topic_arn}: its KmsMasterKeyId {key_id} is not a KMS key", later)
     key_context = request_context(
@@ -222,7 +213,7 @@ def _check_sqs_delivery(topic_arn: str, queue_arn: str, account_id: str, region_
     key_id = getattr(queue, "kms_master_key_id", None)
     if not key_id or key_id == "alias/aws/sqs":
         return
-    key = _key(str(key_id), account_id, region_name)
+    key = find_key(str(key_id), account_id, region_name)
     if key is None:
         raise LocallyRefused(
             f"subscription {topic_arn} -> {queue_arn}: the queue's key {key_id} is not a KMS key", later

@@ -136,6 +136,11 @@ def _string(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _environment(name: str) -> str:
+    """`clever-better-prod-daily-loss-P0` -> `prod`; `?` for a name of another shape."""
+    return name.split("-")[2] if name.startswith("clever-better-") and name.count("-") >= 3 else "?"
+
+
 def parse(body: object, *, fallback_id: str = "") -> Alarm:
     """An SQS body (an SNS notification, or a CloudWatch alarm message itself) as an Alarm."""
     if not isinstance(body, str):
@@ -166,7 +171,7 @@ def parse(body: object, *, fallback_id: str = "") -> Alarm:
     by_name, by_topic = SEVERITY_IN_NAME.search(name), SEVERITY_IN_TOPIC.search(topic)
     severity = by_name.group(1) if by_name else by_topic.group(1).upper() if by_topic else UNKNOWN_SEVERITY
     links = dict(LINK.findall(_string(message.get("AlarmDescription"))))
-    environment = name.split("-")[2] if name.startswith("clever-better-") and name.count("-") >= 3 else "?"
+    environment = _environment(name)
     return Alarm(
         message_id=_string(envelope.get("MessageId")) or fallback_id,
         name=name,
@@ -468,7 +473,7 @@ def reminder(name: str, severity: str, since: datetime, now: datetime, region: s
         time=since.isoformat(),
         region=region,
         arn="",
-        environment=name.split("-")[2] if name.count("-") >= 3 else "?",
+        environment=_environment(name),
         dashboard=None,
         runbook=None,
     )

@@ -15,6 +15,7 @@ from config.model import (
     EnvironmentConfig,
     MonitoringConfig,
     NetworkConfig,
+    SecurityConfig,
     ServiceSize,
     validate_all,
 )
@@ -58,6 +59,8 @@ def _dev() -> EnvironmentConfig:
         deletion_protection=False,
         deployment=DeploymentConfig(bake_time_minutes=5, approval_gate=False),
         monitoring=MonitoringConfig(pages=False),
+        # The GitHub environments whose jobs deploy here (.github/workflows/deploy.yml).
+        security=SecurityConfig(deploy_subjects=("environment:dev",), audit_bucket_retention_days=365),
     )
 
 
@@ -90,6 +93,7 @@ def _staging() -> EnvironmentConfig:
         log_retention_days=30,
         deletion_protection=True,
         deployment=DeploymentConfig(bake_time_minutes=10, approval_gate=False),
+        security=SecurityConfig(deploy_subjects=("environment:staging",)),
     )
 
 
@@ -126,6 +130,10 @@ def _production() -> EnvironmentConfig:
         deletion_protection=True,
         # Runbook: approval, then a 15-minute watch with instant rollback.
         deployment=DeploymentConfig(bake_time_minutes=15, approval_gate=True),
+        # release.yml's deploy and rollback jobs (`production`) and its approval (`production-approval`).
+        security=SecurityConfig(
+            deploy_subjects=("environment:production", "environment:production-approval")
+        ),
         # Warm standby: the network exists so the runbook's "deploy to the DR
         # region" step fits in the 4-hour RTO. One NAT gateway until failover, and no interface
         # endpoints while nothing is attached to it (27 endpoint-AZs, about $197 a month): set

@@ -631,6 +631,84 @@ class AlertingConfig:
         )
 
 
+# Who may assume an operator role (security.*_principals):
+# "account": any IAM user or role of the environment's own account whose own policy allows it;
+# an IAM user or role ARN (any account); both with MFA in the trust policy;
+# "sso:<PermissionSetName>": the IAM Identity Center permission set's role in this account. A
+# session Identity Center issues carries no MFA key, so its trust cannot test MFA: Identity
+# Center must require MFA at every sign-in (docs/RUNBOOK.md "Access and Permissions").
+OPERATOR_PRINCIPAL = re.compile(
+    r"account|sso:[\w+=,.@-]{1,32}|arn:aws:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}"
+)
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+# GitHub's OIDC subjects a deployment may come from: a protected environment or branch (or a
+# release tag). No wildcards and no pull_request: a pull request must never deploy.
+GITHUB_SUBJECT = re.compile(
+    r"environment:[A-Za-z0-9._-]{1,255}|ref:refs/heads/[A-Za-z0-9._/-]{1,255}|ref:refs/tags/[A-Za-z0-9._/-]{1,255}"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityConfig:
+    """The runbook's "Access and Permissions" (its three roles, MFA, everything in CloudTrail) and
+    the account's detection baseline (CloudTrail, GuardDuty, AWS Config)."""
+
+    # This environment deploys its account's baseline (the `audit` stack): the CloudTrail trail,
+    # the GuardDuty detector, the AWS Config recorder and rules, GitHub's OIDC provider. Each
+    # exists once per account (and region): one environment per account owns it, and an account
+    # that already has them (an organisation trail, a delegated GuardDuty) sets False.
+    account_baseline: bool = True
+    # DeploymentRole: GitHub Actions of this repository, from these subjects only.
+    github_repository: str = "clever-better/infrastructure"
+    deploy_subjects: tuple[str, ...] = ("ref:refs/heads/main",)
+    readonly_principals: tuple[str, ...] = ("account",)
+    admin_principals: tuple[str, ...] = ("account",)
+    readonly_session_hours: int = 4
+    # The trail's log group (what the metric filters read) and its bucket (the record).
+    audit_log_retention_days: int = 365
+    audit_bucket_retention_days: int = 2557
+    # Objects move to Glacier Instant Retrieval after this many days.
+    audit_archive_after_days: int = 90
+
+    def validate(self, check: Check) -> None:
+        check(
+            GITHUB_REPOSITORY.fullmatch(self.github_repository) is not None,
+            "github_repository",
+            self.github_repository,
+            "expected OWNER/REPO as GitHub spells it",
+        )
+        check(
+            bool(self.deploy_subjects) and all(GITHUB_SUBJECT.fullmatch(s) for s in self.deploy_subjects),
+            "deploy_subjects",
+            self.deploy_subjects,
+            "expected one or more of environment:NAME, ref:refs/heads/BRANCH, ref:refs/tags/TAG "
+            "(no wildcards, no pull_request)",
+        )
+        for name in ("readonly_principals", "admin_principals"):
+            value = getattr(self, name)
+            check(
+                bool(value) and all(OPERATOR_PRINCIPAL.fullmatch(p) for p in value),
+                name,
+                value,
+                "expected one or more of account, an IAM user or role ARN, sso:PermissionSetName",
+            )
+        check.within("readonly_session_hours", self.readonly_session_hours, 1, 12, " (IAM's limit)")
+        check(
+            self.audit_log_retention_days in LOG_RETENTION_DAYS,
+            "audit_log_retention_days",
+            self.audit_log_retention_days,
+            LOG_RETENTION_ALLOWED,
+        )
+        check.within("audit_archive_after_days", self.audit_archive_after_days, 30, 3650)
+        check(
+            self.audit_archive_after_days < self.audit_bucket_retention_days <= 36500,
+            "audit_bucket_retention_days",
+            self.audit_bucket_retention_days,
+            f"expected more than audit_archive_after_days ({self.audit_archive_after_days}) "
+            "and at most 36500",
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class DisasterRecoveryConfig:
     """The warm-standby network in the DR region (runbook: us-west-2)."""
@@ -663,6 +741,7 @@ class EnvironmentConfig:
     functions: FunctionsConfig = field(default_factory=FunctionsConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -679,7 +758,7 @@ class EnvironmentConfig:
     @property
     def names(self) -> Names:
         """Every physical name in this environment (config/names.py)."""
-        return Names(self.token)
+        return Names(self.token, audit=self.security.account_baseline)
 
     @property
     def is_production(self) -> bool:
@@ -723,6 +802,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
     cfg.functions.validate(check.at("functions"))
     cfg.monitoring.validate(check.at("monitoring"))
     cfg.alerting.validate(check.at("alerting"))
+    cfg.security.validate(check.at("security"))
     check(
         set(cfg.services) == set(SERVICES),
         "services",
@@ -883,6 +963,19 @@ def _check_production(cfg: EnvironmentConfig, check: Check) -> None:
         "production requires every-az (an outage of one zone must not cut the others off AWS)",
     )
     check(
+        all(s.startswith("environment:") for s in cfg.security.deploy_subjects),
+        "security.deploy_subjects",
+        cfg.security.deploy_subjects,
+        "production deploys only from protected GitHub environments (environment:NAME, with "
+        "required reviewers: runbook, production deployments require approval)",
+    )
+    check(
+        cfg.security.audit_bucket_retention_days >= 365,
+        "security.audit_bucket_retention_days",
+        cfg.security.audit_bucket_retention_days,
+        "production keeps its audit trail at least 365 days",
+    )
+    check(
         cfg.disaster_recovery is not None,
         "disaster_recovery",
         None,
@@ -944,7 +1037,17 @@ def _check_types(obj: Any, check: Check) -> None:
 def validate_all(configs: Iterable[EnvironmentConfig]) -> None:
     """Checks across environments: VPC ranges never overlap, so peering or a VPN stays possible."""
     seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    baselines: dict[str, str] = {}
     for cfg in configs:
+        owner = baselines.get(cfg.account)
+        if cfg.security.account_baseline and owner is not None:
+            raise ConfigError(
+                f"{cfg.name}: security.account_baseline = True is not allowed; {owner} already deploys "
+                f"account {cfg.account}'s baseline (one trail, detector and recorder per account): "
+                "set one of them False"
+            )
+        if cfg.security.account_baseline:
+            baselines[cfg.account] = cfg.name
         ranges = [("network.vpc_cidr", cfg.network.vpc_cidr)]
         if cfg.disaster_recovery:
             ranges.append(("disaster_recovery.network.vpc_cidr", cfg.disaster_recovery.network.vpc_cidr))

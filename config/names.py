@@ -19,7 +19,10 @@ MIGRATION_STREAM_PREFIX = "migrate"
 MODEL_PREFIX = "models/"
 # An environment's stacks (`clever-better-{token}-{unit}`) in deploy order, and those in its
 # DR region (`clever-better-{token}-dr-{unit}`).
-UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
+UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting", "audit", "access")
+# The account baseline's stack: only in the environment that owns its account's baseline
+# (security.account_baseline); one per account and region.
+AUDIT_UNIT = "audit"
 DR_UNITS = ("network", "data", "registry")
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
@@ -29,6 +32,15 @@ DATABASE = "clever_better"
 DB_ADMIN_USER = "clever_admin"
 # The services: IAM authentication only, through RDS Proxy; no password exists.
 DB_APP_USER = "app"
+# The runbook's three operator roles ("Access and Permissions"): `clever-better-prod-AdminRole`.
+OPERATOR_ROLES = ("DeploymentRole", "ReadOnlyRole", "AdminRole")
+# Account-wide (one per account and region, whichever environment owns the baseline).
+AUDIT_TRAIL = f"{PROJECT}-audit"
+AUDIT_LOG_GROUP = f"/aws/cloudtrail/{AUDIT_TRAIL}"
+CONFIG_RECORDER = PROJECT
+# CloudTrail metric filters publish here (components/security/audit.py); the alarms read it.
+SECURITY_NAMESPACE = "CleverBetter/Security"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # Owns the database and runs migrations; its password is `.../database` (rotated).
 DB_MIGRATOR_USER = "app_migrator"
 # The database secrets Secrets Manager rotates with a hosted function each (names.db_rotation_function).
@@ -40,6 +52,8 @@ class Names:
     """The physical names of one environment: ``Names("prod").cluster == "clever-better-prod"``."""
 
     token: str
+    # Whether this environment owns its account's baseline (the `audit` stack).
+    audit: bool = True
 
     @property
     def prefix(self) -> str:
@@ -54,7 +68,8 @@ class Names:
 
     def stacks(self, *, dr: bool = False) -> tuple[str, ...]:
         """Every stack of the environment (or of its DR region), in deploy order."""
-        return tuple(self.stack(unit, dr=dr) for unit in (DR_UNITS if dr else UNITS))
+        units = DR_UNITS if dr else tuple(u for u in UNITS if self.audit or u != AUDIT_UNIT)
+        return tuple(self.stack(unit, dr=dr) for unit in units)
 
     # --- compute ----------------------------------------------------------------------------
 
@@ -286,6 +301,21 @@ class Names:
     def trading_halt_function(self) -> str:
         """Sets the halt parameter when the P0 daily-loss or emergency-shutdown alarm fires."""
         return f"{self.prefix}-trading-halt"
+
+    # --- security ---------------------------------------------------------------------------
+
+    def operator_role(self, kind: str) -> str:
+        """Runbook "Access and Permissions": `clever-better-prod-AdminRole` (OPERATOR_ROLES)."""
+        assert kind in OPERATOR_ROLES, kind
+        return f"{self.prefix}-{kind}"
+
+    def operator_role_arn(self, kind: str, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.operator_role(kind)}"
+
+    @staticmethod
+    def config_rule(rule_id: str) -> str:
+        """`clever-better-secrets-rotated`: account-wide AWS Config rules."""
+        return f"{PROJECT}-{rule_id}"
 
     # --- network ----------------------------------------------------------------------------
 

@@ -21,12 +21,13 @@ def log_bucket(
     scope: Construct,
     construct_id: str,
     *,
-    name: str,
+    name: str | None,
     retention_days: int,
     removal_policy: cdk.RemovalPolicy,
     reason: str,
 ) -> s3.Bucket:
-    """SSE-S3 (the only encryption S3 server access logging and ELB can write to), TLS-only,
+    """`name` None: CloudFormation names it. SSE-S3 (the only encryption S3 server access
+    logging and ELB can write to), TLS-only,
     private, versioned, logs expiring after `retention_days`."""
     bucket = s3.Bucket(
         scope,

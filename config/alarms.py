@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from config import metrics
 from config.model import EnvironmentConfig, Severity
-from config.names import DB_ROTATIONS
+from config.names import DB_ROTATIONS, PROJECT, SECURITY_NAMESPACE
 from config.services import SPECS, Exposure
 
 GIB = 1024**3
@@ -623,8 +623,98 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     )
     # A run that fails outright publishes nothing: after Lambda's retries it lands in the
     # drift check's dead-letter queue, whose P1 alarm (above) says so.
+    rows += _security(cfg)
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
     result = tuple(sorted(rows, key=lambda r: order[r.severity]))
     keys = [(r.id, r.severity) for r in result]
     assert len(set(keys)) == len(keys), "an alarm id has one row per severity"
     return result
+
+
+# --- security (the audit trail's metric filters: components/security/baseline.py) -----------
+
+# Account-wide alarms live in the environment that owns the account's baseline (one set per
+# account): (id, severity, title, metric, threshold in 5 minutes, first check).
+ACCOUNT_SECURITY_ALARMS: tuple[tuple[str, Severity, str, str, float, str], ...] = (
+    ("root-account-used", "P1", "Root account used", "RootAccountUse", 1,
+     "who signed in as root and from where (the trail's userIdentity and sourceIPAddress); rotate its MFA"),
+    ("kms-key-disabled", "P1", "KMS key disabled or scheduled for deletion",
+     "KmsKeyDisabledOrScheduledForDeletion", 1,
+     "which key (requestParameters.keyId) and who; aws kms cancel-key-deletion / enable-key"),
+    ("trail-changed", "P1", "Audit trail changed or stopped", "TrailChanges", 1,
+     "aws cloudtrail get-trail-status --name clever-better-audit; who called StopLogging/UpdateTrail"),
+    ("console-sign-in-failures", "P2", "Console sign-in failures", "ConsoleSignInFailures", 3,
+     "the trail's ConsoleLogin events: which user, from which address"),
+    ("unauthorized-api-calls", "P2", "Unauthorized API calls", "UnauthorizedApiCalls", 10,
+     "the Logs Insights query on the audit group for errorCode AccessDenied: which principal"),
+    ("iam-policy-changed", "P3", "IAM policy changed", "IamPolicyChanges", 1,
+     "whether a deploy (the CloudFormation execution role) made it; anything else is a person"),
+    ("security-group-changed", "P3", "Security group changed", "SecurityGroupChanges", 1,
+     "whether a deploy made it; make drift ENV=... shows a change by hand"),
+    ("network-acl-changed", "P3", "Network ACL changed", "NetworkAclChanges", 1,
+     "whether a deploy made it; make drift ENV=... shows a change by hand"),
+)  # fmt: skip
+SECURITY_SECTION = "Security incidents"
+
+
+def _security_alarm(
+    alarm_id: str, severity: Severity, title: str, stat: Stat, threshold: float, first_check: str
+) -> AlarmSpec:
+    return AlarmSpec(
+        alarm_id,
+        severity,
+        title,
+        {"m": stat},
+        AT_LEAST,
+        threshold,
+        "events",
+        1,
+        1,
+        "notBreaching",
+        SECURITY_SECTION,
+        first_check,
+        dashboard="security",
+        source="security (CIS AWS Foundations Benchmark)",
+    )
+
+
+def _security(cfg: EnvironmentConfig) -> list[AlarmSpec]:
+    names = cfg.names
+    admin_role = names.operator_role_arn("AdminRole", cfg.account)
+    rows = [
+        # Every environment watches its own break-glass role.
+        _security_alarm(
+            "admin-role-assumed",
+            "P1",
+            "Break-glass AdminRole assumed",
+            Stat(SECURITY_NAMESPACE, "AdminRoleAssumed", (("RoleArn", admin_role),), "Sum", 300),
+            1,
+            f"who assumed {names.operator_role('AdminRole')} and why (the trail's AssumeRole event); "
+            "someone is using emergency access",
+        )
+    ]
+    if cfg.security.account_baseline:
+        rows += [
+            _security_alarm(a, sev, title, Stat(SECURITY_NAMESPACE, metric, (), "Sum", 300), threshold, first)
+            for a, sev, title, metric, threshold, first in ACCOUNT_SECURITY_ALARMS
+        ]
+    return rows
+
+
+# GuardDuty's severity bands (GuardDuty user guide, "Severity levels of GuardDuty findings"):
+# low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9 and critical 9.0-10.0, as (from, below) -> topic.
+GUARDDUTY_SEVERITIES: dict[Severity, tuple[float | None, float | None]] = {
+    "P0": (7, None),
+    "P2": (4, 7),
+    "P3": (None, 4),
+}
+
+
+def security_event_rules(cfg: EnvironmentConfig) -> dict[str, Severity]:
+    """The audit stack's EventBridge rule names -> the severity topic each publishes to; the
+    monitoring stack's topics admit exactly these (owner of the account baseline only)."""
+    if not cfg.security.account_baseline:
+        return {}
+    rules: dict[str, Severity] = {f"{PROJECT}-guardduty-{s.lower()}": s for s in GUARDDUTY_SEVERITIES}
+    rules[f"{PROJECT}-config-noncompliant"] = "P3"
+    return rules

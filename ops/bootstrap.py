@@ -6,7 +6,8 @@
 service-linked role on first use, but not early enough for CloudFormation: creating the ECS
 cluster races ECS's own creation of AWSServiceRoleForECS ("Unable to assume the service
 linked role", cloudformation-coverage-roadmap #818), and the services' scalable targets name
-Application Auto Scaling's role for ECS by ARN. Creating them first, once per account, makes
+Application Auto Scaling's role for ECS by ARN, and the AWS Config recorder names Config's.
+Creating them first, once per account, makes
 the first deploy deterministic. Idempotent: a role that exists is left alone.
 """
 
@@ -22,6 +23,8 @@ from ops.core import Call, Command, Context, error_code
 SERVICE_LINKED_ROLES = {
     "ecs.amazonaws.com": "AWSServiceRoleForECS",
     "ecs.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_ECSService",
+    # The audit stack's AWS Config recorder names it by ARN (components/security/baseline.py).
+    "config.amazonaws.com": "AWSServiceRoleForConfig",
 }
 
 
@@ -54,7 +57,7 @@ def service_linked_roles(ctx: Context, args: argparse.Namespace) -> None:
 COMMANDS = (
     Command(
         "service-linked-roles",
-        "Create the service-linked roles the stacks rely on (ECS, its auto scaling); idempotent",
+        "Create the service-linked roles the stacks rely on (ECS, its auto scaling, AWS Config); idempotent",
         service_linked_roles,
     ),
 )

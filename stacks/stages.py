@@ -6,7 +6,9 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config.model import EnvironmentConfig
+from stacks.access_stack import AccessStack
 from stacks.alerting_stack import AlertingStack
+from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack, DisasterRecoveryDataStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
@@ -45,6 +47,15 @@ class EnvironmentStage(cdk.Stage):
             network=self.network.network,
             secrets=self.secrets.secrets,
         )
+        # One per account: only where this environment owns the account's baseline.
+        self.audit = AuditStack(self, "audit", config=config) if config.security.account_baseline else None
+        if self.audit is not None:
+            # Its rules publish to the monitoring stack's topics, which admit them by name.
+            self.audit.add_stack_dependency(self.monitoring)
+        self.access = AccessStack(self, "access", config=config)
+        if self.audit is not None:
+            # DeploymentRole trusts the OIDC provider the audit stack creates.
+            self.access.add_stack_dependency(self.audit)
 
 
 class DisasterRecoveryStage(cdk.Stage):

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from components.context import UnitContext
 from components.naming import pascal
-from config.alarms import HALTS_TRADING, AlarmSpec, Stat, catalogue
+from config.alarms import HALTS_TRADING, AlarmSpec, Stat, catalogue, security_event_rules
 from config.model import PAGING_SEVERITIES, SEVERITIES, EnvironmentConfig, Severity
 
 # On each severity topic: whether its alarms page on-call (P0 and P1 where monitoring.pages).
@@ -55,6 +55,10 @@ def description(spec: AlarmSpec, *, config: EnvironmentConfig, region: str) -> s
     )
 
 
+def _rule_arn(stack: cdk.Stack, name: str) -> str:
+    return stack.format_arn(service="events", resource="rule", resource_name=name)
+
+
 class AlarmCatalogue(Construct):
     """Attributes: ``topics`` (severity -> topic), ``alarms`` (alarm name -> alarm)."""
 
@@ -72,6 +76,9 @@ class AlarmCatalogue(Construct):
         self._dimensions = {"environment": config.token, **dimensions}
         self._pages = config.monitoring.pages
         self._allow_cloudwatch(context.key)
+        self._event_rules = security_event_rules(config)
+        if self._event_rules:
+            self._allow_eventbridge(context.key)
         self.topics: dict[Severity, sns.Topic] = {
             severity: self._topic(severity, context=context) for severity in SEVERITIES
         }
@@ -198,7 +205,37 @@ class AlarmCatalogue(Construct):
                 },
             )
         )
+        rules = sorted(rule for rule, to in self._event_rules.items() if to == severity)
+        if rules:
+            # The audit stack's GuardDuty and AWS Config rules (components/security/baseline.py).
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="SecurityFindingsOfThisAccount",
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": [_rule_arn(stack, r) for r in rules]}},
+                )
+            )
         return topic
+
+    @staticmethod
+    def _allow_eventbridge(key: kms.IKey) -> None:
+        """EventBridge publishes the security rules' events to the encrypted topics with their key
+        (SNS developer guide, "Enable compatibility between event sources from AWS services and
+        encrypted topics"). Held to this account, as CloudWatch's statement is; which rules may
+        publish is each topic policy's (aws:SourceArn, the EventBridge user guide's condition),
+        since the docs do not say KMS sees the rule's ARN for this call."""
+        stack = cdk.Stack.of(key)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SecurityFindingsPublishToEncryptedTopics",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
 
     @staticmethod
     def _allow_cloudwatch(key: kms.IKey) -> None:

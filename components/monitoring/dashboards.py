@@ -18,6 +18,7 @@ from components.monitoring.alarms import AlarmCatalogue
 from config import metrics
 from config.alarms import Stat
 from config.model import SERVICES, EnvironmentConfig, Severity
+from config.names import SECURITY_NAMESPACE
 
 DASHBOARDS = ("main", "ml-service", "infrastructure", "security")
 WIDTH = 24
@@ -52,6 +53,7 @@ class Dashboards(Construct):
         self._alarms = alarms
         m = config.monitoring
         names = config.names
+        admin_role = names.operator_role_arn("AdminRole", config.account)
         self.dashboards: dict[str, cw.Dashboard] = {}
         rows: dict[str, list[cw.IWidget]] = {
             "main": [
@@ -251,9 +253,27 @@ class Dashboards(Construct):
                         )
                     ],
                 ),
+                self._graph(
+                    "Break-glass AdminRole assumed",
+                    [Stat(SECURITY_NAMESPACE, "AdminRoleAssumed", (("RoleArn", admin_role),), "Sum", 300)],
+                ),
+                *(
+                    [
+                        self._graph(
+                            "Failed sign-ins and unauthorized API calls (account)",
+                            [
+                                Stat(SECURITY_NAMESPACE, metric, (), "Sum", 300)
+                                for metric in ("ConsoleSignInFailures", "UnauthorizedApiCalls")
+                            ],
+                        )
+                    ]
+                    if config.security.account_baseline
+                    else []
+                ),
                 cw.TextWidget(
-                    markdown="GuardDuty findings, failed sign-ins and unauthorized API calls join this "
-                    "dashboard with the security unit (CloudTrail and GuardDuty).",
+                    markdown="GuardDuty findings page (high, critical: P0) or post (medium P2, low P3) "
+                    "through the alarm router; AWS Config non-compliance posts as P3. "
+                    "docs/RUNBOOK.md, Security incidents.",
                     width=WIDTH,
                     height=2,
                 ),

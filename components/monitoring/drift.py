@@ -57,8 +57,26 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "backup:ListTags",
     ),
     "AWS::CertificateManager::Certificate": ("acm:DescribeCertificate", "acm:ListTagsForCertificate"),
+    "AWS::CloudTrail::Trail": (
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetEventConfiguration",
+        "cloudtrail:GetEventSelectors",
+        "cloudtrail:GetInsightSelectors",
+        "cloudtrail:GetTrail",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:ListTags",
+    ),
     "AWS::CloudWatch::Alarm": ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"),
     "AWS::CloudWatch::Dashboard": ("cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"),
+    "AWS::Config::ConfigRule": (
+        "config:DescribeComplianceByConfigRule",
+        "config:DescribeConfigRules",
+    ),
+    "AWS::Config::ConfigurationRecorder": (
+        "config:DescribeConfigurationRecorders",
+        "config:ListTagsForResource",
+    ),
+    "AWS::Config::DeliveryChannel": ("config:DescribeDeliveryChannels",),
     "AWS::DynamoDB::Table": (
         "dynamodb:DescribeContinuousBackups",
         "dynamodb:DescribeContributorInsights",
@@ -125,7 +143,17 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
     ),
+    "AWS::Events::Rule": (
+        "events:DescribeRule",
+        "events:ListTagsForResource",
+        "events:ListTargetsByRule",
+    ),
+    "AWS::GuardDuty::Detector": (
+        "guardduty:GetDetector",
+        "guardduty:ListTagsForResource",
+    ),
     "AWS::IAM::ManagedPolicy": ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy"),
+    "AWS::IAM::OIDCProvider": ("iam:GetOpenIDConnectProvider",),
     "AWS::IAM::Role": (
         "iam:GetRole",
         "iam:GetRolePolicy",

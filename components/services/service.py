@@ -17,6 +17,7 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -140,7 +141,30 @@ def task_definition(
     container.add_container_dependencies(
         ecs.ContainerDependency(container=init, condition=ecs.ContainerDependencyCondition.SUCCESS)
     )
+    grant_guardduty_agent(definition)
     return definition
+
+
+# GuardDuty Runtime Monitoring adds its agent to each Fargate task as a sidecar, pulled with the
+# task's execution role from GuardDuty's repository in the region (GuardDuty user guide, "ECR
+# repository for GuardDuty agent on AWS Fargate"); without the pull, tasks start unmonitored.
+GUARDDUTY_AGENT_REGISTRY = {"us-east-1": "593207742271", "us-west-2": "733349766148"}
+
+
+def grant_guardduty_agent(definition: ecs.TaskDefinition) -> None:
+    region = cdk.Stack.of(definition).region
+    registry = GUARDDUTY_AGENT_REGISTRY.get(region)
+    if registry is None:
+        raise ValueError(
+            f"GuardDuty's Fargate agent registry in {region} is not known: add it to "
+            "components/services/wiring.py GUARDDUTY_AGENT_REGISTRY (GuardDuty user guide)"
+        )
+    definition.obtain_execution_role().add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            resources=[f"arn:aws:ecr:{region}:{registry}:repository/aws-guardduty-agent-fargate"],
+        )
+    )
 
 
 def _logs(log_group: logs.ILogGroup, stream_prefix: str) -> ecs.LogDriver:

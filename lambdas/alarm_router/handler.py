@@ -8,6 +8,10 @@ queue (fed by the severity's SNS topic), to the people who must know.
   reason, the time, and links to the alarm, its dashboard and its runbook section. A P0/P1
   names the incident channel to open and the escalation path.
 
+The audit stack's security events arrive on the same topics as EventBridge events: a GuardDuty
+finding (P0, P2 or P3 by its severity band) and an AWS Config rule turning NON_COMPLIANT (P3);
+each is routed like an alarm in ALARM, linked to the finding or rule (``_event``).
+
 Never lose an alarm:
 
 * Transient failures (429 with Retry-After, 5xx, time-outs, connection errors) are retried with
@@ -108,9 +112,13 @@ class Alarm:
     environment: str
     dashboard: str | None
     runbook: str | None
+    # Where to look instead of the CloudWatch alarm (a GuardDuty finding, a Config rule).
+    link: str | None = None
 
     @property
     def console(self) -> str:
+        if self.link:
+            return self.link
         return (
             f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}"
             f"#alarmsV2:alarm/{urllib.parse.quote(self.name)}"
@@ -161,13 +169,15 @@ def parse(body: object, *, fallback_id: str = "") -> Alarm:
             raise Malformed(f"Message is not JSON: {error}") from None
     if not isinstance(message, dict):
         raise Malformed("the alarm message is not a JSON object")
+    if "detail-type" in message:
+        return _event(message, topic=topic, message_id=_string(envelope.get("MessageId")) or fallback_id)
     name = _text(message.get("AlarmName"), "AlarmName", limit=255)
     state = _text(message.get("NewStateValue"), "NewStateValue", limit=32)
     if state not in STATES:
         raise Malformed(f"NewStateValue {state!r} is not one of {', '.join(STATES)}")
     arn = _string(message.get("AlarmArn"))
     parts = arn.split(":")
-    region = parts[3] if len(parts) > 3 and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", parts[3]) else "us-east-1"
+    region = _region(parts[3] if len(parts) > 3 else "")
     by_name, by_topic = SEVERITY_IN_NAME.search(name), SEVERITY_IN_TOPIC.search(topic)
     severity = by_name.group(1) if by_name else by_topic.group(1).upper() if by_topic else UNKNOWN_SEVERITY
     links = dict(LINK.findall(_string(message.get("AlarmDescription"))))
@@ -185,6 +195,69 @@ def parse(body: object, *, fallback_id: str = "") -> Alarm:
         dashboard=links.get("Dashboard"),
         runbook=links.get("Runbook"),
     )
+
+
+def _region(value: Any) -> str:
+    region = _string(value)
+    return region if re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region) else "us-east-1"
+
+
+def _event(message: Mapping[str, Any], *, topic: str, message_id: str) -> Alarm:
+    """An EventBridge event the audit stack routes (a GuardDuty finding, a Config rule turning
+    NON_COMPLIANT) as an Alarm: its severity is its topic's, its link the finding or rule."""
+    kind = _text(message.get("detail-type"), "detail-type", limit=128)
+    detail = message.get("detail")
+    if not isinstance(detail, dict):
+        raise Malformed(f"{kind}: detail is missing or not an object")
+    by_topic = SEVERITY_IN_TOPIC.search(topic)
+    severity = by_topic.group(1).upper() if by_topic else UNKNOWN_SEVERITY
+    region = _region(message.get("region"))
+    home = f"https://{region}.console.aws.amazon.com"
+    environment = f"account {_string(message.get('account')) or '?'}"
+    when = _string(message.get("time"))[:64]
+    if kind == "GuardDuty Finding":
+        finding = _text(detail.get("type"), "detail.type", limit=200)
+        finding_id = _string(detail.get("id"))
+        score = detail.get("severity")
+        return Alarm(
+            message_id=message_id,
+            name=f"guardduty {finding}",
+            severity=severity,
+            state="ALARM",
+            reason=(
+                f"{_string(detail.get('title'))} (GuardDuty severity {score}). "
+                f"{_string(detail.get('description'))}"
+            )[:1000],
+            time=_string(detail.get("updatedAt"))[:64] or when,
+            region=region,
+            arn=_string(detail.get("arn")) or finding_id,
+            environment=environment,
+            dashboard=None,
+            runbook=None,
+            link=f"{home}/guardduty/home?region={region}#/findings?fId={urllib.parse.quote(finding_id)}",
+        )
+    if kind == "Config Rules Compliance Change":
+        rule = _text(detail.get("configRuleName"), "detail.configRuleName", limit=128)
+        result = detail.get("newEvaluationResult")
+        compliance = _string(result.get("complianceType")) if isinstance(result, dict) else ""
+        resource = f"{_string(detail.get('resourceType'))} {_string(detail.get('resourceId'))}".strip()
+        return Alarm(
+            message_id=message_id,
+            name=f"config {rule}",
+            severity=severity,
+            state="ALARM" if compliance == "NON_COMPLIANT" else "OK",
+            reason=f"{resource or 'a resource'} is {compliance or 'of unknown compliance'} with {rule}"[
+                :1000
+            ],
+            time=when,
+            region=region,
+            arn=f"{_string(detail.get('configRuleARN')) or rule}#{resource}",
+            environment=environment,
+            dashboard=None,
+            runbook=None,
+            link=f"{home}/config/home?region={region}#/rules/details?configRuleName={urllib.parse.quote(rule)}",
+        )
+    raise Malformed(f"detail-type {kind!r} is not one this router reads")
 
 
 # --- requests ------------------------------------------------------------------------------------

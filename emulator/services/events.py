@@ -12,6 +12,10 @@ for EventBridge Scheduler, which adds `at(...)`):
 PutRule answers anything else with ValidationException "Parameter ScheduleExpression is not
 valid.". A rule also has at most five targets, each with an id of 1-64 letters, digits, `.`,
 `-` or `_`, unique within the rule.
+
+An SNS target that exists is delivered to only if its policy, and its key's policy when it is
+encrypted, let events.amazonaws.com publish for the rule (aws:SourceArn); PutTargets takes it
+either way and EventBridge drops every event later, so it is refused here as locally refused.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from moto.events.models import Rule
 
 from emulator.services.base import Fix, Fixes, Models
 from emulator.services.refusals import AwsError
+from emulator.services.sns import check_service_can_publish
 
 
 class ValidationException(AwsError):
@@ -91,6 +96,19 @@ def _check_rule(name: str, props: dict[str, Any], account_id: str, region_name: 
             )
     if len(set(ids)) != len(ids):
         raise ValidationException(f"The target ids of a rule are unique: {ids}")
+    rule_arn = f"arn:aws:events:{region_name}:{account_id}:rule/{props.get('Name') or name}"
+    for target in targets:
+        arn = str(target.get("Arn", ""))
+        if arn.startswith("arn:aws:sns:") and not target.get("RoleArn"):
+            check_service_can_publish(
+                arn,
+                rule_arn,
+                account_id,
+                region_name,
+                publisher="events.amazonaws.com",
+                what=f"rule {props.get('Name') or name}'s target",
+                consequence="EventBridge drops every event it cannot deliver (FailedInvocations)",
+            )
 
 
 MODELS: Models = ()

@@ -8,6 +8,10 @@ and no Deny does. Conditions are evaluated for the operators our templates use; 
 operator fails loudly rather than guess. moto derives a service-linked role's name from the
 service principal by its own rule (`ecs.amazonaws.com` -> `AWSServiceRoleForecs`); AWS
 documents the names per service, and `make bootstrap-ENV` looks them up by those.
+
+AWS::IAM::OIDCProvider, which moto's CloudFormation lacks, is created with moto's
+CreateOpenIDConnectProvider after IAM's checks (an https:// URL, at most 100 client IDs, at most
+5 thumbprints, one provider per URL: EntityAlreadyExists).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from moto.iam.exceptions import InvalidInput
 from moto.iam.models import AWSManagedPolicy, IAMBackend, Role, iam_backends
 from moto.utilities.utils import get_partition
 
-from emulator.services.base import Fix, Fixes, Models
+from emulator.services.base import AppliedModel, Fix, Fixes, Models
 
 _moto_role_update = Role.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 # The ManagedPolicyArns a role's template last named: an update detaches only those it drops.
@@ -153,7 +157,112 @@ def allows(role: Role, action: str, resources: Iterable[str], context: Mapping[s
     return all(allowed(resource) for resource in resources)
 
 
-MODELS: Models = ()
+# --- OIDC providers ---------------------------------------------------------------------------
+
+
+class ValidationError(Exception):
+    """IAM's error code for a parameter it refuses (refusals.AwsError builds on this module, so
+    IAM's refusals are plain exceptions named by their codes)."""
+
+
+class LimitExceeded(Exception):
+    """IAM's error code for more client IDs or thumbprints than a provider may have."""
+
+
+class EntityAlreadyExists(Exception):
+    """IAM's error code for a second provider of one URL in the account."""
+
+
+def _check_oidc_provider(props: dict[str, Any]) -> None:
+    """CreateOpenIDConnectProvider's checks: an https:// URL, at most 100 client IDs (IAM takes
+    none as well) of 1 to 255 characters, at most 5 thumbprints of 40 characters."""
+    url = str(props.get("Url") or "")
+    if not url.startswith("https://") or len(url) <= len("https://") or len(url) > 255:
+        raise ValidationError(f"Invalid Open ID Connect Provider URL {url!r}: it must begin with https://")
+    clients = [str(c) for c in props.get("ClientIdList") or []]
+    if len(clients) > 100:
+        raise LimitExceeded("Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100")
+    if any(not 1 <= len(client) <= 255 for client in clients):
+        raise ValidationError("Each client ID must have 1 to 255 characters")
+    thumbprints = [str(t) for t in props.get("ThumbprintList") or []]
+    if len(thumbprints) > 5:
+        raise LimitExceeded("Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: 5")
+    if any(len(thumbprint) != 40 for thumbprint in thumbprints):
+        raise ValidationError("Each thumbprint must have 40 characters")
+
+
+class OIDCProvider(AppliedModel):
+    """AWS::IAM::OIDCProvider: created with CreateOpenIDConnectProvider (readable with `aws iam
+    list-open-id-connect-providers`); one per URL in the account. Ref and GetAtt Arn are its ARN;
+    an update of the client IDs, thumbprints or tags keeps the provider."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::OIDCProvider"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> OIDCProvider:
+        _check_oidc_provider(props)
+        backend = backend_for(account_id, region_name)
+        url = str(props["Url"])
+        host_and_path = url.removeprefix("https://").rstrip("/")
+        if any(provider.url == host_and_path for provider in backend.open_id_providers.values()):
+            raise EntityAlreadyExists(f"Provider with url {url} already exists.")
+        provider = backend.create_open_id_connect_provider(
+            url,
+            [str(t) for t in props.get("ThumbprintList") or []],
+            [str(c) for c in props.get("ClientIdList") or []],
+            [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])],
+        )
+        return cls(provider.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: OIDCProvider,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> OIDCProvider:
+        props = cloudformation_json["Properties"]
+        backend = backend_for(account_id, region_name)
+        provider = backend.get_open_id_connect_provider(original_resource.arn)
+        if str(props.get("Url") or "").removeprefix("https://").rstrip("/") != provider.url:
+            # A new URL replaces the provider.
+            created = cls.create(new_resource_name, props, account_id, region_name)
+            original_resource.delete(account_id, region_name)
+            return created
+        _check_oidc_provider(props)
+        provider.client_id_list = [str(c) for c in props.get("ClientIdList") or []]
+        provider.thumbprint_list = [str(t) for t in props.get("ThumbprintList") or []]
+        provider.tags = {}
+        backend.tag_open_id_connect_provider(
+            original_resource.arn, [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])]
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend_for(account_id, region_name).delete_open_id_connect_provider(self.arn)
+
+
+MODELS: Models = (OIDCProvider,)
 FIXES: Fixes = {Role: Fix(after_create=_attach_from_template, update=_role_update)}
 
 
@@ -165,6 +274,7 @@ SERVICE_LINKED_ROLE_NAMES = {
     "ecs.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_ECSService",
     "rds.amazonaws.com": "AWSServiceRoleForRDS",
     "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
+    "config.amazonaws.com": "AWSServiceRoleForConfig",
 }
 
 

@@ -24,7 +24,7 @@ def find_key(key_id: str, account_id: str, region_name: str) -> Any:
     """The KMS key that `key_id` (id, ARN, alias name or alias ARN) names, or None."""
     try:
         return kms_backends[account_id][region_name].describe_key(key_id)
-    except (KeyError, TypeError):  # moto: an unknown id, or an alias pointing at nothing
+    except (KeyError, TypeError, AttributeError):  # moto: an unknown id, or an alias pointing at nothing
         return None
 
 

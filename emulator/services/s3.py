@@ -50,6 +50,9 @@ class BucketPolicy(AppliedModel):
         region_name: str,
     ) -> None:
         bucket = cloudformation_json["Properties"]["Bucket"]
+        if not isinstance(bucket, str):
+            # Deletion sees the template's unresolved `{"Ref": ...}`; the physical id is the bucket.
+            bucket = resource_name
         backend = _s3(account_id)
         if bucket in backend.buckets:
             backend.delete_bucket_policy(bucket)

@@ -11,7 +11,8 @@
   use the key (kms:GenerateDataKey*, kms:Decrypt); an AWS managed key (alias/aws/sns) never
   does. AWS creates such an alarm and its notifications fail at the first state change
   (the alarm's history says so, nothing else does), so the emulator refuses it locally, when
-  the alarm or a later topic policy is created.
+  the alarm or a later topic policy is created. ``check_service_can_publish`` is the same check
+  for any service principal: EventBridge rules' SNS targets use it (emulator.services.events).
 * AWS::SNS::Subscription: created with Subscribe (the topic must exist). For an SQS endpoint,
   SNS delivers only if the queue's policy lets sns.amazonaws.com send from this topic and, for
   a queue encrypted with a customer managed key, the key's policy lets SNS use it; Subscribe
@@ -65,6 +66,22 @@ def _check_topic(name: str, props: dict[str, Any], account_id: str, region_name:
 
 def check_alarm_can_publish(topic_arn: str, alarm_arn: str, account_id: str, region_name: str) -> None:
     """Refuse (LocallyRefused) an alarm action whose topic would not accept the alarm's publish."""
+    check_service_can_publish(topic_arn, alarm_arn, account_id, region_name)
+
+
+def check_service_can_publish(
+    topic_arn: str,
+    source_arn: str,
+    account_id: str,
+    region_name: str,
+    *,
+    publisher: str = PUBLISHER,
+    what: str = "alarm action",
+    consequence: str = "the alarm's notifications fail and only its history says so",
+) -> None:
+    """Refuse (LocallyRefused) a service publishing for `source_arn` (an alarm, an EventBridge
+    rule) to a topic whose policy, or whose key's policy, would not let `publisher` publish: the
+    service accepts the ARN and every delivery fails later."""
     topic = _topic(topic_arn, account_id, region_name)
     if topic is None:
         # A topic a later stack creates (the deployment alarms name the P1 topic of the monitoring
@@ -72,45 +89,44 @@ def check_alarm_can_publish(topic_arn: str, alarm_arn: str, account_id: str, reg
         # deliveries start once it exists. That it does is a template test
         # (tests/unit/test_monitoring.py::test_deployment_alarms_join_the_catalogue_at_p1).
         return
-    later = "the alarm's notifications fail and only its history says so"
     context = request_context(
         {
-            "aws:SourceArn": alarm_arn,
+            "aws:SourceArn": source_arn,
             "aws:SourceAccount": account_id,
             "aws:SourceOwner": account_id,
             "aws:SecureTransport": "true",
         }
     )
-    if not resource_policy_allows(json.loads(topic.policy), PUBLISHER, "sns:Publish", topic.arn, context):
+    if not resource_policy_allows(json.loads(topic.policy), publisher, "sns:Publish", topic.arn, context):
         raise LocallyRefused(
-            f"alarm action {topic_arn}: the topic policy does not let {PUBLISHER} publish", later
+            f"{what} {topic_arn}: the topic policy does not let {publisher} publish", consequence
         )
     key_id = topic.kms_master_key_id
     if not key_id:
         return
     if _aws_managed(key_id):
         raise LocallyRefused(
-            f"alarm action {topic_arn}: the topic is encrypted with the AWS managed key {key_id}, "
-            f"whose policy {PUBLISHER} cannot use; encrypt it with a customer managed key",
-            later,
+            f"{what} {topic_arn}: the topic is encrypted with the AWS managed key {key_id}, "
+            f"whose policy {publisher} cannot use; encrypt it with a customer managed key",
+            consequence,
         )
     key = find_key(key_id, account_id, region_name)
     if key is None:
-        raise LocallyRefused(f"alarm action {topic_arn}: its KmsMasterKeyId {key_id} is not a KMS key", later)
+        raise LocallyRefused(f"{what} {topic_arn}: its KmsMasterKeyId {key_id} is not a KMS key", consequence)
     key_context = request_context(
         {
-            "aws:SourceArn": alarm_arn,
+            "aws:SourceArn": source_arn,
             "aws:SourceAccount": account_id,
             "kms:CallerAccount": account_id,
             "kms:ViaService": f"sns.{region_name}.amazonaws.com",
         }
     )
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        if not resource_policy_allows(json.loads(key.policy), PUBLISHER, action, key.arn, key_context):
+        if not resource_policy_allows(json.loads(key.policy), publisher, action, key.arn, key_context):
             raise LocallyRefused(
-                f"alarm action {topic_arn}: the policy of the topic's key {key.arn} does not allow "
-                f"{PUBLISHER} {action}",
-                later,
+                f"{what} {topic_arn}: the policy of the topic's key {key.arn} does not allow "
+                f"{publisher} {action}",
+                consequence,
             )
 
 

@@ -17,7 +17,7 @@ CDK_CONTEXT: dict[str, Any] = cli_context(ROOT)
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 # Stack name -> (stage, region). Every environment and the DR stage.
-UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
+UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting", "audit", "access")
 _PREFIXES = {
     "clever-better-dev": ("dev", "us-east-1"),
     "clever-better-staging": ("staging", "us-east-1"),
@@ -30,7 +30,10 @@ STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (prefix.endswith("-dr") and unit in ("secrets", "services", "monitoring", "alerting"))
+    if not (
+        prefix.endswith("-dr")
+        and unit in ("secrets", "services", "monitoring", "alerting", "audit", "access")
+    )
 }
 
 

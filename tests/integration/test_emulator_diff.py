@@ -20,7 +20,7 @@ from tests.integration.conftest import Deployed
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
-STACKS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
+STACKS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting", "audit", "access")
 FALLBACK = "Could not create a change set"
 # Generous for a shared machine (a synth of dev and six change sets); the fallback took ~240 s.
 SECONDS = 120

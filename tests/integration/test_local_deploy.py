@@ -22,14 +22,16 @@ SECRETS = "clever-better-dev-secrets"
 REGISTRY = "clever-better-dev-registry"
 SERVICES = "clever-better-dev-services"
 ALERTING = "clever-better-dev-alerting"
+AUDIT = "clever-better-dev-audit"
+ACCESS = "clever-better-dev-access"
 # Literal, as every expected value here: a drift in config must fail here, not match itself.
 PREFIX = "clever-better-dev"
 
 
 def test_stacks_complete_with_outputs(deployed: Any, clients: dict[str, Any]) -> None:
     _, _, outputs = deployed
-    assert sorted(outputs) == [ALERTING, DATA, STACK, REGISTRY, SECRETS, SERVICES]
-    for name in (STACK, DATA, SECRETS, REGISTRY, SERVICES, ALERTING):
+    assert sorted(outputs) == [ACCESS, ALERTING, AUDIT, DATA, STACK, REGISTRY, SECRETS, SERVICES]
+    for name in (STACK, DATA, SECRETS, REGISTRY, SERVICES, ALERTING, AUDIT, ACCESS):
         (stack,) = clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs[name]
@@ -302,7 +304,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    assert len(catalogue) == 35
+    assert len(catalogue) == 44  # 9 of them the security alarms (issue 15)
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -446,6 +448,47 @@ def test_the_trading_halt_is_deployed_for_its_two_alarms(deployed: Any, clients:
     parameter = clients["ssm"].get_parameter(Name="/clever-better/dev/trading/halted")["Parameter"]
     assert parameter["Type"] == "String"
     assert json.loads(parameter["Value"])["halted"] is False
+
+
+def test_the_account_baseline_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
+    """The audit stack: each type created through its service's API after the create-time checks
+    CloudTrail, GuardDuty, AWS Config and IAM make (emulator/services/cloudtrail.py, ...)."""
+    account = local.ACCOUNT
+    _, _, outputs = deployed
+    (trail,) = clients["cloudtrail"].describe_trails(trailNameList=["clever-better-audit"])["trailList"]
+    assert trail["S3BucketName"] == outputs[AUDIT]["AuditBucketName"]
+    assert (trail["IsMultiRegionTrail"], trail["LogFileValidationEnabled"]) == (True, True)
+    assert trail["CloudWatchLogsLogGroupArn"].startswith(
+        f"arn:aws:logs:us-east-1:{account}:log-group:/aws/cloudtrail/clever-better-audit"
+    )
+    assert clients["cloudtrail"].get_trail_status(Name="clever-better-audit")["IsLogging"] is True
+    filters = clients["logs"].describe_metric_filters(logGroupName="/aws/cloudtrail/clever-better-audit")
+    assert len(filters["metricFilters"]) == 9
+    (detector,) = clients["guardduty"].list_detectors()["DetectorIds"]
+    assert detector == outputs[AUDIT]["DetectorId"]
+    (recorder,) = clients["config"].describe_configuration_recorders()["ConfigurationRecorders"]
+    assert recorder["name"] == "clever-better"
+    (status,) = clients["config"].describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert status["recording"] is True
+    rules = clients["config"].describe_config_rules()["ConfigRules"]
+    assert len([r for r in rules if r["ConfigRuleName"].startswith("clever-better-")]) == 7
+    targets = clients["events"].list_targets_by_rule(Rule="clever-better-guardduty-p0")["Targets"]
+    assert [t["Arn"] for t in targets] == [f"arn:aws:sns:us-east-1:{account}:{PREFIX}-p0"]
+    providers = clients["iam"].list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert [p["Arn"] for p in providers] == [
+        f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+    ]
+
+
+def test_the_runbooks_roles_read_back(deployed: Any, clients: dict[str, Any]) -> None:
+    _, _, outputs = deployed
+    iam = clients["iam"]
+    for kind, session in (("DeploymentRole", 10800), ("ReadOnlyRole", 14400), ("AdminRole", 3600)):
+        role = iam.get_role(RoleName=f"{PREFIX}-{kind}")["Role"]
+        assert role["Arn"] == outputs[ACCESS][f"{kind}Arn"]
+        assert role["MaxSessionDuration"] == session
+    admin = iam.list_attached_role_policies(RoleName=f"{PREFIX}-AdminRole")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in admin] == ["AdministratorAccess"]
 
 
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:

@@ -534,3 +534,105 @@ def test_a_reminder_slack_refused_is_made_up_by_the_next_run(
     stub.script["/slack/"] = [200]
     assert remind_at(36)["reminded"] == ["clever-better-prod-daily-loss-P0"]
     assert remind_at(41)["reminded"] == []
+
+
+# --- security events (the audit stack's EventBridge rules) ----------------------------------------
+
+FINDING_ARN = "arn:aws:guardduty:us-east-1:123456789012:detector/d1/finding/f1"
+
+
+def guardduty_event(severity: float = 8.0) -> str:
+    return json.dumps(
+        {
+            "version": "0",
+            "id": "e-1",
+            "detail-type": "GuardDuty Finding",
+            "source": "aws.guardduty",
+            "account": "123456789012",
+            "time": "2026-12-02T03:20:00Z",
+            "region": "us-east-1",
+            "detail": {
+                "id": "f1",
+                "arn": FINDING_ARN,
+                "type": "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+                "severity": severity,
+                "title": "Credentials for the EC2 instance role used from an external IP address.",
+                "description": "An API was called with task credentials from 198.51.100.7.",
+                "updatedAt": "2026-12-02T03:19:00.000Z",
+            },
+        }
+    )
+
+
+def config_event(compliance: str = "NON_COMPLIANT") -> str:
+    return json.dumps(
+        {
+            "detail-type": "Config Rules Compliance Change",
+            "source": "aws.config",
+            "account": "123456789012",
+            "time": "2026-12-02T04:00:00Z",
+            "region": "us-east-1",
+            "detail": {
+                "configRuleName": "clever-better-s3-buckets-encrypted",
+                "configRuleARN": "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-abc",
+                "resourceType": "AWS::S3::Bucket",
+                "resourceId": "some-bucket",
+                "newEvaluationResult": {"complianceType": compliance},
+            },
+        }
+    )
+
+
+def test_a_high_guardduty_finding_pages_as_p0_and_links_the_finding(
+    wired: dict[str, Any], stub: Stub
+) -> None:
+    assert run(sns_body(guardduty_event(), "clever-better-prod-p0", "gd-1")) == []
+    (event,) = stub.posted("/pagerduty/")
+    # One incident per finding: GuardDuty's updates of the same finding never open a second.
+    assert (event["event_action"], event["dedup_key"]) == ("trigger", FINDING_ARN)
+    assert event["payload"]["severity"] == "critical"
+    assert event["payload"]["summary"].startswith(
+        "P0 guardduty UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS: Credentials for"
+    )
+    assert event["payload"]["component"] == "account 123456789012"
+    assert event["links"] == [
+        {
+            "href": "https://us-east-1.console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?fId=f1",
+            "text": "Alarm",
+        }
+    ]
+    (message,) = stub.posted("/slack/P0/")
+    assert (
+        "(GuardDuty severity 8.0). An API was called with task credentials from 198.51.100.7."
+        in message["text"]
+    )
+    assert "Open #incident-20261202-0319" in message["text"]
+
+
+def test_a_medium_finding_only_posts_as_p2(wired: dict[str, Any], stub: Stub) -> None:
+    assert run(sns_body(guardduty_event(5.0), "clever-better-prod-p2", "gd-2")) == []
+    assert stub.posted("/pagerduty/") == []
+    (message,) = stub.posted("/slack/P2/")
+    assert message["text"].startswith("*P2 ALARM* `guardduty UnauthorizedAccess:")
+
+
+def test_a_config_rule_turning_noncompliant_posts_as_p3(wired: dict[str, Any], stub: Stub) -> None:
+    assert run(sns_body(config_event(), "clever-better-prod-p3", "cfg-1")) == []
+    (message,) = stub.posted("/slack/P3/")
+    assert message["text"].startswith(
+        "*P3 ALARM* `config clever-better-s3-buckets-encrypted` (account 123456789012)"
+    )
+    assert (
+        "AWS::S3::Bucket some-bucket is NON_COMPLIANT with clever-better-s3-buckets-encrypted"
+        in message["text"]
+    )
+    assert "#/rules/details?configRuleName=clever-better-s3-buckets-encrypted|Alarm>" in message["text"]
+
+
+def test_an_event_of_another_kind_or_without_detail_goes_to_the_dead_letter_queue(
+    wired: dict[str, Any], stub: Stub
+) -> None:
+    other = json.dumps({"detail-type": "EC2 Instance State-change Notification", "detail": {}})
+    broken = json.dumps({"detail-type": "GuardDuty Finding", "detail": "no"})
+    assert run(sns_body(other), sns_body(broken)) == ["sqs-0", "sqs-1"]
+    assert stub.requests == []

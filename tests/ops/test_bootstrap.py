@@ -27,6 +27,7 @@ def _roles(iam: Any) -> list[str]:
 
 
 ROLES = [
+    "arn:aws:iam::123456789012:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
     "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
     "arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_ECSService",
@@ -42,6 +43,8 @@ def test_creates_the_roles_once(iam: Any, capsys: pytest.CaptureFixture[str]) ->
         "AWSServiceRoleForECS: created",
         "+ aws iam create-service-linked-role --aws-service-name ecs.application-autoscaling.amazonaws.com",
         "AWSServiceRoleForApplicationAutoScaling_ECSService: created",
+        "+ aws iam create-service-linked-role --aws-service-name config.amazonaws.com",
+        "AWSServiceRoleForConfig: created",
     ]
     # Idempotent: a second run changes nothing.
     assert main(["service-linked-roles", "--env", "production"]) == 0
@@ -49,6 +52,7 @@ def test_creates_the_roles_once(iam: Any, capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().out.splitlines() == [
         "AWSServiceRoleForECS: exists",
         "AWSServiceRoleForApplicationAutoScaling_ECSService: exists",
+        "AWSServiceRoleForConfig: exists",
     ]
 
 
@@ -59,6 +63,7 @@ def test_dry_run_creates_nothing(iam: Any, capsys: pytest.CaptureFixture[str]) -
         "[dry-run] aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com",
         "[dry-run] aws iam create-service-linked-role --aws-service-name "
         "ecs.application-autoscaling.amazonaws.com",
+        "[dry-run] aws iam create-service-linked-role --aws-service-name config.amazonaws.com",
     ]
 
 
@@ -75,6 +80,7 @@ def test_every_service_linked_role_the_templates_name_is_bootstrapped(templates:
         for match in re.findall(r"role/aws-service-role/([\w.-]+)/(\w+)", json.dumps(template))
     }
     assert named == {
-        ("ecs.application-autoscaling.amazonaws.com", "AWSServiceRoleForApplicationAutoScaling_ECSService")
+        ("ecs.application-autoscaling.amazonaws.com", "AWSServiceRoleForApplicationAutoScaling_ECSService"),
+        ("config.amazonaws.com", "AWSServiceRoleForConfig"),
     }
     assert named <= set(SERVICE_LINKED_ROLES.items())

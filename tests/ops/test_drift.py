@@ -25,7 +25,7 @@ from ops.cli import main
 from ops.core import Context, OpsError
 from tests.support import hostile, offline_aws
 
-PRIMARY = ["network", "data", "secrets", "registry", "services", "monitoring", "alerting"]
+PRIMARY = ["network", "data", "secrets", "registry", "services", "monitoring", "alerting", "audit", "access"]
 DR = ["network", "data", "registry"]
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 NOW = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
@@ -59,13 +59,15 @@ def test_dry_run_prints_every_detection_it_would_start(aws: None, capsys: pytest
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-services",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-monitoring",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-alerting",
+        "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-audit",
+        "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-access",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-network "
         "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-data "
         "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-registry "
         "--region us-west-2",
-        "would wait for 10 detections and print each stack's drift",
+        "would wait for 12 detections and print each stack's drift",
     ]
 
 
@@ -95,6 +97,8 @@ def test_every_stack_in_sync(aws: None, capsys: pytest.CaptureFixture[str]) -> N
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-services",
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-monitoring",
         "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-alerting",
+        "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-audit",
+        "+ aws cloudformation detect-stack-drift --stack-name clever-better-dev-access",
         "clever-better-dev-network: IN_SYNC",
         "clever-better-dev-data: IN_SYNC",
         "clever-better-dev-secrets: IN_SYNC",
@@ -102,7 +106,9 @@ def test_every_stack_in_sync(aws: None, capsys: pytest.CaptureFixture[str]) -> N
         "clever-better-dev-services: IN_SYNC",
         "clever-better-dev-monitoring: IN_SYNC",
         "clever-better-dev-alerting: IN_SYNC",
-        "no drift: all 7 stacks of dev match their templates",
+        "clever-better-dev-audit: IN_SYNC",
+        "clever-better-dev-access: IN_SYNC",
+        "no drift: all 9 stacks of dev match their templates",
     ]
 
 

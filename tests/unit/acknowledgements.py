@@ -561,7 +561,9 @@ DRIFT_CHECK_READS = (
     "A stack's ARN ends in the id CloudFormation gives it at creation (stack/NAME/*), one per stack of the "
     "environment."
 )
-_DRIFT_CHECK_STACK_UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
+_DRIFT_CHECK_STACK_UNITS = (
+    "network", "data", "secrets", "registry", "services", "monitoring", "alerting", "audit", "access",
+)  # fmt: skip
 DRIFT_CHECK_PINS = (
     Pin(
         stages=("dev", "staging", "production"),
@@ -674,3 +676,116 @@ ALERTING_PINS = (
     ),
 )
 PINS = (*PINS, *ALERTING_PINS)
+
+# The security unit (components/security/access.py, baseline.py): the runbook's roles, the audit
+# trail, AWS Config.
+DEPLOYMENT_POLICY = (
+    "Describe and list calls of the pipeline's checks have no resource-level permissions; every write "
+    "is scoped to this environment's instance, snapshots, parameters, services and stacks by name "
+    "prefix, the bootstrap roles by their exact names."
+)
+DRIFT_DETECTION_ROLE = (
+    "Drift detection reads every resource type a stack holds, which is what ReadOnlyAccess is maintained "
+    "for; the role only adds the three drift-detection calls, on any stack."
+)
+_REGIONS = {"dev": ("us-east-1",), "staging": ("us-east-1",), "production": ("us-east-1", "us-west-2")}
+_TOKENS = {"dev": "dev", "staging": "staging", "production": "prod"}
+SECURITY_PINS = (
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("access/Roles/AdminRole",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess]",
+        ),
+        reason=(
+            "The runbook's break-glass AdminRole exists to have administrator access in an emergency: MFA "
+            "at most an hour old, one-hour sessions, and every assumption raises a P1."
+        ),
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("access/Roles/ReadOnlyRole",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/ReadOnlyAccess]",
+        ),
+        reason=(
+            "AWS maintains ReadOnlyAccess as new services appear; this role denies every way to a secret "
+            "value on top of it (secretsmanager:GetSecretValue, kms:Decrypt)."
+        ),
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("access/Roles/DeploymentPolicy",),
+        rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
+        reason=DEPLOYMENT_POLICY,
+    ),
+    *(
+        Pin(
+            stages=(stage,),
+            paths=("access/Roles/DeploymentPolicy",),
+            rules=tuple(
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:{resource}]"
+                for region in _REGIONS[stage]
+                for resource in (
+                    f"cloudformation:{region}:{{account}}:stack/clever-better-{_TOKENS[stage]}-*/*",
+                    f"ecs:{region}:{{account}}:service-deployment/clever-better-{_TOKENS[stage]}/*",
+                    f"ecs:{region}:{{account}}:service/clever-better-{_TOKENS[stage]}/*",
+                    f"rds:{region}:{{account}}:snapshot:clever-better-{_TOKENS[stage]}-predeploy-*",
+                    f"ssm:{region}:{{account}}:parameter/clever-better/{_TOKENS[stage]}/deploy/*",
+                )
+            ),
+            reason=DEPLOYMENT_POLICY,
+        )
+        for stage in _ENVIRONMENTS
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("audit/Compliance/DriftDetectionPolicy",),
+        rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
+        reason=DRIFT_DETECTION_ROLE,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("audit/Compliance/DriftDetectionRole",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/ReadOnlyAccess]",
+        ),
+        reason=DRIFT_DETECTION_ROLE,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("audit/Trail/Bucket/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",),
+        reason=(
+            "CloudTrail's multi-region trail already records every region into this one bucket, and each "
+            "hour's digest file lets an investigator prove no log file changed; a copy adds nothing."
+        ),
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("audit/Trail/LogsPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:logs:us-east-1:{account}:log-group:"
+            "/aws/cloudtrail/clever-better-audit:log-stream:{account}_CloudTrail_us-east-1*]",
+        ),
+        reason=(
+            "CloudTrail names its log streams ACCOUNT_CloudTrail_REGION with a suffix of its own; the "
+            "wildcard stays within those streams of the audit group."
+        ),
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("audit/Trail/ServiceLogs/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-S1",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
+            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+        ),
+        reason=(
+            "Receives the audit bucket's S3 server access logs and AWS Config's deliveries: server access "
+            "logging can only write SSE-S3, and logging this bucket into itself would loop."
+        ),
+    ),
+)
+PINS = (*PINS, *SECURITY_PINS)

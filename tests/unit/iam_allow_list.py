@@ -133,6 +133,14 @@ _DRIFT_READS = (
     "ssm:GetParameters", "ssm:ListTagsForResource",
     "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource",
     "wafv2:ListTagsForResource",
+    # the audit stack's types
+    "cloudtrail:DescribeTrails", "cloudtrail:GetEventConfiguration", "cloudtrail:GetEventSelectors",
+    "cloudtrail:GetInsightSelectors", "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus",
+    "cloudtrail:ListTags",
+    "config:DescribeComplianceByConfigRule", "config:DescribeConfigRules",
+    "config:DescribeConfigurationRecorders", "config:ListTagsForResource", "config:DescribeDeliveryChannels",
+    "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule",
+    "guardduty:GetDetector", "guardduty:ListTagsForResource", "iam:GetOpenIDConnectProvider",
 )  # fmt: skip
 DRIFT_CHECK_WILDCARDS: dict[tuple[str, str], str] = {
     **dict.fromkeys(
@@ -167,5 +175,50 @@ WILDCARDS = {
     ("alerting/Router/FunctionPolicy/Resource", "cloudwatch:DescribeAlarms"): (
         "The 30-minute reminders read which of the environment's P0/P1 alarms are still in ALARM "
         "(by name prefix); alarm states only, on `*` as the reads of alarms are granted."
+    ),
+}
+
+# The security unit (components/security): the runbook's roles and AWS Config's drift rule.
+_PIPELINE_READS = (
+    "cloudformation:DescribeStacks", "cloudformation:DescribeStackResources", "rds:DescribeDBInstances",
+    "rds:DescribeDBSnapshots", "ecs:DescribeServices", "ecs:ListServiceDeployments",
+    "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:ListTasks",
+    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth", "backup:DescribeBackupVault", "logs:DescribeLogGroups",
+    "ecr:DescribeRepositories", "secretsmanager:DescribeSecret", "s3:ListBucket",
+)  # fmt: skip
+WILDCARDS = {
+    **WILDCARDS,
+    **dict.fromkeys(
+        (("access/Roles/DeploymentPolicy/Resource", a) for a in _PIPELINE_READS),
+        "The pipeline's operator steps (predeploy-check, clear-failed-creates, approve, rollback, "
+        "deploy-status, smoke-test) read deployment state with Describe and List calls (never a value).",
+    ),
+    **dict.fromkeys(
+        (
+            ("audit/Compliance/DriftDetectionPolicy/Resource", a)
+            for a in (
+                "cloudformation:DetectStackDrift",
+                "cloudformation:DetectStackResourceDrift",
+                "cloudformation:DescribeStackDriftDetectionStatus",
+            )
+        ),
+        "AWS Config's CLOUDFORMATION_STACK_DRIFT_DETECTION_CHECK detects drift on every stack of the "
+        "account and region it evaluates; the role holds only these three calls besides its reads.",
+    ),
+}
+MANAGED_POLICIES = {
+    **MANAGED_POLICIES,
+    ("access/Roles/AdminRole/Resource", "AdministratorAccess"): (
+        "The runbook's break-glass role: administrator access in an emergency, with MFA at most an hour "
+        "old, one-hour sessions and a P1 alarm on every assumption."
+    ),
+    ("access/Roles/ReadOnlyRole/Resource", "ReadOnlyAccess"): (
+        "The runbook's read-only role for monitoring and troubleshooting; its own policy denies "
+        "secret values (secretsmanager:GetSecretValue, kms:Decrypt)."
+    ),
+    ("audit/Compliance/DriftDetectionRole/Resource", "ReadOnlyAccess"): (
+        "Drift detection reads every resource type a stack holds, as CloudFormation's own drift "
+        "detection does; AWS maintains the policy as types appear."
     ),
 }

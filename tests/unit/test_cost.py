@@ -109,6 +109,8 @@ def test_real_assembly_lists_what_it_cannot_price(estimates: dict[str, Estimate]
             "ServicesClusterFAAA2B60",
             "AWS::ECS::Cluster [Container Insights: enhanced]",
         ),
+        # Priced by events analysed and, for runtime monitoring, by the tasks' vCPU-hours.
+        ("clever-better-prod-audit", "ThreatDetectionDetector0E1F32F0", "AWS::GuardDuty::Detector"),
     )
     assert estimates["production-dr"].unpriced == ()
     # The instance itself is priced beside its unpriced feature: Multi-AZ db.r7g.large.
@@ -279,7 +281,7 @@ def test_cli_prints_markdown_for_an_assembly(
     out = capsys.readouterr().out
     assert out.startswith("## Estimated monthly baseline (USD)\n")
     assert (
-        f"| dev | {_usd(estimates['dev'].total)} | {_usd(estimates['dev'].total)} | +$0.00 (+0.0%) | 1 |"
+        f"| dev | {_usd(estimates['dev'].total)} | {_usd(estimates['dev'].total)} | +$0.00 (+0.0%) | 2 |"
         in out
     )
 

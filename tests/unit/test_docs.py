@@ -79,7 +79,7 @@ def test_ci_runs_exactly_make_test() -> None:
 
 def test_stack_table_matches_app() -> None:
     named = re.findall(
-        r"`(clever-better-[a-z-]+-(?:network|data|secrets|registry|services|monitoring|alerting))`",
+        r"`(clever-better-[a-z-]+-(?:network|data|secrets|registry|services|monitoring|alerting|audit|access))`",
         _text("docs/RUNBOOK.md"),
     )
     assert sorted(STACKS) == sorted(set(named))

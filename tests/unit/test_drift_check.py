@@ -34,7 +34,17 @@ ACCOUNT = "333333333333"
 PREFIX = "clever-better-prod"
 STACKS = [
     f"{PREFIX}-{unit}"
-    for unit in ("network", "data", "secrets", "registry", "services", "monitoring", "alerting")
+    for unit in (
+        "network",
+        "data",
+        "secrets",
+        "registry",
+        "services",
+        "monitoring",
+        "alerting",
+        "audit",
+        "access",
+    )
 ]
 # What the handler reads from its environment (lambdas/drift_check/handler.py: Settings).
 ENVIRONMENT = {
@@ -351,7 +361,12 @@ def test_wildcards_are_the_allow_listed_ones(built: tuple[Any, DriftCheck, dict[
 def _schema_reads(kind: str) -> list[str] | None:
     found = schema(kind)
     handler = (found or {}).get("handlers", {}).get("read")
-    return None if handler is None else list(handler["permissions"])
+    # IAM's service prefixes are case-insensitive; some schemas spell them `CloudTrail:`.
+    return (
+        None
+        if handler is None
+        else [f"{a.split(':')[0].lower()}:{a.split(':')[1]}" for a in handler["permissions"]]
+    )
 
 
 def _in_use(templates: dict[str, Any], built: tuple[Any, DriftCheck, dict[str, Any]]) -> set[str]:

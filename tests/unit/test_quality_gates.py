@@ -116,6 +116,23 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
                 r"\[Resource::(\*|arn:aws:cloudformation:us-east-1:\d{12}:stack/clever-better-[a-z]+-[a-z]+/\*)\]$",
                 rule,
             ), (path, rule)
+        elif path.endswith("/access/Roles/DeploymentPolicy"):
+            # The pipeline's reads, and its writes by this environment's name prefix.
+            assert re.search(
+                r"\[Resource::(\*|arn:aws:(cloudformation:[a-z0-9-]+:\d{12}:stack/clever-better-[a-z]+-\*/\*"
+                r"|ecs:[a-z0-9-]+:\d{12}:service(-deployment)?/clever-better-[a-z]+/\*"
+                r"|rds:[a-z0-9-]+:\d{12}:snapshot:clever-better-[a-z]+-predeploy-\*"
+                r"|ssm:[a-z0-9-]+:\d{12}:parameter/clever-better/[a-z]+/deploy/\*))\]$",
+                rule,
+            ), (path, rule)
+        elif path.endswith("/audit/Compliance/DriftDetectionPolicy"):
+            assert rule.endswith("[Resource::*]"), (path, rule)
+        elif path.endswith("/audit/Trail/LogsPolicy"):
+            # CloudTrail's own log streams in the audit group.
+            assert re.search(
+                r"log-group:/aws/cloudtrail/clever-better-audit:log-stream:\d{12}_CloudTrail_us-east-1\*\]$",
+                rule,
+            ), rule
         elif path.endswith("/MlService/Task/TaskRole/DefaultPolicy"):
             assert re.search(
                 r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-east-1/\*\]$", rule
@@ -125,7 +142,13 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
     for path, rule in pins:
         if rule.endswith(("-S1", "LoggingEnabled", "EncryptionKMS")):
             # Only log destinations themselves (S3 and ALB access logs).
-            assert path.endswith(("/Buckets/AccessLogs/Resource", "/LoadBalancerLogs/Resource")), (path, rule)
+            assert path.endswith(
+                (
+                    "/Buckets/AccessLogs/Resource",
+                    "/LoadBalancerLogs/Resource",
+                    "/audit/Trail/ServiceLogs/Resource",
+                )
+            ), (path, rule)
         if rule.endswith("ALBWAFEnabled"):
             # Only the internal load balancer goes without WAF.
             assert path.endswith("/services/Internal/LoadBalancer/Resource"), (path, rule)
@@ -147,8 +170,13 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             # Only deployment alarms, which ECS itself acts on.
             assert re.search(r"/\w+Deployment/\w+Alarm$", path), path
         if rule.endswith("S3BucketReplicationEnabled"):
-            # Production's primary buckets replicate; only logs, other envs and DR twins may not.
-            assert not path.startswith("production/") or "Logs/Resource" in path, path
+            # Production's primary buckets replicate; only logs (the audit trail's among them),
+            # other envs and DR twins may not.
+            assert (
+                not path.startswith("production/")
+                or "Logs/Resource" in path
+                or path.endswith("/audit/Trail/Bucket/Resource")
+            ), path
         if "SMG4" in rule or "RotationEnabled" in rule:
             # Only the configuration secret and the providers' keys (issued by them) go unrotated.
             assert path.endswith(

@@ -71,6 +71,11 @@ KINDS = {
     "load balancer": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"),
     "domain": ("AWS::CertificateManager::Certificate", "DomainName"),
     "schedule": ("AWS::Scheduler::Schedule", "Name"),
+    "trail": ("AWS::CloudTrail::Trail", "TrailName"),
+    "config rule": ("AWS::Config::ConfigRule", "ConfigRuleName"),
+    "config recorder": ("AWS::Config::ConfigurationRecorder", "Name"),
+    "event rule": ("AWS::Events::Rule", "Name"),
+    "key alias": ("AWS::KMS::Alias", "AliasName"),
 }
 # Options of `aws` commands whose value is a name of that kind (per AWS service where the
 # option means different things in different services).
@@ -103,7 +108,11 @@ OPTIONS = {
     "--queue-name": "queue",
     "--stack-name": "stack",
 }
-SERVICE_OPTIONS = {("ssm", "--name"): "parameter", ("ssm", "--names"): "parameter"}
+SERVICE_OPTIONS = {
+    ("ssm", "--name"): "parameter",
+    ("ssm", "--names"): "parameter",
+    ("cloudtrail", "--name"): "trail",
+}
 # Options whose value is several words (`--dimensions Name=A,Value=x Name=B,Value=y`).
 LIST_OPTIONS = {"--filters", "--dimensions"}
 PREFIX_OPTIONS = {"--alarm-name-prefix": "alarm", "--log-group-name-prefix": "log group"}
@@ -489,7 +498,11 @@ class Checker:
             if option == "s3://":
                 checks.append(("bucket", value.removeprefix("s3://").split("/", 1)[0], False))
             elif kind := SERVICE_OPTIONS.get((service, option)) or OPTIONS.get(option):
-                checks += [(kind, v, False) for v in value.split(",")]
+                # A role given by ARN (`--role-arn arn:aws:iam::$ACCOUNT:role/NAME`) is its name.
+                checks += [
+                    (kind, v.rsplit(":role/", 1)[-1] if kind == "role" else v, False)
+                    for v in value.split(",")
+                ]
             elif option in PREFIX_OPTIONS:
                 checks.append((PREFIX_OPTIONS[option], value, True))
             elif option == "--query":
@@ -554,7 +567,7 @@ class Checker:
 NAME_PLACEHOLDERS = {
     "{token}": r"(dev|staging|prod)",
     "{service}": r"(bot|ml-service|data-ingestion)",
-    "{unit}": r"(network|data|secrets|registry|services)",
+    "{unit}": r"(network|data|secrets|registry|services|monitoring|alerting|audit|access)",
     "ACCOUNT": r"[0-9]{12}",
     "YYYYMMDD": r"[0-9]{8}",
     "HHMMSS": r"[0-9]{6}",

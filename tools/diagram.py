@@ -225,7 +225,13 @@ class Model:
                     key, f"backup vault {props['BackupVaultName']}{lock}", "store", stack, resource=where
                 )
             elif kind == "AWS::S3::Bucket":
-                self._add(key, f"S3 {_bucket(props['BucketName'])}", "store", stack, resource=where)
+                # A bucket CloudFormation names (the audit trail's) by its logical ID's stem.
+                label = (
+                    _bucket(props["BucketName"])
+                    if "BucketName" in props
+                    else re.sub(r"[0-9A-F]{8}$", "", lid)
+                )
+                self._add(key, f"S3 {label}", "store", stack, resource=where)
             elif kind == "AWS::SecretsManager::Secret":
                 self._add(key, f"secret {props['Name']}", "store", stack, resource=where)
             elif kind == "AWS::SecretsManager::SecretTargetAttachment":

@@ -506,6 +506,68 @@ BAD = {
 }
 
 
+def _sec(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
+    return replace(cfg, security=replace(cfg.security, **changes))
+
+
+BAD.update(
+    {
+        "a deploy subject with a wildcard": (
+            lambda: _sec(STAGING, deploy_subjects=("ref:refs/heads/*",)),
+            "staging: security.deploy_subjects = ('ref:refs/heads/*',) is not allowed; expected one or more "
+            "of environment:NAME, ref:refs/heads/BRANCH, ref:refs/tags/TAG (no wildcards, no pull_request)",
+        ),
+        "pull requests may not deploy": (
+            lambda: _sec(DEV, deploy_subjects=("pull_request",)),
+            "dev: security.deploy_subjects = ('pull_request',) is not allowed",
+        ),
+        "production deploys from a branch": (
+            lambda: _sec(PROD, deploy_subjects=("ref:refs/heads/main",)),
+            "production: security.deploy_subjects = ('ref:refs/heads/main',) is not allowed; production "
+            "deploys only from protected GitHub environments",
+        ),
+        "an operator principal that is a wildcard": (
+            lambda: _sec(DEV, admin_principals=("*",)),
+            "dev: security.admin_principals = ('*',) is not allowed; expected one or more of account, "
+            "an IAM user or role ARN, sso:PermissionSetName",
+        ),
+        "nobody may assume the read-only role": (
+            lambda: _sec(DEV, readonly_principals=()),
+            "dev: security.readonly_principals = () is not allowed",
+        ),
+        "a read-only session longer than IAM allows": (
+            lambda: _sec(DEV, readonly_session_hours=13),
+            "dev: security.readonly_session_hours = 13 is not allowed; expected 1 to 12 (IAM's limit)",
+        ),
+        "a repository that is not OWNER/REPO": (
+            lambda: _sec(DEV, github_repository="clever-better"),
+            "dev: security.github_repository = 'clever-better' is not allowed; expected OWNER/REPO",
+        ),
+        "production's audit trail kept less than a year": (
+            lambda: _sec(PROD, audit_bucket_retention_days=180),
+            "production: security.audit_bucket_retention_days = 180 is not allowed; production keeps its "
+            "audit trail at least 365 days",
+        ),
+        "audit logs kept a retention CloudWatch Logs does not offer": (
+            lambda: _sec(DEV, audit_log_retention_days=100),
+            "dev: security.audit_log_retention_days = 100 is not allowed; "
+            "expected a CloudWatch Logs retention",
+        ),
+    }
+)
+
+
+def test_operator_principals_of_every_form_are_accepted() -> None:
+    principals = (
+        "account",
+        "arn:aws:iam::444455556666:role/oncall",
+        "arn:aws:iam::111111111111:user/alice",
+        "sso:OnCallAdmin",
+    )
+    cfg = _sec(DEV, admin_principals=principals, readonly_principals=principals)
+    assert cfg.security.admin_principals == principals
+
+
 @pytest.mark.parametrize("build, message", BAD.values(), ids=BAD.keys())
 def test_bad_value_names_environment_and_field(build: Any, message: str) -> None:
     with pytest.raises(ConfigError) as error:

@@ -75,10 +75,14 @@ class AlarmCatalogue(Construct):
         stack = cdk.Stack.of(self)
         self._dimensions = {"environment": config.token, **dimensions}
         self._pages = config.monitoring.pages
-        self._allow_cloudwatch(context.key)
+        self._allow_publisher(
+            context.key, service="cloudwatch.amazonaws.com", sid="CloudWatchAlarmsPublishToEncryptedTopics"
+        )
         self._event_rules = security_event_rules(config)
         if self._event_rules:
-            self._allow_eventbridge(context.key)
+            self._allow_publisher(
+                context.key, service="events.amazonaws.com", sid="SecurityFindingsPublishToEncryptedTopics"
+            )
         self.topics: dict[Severity, sns.Topic] = {
             severity: self._topic(severity, context=context) for severity in SEVERITIES
         }
@@ -220,32 +224,17 @@ class AlarmCatalogue(Construct):
         return topic
 
     @staticmethod
-    def _allow_eventbridge(key: kms.IKey) -> None:
-        """EventBridge publishes the security rules' events to the encrypted topics with their key
-        (SNS developer guide, "Enable compatibility between event sources from AWS services and
-        encrypted topics"). Held to this account, as CloudWatch's statement is; which rules may
-        publish is each topic policy's (aws:SourceArn, the EventBridge user guide's condition),
-        since the docs do not say KMS sees the rule's ARN for this call."""
+    def _allow_publisher(key: kms.IKey, *, service: str, sid: str) -> None:
+        """An AWS service publishing to the encrypted topics uses their key (SNS developer guide,
+        "Enable compatibility between event sources from AWS services and encrypted topics"):
+        CloudWatch for the alarms, EventBridge for the security rules. Held to this account; which
+        alarms or rules may publish is each topic policy's (aws:SourceArn), since the docs do not
+        say KMS sees a rule's ARN for this call."""
         stack = cdk.Stack.of(key)
         key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="SecurityFindingsPublishToEncryptedTopics",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
-        )
-
-    @staticmethod
-    def _allow_cloudwatch(key: kms.IKey) -> None:
-        """CloudWatch publishes an alarm's message to an encrypted topic with the topic's key
-        (SNS developer guide, "Enable compatibility between event sources and encrypted topics")."""
-        stack = cdk.Stack.of(key)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublishToEncryptedTopics",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                sid=sid,
+                principals=[iam.ServicePrincipal(service)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},

@@ -31,7 +31,6 @@ from typing import Any
 from moto.cloudtrail.models import cloudtrail_backends
 from moto.iam.exceptions import NotFoundException
 from moto.logs.models import logs_backends
-from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
@@ -40,6 +39,7 @@ from emulator.services.configservice import as_aws_error
 from emulator.services.iam import allows, backend_for
 from emulator.services.kms import find_key
 from emulator.services.refusals import AwsError, request_context, resource_policy_allows
+from emulator.services.s3 import delivery_refusal
 
 PRINCIPAL = "cloudtrail.amazonaws.com"
 
@@ -81,31 +81,21 @@ def trail_arn(name: str, account_id: str, region_name: str) -> str:
 
 
 def _check_bucket(bucket_name: str, prefix: str, arn: str, account_id: str, region_name: str) -> None:
-    partition = get_partition(region_name)
-    bucket = s3_backends[account_id][partition].buckets.get(bucket_name)
-    if bucket is None:
-        raise S3BucketDoesNotExistException(f"S3 bucket {bucket_name} does not exist!")
-    refused = InsufficientS3BucketPolicyException(
-        f"Incorrect S3 bucket policy is detected for bucket: {bucket_name}"
-    )
-    if bucket.policy is None:
-        raise refused
-    document = json.loads(bucket.policy)
-    context = request_context(
-        {
-            "aws:SourceArn": arn,
-            "aws:SourceAccount": account_id,
-            "aws:SecureTransport": "true",
-            "s3:x-amz-acl": "bucket-owner-full-control",
-        }
-    )
     folder = f"{prefix}/" if prefix else ""
-    for action, resource in (
-        ("s3:GetBucketAcl", f"arn:{partition}:s3:::{bucket_name}"),
-        ("s3:PutObject", f"arn:{partition}:s3:::{bucket_name}/{folder}AWSLogs/{account_id}/*"),
-    ):
-        if not resource_policy_allows(document, PRINCIPAL, action, resource, context):
-            raise refused
+    refusal = delivery_refusal(
+        bucket_name,
+        principal=PRINCIPAL,
+        objects=f"{folder}AWSLogs/{account_id}/*",
+        source={"aws:SourceArn": arn, "aws:SourceAccount": account_id},
+        account_id=account_id,
+        region_name=region_name,
+    )
+    if refusal == "missing":
+        raise S3BucketDoesNotExistException(f"S3 bucket {bucket_name} does not exist!")
+    if refusal == "policy":
+        raise InsufficientS3BucketPolicyException(
+            f"Incorrect S3 bucket policy is detected for bucket: {bucket_name}"
+        )
 
 
 def _check_key(key_id: str, bucket_name: str, arn: str, account_id: str, region_name: str) -> None:

@@ -40,13 +40,13 @@ from typing import Any
 from moto.config.models import config_backends
 from moto.core.exceptions import ServiceException
 from moto.iam.exceptions import NotFoundException
-from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 from werkzeug.exceptions import HTTPException
 
 from emulator.services.base import AppliedModel, Fixes, Models
 from emulator.services.iam import backend_for
 from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
+from emulator.services.s3 import delivery_refusal
 
 PRINCIPAL = "config.amazonaws.com"
 SERVICE_LINKED_ROLE = "role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
@@ -194,31 +194,22 @@ class ConfigurationRecorder(AppliedModel):
 
 
 def _check_delivery_bucket(bucket_name: str, prefix: str, account_id: str, region_name: str) -> None:
-    partition = get_partition(region_name)
-    bucket = s3_backends[account_id][partition].buckets.get(bucket_name)
-    if bucket is None:
-        raise NoSuchBucketException(f"Cannot find a S3 bucket with name '{bucket_name}'.")
-    refused = InsufficientDeliveryPolicyException(
-        f"Insufficient delivery policy to s3 bucket: {bucket_name}, unable to write to bucket, "
-        f"provided s3 key prefix is '{prefix or 'null'}'."
-    )
-    if bucket.policy is None:
-        raise refused
-    document = json.loads(bucket.policy)
-    context = request_context(
-        {
-            "aws:SourceAccount": account_id,
-            "aws:SecureTransport": "true",
-            "s3:x-amz-acl": "bucket-owner-full-control",
-        }
-    )
     folder = f"{prefix}/" if prefix else ""
-    for action, resource in (
-        ("s3:GetBucketAcl", f"arn:{partition}:s3:::{bucket_name}"),
-        ("s3:PutObject", f"arn:{partition}:s3:::{bucket_name}/{folder}AWSLogs/{account_id}/Config/*"),
-    ):
-        if not resource_policy_allows(document, PRINCIPAL, action, resource, context):
-            raise refused
+    refusal = delivery_refusal(
+        bucket_name,
+        principal=PRINCIPAL,
+        objects=f"{folder}AWSLogs/{account_id}/Config/*",
+        source={"aws:SourceAccount": account_id},
+        account_id=account_id,
+        region_name=region_name,
+    )
+    if refusal == "missing":
+        raise NoSuchBucketException(f"Cannot find a S3 bucket with name '{bucket_name}'.")
+    if refusal == "policy":
+        raise InsufficientDeliveryPolicyException(
+            f"Insufficient delivery policy to s3 bucket: {bucket_name}, unable to write to bucket, "
+            f"provided s3 key prefix is '{prefix or 'null'}'."
+        )
 
 
 class DeliveryChannel(AppliedModel):

@@ -10,8 +10,10 @@ from typing import Any
 
 from moto.s3.exceptions import BucketNotEmpty
 from moto.s3.models import FakeBucket, s3_backends
+from moto.utilities.utils import get_partition
 
 from emulator.services.base import AppliedModel, Fix, Fixes, Models
+from emulator.services.refusals import request_context, resource_policy_allows
 
 
 def _s3(account_id: str) -> Any:
@@ -56,6 +58,37 @@ class BucketPolicy(AppliedModel):
         backend = _s3(account_id)
         if bucket in backend.buckets:
             backend.delete_bucket_policy(bucket)
+
+
+def delivery_refusal(
+    bucket_name: str,
+    *,
+    principal: str,
+    objects: str,
+    source: dict[str, str],
+    account_id: str,
+    region_name: str,
+) -> str | None:
+    """Why `principal` (a service delivering logs: CloudTrail, AWS Config) could not deliver to
+    the bucket: "missing", "policy" (it may not check the bucket's ACL or write `objects`, a key
+    pattern, with `bucket-owner-full-control` and the `source` condition keys), or None."""
+    partition = get_partition(region_name)
+    bucket = s3_backends[account_id][partition].buckets.get(bucket_name)
+    if bucket is None:
+        return "missing"
+    if bucket.policy is None:
+        return "policy"
+    document = json.loads(bucket.policy)
+    context = request_context(
+        {**source, "aws:SecureTransport": "true", "s3:x-amz-acl": "bucket-owner-full-control"}
+    )
+    for action, resource in (
+        ("s3:GetBucketAcl", f"arn:{partition}:s3:::{bucket_name}"),
+        ("s3:PutObject", f"arn:{partition}:s3:::{bucket_name}/{objects}"),
+    ):
+        if not resource_policy_allows(document, principal, action, resource, context):
+            return "policy"
+    return None
 
 
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:

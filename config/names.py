@@ -23,7 +23,7 @@ UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "al
 # The account baseline's stack: only in the environment that owns its account's baseline
 # (security.account_baseline); one per account and region.
 AUDIT_UNIT = "audit"
-DR_UNITS = ("network", "data", "registry")
+DR_UNITS = ("network", "data", "registry", "audit")
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 # Inside PostgreSQL (the same in every environment). The admin is the instance's master user
@@ -68,7 +68,7 @@ class Names:
 
     def stacks(self, *, dr: bool = False) -> tuple[str, ...]:
         """Every stack of the environment (or of its DR region), in deploy order."""
-        units = DR_UNITS if dr else tuple(u for u in UNITS if self.audit or u != AUDIT_UNIT)
+        units = tuple(u for u in (DR_UNITS if dr else UNITS) if self.audit or u != AUDIT_UNIT)
         return tuple(self.stack(unit, dr=dr) for unit in units)
 
     # --- compute ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from stacks.access_stack import AccessStack
 from stacks.alerting_stack import AlertingStack
 from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack, DisasterRecoveryDataStack
+from stacks.dr_audit_stack import DisasterRecoveryAuditStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import DisasterRecoveryRegistryStack, RegistryStack
@@ -68,6 +69,11 @@ class DisasterRecoveryStage(cdk.Stage):
         self.network = NetworkStack(self, "network", config=config, dr=True)
         self.data = DisasterRecoveryDataStack(self, "data", config=config)
         self.registry = DisasterRecoveryRegistryStack(self, "registry", config=config)
+        self.audit = (
+            DisasterRecoveryAuditStack(self, "audit", config=config)
+            if config.security.account_baseline
+            else None
+        )
 
 
 def add_environment(app: cdk.App, config: EnvironmentConfig) -> list[cdk.Stage]:

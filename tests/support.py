@@ -25,15 +25,13 @@ _PREFIXES = {
     "clever-better-prod-dr": ("production-dr", "us-west-2"),
 }
 # The DR region holds the network, data and registry units (secrets and images are replicated
-# into it; the registry unit there holds the replicas' settings).
+# into it; the registry unit there holds the replicas' settings), and the account baseline's
+# regional half (GuardDuty, AWS Config).
 STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (
-        prefix.endswith("-dr")
-        and unit in ("secrets", "services", "monitoring", "alerting", "audit", "access")
-    )
+    if not (prefix.endswith("-dr") and unit in ("secrets", "services", "monitoring", "alerting", "access"))
 }
 
 

@@ -362,9 +362,12 @@ def _severity_band(low: float | None, high: float | None) -> list[dict[str, list
 
 
 class ThreatDetection(Construct):
-    """Attributes: ``detector``, ``rules`` (rule name -> events.CfnRule)."""
+    """Attributes: ``detector``, ``rules`` (rule name -> events.CfnRule; none where `route` is
+    False: the DR region forwards its findings to the primary region's rules instead)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, route: bool = True
+    ) -> None:
         super().__init__(scope, construct_id)
         enabled = "ENABLED"
         self.detector = guardduty.CfnDetector(
@@ -392,7 +395,7 @@ class ThreatDetection(Construct):
         self.rules: dict[str, events.CfnRule] = {}
         topics = _topic_arns(self, config.names)
         rules = security_event_rules(config)
-        for severity, (low, high) in GUARDDUTY_SEVERITIES.items():
+        for severity, (low, high) in GUARDDUTY_SEVERITIES.items() if route else ():
             name = f"{PROJECT}-guardduty-{severity.lower()}"
             assert rules[name] == severity
             self.rules[name] = _rule(
@@ -415,8 +418,16 @@ class ComplianceRules(Construct):
     """Attributes: ``recorder``, ``delivery_channel``, ``rules`` (id -> CfnConfigRule), ``event_rule``."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, delivery_bucket: s3.IBucket
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        delivery_bucket: s3.IBucket,
+        route: bool = True,
     ) -> None:
+        """`route` False (the DR region): no rule of its own to the alarm topics, and global
+        resources (IAM) left to the primary region's recorder, which records them once."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         # The service-linked role (created by `make bootstrap-ENV`): delivery then goes by the
@@ -427,7 +438,7 @@ class ComplianceRules(Construct):
             name=CONFIG_RECORDER,
             role_arn=f"arn:aws:iam::{stack.account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
             recording_group=config_.CfnConfigurationRecorder.RecordingGroupProperty(
-                all_supported=True, include_global_resource_types=True
+                all_supported=True, include_global_resource_types=route
             ),
         )
         prefix = "config"
@@ -537,20 +548,67 @@ class ComplianceRules(Construct):
             # AWS Config evaluates only once its recorder records (AWS::Config::ConfigRule).
             rule.node.add_dependency(self.delivery_channel)
             self.rules[rule_id] = rule
-        name = f"{PROJECT}-config-noncompliant"
-        self.event_rule = _rule(
+        self.event_rule: events.CfnRule | None = None
+        if route:
+            self.event_rule = _rule(
+                self,
+                f"{PROJECT}-config-noncompliant",
+                description="AWS Config rules of Clever Better turning NON_COMPLIANT -> the P3 alarm topic",
+                pattern=CONFIG_NONCOMPLIANT,
+                topic_arn=_topic_arns(self, config.names)["P3"],
+            )
+
+
+# AWS Config's compliance changes of our rules that the router hears of.
+CONFIG_NONCOMPLIANT: dict[str, object] = {
+    "source": ["aws.config"],
+    "detail-type": ["Config Rules Compliance Change"],
+    "detail": {
+        "configRuleName": [{"prefix": f"{PROJECT}-"}],
+        "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]},
+    },
+}
+
+
+class ForwardToPrimary(Construct):
+    """The DR region's GuardDuty findings and Config compliance changes, sent to the primary
+    region's default event bus, where the audit stack's rules route them as their own (an event
+    keeps its source, detail and `region`). Same account: the bus needs no policy; the rule sends
+    with its role (EventBridge user guide, "Sending and receiving events between AWS Regions").
+
+    Attributes: ``rule``, ``role``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, primary_region: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        bus = f"arn:aws:events:{primary_region}:{stack.account}:event-bus/default"
+        self.role = iam.Role(
             self,
-            name,
-            description="AWS Config rules of Clever Better turning NON_COMPLIANT -> the P3 alarm topic",
-            pattern={
-                "source": ["aws.config"],
-                "detail-type": ["Config Rules Compliance Change"],
-                "detail": {
-                    "configRuleName": [{"prefix": f"{PROJECT}-"}],
-                    "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]},
-                },
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=f"Sends the DR region's security events to {primary_region}'s default bus",
+        )
+        policy(
+            self,
+            "Policy",
+            role=self.role,
+            statements=[iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus])],
+        )
+        self.rule = events.CfnRule(
+            self,
+            "Rule",
+            name=f"{PROJECT}-security-to-{primary_region}",
+            description=f"GuardDuty findings and Config non-compliance -> {primary_region}, routed there",
+            # The primary region's rules pick severities and NON_COMPLIANT; this only narrows to
+            # the two kinds of event (plain fields: no `$or`, which fewer tools understand).
+            event_pattern={
+                "source": ["aws.guardduty", "aws.config"],
+                "detail-type": ["GuardDuty Finding", "Config Rules Compliance Change"],
             },
-            topic_arn=_topic_arns(self, config.names)["P3"],
+            state="ENABLED",
+            targets=[events.CfnRule.TargetProperty(id="PrimaryBus", arn=bus, role_arn=self.role.role_arn)],
         )
 
 

@@ -739,13 +739,13 @@ SECURITY_PINS = (
         for stage in _ENVIRONMENTS
     ),
     Pin(
-        stages=_ENVIRONMENTS,
+        stages=(*_ENVIRONMENTS, "production-dr"),
         paths=("audit/Compliance/DriftDetectionPolicy",),
         rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
         reason=DRIFT_DETECTION_ROLE,
     ),
     Pin(
-        stages=_ENVIRONMENTS,
+        stages=(*_ENVIRONMENTS, "production-dr"),
         paths=("audit/Compliance/DriftDetectionRole",),
         rules=(
             "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/ReadOnlyAccess]",
@@ -785,6 +785,23 @@ SECURITY_PINS = (
         reason=(
             "Receives the audit bucket's S3 server access logs and AWS Config's deliveries: server access "
             "logging can only write SSE-S3, and logging this bucket into itself would loop."
+        ),
+    ),
+)
+SECURITY_PINS = (
+    *SECURITY_PINS,
+    Pin(
+        stages=("production-dr",),
+        paths=("audit/ConfigDeliveries/Resource",),
+        rules=(
+            "AwsSolutions::AwsSolutions-S1",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
+            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+        ),
+        reason=(
+            "Receives AWS Config's configuration snapshots and history of the DR region, which Config "
+            "delivers as config.amazonaws.com; SSE-S3, as every log destination of ours."
         ),
     ),
 )

@@ -112,7 +112,9 @@ def test_real_assembly_lists_what_it_cannot_price(estimates: dict[str, Estimate]
         # Priced by events analysed and, for runtime monitoring, by the tasks' vCPU-hours.
         ("clever-better-prod-audit", "ThreatDetectionDetector0E1F32F0", "AWS::GuardDuty::Detector"),
     )
-    assert estimates["production-dr"].unpriced == ()
+    assert estimates["production-dr"].unpriced == (
+        ("clever-better-prod-dr-audit", "ThreatDetectionDetector0E1F32F0", "AWS::GuardDuty::Detector"),
+    )
     # The instance itself is priced beside its unpriced feature: Multi-AZ db.r7g.large.
     (instance,) = [
         line

@@ -147,6 +147,7 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
                     "/Buckets/AccessLogs/Resource",
                     "/LoadBalancerLogs/Resource",
                     "/audit/Trail/ServiceLogs/Resource",
+                    "/audit/ConfigDeliveries/Resource",
                 )
             ), (path, rule)
         if rule.endswith("ALBWAFEnabled"):

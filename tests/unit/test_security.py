@@ -461,3 +461,32 @@ def test_every_fargate_task_may_pull_the_guardduty_agent(templates: dict[str, An
             assert [sorted(_listed(s["Action"])) for s in pulls] == [
                 ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
             ], (name, definition["Properties"]["Family"])
+
+
+def test_the_dr_region_has_its_own_detector_and_recorder_forwarding_to_the_primary(
+    templates: dict[str, Any],
+) -> None:
+    template = templates["clever-better-prod-dr-audit"]
+    ((_, detector),) = resources(template, "AWS::GuardDuty::Detector").items()
+    assert detector["Properties"]["Enable"] is True
+    ((_, recorder),) = resources(template, "AWS::Config::ConfigurationRecorder").items()
+    # IAM and other global resources are recorded once, by the primary region's recorder.
+    assert recorder["Properties"]["RecordingGroup"] == {
+        "AllSupported": True,
+        "IncludeGlobalResourceTypes": False,
+    }
+    assert len(resources(template, "AWS::Config::ConfigRule")) == 7
+    # No rule of its own to the alarm topics (there are none in us-west-2): one forward.
+    ((_, rule),) = resources(template, "AWS::Events::Rule").items()
+    bus = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.guardduty", "aws.config"],
+        "detail-type": ["GuardDuty Finding", "Config Rules Compliance Change"],
+    }
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == bus
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    assert _policies(template, role_id) == [
+        {"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}
+    ]
+    assert not resources(template, "AWS::CloudTrail::Trail")  # the primary's trail records every region

@@ -40,6 +40,7 @@ TERMINATION_PROTECTED = frozenset(
         "clever-better-prod-dr-network",
         "clever-better-prod-dr-data",
         "clever-better-prod-dr-registry",
+        "clever-better-prod-dr-audit",
     }
 )
 

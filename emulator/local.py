@@ -156,6 +156,13 @@ def deploy(state: Path, port: int, *, image_tag: str | None = None) -> dict[str,
     """Start (if needed), bootstrap and deploy dev; return and print the stack outputs."""
     start(state, port)
     cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}"], port=port, state=state)
+    # The rest of `make bootstrap-dev`: the service-linked roles the stacks name (AWS Config's
+    # recorder records with its own); the emulator refuses a recorder whose role does not exist.
+    roles = subprocess.run(
+        [sys.executable, "-m", "ops", "--env", "dev", "--local", str(port), "service-linked-roles"], cwd=ROOT
+    )
+    if roles.returncode != 0:
+        sys.exit(f"python -m ops service-linked-roles failed with exit code {roles.returncode}")
     outputs_file = state / "outputs.json"
     cdk(
         [

@@ -6,11 +6,11 @@ them) after the checks AWS Config makes. (The module is not named config.py: the
 
 * ConfigurationRecorder, as PutConfigurationRecorder checks it: one per account and region
   (MaxNumberOfConfigurationRecordersExceededException), a RoleARN (InvalidRoleException), and
-  the recording group moto validates. The service-linked role
-  ``arn:aws:iam::ACCOUNT:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig`` is
-  accepted even when the emulator's IAM lacks it (`make bootstrap-ENV` creates it in AWS; a fresh
-  emulator has none). Any other role must exist and trust config.amazonaws.com: AWS Config takes
-  the ARN and its recorder then records nothing, so the emulator refuses it locally.
+  the recording group moto validates. The role must exist and trust config.amazonaws.com: AWS
+  Config takes the ARN and its recorder then records nothing, so the emulator refuses it locally.
+  That holds for the service-linked role ``.../aws-service-role/config.amazonaws.com/
+  AWSServiceRoleForConfig`` too, which only `make bootstrap-ENV` creates (`python -m ops
+  service-linked-roles`; `make deploy-local` runs the same step before it deploys).
 * DeliveryChannel, as PutDeliveryChannel checks it: one per region
   (MaxNumberOfDeliveryChannelsExceededException), a recorder to deliver for
   (NoAvailableConfigurationRecorderException), the bucket exists (NoSuchBucketException) and its
@@ -125,13 +125,16 @@ def _start_recorders(account_id: str, region_name: str) -> None:
 
 
 def _check_recorder_role(role_arn: str, account_id: str, region_name: str) -> None:
-    if role_arn == f"arn:{get_partition(region_name)}:iam::{account_id}:{SERVICE_LINKED_ROLE}":
-        return  # the service-linked role: see the module's docstring
     later = "AWS Config accepts the ARN and its recorder records nothing"
     try:
         role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
     except NotFoundException:
-        raise LocallyRefused(f"the recorder's role {role_arn} does not exist", later) from None
+        fix = (
+            ": create it first (make bootstrap-ENV, python -m ops service-linked-roles)"
+            if role_arn == f"arn:{get_partition(region_name)}:iam::{account_id}:{SERVICE_LINKED_ROLE}"
+            else ""
+        )
+        raise LocallyRefused(f"the recorder's role {role_arn} does not exist{fix}", later) from None
     trust = role.assume_role_policy_document
     document = json.loads(trust) if isinstance(trust, str) else trust
     context = request_context({"aws:SourceAccount": account_id})

@@ -26,6 +26,12 @@ SERVICE_LINKED_ROLE = (
 Resources = dict[str, Any]
 
 
+@pytest.fixture(autouse=True)
+def _config_role(aws: None) -> None:
+    """What `make bootstrap-ENV` (and `make deploy-local`) create first: AWS Config's role."""
+    boto3.client("iam", region_name=REGION).create_service_linked_role(AWSServiceName="config.amazonaws.com")
+
+
 def _cfn() -> Any:
     return boto3.client("cloudformation", region_name=REGION)
 
@@ -813,3 +819,11 @@ def test_a_rule_whose_topic_or_key_refuses_it_is_locally_refused(
     aws: None, source: str, key: bool, reason: str
 ) -> None:
     _refused(_topic_and_rule(topic_policy_source=source, key_admits_events=key), reason)
+
+
+def test_a_recorder_before_its_service_linked_role_exists_is_refused(aws: None) -> None:
+    boto3.client("iam", region_name=REGION).delete_role(RoleName="AWSServiceRoleForConfig")
+    _refused(
+        {"Recorder": _recorder()},
+        f"the recorder's role {SERVICE_LINKED_ROLE} does not exist: create it first (make bootstrap-ENV",
+    )

@@ -37,6 +37,13 @@ def pinned() -> dict[tuple[str, str], str]:
     return pairs
 
 
+# What a log destination bucket (S3 or ALB access logs, AWS Config deliveries) cannot have.
+LOG_DESTINATION_RULES = (
+    "AwsSolutions::AwsSolutions-S1",
+    "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
+    "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
+    "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
+)
 # Reasons shared by several pins.
 PUBLIC_ROUTE = (
     "Public subnets exist only for the internet-facing ALB and the NAT gateways; this default route to "
@@ -239,12 +246,7 @@ PINS = (
     Pin(
         stages=("dev", "staging", "production", "production-dr"),
         paths=("data/Buckets/AccessLogs/Resource",),
-        rules=(
-            "AwsSolutions::AwsSolutions-S1",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
-            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
-        ),
+        rules=LOG_DESTINATION_RULES,
         reason=(
             "This is the access-log bucket itself: logging it into itself would loop, S3 server access "
             "logging cannot write to SSE-KMS buckets, and log copies in the DR region are not needed."
@@ -286,12 +288,7 @@ PINS = (
     Pin(
         stages=("dev", "staging", "production"),
         paths=("services/LoadBalancerLogs/Resource",),
-        rules=(
-            "AwsSolutions::AwsSolutions-S1",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
-            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
-        ),
+        rules=LOG_DESTINATION_RULES,
         reason=(
             "This bucket is itself a log destination (ALB access logs): ELB can only write to SSE-S3 "
             "buckets, logging its own reads would loop, and log copies in the DR region are not needed."
@@ -776,12 +773,7 @@ SECURITY_PINS = (
     Pin(
         stages=_ENVIRONMENTS,
         paths=("audit/Trail/ServiceLogs/Resource",),
-        rules=(
-            "AwsSolutions::AwsSolutions-S1",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
-        ),
+        rules=LOG_DESTINATION_RULES,
         reason=(
             "Receives the audit bucket's S3 server access logs and AWS Config's deliveries: server access "
             "logging can only write SSE-S3, and logging this bucket into itself would loop."
@@ -793,12 +785,7 @@ SECURITY_PINS = (
     Pin(
         stages=("production-dr",),
         paths=("audit/ConfigDeliveries/Resource",),
-        rules=(
-            "AwsSolutions::AwsSolutions-S1",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-            "NIST.800.53.R5::NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled",
-        ),
+        rules=LOG_DESTINATION_RULES,
         reason=(
             "Receives AWS Config's configuration snapshots and history of the DR region, which Config "
             "delivers as config.amazonaws.com; SSE-S3, as every log destination of ours."

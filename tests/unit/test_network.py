@@ -192,6 +192,7 @@ def test_nothing_is_attached_to_the_dr_vpc(templates: dict[str, dict[str, Any]])
     nothing in it (its one Lambda, the default-security-group custom resource, is outside)."""
     dr = {name: t for name, t in templates.items() if STACKS[name][0] == "production-dr"}
     assert sorted(dr) == [
+        "clever-better-prod-dr-audit",
         "clever-better-prod-dr-data",
         "clever-better-prod-dr-network",
         "clever-better-prod-dr-registry",

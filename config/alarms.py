@@ -440,6 +440,34 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             "aws backup list-backup-jobs --by-state FAILED",
         )
     )
+    if cfg.backup.restore_test_day is not None:
+        # The weekly restore test (runbook: backup review and validation): a recovery point that
+        # cannot be restored is a backup that does not exist.
+        rows.append(
+            AlarmSpec(
+                "restore-test-failed",
+                "P1",
+                "Weekly restore test of the database failed",
+                {
+                    "m": Stat(
+                        "AWS/Backup",
+                        "NumberOfRestoreJobsFailed",
+                        (("BackupVaultName", "{backup_vault}"),),
+                        "Sum",
+                        3600,
+                    )
+                },
+                AT_LEAST,
+                1,
+                "jobs",
+                1,
+                1,
+                "notBreaching",
+                "Backup and recovery",
+                "aws backup list-restore-jobs --by-status FAILED (its StatusMessage says why)",
+                source="backup.restore_test_day",
+            )
+        )
     rows.append(
         AlarmSpec(
             "no-recent-backup",

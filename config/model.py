@@ -290,6 +290,12 @@ class BackupConfig:
     # AWS Backup Vault Lock (governance mode) on the vaults: no recovery point is deleted
     # before it is this many days old. Production only; None: no lock.
     vault_lock_min_retention_days: int | None = None
+    # The runbook's weekly "backup review and validation" as an AWS Backup restore test: the
+    # latest recovery point restored on this day (None: no test) at this hour (UTC), as an
+    # instance of this class (without db.), kept an hour, then deleted by AWS Backup.
+    restore_test_day: str | None = "sat"
+    restore_test_hour_utc: int = 6
+    restore_test_instance_class: str = "t4g.micro"
 
     @property
     def window(self) -> str:
@@ -300,6 +306,26 @@ class BackupConfig:
         check.within("daily_hour_utc", self.daily_hour_utc, 0, 23, " (the hour, UTC)")
         check.within("retention_days", self.retention_days, 1, RDS_MAX_BACKUP_DAYS, " (the RDS limit)")
         check.within("hourly_retention_days", self.hourly_retention_days, 1, RDS_MAX_BACKUP_DAYS)
+        check(
+            self.restore_test_day is None or self.restore_test_day in DAYS,
+            "restore_test_day",
+            self.restore_test_day,
+            f"expected None (no restore test) or one of {', '.join(DAYS)}",
+        )
+        check.within("restore_test_hour_utc", self.restore_test_hour_utc, 0, 23, " (the hour, UTC)")
+        check(
+            self.restore_test_hour_utc != self.daily_hour_utc,
+            "restore_test_hour_utc",
+            self.restore_test_hour_utc,
+            f"expected another hour than the daily backup's ({self.daily_hour_utc}): the test restores "
+            "the latest recovery point, which that hour is still taking",
+        )
+        check(
+            DB_INSTANCE_CLASS.fullmatch(self.restore_test_instance_class) is not None,
+            "restore_test_instance_class",
+            self.restore_test_instance_class,
+            "expected an RDS class such as t4g.micro (without the db. prefix)",
+        )
         lock, shortest = (
             self.vault_lock_min_retention_days,
             min(self.retention_days, self.hourly_retention_days),

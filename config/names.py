@@ -215,6 +215,12 @@ class Names:
         return self.prefix
 
     @property
+    def restore_testing_plan(self) -> str:
+        """AWS Backup's weekly restore test: `clever_better_prod_database` (letters, digits and
+        underscores only, as AWS Backup requires of restore-testing names)."""
+        return f"{self.prefix}_database".replace("-", "_")
+
+    @property
     def dr_backup_vault(self) -> str:
         """The DR region's vault that AWS Backup copies recovery points into."""
         return f"{self.prefix}-dr"

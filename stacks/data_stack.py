@@ -4,7 +4,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.data import Database
-from components.data.backup import DatabaseBackups, backup_vault
+from components.data.backup import DatabaseBackups, RestoreTest, backup_vault
 from components.data.buckets import DataBuckets
 from components.keys import DR_DATA_KEY_OUTPUT, allow_secret_replication, dr_replica
 from components.network import Network
@@ -52,6 +52,16 @@ class DataStack(CleverBetterStack):
             config=config.backup,
             replica=replica,
         )
+        if config.backup.restore_test_day is not None:
+            self.restore_test = RestoreTest(
+                self,
+                "RestoreTest",
+                context=context,
+                instance=db.instance,
+                security_group=db.database_security_group,
+                vault=self.backups.vault,
+                config=config.backup,
+            )
         self.buckets = DataBuckets(
             self,
             "Buckets",

@@ -56,6 +56,11 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "backup:GetBackupVaultNotifications",
         "backup:ListTags",
     ),
+    "AWS::Backup::RestoreTestingPlan": (
+        "backup:GetRestoreTestingPlan",
+        "backup:ListTags",
+    ),
+    "AWS::Backup::RestoreTestingSelection": ("backup:GetRestoreTestingSelection",),
     "AWS::CertificateManager::Certificate": ("acm:DescribeCertificate", "acm:ListTagsForCertificate"),
     "AWS::CloudTrail::Trail": (
         "cloudtrail:DescribeTrails",

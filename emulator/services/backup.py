@@ -1,15 +1,41 @@
 """AWS Backup: vaults (with Vault Lock) and plans through moto's API; selections and vault
-access policies, which moto has no API for, are recorded. No backup job runs locally."""
+access policies, which moto has no API for, are recorded. No backup job runs locally.
+
+Restore testing (the weekly restore test), which moto lacks, is checked as
+CreateRestoreTestingPlan and CreateRestoreTestingSelection check it and recorded
+(``RESTORE_TESTING``); no restore runs locally:
+
+* names of letters, digits and underscores, at most 50 (AWS Backup's API reference);
+* the plan's schedule a `cron(...)`/`rate(...)` as EventBridge takes it, StartWindowHours 1-168,
+  its RecoveryPointSelection's Algorithm, RecoveryPointTypes, IncludeVaults and
+  SelectionWindowDays (1-365); a second plan of one name is AlreadyExistsException;
+* a selection's plan must exist; at most 30 protected resource ARNs; ValidationWindowHours
+  1-168; the role must exist and trust backup.amazonaws.com ("IAM Role cannot be assumed by AWS
+  Backup").
+* For RDS, what AWS accepts and a restore then fails on is refused locally: no
+  `dbSubnetGroupName` override (AWS Backup looks for the default VPC, which an account need not
+  have: "No default subnet detected in VPC"), a subnet group or security group that does not
+  exist, a `vpcSecurityGroupIds` that is not a JSON array, an override key restore testing does
+  not take.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from moto.backup.exceptions import InvalidParameterValueException
 from moto.backup.models import backup_backends
 from moto.core.common_models import CloudFormationModel
+from moto.ec2.models import ec2_backends
+from moto.iam.exceptions import NotFoundException
+from moto.rds.models import rds_backends
 
-from emulator.services.base import Fixes, FromProperties, Models
+from emulator.services.base import AppliedModel, Fixes, FromProperties, Models
+from emulator.services.events import schedule_expression_fault
+from emulator.services.iam import backend_for
+from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 
 
 def _backup(account_id: str, region_name: str) -> Any:
@@ -174,5 +200,215 @@ class BackupSelection(FromProperties, CloudFormationModel):
         return cls(f"{props['BackupPlanId']}/{props['BackupSelection']['SelectionName']}")
 
 
-MODELS: Models = (BackupVault, BackupPlan, BackupSelection)
+# --- restore testing ------------------------------------------------------------------------------
+
+RESTORE_NAME = re.compile(r"[A-Za-z0-9_]{1,50}")
+ALGORITHMS = ("LATEST_WITHIN_WINDOW", "RANDOM_WITHIN_WINDOW")
+RECOVERY_POINT_TYPES = ("SNAPSHOT", "CONTINUOUS")
+PROTECTED_TYPES = (
+    "Aurora", "DocumentDB", "DynamoDB", "EBS", "EC2", "EFS", "FSx", "Neptune", "RDS", "S3",
+)  # fmt: skip
+# AWS Backup developer guide, "Restore testing inferred metadata": what an RDS restore test takes.
+RDS_OVERRIDES = frozenset(
+    key.lower()
+    for key in (
+        "allocatedStorage", "availabilityZones", "dbInstanceClass", "dbName", "dbParameterGroupName",
+        "dbSubnetGroupName", "domain", "domainIamRoleName", "enableCloudwatchLogsExports",
+        "enableIamDatabaseAuthentication", "iops", "licensemodel", "multiAz", "optionGroupName", "port",
+        "processorFeatures", "publiclyAccessible", "storageType", "vpcSecurityGroupIds",
+    )
+)  # fmt: skip
+# (account, region) -> plan name -> {"plan": props, "selections": {name: props}}
+RESTORE_TESTING: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+
+class AlreadyExistsException(AwsError):
+    """AWS Backup's code for a second restore testing plan or selection of one name."""
+
+
+class ResourceNotFoundException(AwsError):
+    """AWS Backup's code for a restore testing plan that does not exist."""
+
+
+class ValidationException(AwsError):
+    """AWS Backup's code for a request whose fields are out of bounds."""
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValidationException(message)
+
+
+def _plans(account_id: str, region_name: str) -> dict[str, dict[str, Any]]:
+    return RESTORE_TESTING.setdefault((account_id, region_name), {})
+
+
+def _check_plan(props: dict[str, Any]) -> str:
+    name = str(props.get("RestoreTestingPlanName", ""))
+    _require(
+        RESTORE_NAME.fullmatch(name) is not None, f"RestoreTestingPlanName {name!r}: letters, digits, _; 1-50"
+    )
+    expression = str(props.get("ScheduleExpression", ""))
+    fault = schedule_expression_fault(expression)
+    _require(fault is None, f"ScheduleExpression {expression!r} is not valid: {fault}")
+    hours = props.get("StartWindowHours")
+    _require(hours is None or 1 <= int(hours) <= 168, f"StartWindowHours {hours} must be 1 to 168")
+    selection = props.get("RecoveryPointSelection") or {}
+    _require(selection.get("Algorithm") in ALGORITHMS, f"Algorithm must be one of {', '.join(ALGORITHMS)}")
+    types = selection.get("RecoveryPointTypes") or []
+    _require(
+        bool(types) and set(types) <= set(RECOVERY_POINT_TYPES),
+        f"RecoveryPointTypes must be SNAPSHOT and/or CONTINUOUS, not {types}",
+    )
+    _require(bool(selection.get("IncludeVaults")), "IncludeVaults needs one or more vault ARNs or *")
+    days = selection.get("SelectionWindowDays")
+    _require(days is None or 1 <= int(days) <= 365, f"SelectionWindowDays {days} must be 1 to 365")
+    return name
+
+
+class RestoreTestingPlan(AppliedModel):
+    """AWS::Backup::RestoreTestingPlan: checked as CreateRestoreTestingPlan checks it, recorded.
+    Ref is its name; GetAtt RestoreTestingPlanArn its ARN."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name, self.arn = name, arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Backup::RestoreTestingPlan"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "RestoreTestingPlanArn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> RestoreTestingPlan:
+        name = _check_plan(props)
+        plans = _plans(account_id, region_name)
+        if name in plans:
+            raise AlreadyExistsException(f"Restore testing plan {name} already exists")
+        plans[name] = {"plan": props, "selections": {}}
+        return cls(name, f"arn:aws:backup:{region_name}:{account_id}:restore-testing-plan:{name}")
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        _plans(account_id, region_name).pop(resource_name, None)
+
+
+def _check_role(role_arn: str, account_id: str, region_name: str) -> None:
+    refused = InvalidParameterValueException(f"IAM Role cannot be assumed by AWS Backup: {role_arn}")
+    try:
+        role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
+    except NotFoundException:
+        raise refused from None
+    trust = role.assume_role_policy_document
+    document = json.loads(trust) if isinstance(trust, str) else trust
+    context = request_context({"aws:SourceAccount": account_id})
+    if not resource_policy_allows(document, "backup.amazonaws.com", "sts:AssumeRole", role_arn, context):
+        raise refused
+
+
+def _check_rds_overrides(overrides: dict[str, Any], account_id: str, region_name: str) -> None:
+    later = "the restore test fails every week"
+    by_key = {str(k).lower(): v for k, v in overrides.items()}
+    unknown = sorted(k for k in overrides if str(k).lower() not in RDS_OVERRIDES)
+    if unknown:
+        raise LocallyRefused(
+            f"RestoreMetadataOverrides {unknown} are not RDS restore-testing overrides", later
+        )
+    group = by_key.get("dbsubnetgroupname")
+    # moto resolves a Ref to an RDS subnet group to the group itself, not its name.
+    group = getattr(group, "name", group)
+    if not group:
+        raise LocallyRefused(
+            "no dbSubnetGroupName override: AWS Backup would restore into the default VPC "
+            "(No default subnet detected in VPC)",
+            later,
+        )
+    if str(group).lower() not in {g.lower() for g in rds_backends[account_id][region_name].subnet_groups}:
+        raise LocallyRefused(f"dbSubnetGroupName {group} does not exist", later)
+    raw = by_key.get("vpcsecuritygroupids")
+    if raw is not None:
+        try:
+            ids = json.loads(str(raw))
+        except ValueError:
+            ids = None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise LocallyRefused(f"vpcSecurityGroupIds {raw!r} is not a JSON array of ids", later)
+        known = {g.id for g in ec2_backends[account_id][region_name].describe_security_groups()}
+        missing = sorted(set(ids) - known)
+        if missing:
+            raise LocallyRefused(f"vpcSecurityGroupIds {missing} do not exist", later)
+
+
+class RestoreTestingSelection(AppliedModel):
+    """AWS::Backup::RestoreTestingSelection: checked as CreateRestoreTestingSelection checks it
+    (and, for RDS, what the restore itself would fail on), recorded under its plan. Ref is
+    `plan|selection`, as CloudFormation's primary identifier."""
+
+    def __init__(self, plan: str, name: str) -> None:
+        self.plan, self.name = plan, name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Backup::RestoreTestingSelection"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.plan}|{self.name}"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> RestoreTestingSelection:
+        name = str(props.get("RestoreTestingSelectionName", ""))
+        _require(
+            RESTORE_NAME.fullmatch(name) is not None,
+            f"RestoreTestingSelectionName {name!r}: letters, digits, _; 1-50",
+        )
+        plan_name = str(props.get("RestoreTestingPlanName", ""))
+        plan = _plans(account_id, region_name).get(plan_name)
+        if plan is None:
+            raise ResourceNotFoundException(f"Restore testing plan {plan_name} does not exist")
+        if name in plan["selections"]:
+            raise AlreadyExistsException(f"Restore testing selection {name} already exists in {plan_name}")
+        kind = props.get("ProtectedResourceType")
+        _require(
+            kind in PROTECTED_TYPES,
+            f"ProtectedResourceType {kind!r} is not one of {', '.join(PROTECTED_TYPES)}",
+        )
+        arns = props.get("ProtectedResourceArns") or []
+        _require(len(arns) <= 30, f"at most 30 ProtectedResourceArns, not {len(arns)}")
+        _require(
+            bool(arns) or bool(props.get("ProtectedResourceConditions")),
+            "ProtectedResourceArns or ProtectedResourceConditions is required",
+        )
+        hours = props.get("ValidationWindowHours")
+        _require(hours is None or 1 <= int(hours) <= 168, f"ValidationWindowHours {hours} must be 1 to 168")
+        _check_role(str(props.get("IamRoleArn", "")), account_id, region_name)
+        if kind == "RDS":
+            _check_rds_overrides(dict(props.get("RestoreMetadataOverrides") or {}), account_id, region_name)
+        plan["selections"][name] = props
+        return cls(plan_name, name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        plan, _, name = resource_name.partition("|")
+        _plans(account_id, region_name).get(plan, {}).get("selections", {}).pop(name, None)
+
+
+MODELS: Models = (BackupVault, BackupPlan, BackupSelection, RestoreTestingPlan, RestoreTestingSelection)
 FIXES: Fixes = {}

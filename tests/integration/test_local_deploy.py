@@ -304,7 +304,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    assert len(catalogue) == 44  # 9 of them the security alarms (issue 15)
+    assert len(catalogue) == 45  # 9 security alarms (issue 15), the restore test's
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -489,6 +489,25 @@ def test_the_runbooks_roles_read_back(deployed: Any, clients: dict[str, Any]) ->
         assert role["MaxSessionDuration"] == session
     admin = iam.list_attached_role_policies(RoleName=f"{PREFIX}-AdminRole")["AttachedPolicies"]
     assert [p["PolicyName"] for p in admin] == ["AdministratorAccess"]
+
+
+def test_the_weekly_restore_test_is_deployed(deployed: Any, clients: dict[str, Any]) -> None:
+    """The emulator checked it as AWS Backup does, and that its restore would find the database's
+    own subnet group and security group (emulator/services/backup.py); it records, runs nothing."""
+    found = {
+        r["ResourceType"]: r
+        for r in clients["cloudformation"].describe_stack_resources(StackName=DATA)["StackResources"]
+        if r["ResourceType"].startswith("AWS::Backup::RestoreTesting")
+    }
+    assert {kind: r["ResourceStatus"] for kind, r in found.items()} == {
+        "AWS::Backup::RestoreTestingPlan": "CREATE_COMPLETE",
+        "AWS::Backup::RestoreTestingSelection": "CREATE_COMPLETE",
+    }
+    assert found["AWS::Backup::RestoreTestingPlan"]["PhysicalResourceId"] == "clever_better_dev_database"
+    assert (
+        found["AWS::Backup::RestoreTestingSelection"]["PhysicalResourceId"]
+        == "clever_better_dev_database|database"
+    )
 
 
 def test_second_deploy_changes_nothing(deployed: Any, clients: dict[str, Any]) -> None:

@@ -793,3 +793,19 @@ SECURITY_PINS = (
     ),
 )
 PINS = (*PINS, *SECURITY_PINS)
+# The data stack's weekly restore test (components/data/backup.py RestoreTest).
+PINS = (
+    *PINS,
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/RestoreTest/Role",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSBackupServiceRolePolicyForRestores]",
+        ),
+        reason=(
+            "AWSBackupServiceRolePolicyForRestores is the AWS-maintained policy AWS Backup restores with; "
+            "a hand-written copy would drift from what each resource type's restore needs."
+        ),
+    ),
+)

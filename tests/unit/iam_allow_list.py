@@ -133,7 +133,8 @@ _DRIFT_READS = (
     "ssm:GetParameters", "ssm:ListTagsForResource",
     "wafv2:GetLoggingConfiguration", "wafv2:GetWebACL", "wafv2:GetWebACLForResource",
     "wafv2:ListTagsForResource",
-    # the audit stack's types
+    # the data stack's restore test and the audit stack's types
+    "backup:GetRestoreTestingPlan", "backup:GetRestoreTestingSelection",
     "cloudtrail:DescribeTrails", "cloudtrail:GetEventConfiguration", "cloudtrail:GetEventSelectors",
     "cloudtrail:GetInsightSelectors", "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus",
     "cloudtrail:ListTags",
@@ -209,6 +210,10 @@ WILDCARDS = {
 }
 MANAGED_POLICIES = {
     **MANAGED_POLICIES,
+    ("data/RestoreTest/Role/Resource", "AWSBackupServiceRolePolicyForRestores"): (
+        "AWS Backup's service role for restores, as the weekly restore test needs it per resource "
+        "type; AWS maintains it."
+    ),
     ("access/Roles/AdminRole/Resource", "AdministratorAccess"): (
         "The runbook's break-glass role: administrator access in an emergency, with MFA at most an hour "
         "old, one-hour sessions and a P1 alarm on every assumption."

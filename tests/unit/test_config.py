@@ -557,6 +557,31 @@ BAD.update(
 )
 
 
+def _backup(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
+    return replace(cfg, backup=replace(cfg.backup, **changes))
+
+
+BAD.update(
+    {
+        "a restore test on no weekday": (
+            lambda: _backup(DEV, restore_test_day="saturday"),
+            "dev: backup.restore_test_day = 'saturday' is not allowed; "
+            "expected None (no restore test) or one of mon",
+        ),
+        "a restore test while the day's backup runs": (
+            lambda: _backup(PROD, restore_test_hour_utc=2),
+            "production: backup.restore_test_hour_utc = 2 is not allowed; "
+            "expected another hour than the daily backup's (2)",
+        ),
+        "a restore test on a class RDS does not offer": (
+            lambda: _backup(STAGING, restore_test_instance_class="db.t4g.micro"),
+            "staging: backup.restore_test_instance_class = 'db.t4g.micro' is not allowed; "
+            "expected an RDS class",
+        ),
+    }
+)
+
+
 def test_operator_principals_of_every_form_are_accepted() -> None:
     principals = (
         "account",

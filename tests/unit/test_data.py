@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -412,3 +413,72 @@ def test_dr_replica_buckets_exist_under_the_replicated_names(templates: dict[str
         "clever-better-prod-mlflow-333333333333-us-west-2",
         "clever-better-prod-backups-333333333333-us-west-2",
     } <= names
+
+
+def test_a_weekly_restore_test_restores_the_latest_recovery_point_into_the_databases_own_network(
+    templates: dict[str, Any],
+) -> None:
+    """Runbook: weekly backup review and validation, as AWS Backup restore testing."""
+    template = templates["clever-better-prod-data"]
+    ((plan_id, plan),) = resources(template, "AWS::Backup::RestoreTestingPlan").items()
+    ((vault_id, _),) = resources(template, "AWS::Backup::BackupVault").items()
+    assert plan["Properties"] == {
+        "RestoreTestingPlanName": "clever_better_prod_database",
+        # Saturday 06:00 UTC: after the day's 02:00 backup, clear of Sunday's maintenance.
+        "ScheduleExpression": "cron(0 6 ? * SAT *)",
+        "StartWindowHours": 4,
+        "RecoveryPointSelection": {
+            "Algorithm": "LATEST_WITHIN_WINDOW",
+            "IncludeVaults": [{"Fn::GetAtt": [vault_id, "BackupVaultArn"]}],
+            "RecoveryPointTypes": ["SNAPSHOT"],
+            "SelectionWindowDays": 7,
+        },
+        "Tags": plan["Properties"]["Tags"],
+    }
+    ((_, selection),) = resources(template, "AWS::Backup::RestoreTestingSelection").items()
+    props = selection["Properties"]
+    assert props["RestoreTestingPlanName"] == {"Ref": plan_id}
+    assert (
+        props["RestoreTestingSelectionName"],
+        props["ProtectedResourceType"],
+        props["ValidationWindowHours"],
+    ) == (
+        "database",
+        "RDS",
+        1,
+    )
+    ((instance_id, _),) = resources(template, "AWS::RDS::DBInstance").items()
+    ((subnet_group_id, _),) = resources(template, "AWS::RDS::DBSubnetGroup").items()
+    # The instance's own security group: the restored copy sits where the instance does.
+    ((_, instance),) = resources(template, "AWS::RDS::DBInstance").items()
+    ((group_id, _),) = [ref["Fn::GetAtt"] for ref in instance["Properties"]["VPCSecurityGroups"]]
+    assert len(props["ProtectedResourceArns"]) == 1
+    assert instance_id in json.dumps(props["ProtectedResourceArns"])
+    # Without its own subnet group AWS Backup would look for a default VPC.
+    assert props["RestoreMetadataOverrides"] == {
+        "dbInstanceClass": "db.t4g.micro",
+        "dbSubnetGroupName": {"Ref": subnet_group_id},
+        "vpcSecurityGroupIds": {"Fn::Join": ["", ['["', {"Fn::GetAtt": [group_id, "GroupId"]}, '"]']]},
+        "multiAz": "false",
+    }
+    role = template["Resources"][props["IamRoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "333333333333"}},
+            "Effect": "Allow",
+            "Principal": {"Service": "backup.amazonaws.com"},
+        }
+    ]
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources(templates["clever-better-prod-monitoring"], "AWS::CloudWatch::Alarm").values()
+    }
+    failed = alarms["clever-better-prod-restore-test-failed-P1"]
+    assert (failed["Namespace"], failed["MetricName"], failed["Threshold"], failed["Period"]) == (
+        "AWS/Backup",
+        "NumberOfRestoreJobsFailed",
+        1,
+        3600,
+    )
+    assert failed["Dimensions"] == [{"Name": "BackupVaultName", "Value": "clever-better-prod"}]

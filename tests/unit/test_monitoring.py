@@ -57,6 +57,8 @@ PROMISED = {
     ("prediction-latency", "P3"): ("P3", "GreaterThanThreshold", 200, 3, 300),
     ("configuration-drift", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
     ("drift-check-failed", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
+    # The weekly restore test (AWS Backup restore testing).
+    ("restore-test-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
     # The audit trail's metric filters (issue 15): break-glass use and the CIS set, per 5 minutes.
     ("admin-role-assumed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 300),
     ("root-account-used", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 300),
@@ -83,7 +85,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 44
+    assert len(alarms) == len(PROMISED) == 45
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -200,7 +202,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 132
+    assert checked == 135
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -524,11 +526,11 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
         for name, body in dashboards.items()
         if body["widgets"][0]["type"] == "alarm"
     }
-    # Every catalogue alarm on exactly one dashboard: 44 in all.
+    # Every catalogue alarm on exactly one dashboard: 45 in all.
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 4,
-        "clever-better-prod-infrastructure": 25,
+        "clever-better-prod-infrastructure": 26,
         "clever-better-prod-security": 9,
     }
 

@@ -29,13 +29,11 @@ from moto.backup.exceptions import InvalidParameterValueException
 from moto.backup.models import backup_backends
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
-from moto.iam.exceptions import NotFoundException
 from moto.rds.models import rds_backends
 
 from emulator.services.base import AppliedModel, Fixes, FromProperties, Models
 from emulator.services.events import schedule_expression_fault
-from emulator.services.iam import backend_for
-from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
+from emulator.services.refusals import AwsError, LocallyRefused, role_refusal
 
 
 def _backup(account_id: str, region_name: str) -> Any:
@@ -307,16 +305,11 @@ class RestoreTestingPlan(AppliedModel):
 
 
 def _check_role(role_arn: str, account_id: str, region_name: str) -> None:
-    refused = InvalidParameterValueException(f"IAM Role cannot be assumed by AWS Backup: {role_arn}")
-    try:
-        role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
-    except NotFoundException:
-        raise refused from None
-    trust = role.assume_role_policy_document
-    document = json.loads(trust) if isinstance(trust, str) else trust
-    context = request_context({"aws:SourceAccount": account_id})
-    if not resource_policy_allows(document, "backup.amazonaws.com", "sts:AssumeRole", role_arn, context):
-        raise refused
+    refusal, _ = role_refusal(
+        role_arn, "backup.amazonaws.com", {"aws:SourceAccount": account_id}, account_id, region_name
+    )
+    if refusal:
+        raise InvalidParameterValueException(f"IAM Role cannot be assumed by AWS Backup: {role_arn}")
 
 
 def _check_rds_overrides(overrides: dict[str, Any], account_id: str, region_name: str) -> None:

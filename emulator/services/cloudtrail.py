@@ -29,16 +29,15 @@ import json
 from typing import Any
 
 from moto.cloudtrail.models import cloudtrail_backends
-from moto.iam.exceptions import NotFoundException
 from moto.logs.models import logs_backends
 from moto.sns.models import sns_backends
 from moto.utilities.utils import get_partition
 
 from emulator.services.base import AppliedModel, Fixes, Models
 from emulator.services.configservice import as_aws_error
-from emulator.services.iam import allows, backend_for
+from emulator.services.iam import allows
 from emulator.services.kms import find_key
-from emulator.services.refusals import AwsError, request_context, resource_policy_allows
+from emulator.services.refusals import AwsError, request_context, resource_policy_allows, role_refusal
 from emulator.services.s3 import delivery_refusal
 
 PRINCIPAL = "cloudtrail.amazonaws.com"
@@ -163,15 +162,11 @@ def _check_cloudwatch_logs(
     denied = InvalidCloudWatchLogsRoleArnException(
         "Access denied. Verify in IAM that the role has adequate permissions."
     )
-    try:
-        role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
-    except NotFoundException:
-        raise denied from None
-    trust = role.assume_role_policy_document
-    document = json.loads(trust) if isinstance(trust, str) else trust
-    context = request_context({"aws:SourceArn": arn, "aws:SourceAccount": account_id})
-    if not resource_policy_allows(document, PRINCIPAL, "sts:AssumeRole", role_arn, context):
+    source = {"aws:SourceArn": arn, "aws:SourceAccount": account_id}
+    refusal, role = role_refusal(role_arn, PRINCIPAL, source, account_id, region_name)
+    if refusal:
         raise denied
+    context = request_context(source)
     stream = (
         f"arn:{get_partition(region_name)}:logs:{group_region}:{account_id}:log-group:{group}:"
         f"log-stream:{account_id}_CloudTrail_{region_name}_x"

@@ -39,13 +39,11 @@ from typing import Any
 
 from moto.config.models import config_backends
 from moto.core.exceptions import ServiceException
-from moto.iam.exceptions import NotFoundException
 from moto.utilities.utils import get_partition
 from werkzeug.exceptions import HTTPException
 
 from emulator.services.base import AppliedModel, Fixes, Models
-from emulator.services.iam import backend_for
-from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
+from emulator.services.refusals import AwsError, LocallyRefused, role_refusal
 from emulator.services.s3 import delivery_refusal
 
 PRINCIPAL = "config.amazonaws.com"
@@ -126,19 +124,15 @@ def _start_recorders(account_id: str, region_name: str) -> None:
 
 def _check_recorder_role(role_arn: str, account_id: str, region_name: str) -> None:
     later = "AWS Config accepts the ARN and its recorder records nothing"
-    try:
-        role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
-    except NotFoundException:
+    refusal, _ = role_refusal(role_arn, PRINCIPAL, {"aws:SourceAccount": account_id}, account_id, region_name)
+    if refusal == "missing":
         fix = (
             ": create it first (make bootstrap-ENV, python -m ops service-linked-roles)"
             if role_arn == f"arn:{get_partition(region_name)}:iam::{account_id}:{SERVICE_LINKED_ROLE}"
             else ""
         )
-        raise LocallyRefused(f"the recorder's role {role_arn} does not exist{fix}", later) from None
-    trust = role.assume_role_policy_document
-    document = json.loads(trust) if isinstance(trust, str) else trust
-    context = request_context({"aws:SourceAccount": account_id})
-    if not resource_policy_allows(document, PRINCIPAL, "sts:AssumeRole", role_arn, context):
+        raise LocallyRefused(f"the recorder's role {role_arn} does not exist{fix}", later)
+    if refusal:
         raise LocallyRefused(f"the recorder's role {role_arn} does not trust {PRINCIPAL}", later)
 
 

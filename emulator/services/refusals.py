@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.services.iam import _applies, _listed
+from moto.iam.exceptions import NotFoundException
+
+from emulator.services.iam import _applies, _listed, backend_for
 
 
 class AwsError(Exception):
@@ -63,3 +66,20 @@ def resource_policy_allows(
         if _names_principal(statement, service) and _applies(statement, action, resource, context)
     }
     return "Allow" in effects and "Deny" not in effects
+
+
+def role_refusal(
+    role_arn: str, service: str, context: Mapping[str, str], account_id: str, region_name: str
+) -> tuple[str, Any]:
+    """Whether `service` may assume the role (the role must exist, and its trust policy allow
+    `service` sts:AssumeRole under `context`'s condition keys): ("missing", None),
+    ("untrusted", role) or ("", role)."""
+    try:
+        role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
+    except NotFoundException:
+        return "missing", None
+    trust = role.assume_role_policy_document
+    document = json.loads(trust) if isinstance(trust, str) else trust
+    if not resource_policy_allows(document, service, "sts:AssumeRole", role_arn, request_context(context)):
+        return "untrusted", role
+    return "", role

@@ -19,18 +19,16 @@ Ref is the schedule's name, GetAtt Arn its ARN.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from moto.iam.exceptions import NotFoundException
 from moto.scheduler.models import scheduler_backends
 from moto.utilities.utils import get_partition
 
 from emulator.services.base import AppliedModel, Fixes, Models
 from emulator.services.events import schedule_expression_fault
 from emulator.services.iam import backend_for
-from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
+from emulator.services.refusals import AwsError, LocallyRefused, role_refusal
 from emulator.services.sqs import delivery_fault
 
 PRINCIPAL = "scheduler.amazonaws.com"
@@ -48,20 +46,14 @@ def _require(ok: bool, message: str) -> None:
 
 def _check_role(role_arn: str, group: str, account_id: str, region_name: str) -> None:
     refused = "The execution role you provide must allow AWS EventBridge Scheduler to assume the role."
-    try:
-        role = backend_for(account_id, region_name).get_role_by_arn(role_arn)
-    except NotFoundException:
-        raise ValidationException(f"{refused} ({role_arn} does not exist)") from None
-    trust = role.assume_role_policy_document
-    document = json.loads(trust) if isinstance(trust, str) else trust
     partition = get_partition(region_name)
-    context = request_context(
-        {
-            "aws:SourceAccount": account_id,
-            "aws:SourceArn": f"arn:{partition}:scheduler:{region_name}:{account_id}:schedule-group/{group}",
-        }
-    )
-    _require(resource_policy_allows(document, PRINCIPAL, "sts:AssumeRole", role_arn, context), refused)
+    source = {
+        "aws:SourceAccount": account_id,
+        "aws:SourceArn": f"arn:{partition}:scheduler:{region_name}:{account_id}:schedule-group/{group}",
+    }
+    refusal, _ = role_refusal(role_arn, PRINCIPAL, source, account_id, region_name)
+    _require(refusal != "missing", f"{refused} ({role_arn} does not exist)")
+    _require(not refusal, refused)
 
 
 def check_schedule(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:

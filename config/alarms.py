@@ -134,6 +134,27 @@ def _error_rate(edge: str) -> tuple[dict[str, Stat], str]:
     )
 
 
+def _backup_jobs_failed(
+    alarm_id: str, title: str, metric: str, first_check: str, *, source: str = "runbook"
+) -> AlarmSpec:
+    """P1 on any failed AWS Backup job of the vault in an hour (its metrics exist only when nonzero)."""
+    return AlarmSpec(
+        alarm_id,
+        "P1",
+        title,
+        {"m": Stat("AWS/Backup", metric, (("BackupVaultName", "{backup_vault}"),), "Sum", 3600)},
+        AT_LEAST,
+        1,
+        "jobs",
+        1,
+        1,
+        "notBreaching",
+        "Backup and recovery",
+        first_check,
+        source=source,
+    )
+
+
 def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     """Every alarm of the environment, P0 first."""
     m = cfg.monitoring
@@ -417,26 +438,10 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             )
         )
     rows.append(
-        AlarmSpec(
+        _backup_jobs_failed(
             "backup-job-failed",
-            "P1",
             "AWS Backup job failed",
-            {
-                "m": Stat(
-                    "AWS/Backup",
-                    "NumberOfBackupJobsFailed",
-                    (("BackupVaultName", "{backup_vault}"),),
-                    "Sum",
-                    3600,
-                )
-            },
-            AT_LEAST,
-            1,
-            "jobs",
-            1,
-            1,
-            "notBreaching",
-            "Backup and recovery",
+            "NumberOfBackupJobsFailed",
             "aws backup list-backup-jobs --by-state FAILED",
         )
     )
@@ -444,26 +449,10 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
         # The weekly restore test (runbook: backup review and validation): a recovery point that
         # cannot be restored is a backup that does not exist.
         rows.append(
-            AlarmSpec(
+            _backup_jobs_failed(
                 "restore-test-failed",
-                "P1",
                 "Weekly restore test of the database failed",
-                {
-                    "m": Stat(
-                        "AWS/Backup",
-                        "NumberOfRestoreJobsFailed",
-                        (("BackupVaultName", "{backup_vault}"),),
-                        "Sum",
-                        3600,
-                    )
-                },
-                AT_LEAST,
-                1,
-                "jobs",
-                1,
-                1,
-                "notBreaching",
-                "Backup and recovery",
+                "NumberOfRestoreJobsFailed",
                 "aws backup list-restore-jobs --by-status FAILED (its StatusMessage says why)",
                 source="backup.restore_test_day",
             )

@@ -1,15 +1,28 @@
-"""RDS: the proxy and its target group, the database bootstrap custom resource, and what moto's
-DBInstance handler crashes on or drops."""
+"""RDS: the proxy and its target group, the database bootstrap custom resource, what moto's
+DBInstance handler crashes on or drops, and cross-region automated backup replication (the DR
+region's point-in-time restore, which moto lacks)."""
 
 from __future__ import annotations
 
+import copy
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.awslambda.models import lambda_backends
 from moto.core.common_models import CloudFormationModel
-from moto.rds.exceptions import InvalidParameterValue
-from moto.rds.models import DBInstance, rds_backends
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.rds.exceptions import (
+    DBInstanceAlreadyExists,
+    DBProxyNotFoundFault,
+    DBSubnetGroupNotFoundError,
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    RDSClientError,
+)
+from moto.rds.models import DBInstance, RDSBackend, rds_backends
+from moto.rds.responses import RDSResponse
 from moto.secretsmanager.models import secretsmanager_backends
 
 from emulator.services.base import AppliedModel, Fix, Fixes, FromProperties, Models, set_attributes
@@ -147,6 +160,11 @@ def _db_instance_properties(props: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+# Where (and with which key) an instance's automated backups replicate: set by CloudFormation's
+# AutomaticBackupReplicationRegion or StartDBInstanceAutomatedBackupsReplication.
+REPLICATION_REGION = "automatic_backup_replication_region"
+REPLICATION_KEY = "automatic_backup_replication_kms_key_id"
+
 # CloudFormation properties moto's DBInstance handler drops -> the model attribute they set.
 DB_INSTANCE_ATTRIBUTES = {
     "DeletionProtection": "deletion_protection",
@@ -156,6 +174,8 @@ DB_INSTANCE_ATTRIBUTES = {
     "MaxAllocatedStorage": "max_allocated_storage",
     "CACertificateIdentifier": "ca_certificate_identifier",
     "EnableIAMDatabaseAuthentication": "enable_iam_database_authentication",
+    "AutomaticBackupReplicationRegion": REPLICATION_REGION,
+    "AutomaticBackupReplicationKmsKeyId": REPLICATION_KEY,
 }
 
 
@@ -196,6 +216,219 @@ class DatabaseBootstrap(AppliedModel):
         if username != props["MigratorUser"]:
             raise ValueError(f"the migrator secret holds {username!r}, not {props['MigratorUser']!r}")
         return cls(f"{props['InstanceIdentifier']}/{props['Database']}", props)
+
+
+# --- cross-region automated backups (the DR region's point-in-time restore) -------------------
+
+# How far a replicated backup's latest restorable time trails the source (RDS User Guide,
+# "Replicating automated backups to another AWS Region": replication is asynchronous).
+REPLICATION_LAG = timedelta(minutes=5)
+
+
+class AutomatedBackupNotFound(RDSClientError):
+    def __init__(self, arn: str) -> None:
+        super().__init__("DBInstanceAutomatedBackupNotFound", f"Automated backup {arn} not found.")
+
+
+def _replication_arn(instance: Any, region: str) -> str:
+    resource = str(instance.dbi_resource_id).removeprefix("db-").lower()
+    return f"arn:aws:rds:{region}:{instance.account_id}:auto-backup:ab-{resource}"
+
+
+def _replicated_sources(account_id: str, region: str) -> list[Any]:
+    """Instances in other regions whose automated backups replicate into `region`."""
+    return [
+        instance
+        for other, backend in rds_backends[account_id].items()
+        if other != region
+        for instance in backend.databases.values()
+        if getattr(instance, REPLICATION_REGION, None) == region and instance.backup_retention_period
+    ]
+
+
+def _restore_window(instance: Any) -> dict[str, datetime]:
+    now = datetime.now(UTC)
+    created = datetime.fromisoformat(str(instance.instance_create_time).replace("Z", "+00:00"))
+    created = created if created.tzinfo else created.replace(tzinfo=UTC)
+    return {"EarliestTime": created, "LatestTime": max(created, now - REPLICATION_LAG)}
+
+
+def _replicated_backup(instance: Any, region: str) -> dict[str, Any]:
+    return {
+        "DBInstanceAutomatedBackupsArn": _replication_arn(instance, region),
+        "DBInstanceArn": instance.db_instance_arn,
+        "DBInstanceIdentifier": instance.db_instance_identifier,
+        "DbiResourceId": instance.dbi_resource_id,
+        "Region": instance.region,
+        "Status": "replicating",
+        "Engine": instance.engine,
+        "EngineVersion": instance.engine_version,
+        "AllocatedStorage": instance.allocated_storage,
+        "Encrypted": True,
+        "KmsKeyId": getattr(instance, REPLICATION_KEY, None),
+        "IAMDatabaseAuthenticationEnabled": bool(instance.enable_iam_database_authentication),
+        "BackupRetentionPeriod": instance.backup_retention_period,
+        "RestoreWindow": _restore_window(instance),
+    }
+
+
+def _describe_automated_backups(original: Any) -> Any:
+    def describe(self: RDSResponse) -> ActionResult:
+        own: ActionResult = original(self)
+        wanted = self.params.get("DBInstanceIdentifier")
+        replicated = [
+            _replicated_backup(instance, self.region)
+            for instance in _replicated_sources(self.current_account, self.region)
+            if wanted in (None, instance.db_instance_identifier)
+        ]
+        if not replicated:
+            return own
+        result = own.result
+        listed = list(result.get("DBInstanceAutomatedBackups", [])) if isinstance(result, dict) else []
+        return ActionResult({"DBInstanceAutomatedBackups": [*listed, *replicated]})
+
+    return describe
+
+
+# What a restore takes from its parameters (API name -> moto's DBInstance attribute).
+RESTORE_OVERRIDES = {
+    "DBInstanceClass": "db_instance_class",
+    "DBSubnetGroupName": "db_subnet_group_name",
+    "VpcSecurityGroupIds": "vpc_security_group_ids",
+    "DBParameterGroupName": "db_parameter_group_name",
+    "MultiAZ": "multi_az",
+    "PubliclyAccessible": "publicly_accessible",
+    "CopyTagsToSnapshot": "copy_tags_to_snapshot",
+    "DeletionProtection": "deletion_protection",
+    "EnableIAMDatabaseAuthentication": "enable_iam_database_authentication",
+    "StorageType": "storage_type",
+    "Tags": "tags",
+    "EnableCloudwatchLogsExports": "enabled_cloudwatch_logs_exports",
+}
+
+
+def _restore_checked(self: RDSResponse, arn: str) -> DBInstance:
+    """As RDS checks RestoreDBInstanceToPointInTime from a replicated backup: the backup exists
+    here; exactly one of RestoreTime and UseLatestRestorableTime, inside the restore window; a
+    DB subnet group in this region (without one RDS looks for a default VPC, which our
+    accounts need not have: refused locally); security groups of that subnet group's VPC; a
+    target name not taken."""
+    params = self.params
+    region, backend = self.region, self.backend
+    source = next(
+        (i for i in _replicated_sources(self.current_account, region) if _replication_arn(i, region) == arn),
+        None,
+    )
+    if source is None:
+        raise AutomatedBackupNotFound(arn)
+    latest = params.get("UseLatestRestorableTime")
+    restore_time = params.get("RestoreTime")
+    if bool(latest) == (restore_time is not None):
+        raise InvalidParameterCombination("Specify exactly one of RestoreTime and UseLatestRestorableTime.")
+    if restore_time is not None:
+        when = (
+            restore_time if isinstance(restore_time, datetime) else datetime.fromisoformat(str(restore_time))
+        )
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        window = _restore_window(source)
+        if not window["EarliestTime"] <= when <= window["LatestTime"]:
+            raise InvalidParameterValue(
+                f"RestoreTime {when.isoformat()} is outside the restore window "
+                f"{window['EarliestTime'].isoformat()} to {window['LatestTime'].isoformat()}."
+            )
+    target = params.get("TargetDBInstanceIdentifier")
+    if target in backend.databases:
+        raise DBInstanceAlreadyExists()
+    group_name = params.get("DBSubnetGroupName")
+    if not group_name:
+        raise InvalidParameterValue(
+            "No DBSubnetGroupName: RDS would restore into the default VPC, which this account need not have"
+        )
+    if group_name not in backend.subnet_groups:
+        raise DBSubnetGroupNotFoundError(group_name)
+    vpc = backend.subnet_groups[group_name].vpc_id
+    ec2 = ec2_backends[self.current_account][region]
+    for group_id in params.get("VpcSecurityGroupIds", []):
+        found = ec2.describe_security_groups(group_ids=[group_id])
+        if found[0].vpc_id != vpc:
+            raise InvalidParameterCombination(
+                f"Security group {group_id} is not in the DB subnet group's VPC {vpc}."
+            )
+    # What a restore carries over from the source (the data's engine, size, users); the rest
+    # comes from the call, as in RDS.
+    props: dict[str, Any] = {
+        attribute: copy.deepcopy(getattr(source, attribute))
+        for attribute in (
+            "engine",
+            "engine_version",
+            "allocated_storage",
+            "master_username",
+            "db_name",
+            "port",
+            "storage_type",
+            "iops",
+            "license_model",
+            "backup_retention_period",
+            "preferred_backup_window",
+            "preferred_maintenance_window",
+            "auto_minor_version_upgrade",
+            "db_instance_class",
+        )
+    }
+    props |= {attribute: params[key] for key, attribute in RESTORE_OVERRIDES.items() if key in params}
+    props |= {
+        "db_instance_identifier": target,
+        "storage_encrypted": True,
+        "kms_key_id": getattr(source, REPLICATION_KEY, None),
+    }
+    return backend.create_db_instance(props)
+
+
+def _restore_to_point_in_time(original: Any) -> Any:
+    def restore(self: RDSResponse) -> ActionResult:
+        arn = self.params.get("SourceDBInstanceAutomatedBackupsArn")
+        if not arn:
+            same_region: ActionResult = original(self)
+            return same_region
+        return ActionResult({"DBInstance": _restore_checked(self, arn)})
+
+    return restore
+
+
+def _start_replication(self: RDSResponse) -> ActionResult:
+    """StartDBInstanceAutomatedBackupsReplication, called in the destination region."""
+    arn = self.params["SourceDBInstanceArn"]
+    source_region = arn.split(":")[3]
+    instance = rds_backends[self.current_account][source_region].find_db_from_id(arn)
+    setattr(instance, REPLICATION_REGION, self.region)
+    setattr(instance, REPLICATION_KEY, self.params.get("KmsKeyId"))
+    return ActionResult({"DBInstanceAutomatedBackup": _replicated_backup(instance, self.region)})
+
+
+def _proxy_must_exist(original: Any) -> Any:
+    """moto answers DescribeDBProxyTargets for a missing proxy with a KeyError (HTTP 500)."""
+
+    def describe(self: RDSBackend, proxy_name: str) -> Any:
+        if proxy_name not in self.db_proxies:
+            raise DBProxyNotFoundFault(proxy_name)
+        return original(self, proxy_name)
+
+    return describe
+
+
+def patch_api() -> None:
+    """Idempotent: replicated automated backups are listed in their destination region and
+    restorable there (RestoreDBInstanceToPointInTime with SourceDBInstanceAutomatedBackupsArn);
+    a missing proxy's targets are DBProxyNotFoundFault, as in RDS."""
+    if getattr(RDSResponse.restore_db_instance_to_point_in_time, "_replicas", False):
+        return
+    RDSBackend.describe_db_proxy_targets = _proxy_must_exist(RDSBackend.describe_db_proxy_targets)  # type: ignore[method-assign]
+    describe = _describe_automated_backups(RDSResponse.describe_db_instance_automated_backups)
+    restore = _restore_to_point_in_time(RDSResponse.restore_db_instance_to_point_in_time)
+    restore._replicas = True
+    RDSResponse.describe_db_instance_automated_backups = describe  # type: ignore[method-assign]
+    RDSResponse.restore_db_instance_to_point_in_time = restore  # type: ignore[method-assign]
+    RDSResponse.start_db_instance_automated_backups_replication = _start_replication  # type: ignore[attr-defined]
 
 
 MODELS: Models = (DBProxy, DBProxyTargetGroup, DatabaseBootstrap)

@@ -6,6 +6,7 @@ from constructs import Construct
 from components.data import Database
 from components.data.backup import DatabaseBackups, RestoreTest, backup_vault
 from components.data.buckets import DataBuckets
+from components.data.standby import StandbyDatabase
 from components.keys import DR_DATA_KEY_OUTPUT, allow_secret_replication, dr_replica
 from components.network import Network
 from config.model import EnvironmentConfig
@@ -104,13 +105,16 @@ class DataStack(CleverBetterStack):
 
 
 class DisasterRecoveryDataStack(CleverBetterStack):
-    """Stateful, in the DR region: the key that encrypts replicated backups and secrets."""
+    """Stateful, in the DR region: the key that encrypts replicated backups and secrets, and
+    the standby a failover restores the database into."""
 
     UNIT = "data"
     STATEFUL = True
-    SUMMARY = "key for replicated backups and secrets"
+    SUMMARY = "key for replicated backups and secrets, the database's standby subnet group"
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: Network
+    ) -> None:
         dr = config.disaster_recovery
         assert dr is not None
         super().__init__(scope, construct_id, config=config, dr=True)
@@ -119,6 +123,7 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             "DataKey",
             alias=names.data_key_alias,
             description=f"Encrypts {names.prefix}'s replicated backups, secrets and buckets in {dr.region}",
+            log_group_names=[names.rds_log_group("*")],
         )
         # The primary's secrets replicate here (written in the primary region, read here).
         allow_secret_replication(self.key, regions=[config.region, dr.region])
@@ -145,3 +150,31 @@ class DisasterRecoveryDataStack(CleverBetterStack):
             noncurrent_version_days=config.backup.retention_days,
             replica=None,
         )
+        # What make dr-failover restores the database into (it reads these outputs).
+        self.standby = StandbyDatabase(
+            self, "Standby", context=self.unit_context(self.key), network=network, config=config.database
+        )
+        standby = self.standby
+        for output_id, value, description in (
+            (
+                "DbSubnetGroupName",
+                standby.subnet_group.subnet_group_name,
+                "make dr-failover restores into it",
+            ),
+            (
+                "DbSecurityGroupId",
+                standby.security_groups.database.security_group_id,
+                "The restored instance's security group",
+            ),
+            (
+                "DbParameterGroupName",
+                standby.parameters.bind_to_instance().parameter_group_name,
+                "Its parameters",
+            ),
+            (
+                "DbClientSecurityGroupId",
+                standby.security_groups.client.security_group_id,
+                "Clients of the restored database",
+            ),
+        ):
+            cdk.CfnOutput(self, output_id, value=value, description=description)

@@ -67,7 +67,7 @@ class DisasterRecoveryStage(cdk.Stage):
         assert dr is not None, "only environments with a DR region get a DR stage"
         super().__init__(scope, f"{config.name}-dr")
         self.network = NetworkStack(self, "network", config=config, dr=True)
-        self.data = DisasterRecoveryDataStack(self, "data", config=config)
+        self.data = DisasterRecoveryDataStack(self, "data", config=config, network=self.network.network)
         self.registry = DisasterRecoveryRegistryStack(self, "registry", config=config)
         self.audit = (
             DisasterRecoveryAuditStack(self, "audit", config=config)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
@@ -30,6 +31,70 @@ from config.names import DATABASE, DB_ADMIN_USER, DB_APP_USER, DB_MIGRATOR_USER
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
+
+
+ENGINE = rds.DatabaseInstanceEngine.postgres(version=ENGINE_VERSION)
+
+
+class DatabaseSecurityGroups:
+    """Three groups: clients -> proxy -> database; clients may also reach the database
+    directly (migrations, rotation). Nothing else can. Created in `scope` (the database's
+    construct, or the DR region's standby) so their ids stay put. The proxy -> database rules
+    come from the proxy's binding (a second, identical rule would make EC2 fail the deploy with
+    InvalidPermission.Duplicate)."""
+
+    def __init__(self, scope: Construct, *, name: str, vpc: ec2.IVpc, vpc_cidr: str) -> None:
+        self.client = closed_security_group(
+            scope,
+            "ClientSecurityGroup",
+            vpc=vpc,
+            description=f"Clients of the {name} database (services, migrations, rotation)",
+        )
+        self.proxy = closed_security_group(
+            scope, "ProxySecurityGroup", vpc=vpc, description=f"RDS Proxy of {name}"
+        )
+        self.database = closed_security_group(
+            scope, "DatabaseSecurityGroup", vpc=vpc, description=f"RDS instance {name}"
+        )
+        postgres = ec2.Port.tcp(PORT)
+        self.proxy.add_ingress_rule(self.client, postgres, "PostgreSQL from clients")
+        self.database.add_ingress_rule(self.client, postgres, "PostgreSQL from migrations and rotation")
+        self.client.add_egress_rule(self.proxy, postgres, "PostgreSQL to the proxy")
+        self.client.add_egress_rule(self.database, postgres, "PostgreSQL to the database")
+        # Secrets Manager, KMS and STS through the interface endpoints (rotation functions).
+        self.client.add_egress_rule(ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to the VPC endpoints")
+        self.proxy.add_egress_rule(
+            ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to Secrets Manager and KMS endpoints"
+        )
+
+
+def export_log_groups(scope: Construct, *, context: UnitContext) -> list[logs.LogGroup]:
+    """The instance's log exports' groups, ours so they are encrypted and expire."""
+    return [
+        context.log_group(scope, f"{kind.capitalize()}LogGroup", name=context.names.rds_log_group(kind))
+        for kind in LOG_EXPORTS
+    ]
+
+
+def parameter_group(scope: Construct, *, name: str, config: DatabaseConfig) -> rds.ParameterGroup:
+    return rds.ParameterGroup(
+        scope,
+        "Parameters",
+        engine=ENGINE,
+        description=f"{name}: pg_stat_statements, slow-query log, time-outs, TLS only",
+        parameters={
+            "shared_preload_libraries": "pg_stat_statements",
+            "pg_stat_statements.track": "all",
+            "log_min_duration_statement": str(config.slow_query_ms),
+            "log_connections": "1",
+            "log_disconnections": "1",
+            "log_lock_waits": "1",
+            "statement_timeout": str(config.statement_timeout_seconds * 1000),
+            "idle_in_transaction_session_timeout": str(config.idle_in_transaction_timeout_seconds * 1000),
+            "idle_session_timeout": str(config.idle_session_timeout_seconds * 1000),
+            "rds.force_ssl": "1",
+        },
+    )
 
 
 def _pi_retention(days: int) -> rds.PerformanceInsightRetention:
@@ -71,69 +136,17 @@ class Database(Construct):
         vpc, vpc_cidr = network.vpc, network.vpc_cidr
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        # Three groups: clients -> proxy -> database; clients may also reach the
-        # database directly (migrations, rotation). Nothing else can. The proxy -> database
-        # rules come from the proxy's binding below (a second, identical rule would make
-        # EC2 fail the deploy with InvalidPermission.Duplicate).
-        self.client_security_group = closed_security_group(
-            self,
-            "ClientSecurityGroup",
-            vpc=vpc,
-            description=f"Clients of the {name} database (services, migrations, rotation)",
-        )
-        self.proxy_security_group = closed_security_group(
-            self, "ProxySecurityGroup", vpc=vpc, description=f"RDS Proxy of {name}"
-        )
-        self.database_security_group = closed_security_group(
-            self, "DatabaseSecurityGroup", vpc=vpc, description=f"RDS instance {name}"
-        )
-        postgres = ec2.Port.tcp(PORT)
-        self.proxy_security_group.add_ingress_rule(
-            self.client_security_group, postgres, "PostgreSQL from clients"
-        )
-        self.database_security_group.add_ingress_rule(
-            self.client_security_group, postgres, "PostgreSQL from migrations and rotation"
-        )
-        self.client_security_group.add_egress_rule(
-            self.proxy_security_group, postgres, "PostgreSQL to the proxy"
-        )
-        self.client_security_group.add_egress_rule(
-            self.database_security_group, postgres, "PostgreSQL to the database"
-        )
-        # Secrets Manager, KMS and STS through the interface endpoints (rotation functions).
-        self.client_security_group.add_egress_rule(
-            ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to the VPC endpoints"
-        )
-        self.proxy_security_group.add_egress_rule(
-            ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to Secrets Manager and KMS endpoints"
-        )
+        groups = DatabaseSecurityGroups(self, name=name, vpc=vpc, vpc_cidr=vpc_cidr)
+        self.client_security_group = groups.client
+        self.proxy_security_group = groups.proxy
+        self.database_security_group = groups.database
 
         # Our own log groups, so exports are encrypted and expire (RDS would create
         # them unencrypted and kept forever).
-        self.log_groups = [
-            context.log_group(self, f"{kind.capitalize()}LogGroup", name=names.rds_log_group(kind))
-            for kind in LOG_EXPORTS
-        ]
+        self.log_groups = export_log_groups(self, context=context)
 
-        engine = rds.DatabaseInstanceEngine.postgres(version=ENGINE_VERSION)
-        parameters = rds.ParameterGroup(
-            self,
-            "Parameters",
-            engine=engine,
-            description=f"{name}: pg_stat_statements, slow-query log, time-outs, TLS only",
-            parameters={
-                "shared_preload_libraries": "pg_stat_statements",
-                "pg_stat_statements.track": "all",
-                "log_min_duration_statement": str(config.slow_query_ms),
-                "log_connections": "1",
-                "log_disconnections": "1",
-                "log_lock_waits": "1",
-                "statement_timeout": str(config.statement_timeout_seconds * 1000),
-                "idle_in_transaction_session_timeout": str(config.idle_in_transaction_timeout_seconds * 1000),
-                "idle_session_timeout": str(config.idle_session_timeout_seconds * 1000),
-                "rds.force_ssl": "1",
-            },
-        )
+        engine = ENGINE
+        parameters = parameter_group(self, name=name, config=config)
 
         replicas = [sm.ReplicaRegion(region=replica.region, encryption_key=replica.key)] if replica else None
         admin = rds.DatabaseSecret(

@@ -126,3 +126,53 @@ def test_dr_key_lets_secrets_manager_replicate_for_this_account(templates: dict[
     } in statements
     # Nothing else is open to every principal.
     assert len([s for s in statements if s["Principal"] == {"AWS": "*"}]) == 1
+
+
+def test_the_standby_is_what_dr_failover_restores_into(templates: dict[str, Any]) -> None:
+    """The outputs `make dr-failover` reads (ops/dr.py), and what each names: a DB subnet group on
+    the DR VPC's isolated subnets (without one RDS would look for a default VPC), the database's
+    group admitting PostgreSQL only from the client group, the primary's parameters, and the
+    exports' log groups encrypted with the DR key."""
+    template = templates[DR_DATA]
+    outputs = template["Outputs"]
+    assert {
+        "DbSubnetGroupName",
+        "DbSecurityGroupId",
+        "DbParameterGroupName",
+        "DbClientSecurityGroupId",
+    } <= set(outputs)
+    (group_id, group), *_ = resources(template, "AWS::RDS::DBSubnetGroup").items()
+    assert outputs["DbSubnetGroupName"]["Value"] == {"Ref": group_id}
+    subnet_imports = json.dumps(group["Properties"]["SubnetIds"])
+    assert "clever-better-prod-dr-network" in subnet_imports and "Isolated" in subnet_imports
+    assert group["DeletionPolicy"] == "RetainExceptOnCreate"
+    database_sg = outputs["DbSecurityGroupId"]["Value"]["Fn::GetAtt"][0]
+    client_sg = outputs["DbClientSecurityGroupId"]["Value"]["Fn::GetAtt"][0]
+    ingress = [
+        r["Properties"]
+        for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [database_sg, "GroupId"]}
+    ]
+    assert ingress == [
+        {
+            "Description": "PostgreSQL from migrations and rotation",
+            "FromPort": 5432,
+            "GroupId": {"Fn::GetAtt": [database_sg, "GroupId"]},
+            "IpProtocol": "tcp",
+            "SourceSecurityGroupId": {"Fn::GetAtt": [client_sg, "GroupId"]},
+            "ToPort": 5432,
+        }
+    ]
+    (parameters,) = resources(template, "AWS::RDS::DBParameterGroup").values()
+    assert parameters["Properties"]["Family"] == "postgres17"
+    assert parameters["Properties"]["Parameters"]["rds.force_ssl"] == "1"
+    logs = {r["Properties"]["LogGroupName"]: r for r in resources(template, "AWS::Logs::LogGroup").values()}
+    assert sorted(logs) == [
+        "/aws/rds/instance/clever-better-prod/postgresql",
+        "/aws/rds/instance/clever-better-prod/upgrade",
+    ]
+    (key_id,) = resources(template, "AWS::KMS::Key")
+    assert all(g["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]} for g in logs.values())
+    assert all(
+        g["Properties"]["RetentionInDays"] == 90 and g["DeletionPolicy"] == "RetainExceptOnCreate" for g in logs.values()
+    )

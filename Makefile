@@ -25,7 +25,7 @@ endif
 # CDK_ARGS: extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
 # IMAGE_TAG: the release the services run (-c image_tag). Stack selections and the deploy
 # order (production's DR region first) live in tools/cdk_cli.py, which runs the CDK CLI.
-OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS REQUIRE_APPROVAL DRY_RUN BASE DIFF_ALLOW DIFF_REPORT FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR CONFIRM LOCAL LOCAL_PORT LOCAL_STATE
+OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS REQUIRE_APPROVAL DRY_RUN BASE DIFF_ALLOW DIFF_REPORT FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR CONFIRM PRIMARY_UP LOCAL LOCAL_PORT LOCAL_STATE
 # Taken literally: a value such as $(shell ...) stays text and is never run as make code.
 $(foreach v,$(OPERATOR_VARS),$(eval override $(v) := $$(value $(v))))
 export $(OPERATOR_VARS)
@@ -35,7 +35,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 
 .PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store predeploy-check \
 	approve rollback deploy-status maintenance-on maintenance-off config-update restart \
-	db-migrate db-migration-status db-migrate-dev db-migrate-staging db-migrate-prod drift resume-trading \
+	db-migrate db-migration-status dr-failover db-migrate-dev db-migrate-staging db-migrate-prod drift resume-trading \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram monitoring-docs \
@@ -215,6 +215,11 @@ drift: install ops-env ## CloudFormation drift detection on every stack of ENV (
 # Asks the operator to type ENV's name; CONFIRM=production answers it where there is no terminal.
 resume-trading: install ops-env ## Clear the trading halt (/clever-better/{token}/trading/halted) after a typed confirmation (CONFIRM=ENV to pre-answer); records who resumed
 	$(OPS) resume-trading $(if $(CONFIRM),--confirm "$$CONFIRM")
+
+# A dry run unless CONFIRM=yes (and no DRY_RUN): the one target whose default is to change nothing.
+# ENV defaults to production, the one environment with a DR region.
+dr-failover: install ## Fail production over to us-west-2: assess (RPO), restore, point, scale, verify, DNS; dry run unless CONFIRM=yes; re-run resumes (PRIMARY_UP="reason" if the primary still answers)
+	$(PY) -m ops --env "$${ENV:-production}" $(if $(and $(filter yes,$(CONFIRM)),$(if $(DRY_RUN),,1)),,--dry-run) $(LOCAL_FLAG) dr-failover $(if $(PRIMARY_UP),--primary-up "$$PRIMARY_UP")
 
 bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), per-environment synth, make diff, test-suite wall time
 	$(PY) tools/bench.py

@@ -11,7 +11,7 @@ change something, as an `aws` command line, without making it.
 
 This module only parses and dispatches: each runbook section's module (ops/bootstrap.py, ops/backup.py,
 ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py, ops/drift.py,
-ops/trading.py)
+ops/trading.py, ops/dr.py)
 declares its commands and their flags, on top of ops/core.py.
 """
 
@@ -28,7 +28,7 @@ from typing import Any
 from config.environments import load
 from config.model import ENVIRONMENTS, ConfigError
 from emulator import local
-from ops import backup, bootstrap, drift, maintenance, migrations, release, retry, secrets, smoke, trading
+from ops import backup, bootstrap, dr, drift, maintenance, migrations, release, retry, secrets, smoke, trading
 from ops.core import Command, Context, OpsError, aws_clients, emulator_clients, utc_now
 
 COMMANDS: dict[str, Command] = {
@@ -44,6 +44,7 @@ COMMANDS: dict[str, Command] = {
         *migrations.COMMANDS,
         *smoke.COMMANDS,
         *trading.COMMANDS,
+        *dr.COMMANDS,
     )
 }
 

@@ -1007,6 +1007,7 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'db-restore',",
         "'db-snapshot',",
         "'deploy-status',",
+        "'dr-failover',",
         "'drift',",
         "'maintenance-off',",
         "'maintenance-on',",

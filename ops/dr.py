@@ -1,0 +1,594 @@
+"""The runbook's "Disaster Recovery Plan" as one command: production fails over to its DR region.
+
+    python -m ops dr-failover --env production [--dry-run] [--primary-up REASON]
+
+`make dr-failover` is a dry run unless CONFIRM=yes. The steps are the runbook's:
+
+1. assess: does the primary answer; the newest data the DR region holds (the replicated
+   automated backups' latest restorable time, the newest DB snapshot copied there by AWS
+   Backup or by hand) and so the RPO this failover will have;
+2. restore the database in the DR region as `clever-better-prod` and wait;
+3. point it: the master password from the DR replica of its secret (a snapshot predating a
+   rotation holds an older one), backups as in the primary, and the DR RDS Proxy's target;
+4. scale the DR services to production's desired counts and wait until they are stable;
+5. verify: the DR load balancer's targets and the smoke checks through it;
+6. DNS: confirm Route 53's failover, or make (or print) the change.
+
+Each step prints what it did, its duration and the running total. Nothing here changes the
+primary region. Every step first looks at what is already there (the restored instance, the
+proxy's target, the services' counts), so re-running after an interruption continues where
+it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from config.model import SERVICES, SmokeCheck
+from config.names import DB_ADMIN_USER
+from lambdas.deployment_hook import smoke
+from ops.core import Call, Command, Context, OpsError, error_code, flag, newest, when
+
+# Runbook: RPO 1 hour; restore 30 minutes, deploy 1 hour, RTO 4 hours.
+RPO_TARGET = timedelta(hours=1)
+RESTORE_TARGET = timedelta(minutes=30)
+RTO_TARGET = timedelta(hours=4)
+# How long a step waits before it stops and says how to resume.
+RESTORE_WAIT = timedelta(hours=2)
+PROXY_WAIT = timedelta(minutes=15)
+SERVICES_WAIT = timedelta(minutes=30)
+POLL_SECONDS = 30.0
+# What the failover tags its restored instance with: how a re-run knows what it restored.
+PURPOSE = "dr-failover"
+# An RDS instance in these states is on its way to `available`: wait for it.
+RESTORING = frozenset({"creating", "backing-up", "modifying", "configuring-enhanced-monitoring", "rebooting"})
+PROXY_TARGET_READY = "AVAILABLE"
+
+
+@dataclass(frozen=True)
+class RecoveryPoint:
+    """The newest data the DR region holds: what the restore starts from."""
+
+    kind: str  # "point-in-time" (replicated automated backups) or "snapshot"
+    time: datetime
+    source: str  # the automated backups' ARN or the snapshot's ARN
+
+
+def primary_health(url: str, timeout: float) -> str | None:
+    """None when `url` + /health answers 200, else why not (the deployment hook's own probe)."""
+    return smoke.probe(url, SmokeCheck(path="/health"), timeout, user_agent="clever-better-ops")
+
+
+def probe_via(address: str, domain: str, check: SmokeCheck, timeout: float) -> str | None:
+    """GET https://{domain}{check.path}, connecting to `address` (the DR load balancer) and
+    verifying the certificate for `domain`: the DR region's edge, before DNS points at it."""
+
+    class Via(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            http.client.HTTPConnection.connect(self)
+            self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=domain)
+
+    connection = Via(address, 443, timeout=timeout)
+    try:
+        connection.request("GET", check.path, headers={"Host": domain, "User-Agent": "clever-better-ops"})
+        response = connection.getresponse()
+        body = response.read(smoke.MAX_BODY).decode("utf-8", errors="replace")
+    except TimeoutError:
+        return f"GET {check.path} via {address}: no answer within {timeout:g}s"
+    except (OSError, http.client.HTTPException) as error:
+        return f"GET {check.path} via {address}: {type(error).__name__}: {error}"
+    finally:
+        connection.close()
+    if response.status != check.status:
+        return f"GET {check.path} via {address}: status {response.status}, expected {check.status}"
+    if check.body_contains is not None and check.body_contains not in body:
+        return f"GET {check.path} via {address}: body lacks {check.body_contains!r}"
+    return None
+
+
+@dataclass
+class Failover:
+    """One run of the procedure: the DR region's clients, the clock, what the steps found."""
+
+    ctx: Context
+    region: str
+    primary_up: str | None
+    started: datetime = field(init=False)
+    point: RecoveryPoint | None = None
+
+    def __post_init__(self) -> None:
+        self.started = self.ctx.now()
+        self.clients = self.ctx.regional_clients(self.region)
+
+    @property
+    def names(self) -> Any:
+        return self.ctx.names
+
+    def run(self, call: Call) -> Any:
+        return self.ctx.run(call, region=self.region)
+
+    def wait(self, what: str, limit: timedelta, done: Callable[[], str | None], resume: str) -> None:
+        """Poll `done` (None: not yet; a string: finished, as that line) until `limit`."""
+        deadline = self.ctx.now() + limit
+        while True:
+            result = done()
+            if result is not None:
+                self.ctx.out(result)
+                return
+            if self.ctx.now() >= deadline:
+                raise OpsError(f"{what} did not finish within {_duration(limit)}; {resume}")
+            self.ctx.sleep(POLL_SECONDS)
+
+    def output(self, unit: str) -> dict[str, str]:
+        stack = self.names.stack(unit, dr=True)
+        try:
+            (described,) = self.clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+        except ClientError as error:
+            if error_code(error) == "ValidationError" and "does not exist" in str(error):
+                raise OpsError(
+                    f"stack {stack} is not deployed in {self.region}; deploy it first: make deploy-production"
+                ) from None
+            raise
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+    def instance(self) -> dict[str, Any] | None:
+        try:
+            (found,) = self.clients("rds").describe_db_instances(DBInstanceIdentifier=self.names.db_instance)[
+                "DBInstances"
+            ]
+        except ClientError as error:
+            if error_code(error) == "DBInstanceNotFound":
+                return None
+            raise
+        return dict(found)
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _tag(instance: dict[str, Any], key: str) -> str | None:
+    return next((t["Value"] for t in instance.get("TagList", []) if t["Key"] == key), None)
+
+
+# --- 1. assess -------------------------------------------------------------------------------------
+
+
+def _newest_point(f: Failover) -> RecoveryPoint | None:
+    rds = f.clients("rds")
+    points: list[RecoveryPoint] = []
+    replicated = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=f.names.db_instance)
+    for backup in replicated.get("DBInstanceAutomatedBackups", []):
+        latest = (backup.get("RestoreWindow") or {}).get("LatestTime")
+        if latest is not None and backup.get("DBInstanceAutomatedBackupsArn"):
+            points.append(RecoveryPoint("point-in-time", latest, backup["DBInstanceAutomatedBackupsArn"]))
+    # AWS Backup's copies are RDS snapshots of type `awsbackup`; an operator's copies are manual.
+    for snapshot_type in ("awsbackup", "manual"):
+        snapshots = rds.describe_db_snapshots(
+            DBInstanceIdentifier=f.names.db_instance, SnapshotType=snapshot_type
+        )["DBSnapshots"]
+        found = newest((s for s in snapshots if s.get("Status") == "available"), "SnapshotCreateTime")
+        if found is not None:
+            points.append(RecoveryPoint("snapshot", found["SnapshotCreateTime"], found["DBSnapshotArn"]))
+    return max(points, key=lambda p: p.time, default=None)
+
+
+def assess(f: Failover) -> None:
+    ctx, names = f.ctx, f.names
+    failure = primary_health(
+        f"https://{ctx.config.domain_name}", float(ctx.config.deployment.smoke_timeout_seconds)
+    )
+    ctx.out(f"primary https://{ctx.config.domain_name}/health: {failure or 'answers 200'}")
+    if failure is None:
+        refusal = (
+            f"the primary still answers https://{ctx.config.domain_name}/health: a second bot in "
+            f"{f.region} would trade beside it; stop the primary first, or fail over anyway with "
+            "PRIMARY_UP='reason' (recorded in the restored instance's tags)"
+        )
+        if f.primary_up:
+            ctx.out(f"failing over while the primary answers: {f.primary_up}")
+        elif ctx.dry_run:
+            ctx.out(f"[dry-run] a real run would stop here: {refusal}")
+        else:
+            raise OpsError(refusal)
+    existing = f.instance()
+    if existing is not None and _tag(existing, "Purpose") == PURPOSE:
+        restored_to = _tag(existing, "RestoredTo") or "-"
+        ctx.out(f"{names.db_instance} in {f.region} was restored by an earlier run, to {restored_to}")
+        return
+    if existing is not None:
+        raise OpsError(
+            f"{names.db_instance} already exists in {f.region} but no failover restored it; "
+            "look at it before anything replaces it (aws rds describe-db-instances "
+            f"--db-instance-identifier {names.db_instance} --region {f.region})"
+        )
+    point = _newest_point(f)
+    if point is None:
+        raise OpsError(
+            f"no replicated automated backup and no snapshot of {names.db_instance} in {f.region}: "
+            "nothing to restore there; check the replication (runbook: Backup and Recovery)"
+        )
+    f.point = point
+    rpo = max(ctx.now() - point.time, timedelta(0))
+    verdict = "within" if rpo <= RPO_TARGET else "BEYOND"
+    ctx.out(f"newest data in {f.region}: {point.kind} {when(point.time)} ({point.source})")
+    ctx.out(f"RPO of this failover: {_duration(rpo)} ({verdict} the runbook's {_duration(RPO_TARGET)})")
+
+
+# --- 2. restore ------------------------------------------------------------------------------------
+
+
+def _restore_call(f: Failover, point: RecoveryPoint, data: dict[str, str]) -> Call:
+    config, names = f.ctx.config, f.names
+    common: dict[str, Any] = {
+        "DBInstanceClass": f"db.{config.database.instance_class}",
+        "DBSubnetGroupName": data["DbSubnetGroupName"],
+        "VpcSecurityGroupIds": [data["DbSecurityGroupId"]],
+        "DBParameterGroupName": data["DbParameterGroupName"],
+        "MultiAZ": config.database.multi_az,
+        "PubliclyAccessible": False,
+        "CopyTagsToSnapshot": True,
+        "EnableIAMDatabaseAuthentication": True,
+        "DeletionProtection": config.deletion_protection,
+        "StorageType": "gp3",
+        "EnableCloudwatchLogsExports": ["postgresql", "upgrade"],
+        "Tags": [
+            {"Key": "Purpose", "Value": PURPOSE},
+            {"Key": "Environment", "Value": config.name},
+            {"Key": "RestoredTo", "Value": when(point.time)},
+            {"Key": "RestoredFrom", "Value": point.source},
+            *([{"Key": "PrimaryUp", "Value": f.primary_up[:256]}] if f.primary_up else []),
+        ],
+    }
+    if point.kind == "snapshot":
+        return Call(
+            "rds",
+            "RestoreDBInstanceFromDBSnapshot",
+            {"DBInstanceIdentifier": names.db_instance, "DBSnapshotIdentifier": point.source, **common},
+        )
+    return Call(
+        "rds",
+        "RestoreDBInstanceToPointInTime",
+        {
+            "SourceDBInstanceAutomatedBackupsArn": point.source,
+            "TargetDBInstanceIdentifier": names.db_instance,
+            # The newest moment when RDS restores: at least as new as the assessment's.
+            "UseLatestRestorableTime": True,
+            **common,
+        },
+    )
+
+
+def restore(f: Failover) -> None:
+    ctx, names = f.ctx, f.names
+    existing = f.instance()
+    if existing is None:
+        assert f.point is not None  # assess found one or stopped
+        f.run(_restore_call(f, f.point, f.output("data")))
+        if ctx.dry_run:
+            return
+    elif existing.get("DBInstanceStatus") not in RESTORING | {"available"}:
+        raise OpsError(
+            f"{names.db_instance} in {f.region} is {existing.get('DBInstanceStatus')}, not restoring: "
+            "delete it "
+            f"(aws rds delete-db-instance --db-instance-identifier {names.db_instance} --skip-final-snapshot "
+            f"--region {f.region}) and re-run to restore again"
+        )
+
+    def available() -> str | None:
+        status = (f.instance() or {}).get("DBInstanceStatus")
+        if status == "available":
+            return f"{names.db_instance} is available in {f.region}"
+        if status not in RESTORING:
+            raise OpsError(f"the restore of {names.db_instance} in {f.region} ended {status}, not available")
+        return None
+
+    f.wait(
+        f"the restore of {names.db_instance} in {f.region}",
+        RESTORE_WAIT,
+        available,
+        "re-run make dr-failover CONFIRM=yes to keep waiting",
+    )
+
+
+# --- 3. point --------------------------------------------------------------------------------------
+
+
+def point_database(f: Failover) -> None:
+    ctx, names, config = f.ctx, f.names, f.ctx.config
+    instance = names.db_instance
+    # The secret's replica in this region; read only for a real run, and never printed.
+    password = "<redacted>"
+    if not ctx.dry_run:
+        secret = f.clients("secretsmanager").get_secret_value(SecretId=names.secret("database-admin"))
+        password = _password(secret.get("SecretString"), names.secret("database-admin"))
+    f.run(
+        Call(
+            "rds",
+            "ModifyDBInstance",
+            {
+                "DBInstanceIdentifier": instance,
+                "MasterUserPassword": password,
+                "BackupRetentionPeriod": config.backup.retention_days,
+                "PreferredBackupWindow": config.backup.window,
+                "ApplyImmediately": True,
+            },
+        )
+    )
+    rds = f.clients("rds")
+    proxy = names.db_proxy
+    try:
+        targets = rds.describe_db_proxy_targets(DBProxyName=proxy)["Targets"]
+    except ClientError as error:
+        if error_code(error) == "DBProxyNotFoundFault":
+            raise OpsError(
+                f"RDS Proxy {proxy} not found in {f.region}: stack {names.stack('services', dr=True)} "
+                "is not deployed; deploy it (make deploy-production) and re-run"
+            ) from None
+        raise
+    if not any(t.get("RdsResourceId") == instance for t in targets):
+        f.run(
+            Call("rds", "RegisterDBProxyTargets", {"DBProxyName": proxy, "DBInstanceIdentifiers": [instance]})
+        )
+    if ctx.dry_run:
+        return
+
+    def ready() -> str | None:
+        found = rds.describe_db_proxy_targets(DBProxyName=proxy)["Targets"]
+        states = [
+            (t.get("TargetHealth") or {}).get("State") for t in found if t.get("RdsResourceId") == instance
+        ]
+        if states and all(s == PROXY_TARGET_READY for s in states):
+            return f"RDS Proxy {proxy} in {f.region} reaches {instance}"
+        return None
+
+    f.wait(
+        f"RDS Proxy {proxy}'s connection to {instance}",
+        PROXY_WAIT,
+        ready,
+        f"see its target health: aws rds describe-db-proxy-targets --db-proxy-name {proxy} "
+        f"--region {f.region}",
+    )
+
+
+def _password(value: Any, secret: str) -> str:
+    try:
+        parsed = json.loads(value or "")
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict) or parsed.get("username") != DB_ADMIN_USER or not parsed.get("password"):
+        raise OpsError(f"secret {secret} in this region holds no password for {DB_ADMIN_USER}")
+    return str(parsed["password"])
+
+
+# --- 4. scale --------------------------------------------------------------------------------------
+
+
+def _services(f: Failover) -> dict[str, dict[str, Any]]:
+    cluster = f.names.cluster
+    try:
+        described = f.clients("ecs").describe_services(cluster=cluster, services=list(SERVICES))
+    except ClientError as error:
+        if error_code(error) == "ClusterNotFoundException":
+            described = {"services": []}
+        else:
+            raise
+    found = {s["serviceName"]: s for s in described.get("services", []) if s.get("status") == "ACTIVE"}
+    missing = [s for s in SERVICES if s not in found]
+    if missing:
+        raise OpsError(
+            f"service {', '.join(missing)} not found in cluster {cluster} in {f.region}: stack "
+            f"{f.names.stack('services', dr=True)} is not deployed; "
+            "deploy it (make deploy-production) and re-run"
+        )
+    return found
+
+
+def scale(f: Failover) -> None:
+    ctx = f.ctx
+    wanted = {service: ctx.config.services[service].desired_count for service in SERVICES}
+    for service, described in _services(f).items():
+        if described.get("desiredCount") != wanted[service]:
+            f.run(
+                Call(
+                    "ecs",
+                    "UpdateService",
+                    {"cluster": f.names.cluster, "service": service, "desiredCount": wanted[service]},
+                )
+            )
+        else:
+            ctx.out(f"{service}: desired count already {wanted[service]}")
+    if ctx.dry_run:
+        return
+
+    def stable() -> str | None:
+        services = _services(f)
+        lagging = [
+            f"{name} {s.get('runningCount', 0)}/{wanted[name]}"
+            for name, s in services.items()
+            if s.get("runningCount") != wanted[name] or len(s.get("deployments", [])) > 1
+        ]
+        if lagging:
+            return None
+        return "services stable: " + ", ".join(f"{n} {wanted[n]}/{wanted[n]}" for n in SERVICES)
+
+    def running() -> str:
+        return ", ".join(
+            f"{name} {s.get('runningCount', 0)}/{wanted[name]}" for name, s in _services(f).items()
+        )
+
+    try:
+        f.wait(
+            f"the services in {f.region}",
+            SERVICES_WAIT,
+            stable,
+            f"look at their events: aws ecs describe-services --cluster {f.names.cluster} "
+            f"--services {' '.join(SERVICES)} --region {f.region}",
+        )
+    except OpsError as error:
+        raise OpsError(f"{error} (running: {running()})") from None
+
+
+# --- 5. verify -------------------------------------------------------------------------------------
+
+
+def _public_load_balancer(f: Failover) -> dict[str, Any]:
+    name = f.names.public_load_balancer
+    try:
+        (balancer,) = f.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
+    except ClientError as error:
+        if error_code(error) == "LoadBalancerNotFound":
+            raise OpsError(
+                f"load balancer {name} not found in {f.region}: stack {f.names.stack('services', dr=True)} "
+                "is not deployed; deploy it (make deploy-production) and re-run"
+            ) from None
+        raise
+    return dict(balancer)
+
+
+def verify(f: Failover) -> None:
+    ctx = f.ctx
+    balancer = _public_load_balancer(f)
+    elbv2 = f.clients("elbv2")
+    states: list[str] = []
+    for group in elbv2.describe_target_groups(LoadBalancerArn=balancer["LoadBalancerArn"])["TargetGroups"]:
+        health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
+        states += [t["TargetHealth"]["State"] for t in health.get("TargetHealthDescriptions", [])]
+    healthy = states.count("healthy")
+    if ctx.dry_run:
+        ctx.out(
+            f"[dry-run] would check {balancer['DNSName']}'s targets (now {healthy} healthy) and smoke checks"
+        )
+        return
+    if not healthy or len(states) != healthy:
+        raise OpsError(
+            f"load balancer {f.names.public_load_balancer} in {f.region}: {healthy} of {len(states)} targets "
+            "healthy; see the bot's logs and re-run to verify again"
+        )
+    ctx.out(f"load balancer {f.names.public_load_balancer}: {healthy} healthy targets")
+    timeout = float(ctx.config.deployment.smoke_timeout_seconds)
+    for check in ctx.config.deployment.smoke_checks:
+        failure = probe_via(balancer["DNSName"], ctx.config.domain_name, check, timeout)
+        if failure:
+            raise OpsError(
+                f"smoke check through the DR load balancer failed: {failure}; re-run to verify again"
+            )
+        ctx.out(f"ok   GET https://{ctx.config.domain_name}{check.path} via {balancer['DNSName']}")
+
+
+# --- 6. DNS ----------------------------------------------------------------------------------------
+
+
+def dns(f: Failover) -> None:
+    ctx, config = f.ctx, f.ctx.config
+    balancer = _public_load_balancer(f)
+    target = {
+        "HostedZoneId": balancer["CanonicalHostedZoneId"],
+        "DNSName": balancer["DNSName"],
+        "EvaluateTargetHealth": True,
+    }
+    change = {
+        "Changes": [
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {"Name": config.domain_name, "Type": "A", "AliasTarget": target},
+            }
+        ]
+    }
+    zone = config.deployment.hosted_zone_id
+    if zone is None:
+        ctx.out(
+            f"no hosted zone is configured: point {config.domain_name} at {balancer['DNSName']} "
+            "where it is served:"
+        )
+        ctx.out(f"  an alias A record to {balancer['DNSName']} (zone {balancer['CanonicalHostedZoneId']}),")
+        ctx.out(f"  or a CNAME {config.domain_name} -> {balancer['DNSName']}")
+    else:
+        f.ctx.run(Call("route53", "ChangeResourceRecordSets", {"HostedZoneId": zone, "ChangeBatch": change}))
+    ctx.out(
+        "then watch: the DR region's dashboards and alarms "
+        "(aws cloudwatch describe-alarms --state-value ALARM "
+        f"--region {f.region}), make smoke-test-production, and bets placed in the first hour"
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    does: str
+    run: Callable[[Failover], None]
+
+
+STEPS = (
+    Step("assess", "the primary's health and the newest data in the DR region (the RPO)", assess),
+    Step("restore", "the database in the DR region", restore),
+    Step("point", "the restored database's password, backups and proxy target", point_database),
+    Step("scale", "the DR services to production's desired counts", scale),
+    Step("verify", "the DR load balancer's targets and smoke checks", verify),
+    Step("dns", "the API name to the DR region", dns),
+)
+
+
+def dr_failover(ctx: Context, args: argparse.Namespace) -> None:
+    """Runbook: Disaster Recovery Plan, steps 1 and 3-7 (2, notifying stakeholders, is people's)."""
+    dr = ctx.config.disaster_recovery
+    if dr is None:
+        raise OpsError(
+            f"{ctx.env} has no DR region (disaster_recovery in config/environments.py); "
+            "nothing to fail over to"
+        )
+    failover = Failover(ctx, dr.region, (args.primary_up or "").strip() or None)
+    mode = "dry run: nothing changes" if ctx.dry_run else "acting"
+    ctx.out(
+        f"failover of {ctx.env} from {ctx.config.region} to {dr.region} ({mode}); "
+        "the primary is never changed"
+    )
+    for number, step in enumerate(STEPS, start=1):
+        ctx.out(f"[{number}/{len(STEPS)}] {step.name}: {step.does}")
+        began = ctx.now()
+        try:
+            step.run(failover)
+        except (OpsError, ClientError) as error:
+            if isinstance(error, ClientError):
+                error = OpsError(f"{type(error).__name__}: {error}")
+            raise OpsError(
+                f"step {number} ({step.name}) stopped: {error}. The primary region was not changed; "
+                "once fixed, re-run make dr-failover CONFIRM=yes: it continues from this step"
+            ) from None
+        ended = ctx.now()
+        ctx.out(
+            f"[{number}/{len(STEPS)}] {step.name} done in {_duration(ended - began)} "
+            f"(total {_duration(ended - failover.started)})"
+        )
+    total = ctx.now() - failover.started
+    verdict = "within" if total <= RTO_TARGET else "BEYOND"
+    ctx.out(
+        f"failover {'planned' if ctx.dry_run else 'complete'} in {_duration(total)} "
+        f"({verdict} the RTO of {_duration(RTO_TARGET)})"
+    )
+
+
+COMMANDS = (
+    Command(
+        "dr-failover",
+        "Fail production over to its DR region: assess, restore, point, scale, verify, DNS (resumable)",
+        dr_failover,
+        (
+            flag(
+                "--primary-up",
+                default="",
+                help="fail over although the primary answers /health, for this recorded reason",
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,457 @@
+"""`make dr-failover` against moto with the emulator's patches (replicated automated backups,
+services reaching their counts): every step, its resumption, and every way it stops."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.rds.models import rds_backends
+
+import ops.dr
+from emulator.adapter import install
+from ops.cli import main
+from tests.support import offline_aws
+
+PRIMARY, DR = "us-east-1", "us-west-2"
+ACCOUNT = "123456789012"
+PASSWORD = "dr-replica-password-4f1c"  # never printed
+
+
+class Clock:
+    """ctx.now and ctx.sleep: sleeping advances time, so waits end at once."""
+
+    def __init__(self) -> None:
+        # Real time: the emulator's restore window is the real clock's.
+        self.time = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.time += timedelta(seconds=seconds)
+
+
+def _stack(name: str, outputs: dict[str, str]) -> None:
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=DR).create_stack(
+        StackName=name, TemplateBody=json.dumps(template)
+    )
+
+
+def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> None:
+    """What the DR services stack holds: the proxy without a target, the cluster with three
+    services at zero, the public load balancer with a registered target."""
+    rds = boto3.client("rds", region_name=DR)
+    rds.create_db_proxy(
+        DBProxyName="clever-better-prod",
+        EngineFamily="POSTGRESQL",
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/proxy",
+        VpcSubnetIds=subnets,
+        Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED", "SecretArn": "arn:aws:secretsmanager:x"}],
+    )
+    ecs = boto3.client("ecs", region_name=DR)
+    ecs.create_cluster(clusterName="clever-better-prod")
+    for service in ("bot", "ml-service", "data-ingestion"):
+        ecs.register_task_definition(
+            family=f"clever-better-prod-{service}",
+            containerDefinitions=[{"name": service, "image": "x", "memory": 512}],
+        )
+        ecs.create_service(
+            cluster="clever-better-prod",
+            serviceName=service,
+            taskDefinition=f"clever-better-prod-{service}",
+            desiredCount=0,
+        )
+    elbv2 = boto3.client("elbv2", region_name=DR)
+    balancer = elbv2.create_load_balancer(Name="clever-better-prod", Subnets=subnets)["LoadBalancers"][0]
+    group = elbv2.create_target_group(
+        Name="bot-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="instance"
+    )["TargetGroups"][0]
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnets[0])
+    elbv2.register_targets(
+        TargetGroupArn=group["TargetGroupArn"], Targets=[{"Id": instance["Instances"][0]["InstanceId"]}]
+    )
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Production's primary database replicating its backups to us-west-2, the DR data
+    stack's standby, the DR replica of the admin secret, and the DR services at zero."""
+    offline_aws(monkeypatch)
+    install()
+    probes: dict[str, Any] = {"primary": "GET /health: ConnectionRefusedError", "dr": None, "dr_calls": []}
+    monkeypatch.setattr(ops.dr, "primary_health", lambda url, timeout: probes["primary"])
+
+    def probe_via(address: str, domain: str, check: Any, timeout: float) -> str | None:
+        probes["dr_calls"].append((address, domain, check.path))
+        return probes["dr"]  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ops.dr, "probe_via", probe_via)
+    with mock_aws():
+        primary = boto3.client("rds", region_name=PRIMARY)
+        primary.create_db_instance(
+            DBInstanceIdentifier="clever-better-prod",
+            DBInstanceClass="db.r7g.large",
+            Engine="postgres",
+            MasterUsername="clever_admin",
+            MasterUserPassword="primary-password-never-used",
+            AllocatedStorage=100,
+            BackupRetentionPeriod=30,
+            MultiAZ=True,
+        )
+        rds = boto3.client("rds", region_name=DR)
+        ec2 = boto3.client("ec2", region_name=DR)
+        vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=f"{DR}{z}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, z in enumerate("ab")
+        ]
+        group = ec2.create_security_group(GroupName="standby", Description="db", VpcId=vpc)["GroupId"]
+        rds.create_db_subnet_group(
+            DBSubnetGroupName="standby", DBSubnetGroupDescription="standby", SubnetIds=subnets
+        )
+        rds.create_db_parameter_group(
+            DBParameterGroupName="standby-pg17", DBParameterGroupFamily="postgres17", Description="params"
+        )
+        _stack(
+            "clever-better-prod-dr-data",
+            {
+                "DbSubnetGroupName": "standby",
+                "DbSecurityGroupId": group,
+                "DbParameterGroupName": "standby-pg17",
+            },
+        )
+        boto3.client("secretsmanager", region_name=DR).create_secret(
+            Name="clever-better/prod/database-admin",
+            SecretString=json.dumps({"username": "clever_admin", "password": PASSWORD}),
+        )
+        _dr_services(ec2, vpc, subnets)
+        yield {"rds": rds, "primary": primary, "probes": probes, "group": group}
+
+
+def replicate(world: dict[str, Any]) -> None:
+    arn = world["primary"].describe_db_instances()["DBInstances"][0]["DBInstanceArn"]
+    world["rds"].start_db_instance_automated_backups_replication(
+        SourceDBInstanceArn=arn, KmsKeyId=f"arn:aws:kms:{DR}:{ACCOUNT}:key/dr"
+    )
+
+
+def failover(*args: str, clock: Clock | None = None) -> int:
+    clock = clock or Clock()
+    return main(["dr-failover", "--env", "production", *args], sleep=clock.sleep, now=clock.now)
+
+
+def dr_instance(world: dict[str, Any]) -> dict[str, Any]:
+    (found,) = world["rds"].describe_db_instances(DBInstanceIdentifier="clever-better-prod")["DBInstances"]
+    return dict(found)
+
+
+def desired_counts() -> dict[str, int]:
+    ecs = boto3.client("ecs", region_name=DR)
+    described = ecs.describe_services(
+        cluster="clever-better-prod", services=["bot", "ml-service", "data-ingestion"]
+    )["services"]
+    return {s["serviceName"]: s["desiredCount"] for s in described}
+
+
+def test_dry_run_prints_every_step_and_changes_nothing(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    assert failover("--dry-run") == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == (
+        "failover of production from us-east-1 to us-west-2 (dry run: nothing changes); "
+        "the primary is never changed"
+    )
+    assert [line.split(":")[0] for line in lines if re.match(r"\[\d/6\] \w+:", line)] == [
+        "[1/6] assess",
+        "[2/6] restore",
+        "[3/6] point",
+        "[4/6] scale",
+        "[5/6] verify",
+        "[6/6] dns",
+    ]
+    restore = next(line for line in lines if "restore-db-instance-to-point-in-time" in line)
+    assert restore.startswith(
+        "[dry-run] aws rds restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn "
+        f"arn:aws:rds:{DR}:{ACCOUNT}:auto-backup:ab-"
+    )
+    for part in (
+        "--target-db-instance-identifier clever-better-prod",
+        "--use-latest-restorable-time",
+        "--db-instance-class db.r7g.large",
+        "--db-subnet-group-name standby",
+        f"--vpc-security-group-ids '[\"{world['group']}\"]'",
+        "--db-parameter-group-name standby-pg17",
+        "--multi-az",
+        "--no-publicly-accessible",
+        "--enable-iam-database-authentication",
+        "--deletion-protection",
+        "--storage-type gp3",
+        "--region us-west-2",
+    ):
+        assert part in restore, part
+    modify = next(line for line in lines if "modify-db-instance" in line)
+    assert modify == (
+        "[dry-run] aws rds modify-db-instance --db-instance-identifier clever-better-prod "
+        "--master-user-password '<redacted>' --backup-retention-period 30 "
+        "--preferred-backup-window 02:00-03:00 --apply-immediately --region us-west-2"
+    )
+    assert (
+        "[dry-run] aws rds register-db-proxy-targets --db-proxy-name clever-better-prod "
+        """--db-instance-identifiers '["clever-better-prod"]' --region us-west-2"""
+    ) in lines
+    assert (
+        "[dry-run] aws ecs update-service --cluster clever-better-prod --service bot --desired-count 2 "
+        "--region us-west-2"
+    ) in lines
+    # The instance is seconds old, so its replicated backups hold everything it has.
+    assert "RPO of this failover: 0:00:0" in out and "(within the runbook's 1:00:00)" in out
+    assert PASSWORD not in out
+    assert not world["rds"].describe_db_instances()["DBInstances"]
+    assert desired_counts() == {"bot": 0, "ml-service": 0, "data-ingestion": 0}
+
+
+def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    assert failover() == 0
+    out = capsys.readouterr().out
+    restored = dr_instance(world)
+    assert restored["DBInstanceStatus"] == "available"
+    assert restored["DBSubnetGroup"]["DBSubnetGroupName"] == "standby"
+    assert [g["VpcSecurityGroupId"] for g in restored["VpcSecurityGroups"]] == [world["group"]]
+    assert restored["MultiAZ"] is True and restored["KmsKeyId"] == f"arn:aws:kms:{DR}:{ACCOUNT}:key/dr"
+    tags = {t["Key"]: t["Value"] for t in restored["TagList"]}
+    assert tags["Purpose"] == "dr-failover" and tags["Environment"] == "production"
+    assert tags["RestoredFrom"].startswith(f"arn:aws:rds:{DR}:{ACCOUNT}:auto-backup:ab-")
+    assert restored["BackupRetentionPeriod"] == 30
+    (target,) = world["rds"].describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"]
+    assert target["RdsResourceId"] == "clever-better-prod"
+    assert desired_counts() == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
+    assert world["probes"]["dr_calls"] == [
+        (
+            boto3.client("elbv2", region_name=DR).describe_load_balancers()["LoadBalancers"][0]["DNSName"],
+            "api.clever-better.com",
+            "/health",
+        )
+    ]
+    assert "point api.clever-better.com at" in out and "failover complete in" in out
+    assert "[6/6] dns done in" in out
+    assert PASSWORD not in out
+    # Every change was made in the DR region; the primary's instance is as it was.
+    changes = [line for line in out.splitlines() if line.startswith("+ aws")]
+    assert len(changes) == 6
+    assert all(line.endswith("--region us-west-2") for line in changes)
+    (primary,) = world["primary"].describe_db_instances()["DBInstances"]
+    assert primary["DBInstanceStatus"] == "available" and primary["DBInstanceClass"] == "db.r7g.large"
+
+
+def test_rerun_continues_where_it_stopped(world: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    replicate(world)
+    world["probes"]["dr"] = "GET /health via lb: status 503, expected 200"
+    assert failover() == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: step 5 (verify) stopped: smoke check through the DR load balancer failed")
+    assert err.rstrip().endswith("re-run make dr-failover CONFIRM=yes: it continues from this step")
+    world["probes"]["dr"] = None
+    assert failover() == 0
+    out = capsys.readouterr().out
+    assert "clever-better-prod in us-west-2 was restored by an earlier run, to" in out
+    assert "restore-db-instance" not in out and "register-db-proxy-targets" not in out
+    assert "bot: desired count already 2" in out
+    assert len(world["rds"].describe_db_instances()["DBInstances"]) == 1
+
+
+def test_an_rpo_beyond_the_target_is_said_and_the_newest_data_still_restored(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    clock = Clock()
+    clock.time += timedelta(hours=3)  # the region has been down, unreplicated, for three hours
+    assert failover("--dry-run", clock=clock) == 0
+    out = capsys.readouterr().out
+    assert "RPO of this failover: 3:00:0" in out and "(BEYOND the runbook's 1:00:00)" in out
+    assert "restore-db-instance-to-point-in-time" in out
+
+
+def test_missing_backups_stop_at_the_assessment(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert failover() == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: step 1 (assess) stopped: no replicated automated backup and no snapshot of "
+        "clever-better-prod in us-west-2: nothing to restore there; check the replication "
+        "(runbook: Backup and Recovery). The primary region was not changed; once fixed, re-run "
+        "make dr-failover CONFIRM=yes: it continues from this step"
+    )
+    assert not world["rds"].describe_db_instances()["DBInstances"]
+
+
+def test_a_copied_snapshot_is_restored_when_it_is_the_newest_data(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    world["primary"].create_db_snapshot(
+        DBInstanceIdentifier="clever-better-prod", DBSnapshotIdentifier="clever-better-prod-manual-20261203"
+    )
+    source = world["primary"].describe_db_snapshots(DBSnapshotIdentifier="clever-better-prod-manual-20261203")
+    world["rds"].copy_db_snapshot(
+        SourceDBSnapshotIdentifier=source["DBSnapshots"][0]["DBSnapshotArn"],
+        TargetDBSnapshotIdentifier="clever-better-prod-manual-20261203",
+        SourceRegion=PRIMARY,
+    )
+    assert failover("--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "newest data in us-west-2: snapshot" in out
+    assert (
+        "[dry-run] aws rds restore-db-instance-from-db-snapshot --db-instance-identifier clever-better-prod "
+        f"--db-snapshot-identifier arn:aws:rds:{DR}:{ACCOUNT}:snapshot:clever-better-prod-manual-20261203"
+    ) in out
+
+
+def test_a_healthy_primary_is_not_failed_over_unless_the_operator_says_why(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    world["probes"]["primary"] = None
+    assert failover() == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: step 1 (assess) stopped: the primary still answers https://api.clever-better.com/health: "
+        "a second bot in us-west-2 would trade beside it"
+    )
+    assert not world["rds"].describe_db_instances()["DBInstances"]
+    assert failover("--dry-run") == 0  # a drill's dry run shows the rest of the plan
+    assert "[dry-run] a real run would stop here" in capsys.readouterr().out
+    assert failover("--primary-up", "monthly drill 2026-12") == 0
+    tags = {t["Key"]: t["Value"] for t in dr_instance(world)["TagList"]}
+    assert tags["PrimaryUp"] == "monthly drill 2026-12"
+
+
+def test_a_failed_restore_stops_with_how_to_retry(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    assert failover() == 0
+    capsys.readouterr()
+    rds_backends[ACCOUNT][DR].databases["clever-better-prod"].status = "incompatible-restore"
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 2 (restore) stopped: clever-better-prod in us-west-2 is incompatible-restore, "
+        "not restoring: delete it (aws rds delete-db-instance --db-instance-identifier "
+        "clever-better-prod --skip-final-snapshot --region us-west-2) and re-run to restore again"
+    )
+
+
+def test_a_restore_refused_by_rds_stops_at_its_step(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    world["rds"].delete_db_subnet_group(DBSubnetGroupName="standby")
+    assert failover() == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: step 2 (restore) stopped: ")
+    assert "DBSubnetGroupNotFoundFault" in err and "continues from this step" in err
+
+
+def test_a_restore_that_never_completes_stops_after_its_wait(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replicate(world)
+    assert failover() == 0
+    capsys.readouterr()
+    rds_backends[ACCOUNT][DR].databases["clever-better-prod"].status = "creating"
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 2 (restore) stopped: the restore of clever-better-prod in us-west-2 did not finish "
+        "within 2:00:00; re-run make dr-failover CONFIRM=yes to keep waiting"
+    )
+
+
+def test_services_that_never_stabilise_stop_the_scale_step(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replicate(world)
+    # ECS never reaches the counts (tasks that keep failing to start).
+    original = ops.dr._services
+
+    def stuck(f: Any) -> dict[str, dict[str, Any]]:
+        return {name: {**s, "runningCount": 0} for name, s in original(f).items()}
+
+    monkeypatch.setattr(ops.dr, "_services", stuck)
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 4 (scale) stopped: the services in us-west-2 did not finish within 0:30:00; look at "
+        "their events: aws ecs describe-services --cluster clever-better-prod --services bot ml-service "
+        "data-ingestion --region us-west-2 (running: bot 0/2, ml-service 0/2, data-ingestion 0/1)"
+    )
+
+
+def test_unhealthy_targets_stop_the_verification(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replicate(world)
+    elbv2 = boto3.client("elbv2", region_name=DR)
+    (group,) = elbv2.describe_target_groups()["TargetGroups"]
+    for target in elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])[
+        "TargetHealthDescriptions"
+    ]:
+        elbv2.deregister_targets(TargetGroupArn=group["TargetGroupArn"], Targets=[target["Target"]])
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 5 (verify) stopped: load balancer clever-better-prod in us-west-2: "
+        "0 of 0 targets healthy; see the bot's logs and re-run to verify again"
+    )
+
+
+def test_without_the_dr_services_stack_the_point_step_names_it(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    world["rds"].delete_db_proxy(DBProxyName="clever-better-prod")
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 3 (point) stopped: RDS Proxy clever-better-prod not found in us-west-2: stack "
+        "clever-better-prod-dr-services is not deployed; deploy it (make deploy-production) and re-run"
+    )
+
+
+def test_without_the_dr_data_stack_the_restore_names_it(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    boto3.client("cloudformation", region_name=DR).delete_stack(StackName="clever-better-prod-dr-data")
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 2 (restore) stopped: stack clever-better-prod-dr-data is not deployed in us-west-2; "
+        "deploy it first: make deploy-production"
+    )
+
+
+def test_an_environment_without_a_dr_region_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dr-failover", "--env", "staging", "--dry-run"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: staging has no DR region (disaster_recovery in config/environments.py); "
+        "nothing to fail over to"
+    )

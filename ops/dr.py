@@ -34,7 +34,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.model import SERVICES, SmokeCheck
-from config.names import DB_ADMIN_USER
+from config.names import DB_ADMIN_USER, DR_UNITS
 from lambdas.deployment_hook import smoke
 from ops.core import Call, Command, Context, OpsError, error_code, flag, newest, when
 
@@ -150,6 +150,17 @@ class Failover:
                 return None
             raise
         return dict(found)
+
+
+def _no_services(f: Failover) -> str:
+    """What to do when the DR region lacks the services' stack."""
+    if "services" in DR_UNITS:
+        stack = f.names.stack("services", dr=True)
+        return f"stack {stack} is not deployed; deploy it (make deploy-production) and re-run"
+    return (
+        "production's services are not built for the DR region yet; deploy the application there "
+        "by hand (docs/RUNBOOK.md, Disaster recovery) and re-run"
+    )
 
 
 def _duration(value: timedelta) -> str:
@@ -331,10 +342,7 @@ def point_database(f: Failover) -> None:
         targets = rds.describe_db_proxy_targets(DBProxyName=proxy)["Targets"]
     except ClientError as error:
         if error_code(error) == "DBProxyNotFoundFault":
-            raise OpsError(
-                f"RDS Proxy {proxy} not found in {f.region}: stack {names.stack('services', dr=True)} "
-                "is not deployed; deploy it (make deploy-production) and re-run"
-            ) from None
+            raise OpsError(f"RDS Proxy {proxy} not found in {f.region}: {_no_services(f)}") from None
         raise
     if not any(t.get("RdsResourceId") == instance for t in targets):
         f.run(
@@ -387,9 +395,7 @@ def _services(f: Failover) -> dict[str, dict[str, Any]]:
     missing = [s for s in SERVICES if s not in found]
     if missing:
         raise OpsError(
-            f"service {', '.join(missing)} not found in cluster {cluster} in {f.region}: stack "
-            f"{f.names.stack('services', dr=True)} is not deployed; "
-            "deploy it (make deploy-production) and re-run"
+            f"service {', '.join(missing)} not found in cluster {cluster} in {f.region}: {_no_services(f)}"
         )
     return found
 
@@ -448,10 +454,7 @@ def _public_load_balancer(f: Failover) -> dict[str, Any]:
         (balancer,) = f.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
     except ClientError as error:
         if error_code(error) == "LoadBalancerNotFound":
-            raise OpsError(
-                f"load balancer {name} not found in {f.region}: stack {f.names.stack('services', dr=True)} "
-                "is not deployed; deploy it (make deploy-production) and re-run"
-            ) from None
+            raise OpsError(f"load balancer {name} not found in {f.region}: {_no_services(f)}") from None
         raise
     return dict(balancer)
 

@@ -39,6 +39,10 @@ EMULATED = {
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
+# Production's DR region only: the emulator holds dev, which has none, so with LOCAL=1 they refuse
+# in one line (test_dr_targets_refuse_without_a_dr_region); the procedure itself runs against moto
+# in tests/ops/test_dr_failover.py.
+DR_REGION = {"dr-failover"}
 # Every documented target now deploys locally; a new one that cannot goes here, with its reason.
 NOT_DEPLOYED_LOCALLY: set[str] = set()
 # Run against the emulator for real by their own test: make diff-local (test_emulator_diff.py).
@@ -68,7 +72,7 @@ def test_every_documented_target_is_run_or_accounted_for() -> None:
     documented = _documented(r"\bmake ([a-z][a-z0-9-]*)")
     assert len(documented) >= 30
     assert documented == (
-        EMULATED | EMULATED_ELSEWHERE | OTHER_ENVIRONMENTS | NOT_DEPLOYED_LOCALLY | CDK | TOOLING
+        EMULATED | EMULATED_ELSEWHERE | OTHER_ENVIRONMENTS | DR_REGION | NOT_DEPLOYED_LOCALLY | CDK | TOOLING
     )
 
 
@@ -250,9 +254,10 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "restart": ["--service", "bot"],
         "smoke-test": ["--url", "http://127.0.0.1:9"],
         "resume-trading": ["--confirm", "dev"],
+        "dr-failover": ["--primary-up", "drill"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 20
+    assert len(COMMANDS) == 21
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -267,7 +272,10 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
                 *plausible.get(name, []),
             ],
             # dev has no approval gate; nothing answers on :9; a rollback needs a second release.
-            ok={"approve": False, "smoke-test": False, "rollback": None}.get(name, True),
+            # dev has no DR region to fail over to.
+            ok={"approve": False, "smoke-test": False, "rollback": None, "dr-failover": False}.get(
+                name, True
+            ),
         )
         printed += session.outputs[-2].count("[dry-run] ") + session.outputs[-2].count("+ aws ")
         hostile_args = [part for flag in flags[name] for part in (flag, value)]
@@ -501,6 +509,18 @@ def test_documented_ops_commands(session: Session) -> None:
     assert "AWSServiceRoleForECS: " in roles
     refused = session.ops("--env", "dev", "--local", port, "smoke-test", ok=False)
     assert refused.startswith("error: the local emulator runs no application: pass URL=")  # not dev's domain
+
+
+def test_dr_targets_refuse_without_a_dr_region(session: Session) -> None:
+    for target in sorted(DR_REGION):
+        for variables in ({}, {"CONFIRM": "yes"}):
+            output = session.make(target, ok=False, **variables)
+            assert output.strip() == (
+                "error: dev has no DR region (disaster_recovery in config/environments.py); "
+                "nothing to fail over to"
+            ), (target, output)
+        output = session.make(target, ok=False, ENV="production")
+        assert output.strip() == NOT_DEV.format(env="production"), (target, output)
 
 
 def test_cdk_targets_refuse_local(session: Session) -> None:

@@ -432,8 +432,9 @@ def test_without_the_dr_services_stack_the_point_step_names_it(
     world["rds"].delete_db_proxy(DBProxyName="clever-better-prod")
     assert failover() == 1
     assert capsys.readouterr().err.startswith(
-        "error: step 3 (point) stopped: RDS Proxy clever-better-prod not found in us-west-2: stack "
-        "clever-better-prod-dr-services is not deployed; deploy it (make deploy-production) and re-run"
+        "error: step 3 (point) stopped: RDS Proxy clever-better-prod not found in us-west-2: production's "
+        "services are not built for the DR region yet; deploy the application there by hand "
+        "(docs/RUNBOOK.md, Disaster recovery) and re-run"
     )
 
 

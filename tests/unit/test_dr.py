@@ -174,5 +174,6 @@ def test_the_standby_is_what_dr_failover_restores_into(templates: dict[str, Any]
     (key_id,) = resources(template, "AWS::KMS::Key")
     assert all(g["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]} for g in logs.values())
     assert all(
-        g["Properties"]["RetentionInDays"] == 90 and g["DeletionPolicy"] == "RetainExceptOnCreate" for g in logs.values()
+        g["Properties"]["RetentionInDays"] == 90 and g["DeletionPolicy"] == "RetainExceptOnCreate"
+        for g in logs.values()
     )

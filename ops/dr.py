@@ -23,9 +23,7 @@ it stopped.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -69,30 +67,9 @@ def primary_health(url: str, timeout: float) -> str | None:
 
 
 def probe_via(address: str, domain: str, check: SmokeCheck, timeout: float) -> str | None:
-    """GET https://{domain}{check.path}, connecting to `address` (the DR load balancer) and
-    verifying the certificate for `domain`: the DR region's edge, before DNS points at it."""
-
-    class Via(http.client.HTTPSConnection):
-        def connect(self) -> None:
-            http.client.HTTPConnection.connect(self)
-            self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=domain)
-
-    connection = Via(address, 443, timeout=timeout)
-    try:
-        connection.request("GET", check.path, headers={"Host": domain, "User-Agent": "clever-better-ops"})
-        response = connection.getresponse()
-        body = response.read(smoke.MAX_BODY).decode("utf-8", errors="replace")
-    except TimeoutError:
-        return f"GET {check.path} via {address}: no answer within {timeout:g}s"
-    except (OSError, http.client.HTTPException) as error:
-        return f"GET {check.path} via {address}: {type(error).__name__}: {error}"
-    finally:
-        connection.close()
-    if response.status != check.status:
-        return f"GET {check.path} via {address}: status {response.status}, expected {check.status}"
-    if check.body_contains is not None and check.body_contains not in body:
-        return f"GET {check.path} via {address}: body lacks {check.body_contains!r}"
-    return None
+    """GET https://{domain}{check.path} from `address` (the DR load balancer), the certificate
+    checked for `domain`: the DR region's edge, before DNS points at it."""
+    return smoke.probe(f"https://{domain}", check, timeout, user_agent="clever-better-ops", address=address)
 
 
 @dataclass

@@ -694,3 +694,22 @@ def test_runs_as_lambda_imports_it(stub: Stub) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == [{"hookStatus": "SUCCEEDED"}, "smoke", []]
     assert stub.requests == [Request("/health", USER_AGENT)]
+
+
+def test_probe_via_an_address_connects_there_and_names_the_url_host(stub: Stub) -> None:
+    """`make dr-failover` checks the DR load balancer before DNS points at it: the request goes
+    to the address; over https the certificate is checked for the URL's host (here the stub
+    speaks plain HTTP, so the TLS handshake fails, at that address)."""
+    from config.model import SmokeCheck
+
+    port = stub.url.rsplit(":", 1)[1]
+    stub.routes["/health"] = Reply(200, "ok")
+    check = SmokeCheck(path="/health", body_contains="ok")
+    assert smoke.probe(f"http://api.clever-better.test:{port}", check, 5, address="127.0.0.1") is None
+    assert stub.paths() == ["/health"]
+    failure = smoke.probe(f"https://api.clever-better.test:{port}", check, 5, address="127.0.0.1")
+    assert failure is not None and failure.startswith("GET /health via 127.0.0.1: SSL")
+    stub.routes["/health"] = Reply(503, "down")
+    assert smoke.probe(f"http://api.clever-better.test:{port}", check, 5, address="127.0.0.1") == (
+        "GET /health via 127.0.0.1: status 503, expected 200"
+    )

@@ -495,6 +495,11 @@ def dns(f: Failover) -> None:
         ctx.out(f"  or a CNAME {config.domain_name} -> {balancer['DNSName']}")
     else:
         f.ctx.run(Call("route53", "ChangeResourceRecordSets", {"HostedZoneId": zone, "ChangeBatch": change}))
+        # The record is the primary services stack's: its next deploy points it back.
+        ctx.out(
+            f"{config.domain_name} now points at {balancer['DNSName']}; a deploy of production's "
+            f"services in {config.region} points it back: fail back before deploying there"
+        )
     ctx.out(
         "then watch: the DR region's dashboards and alarms "
         "(aws cloudwatch describe-alarms --state-value ALARM "

@@ -456,3 +456,34 @@ def test_an_environment_without_a_dr_region_is_refused(capsys: pytest.CaptureFix
         "error: staging has no DR region (disaster_recovery in config/environments.py); "
         "nothing to fail over to"
     )
+
+
+def test_with_a_hosted_zone_the_record_moves_to_the_dr_load_balancer(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+    import dataclasses
+
+    import ops.cli
+    from config.environments import load
+
+    replicate(world)
+    route53 = boto3.client("route53", region_name=PRIMARY)
+    zone = route53.create_hosted_zone(Name="clever-better.com", CallerReference="dr")["HostedZone"]["Id"]
+    zone_id = zone.rsplit("/", 1)[-1]
+    (production,) = load(("production",))
+    deployment = dataclasses.replace(production.deployment)
+    # moto's zone ids do not have Route 53's form (Z...), which the config validates.
+    object.__setattr__(deployment, "hosted_zone_id", zone_id)
+    configured = copy.copy(production)
+    object.__setattr__(configured, "deployment", deployment)
+    monkeypatch.setattr(ops.cli, "load", lambda names: (configured,))
+    assert failover() == 0
+    out = capsys.readouterr().out
+    balancer = boto3.client("elbv2", region_name=DR).describe_load_balancers()["LoadBalancers"][0]
+    records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    (record,) = [r for r in records if r["Name"] == "api.clever-better.com." and r["Type"] == "A"]
+    assert record["AliasTarget"]["DNSName"].rstrip(".") == balancer["DNSName"]
+    assert record["AliasTarget"]["HostedZoneId"] == balancer["CanonicalHostedZoneId"]
+    assert f"+ aws route53 change-resource-record-sets --hosted-zone-id {zone_id}" in out
+    assert "a deploy of production's services in us-east-1 points it back" in out

@@ -160,38 +160,55 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def not_deployed(ctx: Context, unit: str, missing: str = "") -> OpsError:
-    """The one line for a command run against an environment that is not (fully) deployed."""
-    stack = ctx.names.stack(unit)
+def _dr_region(ctx: Context) -> str:
+    dr = ctx.config.disaster_recovery
+    if dr is None:
+        raise OpsError(f"{ctx.env} has no DR region (disaster_recovery in config/environments.py)")
+    return dr.region
+
+
+def not_deployed(ctx: Context, unit: str, missing: str = "", *, dr: bool = False) -> OpsError:
+    """The one line for a command run against an environment that is not (fully) deployed
+    (`dr`: its stack in the DR region)."""
+    stack = ctx.names.stack(unit, dr=dr)
+    region = _dr_region(ctx) if dr else ctx.config.region
     what = f" ({missing} not found)" if missing else ""
     return OpsError(
-        f"stack {stack} is not deployed in {ctx.config.region}{what}; deploy it first: make deploy-{ctx.env}"
+        f"stack {stack} is not deployed in {region}{what}; deploy it first: make deploy-{ctx.env}"
     )
 
 
-def stack_outputs(ctx: Context, unit: str) -> dict[str, str]:
+def stack_outputs(ctx: Context, unit: str, *, dr: bool = False) -> dict[str, str]:
+    """A stack's outputs by key (`dr`: the DR region's twin)."""
+    clients = ctx.regional_clients(_dr_region(ctx)) if dr else ctx.clients
     try:
-        (described,) = ctx.clients("cloudformation").describe_stacks(StackName=ctx.names.stack(unit))[
+        (described,) = clients("cloudformation").describe_stacks(StackName=ctx.names.stack(unit, dr=dr))[
             "Stacks"
         ]
     except ClientError as error:
         if error_code(error) == "ValidationError" and "does not exist" in str(error):
-            raise not_deployed(ctx, unit) from None
+            raise not_deployed(ctx, unit, dr=dr) from None
         raise
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def db_instance(ctx: Context) -> dict[str, Any]:
-    """The environment's database, or the one line saying the data stack is not deployed."""
+def find_db_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """The instance, or None where there is none by that identifier."""
     try:
-        (instance,) = ctx.clients("rds").describe_db_instances(DBInstanceIdentifier=ctx.names.db_instance)[
-            "DBInstances"
-        ]
+        (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     except ClientError as error:
         if error_code(error) == "DBInstanceNotFound":
-            raise not_deployed(ctx, "data", f"database {ctx.names.db_instance}") from None
+            return None
         raise
     return dict(instance)
+
+
+def db_instance(ctx: Context) -> dict[str, Any]:
+    """The environment's database, or the one line saying the data stack is not deployed."""
+    instance = find_db_instance(ctx.clients("rds"), ctx.names.db_instance)
+    if instance is None:
+        raise not_deployed(ctx, "data", f"database {ctx.names.db_instance}")
+    return instance
 
 
 def read_json(path: str) -> Any:
@@ -219,6 +236,15 @@ def when(value: Any) -> str:
 def newest(items: Iterable[dict[str, Any]], key: str = "createdAt") -> dict[str, Any] | None:
     ordered = sorted(items, key=lambda item: timestamp(item.get(key)), reverse=True)
     return ordered[0] if ordered else None
+
+
+def target_states(elbv2: Any, balancer_arn: str) -> list[str]:
+    """The health state of every target registered behind the load balancer."""
+    states: list[str] = []
+    for group in elbv2.describe_target_groups(LoadBalancerArn=balancer_arn)["TargetGroups"]:
+        health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
+        states += [t["TargetHealth"]["State"] for t in health.get("TargetHealthDescriptions", [])]
+    return states
 
 
 # --- shared steps ----------------------------------------------------------------------------------

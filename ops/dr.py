@@ -34,7 +34,19 @@ from botocore.exceptions import ClientError
 from config.model import SERVICES, SmokeCheck
 from config.names import DB_ADMIN_USER, DR_UNITS
 from lambdas.deployment_hook import smoke
-from ops.core import Call, Command, Context, OpsError, error_code, flag, newest, when
+from ops.core import (
+    Call,
+    Command,
+    Context,
+    OpsError,
+    error_code,
+    find_db_instance,
+    flag,
+    newest,
+    stack_outputs,
+    target_states,
+    when,
+)
 
 # Runbook: RPO 1 hour; restore 30 minutes, deploy 1 hour, RTO 4 hours.
 RPO_TARGET = timedelta(hours=1)
@@ -105,28 +117,8 @@ class Failover:
                 raise OpsError(f"{what} did not finish within {_duration(limit)}; {resume}")
             self.ctx.sleep(POLL_SECONDS)
 
-    def output(self, unit: str) -> dict[str, str]:
-        stack = self.names.stack(unit, dr=True)
-        try:
-            (described,) = self.clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
-        except ClientError as error:
-            if error_code(error) == "ValidationError" and "does not exist" in str(error):
-                raise OpsError(
-                    f"stack {stack} is not deployed in {self.region}; deploy it first: make deploy-production"
-                ) from None
-            raise
-        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-
     def instance(self) -> dict[str, Any] | None:
-        try:
-            (found,) = self.clients("rds").describe_db_instances(DBInstanceIdentifier=self.names.db_instance)[
-                "DBInstances"
-            ]
-        except ClientError as error:
-            if error_code(error) == "DBInstanceNotFound":
-                return None
-            raise
-        return dict(found)
+        return find_db_instance(self.clients("rds"), self.names.db_instance)
 
 
 def _no_services(f: Failover) -> str:
@@ -262,7 +254,7 @@ def restore(f: Failover) -> None:
     existing = f.instance()
     if existing is None:
         assert f.point is not None  # assess found one or stopped
-        f.run(_restore_call(f, f.point, f.output("data")))
+        f.run(_restore_call(f, f.point, stack_outputs(ctx, "data", dr=True)))
         if ctx.dry_run:
             return
     elif existing.get("DBInstanceStatus") not in RESTORING | {"available"}:
@@ -439,11 +431,7 @@ def _public_load_balancer(f: Failover) -> dict[str, Any]:
 def verify(f: Failover) -> None:
     ctx = f.ctx
     balancer = _public_load_balancer(f)
-    elbv2 = f.clients("elbv2")
-    states: list[str] = []
-    for group in elbv2.describe_target_groups(LoadBalancerArn=balancer["LoadBalancerArn"])["TargetGroups"]:
-        health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
-        states += [t["TargetHealth"]["State"] for t in health.get("TargetHealthDescriptions", [])]
+    states = target_states(f.clients("elbv2"), balancer["LoadBalancerArn"])
     healthy = states.count("healthy")
     if ctx.dry_run:
         ctx.out(

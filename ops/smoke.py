@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from config.model import SmokeCheck
 from lambdas.deployment_hook import smoke
-from ops.core import Command, Context, OpsError, error_code, flag
+from ops.core import Command, Context, OpsError, error_code, flag, target_states
 
 
 def _smoke_check(base_url: str, check: SmokeCheck, timeout: float) -> str | None:
@@ -32,11 +32,7 @@ def _target_health(ctx: Context, name: str) -> str | None:
         if error_code(error) == "LoadBalancerNotFound":
             return f"load balancer {name}: not found"
         raise
-    states: list[str] = []
-    groups = elbv2.describe_target_groups(LoadBalancerArn=balancer["LoadBalancerArn"])["TargetGroups"]
-    for group in groups:
-        health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
-        states += [t["TargetHealth"]["State"] for t in health.get("TargetHealthDescriptions", [])]
+    states = target_states(elbv2, balancer["LoadBalancerArn"])
     healthy, unhealthy = states.count("healthy"), states.count("unhealthy")
     if unhealthy or not healthy:
         return f"load balancer {name}: {healthy} healthy, {unhealthy} unhealthy targets"

@@ -48,6 +48,39 @@ class AppliedModel(FromProperties, CloudFormationModel):
         )
 
 
+class ArnModel(AppliedModel):
+    """A resource whose physical id (Ref) and `Arn` attribute are its ARN."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+
+class NamedModel(AppliedModel):
+    """A resource known by the `Name` property it is created with (Ref is the name)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+
 # (logical or physical name, properties, account, region) -> None, or raises AWS's error.
 ResourceCheck = Callable[[str, dict[str, Any], str, str], None]
 

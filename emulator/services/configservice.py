@@ -42,7 +42,7 @@ from moto.core.exceptions import ServiceException
 from moto.utilities.utils import get_partition
 from werkzeug.exceptions import HTTPException
 
-from emulator.services.base import AppliedModel, Fixes, Models
+from emulator.services.base import AppliedModel, Fixes, Models, NamedModel
 from emulator.services.refusals import AwsError, LocallyRefused, role_refusal
 from emulator.services.s3 import delivery_refusal
 
@@ -136,23 +136,12 @@ def _check_recorder_role(role_arn: str, account_id: str, region_name: str) -> No
         raise LocallyRefused(f"the recorder's role {role_arn} does not trust {PRINCIPAL}", later)
 
 
-class ConfigurationRecorder(AppliedModel):
+class ConfigurationRecorder(NamedModel):
     """AWS::Config::ConfigurationRecorder: checked as PutConfigurationRecorder checks it, then put."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Config::ConfigurationRecorder"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @classmethod
     def create(
@@ -209,24 +198,13 @@ def _check_delivery_bucket(bucket_name: str, prefix: str, account_id: str, regio
         )
 
 
-class DeliveryChannel(AppliedModel):
+class DeliveryChannel(NamedModel):
     """AWS::Config::DeliveryChannel: checked as PutDeliveryChannel checks it, then put; the
     recorder starts once both exist."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Config::DeliveryChannel"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @classmethod
     def create(

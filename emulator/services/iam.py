@@ -27,7 +27,7 @@ from moto.iam.exceptions import InvalidInput
 from moto.iam.models import AWSManagedPolicy, IAMBackend, Role, iam_backends
 from moto.utilities.utils import get_partition
 
-from emulator.services.base import AppliedModel, Fix, Fixes, Models
+from emulator.services.base import ArnModel, Fix, Fixes, Models
 
 _moto_role_update = Role.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 # The ManagedPolicyArns a role's template last named: an update detaches only those it drops.
@@ -191,28 +191,14 @@ def _check_oidc_provider(props: dict[str, Any]) -> None:
         raise ValidationError("Each thumbprint must have 40 characters")
 
 
-class OIDCProvider(AppliedModel):
+class OIDCProvider(ArnModel):
     """AWS::IAM::OIDCProvider: created with CreateOpenIDConnectProvider (readable with `aws iam
     list-open-id-connect-providers`); one per URL in the account. Ref and GetAtt Arn are its ARN;
     an update of the client IDs, thumbprints or tags keeps the provider."""
 
-    def __init__(self, arn: str) -> None:
-        self.arn = arn
-
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::IAM::OIDCProvider"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn
 
     @classmethod
     def create(

@@ -28,7 +28,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.sns.models import Topic, sns_backends
 
-from emulator.services.base import AppliedModel, Fix, Fixes, Models
+from emulator.services.base import AppliedModel, ArnModel, Fix, Fixes, Models
 from emulator.services.iam import _listed
 from emulator.services.kms import find_key
 from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
@@ -243,26 +243,12 @@ def _check_sqs_delivery(topic_arn: str, queue_arn: str, account_id: str, region_
             )
 
 
-class Subscription(AppliedModel):
+class Subscription(ArnModel):
     """AWS::SNS::Subscription: Subscribe, after the checks above. Ref is the subscription's ARN."""
-
-    def __init__(self, arn: str) -> None:
-        self.arn = arn
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SNS::Subscription"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn
 
     @classmethod
     def create(

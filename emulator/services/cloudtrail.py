@@ -201,6 +201,34 @@ def check_trail(name: str, props: dict[str, Any], account_id: str, region_name: 
     )
 
 
+def _settings(props: dict[str, Any]) -> dict[str, Any]:
+    """A trail's settings from its properties, with CloudFormation's defaults, as moto's
+    create_trail names them (update_trail's names: UPDATE_ARGUMENTS)."""
+    topic = props.get("SnsTopicName")
+    return {
+        "bucket_name": str(props["S3BucketName"]),
+        "s3_key_prefix": props.get("S3KeyPrefix"),
+        "sns_topic_name": str(topic).rsplit(":", 1)[-1] if topic else None,
+        "is_global": _flag(props.get("IncludeGlobalServiceEvents", True)),
+        "is_multi_region": _flag(props.get("IsMultiRegionTrail", False)),
+        "log_validation": _flag(props.get("EnableLogFileValidation", False)),
+        "is_org_trail": _flag(props.get("IsOrganizationTrail", False)),
+        "cw_log_group_arn": props.get("CloudWatchLogsLogGroupArn"),
+        "cw_role_arn": props.get("CloudWatchLogsRoleArn"),
+        "kms_key_id": props.get("KMSKeyId"),
+    }
+
+
+# moto's update_trail names five of them differently.
+UPDATE_ARGUMENTS = {
+    "bucket_name": "s3_bucket_name",
+    "is_global": "include_global_service_events",
+    "is_multi_region": "is_multi_region_trail",
+    "log_validation": "enable_log_file_validation",
+    "is_org_trail": "is_organization_trail",
+}
+
+
 class Trail(AppliedModel):
     """AWS::CloudTrail::Trail: checked as CreateTrail checks it, then created; delivers nothing."""
 
@@ -245,21 +273,11 @@ class Trail(AppliedModel):
         name = str(props.get("TrailName", resource_name))
         _check_name_free(name, account_id, region_name)
         check_trail(name, props, account_id, region_name)
-        topic = props.get("SnsTopicName")
         backend: Any = cloudtrail_backends[account_id][region_name]  # moto types optional fields as str
         with as_aws_error():
             trail = backend.create_trail(
                 name=name,
-                bucket_name=str(props["S3BucketName"]),
-                s3_key_prefix=props.get("S3KeyPrefix"),
-                sns_topic_name=str(topic).rsplit(":", 1)[-1] if topic else None,
-                is_global=_flag(props.get("IncludeGlobalServiceEvents", True)),
-                is_multi_region=_flag(props.get("IsMultiRegionTrail", False)),
-                log_validation=_flag(props.get("EnableLogFileValidation", False)),
-                is_org_trail=_flag(props.get("IsOrganizationTrail", False)),
-                cw_log_group_arn=props.get("CloudWatchLogsLogGroupArn"),
-                cw_role_arn=props.get("CloudWatchLogsRoleArn"),
-                kms_key_id=props.get("KMSKeyId"),
+                **_settings(props),
                 tags_list=[{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])],
             )
         cls._apply(trail, props, account_id, region_name)
@@ -281,21 +299,11 @@ class Trail(AppliedModel):
             original_resource.delete(account_id, region_name)
             return created
         check_trail(name, props, account_id, region_name)
-        topic = props.get("SnsTopicName")
         backend: Any = cloudtrail_backends[account_id][region_name]
         with as_aws_error():
             trail = backend.update_trail(
                 name=name,
-                s3_bucket_name=str(props["S3BucketName"]),
-                s3_key_prefix=props.get("S3KeyPrefix"),
-                sns_topic_name=str(topic).rsplit(":", 1)[-1] if topic else None,
-                include_global_service_events=_flag(props.get("IncludeGlobalServiceEvents", True)),
-                is_multi_region_trail=_flag(props.get("IsMultiRegionTrail", False)),
-                enable_log_file_validation=_flag(props.get("EnableLogFileValidation", False)),
-                is_organization_trail=_flag(props.get("IsOrganizationTrail", False)),
-                cw_log_group_arn=props.get("CloudWatchLogsLogGroupArn"),
-                cw_role_arn=props.get("CloudWatchLogsRoleArn"),
-                kms_key_id=props.get("KMSKeyId"),
+                **{UPDATE_ARGUMENTS.get(key, key): value for key, value in _settings(props).items()},
             )
         cls._apply(trail, props, account_id, region_name)
         return cls(trail)

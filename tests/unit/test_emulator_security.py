@@ -219,6 +219,30 @@ def test_trail_is_created_logging_and_read_back(aws: None) -> None:
     assert not cloudtrail.describe_trails()["trailList"]
 
 
+def test_trail_update_applies_its_settings_in_place(aws: None) -> None:
+    """An update that keeps the name changes the trail (UpdateTrail), with CloudFormation's defaults."""
+    _create(_trail_resources())
+    resources = copy.deepcopy(_trail_resources())
+    props = resources["Trail"]["Properties"]
+    props |= {
+        "IsMultiRegionTrail": False,
+        "EnableLogFileValidation": False,
+        "IncludeGlobalServiceEvents": False,
+    }
+    _cfn().update_stack(StackName="s", TemplateBody=json.dumps({"Resources": resources}))
+    cloudtrail = boto3.client("cloudtrail", region_name=REGION)
+    (trail,) = cloudtrail.describe_trails(trailNameList=[TRAIL])["trailList"]
+    assert trail["TrailARN"] == TRAIL_ARN and trail["S3BucketName"] == BUCKET
+    assert trail["IsMultiRegionTrail"] is False and trail["LogFileValidationEnabled"] is False
+    assert trail["IncludeGlobalServiceEvents"] is False
+    assert trail["KmsKeyId"].startswith(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/")
+    for setting in ("IsMultiRegionTrail", "EnableLogFileValidation", "IncludeGlobalServiceEvents"):
+        del props[setting]  # back to CloudFormation's defaults: False, False, True
+    _cfn().update_stack(StackName="s", TemplateBody=json.dumps({"Resources": resources}))
+    (trail,) = cloudtrail.describe_trails(trailNameList=[TRAIL])["trailList"]
+    assert trail["IsMultiRegionTrail"] is False and trail["IncludeGlobalServiceEvents"] is True
+
+
 def _set(path: str, value: Any) -> Callable[[Resources], None]:
     """Set the value at `path` (keys and list indexes separated by dots) in the resources."""
 

@@ -112,3 +112,28 @@ def offline_aws(monkeypatch: Any, region: str | None = None) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     if region:
         monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+
+
+def create_stack(
+    resources: dict[str, Any],
+    outputs: dict[str, Any] | None = None,
+    name: str = "s",
+    region: str = "us-east-1",
+) -> Any:
+    """Create a stack of `resources` in the emulator (moto, patched) and describe it."""
+    import boto3
+
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    cloudformation.create_stack(
+        StackName=name, TemplateBody=json.dumps({"Resources": resources, "Outputs": outputs or {}})
+    )
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    return stack
+
+
+def stack_reasons(name: str = "s", region: str = "us-east-1") -> list[str]:
+    """Every event's status reason: where the emulator says why it refused a resource."""
+    import boto3
+
+    events = boto3.client("cloudformation", region_name=region).describe_stack_events(StackName=name)
+    return [e.get("ResourceStatusReason", "") for e in events["StackEvents"]]

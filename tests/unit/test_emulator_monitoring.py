@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from emulator.services.cloudwatch import ValidationError
+from tests.support import create_stack, stack_reasons
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -23,30 +24,17 @@ def _cfn() -> Any:
     return boto3.client("cloudformation", region_name=REGION)
 
 
-def _create(resources: dict[str, Any], outputs: dict[str, Any] | None = None, name: str = "s") -> Any:
-    body = json.dumps({"Resources": resources, "Outputs": outputs or {}})
-    _cfn().create_stack(StackName=name, TemplateBody=body)
-    (stack,) = _cfn().describe_stacks(StackName=name)["Stacks"]
-    return stack
-
-
-def _reasons(name: str = "s") -> list[str]:
-    return [
-        e.get("ResourceStatusReason", "") for e in _cfn().describe_stack_events(StackName=name)["StackEvents"]
-    ]
-
-
 def _refused(resources: dict[str, Any], reason: str) -> list[str]:
     """Create the stack, assert it rolled back with `reason` in one event, and return the events."""
-    stack = _create(resources)
-    reasons = _reasons()
+    stack = create_stack(resources)
+    reasons = stack_reasons()
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE", reasons
     assert any(reason in r for r in reasons), reasons
     return reasons
 
 
 def _outputs(stack: Any) -> dict[str, str]:
-    assert stack["StackStatus"] == "CREATE_COMPLETE", _reasons(stack["StackName"])
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack_reasons(stack["StackName"])
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
@@ -151,7 +139,7 @@ def _math_alarm(**changes: Any) -> dict[str, Any]:
 
 
 def test_alarm_notifying_an_encrypted_topic_is_created_and_read_back(aws: None) -> None:
-    stack = _create(
+    stack = create_stack(
         {
             "Key": _key(CLOUDWATCH_MAY_USE_KEY),
             "Topic": _topic(KmsMasterKeyId={"Fn::GetAtt": ["Key", "Arn"]}),
@@ -384,7 +372,7 @@ def test_composite_alarm_is_created_and_read_back(aws: None) -> None:
             [_arn_rule("ALARM", "Errors"), "AND NOT", _arn_rule("OK", "Ratio"), "OR (TRUE AND FALSE)"],
         ]
     }
-    stack = _create(
+    stack = create_stack(
         {
             "Topic": _topic(),
             "Errors": _alarm(),
@@ -497,7 +485,7 @@ def test_dashboard_is_created_and_read_back(aws: None) -> None:
     alarm_json = json.dumps(alarm_status).replace('{"Fn::GetAtt": ["Errors", "Arn"]}', '"@ARN@"')
     before, after = alarm_json.split('"@ARN@"')
     body["Fn::Join"][1] += [",", before, '"', {"Fn::GetAtt": ["Errors", "Arn"]}, '"', after, "]}"]
-    stack = _create(
+    stack = create_stack(
         {
             "Errors": _alarm(),
             "Dashboard": {
@@ -626,7 +614,7 @@ def test_metric_filter_is_created_and_read_back(aws: None) -> None:
     term_filter["Properties"]["FilterName"] = "bot-tracebacks"
     slow_filter = _metric_filter("[ip, user, ..., status=5*, latency > 1000]", MetricValue="$latency")
     slow_filter["Properties"]["FilterName"] = "bot-slow"
-    stack = _create(
+    stack = create_stack(
         {
             "LogGroup": _log_group(),
             "Errors": _metric_filter(Dimensions=[{"Key": "Service", "Value": "$.service"}]),
@@ -715,12 +703,12 @@ def test_metric_filter_needs_its_log_group_and_one_transformation(aws: None) -> 
 
 
 def test_named_metric_filter_that_exists_fails_like_cloudformation(aws: None) -> None:
-    assert _outputs(_create({"LogGroup": _log_group(), "Filter": _metric_filter()}, name="first")) == {}
+    assert _outputs(create_stack({"LogGroup": _log_group(), "Filter": _metric_filter()}, name="first")) == {}
     again = _metric_filter()
     again["Properties"]["LogGroupName"] = LOG_GROUP
-    stack = _create({"Filter": again}, name="second")
+    stack = create_stack({"Filter": again}, name="second")
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    reasons = _reasons("second")
+    reasons = stack_reasons("second")
     assert any(
         f"Metric Filter with name bot-errors already exists in log group {LOG_GROUP}." in r for r in reasons
     )
@@ -742,7 +730,7 @@ def _query(**changes: Any) -> dict[str, Any]:
 
 
 def test_query_definition_is_saved_read_back_updated_and_deleted(aws: None) -> None:
-    stack = _create(
+    stack = create_stack(
         {"LogGroup": _log_group(), "Query": _query()},
         {
             "Id": {"Value": {"Ref": "Query"}},
@@ -802,7 +790,7 @@ def test_query_definition_refused(aws: None, changes: dict[str, Any], reason: st
 
 
 def test_valid_monitoring_stack_deletes_cleanly(aws: None) -> None:
-    stack = _create(
+    stack = create_stack(
         {
             "Key": _key(CLOUDWATCH_MAY_USE_KEY),
             "Topic": _topic(KmsMasterKeyId={"Ref": "Key"}),
@@ -816,7 +804,7 @@ def test_valid_monitoring_stack_deletes_cleanly(aws: None) -> None:
             "Dashboard": _dashboard(_graph()),
         }
     )
-    assert stack["StackStatus"] == "CREATE_COMPLETE", _reasons()
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack_reasons()
     _cfn().delete_stack(StackName="s")
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     described = cloudwatch.describe_alarms()
@@ -830,9 +818,9 @@ def test_valid_monitoring_stack_deletes_cleanly(aws: None) -> None:
 
 def test_a_child_alarm_a_composite_names_cannot_be_deleted_first(aws: None) -> None:
     # Literal names carry no dependency: deleting the child first is what DeleteAlarms refuses.
-    assert _create({"Errors": _alarm()}, name="children")["StackStatus"] == "CREATE_COMPLETE"
+    assert create_stack({"Errors": _alarm()}, name="children")["StackStatus"] == "CREATE_COMPLETE"
     assert (
-        _create({"Down": _composite('ALARM("bot-errors")')}, name="parent")["StackStatus"]
+        create_stack({"Down": _composite('ALARM("bot-errors")')}, name="parent")["StackStatus"]
         == "CREATE_COMPLETE"
     )
     # The engine does not turn a failed stack deletion into DELETE_FAILED: the refusal surfaces as
@@ -886,7 +874,7 @@ def _rule(expression: str) -> dict[str, Any]:
 
 def test_schedule_and_rule_are_created_read_back_and_deleted(aws: None) -> None:
     condition = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-    stack = _create(
+    stack = create_stack(
         {"Role": _role(**condition), "Schedule": _schedule(), "Rule": _rule("rate(1 day)")},
         {"Name": {"Value": {"Ref": "Schedule"}}, "Arn": {"Value": {"Fn::GetAtt": ["Schedule", "Arn"]}}},
     )
@@ -985,7 +973,7 @@ USE_KEY = {
 
 
 def test_schedule_with_a_dead_letter_queue_its_role_may_use_is_created(aws: None) -> None:
-    _outputs(_create(_dead_letters(SEND, USE_KEY)))
+    _outputs(create_stack(_dead_letters(SEND, USE_KEY)))
     schedule = boto3.client("scheduler", region_name=REGION).get_schedule(
         Name="clever-better-dev-drift-check"
     )
@@ -1030,7 +1018,7 @@ def _queue_policy(action: str = "sqs:*", queue: Any = None) -> dict[str, Any]:
 
 def test_queue_policy_is_set_read_back_and_removed(aws: None) -> None:
     resources = _dead_letters(SEND, USE_KEY)
-    _outputs(_create({**resources, "QueuePolicy": _queue_policy()}))
+    _outputs(create_stack({**resources, "QueuePolicy": _queue_policy()}))
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.get_queue_url(QueueName="drift-dlq")["QueueUrl"]
     policy = json.loads(
@@ -1111,7 +1099,7 @@ def _subscribed(queue_statements: list[dict[str, Any]], *key_statements: dict[st
 
 
 def test_sqs_subscription_is_created_delivers_and_is_deleted(aws: None) -> None:
-    _outputs(_create(_subscribed([SNS_MAY_SEND], SNS_MAY_USE_KEY)))
+    _outputs(create_stack(_subscribed([SNS_MAY_SEND], SNS_MAY_USE_KEY)))
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:alarms"
     (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
@@ -1158,5 +1146,5 @@ def test_subscription_to_a_missing_topic_fails_like_subscribe(aws: None) -> None
 def test_an_alarm_may_name_a_topic_a_later_stack_creates(aws: None) -> None:
     # PutMetricAlarm takes an action's ARN without looking it up (the deployment alarms name the
     # P1 topic of the monitoring stack, deployed after theirs); deliveries start once it exists.
-    stack = _create({"Alarm": _alarm(AlarmActions=[f"arn:aws:sns:{REGION}:{ACCOUNT}:created-later"])})
+    stack = create_stack({"Alarm": _alarm(AlarmActions=[f"arn:aws:sns:{REGION}:{ACCOUNT}:created-later"])})
     assert _outputs(stack) == {}

@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.support import create_stack, stack_reasons
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TRAIL = "audit"
@@ -36,28 +38,15 @@ def _cfn() -> Any:
     return boto3.client("cloudformation", region_name=REGION)
 
 
-def _create(resources: Resources, outputs: dict[str, Any] | None = None, name: str = "s") -> Any:
-    body = json.dumps({"Resources": resources, "Outputs": outputs or {}})
-    _cfn().create_stack(StackName=name, TemplateBody=body)
-    (stack,) = _cfn().describe_stacks(StackName=name)["Stacks"]
-    return stack
-
-
-def _reasons(name: str = "s") -> list[str]:
-    return [
-        e.get("ResourceStatusReason", "") for e in _cfn().describe_stack_events(StackName=name)["StackEvents"]
-    ]
-
-
 def _refused(resources: Resources, reason: str, name: str = "s") -> None:
-    stack = _create(resources, name=name)
-    reasons = _reasons(name)
+    stack = create_stack(resources, name=name)
+    reasons = stack_reasons(name)
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE", reasons
     assert any(reason in r for r in reasons), reasons
 
 
 def _outputs(stack: Any) -> dict[str, str]:
-    assert stack["StackStatus"] == "CREATE_COMPLETE", _reasons(stack["StackName"])
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack_reasons(stack["StackName"])
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
@@ -203,7 +192,7 @@ def _trail_resources() -> Resources:
 
 
 def test_trail_is_created_logging_and_read_back(aws: None) -> None:
-    stack = _create(
+    stack = create_stack(
         _trail_resources(),
         {"Name": {"Value": {"Ref": "Trail"}}, "Arn": {"Value": {"Fn::GetAtt": ["Trail", "Arn"]}}},
     )
@@ -221,7 +210,7 @@ def test_trail_is_created_logging_and_read_back(aws: None) -> None:
 
 def test_trail_update_applies_its_settings_in_place(aws: None) -> None:
     """An update that keeps the name changes the trail (UpdateTrail), with CloudFormation's defaults."""
-    _create(_trail_resources())
+    create_stack(_trail_resources())
     resources = copy.deepcopy(_trail_resources())
     props = resources["Trail"]["Properties"]
     props |= {
@@ -380,7 +369,7 @@ def test_trail_refused_like_create_trail(aws: None, change: Callable[[Resources]
 
 
 def test_trail_name_taken_is_refused(aws: None) -> None:
-    _outputs(_create(_trail_resources()))
+    _outputs(create_stack(_trail_resources()))
     second = {"Trail": _trail_resources()["Trail"]}
     del second["Trail"]["DependsOn"]
     second["Trail"]["Properties"] = {"TrailName": TRAIL, "IsLogging": False, "S3BucketName": BUCKET}
@@ -412,7 +401,7 @@ def _detector(**changes: Any) -> dict[str, Any]:
 
 
 def test_detector_is_created_and_read_back(aws: None) -> None:
-    stack = _create({"Detector": _detector()}, {"Id": {"Value": {"Ref": "Detector"}}})
+    stack = create_stack({"Detector": _detector()}, {"Id": {"Value": {"Ref": "Detector"}}})
     detector_id = _outputs(stack)["Id"]
     guardduty = boto3.client("guardduty", region_name=REGION)
     assert guardduty.list_detectors()["DetectorIds"] == [detector_id]
@@ -429,7 +418,7 @@ def test_detector_is_created_and_read_back(aws: None) -> None:
 
 
 def test_second_detector_is_refused(aws: None) -> None:
-    _outputs(_create({"Detector": _detector()}))
+    _outputs(create_stack({"Detector": _detector()}))
     _refused(
         {"Detector": _detector()},
         "BadRequestException: "
@@ -470,7 +459,7 @@ def test_detector_refused_like_create_detector(aws: None, changes: dict[str, Any
 
 
 def test_detector_with_data_sources_only_is_created(aws: None) -> None:
-    _outputs(_create({"Detector": _detector(Features=None, DataSources={"S3Logs": {"Enable": True}})}))
+    _outputs(create_stack({"Detector": _detector(Features=None, DataSources={"S3Logs": {"Enable": True}})}))
     guardduty = boto3.client("guardduty", region_name=REGION)
     (detector_id,) = guardduty.list_detectors()["DetectorIds"]
     assert guardduty.get_detector(DetectorId=detector_id)["DataSources"]["S3Logs"]["Status"] == "ENABLED"
@@ -557,7 +546,7 @@ def _config_resources() -> Resources:
 
 
 def test_config_recorder_channel_and_rules_are_created_recording_and_read_back(aws: None) -> None:
-    stack = _create(
+    stack = create_stack(
         _config_resources(),
         {
             "Recorder": {"Value": {"Ref": "Recorder"}},
@@ -715,7 +704,7 @@ def _provider(**changes: Any) -> dict[str, Any]:
 
 
 def test_oidc_provider_is_created_and_read_back(aws: None) -> None:
-    stack = _create(
+    stack = create_stack(
         {"Provider": _provider()},
         {"Ref": {"Value": {"Ref": "Provider"}}, "Arn": {"Value": {"Fn::GetAtt": ["Provider", "Arn"]}}},
     )
@@ -820,8 +809,8 @@ def _topic_and_rule(*, topic_policy_source: str, key_admits_events: bool) -> Res
 
 def test_a_rule_whose_topic_admits_it_publishes(aws: None) -> None:
     rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/findings"
-    stack = _create(_topic_and_rule(topic_policy_source=rule_arn, key_admits_events=True))
-    assert stack["StackStatus"] == "CREATE_COMPLETE", _reasons()
+    stack = create_stack(_topic_and_rule(topic_policy_source=rule_arn, key_admits_events=True))
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack_reasons()
 
 
 @pytest.mark.parametrize(

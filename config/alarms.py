@@ -7,7 +7,8 @@ docs generator writes docs/ALARMS.md from the same rows. Thresholds come from th
 A dimension value in `{braces}` is filled in by the monitoring construct from what it is given:
 `{environment}` (the name token), `{cluster}`, `{db_instance}`, `{backup_vault}`, and the load
 balancers' and target groups' full names (`{public_lb}`, `{public_blue}`, `{public_green}`,
-`{internal_lb}`, `{internal_blue}`, `{internal_green}`), which only CloudFormation knows.
+`{internal_lb}`, `{internal_blue}`, `{internal_green}`) and the Route 53 health check's id
+(`{health_check}`), which only CloudFormation knows.
 """
 
 from __future__ import annotations
@@ -273,6 +274,31 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
                 "stopped tasks' reasons: aws ecs describe-tasks",
             )
         rows.append(spec)
+
+    # The public endpoint as Route 53's checkers see it from several regions: the whole primary
+    # region gone is this alarm (components/monitoring/health.py; the metric is in us-east-1 only).
+    rows.append(
+        AlarmSpec(
+            "primary-unreachable",
+            "P0",
+            f"https://{cfg.domain_name}{cfg.deployment.smoke_checks[0].path} fails Route 53's health check",
+            {
+                "m": Stat(
+                    "AWS/Route53", "HealthCheckStatus", (("HealthCheckId", "{health_check}"),), "Minimum", 60
+                )
+            },
+            BELOW,
+            1,
+            "healthy",
+            2,
+            2,
+            # A health check that stops reporting is not evidence of an outage; the other P0s are.
+            "missing",
+            "Disaster recovery",
+            "whether us-east-1 is down (AWS Health Dashboard) or only the service; "
+            "if the region is, make dr-failover",
+        )
+    )
 
     # --- error rate, latency, memory, CPU by severity -----------------------------------------
     error_metrics, error_expression = _error_rate("public")

@@ -332,6 +332,11 @@ class Names:
     # --- monitoring: drift check ------------------------------------------------------------
 
     @property
+    def api_health_check(self) -> str:
+        """The Route 53 health check on the public endpoint (its Name tag)."""
+        return f"{self.prefix}-api-health"
+
+    @property
     def drift_check_function(self) -> str:
         """Runs CloudFormation drift detection on the environment's stacks in its region, daily."""
         return f"{self.prefix}-drift-check"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from components.monitoring import AlarmCatalogue, Dashboards, DriftCheck, LogQueries
+from components.monitoring import AlarmCatalogue, Dashboards, DriftCheck, LogQueries, PrimaryHealthCheck
 from components.network import Network
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
@@ -17,7 +17,10 @@ class MonitoringStack(CleverBetterStack):
 
     UNIT = "monitoring"
     STATEFUL = False
-    SUMMARY = "P0-P3 alarms and topics, four dashboards, log metric filters and queries, the drift check"
+    SUMMARY = (
+        "P0-P3 alarms and topics, four dashboards, log metric filters and queries, the drift check, "
+        "the public endpoint's Route 53 health check"
+    )
 
     def __init__(
         self,
@@ -40,6 +43,13 @@ class MonitoringStack(CleverBetterStack):
         )
         context = self.unit_context(key)
         edges = {"public": services.public, "internal": services.internal}
+        self.health = PrimaryHealthCheck(
+            self,
+            "PrimaryHealth",
+            name=names.api_health_check,
+            domain_name=config.domain_name,
+            check=config.deployment.smoke_checks[0],
+        )
         dimensions = {
             "cluster": names.cluster,
             "db_instance": names.db_instance,
@@ -48,6 +58,7 @@ class MonitoringStack(CleverBetterStack):
             # WAF publishes under the web ACL's metric name (its VisibilityConfig).
             "web_acl": names.waf_metric(),
             "region": self.region,
+            "health_check": self.health.health_check.health_check_id,
             **{f"{edge}_lb": lb.load_balancer.load_balancer_full_name for edge, lb in edges.items()},
             **{f"{edge}_blue": lb.blue.target_group_full_name for edge, lb in edges.items()},
             **{f"{edge}_green": lb.green.target_group_full_name for edge, lb in edges.items()},

@@ -512,6 +512,30 @@ def _certificate(r: _Resource) -> list[Part]:
     return []  # public ACM certificates have no charge
 
 
+def _health_check(r: _Resource) -> list[Part]:
+    """Route 53's rate for an endpoint it does not recognise as an AWS resource (one checked by
+    domain name), plus each optional feature: HTTPS, string matching, the 10-second interval,
+    latency measurement."""
+    config = r.props.get("HealthCheckConfig", {})
+    kind = str(config.get("Type", ""))
+    if kind not in ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP"):
+        raise Unpriced(f"type {kind}")
+    features = [
+        name
+        for name, used in (
+            ("HTTPS", kind.startswith("HTTPS")),
+            ("string matching", kind.endswith("_STR_MATCH")),
+            ("10-second interval", int(config.get("RequestInterval", 30)) == 10),
+            ("latency measurement", bool(config.get("MeasureLatency"))),
+        )
+        if used
+    ]
+    base, feature = r.price["route53_health_check_month"], r.price["route53_health_check_feature_month"]
+    parts: list[Part] = [(f"health check: {_rate(base)}/month", float(base))]
+    parts += [(f"{name}: {_rate(feature)}/month", float(feature)) for name in features]
+    return parts
+
+
 def _flat(key: str, what: str) -> Pricer:
     def price(r: _Resource) -> list[Part]:
         return [(f"{what}: {_rate(r.price[key])}/month", float(r.price[key]))]
@@ -546,6 +570,7 @@ PRICERS: dict[str, Pricer] = {
     "AWS::SSM::Parameter": _ssm_parameter,
     "AWS::CertificateManager::Certificate": _certificate,
     "AWS::Route53::HostedZone": _flat("route53_hosted_zone_month", "hosted zone"),
+    "AWS::Route53::HealthCheck": _health_check,
 }
 
 

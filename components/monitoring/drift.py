@@ -212,6 +212,7 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "rds:ListTagsForResource",
     ),
     "AWS::RDS::DBSubnetGroup": ("rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"),
+    "AWS::Route53::HealthCheck": ("route53:GetHealthCheck", "route53:ListTagsForResource"),
     "AWS::S3::Bucket": (
         "s3:GetAccelerateConfiguration",
         "s3:GetAnalyticsConfiguration",

@@ -56,6 +56,6 @@ def clients(deployed: Deployed) -> dict[str, Any]:
     names = (
         "cloudformation", "ec2", "logs", "kms", "rds", "secretsmanager", "backup", "lambda", "sns",
         "s3", "ecr", "ecs", "elbv2", "wafv2", "cloudwatch", "ssm", "iam", "scheduler", "sqs",
-        "sts", "cloudtrail", "guardduty", "config", "events",
+        "sts", "cloudtrail", "guardduty", "config", "events", "route53",
     )  # fmt: skip
     return {name: session.client(name, endpoint_url=local.endpoint(port)) for name in names}

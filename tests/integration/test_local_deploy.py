@@ -304,7 +304,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    assert len(catalogue) == 45  # 9 security alarms (issue 15), the restore test's
+    assert len(catalogue) == 46  # 9 security alarms (issue 15), the restore test's, primary-unreachable
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -377,6 +377,23 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         if "MetricStat" in m
         for d in m["MetricStat"]["Metric"]["Dimensions"]
     ) == [f"{PREFIX}-db-admin-rotation", f"{PREFIX}-db-migrator-rotation"]
+
+
+def test_the_public_endpoint_health_check_and_its_p0(deployed: Any, clients: dict[str, Any]) -> None:
+    route53, cloudwatch = clients["route53"], clients["cloudwatch"]
+    (check,) = route53.list_health_checks()["HealthChecks"]
+    config = check["HealthCheckConfig"]
+    assert (config["Type"], config["FullyQualifiedDomainName"], config["ResourcePath"]) == (
+        "HTTPS_STR_MATCH",
+        "dev-api.clever-better.com",
+        "/health",
+    )
+    assert config["SearchString"] == "ok" and config["EnableSNI"] is True
+    tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check["Id"])
+    assert {"Key": "Name", "Value": "clever-better-dev-api-health"} in tags["ResourceTagSet"]["Tags"]
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"{PREFIX}-primary-unreachable-P0"])["MetricAlarms"]
+    assert alarm["Namespace"] == "AWS/Route53" and alarm["MetricName"] == "HealthCheckStatus"
+    assert alarm["Dimensions"] == [{"Name": "HealthCheckId", "Value": check["Id"]}]
 
 
 def test_an_alarm_published_to_its_severity_topic_reaches_the_routers_queue(

@@ -215,6 +215,33 @@ def test_proxy_is_priced_per_vcpu_of_its_instance(tmp_path: Path) -> None:
     assert proxy.monthly_usd == pytest.approx(2 * 0.015 * HOURS) == 21.90
 
 
+def test_health_checks_are_priced_with_each_feature(tmp_path: Path, estimates: dict[str, Estimate]) -> None:
+    def check(**config: Any) -> dict[str, Any]:
+        return {"Type": "AWS::Route53::HealthCheck", "Properties": {"HealthCheckConfig": config}}
+
+    assembly = _assembly(
+        tmp_path,
+        {
+            "Plain": check(Type="HTTP", FullyQualifiedDomainName="a.example"),
+            "Ours": check(Type="HTTPS_STR_MATCH", SearchString="ok", RequestInterval=30),
+            "Fast": check(Type="HTTPS", RequestInterval=10, MeasureLatency=True),
+        },
+    )
+    lines = _lines(estimate(assembly)["dev"], "AWS::Route53::HealthCheck")
+    by_check: dict[str, float] = {}
+    for line in lines:
+        by_check[line.logical_id] = by_check.get(line.logical_id, 0) + line.monthly_usd
+    # $0.75 a check (an endpoint Route 53 knows by name only), $2.00 for each optional feature.
+    assert by_check == pytest.approx({"Plain": 0.75, "Ours": 4.75, "Fast": 6.75})
+    (ours,) = [
+        line.monthly_usd
+        for line in _lines(estimates["production"], "AWS::Route53::HealthCheck")
+        if line.description.startswith("health check")
+    ]
+    assert ours == 0.75
+    assert len(_lines(estimates["production"], "AWS::Route53::HealthCheck")) == 3  # check, HTTPS, matching
+
+
 def test_an_unknown_type_is_listed_as_unpriced_never_zero(tmp_path: Path) -> None:
     assembly = _assembly(
         tmp_path,

@@ -356,6 +356,11 @@ def _collect(stage: Stage, template: Mapping[str, Any]) -> None:
                     stage.partial[kind].add(name)
                 else:
                     stage.names[kind].add(re.sub(r"\\(.)", r"\1", name))
+        if resource["Type"] == "AWS::Route53::HealthCheck":
+            # Health checks have no name property: operators find them by their Name tag.
+            tags = {t["Key"]: t["Value"] for t in props.get("HealthCheckTags", [])}
+            if isinstance(tags.get("Name"), str):
+                stage.names["health check"].add(tags["Name"])
         hosted = props.get("HostedRotationLambda", {})
         if resource["Type"] == "AWS::SecretsManager::RotationSchedule" and "RotationLambdaName" in hosted:
             # Deployed by the Secrets Manager transform, under the name the schedule gives it.

@@ -62,6 +62,7 @@ PURPOSE = "dr-failover"
 # An RDS instance in these states is on its way to `available`: wait for it.
 RESTORING = frozenset({"creating", "backing-up", "modifying", "configuring-enhanced-monitoring", "rebooting"})
 PROXY_TARGET_READY = "AVAILABLE"
+ROUTE53_HEALTHY_SHARE = 0.18
 
 
 @dataclass(frozen=True)
@@ -163,15 +164,43 @@ def _newest_point(f: Failover) -> RecoveryPoint | None:
     return max(points, key=lambda p: p.time, default=None)
 
 
+def _route53_view(f: Failover) -> tuple[int, int] | None:
+    """(healthy, all) of Route 53's checkers' last observations of the primary's health check
+    (found by its Name tag); None where there is no such check."""
+    route53 = f.ctx.clients("route53")
+    ids: list[str] = []
+    for page in route53.get_paginator("list_health_checks").paginate():
+        ids += [c["Id"] for c in page["HealthChecks"]]
+    for start in range(0, len(ids), 10):  # ListTagsForResources takes 10 ids a call
+        tagged = route53.list_tags_for_resources(
+            ResourceType="healthcheck", ResourceIds=ids[start : start + 10]
+        )
+        for tag_set in tagged["ResourceTagSets"]:
+            if {"Key": "Name", "Value": f.names.api_health_check} in tag_set.get("Tags", []):
+                found = route53.get_health_check_status(HealthCheckId=tag_set["ResourceId"])
+                reports = [o["StatusReport"]["Status"] for o in found["HealthCheckObservations"]]
+                return sum(r.startswith("Success") for r in reports), len(reports)
+    return None
+
+
 def assess(f: Failover) -> None:
     ctx, names = f.ctx, f.names
     failure = primary_health(
         f"https://{ctx.config.domain_name}", float(ctx.config.deployment.smoke_timeout_seconds)
     )
-    ctx.out(f"primary https://{ctx.config.domain_name}/health: {failure or 'answers 200'}")
-    if failure is None:
+    ctx.out(f"primary https://{ctx.config.domain_name}/health from here: {failure or 'answers 200'}")
+    view = _route53_view(f)
+    # Route 53 calls an endpoint healthy while more than 18% of its checkers do (Route 53
+    # Developer Guide, "How Amazon Route 53 determines whether a health check is healthy").
+    healthy_to_route53 = view is not None and view[0] > ROUTE53_HEALTHY_SHARE * view[1]
+    if view is None:
+        ctx.out(f"no Route 53 health check tagged {names.api_health_check}: only this machine's view counts")
+    else:
+        ctx.out(f"Route 53's checkers ({names.api_health_check}): {view[0]} of {view[1]} see it healthy")
+    if failure is None or healthy_to_route53:
+        seen = "answers" if failure is None else "passes Route 53's health check of"
         refusal = (
-            f"the primary still answers https://{ctx.config.domain_name}/health: a second bot in "
+            f"the primary still {seen} https://{ctx.config.domain_name}/health: a second bot in "
             f"{f.region} would trade beside it; stop the primary first, or fail over anyway with "
             "PRIMARY_UP='reason' (recorded in the restored instance's tags)"
         )

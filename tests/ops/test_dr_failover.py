@@ -487,3 +487,71 @@ def test_with_a_hosted_zone_the_record_moves_to_the_dr_load_balancer(
     assert record["AliasTarget"]["HostedZoneId"] == balancer["CanonicalHostedZoneId"]
     assert f"+ aws route53 change-resource-record-sets --hosted-zone-id {zone_id}" in out
     assert "a deploy of production's services in us-east-1 points it back" in out
+
+
+def _primary_health_check(status: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The monitoring stack's health check, its checkers all reporting `status`."""
+    from moto.core.responses import ActionResult
+    from moto.route53.responses import Route53
+
+    route53 = boto3.client("route53", region_name=PRIMARY)
+    check = route53.create_health_check(
+        CallerReference="primary",
+        HealthCheckConfig={
+            "Type": "HTTPS_STR_MATCH",
+            "FullyQualifiedDomainName": "api.clever-better.com",
+            "ResourcePath": "/health",
+            "SearchString": "ok",
+        },
+    )["HealthCheck"]["Id"]
+    route53.change_tags_for_resource(
+        ResourceType="healthcheck",
+        ResourceId=check,
+        AddTags=[{"Key": "Name", "Value": "clever-better-prod-api-health"}],
+    )
+    observations = [
+        {"Region": region, "IPAddress": "192.0.2.1", "StatusReport": {"Status": status}}
+        for region in ("us-east-1", "us-west-1", "eu-west-1", "ap-southeast-1")
+    ]
+    monkeypatch.setattr(
+        Route53,
+        "get_health_check_status",
+        lambda self: ActionResult({"HealthCheckObservations": observations}),
+    )
+
+
+def test_route53_seeing_the_primary_healthy_refuses_though_this_machine_cannot_reach_it(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replicate(world)
+    _primary_health_check("Success: HTTP Status Code 200, OK.", monkeypatch)
+    assert failover() == 1
+    captured = capsys.readouterr()
+    assert "Route 53's checkers (clever-better-prod-api-health): 4 of 4 see it healthy" in captured.out
+    assert captured.err.startswith(
+        "error: step 1 (assess) stopped: the primary still passes Route 53's health check of "
+        "https://api.clever-better.com/health: a second bot in us-west-2 would trade beside it"
+    )
+    assert not world["rds"].describe_db_instances()["DBInstances"]
+
+
+def test_route53_seeing_the_primary_down_lets_the_failover_go_on(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replicate(world)
+    _primary_health_check("Failure: Connection timed out.", monkeypatch)
+    assert failover("--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "Route 53's checkers (clever-better-prod-api-health): 0 of 4 see it healthy" in out
+    assert "a real run would stop here" not in out
+
+
+def test_without_a_health_check_this_machines_view_alone_counts(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    assert failover("--dry-run") == 0
+    assert (
+        "no Route 53 health check tagged clever-better-prod-api-health: only this machine's view counts"
+        in capsys.readouterr().out
+    )

@@ -74,9 +74,9 @@ class RecoveryPoint:
     source: str  # the automated backups' ARN or the snapshot's ARN
 
 
-def primary_health(url: str, timeout: float) -> str | None:
-    """None when `url` + /health answers 200, else why not (the deployment hook's own probe)."""
-    return smoke.probe(url, SmokeCheck(path="/health"), timeout, user_agent="clever-better-ops")
+def primary_health(url: str, check: SmokeCheck, timeout: float) -> str | None:
+    """None when `url` passes the smoke check, else why not (the deployment hook's own probe)."""
+    return smoke.probe(url, check, timeout, user_agent="clever-better-ops")
 
 
 def probe_via(address: str, domain: str, check: SmokeCheck, timeout: float) -> str | None:
@@ -185,8 +185,10 @@ def _route53_view(f: Failover) -> tuple[int, int] | None:
 
 def assess(f: Failover) -> None:
     ctx, names = f.ctx, f.names
+    # The check the Route 53 health check and the deployment hook make first.
+    check = ctx.config.deployment.smoke_checks[0]
     failure = primary_health(
-        f"https://{ctx.config.domain_name}", float(ctx.config.deployment.smoke_timeout_seconds)
+        f"https://{ctx.config.domain_name}", check, float(ctx.config.deployment.smoke_timeout_seconds)
     )
     ctx.out(f"primary https://{ctx.config.domain_name}/health from here: {failure or 'answers 200'}")
     view = _route53_view(f)
@@ -529,11 +531,13 @@ class Step:
     name: str
     does: str
     run: Callable[[Failover], None]
+    # The runbook's target for this step, where it gives one.
+    target: timedelta | None = None
 
 
 STEPS = (
     Step("assess", "the primary's health and the newest data in the DR region (the RPO)", assess),
-    Step("restore", "the database in the DR region", restore),
+    Step("restore", "the database in the DR region", restore, RESTORE_TARGET),
     Step("point", "the restored database's password, backups and proxy target", point_database),
     Step("scale", "the DR services to production's desired counts", scale),
     Step("verify", "the DR load balancer's targets and smoke checks", verify),
@@ -568,9 +572,13 @@ def dr_failover(ctx: Context, args: argparse.Namespace) -> None:
                 "once fixed, re-run make dr-failover CONFIRM=yes: it continues from this step"
             ) from None
         ended = ctx.now()
+        target = ""
+        if step.target is not None:
+            within = "within" if ended - began <= step.target else "BEYOND"
+            target = f"; {within} the runbook's {_duration(step.target)}"
         ctx.out(
             f"[{number}/{len(STEPS)}] {step.name} done in {_duration(ended - began)} "
-            f"(total {_duration(ended - failover.started)})"
+            f"(total {_duration(ended - failover.started)}{target})"
         )
     total = ctx.now() - failover.started
     verdict = "within" if total <= RTO_TARGET else "BEYOND"

@@ -95,8 +95,18 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     stack's standby, the DR replica of the admin secret, and the DR services at zero."""
     offline_aws(monkeypatch)
     install()
-    probes: dict[str, Any] = {"primary": "GET /health: ConnectionRefusedError", "dr": None, "dr_calls": []}
-    monkeypatch.setattr(ops.dr, "primary_health", lambda url, timeout: probes["primary"])
+    probes: dict[str, Any] = {
+        "primary": "GET /health: ConnectionRefusedError",
+        "primary_calls": [],
+        "dr": None,
+        "dr_calls": [],
+    }
+
+    def primary_health(url: str, check: Any, timeout: float) -> str | None:
+        probes["primary_calls"].append((url, check.path, check.body_contains))
+        return probes["primary"]  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ops.dr, "primary_health", primary_health)
 
     def probe_via(address: str, domain: str, check: Any, timeout: float) -> str | None:
         probes["dr_calls"].append((address, domain, check.path))
@@ -257,7 +267,9 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
             "/health",
         )
     ]
+    assert world["probes"]["primary_calls"] == [("https://api.clever-better.com", "/health", "ok")]
     assert "point api.clever-better.com at" in out and "failover complete in" in out
+    assert re.search(r"\[2/6\] restore done in 0:00:00 \(total 0:00:00; within the runbook's 0:30:00\)", out)
     assert "[6/6] dns done in" in out
     assert PASSWORD not in out
     # Every change was made in the DR region; the primary's instance is as it was.

@@ -145,7 +145,7 @@ def _production() -> EnvironmentConfig:
                 zone_ids=("usw2-az1", "usw2-az2", "usw2-az3"),
                 nat_gateways=1,
                 flow_log_retention_days=365,
-                interface_endpoints="none",
+                interface_endpoints="one-az",
             ),
         ),
     )

@@ -70,7 +70,7 @@ RUNBOOK_ROTATION_DAYS = {"admin_days": 30, "application_days": 90, "betfair_days
 # sit. Each costs per AZ-hour, so this is the network's main fixed cost after NAT gateways:
 # every-az: one per private subnet, each zone reaches AWS on its own;
 # one-az: only in the first zone; the other zones cross to it (an outage there cuts them off);
-# none: no interface endpoints; only for a VPC nothing is attached to (the DR pilot light).
+# none: no interface endpoints; refused for every VPC of ours (_check_endpoints_reachable).
 InterfaceEndpoints = Literal["every-az", "one-az", "none"]
 INTERFACE_ENDPOINTS: tuple[InterfaceEndpoints, ...] = ("every-az", "one-az", "none")
 
@@ -896,8 +896,7 @@ def _check_endpoints_reachable(network: NetworkConfig, check: Check) -> None:
     the rotation functions and RDS Proxy (components/data/database.py) and the deployment hooks
     (components/services/deployment.py) send HTTPS only to the VPC's own range, so NAT is no way
     out for them. Without endpoints they could not reach Secrets Manager, KMS or the ECS API.
-    The DR region's VPC has nothing attached (tested:
-    tests/unit/test_network.py::test_nothing_is_attached_to_the_dr_vpc), so it may have none."""
+    The DR region's VPC holds the same proxy and hooks (the pilot light), so it needs them too."""
     check(
         network.interface_endpoints != "none",
         "interface_endpoints",
@@ -1024,6 +1023,8 @@ def _check_disaster_recovery(cfg: EnvironmentConfig, dr: DisasterRecoveryConfig,
         f"expected a range that does not overlap network.vpc_cidr {cfg.network.vpc_cidr}",
     )
     _check_zones(dr.network, dr.region, check.at("disaster_recovery.network"))
+    # The pilot light's proxy and deployment hooks live in the DR VPC as in the primary's.
+    _check_endpoints_reachable(dr.network, check.at("disaster_recovery.network"))
 
 
 def _net(cidr: str) -> ipaddress.IPv4Network:

@@ -23,9 +23,11 @@ UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "al
 # The account baseline's stack: only in the environment that owns its account's baseline
 # (security.account_baseline); one per account and region.
 AUDIT_UNIT = "audit"
-DR_UNITS = ("network", "data", "registry", "audit")
+DR_UNITS = ("network", "data", "registry", "services", "audit")
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
+# The fields of `clever-better/{token}/betfair`; the bot gets each as BETFAIR_{FIELD}.
+BETFAIR_FIELDS = ("app_key", "username", "password")
 # Inside PostgreSQL (the same in every environment). The admin is the instance's master user
 # (`.../database-admin`); the bootstrap creates the database and the two roles below.
 DATABASE = "clever_better"

@@ -11,6 +11,7 @@ import argparse
 import json
 
 from config.model import SERVICES
+from config.names import BETFAIR_FIELDS
 from ops.core import (
     Call,
     Command,
@@ -25,7 +26,6 @@ from ops.core import (
 )
 
 OPERATOR_STAGE = "OPERATOR_NEW"  # lambdas/betfair_rotation promotes this version
-BETFAIR_FIELDS = ("app_key", "username", "password")
 
 
 def betfair_key_store(ctx: Context, args: argparse.Namespace) -> None:

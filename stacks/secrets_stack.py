@@ -6,7 +6,9 @@ from constructs import Construct
 from components.keys import dr_replica
 from components.network import Network
 from components.security import ApplicationSecrets
+from components.security.secrets import replica_value_from, replica_value_output
 from config.model import EnvironmentConfig
+from config.names import BETFAIR_FIELDS
 from stacks.base import CleverBetterStack
 
 
@@ -44,3 +46,19 @@ class SecretsStack(CleverBetterStack):
             ("RotationReminderTopicArn", self.secrets.reminder_topic.topic_arn, "P2 rotation reminders"),
         ):
             cdk.CfnOutput(self, output_id, value=value, description=description)
+        dr = config.disaster_recovery
+        if dr is not None:
+            # What the DR services' tasks read (ECS wants a replica's full ARN, which only this
+            # stack can spell: the suffix is the original's).
+            secrets = self.secrets
+            for secret, purpose, field in (
+                (secrets.config_secret, "config", None),
+                *((secrets.betfair_secret, "betfair", field) for field in BETFAIR_FIELDS),
+            ):
+                cdk.CfnOutput(
+                    self,
+                    replica_value_output(purpose, field),
+                    value=replica_value_from(secret, region=dr.region, field=field),
+                    description=f"{names.secret(purpose)}{'.' + field if field else ''} in {dr.region} "
+                    f"(read by {names.stack('services', dr=True)})",
+                )

@@ -5,14 +5,16 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
+from components.alerting.halt import halt_parameter
 from components.data import Database
 from components.data.buckets import DataBuckets
+from components.data.standby import StandbyDatabase
 from components.edge import ServiceLoadBalancer, WebFirewall, domain_certificate, load_balancer_logs_bucket
 from components.edge.certificate import alias_record
 from components.naming import pascal
 from components.network import Network
 from components.security.secrets import ApplicationSecrets
-from components.services import ApplicationService, ImageRepositories, MigrationTask, ServicesCluster
+from components.services import ApplicationService, MigrationTask, ServicesCluster
 from components.services.wiring import SecretReferences, ServiceInputs, add_service
 from config.model import SERVICES, EnvironmentConfig
 from config.services import SPECS, Exposure, behind
@@ -25,6 +27,11 @@ class ServicesStack(CleverBetterStack):
 
     Its log groups and their key are kept in production even though the stack is not
     termination-protected: logs outlive any one version of the services.
+
+    With `dr`, production's pilot light in the DR region (`clever-better-prod-dr-services`):
+    the same names, images from the replicated repositories, the secrets' replicas, the
+    standby's proxy, every service at zero tasks until `make dr-failover`; no migration task
+    (the restored database has its schema) and no DNS record (the primary's stack owns it).
     """
 
     UNIT = "services"
@@ -38,12 +45,13 @@ class ServicesStack(CleverBetterStack):
         *,
         config: EnvironmentConfig,
         network: Network,
-        database: Database,
+        database: Database | StandbyDatabase,
         buckets: DataBuckets,
-        secrets: ApplicationSecrets,
-        images: ImageRepositories,
+        secrets: ApplicationSecrets | None,
+        images: Construct,
+        dr: bool = False,
     ) -> None:
-        super().__init__(scope, construct_id, config=config)
+        super().__init__(scope, construct_id, config=config, dr=dr)
         names, deployment = config.names, config.deployment
         key = self.unit_key(
             "LogsKey",
@@ -82,12 +90,13 @@ class ServicesStack(CleverBetterStack):
             deletion_protection=config.deletion_protection,
             certificate=certificate,
         )
-        alias_record(
-            self,
-            domain_name=config.domain_name,
-            hosted_zone_id=deployment.hosted_zone_id,
-            target=self.public.load_balancer,
-        )
+        if not dr:
+            alias_record(
+                self,
+                domain_name=config.domain_name,
+                hosted_zone_id=deployment.hosted_zone_id,
+                target=self.public.load_balancer,
+            )
         self.firewall = WebFirewall(
             self,
             "Firewall",
@@ -125,8 +134,13 @@ class ServicesStack(CleverBetterStack):
             repositories=repositories,
             database=database,
             buckets=buckets,
-            secrets=SecretReferences.of(self, secrets=secrets, database=database),
+            secrets=(
+                SecretReferences.of(self, secrets=secrets)
+                if secrets is not None
+                else SecretReferences.replicas(self, config=config, key=database.key)
+            ),
             endpoints={public.name: self.public, internal.name: self.internal},
+            standby=dr,
         )
         self.services: dict[str, ApplicationService] = {}
         for spec in reversed(tuple(SPECS.values())):  # ml-service before the bot, which calls it
@@ -137,12 +151,18 @@ class ServicesStack(CleverBetterStack):
             ),
             per_task_per_minute=deployment.ml_requests_per_task_per_minute,
         )
-        self.migration = MigrationTask(self, "Migration", inputs=inputs)
-        self._outputs(config, network)
+        if dr:
+            # The bot reads it by name in its own region; the primary's is the alerting stack's.
+            halt_parameter(self, "TradingHaltParameter", names=names)
+        self.migration = (
+            MigrationTask(self, "Migration", inputs=inputs, database=database)
+            if isinstance(database, Database)
+            else None
+        )
+        self._outputs(config)
 
-    def _outputs(self, config: EnvironmentConfig, network: Network) -> None:
-        migration = self.migration
-        for output_id, value, description in (
+    def _outputs(self, config: EnvironmentConfig) -> None:
+        outputs: list[tuple[str, str, str]] = [
             ("ClusterName", self.cluster.cluster.cluster_name, "ECS cluster"),
             ("Endpoint", f"https://{config.domain_name}", "Public endpoint (runbook: curl .../health)"),
             (
@@ -153,17 +173,18 @@ class ServicesStack(CleverBetterStack):
             ("ProductionListenerArn", self.public.listener.listener_arn, "maintenance-on/off"),
             ("BotTestUrl", self.public.test_url, "Green bot tasks during a deployment"),
             ("MlServiceTestUrl", self.internal.test_url, "Green ml-service tasks (inside the VPC)"),
-            ("MigrationTaskFamily", migration.task_definition.family, "make db-migrate"),
-            # The revision this deploy registered: a family alone means its newest ACTIVE revision,
-            # which need not be the deployed one now that replaced revisions stay ACTIVE.
-            ("MigrationTaskDefinition", migration.task_definition.task_definition_arn, "make db-migrate"),
-            ("MigrationContainer", migration.container_name, "make db-migrate"),
-            (
-                "MigrationSecurityGroups",
-                migration.security_group.security_group_id,
-                "make db-migrate",
-            ),
-        ):
+        ]
+        migration = self.migration
+        if migration is not None:
+            outputs += [
+                ("MigrationTaskFamily", migration.task_definition.family, "make db-migrate"),
+                # The revision this deploy registered: a family alone means its newest ACTIVE
+                # revision, which need not be the deployed one now that replaced revisions stay ACTIVE.
+                ("MigrationTaskDefinition", migration.task_definition.task_definition_arn, "make db-migrate"),
+                ("MigrationContainer", migration.container_name, "make db-migrate"),
+                ("MigrationSecurityGroups", migration.security_group.security_group_id, "make db-migrate"),
+            ]
+        for output_id, value, description in outputs:
             cdk.CfnOutput(self, output_id, value=value, description=description)
         for service, group in self.cluster.log_groups.items():
             cdk.CfnOutput(

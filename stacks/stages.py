@@ -69,6 +69,18 @@ class DisasterRecoveryStage(cdk.Stage):
         self.network = NetworkStack(self, "network", config=config, dr=True)
         self.data = DisasterRecoveryDataStack(self, "data", config=config, network=self.network.network)
         self.registry = DisasterRecoveryRegistryStack(self, "registry", config=config)
+        # Reads the primary secrets stack's outputs (the replicas' ARNs) when it deploys.
+        self.services = ServicesStack(
+            self,
+            "services",
+            config=config,
+            network=self.network.network,
+            database=self.data.standby,
+            buckets=self.data.buckets,
+            secrets=None,
+            images=self.registry.replicas,
+            dr=True,
+        )
         self.audit = (
             DisasterRecoveryAuditStack(self, "audit", config=config)
             if config.security.account_baseline

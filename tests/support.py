@@ -24,14 +24,14 @@ _PREFIXES = {
     "clever-better-prod": ("production", "us-east-1"),
     "clever-better-prod-dr": ("production-dr", "us-west-2"),
 }
-# The DR region holds the network, data and registry units (secrets and images are replicated
-# into it; the registry unit there holds the replicas' settings), and the account baseline's
-# regional half (GuardDuty, AWS Config).
+# The DR region holds the network, data, registry and services units (secrets and images are
+# replicated into it; the registry unit there holds the replicas' settings; services is the
+# pilot light), and the account baseline's regional half (GuardDuty, AWS Config).
 STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (prefix.endswith("-dr") and unit in ("secrets", "services", "monitoring", "alerting", "access"))
+    if not (prefix.endswith("-dr") and unit in ("secrets", "monitoring", "alerting", "access"))
 }
 
 

@@ -299,11 +299,20 @@ def _db_instance(r: _Resource) -> list[Part]:
 
 def _db_proxy(r: _Resource) -> list[Part]:
     classes = []
-    for _, group in r.stack.of_type("AWS::RDS::DBProxyTargetGroup"):
-        if _ref(group.get("DBProxyName")) == r.logical_id:
-            for target in group.get("DBInstanceIdentifiers", []):
-                instance = r.stack.resources.get(_ref(target) or "", {})
-                classes.append(instance.get("Properties", {}).get("DBInstanceClass"))
+    groups = [
+        g
+        for _, g in r.stack.of_type("AWS::RDS::DBProxyTargetGroup")
+        if _ref(g.get("DBProxyName")) == r.logical_id
+    ]
+    for group in groups:
+        for target in group.get("DBInstanceIdentifiers", []):
+            instance = r.stack.resources.get(_ref(target) or "", {})
+            classes.append(instance.get("Properties", {}).get("DBInstanceClass"))
+    if groups and not classes and all("DBInstanceIdentifiers" not in g for g in groups):
+        # Billed per vCPU of its targets: the DR region's proxy has none until a failover.
+        return [
+            ("RDS Proxy without a target (billed per vCPU of its targets): $0 until one is registered", 0.0)
+        ]
     if not classes:
         raise Unpriced("no target instance in this template")
     vcpus = 0

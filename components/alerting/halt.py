@@ -24,10 +24,27 @@ from components.context import UnitContext
 from components.functions import python_function, secret_read_statements
 from components.naming import pascal
 from components.network import Network, https_out_security_group
+from config.names import Names
 
 ALARMS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
 # What the parameter holds until something halts trading (the bot trades while "halted" is false).
 INITIAL = {"halted": False, "by": "deploy", "reason": "created with the alerting stack", "at": ""}
+
+
+def halt_parameter(scope: Construct, construct_id: str, *, names: Names) -> ssm.StringParameter:
+    """`/clever-better/{token}/trading/halted`, as the bot reads it (the alerting stack's, and
+    the DR region's own beside its pilot light)."""
+    return ssm.StringParameter(
+        scope,
+        construct_id,
+        parameter_name=names.trading_halt_parameter,
+        description="The bot places no bets while this says halted (make resume-trading clears it)",
+        # Later deploys leave what the halt or an operator wrote: the template value never changes.
+        # CloudFormation updates a parameter by putting the template's value again (tags aside,
+        # which it changes on their own): a reworded description would clear a halt in force. So
+        # tests/unit/test_alerting.py holds its properties literally.
+        string_value=json.dumps(INITIAL),
+    )
 
 
 class TradingHalt(Construct):
@@ -48,17 +65,7 @@ class TradingHalt(Construct):
         super().__init__(scope, construct_id)
         names = context.names
         stack = cdk.Stack.of(self)
-        self.parameter = ssm.StringParameter(
-            self,
-            "Parameter",
-            parameter_name=names.trading_halt_parameter,
-            description="The bot places no bets while this says halted (make resume-trading clears it)",
-            # Later deploys leave what the halt or an operator wrote: the template value never changes.
-            string_value=json.dumps(INITIAL),
-        )
-        # CloudFormation updates a parameter by putting the template's value again (tags aside,
-        # which it changes on their own): a reworded description would clear a halt in force. So
-        # tests/unit/test_alerting.py holds its properties literally.
+        self.parameter = halt_parameter(self, "Parameter", names=names)
         security_group = https_out_security_group(
             self,
             "SecurityGroup",

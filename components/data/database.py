@@ -34,6 +34,20 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 
 
 ENGINE = rds.DatabaseInstanceEngine.postgres(version=ENGINE_VERSION)
+# RDS Proxy: how long a client waits for a pooled connection, and keeps an idle one.
+PROXY_BORROW_TIMEOUT = cdk.Duration.seconds(30)
+PROXY_IDLE_CLIENT_TIMEOUT = cdk.Duration.minutes(30)
+
+
+def proxy_pool(
+    config: DatabaseConfig,
+) -> rds.CfnDBProxyTargetGroup.ConnectionPoolConfigurationInfoFormatProperty:
+    """The pool the primary's proxy has (its L2 writes the same), for the DR region's L1 proxy."""
+    return rds.CfnDBProxyTargetGroup.ConnectionPoolConfigurationInfoFormatProperty(
+        connection_borrow_timeout=int(PROXY_BORROW_TIMEOUT.to_seconds()),
+        max_connections_percent=config.proxy_max_connections_percent,
+        max_idle_connections_percent=config.proxy_max_idle_connections_percent,
+    )
 
 
 class DatabaseSecurityGroups:
@@ -274,8 +288,8 @@ class Database(Construct):
             require_tls=True,
             max_connections_percent=config.proxy_max_connections_percent,
             max_idle_connections_percent=config.proxy_max_idle_connections_percent,
-            borrow_timeout=cdk.Duration.seconds(30),
-            idle_client_timeout=cdk.Duration.minutes(30),
+            borrow_timeout=PROXY_BORROW_TIMEOUT,
+            idle_client_timeout=PROXY_IDLE_CLIENT_TIMEOUT,
         )
         proxy_role = self.proxy.node.find_child("IAMRole")
         assert isinstance(proxy_role, iam.Role)

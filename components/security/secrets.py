@@ -14,7 +14,24 @@ from constructs import Construct
 from components.context import Replica, UnitContext
 from components.functions import python_function
 from components.nag import acknowledge
+from components.naming import pascal
 from components.network import Network, closed_security_group
+
+
+def replica_value_output(purpose: str, field: str | None = None) -> str:
+    """The secrets stack's output naming the DR replica of secret `purpose` (or one JSON
+    `field` of it) as ECS's ValueFrom: `ConfigReplica`, `BetfairReplicaAppKey`."""
+    return pascal(purpose) + "Replica" + (pascal(field.replace("_", "-")) if field else "")
+
+
+def replica_value_from(secret: sm.ISecret, *, region: str, field: str | None = None) -> str:
+    """`secret`'s replica in `region` as ECS reads it. A replica keeps the secret's name and
+    six-character suffix; only the region differs (arn:aws:secretsmanager:REGION:...)."""
+    stack = cdk.Stack.of(secret)
+    name = cdk.Fn.select(6, cdk.Fn.split(":", secret.secret_arn))
+    arn = cdk.Fn.join("", [f"arn:{stack.partition}:secretsmanager:{region}:{stack.account}:secret:", name])
+    return cdk.Fn.join("", [arn, f":{field}::"]) if field else arn
+
 
 # Betfair's interactive login; the rotation test step proves a new key works with it.
 BETFAIR_LOGIN_URL = "https://identitysso.betfair.com/api/login"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
-from components.data import PORT
+from components.data import PORT, Database
 from components.services.service import acknowledge_task_definition, task_definition, task_security_group
 from components.services.wiring import ServiceInputs, grant_secret_keys
 from config.names import DATABASE, MIGRATION_SERVICE, MIGRATION_STREAM_PREFIX
@@ -22,11 +23,16 @@ from config.services import SPECS
 class MigrationTask(Construct):
     """Attributes: ``task_definition``, ``security_group``, ``container_name``."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, inputs: ServiceInputs) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, inputs: ServiceInputs, database: Database
+    ) -> None:
         super().__init__(scope, construct_id)
-        spec, config, database = SPECS[MIGRATION_SERVICE], inputs.config, inputs.database
+        spec, config = SPECS[MIGRATION_SERVICE], inputs.config
         family = inputs.context.names.migration_family
-        migrator = inputs.secrets.migrator_database
+        # By ARN, as the services' secrets are (wiring.SecretReferences).
+        migrator = sm.Secret.from_secret_complete_arn(
+            self, "MigratorSecret", database.migrator_secret.secret_arn
+        )
         self.container_name = spec.name
         self.task_definition = task_definition(
             self,
@@ -46,7 +52,7 @@ class MigrationTask(Construct):
                 "DB_NAME": DATABASE,
             },
             secrets={
-                "CONFIG": ecs.Secret.from_secrets_manager(inputs.secrets.config),
+                "CONFIG": inputs.secrets.config,
                 "DB_USERNAME": ecs.Secret.from_secrets_manager(migrator, "username"),
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(migrator, "password"),
             },
@@ -56,7 +62,7 @@ class MigrationTask(Construct):
         self.security_group = task_security_group(
             self, vpc=inputs.network.vpc, description=f"{family} one-off tasks"
         )
-        grant_secret_keys(self.task_definition, [inputs.secrets.key, inputs.secrets.database_key])
+        grant_secret_keys(self.task_definition, [inputs.secrets.key, database.key])
         self.security_group.connections.allow_to(
             database.database_security_group, ec2.Port.tcp(PORT), "Migrations to the database"
         )

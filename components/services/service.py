@@ -185,7 +185,11 @@ def task_security_group(scope: Construct, *, vpc: ec2.IVpc, description: str) ->
 
 
 class ApplicationService(Construct):
-    """Attributes: ``service``, ``task_definition``, ``security_group``."""
+    """Attributes: ``service``, ``task_definition``, ``security_group``.
+
+    A `standby` service (the DR region's pilot light) runs no task and its scaling may go down
+    to zero: `make dr-failover` sets production's counts and minimums when it fails over.
+    """
 
     def __init__(
         self,
@@ -202,8 +206,10 @@ class ApplicationService(Construct):
         environment: Mapping[str, str],
         secrets: Mapping[str, ecs.Secret],
         blue_green: BlueGreen | None = None,
+        standby: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        desired = 0 if standby else size.desired_count
         self.task_definition = task_definition(
             self,
             "Task",
@@ -223,7 +229,7 @@ class ApplicationService(Construct):
             service_name=spec.name,  # runbook: aws ecs update-service --service bot
             cluster=cluster,
             task_definition=self.task_definition,
-            desired_count=size.desired_count,
+            desired_count=desired,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.security_group],
             assign_public_ip=False,
@@ -249,7 +255,7 @@ class ApplicationService(Construct):
             self._blue_green(spec, blue_green)
         if size.max_count is not None and size.max_count > size.desired_count:
             self.scaling = self.service.auto_scale_task_count(
-                min_capacity=max(1, size.desired_count), max_capacity=size.max_count
+                min_capacity=0 if standby else max(1, size.desired_count), max_capacity=size.max_count
             )
             self.scaling.scale_on_cpu_utilization(
                 "Cpu",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -17,54 +18,116 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from components.context import UnitContext
-from components.data import PORT, Database
+from components.data import PORT
 from components.data.buckets import DataBuckets
 from components.edge import ServiceLoadBalancer
 from components.naming import pascal
 from components.network import Network
-from components.security.secrets import ApplicationSecrets
+from components.security.secrets import ApplicationSecrets, replica_value_output
 from components.services.cluster import ServicesCluster
 from components.services.deployment import DeploymentGuard
 from components.services.service import ApplicationService, BlueGreen, acknowledge_task_definition
 from config.model import EnvironmentConfig
-from config.names import DATABASE, DB_APP_USER
+from config.names import BETFAIR_FIELDS, DATABASE, DB_APP_USER
 from config.services import ServiceSpec
 
-BETFAIR_FIELDS = ("app_key", "username", "password")
+
+class ReplicaSecret(ecs.Secret):
+    """A secret's replica in this region as ECS reads it: `value_from` is the whole ValueFrom
+    (an output of the primary's secrets stack, which alone knows the replica's full ARN), and
+    the grant goes by the secret's name (`name-??????`, Secrets Manager's six-character suffix),
+    since CloudFormation cannot take that output apart (Fn::GetStackOutput is a whole value)."""
+
+    def __init__(self, scope: Construct, *, value_from: str, name: str, field: str | None) -> None:
+        super().__init__()
+        self._value_from = value_from
+        self._field = field
+        self._resource = cdk.Stack.of(scope).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{name}-??????",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    @property
+    def arn(self) -> str:
+        return self._value_from
+
+    @property
+    def has_field(self) -> bool | None:
+        return self._field is not None
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            resource_arns=[self._resource],
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class SecretReferences:
-    """The stateful stacks' secrets, referenced by ARN, and the keys that encrypt them.
+    """The application's secrets as the services' containers get them, and the key that
+    encrypts them (execution roles get kms:Decrypt on it: `grant_secret_keys`).
 
-    By ARN: granting through the originals would add this stack's roles to the stateful
-    stacks' key policies, a dependency cycle. Execution roles get kms:Decrypt on the keys
-    themselves (`grant_secret_keys`): ``key`` (config, Betfair) and, for the migration task
-    only, ``database_key`` (the migrator's credentials; the services log in with IAM).
+    In the primary region by ARN: granting through the originals would add this stack's roles
+    to the stateful stacks' key policies, a dependency cycle. In the DR region, their replicas
+    (`replicas`), encrypted with the DR data key.
     """
 
-    config: sm.ISecret
-    migrator_database: sm.ISecret
-    betfair: sm.ISecret
+    config: ecs.Secret
+    # The Betfair credentials, by field (BETFAIR_FIELDS).
+    betfair: Mapping[str, ecs.Secret]
     key: kms.IKey
-    database_key: kms.IKey
 
     @classmethod
-    def of(cls, scope: Construct, *, secrets: ApplicationSecrets, database: Database) -> SecretReferences:
+    def of(cls, scope: Construct, *, secrets: ApplicationSecrets) -> SecretReferences:
         def reference(construct_id: str, secret: sm.ISecret) -> sm.ISecret:
             return sm.Secret.from_secret_complete_arn(scope, construct_id, secret.secret_arn)
 
+        betfair = reference("BetfairSecret", secrets.betfair_secret)
         return cls(
-            config=reference("ConfigSecret", secrets.config_secret),
-            migrator_database=reference("MigratorDatabaseSecret", database.migrator_secret),
-            betfair=reference("BetfairSecret", secrets.betfair_secret),
+            config=ecs.Secret.from_secrets_manager(reference("ConfigSecret", secrets.config_secret)),
+            betfair={field: ecs.Secret.from_secrets_manager(betfair, field) for field in BETFAIR_FIELDS},
             key=secrets.key,
-            database_key=database.key,
         )
+
+    @classmethod
+    def replicas(cls, scope: Construct, *, config: EnvironmentConfig, key: kms.IKey) -> SecretReferences:
+        """The replicas in `scope`'s region (the DR region), as the primary's secrets stack
+        names them in its outputs (`replica_value_outputs`)."""
+        names = config.names
+
+        def replica(purpose: str, field: str | None = None) -> ecs.Secret:
+            value_from = cdk.Fn.get_stack_output(
+                names.stack("secrets"), replica_value_output(purpose, field), config.region
+            )
+            return ReplicaSecret(scope, value_from=value_from, name=names.secret(purpose), field=field)
+
+        return cls(
+            config=replica("config"),
+            betfair={field: replica("betfair", field) for field in BETFAIR_FIELDS},
+            key=key,
+        )
+
+
+class DatabaseAccess(Protocol):
+    """What a service needs of the database: the proxy it connects to, the proxy's security
+    group, and the right to connect as the application user (`Database`, or the DR region's
+    `StandbyDatabase`)."""
+
+    @property
+    def proxy(self) -> rds.IDatabaseProxy: ...
+
+    @property
+    def proxy_security_group(self) -> ec2.ISecurityGroup: ...
+
+    def grant_connect(self, grantee: iam.IGrantable) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,11 +140,13 @@ class ServiceInputs:
     cluster: ServicesCluster
     # The services' image repositories, by service name.
     repositories: Mapping[str, ecr.IRepository]
-    database: Database
+    database: DatabaseAccess
     buckets: DataBuckets
     secrets: SecretReferences
     # Load-balanced services' load balancers, by service name.
     endpoints: Mapping[str, ServiceLoadBalancer]
+    # The DR region's pilot light: every service at zero tasks until a failover scales it.
+    standby: bool = False
 
     def environment(self, spec: ServiceSpec) -> dict[str, str]:
         """Names and endpoints only: credentials come as ECS secrets (`secrets`)."""
@@ -104,12 +169,9 @@ class ServiceInputs:
         }
 
     def secrets_for(self, spec: ServiceSpec) -> dict[str, ecs.Secret]:
-        secrets = {"CONFIG": ecs.Secret.from_secrets_manager(self.secrets.config)}
+        secrets = {"CONFIG": self.secrets.config}
         if spec.betfair:
-            secrets |= {
-                f"BETFAIR_{field.upper()}": ecs.Secret.from_secrets_manager(self.secrets.betfair, field)
-                for field in BETFAIR_FIELDS
-            }
+            secrets |= {f"BETFAIR_{field.upper()}": secret for field, secret in self.secrets.betfair.items()}
         return secrets
 
 
@@ -147,6 +209,7 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
         environment=inputs.environment(spec),
         secrets=inputs.secrets_for(spec),
         blue_green=blue_green,
+        standby=inputs.standby,
     )
     # Rules made from this side live in this stack: the stateful data stack never
     # references a stateless one (that would be a dependency cycle).

@@ -809,3 +809,52 @@ PINS = (
         ),
     ),
 )
+
+
+def _primary_twin(path: str) -> bool:
+    """Whether production's services construct at `path` also stands in the DR pilot light: all
+    but the migration task (the primary's only) and the second and third NAT gateways' test-port
+    rules (the DR VPC has one NAT gateway)."""
+    return (
+        path.startswith("services/")
+        and "/Migration/" not in path
+        and "{IndirectPeer2}" not in path
+        and "{IndirectPeer3}" not in path
+    )
+
+
+# The DR pilot light (production-dr/services) is production's services stack in us-west-2: each
+# of production's acknowledgements there, on the same construct, with the same reason.
+PINS = (
+    *PINS,
+    *(
+        Pin(
+            stages=("production-dr",),
+            paths=tuple(p for p in pin.paths if _primary_twin(p)),
+            rules=tuple(rule.replace("us-east-1", "us-west-2") for rule in pin.rules),
+            reason=pin.reason,
+        )
+        for pin in PINS
+        if "production" in pin.stages and any(_primary_twin(p) for p in pin.paths)
+    ),
+    # The standby's proxy (components/data/standby.py), waiting for the restored instance.
+    Pin(
+        stages=("production-dr",),
+        paths=("data/Standby/ProxyPolicy",),
+        rules=("AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:rds-db:us-west-2:{account}:dbuser:*/app]",),
+        reason=(
+            "The restored instance's resource id (db-...) is unknown until make dr-failover creates it, so "
+            "the proxy may connect as the application user to any instance of this account in this "
+            "region; the user name is fixed and the action is connect only."
+        ),
+    ),
+    Pin(
+        stages=("production-dr",),
+        paths=("data/Standby/ProxyPolicy",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",),
+        reason=(
+            "The proxy role's policy is one rds-db:connect as the application user, nothing else; an inline "
+            "policy keeps it bound to this role's lifecycle (as the primary's proxy)."
+        ),
+    ),
+)

@@ -92,7 +92,8 @@ PROMISED: dict[str, dict[str, Any]] = {
         "log_retention_days": 90,
         "network.flow_log_retention_days": 365,
         "network.interface_endpoints": "every-az",
-        "disaster_recovery.network.interface_endpoints": "none",
+        # The pilot light's proxy and hooks need them; one zone's keep the standby cheap.
+        "disaster_recovery.network.interface_endpoints": "one-az",
         "deployment.bake_time_minutes": 15,
         "deployment.approval_gate": True,
         "rotation.admin_days": 30,
@@ -279,6 +280,12 @@ BAD = {
         lambda: _dr(PROD, network=replace(_dr_network(), interface_endpoints="some")),
         "production: disaster_recovery.network.interface_endpoints = 'some' is not allowed; expected one of "
         "every-az, one-az, none",
+    ),
+    "no DR interface endpoints for the pilot light's proxy and hooks": (
+        lambda: _dr(PROD, network=replace(_dr_network(), interface_endpoints="none")),
+        "production: disaster_recovery.network.interface_endpoints = 'none' is not allowed; expected "
+        "every-az or one-az: the rotation functions, RDS Proxy and deployment hooks in this VPC send HTTPS "
+        "only to its endpoints (Secrets Manager, KMS, ECS), never through NAT",
     ),
     "retention CloudWatch Logs does not allow": (
         lambda: _net(DEV, flow_log_retention_days=10),
@@ -603,10 +610,9 @@ def test_bad_value_names_environment_and_field(build: Any, message: str) -> None
 
 
 def test_every_interface_endpoint_placement_is_accepted_where_it_is_safe() -> None:
-    # The DR VPC (nothing attached) may have none; dev and staging may have one zone's.
-    for placement in ("every-az", "one-az", "none"):
-        assert _dr(PROD, network=replace(_dr_network(), interface_endpoints=placement))
+    # dev, staging and the DR pilot light may have one zone's.
     for placement in ("every-az", "one-az"):
+        assert _dr(PROD, network=replace(_dr_network(), interface_endpoints=placement))
         assert _net(DEV, interface_endpoints=placement) and _net(STAGING, interface_endpoints=placement)
 
 

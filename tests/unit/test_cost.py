@@ -72,8 +72,8 @@ def test_dev_has_one_nat_gateway_at_its_hourly_price(estimates: dict[str, Estima
 
 
 # Interface endpoints per VPC and the AZs (subnets) each one sits in (network.interface_endpoints:
-# dev one-az, staging and production every-az, the DR pilot light none).
-ENDPOINTS = {"dev": (9, 1), "staging": (9, 2), "production": (9, 3), "production-dr": (0, 0)}
+# dev and the DR pilot light one-az, staging and production every-az).
+ENDPOINTS = {"dev": (9, 1), "staging": (9, 2), "production": (9, 3), "production-dr": (9, 1)}
 
 
 @pytest.mark.parametrize("stage", sorted(ENDPOINTS))
@@ -85,9 +85,9 @@ def test_interface_endpoints_are_priced_per_subnet(estimates: dict[str, Estimate
     for line in lines:
         assert line.monthly_usd == pytest.approx(azs * 0.01 * HOURS)
         assert f" in {azs} AZ" in line.description
-    # dev: 9 x $7.30 instead of 9 x $14.60 in two zones; the DR VPC: $0 instead of 9 x $21.90.
+    # dev and the DR VPC: 9 x $7.30 instead of 9 x $14.60 in two zones (us-west-2 costs as us-east-1).
     assert sum(line.monthly_usd for line in lines) == pytest.approx(
-        {"dev": 65.70, "staging": 131.40, "production": 197.10, "production-dr": 0.0}[stage]
+        {"dev": 65.70, "staging": 131.40, "production": 197.10, "production-dr": 65.70}[stage]
     )
 
 
@@ -113,8 +113,16 @@ def test_real_assembly_lists_what_it_cannot_price(estimates: dict[str, Estimate]
         ("clever-better-prod-audit", "ThreatDetectionDetector0E1F32F0", "AWS::GuardDuty::Detector"),
     )
     assert estimates["production-dr"].unpriced == (
+        (
+            "clever-better-prod-dr-services",
+            "ServicesClusterFAAA2B60",
+            "AWS::ECS::Cluster [Container Insights: enhanced]",
+        ),
         ("clever-better-prod-dr-audit", "ThreatDetectionDetector0E1F32F0", "AWS::GuardDuty::Detector"),
     )
+    # The pilot light's proxy has no target until a failover: RDS Proxy bills its targets' vCPUs.
+    (proxy,) = _lines(estimates["production-dr"], "AWS::RDS::DBProxy")
+    assert proxy.monthly_usd == 0.0 and proxy.description.startswith("RDS Proxy without a target")
     # The instance itself is priced beside its unpriced feature: Multi-AZ db.r7g.large.
     (instance,) = [
         line

@@ -177,3 +177,191 @@ def test_the_standby_is_what_dr_failover_restores_into(templates: dict[str, Any]
         g["Properties"]["RetentionInDays"] == 90 and g["DeletionPolicy"] == "RetainExceptOnCreate"
         for g in logs.values()
     )
+
+
+DR_SERVICES = "clever-better-prod-dr-services"
+
+
+def _secret_output(name: str) -> dict[str, Any]:
+    return {
+        "Fn::GetStackOutput": {
+            "StackName": "clever-better-prod-secrets",
+            "Region": "us-east-1",
+            "OutputName": name,
+        }
+    }
+
+
+def test_the_pilot_light_runs_the_primarys_services_by_name_at_zero(templates: dict[str, Any]) -> None:
+    """Runbook commands only add --region us-west-2: the cluster, services, log groups and load
+    balancer have the primary's names; nothing runs until make dr-failover scales it."""
+    template = templates[DR_SERVICES]
+    assert STACKS[DR_SERVICES] == ("production-dr", "us-west-2")
+    (cluster,) = resources(template, "AWS::ECS::Cluster").values()
+    assert cluster["Properties"]["ClusterName"] == "clever-better-prod"
+    services = {
+        s["Properties"]["ServiceName"]: s["Properties"]
+        for s in resources(template, "AWS::ECS::Service").values()
+    }
+    assert {name: s["DesiredCount"] for name, s in services.items()} == {
+        "bot": 0,
+        "ml-service": 0,
+        "data-ingestion": 0,
+    }
+    # ml-service's auto scaling may rest at zero too (a floor of 1 would start a task).
+    (target,) = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (0, 6)
+    groups = sorted(
+        g["Properties"]["LogGroupName"] for g in resources(template, "AWS::Logs::LogGroup").values()
+    )
+    assert [g for g in groups if g.startswith("/ecs/")] == [
+        "/ecs/clever-better-prod/bot",
+        "/ecs/clever-better-prod/data-ingestion",
+        "/ecs/clever-better-prod/ml-service",
+    ]
+    balancers = {
+        b["Properties"]["Name"]: b["Properties"]
+        for b in resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    }
+    assert sorted(balancers) == ["clever-better-prod", "clever-better-prod-ml"]
+    assert balancers["clever-better-prod"]["Scheme"] == "internet-facing"
+    (certificate,) = resources(template, "AWS::CertificateManager::Certificate").values()
+    assert certificate["Properties"]["DomainName"] == "api.clever-better.com"
+    assert len(resources(template, "AWS::WAFv2::WebACLAssociation")) == 1
+    # The primary's stack owns the API's DNS record; the migration task runs in the primary only.
+    assert not resources(template, "AWS::Route53::RecordSet")
+    assert len(resources(template, "AWS::ECS::TaskDefinition")) == 3
+    images = [
+        c["Image"]
+        for d in resources(template, "AWS::ECS::TaskDefinition").values()
+        for c in d["Properties"]["ContainerDefinitions"]
+    ]
+    assert images and all(
+        json.dumps(i).startswith('{"Fn::Join": ["", ["333333333333.dkr.ecr.us-west-2."') for i in images
+    )
+    (halt,) = (
+        resources(template, "AWS::SSM::Parameter").values()
+        if False
+        else [
+            p
+            for p in resources(template, "AWS::SSM::Parameter").values()
+            if p["Properties"]["Name"] == "/clever-better/prod/trading/halted"
+        ]
+    )
+    assert json.loads(halt["Properties"]["Value"])["halted"] is False
+
+
+def test_the_pilot_light_reads_the_secrets_replicas_in_its_region(templates: dict[str, Any]) -> None:
+    """ECS needs a secret's full ARN; only the primary's secrets stack can spell its replica's
+    (the suffix is the original's), so the DR tasks read it from that stack's outputs, and their
+    execution roles may read the replicas in us-west-2 and nothing in us-east-1."""
+    template = templates[DR_SERVICES]
+    definitions = {
+        d["Properties"]["Family"]: d["Properties"]["ContainerDefinitions"][0]
+        for d in resources(template, "AWS::ECS::TaskDefinition").values()
+    }
+    bot = {s["Name"]: s["ValueFrom"] for s in definitions["clever-better-prod-bot"]["Secrets"]}
+    assert bot == {
+        "CONFIG": _secret_output("ConfigReplica"),
+        "BETFAIR_APP_KEY": _secret_output("BetfairReplicaAppKey"),
+        "BETFAIR_USERNAME": _secret_output("BetfairReplicaUsername"),
+        "BETFAIR_PASSWORD": _secret_output("BetfairReplicaPassword"),
+    }
+    outputs = templates["clever-better-prod-secrets"]["Outputs"]
+    (config_id,) = [
+        k
+        for k, v in resources(templates["clever-better-prod-secrets"], "AWS::SecretsManager::Secret").items()
+        if v["Properties"]["Name"] == "clever-better/prod/config"
+    ]
+    replica_arn = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:aws:secretsmanager:us-west-2:333333333333:secret:",
+                {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": config_id}]}]},
+            ],
+        ]
+    }
+    assert outputs["ConfigReplica"]["Value"] == replica_arn
+    assert outputs["BetfairReplicaAppKey"]["Value"]["Fn::Join"][1][-1] == ":app_key::"
+    statements = [
+        s
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if "ExecutionRole" in policy["Properties"]["PolicyName"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in s["Action"]
+    ]
+    assert len(statements) == 3
+    for statement in statements:
+        arns = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert all(
+            a.startswith("arn:aws:secretsmanager:us-west-2:333333333333:secret:clever-better/prod/")
+            for a in arns
+        )
+        assert all(a.endswith("-??????") for a in arns)
+    # Secrets Manager decrypts the replicas with the DR data key, via the service only.
+    decrypt = [
+        s
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "kms:Decrypt" and "Condition" in s
+    ]
+    assert len(decrypt) == 3
+    assert all(
+        s["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
+        and "clever-better-prod-dr-data" in json.dumps(s["Resource"])
+        for s in decrypt
+    )
+
+
+def test_the_dr_proxy_waits_without_a_target_and_may_reach_any_restored_instance(
+    templates: dict[str, Any],
+) -> None:
+    """The standby's proxy has the primary's name and settings and no target until the
+    failover registers the restored instance, whose resource id nobody knows before: its role
+    may connect as `app` to any instance here (rds-db ARNs put a colon after dbuser)."""
+    template = templates[DR_DATA]
+    (proxy,) = resources(template, "AWS::RDS::DBProxy").values()
+    props = proxy["Properties"]
+    assert (props["DBProxyName"], props["DefaultAuthScheme"], props["RequireTLS"]) == (
+        "clever-better-prod",
+        "IAM_AUTH",
+        True,
+    )
+    assert "Auth" not in props and "Private" in json.dumps(props["VpcSubnetIds"])
+    (group,) = resources(template, "AWS::RDS::DBProxyTargetGroup").values()
+    assert "DBInstanceIdentifiers" not in group["Properties"]
+    assert group["Properties"]["TargetGroupName"] == "default"
+    assert group["Properties"]["ConnectionPoolConfigurationInfo"] == {
+        "ConnectionBorrowTimeout": 30,
+        "MaxConnectionsPercent": 90,
+        "MaxIdleConnectionsPercent": 50,
+    }
+    role_id = props["RoleArn"]["Fn::GetAtt"][0]
+    (policy,) = [
+        p
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "rds-db:connect",
+            "Effect": "Allow",
+            "Resource": "arn:aws:rds-db:us-west-2:333333333333:dbuser:*/app",
+        }
+    ]
+    # The services connect to this proxy, as `app`, through its resource id (prx-...).
+    services = templates[DR_SERVICES]
+    connects = [
+        s["Resource"]
+        for p in resources(services, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "rds-db:connect"
+    ]
+    assert len(connects) == 3
+    assert all(
+        c["Fn::Join"][1][0] == "arn:aws:rds-db:us-west-2:333333333333:dbuser:"
+        and c["Fn::Join"][1][2] == "/app"
+        and "clever-better-prod-dr-data" in json.dumps(c["Fn::Join"][1][1])
+        for c in connects
+    )

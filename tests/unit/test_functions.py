@@ -27,6 +27,8 @@ VPC_FUNCTIONS = {
     "clever-better-staging-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
     "clever-better-prod-secrets": ["SecretsRotationD41C424E"],
     "clever-better-prod-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
+    # The DR pilot light's blue/green hooks (its VPC has one zone's interface endpoints for them).
+    "clever-better-prod-dr-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
     "clever-better-dev-monitoring": ["DriftCheckFunction784DF828"],
     "clever-better-staging-monitoring": ["DriftCheckFunction784DF828"],
     "clever-better-prod-monitoring": ["DriftCheckFunction784DF828"],
@@ -95,7 +97,7 @@ def test_every_vpc_function_role_grants_the_eni_actions_before_the_function_exis
 def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> None:
     for name, function_ids in _vpc_functions(templates).items():
         account, subnets = ENVIRONMENTS[name.split("-")[2]]
-        arn = f"arn:aws:ec2:us-east-1:{account}"
+        arn = f"arn:aws:ec2:{'us-west-2' if '-dr-' in name else 'us-east-1'}:{account}"
         for function_id in function_ids:
             _, statements = _role_statements(templates[name], function_id)
             by_action = {tuple(sorted(_listed(s["Action"]))): s for s in statements}
@@ -125,7 +127,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 25  # 21 of ours, 4 CDK custom-resource providers
+    assert len(functions) == 27  # 23 of ours (2 in the DR region), 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 

@@ -16,7 +16,12 @@ from tests.unit.iam_allow_list import MANAGED_POLICIES, WILDCARDS
 WORLD = ("0.0.0.0/0", "::/0")
 ALL_PORTS = (0, 65535)
 # The stacks with an internet-facing load balancer (the DR region runs no services).
-PUBLIC_EDGES = ("clever-better-dev-services", "clever-better-staging-services", "clever-better-prod-services")
+PUBLIC_EDGES = (
+    "clever-better-dev-services",
+    "clever-better-staging-services",
+    "clever-better-prod-services",
+    "clever-better-prod-dr-services",  # the pilot light's, which takes the API name in a failover
+)
 TEST_LISTENER_PORT = 9000  # docs/RUNBOOK.md: "the test listener (port 9000, ...)"
 
 

@@ -105,8 +105,8 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             assert rule.endswith("[Resource::*]"), (path, rule)
         elif re.search(rf"/{OUR_FUNCTIONS}Policy$", path):
             assert re.search(
-                r"\[Resource::(\*|arn:aws:ec2:us-east-1:\d{12}:(network-interface/\*|\*/\*)"
-                r"|arn:aws:ecs:us-east-1:\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*"
+                r"\[Resource::(\*|arn:aws:ec2:us-(east-1|west-2):\d{12}:(network-interface/\*|\*/\*)"
+                r"|arn:aws:ecs:us-(east-1|west-2):\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*"
                 # the alarm router's one secret, by the suffix Secrets Manager adds to its name
                 r"|arn:aws:secretsmanager:us-east-1:\d{12}:secret:clever-better/[a-z]+/alerting-\?{6})\]$",
                 rule,
@@ -135,8 +135,11 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             ), rule
         elif path.endswith("/MlService/Task/TaskRole/DefaultPolicy"):
             assert re.search(
-                r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-east-1/\*\]$", rule
+                r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-(east-1|west-2)/\*\]$", rule
             ), rule
+        elif path.endswith("/data/Standby/ProxyPolicy"):
+            # The DR proxy: as `app`, to whichever instance the failover restores.
+            assert rule.endswith("[Resource::arn:aws:rds-db:us-west-2:333333333333:dbuser:*/app]"), rule
         else:
             assert "ReplicationPolicy" in path and rule.endswith("/*]"), (path, rule)
     for path, rule in pins:

@@ -619,7 +619,8 @@ def test_the_index_holds_each_environments_names(checker: Checker) -> None:
     assert stages["production-dr"].region == "us-west-2"
     assert "clever-better-prod" in stages["production"].names["cluster"]
     assert "clever-better-prod" not in stages["staging"].names["cluster"]
-    assert stages["production-dr"].names["cluster"] == set()
+    # The pilot light: the primary's cluster name in the DR region.
+    assert stages["production-dr"].names["cluster"] == {"clever-better-prod"}
     assert "clever-better-prod-dr" in stages["production-dr"].names["vault"]
     assert "clever-better-prod" in stages["production-dr"].names["automated backup"]
 
@@ -653,8 +654,12 @@ MUTATIONS = {
     # a wrong name
     "aws ecs list-tasks --cluster clever-better-prd": "'clever-better-prd' is not a cluster",
     # right name, wrong environment of the command
-    "aws ecs list-services --cluster clever-better-prod --region us-west-2": (
-        "'clever-better-prod' is not a cluster of production-dr (us-west-2)"
+    "aws ecs list-services --cluster clever-better-staging --region us-west-2": (
+        "no staging stacks in us-west-2"
+    ),
+    # right name, wrong region: the halt function is the alerting stack's, in the primary only
+    "aws logs tail /aws/lambda/clever-better-prod-trading-halt --region us-west-2": (
+        "is not a log group of production-dr (us-west-2)"
     ),
     # the DR vault without its region
     "aws backup list-recovery-points-by-backup-vault --backup-vault-name clever-better-prod-dr": (
@@ -666,7 +671,7 @@ MUTATIONS = {
     "aws s3 ls s3://clever-better-prod-mlflow-$ACCT-us-east-1/": "placeholder '$ACCT' is not allowed",
     "aws ssm get-parameter --name /clever-better/dev/deploy/bot/approved-revision": "is not a parameter",
     "aws rds describe-db-snapshots --db-instance-identifier <instance>": "placeholder '<instance>'",
-    "aws cloudformation describe-stacks --stack-name clever-better-prod-dr-services --region us-west-2": (
+    "aws cloudformation describe-stacks --stack-name clever-better-prod-dr-monitoring --region us-west-2": (
         "is not a stack"
     ),
     "aws ecr describe-images --repository-name bots": "is not a repository",
@@ -699,7 +704,7 @@ def test_every_name_in_prose_and_tables_exists(checker: Checker, doc: str) -> No
         ("clever-better-prod-{mlflow,backup}-ACCOUNT-us-east-1", "is named 'clever-better-prod-backup-"),
         ("clever-better-{tokn}-data", "placeholder '{tokn}'"),
         ("/ecs/clever-better-prod/{service}s", "no resource of any environment"),
-        ("clever-better-prod-dr-services", "no resource of any environment"),
+        ("clever-better-prod-dr-monitoring", "no resource of any environment"),
     ],
 )
 def test_the_name_check_fails_a_wrong_name(checker: Checker, name: str, problem: str) -> None:

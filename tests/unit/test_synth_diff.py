@@ -289,7 +289,7 @@ def test_the_session_assembly_reads_back_by_stage_and_region(
     assembly_dir: Path, templates: dict[str, Any]
 ) -> None:
     stacks = load(assembly_dir)
-    assert len(stacks) == 31  # 9 units in each of 3 environments, 4 in the DR region
+    assert len(stacks) == 32  # 9 units in each of 3 environments, 5 in the DR region
     assert (stacks["clever-better-prod-dr-data"].stage, stacks["clever-better-prod-dr-data"].region) == (
         "production-dr",
         "us-west-2",

@@ -45,9 +45,14 @@ APPROVALS = ("broadening", "never")
 ASSEMBLY_PREFIX = "cdk.out."
 
 
-def deploy_order(env: str) -> list[str]:
-    """One deploy per selection, the DR stage first: it receives production's copies."""
-    return sorted(SELECTIONS[env], key=lambda selection: "-dr/" not in selection)
+def deploy_order(env: str) -> list[list[str]]:
+    """The stack selections of each deploy, in order. Production: the DR region's data and
+    registry first (they receive production's copies, and production reads the DR key's ARN),
+    then production, then the rest of the DR region (the pilot light reads the secrets stack's
+    outputs, the replicas' ARNs). Each deploy also deploys what its stacks depend on."""
+    if env != "production":
+        return [SELECTIONS[env]]
+    return [["production-dr/data", "production-dr/registry"], ["production/*"], ["production-dr/*"]]
 
 
 class UsageError(Exception):
@@ -104,7 +109,7 @@ def commands(action: str, env: str | None, environ: Mapping[str, str]) -> list[l
         return [
             [*CDK, "synth", "--quiet", *only, *tag_args, *extra, "--output", assembly],
             *(
-                [*CDK, "deploy", "--app", assembly, selection, "--require-approval", approval, *extra]
+                [*CDK, "deploy", "--app", assembly, *selection, "--require-approval", approval, *extra]
                 for selection in deploy_order(env)
             ),
         ]

@@ -149,13 +149,17 @@ def test_production_deploys_its_dr_stage_first() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    # One synthesis of production alone; both deploys read that assembly, the DR stage first.
+    # One synthesis of production alone; every deploy reads that assembly: the DR region's data
+    # and registry first (production reads the DR key), the pilot light last (it reads the
+    # secrets stack's replica ARNs).
     assert result.stdout.splitlines() == [
         "[dry-run] cdk --no-notices synth --quiet -c environments=production -c image_tag=v1.2.3 "
         "--output cdk.out.production",
-        "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production-dr/*' "
+        "[dry-run] cdk --no-notices deploy --app cdk.out.production production-dr/data production-dr/registry "
         "--require-approval broadening",
         "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production/*' "
+        "--require-approval broadening",
+        "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production-dr/*' "
         "--require-approval broadening",
     ]
 

@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.model import SERVICES, SmokeCheck
-from config.names import DB_ADMIN_USER, DR_UNITS
+from config.names import DB_ADMIN_USER
 from lambdas.deployment_hook import smoke
 from ops.core import (
     Call,
@@ -62,6 +62,7 @@ PURPOSE = "dr-failover"
 # An RDS instance in these states is on its way to `available`: wait for it.
 RESTORING = frozenset({"creating", "backing-up", "modifying", "configuring-enhanced-monitoring", "rebooting"})
 PROXY_TARGET_READY = "AVAILABLE"
+ECS_COUNT = "ecs:service:DesiredCount"
 ROUTE53_HEALTHY_SHARE = 0.18
 
 
@@ -122,15 +123,11 @@ class Failover:
         return find_db_instance(self.clients("rds"), self.names.db_instance)
 
 
-def _no_services(f: Failover) -> str:
-    """What to do when the DR region lacks the services' stack."""
-    if "services" in DR_UNITS:
-        stack = f.names.stack("services", dr=True)
-        return f"stack {stack} is not deployed; deploy it (make deploy-production) and re-run"
-    return (
-        "production's services are not built for the DR region yet; deploy the application there "
-        "by hand (docs/RUNBOOK.md, Disaster recovery) and re-run"
-    )
+def _not_deployed(f: Failover, unit: str = "services") -> str:
+    """What to do when the DR region lacks a stack: the services (the pilot light), or the
+    data stack (the standby and its proxy)."""
+    stack = f.names.stack(unit, dr=True)
+    return f"stack {stack} is not deployed; deploy it (make deploy-production) and re-run"
 
 
 def _duration(value: timedelta) -> str:
@@ -342,7 +339,7 @@ def point_database(f: Failover) -> None:
         targets = rds.describe_db_proxy_targets(DBProxyName=proxy)["Targets"]
     except ClientError as error:
         if error_code(error) == "DBProxyNotFoundFault":
-            raise OpsError(f"RDS Proxy {proxy} not found in {f.region}: {_no_services(f)}") from None
+            raise OpsError(f"RDS Proxy {proxy} not found in {f.region}: {_not_deployed(f, 'data')}") from None
         raise
     if not any(t.get("RdsResourceId") == instance for t in targets):
         f.run(
@@ -395,7 +392,7 @@ def _services(f: Failover) -> dict[str, dict[str, Any]]:
     missing = [s for s in SERVICES if s not in found]
     if missing:
         raise OpsError(
-            f"service {', '.join(missing)} not found in cluster {cluster} in {f.region}: {_no_services(f)}"
+            f"service {', '.join(missing)} not found in cluster {cluster} in {f.region}: {_not_deployed(f)}"
         )
     return found
 
@@ -414,6 +411,7 @@ def scale(f: Failover) -> None:
             )
         else:
             ctx.out(f"{service}: desired count already {wanted[service]}")
+    _scaling_floors(f)
     if ctx.dry_run:
         return
 
@@ -445,6 +443,43 @@ def scale(f: Failover) -> None:
         raise OpsError(f"{error} (running: {running()})") from None
 
 
+def _scaling_floors(f: Failover) -> None:
+    """The pilot light's auto scaling may go down to zero (a scale-in would undo the new counts):
+    give each scaled service production's minimum (ApplicationService: max(1, desired))."""
+    cluster = f.names.cluster
+    scaled = {
+        service: max(1, size.desired_count)
+        for service, size in f.ctx.config.services.items()
+        if size.max_count is not None and size.max_count > size.desired_count
+    }
+    ids = {f"service/{cluster}/{service}": service for service in scaled}
+    found = f.clients("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=sorted(ids), ScalableDimension=ECS_COUNT
+    )["ScalableTargets"]
+    minimums = {t["ResourceId"]: t["MinCapacity"] for t in found}
+    for resource_id, service in sorted(ids.items()):
+        floor = scaled[service]
+        if resource_id not in minimums:
+            raise OpsError(
+                f"{service} has no auto scaling target in {f.region} ({resource_id}): {_not_deployed(f)}"
+            )
+        if minimums[resource_id] >= floor:
+            f.ctx.out(f"{service}: scaling minimum already {minimums[resource_id]}")
+            continue
+        f.run(
+            Call(
+                "application-autoscaling",
+                "RegisterScalableTarget",
+                {
+                    "ServiceNamespace": "ecs",
+                    "ResourceId": resource_id,
+                    "ScalableDimension": ECS_COUNT,
+                    "MinCapacity": floor,
+                },
+            )
+        )
+
+
 # --- 5. verify -------------------------------------------------------------------------------------
 
 
@@ -454,7 +489,7 @@ def _public_load_balancer(f: Failover) -> dict[str, Any]:
         (balancer,) = f.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
     except ClientError as error:
         if error_code(error) == "LoadBalancerNotFound":
-            raise OpsError(f"load balancer {name} not found in {f.region}: {_no_services(f)}") from None
+            raise OpsError(f"load balancer {name} not found in {f.region}: {_not_deployed(f)}") from None
         raise
     return dict(balancer)
 

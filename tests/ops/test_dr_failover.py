@@ -49,16 +49,38 @@ def _stack(name: str, outputs: dict[str, str]) -> None:
 
 
 def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> None:
-    """What the DR services stack holds: the proxy without a target, the cluster with three
-    services at zero, the public load balancer with a registered target."""
-    rds = boto3.client("rds", region_name=DR)
-    rds.create_db_proxy(
-        DBProxyName="clever-better-prod",
-        EngineFamily="POSTGRESQL",
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/proxy",
-        VpcSubnetIds=subnets,
-        Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED", "SecretArn": "arn:aws:secretsmanager:x"}],
+    """What the DR data stack's standby and the pilot light hold: the proxy without a target,
+    the cluster with three services at zero, the public load balancer with a registered target."""
+    # The standby's proxy as components/data/standby.py writes it (end-to-end IAM, no Auth, an
+    # empty default target group), through the emulator's CloudFormation.
+    template = {
+        "Resources": {
+            "Proxy": {
+                "Type": "AWS::RDS::DBProxy",
+                "Properties": {
+                    "DBProxyName": "clever-better-prod",
+                    "EngineFamily": "POSTGRESQL",
+                    "DefaultAuthScheme": "IAM_AUTH",
+                    "RequireTLS": True,
+                    "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/proxy",
+                    "VpcSubnetIds": subnets,
+                },
+            },
+            "Targets": {
+                "Type": "AWS::RDS::DBProxyTargetGroup",
+                "Properties": {
+                    "DBProxyName": {"Ref": "Proxy"},
+                    "TargetGroupName": "default",
+                    "ConnectionPoolConfigurationInfo": {"MaxConnectionsPercent": 90},
+                },
+            },
+        }
+    }
+    boto3.client("cloudformation", region_name=DR).create_stack(
+        StackName="standby-proxy", TemplateBody=json.dumps(template)
     )
+    rds = boto3.client("rds", region_name=DR)
+    assert rds.describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"] == []
     ecs = boto3.client("ecs", region_name=DR)
     ecs.create_cluster(clusterName="clever-better-prod")
     for service in ("bot", "ml-service", "data-ingestion"):
@@ -72,6 +94,14 @@ def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> None:
             taskDefinition=f"clever-better-prod-{service}",
             desiredCount=0,
         )
+    # The pilot light's ml-service scales on requests from zero (ApplicationService, standby).
+    boto3.client("application-autoscaling", region_name=DR).register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId="service/clever-better-prod/ml-service",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=0,
+        MaxCapacity=6,
+    )
     elbv2 = boto3.client("elbv2", region_name=DR)
     balancer = elbv2.create_load_balancer(Name="clever-better-prod", Subnets=subnets)["LoadBalancers"][0]
     group = elbv2.create_target_group(
@@ -235,6 +265,12 @@ def test_dry_run_prints_every_step_and_changes_nothing(
         "[dry-run] aws ecs update-service --cluster clever-better-prod --service bot --desired-count 2 "
         "--region us-west-2"
     ) in lines
+    # Its auto scaling could otherwise scale ml-service back in to the pilot light's zero.
+    assert (
+        "[dry-run] aws application-autoscaling register-scalable-target --service-namespace ecs "
+        "--resource-id service/clever-better-prod/ml-service --scalable-dimension ecs:service:DesiredCount "
+        "--min-capacity 2 --region us-west-2"
+    ) in lines
     # The instance is seconds old, so its replicated backups hold everything it has.
     assert "RPO of this failover: 0:00:0" in out and "(within the runbook's 1:00:00)" in out
     assert PASSWORD not in out
@@ -260,6 +296,10 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
     (target,) = world["rds"].describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"]
     assert target["RdsResourceId"] == "clever-better-prod"
     assert desired_counts() == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
+    (scaling,) = boto3.client("application-autoscaling", region_name=DR).describe_scalable_targets(
+        ServiceNamespace="ecs"
+    )["ScalableTargets"]
+    assert (scaling["MinCapacity"], scaling["MaxCapacity"]) == (2, 6)
     assert world["probes"]["dr_calls"] == [
         (
             boto3.client("elbv2", region_name=DR).describe_load_balancers()["LoadBalancers"][0]["DNSName"],
@@ -274,7 +314,7 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
     assert PASSWORD not in out
     # Every change was made in the DR region; the primary's instance is as it was.
     changes = [line for line in out.splitlines() if line.startswith("+ aws")]
-    assert len(changes) == 6
+    assert len(changes) == 7
     assert all(line.endswith("--region us-west-2") for line in changes)
     (primary,) = world["primary"].describe_db_instances()["DBInstances"]
     assert primary["DBInstanceStatus"] == "available" and primary["DBInstanceClass"] == "db.r7g.large"
@@ -292,7 +332,7 @@ def test_rerun_continues_where_it_stopped(world: dict[str, Any], capsys: pytest.
     out = capsys.readouterr().out
     assert "clever-better-prod in us-west-2 was restored by an earlier run, to" in out
     assert "restore-db-instance" not in out and "register-db-proxy-targets" not in out
-    assert "bot: desired count already 2" in out
+    assert "bot: desired count already 2" in out and "ml-service: scaling minimum already 2" in out
     assert len(world["rds"].describe_db_instances()["DBInstances"]) == 1
 
 
@@ -437,16 +477,30 @@ def test_unhealthy_targets_stop_the_verification(
     )
 
 
-def test_without_the_dr_services_stack_the_point_step_names_it(
+def test_without_the_dr_proxy_the_point_step_names_its_stack(
     world: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     replicate(world)
     world["rds"].delete_db_proxy(DBProxyName="clever-better-prod")
     assert failover() == 1
     assert capsys.readouterr().err.startswith(
-        "error: step 3 (point) stopped: RDS Proxy clever-better-prod not found in us-west-2: production's "
-        "services are not built for the DR region yet; deploy the application there by hand "
-        "(docs/RUNBOOK.md, Disaster recovery) and re-run"
+        "error: step 3 (point) stopped: RDS Proxy clever-better-prod not found in us-west-2: stack "
+        "clever-better-prod-dr-data is not deployed; deploy it (make deploy-production) and re-run"
+    )
+
+
+def test_without_the_dr_services_stack_the_scale_step_names_it(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    ecs = boto3.client("ecs", region_name=DR)
+    for service in ("bot", "ml-service", "data-ingestion"):
+        ecs.delete_service(cluster="clever-better-prod", service=service, force=True)
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 4 (scale) stopped: service bot, ml-service, data-ingestion not found in cluster "
+        "clever-better-prod in us-west-2: stack clever-better-prod-dr-services is not deployed; deploy it "
+        "(make deploy-production) and re-run"
     )
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from config.model import SERVICES, SmokeCheck
 from config.names import DB_ADMIN_USER
@@ -400,6 +400,8 @@ def _services(f: Failover) -> dict[str, dict[str, Any]]:
 def scale(f: Failover) -> None:
     ctx = f.ctx
     wanted = {service: ctx.config.services[service].desired_count for service in SERVICES}
+    # The floor first: at the pilot light's 0, a scale-in could undo the new counts.
+    _scaling_floors(f)
     for service, described in _services(f).items():
         if described.get("desiredCount") != wanted[service]:
             f.run(
@@ -411,7 +413,6 @@ def scale(f: Failover) -> None:
             )
         else:
             ctx.out(f"{service}: desired count already {wanted[service]}")
-    _scaling_floors(f)
     if ctx.dry_run:
         return
 
@@ -523,9 +524,10 @@ def verify(f: Failover) -> None:
 # --- 6. DNS ----------------------------------------------------------------------------------------
 
 
-def dns(f: Failover) -> None:
+def _point_name(f: Failover, balancer: dict[str, Any], where: str) -> None:
+    """The API name to `balancer` (in `where`): the record's UPSERT with a hosted zone, else
+    the record to make where the zone is served."""
     ctx, config = f.ctx, f.ctx.config
-    balancer = _public_load_balancer(f)
     target = {
         "HostedZoneId": balancer["CanonicalHostedZoneId"],
         "DNSName": balancer["DNSName"],
@@ -543,18 +545,22 @@ def dns(f: Failover) -> None:
     if zone is None:
         ctx.out(
             f"no hosted zone is configured: point {config.domain_name} at {balancer['DNSName']} "
-            "where it is served:"
+            f"({where}) where it is served:"
         )
         ctx.out(f"  an alias A record to {balancer['DNSName']} (zone {balancer['CanonicalHostedZoneId']}),")
         ctx.out(f"  or a CNAME {config.domain_name} -> {balancer['DNSName']}")
-    else:
-        f.ctx.run(Call("route53", "ChangeResourceRecordSets", {"HostedZoneId": zone, "ChangeBatch": change}))
-        # The record is the primary services stack's: its next deploy points it back.
-        ctx.out(
-            f"{config.domain_name} now points at {balancer['DNSName']}; a deploy of production's "
-            f"services in {config.region} points it back: fail back before deploying there"
-        )
-    ctx.out(
+        return
+    ctx.run(Call("route53", "ChangeResourceRecordSets", {"HostedZoneId": zone, "ChangeBatch": change}))
+    ctx.out(f"{config.domain_name} now points at {balancer['DNSName']} ({where})")
+
+
+def dns(f: Failover) -> None:
+    _point_name(f, _public_load_balancer(f), f.region)
+    if f.ctx.config.deployment.hosted_zone_id is not None:
+        # The record is the primary services stack's, which CloudFormation does not rewrite
+        # unless its template changes: make dr-failback points it back.
+        f.ctx.out("make dr-failback points it back once the primary region is healthy")
+    f.ctx.out(
         "then watch: the DR region's dashboards and alarms "
         "(aws cloudwatch describe-alarms --state-value ALARM "
         f"--region {f.region}), make smoke-test-production, and bets placed in the first hour"
@@ -580,31 +586,29 @@ STEPS = (
 )
 
 
-def dr_failover(ctx: Context, args: argparse.Namespace) -> None:
-    """Runbook: Disaster Recovery Plan, steps 1 and 3-7 (2, notifying stakeholders, is people's)."""
+def _dr_region(ctx: Context, what: str) -> str:
     dr = ctx.config.disaster_recovery
     if dr is None:
         raise OpsError(
-            f"{ctx.env} has no DR region (disaster_recovery in config/environments.py); "
-            "nothing to fail over to"
+            f"{ctx.env} has no DR region (disaster_recovery in config/environments.py); nothing to {what}"
         )
-    failover = Failover(ctx, dr.region, (args.primary_up or "").strip() or None)
-    mode = "dry run: nothing changes" if ctx.dry_run else "acting"
-    ctx.out(
-        f"failover of {ctx.env} from {ctx.config.region} to {dr.region} ({mode}); "
-        "the primary is never changed"
-    )
-    for number, step in enumerate(STEPS, start=1):
-        ctx.out(f"[{number}/{len(STEPS)}] {step.name}: {step.does}")
+    return dr.region
+
+
+def _run_steps(f: Failover, steps: tuple[Step, ...], *, command: str, untouched: str, done: str) -> None:
+    """Each step in turn, timed; a failure is one line saying how to resume."""
+    ctx = f.ctx
+    for number, step in enumerate(steps, start=1):
+        ctx.out(f"[{number}/{len(steps)}] {step.name}: {step.does}")
         began = ctx.now()
         try:
-            step.run(failover)
+            step.run(f)
         except (OpsError, ClientError) as error:
             if isinstance(error, ClientError):
                 error = OpsError(f"{type(error).__name__}: {error}")
             raise OpsError(
-                f"step {number} ({step.name}) stopped: {error}. The primary region was not changed; "
-                "once fixed, re-run make dr-failover CONFIRM=yes: it continues from this step"
+                f"step {number} ({step.name}) stopped: {error}. {untouched}; "
+                f"once fixed, re-run make {command} CONFIRM=yes: it continues from this step"
             ) from None
         ended = ctx.now()
         target = ""
@@ -612,14 +616,362 @@ def dr_failover(ctx: Context, args: argparse.Namespace) -> None:
             within = "within" if ended - began <= step.target else "BEYOND"
             target = f"; {within} the runbook's {_duration(step.target)}"
         ctx.out(
-            f"[{number}/{len(STEPS)}] {step.name} done in {_duration(ended - began)} "
-            f"(total {_duration(ended - failover.started)}{target})"
+            f"[{number}/{len(steps)}] {step.name} done in {_duration(ended - began)} "
+            f"(total {_duration(ended - f.started)}{target})"
         )
+    total = ctx.now() - f.started
+    ctx.out(f"{done} {'planned' if ctx.dry_run else 'complete'} in {_duration(total)}")
+
+
+def dr_failover(ctx: Context, args: argparse.Namespace) -> None:
+    """Runbook: Disaster Recovery Plan, steps 1 and 3-7 (2, notifying stakeholders, is people's)."""
+    region = _dr_region(ctx, "fail over to")
+    failover = Failover(ctx, region, (args.primary_up or "").strip() or None)
+    mode = "dry run: nothing changes" if ctx.dry_run else "acting"
+    ctx.out(
+        f"failover of {ctx.env} from {ctx.config.region} to {region} ({mode}); the primary is never changed"
+    )
+    _run_steps(
+        failover,
+        STEPS,
+        command="dr-failover",
+        untouched="The primary region was not changed",
+        done="failover",
+    )
     total = ctx.now() - failover.started
     verdict = "within" if total <= RTO_TARGET else "BEYOND"
+    ctx.out(f"recovery time {_duration(total)}: {verdict} the RTO of {_duration(RTO_TARGET)}")
+
+
+# --- failback ------------------------------------------------------------------------------------
+# The way back once the primary region is healthy: the DR region's data goes home by snapshot
+# (the writers stopped first, so nothing is lost in transit), the primary's stale instance is
+# kept beside it under another name, and traffic returns. Downtime: from `stop` to `resume`.
+
+WRITERS = ("bot", "data-ingestion")
+# What failback tags the instance it restores in the primary region.
+FAILBACK = "dr-failback"
+COPY_WAIT = timedelta(hours=3)
+
+
+def _counts(f: Failover, region: str | None, wanted: dict[str, int], *, what: str) -> None:
+    """Set `wanted` desired counts in `region` (None: the primary) and wait until running."""
+    ctx = f.ctx
+    clients = ctx.clients if region is None else f.clients
+    where = region or ctx.config.region
+    cluster = f.names.cluster
+
+    def services() -> dict[str, dict[str, Any]]:
+        found = clients("ecs").describe_services(cluster=cluster, services=sorted(wanted))["services"]
+        active = {s["serviceName"]: s for s in found if s.get("status") == "ACTIVE"}
+        missing = sorted(set(wanted) - set(active))
+        if missing:
+            raise OpsError(f"service {', '.join(missing)} not found in cluster {cluster} in {where}")
+        return active
+
+    for name, described in sorted(services().items()):
+        if described.get("desiredCount") == wanted[name]:
+            ctx.out(f"{name} in {where}: desired count already {wanted[name]}")
+            continue
+        call = Call(
+            "ecs", "UpdateService", {"cluster": cluster, "service": name, "desiredCount": wanted[name]}
+        )
+        ctx.run(call, region=region)
+    if ctx.dry_run:
+        return
+
+    def settled() -> str | None:
+        lagging = [n for n, s in services().items() if s.get("runningCount") != wanted[n]]
+        return (
+            None
+            if lagging
+            else f"{what} in {where}: " + ", ".join(f"{n} {wanted[n]}" for n in sorted(wanted))
+        )
+
+    f.wait(
+        f"{what} in {where}",
+        SERVICES_WAIT,
+        settled,
+        f"look at their events: aws ecs describe-services --cluster {cluster} --services "
+        f"{' '.join(sorted(wanted))} --region {where}",
+    )
+
+
+def _snapshot_id(f: Failover) -> str:
+    """One per failover (the DR instance's creation time): a re-run finds its own snapshot."""
+    instance = f.instance()
+    assert instance is not None
+    created = instance.get("InstanceCreateTime") or f.ctx.now()
+    return f"{f.names.db_instance}-failback-{created:%Y%m%d-%H%M}"
+
+
+def _snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:
+    try:
+        (found,) = rds.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"]
+    except ClientError as error:
+        if error_code(error) == "DBSnapshotNotFound":
+            return None
+        raise
+    return dict(found)
+
+
+def _wait_snapshot(f: Failover, rds: Any, identifier: str, where: str) -> None:
+    if f.ctx.dry_run:
+        return
+
+    def available() -> str | None:
+        found = _snapshot(rds, identifier)
+        if found is None:
+            raise OpsError(f"snapshot {identifier} disappeared in {where}")
+        status = found.get("Status")
+        if status == "available":
+            return f"snapshot {identifier} in {where} is available"
+        if status not in ("creating", "copying", "pending"):
+            raise OpsError(f"snapshot {identifier} in {where} is {status}")
+        return None
+
+    f.wait(f"snapshot {identifier} in {where}", COPY_WAIT, available, "re-run to keep waiting")
+
+
+def failback_assess(f: Failover) -> None:
+    ctx, names = f.ctx, f.names
+    instance = f.instance()
+    if instance is None or _tag(instance, "Purpose") != PURPOSE:
+        raise OpsError(
+            f"no instance {names.db_instance} restored by make dr-failover in {f.region}: "
+            "nothing to fail back"
+        )
+    primary = ctx.config.region
+    try:
+        old = find_db_instance(ctx.clients("rds"), names.db_instance)
+    except (ClientError, BotoCoreError) as error:
+        raise OpsError(f"{primary} does not answer ({error}); fail back once it does") from None
+    if old is not None and _tag(old, "Purpose") == FAILBACK:
+        ctx.out(f"{names.db_instance} in {primary} was restored by an earlier failback")
     ctx.out(
-        f"failover {'planned' if ctx.dry_run else 'complete'} in {_duration(total)} "
-        f"({verdict} the RTO of {_duration(RTO_TARGET)})"
+        f"{names.db_instance} in {f.region} (restored {instance.get('InstanceCreateTime')}) goes back to "
+        f"{primary}: trading stops from the next step until the last (the writers "
+        f"{', '.join(WRITERS)} stop in both regions, so no bet is placed on data in transit)"
+    )
+
+
+def _data_home(f: Failover) -> bool:
+    """Whether the primary's instance is already the one failback restored (a re-run)."""
+    found = find_db_instance(f.ctx.clients("rds"), f.names.db_instance)
+    return _tag(found or {}, "Purpose") == FAILBACK
+
+
+def failback_stop(f: Failover) -> None:
+    stopped = dict.fromkeys(WRITERS, 0)
+    if _data_home(f):
+        # A re-run: the primary's writers already work on the data brought home.
+        f.ctx.out(f"the data is home in {f.ctx.config.region}: its writers are left as they are")
+    else:
+        # The primary's first: its services came back with the region, on the stale database.
+        _counts(f, None, stopped, what="writers stopped")
+    _counts(f, f.region, stopped, what="writers stopped")
+
+
+def failback_copy(f: Failover) -> None:
+    ctx, names = f.ctx, f.names
+    identifier = _snapshot_id(f)
+    dr_rds, primary_rds = f.clients("rds"), ctx.clients("rds")
+    if _data_home(f):
+        ctx.out("the data is already back in the primary region")
+        return
+    source = _snapshot(dr_rds, identifier)
+    if source is None:
+        f.run(
+            Call(
+                "rds",
+                "CreateDBSnapshot",
+                {
+                    "DBInstanceIdentifier": names.db_instance,
+                    "DBSnapshotIdentifier": identifier,
+                    "Tags": [{"Key": "Purpose", "Value": FAILBACK}],
+                },
+            )
+        )
+    _wait_snapshot(f, dr_rds, identifier, f.region)
+    if _snapshot(primary_rds, identifier) is None:
+        instance = f.instance() or {}
+        # The snapshot's ARN, known before it exists (a dry run prints it): the instance's, renamed.
+        arn = str(instance.get("DBInstanceArn", "")).replace(
+            f":db:{names.db_instance}", f":snapshot:{identifier}"
+        )
+        ctx.run(
+            Call(
+                "rds",
+                "CopyDBSnapshot",
+                {
+                    "SourceDBSnapshotIdentifier": arn,
+                    "TargetDBSnapshotIdentifier": identifier,
+                    # The primary's data key: a copy to another region is re-encrypted there.
+                    "KmsKeyId": names.data_key_alias,
+                    "SourceRegion": f.region,
+                    "CopyTags": True,
+                },
+            )
+        )
+    _wait_snapshot(f, primary_rds, identifier, ctx.config.region)
+
+
+def failback_restore(f: Failover) -> None:
+    ctx, names = f.ctx, f.names
+    rds = ctx.clients("rds")
+    target = names.restored_db_instance
+    current = find_db_instance(rds, names.db_instance)
+    if _tag(current or {}, "Purpose") == FAILBACK:
+        ctx.out(f"{names.db_instance} in {ctx.config.region} already holds the DR region's data")
+        return
+    if find_db_instance(rds, target) is None:
+        source = current or find_db_instance(rds, names.db_instance + "-old")
+        if source is None:
+            raise OpsError(
+                f"{names.db_instance} not found in {ctx.config.region}: its settings are the restore's"
+            )
+        ctx.run(
+            Call(
+                "rds",
+                "RestoreDBInstanceFromDBSnapshot",
+                {
+                    "DBInstanceIdentifier": target,
+                    "DBSnapshotIdentifier": _snapshot_id(f),
+                    "DBInstanceClass": source["DBInstanceClass"],
+                    "DBSubnetGroupName": source["DBSubnetGroup"]["DBSubnetGroupName"],
+                    "VpcSecurityGroupIds": [g["VpcSecurityGroupId"] for g in source["VpcSecurityGroups"]],
+                    "DBParameterGroupName": source["DBParameterGroups"][0]["DBParameterGroupName"],
+                    "MultiAZ": bool(source.get("MultiAZ")),
+                    "PubliclyAccessible": False,
+                    "CopyTagsToSnapshot": True,
+                    "EnableIAMDatabaseAuthentication": True,
+                    "DeletionProtection": True,
+                    "Tags": [{"Key": "Purpose", "Value": FAILBACK}, {"Key": "Environment", "Value": ctx.env}],
+                },
+            )
+        )
+    _wait_instance(f, rds, target, ctx.config.region)
+
+
+def _wait_instance(f: Failover, rds: Any, identifier: str, where: str) -> None:
+    if f.ctx.dry_run:
+        return
+
+    def available() -> str | None:
+        found = find_db_instance(rds, identifier)
+        status = (found or {}).get("DBInstanceStatus")
+        if status == "available":
+            return f"{identifier} in {where} is available"
+        if found is None or status not in RESTORING | {"renaming"}:
+            raise OpsError(f"{identifier} in {where} is {status or 'gone'}")
+        return None
+
+    f.wait(f"{identifier} in {where}", RESTORE_WAIT, available, "re-run to keep waiting")
+
+
+def failback_swap(f: Failover) -> None:
+    """The runbook's restore swap ("Database restore"): names, then the proxy's target."""
+    ctx, names = f.ctx, f.names
+    rds, where = ctx.clients("rds"), ctx.config.region
+    name, old, restored = names.db_instance, names.db_instance + "-old", names.restored_db_instance
+    current = find_db_instance(rds, name)
+    if _tag(current or {}, "Purpose") != FAILBACK:
+        if current is not None:
+            ctx.run(
+                Call(
+                    "rds",
+                    "ModifyDBInstance",
+                    {"DBInstanceIdentifier": name, "NewDBInstanceIdentifier": old, "ApplyImmediately": True},
+                )
+            )
+            _wait_instance(f, rds, old, where)
+        ctx.run(
+            Call(
+                "rds",
+                "ModifyDBInstance",
+                {"DBInstanceIdentifier": restored, "NewDBInstanceIdentifier": name, "ApplyImmediately": True},
+            )
+        )
+        _wait_instance(f, rds, name, where)
+    else:
+        ctx.out(f"{name} in {where} is the DR region's data; {old} is the stale one")
+    proxy = names.db_proxy
+    if ctx.dry_run:
+        ctx.out(f"then: the target of RDS Proxy {proxy} in {where} must be {name}")
+        return
+    targets = [t.get("RdsResourceId") for t in rds.describe_db_proxy_targets(DBProxyName=proxy)["Targets"]]
+    if name not in targets:
+        stale = [t for t in targets if t]
+        if stale:
+            ctx.run(
+                Call(
+                    "rds", "DeregisterDBProxyTargets", {"DBProxyName": proxy, "DBInstanceIdentifiers": stale}
+                )
+            )
+        ctx.run(
+            Call("rds", "RegisterDBProxyTargets", {"DBProxyName": proxy, "DBInstanceIdentifiers": [name]})
+        )
+    ctx.out(f"RDS Proxy {proxy} in {where} targets {name}")
+
+
+def failback_resume(f: Failover) -> None:
+    ctx, config, names = f.ctx, f.ctx.config, f.names
+    production = {service: config.services[service].desired_count for service in WRITERS}
+    _counts(f, None, production, what="trading resumed")
+    # The pilot light goes dark again: no target, no task, its scaling floor back to 0.
+    dr_rds = f.clients("rds")
+    proxy = names.db_proxy
+    if dr_rds.describe_db_proxy_targets(DBProxyName=proxy)["Targets"]:
+        f.run(
+            Call(
+                "rds",
+                "DeregisterDBProxyTargets",
+                {"DBProxyName": proxy, "DBInstanceIdentifiers": [names.db_instance]},
+            )
+        )
+    _counts(f, f.region, dict.fromkeys(SERVICES, 0), what="pilot light dark")
+    name = names.public_load_balancer
+    try:
+        (balancer,) = ctx.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
+    except ClientError as error:
+        if error_code(error) == "LoadBalancerNotFound":
+            raise OpsError(
+                f"load balancer {name} not found in {config.region}: deploy production first"
+            ) from None
+        raise
+    _point_name(f, dict(balancer), config.region)
+    ctx.out("then: make smoke-test-production")
+    ctx.out(
+        f"kept, with deletion protection: {names.db_instance} in {f.region} (the DR copy) and "
+        f"{names.db_instance}-old in {config.region} (the stale primary); delete them once the data "
+        "is verified. "
+        "Backup replication, log exports and Performance Insights come back with the next deploy "
+        "that changes the instance (see Database restore)"
+    )
+
+
+FAILBACK_STEPS = (
+    Step("assess", "the DR region's instance and whether the primary region answers", failback_assess),
+    Step("stop", "the writers (bot, data-ingestion) in both regions", failback_stop),
+    Step("copy", "a snapshot of the DR instance, copied to the primary region", failback_copy),
+    Step("restore", "the copy in the primary region beside the stale instance", failback_restore),
+    Step("swap", "the restored instance takes the primary's name and the proxy's target", failback_swap),
+    Step("resume", "trading in the primary region; the pilot light dark again", failback_resume),
+)
+
+
+def dr_failback(ctx: Context, args: argparse.Namespace) -> None:
+    """After a failover, once the primary region is healthy: the data and the traffic go home."""
+    region = _dr_region(ctx, "fail back from")
+    failback = Failover(ctx, region, None)
+    mode = "dry run: nothing changes" if ctx.dry_run else "acting"
+    ctx.out(f"failback of {ctx.env} from {region} to {ctx.config.region} ({mode})")
+    _run_steps(
+        failback,
+        FAILBACK_STEPS,
+        command="dr-failback",
+        untouched="The DR region's instance is untouched and keeps the data",
+        done="failback",
     )
 
 
@@ -635,5 +987,10 @@ COMMANDS = (
                 help="fail over although the primary answers /health, for this recorded reason",
             ),
         ),
+    ),
+    Command(
+        "dr-failback",
+        "Return production to its primary region: stop, copy, restore, swap, resume (resumable)",
+        dr_failback,
     ),
 )

@@ -15,6 +15,8 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from config.model import SERVICES
 from config.services import BLUE_GREEN_SERVICES
 from ops.core import (
@@ -31,6 +33,7 @@ from ops.core import (
     db_instance,
     describe_deployments,
     describe_services,
+    error_code,
     flag,
     newest,
     redeploy,
@@ -78,8 +81,40 @@ def _age(delta: timedelta) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
+def _dr_in_service(ctx: Context) -> str | None:
+    """The DR region's services that run (after make dr-failover), as `bot 2, ...`; None when
+    the pilot light is dark or not deployed."""
+    dr = ctx.config.disaster_recovery
+    if dr is None:
+        return None
+    try:
+        described = ctx.regional_clients(dr.region)("ecs").describe_services(
+            cluster=ctx.names.cluster, services=list(SERVICES)
+        )["services"]
+    except ClientError as error:
+        if error_code(error) == "ClusterNotFoundException":
+            return None
+        raise
+    running = [
+        f"{s['serviceName']} {s['desiredCount']}"
+        for s in described
+        if s.get("status") == "ACTIVE" and s.get("desiredCount", 0) > 0
+    ]
+    return ", ".join(running) or None
+
+
 def predeploy_check(ctx: Context, args: argparse.Namespace) -> None:
-    """Runbook pre-deployment: a recent automated backup, then a manual snapshot to return to."""
+    """Runbook pre-deployment: a recent automated backup, then a manual snapshot to return to;
+    never while production runs in its DR region (the deploy would set the pilot light to 0)."""
+    running = _dr_in_service(ctx)
+    if running is not None:
+        dr = ctx.config.disaster_recovery
+        assert dr is not None
+        raise OpsError(
+            f"{ctx.env} runs in {dr.region} since a failover ({running} in cluster {ctx.names.cluster}): "
+            f"this deploy would set {ctx.names.stack('services', dr=True)} back to 0 tasks; "
+            "run make dr-failback first, then deploy"
+        )
     rds = ctx.clients("rds")
     instance = db_instance(ctx)["DBInstanceIdentifier"]  # the data stack must be deployed
     now = ctx.now()

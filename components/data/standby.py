@@ -18,6 +18,7 @@ from constructs import Construct
 
 from components.context import UnitContext
 from components.data.database import (
+    PORT,
     PROXY_IDLE_CLIENT_TIMEOUT,
     DatabaseSecurityGroups,
     export_log_groups,
@@ -60,6 +61,12 @@ class StandbyDatabase(Construct):
         self.log_groups = export_log_groups(self, context=context)
         self.key = context.key
         self.proxy_security_group = self.security_groups.proxy
+        # The primary's proxy gets these from its L2 binding to the instance; this one has no
+        # instance to bind to, so the rules are written out: the proxy reaches the database.
+        groups = self.security_groups
+        postgres = ec2.Port.tcp(PORT)
+        groups.database.add_ingress_rule(groups.proxy, postgres, "PostgreSQL from the RDS Proxy")
+        groups.proxy.add_egress_rule(groups.database, postgres, "PostgreSQL to the restored database")
         self.proxy = self._proxy(context, network, config)
 
     def grant_connect(self, grantee: iam.IGrantable) -> None:

@@ -41,8 +41,8 @@ EMULATED = {
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
 # Production's DR region only: the emulator holds dev, which has none, so with LOCAL=1 they refuse
 # in one line (test_dr_targets_refuse_without_a_dr_region); the procedure itself runs against moto
-# in tests/ops/test_dr_failover.py.
-DR_REGION = {"dr-failover"}
+# in tests/ops/test_dr_failover.py (failback too).
+DR_REGION = {"dr-failover", "dr-failback"}
 # Every documented target now deploys locally; a new one that cannot goes here, with its reason.
 NOT_DEPLOYED_LOCALLY: set[str] = set()
 # Run against the emulator for real by their own test: make diff-local (test_emulator_diff.py).
@@ -257,7 +257,7 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "dr-failover": ["--primary-up", "drill"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 21
+    assert len(COMMANDS) == 22
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -273,9 +273,13 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
             ],
             # dev has no approval gate; nothing answers on :9; a rollback needs a second release.
             # dev has no DR region to fail over to.
-            ok={"approve": False, "smoke-test": False, "rollback": None, "dr-failover": False}.get(
-                name, True
-            ),
+            ok={
+                "approve": False,
+                "smoke-test": False,
+                "rollback": None,
+                "dr-failover": False,
+                "dr-failback": False,
+            }.get(name, True),
         )
         printed += session.outputs[-2].count("[dry-run] ") + session.outputs[-2].count("+ aws ")
         hostile_args = [part for flag in flags[name] for part in (flag, value)]
@@ -516,9 +520,10 @@ def test_dr_targets_refuse_without_a_dr_region(session: Session) -> None:
         for variables in ({}, {"CONFIRM": "yes"}):
             output = session.make(target, ok=False, **variables)
             # make adds its own "make: *** [...] Error 1" line after the command's one line.
+            what = {"dr-failover": "fail over to", "dr-failback": "fail back from"}[target]
             assert output.startswith(
                 "error: dev has no DR region (disaster_recovery in config/environments.py); "
-                "nothing to fail over to\n"
+                f"nothing to {what}\n"
             ), (target, output)
         output = session.make(target, ok=False, ENV="production")
         assert output.startswith(NOT_DEV.format(env="production") + "\n"), (target, output)

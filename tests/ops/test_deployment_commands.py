@@ -1007,6 +1007,7 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'db-restore',",
         "'db-snapshot',",
         "'deploy-status',",
+        "'dr-failback',",
         "'dr-failover',",
         "'drift',",
         "'maintenance-off',",
@@ -1018,3 +1019,28 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'service-linked-roles',",
         "'smoke-test']",
     ]
+
+
+def test_predeploy_check_refuses_while_production_runs_in_its_dr_region(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After make dr-failover the pilot light runs production; a deploy would put its template's
+    0 tasks back (CloudFormation sends DesiredCount with any change to a service)."""
+    aws["clock"].time = _automated_snapshot_time(aws) + timedelta(hours=2)
+    dr_ecs = boto3.client("ecs", region_name="us-west-2")
+    dr_ecs.create_cluster(clusterName=PREFIX)
+    dr_ecs.register_task_definition(
+        family=f"{PREFIX}-bot", containerDefinitions=[{"name": "bot", "image": "x", "memory": 512}]
+    )
+    dr_ecs.create_service(cluster=PREFIX, serviceName="bot", taskDefinition=f"{PREFIX}-bot", desiredCount=0)
+    assert run(aws, "predeploy-check", "--dry-run") == 0  # the pilot light, dark: deploy as usual
+    capsys.readouterr()
+    dr_ecs.update_service(cluster=PREFIX, service="bot", desiredCount=2)
+    for dry_run in (["--dry-run"], []):
+        assert run(aws, "predeploy-check", *dry_run) == 1
+        assert capsys.readouterr().err == (
+            "error: production runs in us-west-2 since a failover (bot 2 in cluster clever-better-prod): "
+            "this deploy would set clever-better-prod-dr-services back to 0 tasks; run make dr-failback "
+            "first, then deploy\n"
+        )
+    assert not _manual_snapshots(aws)

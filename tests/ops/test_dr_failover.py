@@ -145,7 +145,23 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setattr(ops.dr, "probe_via", probe_via)
     with mock_aws():
         primary = boto3.client("rds", region_name=PRIMARY)
+        primary_ec2 = boto3.client("ec2", region_name=PRIMARY)
+        primary_vpc = primary_ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        primary_subnets = [
+            primary_ec2.create_subnet(
+                VpcId=primary_vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{PRIMARY}{z}"
+            )["Subnet"]["SubnetId"]
+            for i, z in enumerate("ab")
+        ]
+        primary.create_db_subnet_group(
+            DBSubnetGroupName="primary", DBSubnetGroupDescription="primary", SubnetIds=primary_subnets
+        )
+        primary_group = primary_ec2.create_security_group(
+            GroupName="primary", Description="db", VpcId=primary_vpc
+        )["GroupId"]
         primary.create_db_instance(
+            DBSubnetGroupName="primary",
+            VpcSecurityGroupIds=[primary_group],
             DBInstanceIdentifier="clever-better-prod",
             DBInstanceClass="db.r7g.large",
             Engine="postgres",
@@ -184,7 +200,13 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             SecretString=json.dumps({"username": "clever_admin", "password": PASSWORD}),
         )
         _dr_services(ec2, vpc, subnets)
-        yield {"rds": rds, "primary": primary, "probes": probes, "group": group}
+        yield {
+            "rds": rds,
+            "primary": primary,
+            "probes": probes,
+            "group": group,
+            "primary_subnets": primary_subnets,
+        }
 
 
 def replicate(world: dict[str, Any]) -> None:
@@ -552,7 +574,7 @@ def test_with_a_hosted_zone_the_record_moves_to_the_dr_load_balancer(
     assert record["AliasTarget"]["DNSName"].rstrip(".") == balancer["DNSName"]
     assert record["AliasTarget"]["HostedZoneId"] == balancer["CanonicalHostedZoneId"]
     assert f"+ aws route53 change-resource-record-sets --hosted-zone-id {zone_id}" in out
-    assert "a deploy of production's services in us-east-1 points it back" in out
+    assert "make dr-failback points it back once the primary region is healthy" in out
 
 
 def _primary_health_check(status: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -621,3 +643,193 @@ def test_without_a_health_check_this_machines_view_alone_counts(
         "no Route 53 health check tagged clever-better-prod-api-health: only this machine's view counts"
         in capsys.readouterr().out
     )
+
+
+# --- make dr-failback --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def failed_over(world: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """After a failover, us-east-1 back: production's services there at their counts on the
+    stale instance behind its proxy, its load balancer, and its data key."""
+    replicate(world)
+    assert failover() == 0
+    primary_ecs = boto3.client("ecs", region_name=PRIMARY)
+    primary_ecs.create_cluster(clusterName="clever-better-prod")
+    for service, count in (("bot", 2), ("ml-service", 2), ("data-ingestion", 1)):
+        primary_ecs.register_task_definition(
+            family=f"clever-better-prod-{service}",
+            containerDefinitions=[{"name": service, "image": "x", "memory": 512}],
+        )
+        primary_ecs.create_service(
+            cluster="clever-better-prod",
+            serviceName=service,
+            taskDefinition=f"clever-better-prod-{service}",
+            desiredCount=count,
+        )
+    subnets = world["primary_subnets"]
+    world["primary"].create_db_proxy(
+        DBProxyName="clever-better-prod",
+        EngineFamily="POSTGRESQL",
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/proxy",
+        VpcSubnetIds=subnets,
+        Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED", "SecretArn": "arn:aws:secretsmanager:x"}],
+    )
+    world["primary"].register_db_proxy_targets(
+        DBProxyName="clever-better-prod", DBInstanceIdentifiers=["clever-better-prod"]
+    )
+    boto3.client("elbv2", region_name=PRIMARY).create_load_balancer(
+        Name="clever-better-prod", Subnets=subnets
+    )
+    kms = boto3.client("kms", region_name=PRIMARY)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/clever-better-prod/data", TargetKeyId=key)
+    capsys.readouterr()
+    return world
+
+
+def failback(*args: str) -> int:
+    clock = Clock()
+    return main(["dr-failback", "--env", "production", *args], sleep=clock.sleep, now=clock.now)
+
+
+def counts(region: str) -> dict[str, int]:
+    described = boto3.client("ecs", region_name=region).describe_services(
+        cluster="clever-better-prod", services=["bot", "ml-service", "data-ingestion"]
+    )["services"]
+    return {s["serviceName"]: s["desiredCount"] for s in described}
+
+
+def _snapshot_name(world: dict[str, Any]) -> str:
+    created = dr_instance(world)["InstanceCreateTime"]
+    return f"clever-better-prod-failback-{created:%Y%m%d-%H%M}"
+
+
+def test_failback_dry_run_prints_every_step_and_changes_nothing(
+    failed_over: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert failback("--dry-run") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "failback of production from us-west-2 to us-east-1 (dry run: nothing changes)"
+    assert [line.split(":")[0] for line in lines if re.match(r"\[\d/6\] \w+:", line)] == [
+        "[1/6] assess",
+        "[2/6] stop",
+        "[3/6] copy",
+        "[4/6] restore",
+        "[5/6] swap",
+        "[6/6] resume",
+    ]
+    snapshot = _snapshot_name(failed_over)
+    calls = [line for line in lines if line.startswith("[dry-run] aws")]
+    assert calls[:5] == [
+        # The primary's writers first: they came back with the region, on the stale instance.
+        "[dry-run] aws ecs update-service --cluster clever-better-prod --service bot --desired-count 0",
+        "[dry-run] aws ecs update-service --cluster clever-better-prod --service data-ingestion "
+        "--desired-count 0",
+        "[dry-run] aws ecs update-service --cluster clever-better-prod --service bot --desired-count 0 "
+        "--region us-west-2",
+        "[dry-run] aws ecs update-service --cluster clever-better-prod --service data-ingestion "
+        "--desired-count 0 --region us-west-2",
+        "[dry-run] aws rds create-db-snapshot --db-instance-identifier clever-better-prod "
+        f"--db-snapshot-identifier {snapshot} "
+        """--tags '[{"Key":"Purpose","Value":"dr-failback"}]' --region us-west-2""",
+    ]
+    assert calls[5] == (
+        "[dry-run] aws rds copy-db-snapshot --source-db-snapshot-identifier "
+        f"arn:aws:rds:us-west-2:{ACCOUNT}:snapshot:{snapshot} --target-db-snapshot-identifier {snapshot} "
+        "--kms-key-id alias/clever-better-prod/data --source-region us-west-2 --copy-tags"
+    )
+    assert calls[6].startswith(
+        "[dry-run] aws rds restore-db-instance-from-db-snapshot "
+        "--db-instance-identifier clever-better-prod-restored "
+        f"--db-snapshot-identifier {snapshot} --db-instance-class db.r7g.large"
+    )
+    assert calls[7:9] == [
+        "[dry-run] aws rds modify-db-instance --db-instance-identifier clever-better-prod "
+        "--new-db-instance-identifier clever-better-prod-old --apply-immediately",
+        "[dry-run] aws rds modify-db-instance --db-instance-identifier clever-better-prod-restored "
+        "--new-db-instance-identifier clever-better-prod --apply-immediately",
+    ]
+    assert (
+        "[dry-run] aws rds deregister-db-proxy-targets --db-proxy-name clever-better-prod "
+        """--db-instance-identifiers '["clever-better-prod"]' --region us-west-2"""
+    ) in calls
+    assert counts(PRIMARY) == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
+    assert counts(DR) == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
+    assert not [
+        s
+        for s in failed_over["rds"].describe_db_snapshots()["DBSnapshots"]
+        if s["DBSnapshotIdentifier"] == snapshot
+    ]
+    assert len(failed_over["primary"].describe_db_instances()["DBInstances"]) == 1
+
+
+def test_failback_brings_the_data_home_and_the_pilot_light_dark(
+    failed_over: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert failback() == 0
+    out = capsys.readouterr().out
+    primary = failed_over["primary"]
+    instances = {i["DBInstanceIdentifier"]: i for i in primary.describe_db_instances()["DBInstances"]}
+    assert sorted(instances) == ["clever-better-prod", "clever-better-prod-old"]
+    home = instances["clever-better-prod"]
+    assert {t["Key"]: t["Value"] for t in home["TagList"]}["Purpose"] == "dr-failback"
+    assert home["DeletionProtection"] is True and home["IAMDatabaseAuthenticationEnabled"] is True
+    (copied,) = primary.describe_db_snapshots(DBSnapshotIdentifier=_snapshot_name(failed_over))["DBSnapshots"]
+    assert copied["KmsKeyId"].startswith(f"arn:aws:kms:{PRIMARY}:")
+    (target,) = primary.describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"]
+    assert target["RdsResourceId"] == "clever-better-prod"
+    assert counts(PRIMARY) == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
+    assert counts(DR) == {"bot": 0, "ml-service": 0, "data-ingestion": 0}
+    assert failed_over["rds"].describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"] == []
+    # The DR copy stays until the data is verified.
+    assert dr_instance(failed_over)["DBInstanceStatus"] == "available"
+    assert "point api.clever-better.com at" in out and "failback complete in" in out
+    assert "clever-better-prod-old in us-east-1 (the stale primary)" in out
+
+
+def test_failback_without_a_failover_has_nothing_to_do(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert failback() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 1 (assess) stopped: no instance clever-better-prod restored by make dr-failover in "
+        "us-west-2: nothing to fail back. The DR region's instance is untouched and keeps the data; once "
+        "fixed, re-run make dr-failback CONFIRM=yes: it continues from this step"
+    )
+
+
+def test_failback_continues_where_it_stopped(
+    failed_over: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    elbv2 = boto3.client("elbv2", region_name=PRIMARY)
+    (balancer,) = elbv2.describe_load_balancers(Names=["clever-better-prod"])["LoadBalancers"]
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+    assert failback() == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: step 6 (resume) stopped: load balancer clever-better-prod not found in us-east-1: "
+        "deploy production first."
+    )
+    assert err.rstrip().endswith("re-run make dr-failback CONFIRM=yes: it continues from this step")
+    elbv2.create_load_balancer(Name="clever-better-prod", Subnets=failed_over["primary_subnets"])
+    assert failback() == 0
+    out = capsys.readouterr().out
+    assert "the data is already back in the primary region" in out
+    assert "already holds the DR region's data" in out
+    assert (
+        "clever-better-prod in us-east-1 is the DR region's data; clever-better-prod-old is the stale one"
+        in out
+    )
+    # Trading in us-east-1 was resumed on the data brought home: it is not stopped again.
+    assert "the data is home in us-east-1: its writers are left as they are" in out
+    assert "bot in us-east-1: desired count already 2" in out
+    assert "--desired-count 0\n" not in out.replace("--region us-west-2", "")
+    for step in ("create-db-snapshot", "copy-db-snapshot", "restore-db-instance", "modify-db-instance"):
+        assert step not in out, step
+    primary = failed_over["primary"]
+    assert sorted(i["DBInstanceIdentifier"] for i in primary.describe_db_instances()["DBInstances"]) == [
+        "clever-better-prod",
+        "clever-better-prod-old",
+    ]
+    assert counts(PRIMARY)["bot"] == 2 and counts(DR)["bot"] == 0

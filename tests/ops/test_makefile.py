@@ -155,8 +155,8 @@ def test_production_deploys_its_dr_stage_first() -> None:
     assert result.stdout.splitlines() == [
         "[dry-run] cdk --no-notices synth --quiet -c environments=production -c image_tag=v1.2.3 "
         "--output cdk.out.production",
-        "[dry-run] cdk --no-notices deploy --app cdk.out.production production-dr/data production-dr/registry "
-        "--require-approval broadening",
+        "[dry-run] cdk --no-notices deploy --app cdk.out.production "
+        "production-dr/data production-dr/registry --require-approval broadening",
         "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production/*' "
         "--require-approval broadening",
         "[dry-run] cdk --no-notices deploy --app cdk.out.production 'production-dr/*' "

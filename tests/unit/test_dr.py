@@ -153,7 +153,11 @@ def test_the_standby_is_what_dr_failover_restores_into(templates: dict[str, Any]
         for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": [database_sg, "GroupId"]}
     ]
-    assert ingress == [
+    (proxy,) = resources(template, "AWS::RDS::DBProxy").values()
+    proxy_sg = proxy["Properties"]["VpcSecurityGroupIds"][0]["Fn::GetAtt"][0]
+    # From the clients and from the proxy (which, unlike the primary's, has no L2 binding to
+    # write this rule): without it the restored instance is an UNREACHABLE proxy target.
+    assert sorted(ingress, key=lambda rule: rule["Description"]) == [
         {
             "Description": "PostgreSQL from migrations and rotation",
             "FromPort": 5432,
@@ -161,8 +165,24 @@ def test_the_standby_is_what_dr_failover_restores_into(templates: dict[str, Any]
             "IpProtocol": "tcp",
             "SourceSecurityGroupId": {"Fn::GetAtt": [client_sg, "GroupId"]},
             "ToPort": 5432,
-        }
+        },
+        {
+            "Description": "PostgreSQL from the RDS Proxy",
+            "FromPort": 5432,
+            "GroupId": {"Fn::GetAtt": [database_sg, "GroupId"]},
+            "IpProtocol": "tcp",
+            "SourceSecurityGroupId": {"Fn::GetAtt": [proxy_sg, "GroupId"]},
+            "ToPort": 5432,
+        },
     ]
+    assert {
+        "Description": "PostgreSQL to the restored database",
+        "DestinationSecurityGroupId": {"Fn::GetAtt": [database_sg, "GroupId"]},
+        "FromPort": 5432,
+        "GroupId": {"Fn::GetAtt": [proxy_sg, "GroupId"]},
+        "IpProtocol": "tcp",
+        "ToPort": 5432,
+    } in [r["Properties"] for r in resources(template, "AWS::EC2::SecurityGroupEgress").values()]
     (parameters,) = resources(template, "AWS::RDS::DBParameterGroup").values()
     assert parameters["Properties"]["Family"] == "postgres17"
     assert parameters["Properties"]["Parameters"]["rds.force_ssl"] == "1"

@@ -51,6 +51,7 @@ class DeploymentGuard(Construct):
         endpoint: ServiceLoadBalancer,
         settings: DeploymentConfig,
         reserved_concurrency: int | None,
+        standby: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         names = context.names
@@ -88,7 +89,8 @@ class DeploymentGuard(Construct):
             "TIMEOUT_SECONDS": str(settings.smoke_timeout_seconds),
         }
         self.approval: ssm.StringParameter | None = None
-        approval_gate = settings.approval_gate
+        # The DR pilot light deploys the release production's gate let through, at 0 tasks.
+        approval_gate = settings.approval_gate and not standby
         # The gate lets a service's first deployment through: the hook asks ECS whether the
         # deployment replaces any revision. ECS authorizes DescribeServiceDeployments on the
         # service and on the deployment (Service Authorization Reference); deployment ids
@@ -96,6 +98,17 @@ class DeploymentGuard(Construct):
         stack, on_service = cdk.Stack.of(self), f"{names.cluster}/{service}"
         deployments = stack.format_arn(
             service="ecs", resource="service-deployment", resource_name=f"{on_service}/*"
+        )
+        # The hook asks ECS about the deployment when the smoke test fails (does the green
+        # revision run any task?) and, behind the gate, whether it is the service's first.
+        statements.append(
+            iam.PolicyStatement(
+                actions=["ecs:DescribeServiceDeployments"],
+                resources=[
+                    stack.format_arn(service="ecs", resource="service", resource_name=on_service),
+                    deployments,
+                ],
+            )
         )
         if approval_gate:
             # `make approve` writes the green revision's ARN here; the template's value never
@@ -109,15 +122,6 @@ class DeploymentGuard(Construct):
             )
             statements.append(
                 iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.approval.parameter_arn])
-            )
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["ecs:DescribeServiceDeployments"],
-                    resources=[
-                        stack.format_arn(service="ecs", resource="service", resource_name=on_service),
-                        deployments,
-                    ],
-                )
             )
             environment["APPROVAL_PARAMETER"] = self.approval.parameter_name
             environment["APPROVAL_TIMEOUT_SECONDS"] = str(settings.approval_timeout_minutes * 60)
@@ -137,13 +141,12 @@ class DeploymentGuard(Construct):
             timeout=cdk.Duration.seconds(checks_time + 30),
             reserved_concurrency=reserved_concurrency,
         )
-        if approval_gate:
-            acknowledge(
-                self.node.find_child("HookPolicy"),
-                "A service deployment's id exists only once ECS starts it; the wildcard stays within "
-                "this one service's deployments, and the action only reads them.",
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::{deployments}]",
-            )
+        acknowledge(
+            self.node.find_child("HookPolicy"),
+            "A service deployment's id exists only once ECS starts it; the wildcard stays within "
+            "this one service's deployments, and the action only reads them.",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{deployments}]",
+        )
         # ECS assumes this role to call the hook: that one function, nothing else (the CDK's
         # default role would also grant its versions, a wildcard, in an inline policy).
         self.invoke_role = iam.Role(

@@ -190,6 +190,7 @@ def add_service(scope: Construct, *, spec: ServiceSpec, inputs: ServiceInputs) -
             endpoint=endpoint,
             settings=deployment,
             reserved_concurrency=config.functions.deployment_hook_reserved_concurrency,
+            standby=inputs.standby,
         )
         blue_green = BlueGreen(
             endpoint=endpoint,

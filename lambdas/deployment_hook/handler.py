@@ -5,7 +5,10 @@ ECS has pointed the test listener at the green tasks. This function:
 1. requests every configured check (``CHECKS``: path, expected status, optional body
    substring) from ``TEST_URL`` with a time-out each (``smoke.probe``, which
    `make smoke-test` runs too); any failure returns ``FAILED`` and ECS
-   rolls back, leaving the blue tasks on 100% of production traffic;
+   rolls back, leaving the blue tasks on 100% of production traffic. Unless ECS describes
+   the deployment's green revision as asking for and running no task (a service at desired
+   count 0, as the DR region's pilot light is): then nothing can answer, and nothing untested
+   can serve either;
 2. when ``APPROVAL_PARAMETER`` is set (production's approval gate), waits for an operator
    (`make approve`) to write the green revision's ARN into that SSM parameter, returning
    ``IN_PROGRESS`` so ECS calls again; after ``APPROVAL_TIMEOUT_SECONDS`` it returns
@@ -114,8 +117,8 @@ def _parse(event: Any) -> Event:
     return Event(str(details["targetServiceRevisionArn"]), event.get("resourceArn"), state)
 
 
-def _first_deployment(deployment: object, revision: str) -> bool:
-    """Whether ECS describes `deployment` (of `revision`) as replacing no revision at all."""
+def _deployment(deployment: object, revision: str) -> dict[str, Any]:
+    """ECS's description of `deployment`, which must deploy `revision`."""
     if not isinstance(deployment, str) or ":service-deployment/" not in deployment:
         raise MalformedEvent(f"resourceArn is not a service deployment ARN: {deployment!r}")
     answer = _client("ecs").describe_service_deployments(serviceDeploymentArns=[deployment])
@@ -125,7 +128,19 @@ def _first_deployment(deployment: object, revision: str) -> bool:
     target = found[0].get("targetServiceRevision", {}).get("arn")
     if target != revision:
         raise LookupFailed(f"{deployment} deploys {target!r}, not {revision}")
-    return not found[0].get("sourceServiceRevisions")
+    return dict(found[0])
+
+
+def _first_deployment(deployment: object, revision: str) -> bool:
+    """Whether ECS describes `deployment` (of `revision`) as replacing no revision at all."""
+    return not _deployment(deployment, revision).get("sourceServiceRevisions")
+
+
+def _runs_no_task(deployment: object, revision: str) -> bool:
+    """Whether the green revision asks for and runs no task (a service at desired count 0, such
+    as the DR region's pilot light): its test listener has nothing behind it to answer."""
+    target = _deployment(deployment, revision).get("targetServiceRevision", {})
+    return bool(target.get("requestedTaskCount") == 0 and target.get("runningTaskCount") == 0)
 
 
 def _approved(parameter: str, revision: str) -> bool:
@@ -141,9 +156,13 @@ def evaluate(event: Any, settings: Settings, now: float) -> dict[str, Any]:
         # First call for this deployment: the smoke test decides.
         results = (smoke.probe(settings.test_url, c, settings.timeout) for c in settings.checks)
         failures = [failure for failure in results if failure]
-        if failures:
+        if not failures:
+            passed = f"smoke test of {revision} passed ({len(settings.checks)} checks)"
+        elif _runs_no_task(parsed.deployment, revision):
+            # Nothing answers because nothing runs: no task can serve what was not tested.
+            passed = f"{revision} runs no task (desired count 0): nothing to smoke-test"
+        else:
             return _result(FAILED, f"smoke test of {revision} failed: " + "; ".join(failures))
-        passed = f"smoke test of {revision} passed ({len(settings.checks)} checks)"
         if settings.approval_parameter is None:
             return _result(SUCCEEDED, passed)
         if _first_deployment(parsed.deployment, revision):

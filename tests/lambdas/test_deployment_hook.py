@@ -181,6 +181,9 @@ class Ecs:
     error: str | None = None  # an error code ECS answers with instead
     missing: bool = False  # ECS lists the deployment under failures
     lookups: int = 0
+    # The green revision's tasks: asked for, running (the DR pilot light: 0 and 0).
+    requested: int = 2
+    running: int = 2
 
     def client(self) -> Any:
         """A real ECS client whose one call is answered here, request and answer both checked
@@ -200,11 +203,16 @@ class Ecs:
         if self.missing:
             return {"serviceDeployments": [], "failures": [{"arn": DEPLOYMENT, "reason": "MISSING"}]}
         tasks = {"requestedTaskCount": 2, "runningTaskCount": 2, "pendingTaskCount": 0}
+        green = {
+            "requestedTaskCount": self.requested,
+            "runningTaskCount": self.running,
+            "pendingTaskCount": 0,
+        }
         deployment: dict[str, Any] = {
             "serviceDeploymentArn": DEPLOYMENT,
             "serviceArn": SERVICE,
             "clusterArn": CLUSTER,
-            "targetServiceRevision": {"arn": self.target, **tasks},
+            "targetServiceRevision": {"arn": self.target, **green},
             "status": "IN_PROGRESS",
             "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
         }
@@ -530,7 +538,8 @@ def test_smoke_failure_fails_without_reading_the_approval(
     monkeypatch.setattr(hook, "_client", recording_client)
     stub.routes["/health"] = Reply(503)
     assert hook.handler(_event()) == {"hookStatus": "FAILED"}
-    assert clients == []
+    # ECS only, to ask whether the green revision runs any task (it runs 2).
+    assert clients == ["ecs"]
     assert "GET /health: status 503, expected 200" in _reason(caplog)
 
 
@@ -548,10 +557,53 @@ def test_empty_approval_parameter_means_no_gate(stub: Stub, monkeypatch: pytest.
     assert hook.handler(_event()) == {"hookStatus": "SUCCEEDED"}
 
 
-def test_without_the_gate_ecs_is_never_asked(stub: Stub, ecs: Ecs) -> None:
-    """Dev and staging: the hook needs no ECS permission at all."""
+def test_without_the_gate_a_passing_smoke_test_asks_ecs_nothing(stub: Stub, ecs: Ecs) -> None:
+    """Dev and staging: ECS is asked only when the smoke test fails."""
     assert hook.handler(_event()) == {"hookStatus": "SUCCEEDED"}
     assert ecs.lookups == 0
+
+
+# --- a service at desired count 0 (the DR region's pilot light) --------------------------------
+
+
+def test_a_revision_running_no_task_has_nothing_to_smoke_test(
+    stub: Stub, ecs: Ecs, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pilot light deploys each release at 0 tasks: its test listener has no target, so the
+    smoke test cannot pass, and no task will serve what it could not test."""
+    ecs.requested = ecs.running = 0
+    stub.routes["/health"] = Reply(503)
+    assert hook.handler(_event()) == {"hookStatus": "SUCCEEDED"}
+    assert ecs.lookups == 1
+    assert _reason(caplog) == f"{REVISION} runs no task (desired count 0): nothing to smoke-test"
+
+
+@pytest.mark.parametrize(("requested", "running"), [(0, 1), (1, 0), (2, 2)])
+def test_a_failed_smoke_test_with_any_task_fails(
+    stub: Stub, ecs: Ecs, caplog: pytest.LogCaptureFixture, requested: int, running: int
+) -> None:
+    ecs.requested, ecs.running = requested, running
+    stub.routes["/health"] = Reply(503)
+    assert hook.handler(_event()) == {"hookStatus": "FAILED"}
+    assert "GET /health: status 503, expected 200" in _reason(caplog)
+
+
+def test_a_revision_running_no_task_still_waits_for_the_gate(gate: Any, stub: Stub, ecs: Ecs) -> None:
+    """Production scaled to 0: no smoke test, but a release it later scales up is still approved."""
+    ecs.requested = ecs.running = 0
+    stub.routes["/health"] = Reply(503)
+    first = hook.handler(_event())
+    assert first["hookStatus"] == "IN_PROGRESS"
+    _approve(gate, REVISION)
+    assert hook.handler(_event(hookDetails=first["hookDetails"])) == {"hookStatus": "SUCCEEDED"}
+
+
+def test_ecs_failing_to_answer_after_a_failed_smoke_test_fails(
+    stub: Stub, ecs: Ecs, caplog: pytest.LogCaptureFixture
+) -> None:
+    ecs.error = "AccessDeniedException"
+    stub.routes["/health"] = Reply(503)
+    assert hook.handler(_event()) == {"hookStatus": "FAILED"}
 
 
 # --- a service's first deployment (its creation) ----------------------------------------------
@@ -577,7 +629,8 @@ def test_first_deployment_failing_the_smoke_test_fails(gate: Any, stub: Stub, ec
     ecs.sources = []
     stub.routes["/health"] = Reply(503, "ok")
     assert hook.handler(_event()) == {"hookStatus": "FAILED"}
-    assert ecs.lookups == 0, "nothing unproven is let through, first deployment or not"
+    # Asked only whether the green tasks run (they do): nothing unproven is let through.
+    assert ecs.lookups == 1
 
 
 def test_later_deployment_waits_until_approved(gate: Any, stub: Stub, ecs: Ecs) -> None:

@@ -544,6 +544,39 @@ PINS = (
         ),
         reason=OWN_DEPLOYMENTS,
     ),
+    Pin(
+        stages=("dev",),
+        paths=("services/BotDeployment/HookPolicy",),
+        # Every hook, gate or not, asks ECS whether a revision failing its smoke test runs a task.
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{account}:service-deployment/clever-better-dev/bot/*]",
+        ),
+        reason=OWN_DEPLOYMENTS,
+    ),
+    Pin(
+        stages=("dev",),
+        paths=("services/MlServiceDeployment/HookPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{account}:service-deployment/clever-better-dev/ml-service/*]",
+        ),
+        reason=OWN_DEPLOYMENTS,
+    ),
+    Pin(
+        stages=("staging",),
+        paths=("services/BotDeployment/HookPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{account}:service-deployment/clever-better-staging/bot/*]",
+        ),
+        reason=OWN_DEPLOYMENTS,
+    ),
+    Pin(
+        stages=("staging",),
+        paths=("services/MlServiceDeployment/HookPolicy",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{account}:service-deployment/clever-better-staging/ml-service/*]",
+        ),
+        reason=OWN_DEPLOYMENTS,
+    ),
 )
 
 # The drift check (components/monitoring/drift.py) where the monitoring stack holds it as

@@ -106,7 +106,7 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
         elif re.search(rf"/{OUR_FUNCTIONS}Policy$", path):
             assert re.search(
                 r"\[Resource::(\*|arn:aws:ec2:us-(east-1|west-2):\d{12}:(network-interface/\*|\*/\*)"
-                r"|arn:aws:ecs:us-(east-1|west-2):\d{12}:service-deployment/clever-better-prod/(bot|ml-service)/\*"
+                r"|arn:aws:ecs:us-(east-1|west-2):\d{12}:service-deployment/clever-better-[a-z]+/(bot|ml-service)/\*"
                 # the alarm router's one secret, by the suffix Secrets Manager adds to its name
                 r"|arn:aws:secretsmanager:us-east-1:\d{12}:secret:clever-better/[a-z]+/alerting-\?{6})\]$",
                 rule,

@@ -420,12 +420,23 @@ def test_new_image_tag_touches_only_task_definitions(
 PRODUCTION_ECS = "arn:aws:ecs:us-east-1:333333333333"
 
 
-@pytest.mark.parametrize("env", sorted(PREFIXES))
+# Each environment's account and cluster, as the hooks' ECS grants spell them.
+HOOK_ECS = {
+    "dev": ("arn:aws:ecs:us-east-1:111111111111", "clever-better-dev"),
+    "staging": ("arn:aws:ecs:us-east-1:222222222222", "clever-better-staging"),
+    "production": (PRODUCTION_ECS, "clever-better-prod"),
+    "production-dr": ("arn:aws:ecs:us-west-2:333333333333", "clever-better-prod"),
+}
+
+
+@pytest.mark.parametrize("env", sorted(HOOK_ECS))
 def test_hook_may_describe_only_its_own_deployments(templates: dict[str, Any], env: str) -> None:
-    """With the approval gate, the hook asks ECS whether a deployment is the service's first:
-    DescribeServiceDeployments on its own service and that service's deployments only (the
-    action authorizes on both). Without the gate, the hook has no ECS permission at all."""
-    template = _template(templates, env)
+    """Every hook asks ECS about its deployment: whether a green revision that failed its smoke
+    test runs any task (the DR pilot light runs none) and, behind the gate, whether it is the
+    service's first. DescribeServiceDeployments on its own service and that service's
+    deployments only (the action authorizes on both)."""
+    name = "clever-better-prod-dr-services" if env == "production-dr" else f"{PREFIXES[env]}-services"
+    template = templates[name]
     policies = {
         key: p["Properties"]["PolicyDocument"]["Statement"]
         for key, p in resources(template, "AWS::IAM::ManagedPolicy").items()
@@ -440,16 +451,24 @@ def test_hook_may_describe_only_its_own_deployments(templates: dict[str, Any], e
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("ecs:") for a in actions):
                 granted[key.startswith("Bot")] = (actions, sorted(statement["Resource"]))
-    if not APPROVAL_GATE[env]:
-        assert granted == {}
-        return
+    arn, cluster = HOOK_ECS[env]
     assert granted == {
         service == "bot": (
             ["ecs:DescribeServiceDeployments"],
-            [
-                f"{PRODUCTION_ECS}:service-deployment/clever-better-prod/{service}/*",
-                f"{PRODUCTION_ECS}:service/clever-better-prod/{service}",
-            ],
+            [f"{arn}:service-deployment/{cluster}/{service}/*", f"{arn}:service/{cluster}/{service}"],
         )
         for service in BLUE_GREEN
     }
+
+
+def test_the_pilot_light_deploys_without_the_approval_gate(templates: dict[str, Any]) -> None:
+    """It deploys, at 0 tasks, the release production's gate let through in the same deploy."""
+    template = templates["clever-better-prod-dr-services"]
+    hooks = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "deployment-hook" in f["Properties"]["FunctionName"]
+    ]
+    assert len(hooks) == 2 and not any("APPROVAL_PARAMETER" in v for v in hooks)
+    parameters = [p["Properties"]["Name"] for p in resources(template, "AWS::SSM::Parameter").values()]
+    assert parameters == ["/clever-better/prod/trading/halted"]

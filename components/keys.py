@@ -11,6 +11,7 @@ from constructs import Construct
 
 from components.context import Replica
 from config.model import EnvironmentConfig
+from config.names import DR_DATA_KEY_OUTPUT
 
 
 def encryption_key(
@@ -90,10 +91,6 @@ def allow_secret_replication(key: kms.Key, *, regions: Sequence[str]) -> None:
             },
         )
     )
-
-
-# The output of the DR data stack that names its key; production's stacks read it.
-DR_DATA_KEY_OUTPUT = "DataKeyArn"
 
 
 def dr_replica(scope: Construct, config: EnvironmentConfig) -> Replica | None:

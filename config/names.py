@@ -24,6 +24,9 @@ UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "al
 # (security.account_baseline); one per account and region.
 AUDIT_UNIT = "audit"
 DR_UNITS = ("network", "data", "registry", "services", "audit")
+# The output of the DR data stack that names its key: production's stacks read it, and
+# make dr-failover encrypts the restored instance's Performance Insights with it.
+DR_DATA_KEY_OUTPUT = "DataKeyArn"
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 # The fields of `clever-better/{token}/betfair`; the bot gets each as BETFAIR_{FIELD}.

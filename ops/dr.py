@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.model import SERVICES, SmokeCheck
-from config.names import DB_ADMIN_USER
+from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT
 from lambdas.deployment_hook import smoke
 from ops.core import (
     Call,
@@ -320,6 +320,18 @@ def point_database(f: Failover) -> None:
     if not ctx.dry_run:
         secret = f.clients("secretsmanager").get_secret_value(SecretId=names.secret("database-admin"))
         password = _password(secret.get("SecretString"), names.secret("database-admin"))
+    # Performance Insights as in the primary, under the DR data key (a restore cannot turn it
+    # on; enhanced monitoring would need a role the standby does not hold).
+    key = stack_outputs(ctx, "data", dr=True).get(DR_DATA_KEY_OUTPUT)
+    insights = (
+        {
+            "EnablePerformanceInsights": True,
+            "PerformanceInsightsKMSKeyId": key,
+            "PerformanceInsightsRetentionPeriod": config.database.performance_insights_retention_days,
+        }
+        if key
+        else {}
+    )
     f.run(
         Call(
             "rds",
@@ -329,6 +341,7 @@ def point_database(f: Failover) -> None:
                 "MasterUserPassword": password,
                 "BackupRetentionPeriod": config.backup.retention_days,
                 "PreferredBackupWindow": config.backup.window,
+                **insights,
                 "ApplyImmediately": True,
             },
         )

@@ -7,9 +7,10 @@ from components.data import Database
 from components.data.backup import DatabaseBackups, RestoreTest, backup_vault
 from components.data.buckets import DataBuckets
 from components.data.standby import StandbyDatabase
-from components.keys import DR_DATA_KEY_OUTPUT, allow_secret_replication, dr_replica
+from components.keys import allow_secret_replication, dr_replica
 from components.network import Network
 from config.model import EnvironmentConfig
+from config.names import DR_DATA_KEY_OUTPUT
 from stacks.base import CleverBetterStack
 
 

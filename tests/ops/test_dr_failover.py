@@ -193,6 +193,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
                 "DbSubnetGroupName": "standby",
                 "DbSecurityGroupId": group,
                 "DbParameterGroupName": "standby-pg17",
+                "DataKeyArn": f"arn:aws:kms:{DR}:{ACCOUNT}:key/dr",
             },
         )
         boto3.client("secretsmanager", region_name=DR).create_secret(
@@ -274,10 +275,13 @@ def test_dry_run_prints_every_step_and_changes_nothing(
     ):
         assert part in restore, part
     modify = next(line for line in lines if "modify-db-instance" in line)
+    # Performance Insights as in the primary, under the DR data key (a restore cannot set it).
     assert modify == (
         "[dry-run] aws rds modify-db-instance --db-instance-identifier clever-better-prod "
         "--master-user-password '<redacted>' --backup-retention-period 30 "
-        "--preferred-backup-window 02:00-03:00 --apply-immediately --region us-west-2"
+        "--preferred-backup-window 02:00-03:00 --enable-performance-insights "
+        f"--performance-insights-kms-key-id arn:aws:kms:us-west-2:{ACCOUNT}:key/dr "
+        "--performance-insights-retention-period 31 --apply-immediately --region us-west-2"
     )
     assert (
         "[dry-run] aws rds register-db-proxy-targets --db-proxy-name clever-better-prod "

@@ -741,10 +741,21 @@ class DisasterRecoveryConfig:
 
     region: str
     network: NetworkConfig
+    # The bot image's read-only data check (make dr-failover, verify): a one-off task of the
+    # bot's task definition in the DR region with INTEGRITY_NOT_BEFORE set to the recovery point
+    # (ISO 8601, UTC); it exits 0 when the newest rows reach that point, else non-zero.
+    integrity_command: tuple[str, ...] = ("integrity-check",)
 
     def validate(self, check: Check) -> None:
         check(self.region in REGIONS, "region", self.region, f"expected one of {', '.join(REGIONS)}")
         self.network.validate(check.at("network"))
+        check(
+            len(self.integrity_command) >= 1
+            and all(isinstance(a, str) and a for a in self.integrity_command),
+            "integrity_command",
+            self.integrity_command,
+            "expected a non-empty list of non-empty strings",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -192,6 +192,11 @@ class Names:
         """Runbook: `clever-better-prod-manual-$(date +%Y%m%d)`."""
         return f"{self.prefix}-manual-{date}"
 
+    def failback_snapshot(self, stamp: str) -> str:
+        """`make dr-failback`'s snapshot of the DR instance: `clever-better-prod-failback-YYYYMMDD-HHMM`,
+        stamped with that instance's creation (one per failover, found again on a re-run)."""
+        return f"{self.prefix}-failback-{stamp}"
+
     def predeploy_snapshot(self, stamp: str, attempt: int = 1) -> str:
         """The pre-deployment snapshot, `stamp` as YYYYMMDD-HHMMSS; `-2`, `-3`, ... when a
         snapshot of that second already exists (two deploys never collide)."""

@@ -11,7 +11,8 @@
 3. point it: the master password from the DR replica of its secret (a snapshot predating a
    rotation holds an older one), backups as in the primary, and the DR RDS Proxy's target;
 4. scale the DR services to production's desired counts and wait until they are stable;
-5. verify: the DR load balancer's targets and the smoke checks through it;
+5. verify: the DR load balancer's targets, the smoke checks through it, and the bot image's
+   read-only data check (the newest rows reach the recovery point);
 6. DNS: confirm Route 53's failover, or make (or print) the change.
 
 Each step prints what it did, its duration and the running total. Nothing here changes the
@@ -32,7 +33,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.model import SERVICES, SmokeCheck
-from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT
+from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT, MIGRATION_SERVICE
 from lambdas.deployment_hook import smoke
 from ops.core import (
     Call,
@@ -62,6 +63,10 @@ PURPOSE = "dr-failover"
 # An RDS instance in these states is on its way to `available`: wait for it.
 RESTORING = frozenset({"creating", "backing-up", "modifying", "configuring-enhanced-monitoring", "rebooting"})
 PROXY_TARGET_READY = "AVAILABLE"
+INTEGRITY_WAIT = timedelta(minutes=15)
+INTEGRITY_STARTED_BY = "dr-integrity"
+# One-off tasks run the bot's image, as migrations do.
+CHECK_SERVICE = MIGRATION_SERVICE
 ECS_COUNT = "ecs:service:DesiredCount"
 ROUTE53_HEALTHY_SHARE = 0.18
 
@@ -517,6 +522,7 @@ def verify(f: Failover) -> None:
         ctx.out(
             f"[dry-run] would check {balancer['DNSName']}'s targets (now {healthy} healthy) and smoke checks"
         )
+        _integrity(f)
         return
     if not healthy or len(states) != healthy:
         raise OpsError(
@@ -532,6 +538,70 @@ def verify(f: Failover) -> None:
                 f"smoke check through the DR load balancer failed: {failure}; re-run to verify again"
             )
         ctx.out(f"ok   GET https://{ctx.config.domain_name}{check.path} via {balancer['DNSName']}")
+    _integrity(f)
+
+
+def _integrity(f: Failover) -> None:
+    """The bot image's read-only check that the restored data reaches the recovery point: a
+    one-off task of the bot's task definition, in the bot service's network, its exit code the
+    verdict (disaster_recovery.integrity_command; logs in the bot's group)."""
+    ctx, names = f.ctx, f.names
+    dr = ctx.config.disaster_recovery
+    assert dr is not None
+    point = _tag(f.instance() or {}, "RestoredTo") or (when(f.point.time) if f.point else None)
+    if point is None:
+        raise OpsError(
+            f"{names.db_instance} in {f.region} has no RestoredTo tag: the recovery point is unknown"
+        )
+    network = _services(f)[CHECK_SERVICE].get("networkConfiguration") or {}
+    started = f.run(
+        Call(
+            "ecs",
+            "RunTask",
+            {
+                "cluster": names.cluster,
+                "taskDefinition": names.task_family(CHECK_SERVICE),
+                "launchType": "FARGATE",
+                "startedBy": INTEGRITY_STARTED_BY,
+                "networkConfiguration": network,
+                "overrides": {
+                    "containerOverrides": [
+                        {
+                            "name": CHECK_SERVICE,
+                            "command": list(dr.integrity_command),
+                            "environment": [{"name": "INTEGRITY_NOT_BEFORE", "value": point}],
+                        }
+                    ]
+                },
+            },
+        )
+    )
+    if ctx.dry_run:
+        return
+    tasks = started.get("tasks") or []
+    if started.get("failures") or not tasks:
+        raise OpsError(f"RunTask did not start the data integrity check: {started.get('failures')}")
+    arn = str(tasks[0]["taskArn"])
+    task_id = arn.rsplit("/", 1)[-1]
+    logs = (
+        f"aws logs tail {names.service_log_group(CHECK_SERVICE)} --log-stream-name-prefix "
+        f"{CHECK_SERVICE}/{CHECK_SERVICE}/{task_id} --region {f.region}"
+    )
+    ecs = f.clients("ecs")
+
+    def stopped() -> str | None:
+        (task,) = ecs.describe_tasks(cluster=names.cluster, tasks=[arn])["tasks"]
+        if task.get("lastStatus") != "STOPPED":
+            return None
+        codes = [c.get("exitCode") for c in task.get("containers", []) if c.get("name") == CHECK_SERVICE]
+        if codes != [0]:
+            raise OpsError(
+                f"data integrity check {task_id} exited with {codes[0] if codes else 'no exit code'}: "
+                f"the restored data may not reach {point}; read its log: {logs}"
+            )
+        return f"data integrity check {task_id}: the restored data reaches {point}"
+
+    f.wait("the data integrity check", INTEGRITY_WAIT, stopped, f"it keeps running; read its log: {logs}")
 
 
 # --- 6. DNS ----------------------------------------------------------------------------------------
@@ -594,7 +664,7 @@ STEPS = (
     Step("restore", "the database in the DR region", restore, RESTORE_TARGET),
     Step("point", "the restored database's password, backups and proxy target", point_database),
     Step("scale", "the DR services to production's desired counts", scale),
-    Step("verify", "the DR load balancer's targets and smoke checks", verify),
+    Step("verify", "the DR load balancer's targets, smoke checks and the data's integrity", verify),
     Step("dns", "the API name to the DR region", dns),
 )
 
@@ -715,7 +785,7 @@ def _snapshot_id(f: Failover) -> str:
     instance = f.instance()
     assert instance is not None
     created = instance.get("InstanceCreateTime") or f.ctx.now()
-    return f"{f.names.db_instance}-failback-{created:%Y%m%d-%H%M}"
+    return str(f.names.failback_snapshot(f"{created:%Y%m%d-%H%M}"))
 
 
 def _snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:

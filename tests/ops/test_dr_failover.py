@@ -48,7 +48,7 @@ def _stack(name: str, outputs: dict[str, str]) -> None:
     )
 
 
-def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> None:
+def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> str:
     """What the DR data stack's standby and the pilot light hold: the proxy without a target,
     the cluster with three services at zero, the public load balancer with a registered target."""
     # The standby's proxy as components/data/standby.py writes it (end-to-end IAM, no Auth, an
@@ -83,6 +83,7 @@ def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> None:
     assert rds.describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"] == []
     ecs = boto3.client("ecs", region_name=DR)
     ecs.create_cluster(clusterName="clever-better-prod")
+    tasks = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
     for service in ("bot", "ml-service", "data-ingestion"):
         ecs.register_task_definition(
             family=f"clever-better-prod-{service}",
@@ -93,6 +94,13 @@ def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> None:
             serviceName=service,
             taskDefinition=f"clever-better-prod-{service}",
             desiredCount=0,
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": subnets,
+                    "securityGroups": [tasks],
+                    "assignPublicIp": "DISABLED",
+                }
+            },
         )
     # The pilot light's ml-service scales on requests from zero (ApplicationService, standby).
     boto3.client("application-autoscaling", region_name=DR).register_scalable_target(
@@ -117,6 +125,7 @@ def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> None:
         Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
     )
+    return tasks  # the services' security group
 
 
 @pytest.fixture
@@ -200,8 +209,10 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             Name="clever-better/prod/database-admin",
             SecretString=json.dumps({"username": "clever_admin", "password": PASSWORD}),
         )
-        _dr_services(ec2, vpc, subnets)
+        tasks = _dr_services(ec2, vpc, subnets)
         yield {
+            "subnets": subnets,
+            "tasks_group": tasks,
             "rds": rds,
             "primary": primary,
             "probes": probes,
@@ -297,6 +308,26 @@ def test_dry_run_prints_every_step_and_changes_nothing(
         "--resource-id service/clever-better-prod/ml-service --scalable-dimension ecs:service:DesiredCount "
         "--min-capacity 2 --region us-west-2"
     ) in lines
+    # The bot image's data check, in the bot service's network, against the recovery point.
+    (check,) = [line for line in lines if "aws ecs run-task" in line]
+    network = {
+        "awsvpcConfiguration": {
+            "subnets": world["subnets"],
+            "securityGroups": [world["tasks_group"]],
+            "assignPublicIp": "DISABLED",
+        }
+    }
+    assert re.fullmatch(
+        re.escape(
+            "[dry-run] aws ecs run-task --cluster clever-better-prod "
+            "--task-definition clever-better-prod-bot "
+            "--launch-type FARGATE --started-by dr-integrity --network-configuration "
+            f"'{json.dumps(network, separators=(',', ':'))}' "
+            """--overrides '{"containerOverrides":[{"name":"bot","command":["integrity-check"],"""
+            """"environment":[{"name":"INTEGRITY_NOT_BEFORE","value":"TIME"}]}]}' --region us-west-2"""
+        ).replace("TIME", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"),
+        check,
+    ), check
     # The instance is seconds old, so its replicated backups hold everything it has.
     assert "RPO of this failover: 0:00:0" in out and "(within the runbook's 1:00:00)" in out
     assert PASSWORD not in out
@@ -339,8 +370,11 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
     assert "[6/6] dns done in" in out
     assert PASSWORD not in out
     # Every change was made in the DR region; the primary's instance is as it was.
+    # The bot image's data check ran in the DR region against the recovery point.
+    restored_to = {t["Key"]: t["Value"] for t in restored["TagList"]}["RestoredTo"]
+    assert re.search(rf"data integrity check [\w-]+: the restored data reaches {re.escape(restored_to)}", out)
     changes = [line for line in out.splitlines() if line.startswith("+ aws")]
-    assert len(changes) == 7
+    assert len(changes) == 8
     assert all(line.endswith("--region us-west-2") for line in changes)
     (primary,) = world["primary"].describe_db_instances()["DBInstances"]
     assert primary["DBInstanceStatus"] == "available" and primary["DBInstanceClass"] == "db.r7g.large"
@@ -501,6 +535,33 @@ def test_unhealthy_targets_stop_the_verification(
         "error: step 5 (verify) stopped: load balancer clever-better-prod in us-west-2: "
         "0 of 0 targets healthy; see the bot's logs and re-run to verify again"
     )
+
+
+def test_a_failed_data_integrity_check_stops_the_verification(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emulator.services import ecs_api
+
+    settle = ecs_api._settle
+
+    def exit_3(task: Any) -> None:
+        settle(task)
+        for container in task.containers:
+            container.exitCode = 3
+
+    monkeypatch.setattr(ecs_api, "_settle", exit_3)
+    replicate(world)
+    assert failover() == 1
+    err = capsys.readouterr().err
+    match = re.match(
+        r"error: step 5 \(verify\) stopped: data integrity check ([\w-]+) exited with 3: the restored data "
+        r"may not reach (\S+); read its log: aws logs tail /ecs/clever-better-prod/bot "
+        r"--log-stream-name-prefix bot/bot/\1 --region us-west-2\. ",
+        err,
+    )
+    assert match, err
+    assert match.group(2) == {t["Key"]: t["Value"] for t in dr_instance(world)["TagList"]}["RestoredTo"]
+    assert "DNS" not in err and err.rstrip().endswith("it continues from this step")
 
 
 def test_without_the_dr_proxy_the_point_step_names_its_stack(

@@ -94,6 +94,8 @@ PROMISED: dict[str, dict[str, Any]] = {
         "network.interface_endpoints": "every-az",
         # The pilot light's proxy and hooks need them; one zone's keep the standby cheap.
         "disaster_recovery.network.interface_endpoints": "one-az",
+        # The bot image's read-only data check after a failover (the image contract).
+        "disaster_recovery.integrity_command": ("integrity-check",),
         "deployment.bake_time_minutes": 15,
         "deployment.approval_gate": True,
         "rotation.admin_days": 30,
@@ -286,6 +288,11 @@ BAD = {
         "production: disaster_recovery.network.interface_endpoints = 'none' is not allowed; expected "
         "every-az or one-az: the rotation functions, RDS Proxy and deployment hooks in this VPC send HTTPS "
         "only to its endpoints (Secrets Manager, KMS, ECS), never through NAT",
+    ),
+    "no DR data integrity command": (
+        lambda: _dr(PROD, integrity_command=()),
+        "production: disaster_recovery.integrity_command = () is not allowed; expected a non-empty list of "
+        "non-empty strings",
     ),
     "retention CloudWatch Logs does not allow": (
         lambda: _net(DEV, flow_log_retention_days=10),

@@ -127,7 +127,8 @@ TARGET_ENVIRONMENT = re.compile(r"-(dev|staging|production|prod)$")
 # Names that are in no template but derived from one (config/names.py, the runbook): kind ->
 # (the kind it derives from, regex suffixes). Literal, so that a renamed derivation fails here
 # rather than during an incident.
-SNAPSHOTS = (r"-manual-[0-9]{8}", r"-predeploy-[0-9]{8}-[0-9]{6}(-[0-9]+)?")  # make db-snapshot, deploys
+# make db-snapshot, deploys, make dr-failback
+SNAPSHOTS = (r"-manual-[0-9]{8}", r"-predeploy-[0-9]{8}-[0-9]{6}(-[0-9]+)?", r"-failback-[0-9]{8}-[0-9]{4}")
 DERIVED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     # the instance and the one a restore replaces (database rollback); a restore wherever the
     # instance's automated backups are (`make db-restore`, a point-in-time restore in us-west-2)
@@ -576,6 +577,7 @@ NAME_PLACEHOLDERS = {
     "ACCOUNT": r"[0-9]{12}",
     "YYYYMMDD": r"[0-9]{8}",
     "HHMMSS": r"[0-9]{6}",
+    "HHMM": r"[0-9]{4}",
     "…": r".+",
 }
 NAME_SPAN = re.compile(r"`(?:https://)?([^`\s]*clever-better[-/.][^`\s]*)`")

@@ -14,7 +14,17 @@ import shlex
 from pathlib import Path
 
 from config.names import MODEL_PREFIX
-from ops.core import Call, Command, Context, OpsError, create_snapshot, db_instance, flag, stack_outputs
+from ops.core import (
+    Call,
+    Command,
+    Context,
+    OpsError,
+    create_snapshot,
+    db_instance,
+    flag,
+    restore_beside,
+    stack_outputs,
+)
 
 
 def db_snapshot(ctx: Context, args: argparse.Namespace) -> None:
@@ -39,25 +49,7 @@ def db_restore(ctx: Context, args: argparse.Namespace) -> None:
     rds.describe_db_snapshots(DBSnapshotIdentifier=args.snapshot)  # fails clearly if missing
     if rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [target]}])["DBInstances"]:
         raise OpsError(f"{target} already exists; delete or rename it before restoring again")
-    ctx.run(
-        Call(
-            "rds",
-            "RestoreDBInstanceFromDBSnapshot",
-            {
-                "DBInstanceIdentifier": target,
-                "DBSnapshotIdentifier": args.snapshot,
-                "DBInstanceClass": source["DBInstanceClass"],
-                "DBSubnetGroupName": source["DBSubnetGroup"]["DBSubnetGroupName"],
-                "VpcSecurityGroupIds": [g["VpcSecurityGroupId"] for g in source["VpcSecurityGroups"]],
-                "DBParameterGroupName": source["DBParameterGroups"][0]["DBParameterGroupName"],
-                "MultiAZ": bool(source.get("MultiAZ")),
-                "PubliclyAccessible": False,
-                "CopyTagsToSnapshot": True,
-                "EnableIAMDatabaseAuthentication": True,
-                "DeletionProtection": True,
-            },
-        )
-    )
+    ctx.run(restore_beside(source, target, args.snapshot, tags=[]))
     if not ctx.dry_run:
         ctx.out(f"waiting for {target} to become available ...")
         rds.get_waiter("db_instance_available").wait(

@@ -203,6 +203,29 @@ def find_db_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
     return dict(instance)
 
 
+def restore_beside(source: dict[str, Any], target: str, snapshot: str, *, tags: list[dict[str, str]]) -> Call:
+    """RestoreDBInstanceFromDBSnapshot of `snapshot` as `target`, with `source`'s class, subnets,
+    security groups, parameter group and Multi-AZ (a restore never overwrites an instance)."""
+    return Call(
+        "rds",
+        "RestoreDBInstanceFromDBSnapshot",
+        {
+            "DBInstanceIdentifier": target,
+            "DBSnapshotIdentifier": snapshot,
+            "DBInstanceClass": source["DBInstanceClass"],
+            "DBSubnetGroupName": source["DBSubnetGroup"]["DBSubnetGroupName"],
+            "VpcSecurityGroupIds": [g["VpcSecurityGroupId"] for g in source["VpcSecurityGroups"]],
+            "DBParameterGroupName": source["DBParameterGroups"][0]["DBParameterGroupName"],
+            "MultiAZ": bool(source.get("MultiAZ")),
+            "PubliclyAccessible": False,
+            "CopyTagsToSnapshot": True,
+            "EnableIAMDatabaseAuthentication": True,
+            "DeletionProtection": True,
+            **({"Tags": tags} if tags else {}),
+        },
+    )
+
+
 def db_instance(ctx: Context) -> dict[str, Any]:
     """The environment's database, or the one line saying the data stack is not deployed."""
     instance = find_db_instance(ctx.clients("rds"), ctx.names.db_instance)

@@ -44,6 +44,7 @@ from ops.core import (
     find_db_instance,
     flag,
     newest,
+    restore_beside,
     stack_outputs,
     target_states,
     when,
@@ -913,26 +914,8 @@ def failback_restore(f: Failover) -> None:
             raise OpsError(
                 f"{names.db_instance} not found in {ctx.config.region}: its settings are the restore's"
             )
-        ctx.run(
-            Call(
-                "rds",
-                "RestoreDBInstanceFromDBSnapshot",
-                {
-                    "DBInstanceIdentifier": target,
-                    "DBSnapshotIdentifier": _snapshot_id(f),
-                    "DBInstanceClass": source["DBInstanceClass"],
-                    "DBSubnetGroupName": source["DBSubnetGroup"]["DBSubnetGroupName"],
-                    "VpcSecurityGroupIds": [g["VpcSecurityGroupId"] for g in source["VpcSecurityGroups"]],
-                    "DBParameterGroupName": source["DBParameterGroups"][0]["DBParameterGroupName"],
-                    "MultiAZ": bool(source.get("MultiAZ")),
-                    "PubliclyAccessible": False,
-                    "CopyTagsToSnapshot": True,
-                    "EnableIAMDatabaseAuthentication": True,
-                    "DeletionProtection": True,
-                    "Tags": [{"Key": "Purpose", "Value": FAILBACK}, {"Key": "Environment", "Value": ctx.env}],
-                },
-            )
-        )
+        tags = [{"Key": "Purpose", "Value": FAILBACK}, {"Key": "Environment", "Value": ctx.env}]
+        ctx.run(restore_beside(source, target, _snapshot_id(f), tags=tags))
     _wait_instance(f, rds, target, ctx.config.region)
 
 
@@ -959,23 +942,15 @@ def failback_swap(f: Failover) -> None:
     name, old, restored = names.db_instance, names.db_instance + "-old", names.restored_db_instance
     current = find_db_instance(rds, name)
     if _tag(current or {}, "Purpose") != FAILBACK:
-        if current is not None:
-            ctx.run(
-                Call(
-                    "rds",
-                    "ModifyDBInstance",
-                    {"DBInstanceIdentifier": name, "NewDBInstanceIdentifier": old, "ApplyImmediately": True},
-                )
-            )
-            _wait_instance(f, rds, old, where)
-        ctx.run(
-            Call(
-                "rds",
-                "ModifyDBInstance",
-                {"DBInstanceIdentifier": restored, "NewDBInstanceIdentifier": name, "ApplyImmediately": True},
-            )
-        )
-        _wait_instance(f, rds, name, where)
+        renames = [(name, old)] if current is not None else []
+        for before, after in [*renames, (restored, name)]:
+            change = {
+                "DBInstanceIdentifier": before,
+                "NewDBInstanceIdentifier": after,
+                "ApplyImmediately": True,
+            }
+            ctx.run(Call("rds", "ModifyDBInstance", change))
+            _wait_instance(f, rds, after, where)
     else:
         ctx.out(f"{name} in {where} is the DR region's data; {old} is the stale one")
     proxy = names.db_proxy

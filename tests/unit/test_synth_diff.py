@@ -382,8 +382,9 @@ def test_make_diff_end_to_end_refuses_then_takes_the_trailer(tmp_path: Path) -> 
     assert "## Acknowledged" in second.stdout and "## Refused" not in second.stdout
     # The estimate before and after, per environment (a renamed database costs the same).
     assert "| environment | before | after | change | unpriced |" in second.stdout
-    # The DR region's GuardDuty detector is usage-priced: listed, not counted.
-    assert "| production-dr | $51.45 | $51.45 | +$0.00 (+0.0%) | 1 |" in second.stdout
+    # The DR region's GuardDuty detector and the pilot light's Container Insights are
+    # usage-priced: listed, not counted.
+    assert "| production-dr | $186.00 | $186.00 | +$0.00 (+0.0%) | 2 |" in second.stdout
     assert (clone / "cdk.out.diff" / "report.md").read_text().startswith("# Synth-and-diff: ")
 
 

@@ -463,12 +463,13 @@ def scale(f: Failover) -> None:
         raise OpsError(f"{error} (running: {running()})") from None
 
 
-def _scaling_floors(f: Failover) -> None:
+def _scaling_floors(f: Failover, *, dark: bool = False) -> None:
     """The pilot light's auto scaling may go down to zero (a scale-in would undo the new counts):
-    give each scaled service production's minimum (ApplicationService: max(1, desired))."""
+    give each scaled service production's minimum (ApplicationService: max(1, desired)); with
+    `dark`, the pilot light's 0 again (at a minimum above 0 auto scaling would start tasks)."""
     cluster = f.names.cluster
     scaled = {
-        service: max(1, size.desired_count)
+        service: 0 if dark else max(1, size.desired_count)
         for service, size in f.ctx.config.services.items()
         if size.max_count is not None and size.max_count > size.desired_count
     }
@@ -483,7 +484,7 @@ def _scaling_floors(f: Failover) -> None:
             raise OpsError(
                 f"{service} has no auto scaling target in {f.region} ({resource_id}): {_not_deployed(f)}"
             )
-        if minimums[resource_id] >= floor:
+        if minimums[resource_id] == floor or (not dark and minimums[resource_id] > floor):
             f.ctx.out(f"{service}: scaling minimum already {minimums[resource_id]}")
             continue
         f.run(
@@ -987,6 +988,7 @@ def failback_resume(f: Failover) -> None:
                 {"DBProxyName": proxy, "DBInstanceIdentifiers": [names.db_instance]},
             )
         )
+    _scaling_floors(f, dark=True)
     _counts(f, f.region, dict.fromkeys(SERVICES, 0), what="pilot light dark")
     name = names.public_load_balancer
     try:

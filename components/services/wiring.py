@@ -100,7 +100,7 @@ class SecretReferences:
     @classmethod
     def replicas(cls, scope: Construct, *, config: EnvironmentConfig, key: kms.IKey) -> SecretReferences:
         """The replicas in `scope`'s region (the DR region), as the primary's secrets stack
-        names them in its outputs (`replica_value_outputs`)."""
+        names them in its outputs (`replica_value_output`, `replica_value_from`)."""
         names = config.names
 
         def replica(purpose: str, field: str | None = None) -> ecs.Secret:

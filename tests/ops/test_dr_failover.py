@@ -846,6 +846,11 @@ def test_failback_brings_the_data_home_and_the_pilot_light_dark(
     assert target["RdsResourceId"] == "clever-better-prod"
     assert counts(PRIMARY) == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
     assert counts(DR) == {"bot": 0, "ml-service": 0, "data-ingestion": 0}
+    # ml-service's scaling minimum back to the pilot light's 0 (at 2 auto scaling would restart it).
+    (scaling,) = boto3.client("application-autoscaling", region_name=DR).describe_scalable_targets(
+        ServiceNamespace="ecs"
+    )["ScalableTargets"]
+    assert scaling["MinCapacity"] == 0
     assert failed_over["rds"].describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"] == []
     # The DR copy stays until the data is verified.
     assert dr_instance(failed_over)["DBInstanceStatus"] == "available"

@@ -10,9 +10,11 @@ Context (all optional):
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -57,12 +59,41 @@ def add_compliance_checks(app: cdk.App) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
 
 
+def findings(report_file: Path) -> list[str]:
+    """The unacknowledged findings in a synth's validation report, as `Pack::Rule path`."""
+    if not report_file.exists():
+        return []
+    report = json.loads(report_file.read_text())
+    return [
+        f"{plugin['pluginName']}::{violation['ruleName']} {construct['constructPath']}"
+        for plugin in report.get("pluginReports", [])
+        if plugin.get("conclusion") == "failure"
+        for violation in plugin.get("violations", [])
+        for construct in violation.get("violatingConstructs", [])
+    ]
+
+
+def synthesize(app: cdk.App) -> None:
+    """Synthesize, and fail on any unacknowledged finding. Under the CDK CLI (the app runs in
+    "process" mode) a failed validation only sets the exit code of the jsii kernel's Node
+    process, not ours: the CLI would report success. So the report decides."""
+    assembly = app.synth()
+    found = findings(Path(assembly.directory) / "validation-report.json")
+    if found:
+        shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        sys.exit(
+            f"synth failed: {len(found)} unacknowledged cdk-nag finding(s): {shown}. "
+            f"Fix them or acknowledge each on its construct (components/nag.py); "
+            f"report: {assembly.directory}/validation-report.json"
+        )
+
+
 def main() -> None:
     try:
         app = create_app()
     except config.ConfigError as error:
         sys.exit(f"configuration error: {error}")
-    app.synth()
+    synthesize(app)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,24 @@ def test_nag_packs_fail_synth_on_a_finding(tmp_path: Path) -> None:
     assert "AwsSolutions-S10" in report and "NIST.800.53.R5-S3BucketSSLRequestsOnly" in report
 
 
+def test_under_the_cdk_cli_a_finding_still_fails_synth(tmp_path: Path) -> None:
+    """The CLI runs the app in "process" mode, where a failed validation only sets the exit code
+    of jsii's Node process and Python exits 0: `cdk synth` and `cdk deploy` would go on. app.py
+    reads the report instead, and exits non-zero with one line naming each finding."""
+    from app import add_compliance_checks, synthesize
+
+    app = cdk.App(outdir=str(tmp_path), context={"@aws-cdk/core:appMode": "process"})
+    stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    s3.Bucket(stack, "Unencrypted")
+    add_compliance_checks(app)
+    with pytest.raises(SystemExit) as exited:
+        synthesize(app)
+    message = str(exited.value)
+    assert message.startswith("synth failed: ") and "\n" not in message
+    assert "AwsSolutions::AwsSolutions-S10 Probe/Unencrypted/Resource" in message
+    assert f"report: {tmp_path}/validation-report.json" in message
+
+
 def test_acknowledgements_are_pinned(app: Any) -> None:
     """Exactly the reviewed (construct path, rule) pairs of tests/unit/acknowledgements.py, each
     with its reviewed reason: a new pair (even of a rule acknowledged elsewhere) fails until it is

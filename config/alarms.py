@@ -41,6 +41,27 @@ DEAD_LETTER_QUEUES: tuple[str, ...] = (DRIFT_CHECK_DLQ, ALARM_ROUTER_DLQ)
 # The P0 alarms that also halt trading (the alerting unit's trading-halt function; runbook
 # "Trading halt"): on ALARM only, beside their topic.
 HALTS_TRADING: tuple[str, ...] = ("daily-loss", "emergency-shutdown")
+# The P0/P1 alarms that also watch production's DR region (its monitoring stack in us-west-2):
+# the services, the database they reach and the alarm router there. Not there: the Route 53
+# health check (its metrics are in us-east-1 only), the backups, rotation and drift check (the
+# primary runs them) and the trail's security metrics (the primary's audit stack).
+DR_REGION_ALARMS: tuple[str, ...] = (
+    "emergency-shutdown",
+    "database-connection-failure",
+    "daily-loss",
+    "circuit-breaker-open",
+    "bot-unhealthy",
+    "ml-service-unhealthy",
+    "data-ingestion-unhealthy",
+    "error-rate",
+    "api-latency",
+    "bot-memory",
+    "ml-service-memory",
+    "data-ingestion-memory",
+    "ml-service-unavailable",
+    "betfair-auth-failure",
+    "alarm-router-dlq",
+)
 # The runbook's response times per severity ("Alert Thresholds and Escalation").
 RESPONSE = {"P0": "immediately", "P1": "within 15 minutes", "P2": "within 1 hour", "P3": "within 4 hours"}
 
@@ -91,6 +112,12 @@ class AlarmSpec:
     @property
     def window_minutes(self) -> int:
         return max(s.period_seconds for s in self.metrics.values()) * self.evaluation_periods // 60
+
+    @property
+    def disarmed_in_dr(self) -> bool:
+        """In the DR region, whether its actions wait for `make dr-failover`: silence is its
+        failure, and the pilot light is silent (no tasks, no targets) until a failover."""
+        return self.missing_data == "breaching"
 
     def condition(self) -> str:
         """`error rate > 5 % for 3 of 3 periods of 5 minutes`."""
@@ -672,6 +699,13 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     keys = [(r.id, r.severity) for r in result]
     assert len(set(keys)) == len(keys), "an alarm id has one row per severity"
     return result
+
+
+def dr_catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
+    """The rows production's DR region also alarms on: its P0 and P1 of DR_REGION_ALARMS."""
+    return tuple(
+        spec for spec in catalogue(cfg) if spec.severity in ("P0", "P1") and spec.id in DR_REGION_ALARMS
+    )
 
 
 # --- security (the audit trail's metric filters: components/security/baseline.py) -----------

@@ -23,7 +23,7 @@ UNITS = ("network", "data", "secrets", "registry", "services", "monitoring", "al
 # The account baseline's stack: only in the environment that owns its account's baseline
 # (security.account_baseline); one per account and region.
 AUDIT_UNIT = "audit"
-DR_UNITS = ("network", "data", "registry", "services", "audit")
+DR_UNITS = ("network", "data", "registry", "services", "monitoring", "alerting", "audit")
 # The output of the DR data stack that names its key: production's stacks read it, and
 # make dr-failover encrypts the restored instance's Performance Insights with it.
 DR_DATA_KEY_OUTPUT = "DataKeyArn"

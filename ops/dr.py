@@ -32,6 +32,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from config.alarms import dr_catalogue
 from config.model import SERVICES, SmokeCheck
 from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT, MIGRATION_SERVICE
 from lambdas.deployment_hook import smoke
@@ -130,8 +131,8 @@ class Failover:
 
 
 def _not_deployed(f: Failover, unit: str = "services") -> str:
-    """What to do when the DR region lacks a stack: the services (the pilot light), or the
-    data stack (the standby and its proxy)."""
+    """What to do when the DR region lacks a stack: the services (the pilot light), the data
+    stack (the standby and its proxy) or the monitoring stack (the pilot light's alarms)."""
     stack = f.names.stack(unit, dr=True)
     return f"stack {stack} is not deployed; deploy it (make deploy-production) and re-run"
 
@@ -433,6 +434,7 @@ def scale(f: Failover) -> None:
         else:
             ctx.out(f"{service}: desired count already {wanted[service]}")
     if ctx.dry_run:
+        _alarm_actions(f, armed=True)
         return
 
     def stable() -> str | None:
@@ -461,6 +463,34 @@ def scale(f: Failover) -> None:
         )
     except OpsError as error:
         raise OpsError(f"{error} (running: {running()})") from None
+    # Stable: silence is a failure again, and their alarms page.
+    _alarm_actions(f, armed=True)
+
+
+def _alarm_actions(f: Failover, *, armed: bool) -> None:
+    """Arm (or disarm) the DR region's alarms whose silence is their failure: the monitoring
+    stack creates them disarmed, since the dark pilot light would hold them in ALARM."""
+    names = [f.names.alarm(s.id, s.severity) for s in dr_catalogue(f.ctx.config) if s.disarmed_in_dr]
+    found = {
+        a["AlarmName"]: a.get("ActionsEnabled", True)
+        for page in f.clients("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNames=names)
+        for a in page.get("MetricAlarms", [])
+    }
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise OpsError(
+            f"alarm {', '.join(missing)} not found in {f.region}: {_not_deployed(f, 'monitoring')}"
+        )
+    state = "armed" if armed else "disarmed"
+    change = [n for n in names if found[n] != armed]
+    if not change:
+        f.ctx.out(f"alarms already {state}: {', '.join(names)}")
+        return
+    f.run(
+        Call("cloudwatch", "EnableAlarmActions" if armed else "DisableAlarmActions", {"AlarmNames": change})
+    )
+    if not f.ctx.dry_run:
+        f.ctx.out(f"alarms {state}: {', '.join(change)}")
 
 
 def _scaling_floors(f: Failover, *, dark: bool = False) -> None:
@@ -665,7 +695,7 @@ STEPS = (
     Step("assess", "the primary's health and the newest data in the DR region (the RPO)", assess),
     Step("restore", "the database in the DR region", restore, RESTORE_TARGET),
     Step("point", "the restored database's password, backups and proxy target", point_database),
-    Step("scale", "the DR services to production's desired counts", scale),
+    Step("scale", "the DR services to production's desired counts; their P0 health alarms armed", scale),
     Step("verify", "the DR load balancer's targets, smoke checks and the data's integrity", verify),
     Step("dns", "the API name to the DR region", dns),
 )
@@ -988,6 +1018,8 @@ def failback_resume(f: Failover) -> None:
                 {"DBProxyName": proxy, "DBInstanceIdentifiers": [names.db_instance]},
             )
         )
+    # Before the counts: at 0 tasks the health alarms would page.
+    _alarm_actions(f, armed=False)
     _scaling_floors(f, dark=True)
     _counts(f, f.region, dict.fromkeys(SERVICES, 0), what="pilot light dark")
     name = names.public_load_balancer

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from components.alerting import AlarmRouter, TradingHalt, alarm_topics
 from components.nag import acknowledge
 from components.network import Network
-from components.security import ApplicationSecrets
 from config.alarms import HALTS_TRADING
 from config.model import SEVERITIES, EnvironmentConfig
 from stacks.base import CleverBetterStack
@@ -16,11 +16,16 @@ from stacks.monitoring_stack import MonitoringStack
 class AlertingStack(CleverBetterStack):
     """Stateless, after monitoring: the severity topics' queues, the alarm router and its
     deliveries table, the on-call email topic. It subscribes to the monitoring stack's topics by
-    name and reads `clever-better/{token}/alerting` (the secrets stack) for the providers' keys."""
+    name and reads `clever-better/{token}/alerting` (the secrets stack) for the providers' keys.
+
+    With `dr`, production's DR region (`clever-better-prod-dr-alerting`): the same router and
+    halt under the same names, reading the alerting secret's replica (encrypted with the DR data
+    key) and halting through the pilot light's own halt parameter."""
 
     UNIT = "alerting"
     STATEFUL = False
     SUMMARY = "alarm router: severity queues, PagerDuty/Opsgenie and Slack, on-call email; trading halt"
+    DR_SUMMARY = "the DR region's alarm router and trading halt (the pilot light's alarms)"
 
     def __init__(
         self,
@@ -30,9 +35,11 @@ class AlertingStack(CleverBetterStack):
         config: EnvironmentConfig,
         monitoring: MonitoringStack,
         network: Network,
-        secrets: ApplicationSecrets,
+        secret_key: kms.IKey,
+        dr: bool = False,
     ) -> None:
-        super().__init__(scope, construct_id, config=config)
+        """`secret_key` encrypts the alerting secret in this region (the replica's: the DR data key)."""
+        super().__init__(scope, construct_id, config=config, dr=dr)
         names = config.names
         # The topics it subscribes to are the monitoring stack's.
         self.add_stack_dependency(monitoring)
@@ -62,7 +69,7 @@ class AlertingStack(CleverBetterStack):
             network=network,
             topics=alarm_topics(self, topic_names={s: names.alarm_topic(s) for s in SEVERITIES}),
             secret_arn=secret_arn,
-            secret_key_arn=secrets.key.key_arn,
+            secret_key_arn=secret_key.key_arn,
             alerting=config.alerting,
             pages=config.monitoring.pages,
         )
@@ -73,8 +80,9 @@ class AlertingStack(CleverBetterStack):
             network=network,
             alarm_ids=HALTS_TRADING,
             secret_arn=secret_arn,
-            secret_key_arn=secrets.key.key_arn,
+            secret_key_arn=secret_key.key_arn,
             dead_letters=self.router.dead_letters,
+            parameter_exists=dr,
         )
         for policy in (
             self.router.node.find_child("FunctionPolicy"),

@@ -34,6 +34,8 @@ class CleverBetterStack(cdk.Stack):
     UNIT: ClassVar[str]
     STATEFUL: ClassVar[bool]
     SUMMARY: ClassVar[str]
+    # The DR region's twin, where it differs.
+    DR_SUMMARY: ClassVar[str | None] = None
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, dr: bool = False
@@ -46,7 +48,10 @@ class CleverBetterStack(cdk.Stack):
             construct_id,
             stack_name=config.names.stack(unit, dr=dr),
             env=cdk.Environment(account=config.account, region=region),
-            description=f"Clever Better {config.name}{' DR' if dr else ''} {unit}: {self.SUMMARY}",
+            description=(
+                f"Clever Better {config.name}{' DR' if dr else ''} {unit}: "
+                f"{(self.DR_SUMMARY if dr else None) or self.SUMMARY}"
+            ),
             # Stateful stacks (network, data, secrets, registry) cannot be deleted by accident
             # in production.
             termination_protection=self.STATEFUL and config.termination_protection,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from components.monitoring import AlarmCatalogue, Dashboards, DriftCheck, LogQueries, PrimaryHealthCheck
+from components.monitoring.dashboards import DASHBOARDS
 from components.network import Network
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
@@ -13,7 +14,12 @@ class MonitoringStack(CleverBetterStack):
     """Stateless, deployed last: the alarm catalogue and its severity topics, the four
     dashboards, the log metric filters and saved queries, and the daily drift check. It reads
     the services stack's load balancers and target groups (their full names are
-    CloudFormation's to choose); everything else by name."""
+    CloudFormation's to choose); everything else by name.
+
+    With `dr`, production's DR region (`clever-better-prod-dr-monitoring`): the P0/P1 alarms of
+    `config.alarms.dr_catalogue` beside the pilot light, the infrastructure dashboard and the log
+    queries, under the primary's names. No health check (Route 53 is global: the primary's watches
+    the API name) and no drift check (the primary's checks its own stacks)."""
 
     UNIT = "monitoring"
     STATEFUL = False
@@ -21,6 +27,7 @@ class MonitoringStack(CleverBetterStack):
         "P0-P3 alarms and topics, four dashboards, log metric filters and queries, the drift check, "
         "the public endpoint's Route 53 health check"
     )
+    DR_SUMMARY = "P0/P1 alarms of the pilot light and their topics, the infrastructure dashboard, log queries"
 
     def __init__(
         self,
@@ -30,8 +37,9 @@ class MonitoringStack(CleverBetterStack):
         config: EnvironmentConfig,
         services: ServicesStack,
         network: Network,
+        dr: bool = False,
     ) -> None:
-        super().__init__(scope, construct_id, config=config)
+        super().__init__(scope, construct_id, config=config, dr=dr)
         names = config.names
         # The log groups the filters read are created by the services stack.
         self.add_stack_dependency(services)
@@ -39,16 +47,20 @@ class MonitoringStack(CleverBetterStack):
             "TopicsKey",
             alias=names.key_alias("alarms"),
             description=f"Encrypts {names.prefix}'s alarm topics and the drift check's log",
-            log_group_names=[names.lambda_log_group(names.drift_check_function)],
+            log_group_names=[] if dr else [names.lambda_log_group(names.drift_check_function)],
         )
         context = self.unit_context(key)
         edges = {"public": services.public, "internal": services.internal}
-        self.health = PrimaryHealthCheck(
-            self,
-            "PrimaryHealth",
-            name=names.api_health_check,
-            domain_name=config.domain_name,
-            check=config.deployment.smoke_checks[0],
+        self.health = (
+            None
+            if dr
+            else PrimaryHealthCheck(
+                self,
+                "PrimaryHealth",
+                name=names.api_health_check,
+                domain_name=config.domain_name,
+                check=config.deployment.smoke_checks[0],
+            )
         )
         dimensions = {
             "cluster": names.cluster,
@@ -58,15 +70,25 @@ class MonitoringStack(CleverBetterStack):
             # WAF publishes under the web ACL's metric name (its VisibilityConfig).
             "web_acl": names.waf_metric(),
             "region": self.region,
-            "health_check": self.health.health_check.health_check_id,
+            **({"health_check": self.health.health_check.health_check_id} if self.health else {}),
             **{f"{edge}_lb": lb.load_balancer.load_balancer_full_name for edge, lb in edges.items()},
             **{f"{edge}_blue": lb.blue.target_group_full_name for edge, lb in edges.items()},
             **{f"{edge}_green": lb.green.target_group_full_name for edge, lb in edges.items()},
         }
-        self.alarms = AlarmCatalogue(self, "Alarms", context=context, config=config, dimensions=dimensions)
+        self.alarms = AlarmCatalogue(
+            self, "Alarms", context=context, config=config, dimensions=dimensions, dr=dr
+        )
         self.logs = LogQueries(self, "Logs", config=config)
-        self.dashboards = Dashboards(self, "Dashboards", config=config, alarms=self.alarms)
+        self.dashboards = Dashboards(
+            self,
+            "Dashboards",
+            config=config,
+            alarms=self.alarms,
+            kinds=("infrastructure",) if dr else DASHBOARDS,
+        )
         # Daily, every stack of the environment in this region: the P3 configuration-drift alarm.
-        self.drift = DriftCheck(
-            self, "DriftCheck", context=context, network=network, stack_names=names.stacks()
+        self.drift = (
+            None
+            if dr
+            else DriftCheck(self, "DriftCheck", context=context, network=network, stack_names=names.stacks())
         )

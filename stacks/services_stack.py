@@ -152,7 +152,8 @@ class ServicesStack(CleverBetterStack):
             per_task_per_minute=deployment.ml_requests_per_task_per_minute,
         )
         if dr:
-            # The bot reads it by name in its own region; the primary's is the alerting stack's.
+            # The bot reads it by name in its own region; the primary's is the alerting stack's
+            # (the DR alerting stack's halt writes this one, by name).
             halt_parameter(self, "TradingHaltParameter", names=names)
         self.migration = (
             MigrationTask(self, "Migration", inputs=inputs, database=database)

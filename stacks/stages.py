@@ -46,7 +46,7 @@ class EnvironmentStage(cdk.Stage):
             config=config,
             monitoring=self.monitoring,
             network=self.network.network,
-            secrets=self.secrets.secrets,
+            secret_key=self.secrets.secrets.key,
         )
         # One per account: only where this environment owns the account's baseline.
         self.audit = AuditStack(self, "audit", config=config) if config.security.account_baseline else None
@@ -79,6 +79,19 @@ class DisasterRecoveryStage(cdk.Stage):
             buckets=self.data.buckets,
             secrets=None,
             images=self.registry.replicas,
+            dr=True,
+        )
+        # The pilot light's P0/P1 alarms, routed and halting as in the primary region.
+        self.monitoring = MonitoringStack(
+            self, "monitoring", config=config, services=self.services, network=self.network.network, dr=True
+        )
+        self.alerting = AlertingStack(
+            self,
+            "alerting",
+            config=config,
+            monitoring=self.monitoring,
+            network=self.network.network,
+            secret_key=self.data.key,
             dr=True,
         )
         self.audit = (

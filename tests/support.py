@@ -26,12 +26,13 @@ _PREFIXES = {
 }
 # The DR region holds the network, data, registry and services units (secrets and images are
 # replicated into it; the registry unit there holds the replicas' settings; services is the
-# pilot light), and the account baseline's regional half (GuardDuty, AWS Config).
+# pilot light), its monitoring and alerting, and the account baseline's regional half
+# (GuardDuty, AWS Config).
 STACKS = {
     f"{prefix}-{unit}": where
     for prefix, where in _PREFIXES.items()
     for unit in UNITS
-    if not (prefix.endswith("-dr") and unit in ("secrets", "monitoring", "alerting", "access"))
+    if not (prefix.endswith("-dr") and unit in ("secrets", "access"))
 }
 
 

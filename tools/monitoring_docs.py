@@ -17,7 +17,14 @@ sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402 - after the path, as a script
 from config import metrics  # noqa: E402
-from config.alarms import DEPLOYMENT_ALARM_SEVERITY, HALTS_TRADING, RESPONSE, AlarmSpec, catalogue  # noqa: E402
+from config.alarms import (  # noqa: E402
+    DEPLOYMENT_ALARM_SEVERITY,
+    HALTS_TRADING,
+    RESPONSE,
+    AlarmSpec,
+    catalogue,
+    dr_catalogue,
+)
 from config.model import ENVIRONMENTS, EnvironmentConfig  # noqa: E402
 from config.names import Names  # noqa: E402
 
@@ -156,6 +163,21 @@ def alarms_doc(configs: Sequence[EnvironmentConfig]) -> str:
         "## Other environments\n",
         *paging,
         *(differences or ["Dev and staging use the same thresholds."]),
+        "",
+    ]
+    dr_rows = dr_catalogue(production)
+    lines += [
+        "## Production's DR region\n",
+        f"`{production.names.stack('monitoring', dr=True)}` creates these P0/P1 alarms beside the pilot",
+        "light, under the same names in the DR region; its own alarm router and trading halt",
+        f"(`{production.names.stack('alerting', dr=True)}`) route them as in the primary region. Marked "
+        "*disarmed*:",
+        "created with their actions off, since the dark pilot light would hold them in ALARM;",
+        "`make dr-failover` arms them once the services are stable, `make dr-failback` disarms them.\n",
+        *(
+            f"- `{spec.id}` ({spec.severity}){' *disarmed*' if spec.disarmed_in_dr else ''}"
+            for spec in dr_rows
+        ),
         "",
     ]
     lines += [

@@ -61,11 +61,19 @@ class TradingHalt(Construct):
         secret_arn: str,
         secret_key_arn: str,
         dead_letters: sqs.IQueue,
+        parameter_exists: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         names = context.names
         stack = cdk.Stack.of(self)
-        self.parameter = halt_parameter(self, "Parameter", names=names)
+        # `parameter_exists`: another stack of the region made it (the DR region's pilot light).
+        self.parameter: ssm.IStringParameter = (
+            ssm.StringParameter.from_string_parameter_name(
+                self, "Parameter", string_parameter_name=names.trading_halt_parameter
+            )
+            if parameter_exists
+            else halt_parameter(self, "Parameter", names=names)
+        )
         security_group = https_out_security_group(
             self,
             "SecurityGroup",

@@ -22,8 +22,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from components.context import UnitContext
+from components.nag import acknowledge
 from components.naming import pascal
-from config.alarms import HALTS_TRADING, AlarmSpec, Stat, catalogue, security_event_rules
+from config.alarms import HALTS_TRADING, AlarmSpec, Stat, catalogue, dr_catalogue, security_event_rules
 from config.model import PAGING_SEVERITIES, SEVERITIES, EnvironmentConfig, Severity
 
 # On each severity topic: whether its alarms page on-call (P0 and P1 where monitoring.pages).
@@ -45,13 +46,23 @@ def dashboard_url(region: str, name: str) -> str:
     )
 
 
-def description(spec: AlarmSpec, *, config: EnvironmentConfig, region: str) -> str:
+# Where a disarmed DR alarm says why it is quiet (ops/dr.py arms and disarms them).
+ARMED_BY = "Armed by make dr-failover, disarmed by make dr-failback."
+DISARMED_REASON = (
+    "A health alarm of the DR pilot light, which runs no task until a failover: armed it would sit "
+    "in ALARM and page. Its actions (its severity's topic) are written; make dr-failover enables "
+    "them once the services are stable and make dr-failback disables them again."
+)
+
+
+def description(spec: AlarmSpec, *, config: EnvironmentConfig, region: str, disarmed: bool = False) -> str:
     """What fired, the threshold, the first thing to check, the dashboard and the runbook."""
     names = config.names
     return (
         f"{spec.severity} {spec.title}: {spec.condition()}. First check: {spec.first_check}. "
         f"Dashboard: {dashboard_url(region, names.dashboard(spec.dashboard))} "
         f"Runbook: {config.monitoring.runbook_url}#{slug(spec.runbook_section)}"
+        + (f" {ARMED_BY}" if disarmed else "")
     )
 
 
@@ -60,7 +71,11 @@ def _rule_arn(stack: cdk.Stack, name: str) -> str:
 
 
 class AlarmCatalogue(Construct):
-    """Attributes: ``topics`` (severity -> topic), ``alarms`` (alarm name -> alarm)."""
+    """Attributes: ``topics`` (severity -> topic), ``alarms`` (alarm name -> alarm).
+
+    With `dr`, production's DR region: the rows of `dr_catalogue`, and those whose silence is
+    their failure (`AlarmSpec.disarmed_in_dr`) created with their actions off, since the pilot
+    light is silent until `make dr-failover` arms them."""
 
     def __init__(
         self,
@@ -70,6 +85,7 @@ class AlarmCatalogue(Construct):
         context: UnitContext,
         config: EnvironmentConfig,
         dimensions: Mapping[str, str],
+        dr: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -78,7 +94,8 @@ class AlarmCatalogue(Construct):
         self._allow_publisher(
             context.key, service="cloudwatch.amazonaws.com", sid="CloudWatchAlarmsPublishToEncryptedTopics"
         )
-        self._event_rules = security_event_rules(config)
+        # The DR region's audit stack forwards its findings to the primary's rules.
+        self._event_rules = {} if dr else security_event_rules(config)
         if self._event_rules:
             self._allow_publisher(
                 context.key, service="events.amazonaws.com", sid="SecurityFindingsPublishToEncryptedTopics"
@@ -108,8 +125,9 @@ class AlarmCatalogue(Construct):
         def halt(spec: AlarmSpec) -> list[str]:
             return [halt_function] if spec.severity == "P0" and spec.id in HALTS_TRADING else []
 
-        for spec in catalogue(config):
+        for spec in dr_catalogue(config) if dr else catalogue(config):
             name = config.names.alarm(spec.id, spec.severity)
+            disarmed = dr and spec.disarmed_in_dr
             # L1 from the row: the L2 Alarm with its Metric, Duration and SnsAction objects cost a
             # dozen jsii round trips an alarm (a tenth of the app's synth). The holder keeps the
             # L2's construct path (.../Resource), so the logical IDs, and the alarms, stay.
@@ -118,7 +136,9 @@ class AlarmCatalogue(Construct):
                 holder,
                 "Resource",
                 alarm_name=name,
-                alarm_description=description(spec, config=config, region=region),
+                alarm_description=description(spec, config=config, region=region, disarmed=disarmed),
+                # Unset (CloudFormation's default, enabled) everywhere else.
+                actions_enabled=False if disarmed else None,
                 alarm_actions=[topic_arns[spec.severity], *extra(spec), *halt(spec)],
                 ok_actions=[topic_arns[spec.severity], *extra(spec)],
                 threshold=spec.threshold,
@@ -128,6 +148,8 @@ class AlarmCatalogue(Construct):
                 treat_missing_data=MISSING[spec.missing_data],
                 **self._metric_properties(spec),
             )
+            if disarmed:
+                acknowledge(alarm, DISARMED_REASON, "NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction")
             self.alarms[name] = cw.Alarm.from_alarm_arn(holder, "Alarm", alarm.attr_arn)
             self.specs[name] = spec
 

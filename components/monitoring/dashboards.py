@@ -8,7 +8,7 @@ or an AWS service publishes (tested); an alarm's description links to its dashbo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
@@ -44,10 +44,17 @@ def _line(label: str, value: float, colour: str = "#d62728") -> cw.HorizontalAnn
 
 
 class Dashboards(Construct):
-    """Attributes: ``dashboards`` (kind -> dashboard)."""
+    """Attributes: ``dashboards`` (kind -> dashboard). `kinds`: which of DASHBOARDS to build
+    (production's DR region builds only its infrastructure dashboard)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, alarms: AlarmCatalogue
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        alarms: AlarmCatalogue,
+        kinds: Sequence[str] = DASHBOARDS,
     ) -> None:
         super().__init__(scope, construct_id)
         self._alarms = alarms
@@ -55,8 +62,9 @@ class Dashboards(Construct):
         names = config.names
         admin_role = names.operator_role_arn("AdminRole", config.account)
         self.dashboards: dict[str, cw.Dashboard] = {}
-        rows: dict[str, list[cw.IWidget]] = {
-            "main": [
+        # Built only for the kinds asked for: each widget is a few jsii calls at synth.
+        rows: dict[str, Callable[[], list[cw.IWidget]]] = {
+            "main": lambda: [
                 self._graph("Bankroll (USD)", [_app("Bankroll", "Minimum", 3600)]),
                 self._graph(
                     "Daily P&L (USD)",
@@ -86,7 +94,7 @@ class Dashboards(Construct):
                     "Circuit breaker open (1) / closed (0)", [_app("CircuitBreakerOpen", "Maximum", 60)]
                 ),
             ],
-            "ml-service": [
+            "ml-service": lambda: [
                 self._graph(
                     "Prediction latency p95 (ms)",
                     [_app("PredictionLatency", "p95", 300)],
@@ -112,7 +120,7 @@ class Dashboards(Construct):
                     [_app("TrainingJobSucceeded", "Sum", 86400), _app("TrainingJobFailed", "Sum", 86400)],
                 ),
             ],
-            "infrastructure": [
+            "infrastructure": lambda: [
                 *self._per_service(
                     "CPU (%)",
                     "CPUUtilization",
@@ -227,7 +235,7 @@ class Dashboards(Construct):
                     [Stat("AWS/RDS", "ClientConnections", (("ProxyName", "{db_proxy}"),), "Sum", 60)],
                 ),
             ],
-            "security": [
+            "security": lambda: [
                 self._graph(
                     "WAF blocked requests",
                     [
@@ -279,7 +287,7 @@ class Dashboards(Construct):
                 ),
             ],
         }
-        for kind in DASHBOARDS:
+        for kind in kinds:
             dashboard = cw.Dashboard(
                 self,
                 f"{kind.title().replace('-', '')}Dashboard",
@@ -297,7 +305,7 @@ class Dashboards(Construct):
                         sort_by=cw.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
                     )
                 )
-            for widget in rows[kind]:
+            for widget in rows[kind]():
                 dashboard.add_widgets(widget)
             self.dashboards[kind] = dashboard
 

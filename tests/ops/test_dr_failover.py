@@ -22,6 +22,12 @@ from tests.support import offline_aws
 PRIMARY, DR = "us-east-1", "us-west-2"
 ACCOUNT = "123456789012"
 PASSWORD = "dr-replica-password-4f1c"  # never printed
+# The pilot light's alarms whose silence is their failure: disarmed until a failover.
+HEALTH_ALARMS = (
+    "clever-better-prod-bot-unhealthy-P0",
+    "clever-better-prod-ml-service-unhealthy-P0",
+    "clever-better-prod-data-ingestion-unhealthy-P0",
+)
 
 
 class Clock:
@@ -125,7 +131,37 @@ def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> str:
         Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
     )
+    # The DR monitoring stack's health alarms, created disarmed (AlarmCatalogue, dr), through
+    # the emulator's CloudFormation.
+    alarms = {
+        f"Alarm{i}": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": name,
+                "ActionsEnabled": False,
+                "AlarmActions": [f"arn:aws:sns:{DR}:{ACCOUNT}:clever-better-prod-p0"],
+                "Namespace": "AWS/ApplicationELB",
+                "MetricName": "HealthyHostCount",
+                "Statistic": "Minimum",
+                "Period": 60,
+                "EvaluationPeriods": 3,
+                "Threshold": 1,
+                "ComparisonOperator": "LessThanThreshold",
+                "TreatMissingData": "breaching",
+            },
+        }
+        for i, name in enumerate(HEALTH_ALARMS)
+    }
+    boto3.client("cloudformation", region_name=DR).create_stack(
+        StackName="dr-monitoring", TemplateBody=json.dumps({"Resources": alarms})
+    )
+    assert armed() == dict.fromkeys(HEALTH_ALARMS, False)
     return tasks  # the services' security group
+
+
+def armed() -> dict[str, bool]:
+    described = boto3.client("cloudwatch", region_name=DR).describe_alarms(AlarmNames=list(HEALTH_ALARMS))
+    return {a["AlarmName"]: a["ActionsEnabled"] for a in described["MetricAlarms"]}
 
 
 @pytest.fixture
@@ -308,6 +344,12 @@ def test_dry_run_prints_every_step_and_changes_nothing(
         "--resource-id service/clever-better-prod/ml-service --scalable-dimension ecs:service:DesiredCount "
         "--min-capacity 2 --region us-west-2"
     ) in lines
+    # Once the services are stable, their health alarms page again.
+    assert (
+        "[dry-run] aws cloudwatch enable-alarm-actions --alarm-names "
+        """'["clever-better-prod-bot-unhealthy-P0","clever-better-prod-ml-service-unhealthy-P0","""
+        """"clever-better-prod-data-ingestion-unhealthy-P0"]' --region us-west-2"""
+    ) in lines
     # The bot image's data check, in the bot service's network, against the recovery point.
     (check,) = [line for line in lines if "aws ecs run-task" in line]
     network = {
@@ -357,6 +399,7 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
         ServiceNamespace="ecs"
     )["ScalableTargets"]
     assert (scaling["MinCapacity"], scaling["MaxCapacity"]) == (2, 6)
+    assert armed() == dict.fromkeys(HEALTH_ALARMS, True)
     assert world["probes"]["dr_calls"] == [
         (
             boto3.client("elbv2", region_name=DR).describe_load_balancers()["LoadBalancers"][0]["DNSName"],
@@ -374,7 +417,7 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
     restored_to = {t["Key"]: t["Value"] for t in restored["TagList"]}["RestoredTo"]
     assert re.search(rf"data integrity check [\w-]+: the restored data reaches {re.escape(restored_to)}", out)
     changes = [line for line in out.splitlines() if line.startswith("+ aws")]
-    assert len(changes) == 8
+    assert len(changes) == 9
     assert all(line.endswith("--region us-west-2") for line in changes)
     (primary,) = world["primary"].describe_db_instances()["DBInstances"]
     assert primary["DBInstanceStatus"] == "available" and primary["DBInstanceClass"] == "db.r7g.large"
@@ -393,6 +436,7 @@ def test_rerun_continues_where_it_stopped(world: dict[str, Any], capsys: pytest.
     assert "clever-better-prod in us-west-2 was restored by an earlier run, to" in out
     assert "restore-db-instance" not in out and "register-db-proxy-targets" not in out
     assert "bot: desired count already 2" in out and "ml-service: scaling minimum already 2" in out
+    assert f"alarms already armed: {', '.join(HEALTH_ALARMS)}" in out
     assert len(world["rds"].describe_db_instances()["DBInstances"]) == 1
 
 
@@ -518,6 +562,8 @@ def test_services_that_never_stabilise_stop_the_scale_step(
         "their events: aws ecs describe-services --cluster clever-better-prod --services bot ml-service "
         "data-ingestion --region us-west-2 (running: bot 0/2, ml-service 0/2, data-ingestion 0/1)"
     )
+    # Not stable, not armed: the operator is at the console already.
+    assert armed() == dict.fromkeys(HEALTH_ALARMS, False)
 
 
 def test_unhealthy_targets_stop_the_verification(
@@ -587,6 +633,20 @@ def test_without_the_dr_services_stack_the_scale_step_names_it(
     assert capsys.readouterr().err.startswith(
         "error: step 4 (scale) stopped: service bot, ml-service, data-ingestion not found in cluster "
         "clever-better-prod in us-west-2: stack clever-better-prod-dr-services is not deployed; deploy it "
+        "(make deploy-production) and re-run"
+    )
+
+
+def test_without_the_dr_monitoring_stack_the_scale_step_names_it(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replicate(world)
+    boto3.client("cloudformation", region_name=DR).delete_stack(StackName="dr-monitoring")
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        "error: step 4 (scale) stopped: alarm clever-better-prod-bot-unhealthy-P0, "
+        "clever-better-prod-ml-service-unhealthy-P0, clever-better-prod-data-ingestion-unhealthy-P0 not "
+        "found in us-west-2: stack clever-better-prod-dr-monitoring is not deployed; deploy it "
         "(make deploy-production) and re-run"
     )
 
@@ -819,6 +879,12 @@ def test_failback_dry_run_prints_every_step_and_changes_nothing(
         "[dry-run] aws rds deregister-db-proxy-targets --db-proxy-name clever-better-prod "
         """--db-instance-identifiers '["clever-better-prod"]' --region us-west-2"""
     ) in calls
+    assert (
+        "[dry-run] aws cloudwatch disable-alarm-actions --alarm-names "
+        """'["clever-better-prod-bot-unhealthy-P0","clever-better-prod-ml-service-unhealthy-P0","""
+        """"clever-better-prod-data-ingestion-unhealthy-P0"]' --region us-west-2"""
+    ) in calls
+    assert armed() == dict.fromkeys(HEALTH_ALARMS, True)
     assert counts(PRIMARY) == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
     assert counts(DR) == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
     assert not [
@@ -851,6 +917,9 @@ def test_failback_brings_the_data_home_and_the_pilot_light_dark(
         ServiceNamespace="ecs"
     )["ScalableTargets"]
     assert scaling["MinCapacity"] == 0
+    # Disarmed before the counts: at 0 tasks they would page.
+    assert armed() == dict.fromkeys(HEALTH_ALARMS, False)
+    assert out.index("alarms disarmed") < out.index("pilot light dark in us-west-2")
     assert failed_over["rds"].describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"] == []
     # The DR copy stays until the data is verified.
     assert dr_instance(failed_over)["DBInstanceStatus"] == "available"

@@ -26,7 +26,7 @@ from ops.core import Context, OpsError
 from tests.support import hostile, offline_aws
 
 PRIMARY = ["network", "data", "secrets", "registry", "services", "monitoring", "alerting", "audit", "access"]
-DR = ["network", "data", "registry", "services", "audit"]
+DR = ["network", "data", "registry", "services", "monitoring", "alerting", "audit"]
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 NOW = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
 
@@ -69,9 +69,13 @@ def test_dry_run_prints_every_detection_it_would_start(aws: None, capsys: pytest
         "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-services "
         "--region us-west-2",
+        "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-monitoring "
+        "--region us-west-2",
+        "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-alerting "
+        "--region us-west-2",
         "[dry-run] aws cloudformation detect-stack-drift --stack-name clever-better-prod-dr-audit "
         "--region us-west-2",
-        "would wait for 14 detections and print each stack's drift",
+        "would wait for 16 detections and print each stack's drift",
     ]
 
 

@@ -845,19 +845,20 @@ PINS = (
 
 
 def _primary_twin(path: str) -> bool:
-    """Whether production's services construct at `path` also stands in the DR pilot light: all
-    but the migration task (the primary's only) and the second and third NAT gateways' test-port
-    rules (the DR VPC has one NAT gateway)."""
-    return (
-        path.startswith("services/")
-        and "/Migration/" not in path
-        and "{IndirectPeer2}" not in path
-        and "{IndirectPeer3}" not in path
-    )
+    """Whether production's construct at `path` also stands in the DR region: the services (the
+    pilot light) but the migration task (the primary's only) and the second and third NAT
+    gateways' test-port rules (the DR VPC has one NAT gateway); the monitoring but the drift
+    check (the primary's only); the alerting."""
+    if path.startswith("services/"):
+        return "/Migration/" not in path and "{IndirectPeer2}" not in path and "{IndirectPeer3}" not in path
+    if path.startswith("monitoring/"):
+        return not path.startswith("monitoring/DriftCheck/")
+    return path.startswith("alerting/")
 
 
-# The DR pilot light (production-dr/services) is production's services stack in us-west-2: each
-# of production's acknowledgements there, on the same construct, with the same reason.
+# The DR pilot light (production-dr/services) and its monitoring and alerting are production's
+# stacks in us-west-2: each of production's acknowledgements there, on the same construct, with
+# the same reason.
 PINS = (
     *PINS,
     *(
@@ -869,6 +870,20 @@ PINS = (
         )
         for pin in PINS
         if "production" in pin.stages and any(_primary_twin(p) for p in pin.paths)
+    ),
+    # The pilot light's health alarms (components/monitoring/alarms.py), armed by a failover.
+    Pin(
+        stages=("production-dr",),
+        paths=tuple(
+            f"monitoring/Alarms/{alarm}P0/Resource"
+            for alarm in ("BotUnhealthy", "MlServiceUnhealthy", "DataIngestionUnhealthy")
+        ),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-CloudWatchAlarmAction",),
+        reason=(
+            "A health alarm of the DR pilot light, which runs no task until a failover: armed it would "
+            "sit in ALARM and page. Its actions (its severity's topic) are written; make dr-failover "
+            "enables them once the services are stable and make dr-failback disables them again."
+        ),
     ),
     # The standby's proxy (components/data/standby.py), waiting for the restored instance.
     Pin(

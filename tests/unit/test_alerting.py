@@ -249,15 +249,22 @@ def test_every_lambda_alarm_action_is_permitted_for_that_alarm(templates: dict[s
         if p["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
     }
     actions = [
-        (action.rsplit(":", 1)[1], alarm["Properties"]["AlarmName"], action.split(":")[4])
+        (
+            action.rsplit(":", 1)[1],
+            alarm["Properties"]["AlarmName"],
+            action.split(":")[3],
+            action.split(":")[4],
+        )
         for t in templates.values()
         for alarm in resources(t, "AWS::CloudWatch::Alarm").values()
         for action in alarm["Properties"].get("AlarmActions", [])
         if isinstance(action, str) and action.startswith("arn:aws:lambda:")
     ]
-    assert len(actions) == 6  # two alarms in each of three environments
-    for function, alarm, account in actions:
-        assert (function, f"arn:aws:cloudwatch:us-east-1:{account}:alarm:{alarm}") in permitted, alarm
+    # Two alarms in each of three environments and in production's DR region.
+    assert sorted({region for _, _, region, _ in actions}) == ["us-east-1", "us-west-2"]
+    assert len(actions) == 8
+    for function, alarm, region, account in actions:
+        assert (function, f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm}") in permitted, alarm
 
 
 def test_the_reminder_schedule_invokes_the_router_every_five_minutes(templates: dict[str, Any]) -> None:

@@ -259,15 +259,11 @@ def test_the_pilot_light_runs_the_primarys_services_by_name_at_zero(templates: d
     assert images and all(
         json.dumps(i).startswith('{"Fn::Join": ["", ["333333333333.dkr.ecr.us-west-2."') for i in images
     )
-    (halt,) = (
-        resources(template, "AWS::SSM::Parameter").values()
-        if False
-        else [
-            p
-            for p in resources(template, "AWS::SSM::Parameter").values()
-            if p["Properties"]["Name"] == "/clever-better/prod/trading/halted"
-        ]
-    )
+    (halt,) = [
+        p
+        for p in resources(template, "AWS::SSM::Parameter").values()
+        if p["Properties"]["Name"] == "/clever-better/prod/trading/halted"
+    ]
     assert json.loads(halt["Properties"]["Value"])["halted"] is False
 
 
@@ -385,3 +381,135 @@ def test_the_dr_proxy_waits_without_a_target_and_may_reach_any_restored_instance
         and "clever-better-prod-dr-data" in json.dumps(c["Fn::Join"][1][1])
         for c in connects
     )
+
+
+DR_MONITORING = "clever-better-prod-dr-monitoring"
+DR_ALERTING = "clever-better-prod-dr-alerting"
+DR_ACCOUNT_REGION = "us-west-2:333333333333"
+ALERTING_SECRET = "clever-better/prod/alerting"
+# What production's DR region alarms on (config/alarms.py DR_REGION_ALARMS, P0 and P1).
+DR_ALARMS = {
+    "clever-better-prod-emergency-shutdown-P0",
+    "clever-better-prod-database-connection-failure-P0",
+    "clever-better-prod-daily-loss-P0",
+    "clever-better-prod-circuit-breaker-open-P0",
+    "clever-better-prod-bot-unhealthy-P0",
+    "clever-better-prod-ml-service-unhealthy-P0",
+    "clever-better-prod-data-ingestion-unhealthy-P0",
+    "clever-better-prod-error-rate-P1",
+    "clever-better-prod-api-latency-P1",
+    "clever-better-prod-bot-memory-P1",
+    "clever-better-prod-ml-service-memory-P1",
+    "clever-better-prod-data-ingestion-memory-P1",
+    "clever-better-prod-ml-service-unavailable-P1",
+    "clever-better-prod-betfair-auth-failure-P1",
+    "clever-better-prod-alarm-router-dlq-P1",
+}
+# Silence is their failure, and the pilot light is silent: disarmed until make dr-failover.
+DISARMED = {
+    "clever-better-prod-bot-unhealthy-P0",
+    "clever-better-prod-ml-service-unhealthy-P0",
+    "clever-better-prod-data-ingestion-unhealthy-P0",
+}
+
+
+def test_the_dr_region_alarms_on_the_pilot_light_with_its_health_alarms_disarmed(
+    templates: dict[str, Any],
+) -> None:
+    template = templates[DR_MONITORING]
+    assert STACKS[DR_MONITORING] == ("production-dr", "us-west-2")
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+    }
+    assert set(alarms) == DR_ALARMS
+    assert {name for name, a in alarms.items() if "ActionsEnabled" in a} == DISARMED
+    assert all(alarms[name]["ActionsEnabled"] is False for name in DISARMED)
+    assert all("Armed by make dr-failover" in alarms[name]["AlarmDescription"] for name in DISARMED)
+    topics = {
+        logical: t["Properties"]["TopicName"] for logical, t in resources(template, "AWS::SNS::Topic").items()
+    }
+    assert sorted(topics.values()) == [f"clever-better-prod-p{n}" for n in range(4)]
+    # Each alarm notifies its severity's topic in this region, and the halt and on-call there.
+    for name, alarm in alarms.items():
+        first = alarm["AlarmActions"][0]
+        assert topics[first["Ref"]] == f"clever-better-prod-{name[-2:].lower()}", name
+    halt = f"arn:aws:lambda:{DR_ACCOUNT_REGION}:function:clever-better-prod-trading-halt"
+    assert [n for n, a in alarms.items() if halt in a["AlarmActions"]] == [
+        "clever-better-prod-emergency-shutdown-P0",
+        "clever-better-prod-daily-loss-P0",
+    ]
+    assert alarms["clever-better-prod-alarm-router-dlq-P1"]["AlarmActions"][1:] == [
+        f"arn:aws:sns:{DR_ACCOUNT_REGION}:clever-better-prod-oncall"
+    ]
+    (dashboard,) = resources(template, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == "clever-better-prod-infrastructure"
+    # Route 53's health check and the drift check are the primary's.
+    assert not resources(template, "AWS::Route53::HealthCheck")
+    assert not resources(template, "AWS::Lambda::Function")
+
+
+def test_the_dr_alerting_routes_its_regions_topics_and_halts_through_the_pilot_lights_parameter(
+    templates: dict[str, Any],
+) -> None:
+    template = templates[DR_ALERTING]
+    assert STACKS[DR_ALERTING] == ("production-dr", "us-west-2")
+    subscribed = sorted(
+        s["Properties"]["TopicArn"]
+        for s in resources(template, "AWS::SNS::Subscription").values()
+        # The on-call topic's email subscriptions are to its own Ref.
+        if isinstance(s["Properties"]["TopicArn"], str)
+    )
+    assert subscribed == [f"arn:aws:sns:{DR_ACCOUNT_REGION}:clever-better-prod-p{n}" for n in range(4)]
+    # The pilot light made the parameter (tested above); this stack only writes it.
+    assert not resources(template, "AWS::SSM::Parameter")
+    functions = {
+        f["Properties"]["FunctionName"]: f["Properties"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+    }
+    assert sorted(functions) == ["clever-better-prod-alarm-router", "clever-better-prod-trading-halt"]
+    assert functions["clever-better-prod-trading-halt"]["Environment"]["Variables"]["HALT_PARAMETER"] == (
+        "/clever-better/prod/trading/halted"
+    )
+    permissions = [p["Properties"] for p in resources(template, "AWS::Lambda::Permission").values()]
+    assert sorted(p["SourceArn"] for p in permissions) == [
+        f"arn:aws:cloudwatch:{DR_ACCOUNT_REGION}:alarm:clever-better-prod-daily-loss-P0",
+        f"arn:aws:cloudwatch:{DR_ACCOUNT_REGION}:alarm:clever-better-prod-emergency-shutdown-P0",
+    ]
+    # The chain to the providers' keys: both functions read the alerting secret's replica in
+    # us-west-2, which the primary's secrets stack encrypts there with the DR data key, and may
+    # decrypt with that key (the DR data stack's export) through Secrets Manager only.
+    (secret,) = [
+        s["Properties"]
+        for s in resources(templates["clever-better-prod-secrets"], "AWS::SecretsManager::Secret").values()
+        if s["Properties"]["Name"] == "clever-better/prod/alerting"
+    ]
+    assert secret["ReplicaRegions"] == [{"Region": "us-west-2", "KmsKeyId": DR_KEY}]
+    data = templates[DR_DATA]
+    (key_id,) = resources(data, "AWS::KMS::Key")
+    exported = {o["Export"]["Name"]: o["Value"] for o in data["Outputs"].values() if "Export" in o}
+    policies = {
+        logical: p["Properties"]["PolicyDocument"]["Statement"]
+        for logical, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+        if logical.startswith(("RouterFunction", "HaltFunction"))
+    }
+    assert len(policies) == 2
+    for logical, statements in policies.items():
+        assert {
+            "Action": "secretsmanager:GetSecretValue",
+            "Effect": "Allow",
+            "Resource": f"arn:aws:secretsmanager:{DR_ACCOUNT_REGION}:secret:{ALERTING_SECRET}-??????",
+        } in statements, logical
+        (decrypt,) = [
+            s for s in statements if s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+        ]
+        assert decrypt["Condition"] == {
+            "StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}
+        }
+        assert exported[decrypt["Resource"]["Fn::ImportValue"]] == {"Fn::GetAtt": [key_id, "Arn"]}
+    (halt_policy,) = [s for logical, s in policies.items() if logical.startswith("HaltFunction")]
+    assert {
+        "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+        "Effect": "Allow",
+        "Resource": f"arn:aws:ssm:{DR_ACCOUNT_REGION}:parameter/clever-better/prod/trading/halted",
+    } in halt_policy

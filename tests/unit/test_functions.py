@@ -35,6 +35,8 @@ VPC_FUNCTIONS = {
     "clever-better-dev-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
     "clever-better-staging-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
     "clever-better-prod-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
+    # The DR region's alarm router and trading halt (egress through its one NAT gateway).
+    "clever-better-prod-dr-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
 }
 # Token -> (account, private subnets).
 ENVIRONMENTS = {"dev": ("111111111111", 2), "staging": ("222222222222", 2), "prod": ("333333333333", 3)}
@@ -127,7 +129,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 27  # 23 of ours (2 in the DR region), 4 CDK custom-resource providers
+    assert len(functions) == 29  # 25 of ours (4 in the DR region), 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 

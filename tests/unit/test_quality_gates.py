@@ -126,7 +126,7 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
                 r"\[Resource::(\*|arn:aws:ec2:us-(east-1|west-2):\d{12}:(network-interface/\*|\*/\*)"
                 r"|arn:aws:ecs:us-(east-1|west-2):\d{12}:service-deployment/clever-better-[a-z]+/(bot|ml-service)/\*"
                 # the alarm router's one secret, by the suffix Secrets Manager adds to its name
-                r"|arn:aws:secretsmanager:us-east-1:\d{12}:secret:clever-better/[a-z]+/alerting-\?{6})\]$",
+                r"|arn:aws:secretsmanager:us-(east-1|west-2):\d{12}:secret:clever-better/[a-z]+/alerting-\?{6})\]$",
                 rule,
             ), (path, rule)
         elif path.endswith("/DriftCheck/CheckPolicy"):
@@ -189,8 +189,12 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
         if rule.endswith("ELBDeletionProtectionEnabled"):
             assert path.startswith("dev/"), path
         if rule.endswith("CloudWatchAlarmAction"):
-            # Only deployment alarms, which ECS itself acts on.
-            assert re.search(r"/\w+Deployment/\w+Alarm$", path), path
+            # Only deployment alarms, which ECS itself acts on, and the DR pilot light's three
+            # health alarms, which make dr-failover arms.
+            assert re.search(r"/\w+Deployment/\w+Alarm$", path) or path in {
+                f"production-dr/monitoring/Alarms/{alarm}P0/Resource"
+                for alarm in ("BotUnhealthy", "MlServiceUnhealthy", "DataIngestionUnhealthy")
+            }, path
         if rule.endswith("S3BucketReplicationEnabled"):
             # Production's primary buckets replicate; only logs (the audit trail's among them),
             # other envs and DR twins may not.

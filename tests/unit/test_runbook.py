@@ -659,8 +659,8 @@ MUTATIONS = {
     "aws ecs list-services --cluster clever-better-staging --region us-west-2": (
         "no staging stacks in us-west-2"
     ),
-    # right name, wrong region: the halt function is the alerting stack's, in the primary only
-    "aws logs tail /aws/lambda/clever-better-prod-trading-halt --region us-west-2": (
+    # right name, wrong region: the drift check is the monitoring stack's, in the primary only
+    "aws logs tail /aws/lambda/clever-better-prod-drift-check --region us-west-2": (
         "is not a log group of production-dr (us-west-2)"
     ),
     # the DR vault without its region
@@ -673,7 +673,7 @@ MUTATIONS = {
     "aws s3 ls s3://clever-better-prod-mlflow-$ACCT-us-east-1/": "placeholder '$ACCT' is not allowed",
     "aws ssm get-parameter --name /clever-better/dev/deploy/bot/approved-revision": "is not a parameter",
     "aws rds describe-db-snapshots --db-instance-identifier <instance>": "placeholder '<instance>'",
-    "aws cloudformation describe-stacks --stack-name clever-better-prod-dr-monitoring --region us-west-2": (
+    "aws cloudformation describe-stacks --stack-name clever-better-prod-dr-secrets --region us-west-2": (
         "is not a stack"
     ),
     "aws ecr describe-images --repository-name bots": "is not a repository",
@@ -706,7 +706,7 @@ def test_every_name_in_prose_and_tables_exists(checker: Checker, doc: str) -> No
         ("clever-better-prod-{mlflow,backup}-ACCOUNT-us-east-1", "is named 'clever-better-prod-backup-"),
         ("clever-better-{tokn}-data", "placeholder '{tokn}'"),
         ("/ecs/clever-better-prod/{service}s", "no resource of any environment"),
-        ("clever-better-prod-dr-monitoring", "no resource of any environment"),
+        ("clever-better-prod-dr-access", "no resource of any environment"),
     ],
 )
 def test_the_name_check_fails_a_wrong_name(checker: Checker, name: str, problem: str) -> None:

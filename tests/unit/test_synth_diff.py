@@ -289,7 +289,7 @@ def test_the_session_assembly_reads_back_by_stage_and_region(
     assembly_dir: Path, templates: dict[str, Any]
 ) -> None:
     stacks = load(assembly_dir)
-    assert len(stacks) == 32  # 9 units in each of 3 environments, 5 in the DR region
+    assert len(stacks) == 34  # 9 units in each of 3 environments, 7 in the DR region
     assert (stacks["clever-better-prod-dr-data"].stage, stacks["clever-better-prod-dr-data"].region) == (
         "production-dr",
         "us-west-2",
@@ -384,7 +384,7 @@ def test_make_diff_end_to_end_refuses_then_takes_the_trailer(tmp_path: Path) -> 
     assert "| environment | before | after | change | unpriced |" in second.stdout
     # The DR region's GuardDuty detector and the pilot light's Container Insights are
     # usage-priced: listed, not counted.
-    assert "| production-dr | $186.00 | $186.00 | +$0.00 (+0.0%) | 2 |" in second.stdout
+    assert "| production-dr | $194.86 | $194.86 | +$0.00 (+0.0%) | 2 |" in second.stdout
     assert (clone / "cdk.out.diff" / "report.md").read_text().startswith("# Synth-and-diff: ")
 
 

@@ -35,7 +35,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 
 .PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store predeploy-check \
 	approve rollback deploy-status maintenance-on maintenance-off config-update restart \
-	db-migrate db-migration-status dr-failover dr-failback db-migrate-dev db-migrate-staging db-migrate-prod drift resume-trading \
+	db-migrate db-migration-status dr-failover dr-failback dr-drill db-migrate-dev db-migrate-staging db-migrate-prod drift resume-trading \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram monitoring-docs \
@@ -223,6 +223,9 @@ dr-failover: install ## Fail production over to us-west-2: assess (RPO), restore
 
 dr-failback: install ## After a failover, once us-east-1 is healthy: stop the writers, snapshot and copy the DR database home, restore and swap it in, resume; dry run unless CONFIRM=yes; re-run resumes
 	$(PY) -m ops --env "$${ENV:-production}" $(if $(and $(filter yes,$(CONFIRM)),$(if $(DRY_RUN),,1)),,--dry-run) $(LOCAL_FLAG) dr-failback
+
+dr-drill: install ## Rehearse production's failover and failback end to end in an in-process emulator, each phase printed (DRY_RUN=1: plan the failover only)
+	$(PY) -m emulator drill $(if $(DRY_RUN),--dry-run)
 
 bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), per-environment synth, make diff, test-suite wall time
 	$(PY) tools/bench.py

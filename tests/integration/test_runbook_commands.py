@@ -45,8 +45,9 @@ OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
 DR_REGION = {"dr-failover", "dr-failback"}
 # Every documented target now deploys locally; a new one that cannot goes here, with its reason.
 NOT_DEPLOYED_LOCALLY: set[str] = set()
-# Run against the emulator for real by their own test: make diff-local (test_emulator_diff.py).
-EMULATED_ELSEWHERE = {"diff-local"}
+# Run against the emulator for real by their own test: make diff-local (test_emulator_diff.py),
+# make dr-drill (tests/ops/test_dr_drill.py: it builds production's shape in its own process).
+EMULATED_ELSEWHERE = {"diff-local", "dr-drill"}
 # The CDK CLI against AWS accounts (their local counterparts are deploy-local and diff-local; their
 # dry runs are tests/ops/test_makefile.py's): with LOCAL=1 they refuse in one line instead of reaching AWS.
 CDK = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -15,148 +15,21 @@ from moto import mock_aws
 from moto.rds.models import rds_backends
 
 import ops.dr
+from emulator import drill
 from emulator.adapter import install
 from ops.cli import main
 from tests.support import offline_aws
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 ACCOUNT = "123456789012"
-PASSWORD = "dr-replica-password-4f1c"  # never printed
+PASSWORD = drill.ADMIN_PASSWORD  # never printed
+Clock = drill.Clock
 # The pilot light's alarms whose silence is their failure: disarmed until a failover.
 HEALTH_ALARMS = (
     "clever-better-prod-bot-unhealthy-P0",
     "clever-better-prod-ml-service-unhealthy-P0",
     "clever-better-prod-data-ingestion-unhealthy-P0",
 )
-
-
-class Clock:
-    """ctx.now and ctx.sleep: sleeping advances time, so waits end at once."""
-
-    def __init__(self) -> None:
-        # Real time: the emulator's restore window is the real clock's.
-        self.time = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.time
-
-    def sleep(self, seconds: float) -> None:
-        self.time += timedelta(seconds=seconds)
-
-
-def _stack(name: str, outputs: dict[str, str]) -> None:
-    template = {
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    }
-    boto3.client("cloudformation", region_name=DR).create_stack(
-        StackName=name, TemplateBody=json.dumps(template)
-    )
-
-
-def _dr_services(ec2: Any, vpc: str, subnets: list[str]) -> str:
-    """What the DR data stack's standby and the pilot light hold: the proxy without a target,
-    the cluster with three services at zero, the public load balancer with a registered target."""
-    # The standby's proxy as components/data/standby.py writes it (end-to-end IAM, no Auth, an
-    # empty default target group), through the emulator's CloudFormation.
-    template = {
-        "Resources": {
-            "Proxy": {
-                "Type": "AWS::RDS::DBProxy",
-                "Properties": {
-                    "DBProxyName": "clever-better-prod",
-                    "EngineFamily": "POSTGRESQL",
-                    "DefaultAuthScheme": "IAM_AUTH",
-                    "RequireTLS": True,
-                    "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/proxy",
-                    "VpcSubnetIds": subnets,
-                },
-            },
-            "Targets": {
-                "Type": "AWS::RDS::DBProxyTargetGroup",
-                "Properties": {
-                    "DBProxyName": {"Ref": "Proxy"},
-                    "TargetGroupName": "default",
-                    "ConnectionPoolConfigurationInfo": {"MaxConnectionsPercent": 90},
-                },
-            },
-        }
-    }
-    boto3.client("cloudformation", region_name=DR).create_stack(
-        StackName="standby-proxy", TemplateBody=json.dumps(template)
-    )
-    rds = boto3.client("rds", region_name=DR)
-    assert rds.describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"] == []
-    ecs = boto3.client("ecs", region_name=DR)
-    ecs.create_cluster(clusterName="clever-better-prod")
-    tasks = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
-    for service in ("bot", "ml-service", "data-ingestion"):
-        ecs.register_task_definition(
-            family=f"clever-better-prod-{service}",
-            containerDefinitions=[{"name": service, "image": "x", "memory": 512}],
-        )
-        ecs.create_service(
-            cluster="clever-better-prod",
-            serviceName=service,
-            taskDefinition=f"clever-better-prod-{service}",
-            desiredCount=0,
-            networkConfiguration={
-                "awsvpcConfiguration": {
-                    "subnets": subnets,
-                    "securityGroups": [tasks],
-                    "assignPublicIp": "DISABLED",
-                }
-            },
-        )
-    # The pilot light's ml-service scales on requests from zero (ApplicationService, standby).
-    boto3.client("application-autoscaling", region_name=DR).register_scalable_target(
-        ServiceNamespace="ecs",
-        ResourceId="service/clever-better-prod/ml-service",
-        ScalableDimension="ecs:service:DesiredCount",
-        MinCapacity=0,
-        MaxCapacity=6,
-    )
-    elbv2 = boto3.client("elbv2", region_name=DR)
-    balancer = elbv2.create_load_balancer(Name="clever-better-prod", Subnets=subnets)["LoadBalancers"][0]
-    group = elbv2.create_target_group(
-        Name="bot-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="instance"
-    )["TargetGroups"][0]
-    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnets[0])
-    elbv2.register_targets(
-        TargetGroupArn=group["TargetGroupArn"], Targets=[{"Id": instance["Instances"][0]["InstanceId"]}]
-    )
-    elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
-    )
-    # The DR monitoring stack's health alarms, created disarmed (AlarmCatalogue, dr), through
-    # the emulator's CloudFormation.
-    alarms = {
-        f"Alarm{i}": {
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmName": name,
-                "ActionsEnabled": False,
-                "AlarmActions": [f"arn:aws:sns:{DR}:{ACCOUNT}:clever-better-prod-p0"],
-                "Namespace": "AWS/ApplicationELB",
-                "MetricName": "HealthyHostCount",
-                "Statistic": "Minimum",
-                "Period": 60,
-                "EvaluationPeriods": 3,
-                "Threshold": 1,
-                "ComparisonOperator": "LessThanThreshold",
-                "TreatMissingData": "breaching",
-            },
-        }
-        for i, name in enumerate(HEALTH_ALARMS)
-    }
-    boto3.client("cloudformation", region_name=DR).create_stack(
-        StackName="dr-monitoring", TemplateBody=json.dumps({"Resources": alarms})
-    )
-    assert armed() == dict.fromkeys(HEALTH_ALARMS, False)
-    return tasks  # the services' security group
 
 
 def armed() -> dict[str, bool]:
@@ -189,79 +62,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
     monkeypatch.setattr(ops.dr, "probe_via", probe_via)
     with mock_aws():
-        primary = boto3.client("rds", region_name=PRIMARY)
-        primary_ec2 = boto3.client("ec2", region_name=PRIMARY)
-        primary_vpc = primary_ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-        primary_subnets = [
-            primary_ec2.create_subnet(
-                VpcId=primary_vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{PRIMARY}{z}"
-            )["Subnet"]["SubnetId"]
-            for i, z in enumerate("ab")
-        ]
-        primary.create_db_subnet_group(
-            DBSubnetGroupName="primary", DBSubnetGroupDescription="primary", SubnetIds=primary_subnets
-        )
-        primary_group = primary_ec2.create_security_group(
-            GroupName="primary", Description="db", VpcId=primary_vpc
-        )["GroupId"]
-        primary.create_db_instance(
-            DBSubnetGroupName="primary",
-            VpcSecurityGroupIds=[primary_group],
-            DBInstanceIdentifier="clever-better-prod",
-            DBInstanceClass="db.r7g.large",
-            Engine="postgres",
-            MasterUsername="clever_admin",
-            MasterUserPassword="primary-password-never-used",
-            AllocatedStorage=100,
-            BackupRetentionPeriod=30,
-            MultiAZ=True,
-        )
-        rds = boto3.client("rds", region_name=DR)
-        ec2 = boto3.client("ec2", region_name=DR)
-        vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
-        subnets = [
-            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=f"{DR}{z}")["Subnet"][
-                "SubnetId"
-            ]
-            for i, z in enumerate("ab")
-        ]
-        group = ec2.create_security_group(GroupName="standby", Description="db", VpcId=vpc)["GroupId"]
-        rds.create_db_subnet_group(
-            DBSubnetGroupName="standby", DBSubnetGroupDescription="standby", SubnetIds=subnets
-        )
-        rds.create_db_parameter_group(
-            DBParameterGroupName="standby-pg17", DBParameterGroupFamily="postgres17", Description="params"
-        )
-        _stack(
-            "clever-better-prod-dr-data",
-            {
-                "DbSubnetGroupName": "standby",
-                "DbSecurityGroupId": group,
-                "DbParameterGroupName": "standby-pg17",
-                "DataKeyArn": f"arn:aws:kms:{DR}:{ACCOUNT}:key/dr",
-            },
-        )
-        boto3.client("secretsmanager", region_name=DR).create_secret(
-            Name="clever-better/prod/database-admin",
-            SecretString=json.dumps({"username": "clever_admin", "password": PASSWORD}),
-        )
-        tasks = _dr_services(ec2, vpc, subnets)
-        yield {
-            "subnets": subnets,
-            "tasks_group": tasks,
-            "rds": rds,
-            "primary": primary,
-            "probes": probes,
-            "group": group,
-            "primary_subnets": primary_subnets,
-        }
+        world = drill.build()
+        assert armed() == dict.fromkeys(HEALTH_ALARMS, False)
+        yield {**world, "probes": probes}
 
 
-def replicate(world: dict[str, Any]) -> None:
-    arn = world["primary"].describe_db_instances()["DBInstances"][0]["DBInstanceArn"]
-    world["rds"].start_db_instance_automated_backups_replication(
-        SourceDBInstanceArn=arn, KmsKeyId=f"arn:aws:kms:{DR}:{ACCOUNT}:key/dr"
-    )
+replicate = drill.replicate
 
 
 def failover(*args: str, clock: Clock | None = None) -> int:
@@ -779,36 +585,7 @@ def failed_over(world: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> di
     stale instance behind its proxy, its load balancer, and its data key."""
     replicate(world)
     assert failover() == 0
-    primary_ecs = boto3.client("ecs", region_name=PRIMARY)
-    primary_ecs.create_cluster(clusterName="clever-better-prod")
-    for service, count in (("bot", 2), ("ml-service", 2), ("data-ingestion", 1)):
-        primary_ecs.register_task_definition(
-            family=f"clever-better-prod-{service}",
-            containerDefinitions=[{"name": service, "image": "x", "memory": 512}],
-        )
-        primary_ecs.create_service(
-            cluster="clever-better-prod",
-            serviceName=service,
-            taskDefinition=f"clever-better-prod-{service}",
-            desiredCount=count,
-        )
-    subnets = world["primary_subnets"]
-    world["primary"].create_db_proxy(
-        DBProxyName="clever-better-prod",
-        EngineFamily="POSTGRESQL",
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/proxy",
-        VpcSubnetIds=subnets,
-        Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED", "SecretArn": "arn:aws:secretsmanager:x"}],
-    )
-    world["primary"].register_db_proxy_targets(
-        DBProxyName="clever-better-prod", DBInstanceIdentifiers=["clever-better-prod"]
-    )
-    boto3.client("elbv2", region_name=PRIMARY).create_load_balancer(
-        Name="clever-better-prod", Subnets=subnets
-    )
-    kms = boto3.client("kms", region_name=PRIMARY)
-    key = kms.create_key()["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName="alias/clever-better-prod/data", TargetKeyId=key)
+    drill.primary_returns(world)
     capsys.readouterr()
     return world
 

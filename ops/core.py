@@ -192,15 +192,32 @@ def stack_outputs(ctx: Context, unit: str, *, dr: bool = False) -> dict[str, str
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def find_db_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
-    """The instance, or None where there is none by that identifier."""
+def _one_or_none(describe: Callable[[], dict[str, Any]], key: str, not_found: str) -> dict[str, Any] | None:
     try:
-        (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        (found,) = describe()[key]
     except ClientError as error:
-        if error_code(error) == "DBInstanceNotFound":
+        if error_code(error) == not_found:
             return None
         raise
-    return dict(instance)
+    return dict(found)
+
+
+def find_db_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """The instance, or None where there is none by that identifier."""
+    return _one_or_none(
+        lambda: rds.describe_db_instances(DBInstanceIdentifier=identifier),
+        "DBInstances",
+        "DBInstanceNotFound",
+    )
+
+
+def find_db_snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """The DB snapshot, or None where there is none by that identifier."""
+    return _one_or_none(
+        lambda: rds.describe_db_snapshots(DBSnapshotIdentifier=identifier),
+        "DBSnapshots",
+        "DBSnapshotNotFound",
+    )
 
 
 def restore_beside(source: dict[str, Any], target: str, snapshot: str, *, tags: list[dict[str, str]]) -> Call:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +43,7 @@ from ops.core import (
     OpsError,
     error_code,
     find_db_instance,
+    find_db_snapshot,
     flag,
     newest,
     restore_beside,
@@ -399,71 +400,77 @@ def _password(value: Any, secret: str) -> str:
 # --- 4. scale --------------------------------------------------------------------------------------
 
 
-def _services(f: Failover) -> dict[str, dict[str, Any]]:
+def _services(
+    f: Failover, names: Sequence[str] = SERVICES, *, primary: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The ACTIVE services `names` of the cluster in the DR region (or, with `primary`, in the
+    primary region), by name; a missing one stops the step, naming its stack."""
     cluster = f.names.cluster
+    clients = f.ctx.clients if primary else f.clients
+    where = f.ctx.config.region if primary else f.region
     try:
-        described = f.clients("ecs").describe_services(cluster=cluster, services=list(SERVICES))
+        described = clients("ecs").describe_services(cluster=cluster, services=list(names))
     except ClientError as error:
         if error_code(error) == "ClusterNotFoundException":
             described = {"services": []}
         else:
             raise
     found = {s["serviceName"]: s for s in described.get("services", []) if s.get("status") == "ACTIVE"}
-    missing = [s for s in SERVICES if s not in found]
+    missing = [s for s in names if s not in found]
     if missing:
-        raise OpsError(
-            f"service {', '.join(missing)} not found in cluster {cluster} in {f.region}: {_not_deployed(f)}"
-        )
+        fix = "deploy production first" if primary else _not_deployed(f)
+        raise OpsError(f"service {', '.join(missing)} not found in cluster {cluster} in {where}: {fix}")
     return found
 
 
-def scale(f: Failover) -> None:
+def _counts(f: Failover, wanted: dict[str, int], *, what: str, primary: bool = False) -> None:
+    """Set the `wanted` desired counts in the DR region (or the primary) and wait until each
+    service runs them in a single deployment; then print `what` with the counts."""
     ctx = f.ctx
-    wanted = {service: ctx.config.services[service].desired_count for service in SERVICES}
-    # The floor first: at the pilot light's 0, a scale-in could undo the new counts.
-    _scaling_floors(f)
-    for service, described in _services(f).items():
-        if described.get("desiredCount") != wanted[service]:
-            f.run(
-                Call(
-                    "ecs",
-                    "UpdateService",
-                    {"cluster": f.names.cluster, "service": service, "desiredCount": wanted[service]},
-                )
-            )
-        else:
-            ctx.out(f"{service}: desired count already {wanted[service]}")
+    cluster = f.names.cluster
+    where = ctx.config.region if primary else f.region
+    for name, described in _services(f, list(wanted), primary=primary).items():
+        if described.get("desiredCount") == wanted[name]:
+            ctx.out(f"{name} in {where}: desired count already {wanted[name]}")
+            continue
+        call = Call(
+            "ecs", "UpdateService", {"cluster": cluster, "service": name, "desiredCount": wanted[name]}
+        )
+        ctx.run(call, region=None if primary else f.region)
     if ctx.dry_run:
-        _alarm_actions(f, armed=True)
         return
 
-    def stable() -> str | None:
-        services = _services(f)
+    def running(services: dict[str, dict[str, Any]]) -> list[str]:
+        return [f"{name} {s.get('runningCount', 0)}/{wanted[name]}" for name, s in services.items()]
+
+    def settled() -> str | None:
+        services = _services(f, list(wanted), primary=primary)
         lagging = [
-            f"{name} {s.get('runningCount', 0)}/{wanted[name]}"
+            name
             for name, s in services.items()
             if s.get("runningCount") != wanted[name] or len(s.get("deployments", [])) > 1
         ]
-        if lagging:
-            return None
-        return "services stable: " + ", ".join(f"{n} {wanted[n]}/{wanted[n]}" for n in SERVICES)
-
-    def running() -> str:
-        return ", ".join(
-            f"{name} {s.get('runningCount', 0)}/{wanted[name]}" for name, s in _services(f).items()
-        )
+        return None if lagging else f"{what} in {where}: " + ", ".join(f"{n} {c}" for n, c in wanted.items())
 
     try:
         f.wait(
-            f"the services in {f.region}",
+            f"the services in {where}",
             SERVICES_WAIT,
-            stable,
-            f"look at their events: aws ecs describe-services --cluster {f.names.cluster} "
-            f"--services {' '.join(SERVICES)} --region {f.region}",
+            settled,
+            f"look at their events: aws ecs describe-services --cluster {cluster} --services "
+            f"{' '.join(wanted)} --region {where}",
         )
     except OpsError as error:
-        raise OpsError(f"{error} (running: {running()})") from None
-    # Stable: silence is a failure again, and their alarms page.
+        now = ", ".join(running(_services(f, list(wanted), primary=primary)))
+        raise OpsError(f"{error} (running: {now})") from None
+
+
+def scale(f: Failover) -> None:
+    wanted = {service: f.ctx.config.services[service].desired_count for service in SERVICES}
+    # The floor first: at the pilot light's 0, a scale-in could undo the new counts.
+    _scaling_floors(f)
+    _counts(f, wanted, what="services stable")
+    # Stable (or, in a dry run, planned): silence is a failure again, and their alarms page.
     _alarm_actions(f, armed=True)
 
 
@@ -769,49 +776,6 @@ FAILBACK = "dr-failback"
 COPY_WAIT = timedelta(hours=3)
 
 
-def _counts(f: Failover, region: str | None, wanted: dict[str, int], *, what: str) -> None:
-    """Set `wanted` desired counts in `region` (None: the primary) and wait until running."""
-    ctx = f.ctx
-    clients = ctx.clients if region is None else f.clients
-    where = region or ctx.config.region
-    cluster = f.names.cluster
-
-    def services() -> dict[str, dict[str, Any]]:
-        found = clients("ecs").describe_services(cluster=cluster, services=sorted(wanted))["services"]
-        active = {s["serviceName"]: s for s in found if s.get("status") == "ACTIVE"}
-        missing = sorted(set(wanted) - set(active))
-        if missing:
-            raise OpsError(f"service {', '.join(missing)} not found in cluster {cluster} in {where}")
-        return active
-
-    for name, described in sorted(services().items()):
-        if described.get("desiredCount") == wanted[name]:
-            ctx.out(f"{name} in {where}: desired count already {wanted[name]}")
-            continue
-        call = Call(
-            "ecs", "UpdateService", {"cluster": cluster, "service": name, "desiredCount": wanted[name]}
-        )
-        ctx.run(call, region=region)
-    if ctx.dry_run:
-        return
-
-    def settled() -> str | None:
-        lagging = [n for n, s in services().items() if s.get("runningCount") != wanted[n]]
-        return (
-            None
-            if lagging
-            else f"{what} in {where}: " + ", ".join(f"{n} {wanted[n]}" for n in sorted(wanted))
-        )
-
-    f.wait(
-        f"{what} in {where}",
-        SERVICES_WAIT,
-        settled,
-        f"look at their events: aws ecs describe-services --cluster {cluster} --services "
-        f"{' '.join(sorted(wanted))} --region {where}",
-    )
-
-
 def _snapshot_id(f: Failover) -> str:
     """One per failover (the DR instance's creation time): a re-run finds its own snapshot."""
     instance = f.instance()
@@ -820,22 +784,12 @@ def _snapshot_id(f: Failover) -> str:
     return str(f.names.failback_snapshot(f"{created:%Y%m%d-%H%M}"))
 
 
-def _snapshot(rds: Any, identifier: str) -> dict[str, Any] | None:
-    try:
-        (found,) = rds.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"]
-    except ClientError as error:
-        if error_code(error) == "DBSnapshotNotFound":
-            return None
-        raise
-    return dict(found)
-
-
 def _wait_snapshot(f: Failover, rds: Any, identifier: str, where: str) -> None:
     if f.ctx.dry_run:
         return
 
     def available() -> str | None:
-        found = _snapshot(rds, identifier)
+        found = find_db_snapshot(rds, identifier)
         if found is None:
             raise OpsError(f"snapshot {identifier} disappeared in {where}")
         status = found.get("Status")
@@ -883,8 +837,8 @@ def failback_stop(f: Failover) -> None:
         f.ctx.out(f"the data is home in {f.ctx.config.region}: its writers are left as they are")
     else:
         # The primary's first: its services came back with the region, on the stale database.
-        _counts(f, None, stopped, what="writers stopped")
-    _counts(f, f.region, stopped, what="writers stopped")
+        _counts(f, stopped, what="writers stopped", primary=True)
+    _counts(f, stopped, what="writers stopped")
 
 
 def failback_copy(f: Failover) -> None:
@@ -894,7 +848,7 @@ def failback_copy(f: Failover) -> None:
     if _data_home(f):
         ctx.out("the data is already back in the primary region")
         return
-    source = _snapshot(dr_rds, identifier)
+    source = find_db_snapshot(dr_rds, identifier)
     if source is None:
         f.run(
             Call(
@@ -908,7 +862,7 @@ def failback_copy(f: Failover) -> None:
             )
         )
     _wait_snapshot(f, dr_rds, identifier, f.region)
-    if _snapshot(primary_rds, identifier) is None:
+    if find_db_snapshot(primary_rds, identifier) is None:
         instance = f.instance() or {}
         # The snapshot's ARN, known before it exists (a dry run prints it): the instance's, renamed.
         arn = str(instance.get("DBInstanceArn", "")).replace(
@@ -1006,7 +960,7 @@ def failback_swap(f: Failover) -> None:
 def failback_resume(f: Failover) -> None:
     ctx, config, names = f.ctx, f.ctx.config, f.names
     production = {service: config.services[service].desired_count for service in WRITERS}
-    _counts(f, None, production, what="trading resumed")
+    _counts(f, production, what="trading resumed", primary=True)
     # The pilot light goes dark again: no target, no task, its scaling floor back to 0.
     dr_rds = f.clients("rds")
     proxy = names.db_proxy
@@ -1021,7 +975,7 @@ def failback_resume(f: Failover) -> None:
     # Before the counts: at 0 tasks the health alarms would page.
     _alarm_actions(f, armed=False)
     _scaling_floors(f, dark=True)
-    _counts(f, f.region, dict.fromkeys(SERVICES, 0), what="pilot light dark")
+    _counts(f, dict.fromkeys(SERVICES, 0), what="pilot light dark")
     name = names.public_load_balancer
     try:
         (balancer,) = ctx.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]

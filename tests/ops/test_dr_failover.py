@@ -241,7 +241,7 @@ def test_rerun_continues_where_it_stopped(world: dict[str, Any], capsys: pytest.
     out = capsys.readouterr().out
     assert "clever-better-prod in us-west-2 was restored by an earlier run, to" in out
     assert "restore-db-instance" not in out and "register-db-proxy-targets" not in out
-    assert "bot: desired count already 2" in out and "ml-service: scaling minimum already 2" in out
+    assert "bot in us-west-2: desired count already 2" in out and "ml-service: scaling minimum already 2" in out
     assert f"alarms already armed: {', '.join(HEALTH_ALARMS)}" in out
     assert len(world["rds"].describe_db_instances()["DBInstances"]) == 1
 
@@ -358,8 +358,8 @@ def test_services_that_never_stabilise_stop_the_scale_step(
     # ECS never reaches the counts (tasks that keep failing to start).
     original = ops.dr._services
 
-    def stuck(f: Any) -> dict[str, dict[str, Any]]:
-        return {name: {**s, "runningCount": 0} for name, s in original(f).items()}
+    def stuck(f: Any, *args: Any, **kwargs: Any) -> dict[str, dict[str, Any]]:
+        return {name: {**s, "runningCount": 0} for name, s in original(f, *args, **kwargs).items()}
 
     monkeypatch.setattr(ops.dr, "_services", stuck)
     assert failover() == 1

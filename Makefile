@@ -225,7 +225,7 @@ dr-failback: install ## After a failover, once us-east-1 is healthy: stop the wr
 	$(PY) -m ops --env "$${ENV:-production}" $(if $(and $(filter yes,$(CONFIRM)),$(if $(DRY_RUN),,1)),,--dry-run) $(LOCAL_FLAG) dr-failback
 
 dr-drill: install ## Rehearse production's failover and failback end to end in an in-process emulator, each phase printed (DRY_RUN=1: plan the failover only)
-	$(PY) -m emulator drill $(if $(DRY_RUN),--dry-run)
+	$(PY) tools/dr_drill.py $(if $(DRY_RUN),--dry-run)
 
 bench: install ## Medians of 3: app synth, empty-app synth (jsii floor), per-environment synth, make diff, test-suite wall time
 	$(PY) tools/bench.py

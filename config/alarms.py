@@ -14,7 +14,7 @@ balancers' and target groups' full names (`{public_lb}`, `{public_blue}`, `{publ
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from config import metrics
@@ -62,6 +62,8 @@ DR_REGION_ALARMS: tuple[str, ...] = (
     "betfair-auth-failure",
     "alarm-router-dlq",
 )
+# The DR region's one dashboard: every DR alarm's status opens it.
+DR_DASHBOARD = "infrastructure"
 # The runbook's response times per severity ("Alert Thresholds and Escalation").
 RESPONSE = {"P0": "immediately", "P1": "within 15 minutes", "P2": "within 1 hour", "P3": "within 4 hours"}
 
@@ -702,9 +704,12 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
 
 
 def dr_catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
-    """The rows production's DR region also alarms on: its P0 and P1 of DR_REGION_ALARMS."""
+    """The rows production's DR region also alarms on: its P0 and P1 of DR_REGION_ALARMS, each on
+    the one dashboard the DR region has (so its description links one that exists)."""
     return tuple(
-        spec for spec in catalogue(cfg) if spec.severity in ("P0", "P1") and spec.id in DR_REGION_ALARMS
+        replace(spec, dashboard=DR_DASHBOARD)
+        for spec in catalogue(cfg)
+        if spec.severity in ("P0", "P1") and spec.id in DR_REGION_ALARMS
     )
 
 

@@ -1,36 +1,22 @@
-"""`make dr-drill`: production's failover and failback rehearsed end to end against the emulator.
+"""Production's shape for `make dr-drill` (tools/dr_drill.py) and the failover tests.
 
-    python -m emulator drill [--dry-run]
-
-The emulator `make deploy-local` runs holds dev, which has no DR region, so the drill builds its
-own world in this process: moto with the emulator's models (automated backups replicated across
-regions and restorable there, ECS services reaching their counts, one-off tasks exiting, proxy
-targets, CloudFormation stacks and their outputs), in production's shape:
+The emulator `make deploy-local` runs holds dev, which has no DR region. This builds, in the
+moto of the calling process with the emulator's models installed (automated backups replicated
+across regions and restorable there, ECS services reaching their counts, one-off tasks exiting,
+proxy targets, CloudFormation stacks and their outputs), what production's stacks hold:
 
 - us-east-1: the database `clever-better-prod` replicating its automated backups to us-west-2;
 - us-west-2: the DR data stack's outputs and standby (subnet group, security group, parameter
   group), the DR replica of the admin secret, the RDS Proxy without a target, the pilot light's
-  three services at 0 with ml-service's scaling minimum 0, its load balancer, and its three
-  health alarms, disarmed.
-
-The network is simulated: the primary's /health does not answer and the DR load balancer's
-does. Then `make dr-failover CONFIRM=yes` runs as an operator runs it; us-east-1 comes back
-(its services on the stale instance, its proxy, load balancer and data key); and `make
-dr-failback CONFIRM=yes` brings the data home. Each phase is printed, and the end state is
-checked. With --dry-run (DRY_RUN=1) it plans the failover only: nothing is failed over, so
-there is nothing to fail back.
-
-It proves the procedure (its calls, their order, its checks, its resumable steps), not its
-speed: waits end at once here. docs/RUNBOOK.md says how to time a real drill.
+  three services at 0 with ml-service's scaling minimum 0, its load balancer, and its health
+  alarms, disarmed;
+- and, after a failover, us-east-1 back (`primary_returns`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,28 +45,17 @@ class Clock:
         self.time += timedelta(seconds=seconds)
 
 
-def _client(service: str, region: str) -> Any:
+def client(service: str, region: str) -> Any:
     import boto3
 
     return boto3.client(service, region_name=region)
 
 
 def _stack(name: str, template: dict[str, Any]) -> None:
-    _client("cloudformation", DR).create_stack(StackName=name, TemplateBody=json.dumps(template))
+    client("cloudformation", DR).create_stack(StackName=name, TemplateBody=json.dumps(template))
 
 
-def health_alarms() -> tuple[str, ...]:
-    """The DR monitoring stack's alarms that wait disarmed for a failover."""
-    from config.alarms import dr_catalogue
-    from config.environments import load
-
-    (production,) = load(("production",))
-    return tuple(
-        production.names.alarm(s.id, s.severity) for s in dr_catalogue(production) if s.disarmed_in_dr
-    )
-
-
-def _pilot_light(ec2: Any, vpc: str, subnets: list[str]) -> str:
+def _pilot_light(ec2: Any, vpc: str, subnets: list[str], health_alarms: Sequence[str]) -> str:
     """What the DR data stack's standby and the pilot light hold: the proxy without a target,
     the cluster with three services at zero, the public load balancer with a registered target,
     the disarmed health alarms. Returns the services' security group."""
@@ -112,7 +87,7 @@ def _pilot_light(ec2: Any, vpc: str, subnets: list[str]) -> str:
             }
         },
     )
-    ecs = _client("ecs", DR)
+    ecs = client("ecs", DR)
     ecs.create_cluster(clusterName=CLUSTER)
     tasks = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
     for service in PRIMARY_COUNTS:
@@ -134,14 +109,14 @@ def _pilot_light(ec2: Any, vpc: str, subnets: list[str]) -> str:
             },
         )
     # The pilot light's ml-service scales on requests from zero (ApplicationService, standby).
-    _client("application-autoscaling", DR).register_scalable_target(
+    client("application-autoscaling", DR).register_scalable_target(
         ServiceNamespace="ecs",
         ResourceId=f"service/{CLUSTER}/ml-service",
         ScalableDimension="ecs:service:DesiredCount",
         MinCapacity=0,
         MaxCapacity=6,
     )
-    elbv2 = _client("elbv2", DR)
+    elbv2 = client("elbv2", DR)
     balancer = elbv2.create_load_balancer(Name=CLUSTER, Subnets=subnets)["LoadBalancers"][0]
     group = elbv2.create_target_group(
         Name="bot-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="instance"
@@ -174,18 +149,19 @@ def _pilot_light(ec2: Any, vpc: str, subnets: list[str]) -> str:
         {
             "Resources": {
                 f"Alarm{i}": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": name, **alarm}}
-                for i, name in enumerate(health_alarms())
+                for i, name in enumerate(health_alarms)
             }
         },
     )
     return str(tasks)
 
 
-def build() -> dict[str, Any]:
+def build(*, health_alarms: Sequence[str]) -> dict[str, Any]:
     """Production's primary database and its DR region's standby and pilot light, in the moto
-    of this process (mock_aws active, emulator.adapter installed)."""
-    primary = _client("rds", PRIMARY)
-    primary_ec2 = _client("ec2", PRIMARY)
+    of this process (mock_aws active, emulator.adapter installed); `health_alarms`: the DR
+    monitoring stack's alarms that wait disarmed (config.alarms `disarmed_in_dr`)."""
+    primary = client("rds", PRIMARY)
+    primary_ec2 = client("ec2", PRIMARY)
     primary_vpc = primary_ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     primary_subnets = [
         primary_ec2.create_subnet(
@@ -211,8 +187,8 @@ def build() -> dict[str, Any]:
         BackupRetentionPeriod=30,
         MultiAZ=True,
     )
-    rds = _client("rds", DR)
-    ec2 = _client("ec2", DR)
+    rds = client("rds", DR)
+    ec2 = client("ec2", DR)
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=f"{DR}{z}")["Subnet"][
@@ -240,11 +216,11 @@ def build() -> dict[str, Any]:
             "Outputs": {key: {"Value": value} for key, value in outputs.items()},
         },
     )
-    _client("secretsmanager", DR).create_secret(
+    client("secretsmanager", DR).create_secret(
         Name="clever-better/prod/database-admin",
         SecretString=json.dumps({"username": "clever_admin", "password": ADMIN_PASSWORD}),
     )
-    tasks = _pilot_light(ec2, vpc, subnets)
+    tasks = _pilot_light(ec2, vpc, subnets, health_alarms)
     return {
         "subnets": subnets,
         "tasks_group": tasks,
@@ -264,7 +240,7 @@ def replicate(world: dict[str, Any]) -> None:
 def primary_returns(world: dict[str, Any]) -> None:
     """us-east-1 back after a failover: production's services there at their counts on the
     stale instance behind its proxy, its load balancer, and its data key."""
-    ecs = _client("ecs", PRIMARY)
+    ecs = client("ecs", PRIMARY)
     ecs.create_cluster(clusterName=CLUSTER)
     for service, count in PRIMARY_COUNTS.items():
         ecs.register_task_definition(
@@ -283,121 +259,7 @@ def primary_returns(world: dict[str, Any]) -> None:
         Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED", "SecretArn": "arn:aws:secretsmanager:x"}],
     )
     world["primary"].register_db_proxy_targets(DBProxyName=CLUSTER, DBInstanceIdentifiers=[CLUSTER])
-    _client("elbv2", PRIMARY).create_load_balancer(Name=CLUSTER, Subnets=subnets)
-    kms = _client("kms", PRIMARY)
+    client("elbv2", PRIMARY).create_load_balancer(Name=CLUSTER, Subnets=subnets)
+    kms = client("kms", PRIMARY)
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName="alias/clever-better-prod/data", TargetKeyId=key)
-
-
-@contextmanager
-def simulated_network(*, primary: str | None, dr: str | None) -> Iterator[None]:
-    """ops.dr's two network probes answer as given (None: healthy; a string: the failure)."""
-    import ops.dr
-
-    saved = ops.dr.primary_health, ops.dr.probe_via
-    ops.dr.primary_health = lambda url, check, timeout: primary
-    ops.dr.probe_via = lambda address, domain, check, timeout: dr
-    try:
-        yield
-    finally:
-        ops.dr.primary_health, ops.dr.probe_via = saved
-
-
-@contextmanager
-def _offline() -> Iterator[None]:
-    """Dummy credentials, and no profile or endpoint that could lead boto3 to an account."""
-    saved = dict(os.environ)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        os.environ.pop(key, None)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def _end_state(world: dict[str, Any], *, failed_back: bool) -> list[str]:
-    """What must hold once the drill is over; each miss as one line."""
-    problems = []
-    dr_counts = {
-        s["serviceName"]: s["desiredCount"]
-        for s in _client("ecs", DR).describe_services(cluster=CLUSTER, services=list(PRIMARY_COUNTS))[
-            "services"
-        ]
-    }
-    armed = {
-        a["AlarmName"]: a["ActionsEnabled"]
-        for a in _client("cloudwatch", DR).describe_alarms(AlarmNames=list(health_alarms()))["MetricAlarms"]
-    }
-    dark = dict.fromkeys(PRIMARY_COUNTS, 0)
-    if dr_counts != (dark if failed_back else PRIMARY_COUNTS):
-        problems.append(f"us-west-2's services run {dr_counts}")
-    if set(armed.values()) != {not failed_back}:
-        problems.append(f"us-west-2's health alarms armed: {armed}")
-    if failed_back:
-        home = {i["DBInstanceIdentifier"]: i for i in world["primary"].describe_db_instances()["DBInstances"]}
-        tags = {t["Key"]: t["Value"] for t in home.get(CLUSTER, {}).get("TagList", [])}
-        if tags.get("Purpose") != "dr-failback" or f"{CLUSTER}-old" not in home:
-            problems.append(f"us-east-1's {CLUSTER} is not the DR region's data")
-    return problems
-
-
-def _holds(world: dict[str, Any], *, failed_back: bool) -> bool:
-    problems = _end_state(world, failed_back=failed_back)
-    if problems:
-        after = "failback" if failed_back else "failover"
-        print(f"error: the drill's {after} ended wrong: {'; '.join(problems)}", file=sys.stderr)
-    return not problems
-
-
-def drill(*, dry_run: bool = False, out: Callable[[str], None] = print) -> int:
-    """Every phase in turn; 0 when the failover (and the failback) completed and the end state
-    holds, else 1 after the failing command's own one-line error."""
-    from moto import mock_aws
-
-    from emulator.adapter import install
-    from ops.cli import main
-
-    clock = Clock()
-    mode = ["--dry-run"] if dry_run else []
-
-    def command(name: str) -> int:
-        out(f"$ make {name}{'' if dry_run else ' CONFIRM=yes'}")
-        return main([name, "--env", "production", *mode], sleep=clock.sleep, now=clock.now)
-
-    phases = 2 if dry_run else 4
-    with _offline(), mock_aws():
-        install()
-        out(
-            f"drill 1/{phases}: production in the emulator: {CLUSTER} in {PRIMARY} replicating its "
-            f"automated backups to {DR}; the pilot light dark (0 tasks, health alarms disarmed)"
-        )
-        world = build()
-        replicate(world)
-        out(
-            f"drill 2/{phases}: {PRIMARY} goes dark (simulated: its /health stops answering, the DR load "
-            "balancer's answers); fail over"
-        )
-        with simulated_network(primary="GET /health: ConnectionRefusedError (simulated)", dr=None):
-            if command("dr-failover") != 0:
-                return 1
-        if not dry_run and not _holds(world, failed_back=False):
-            return 1
-        if dry_run:
-            out("drill planned: nothing was failed over (dry run), so there is nothing to fail back")
-            return 0
-        out(f"drill 3/{phases}: {PRIMARY} comes back (its services on the stale instance); fail back")
-        primary_returns(world)
-        with simulated_network(primary=None, dr=None):
-            if command("dr-failback") != 0:
-                return 1
-        out(f"drill 4/{phases}: the end state")
-        if not _holds(world, failed_back=True):
-            return 1
-        out(
-            f"drill complete: the data went to {DR} and back home to {PRIMARY} ({CLUSTER}, the stale "
-            f"instance kept as {CLUSTER}-old); the pilot light dark again. The emulator's times are not "
-            "AWS's: time a real drill as docs/RUNBOOK.md says"
-        )
-    return 0

@@ -4,9 +4,8 @@
     python -m emulator deploy  --port 4599 --state .local # start if needed, bootstrap, deploy
     python -m emulator diff    --port 4599 --state .local # cdk diff dev against what it deployed
     python -m emulator destroy --state .local             # stop it and remove its state
-    python -m emulator drill   [--dry-run]                # production's failover and failback, in-process
 
-`make deploy-local` / `make diff-local` / `make destroy-local` / `make dr-drill` call these. The integration
+`make deploy-local` / `make diff-local` / `make destroy-local` call these. The integration
 tests use the same functions with a fresh port and state folder.
 """
 
@@ -227,13 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cmd.add_argument("--image-tag", help="deploy, diff: the services' image tag (-c image_tag)")
         if name == "diff":  # the others change local state: no dry run to offer
             cmd.add_argument("--dry-run", action="store_true", help="print the cdk command, run nothing")
-    drill_command = sub.add_parser("drill", help="emulator/drill.py: make dr-drill")
-    drill_command.add_argument("--dry-run", action="store_true", help="plan the failover only")
     args = parser.parse_args(argv)
-    if args.command == "drill":
-        from emulator.drill import drill
-
-        sys.exit(drill(dry_run=args.dry_run))
     if args.command == "serve":
         serve(args.host, args.port)
     elif args.command == "start":

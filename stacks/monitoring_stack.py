@@ -5,6 +5,7 @@ from constructs import Construct
 from components.monitoring import AlarmCatalogue, Dashboards, DriftCheck, LogQueries, PrimaryHealthCheck
 from components.monitoring.dashboards import DASHBOARDS
 from components.network import Network
+from config.alarms import DR_DASHBOARD
 from config.model import EnvironmentConfig
 from stacks.base import CleverBetterStack
 from stacks.services_stack import ServicesStack
@@ -84,7 +85,7 @@ class MonitoringStack(CleverBetterStack):
             "Dashboards",
             config=config,
             alarms=self.alarms,
-            kinds=("infrastructure",) if dr else DASHBOARDS,
+            kinds=(DR_DASHBOARD,) if dr else DASHBOARDS,
         )
         # Daily, every stack of the environment in this region: the P3 configuration-drift alarm.
         self.drift = (

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import ops.dr
-from emulator import drill
+from emulator.drill import ADMIN_PASSWORD
 from tests.support import offline_aws
+from tools import dr_drill
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PHASES = [
@@ -55,7 +56,7 @@ def test_make_dr_drill_fails_over_and_back_and_prints_each_phase() -> None:
         assert any(line.startswith("[") and f"] {step} done in " in line for line in lines), step
     assert "failover complete in" in result.stdout and "failback complete in" in result.stdout
     assert sum(line.startswith("+ aws ") for line in lines) >= 20 and "[dry-run]" not in result.stdout
-    assert drill.ADMIN_PASSWORD not in result.stdout + result.stderr
+    assert ADMIN_PASSWORD not in result.stdout + result.stderr
 
 
 def test_make_dr_drill_with_dry_run_plans_the_failover_only() -> None:
@@ -80,7 +81,7 @@ def test_a_drill_whose_failover_leaves_the_alarms_disarmed_fails(
     alarms does not pass."""
     offline_aws(monkeypatch)
     monkeypatch.setattr(ops.dr, "_alarm_actions", lambda f, *, armed: None)
-    assert drill.drill() == 1
+    assert dr_drill.drill() == 1
     err = capsys.readouterr().err
     assert err.startswith("error: the drill's failover ended wrong: us-west-2's health alarms armed: ")
     assert "'clever-better-prod-bot-unhealthy-P0': False" in err

@@ -62,7 +62,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
     monkeypatch.setattr(ops.dr, "probe_via", probe_via)
     with mock_aws():
-        world = drill.build()
+        world = drill.build(health_alarms=HEALTH_ALARMS)
         assert armed() == dict.fromkeys(HEALTH_ALARMS, False)
         yield {**world, "probes": probes}
 
@@ -241,7 +241,9 @@ def test_rerun_continues_where_it_stopped(world: dict[str, Any], capsys: pytest.
     out = capsys.readouterr().out
     assert "clever-better-prod in us-west-2 was restored by an earlier run, to" in out
     assert "restore-db-instance" not in out and "register-db-proxy-targets" not in out
-    assert "bot in us-west-2: desired count already 2" in out and "ml-service: scaling minimum already 2" in out
+    assert (
+        "bot in us-west-2: desired count already 2" in out and "ml-service: scaling minimum already 2" in out
+    )
     assert f"alarms already armed: {', '.join(HEALTH_ALARMS)}" in out
     assert len(world["rds"].describe_db_instances()["DBInstances"]) == 1
 

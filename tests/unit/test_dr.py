@@ -444,6 +444,14 @@ def test_the_dr_region_alarms_on_the_pilot_light_with_its_health_alarms_disarmed
     ]
     (dashboard,) = resources(template, "AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == "clever-better-prod-infrastructure"
+    # The one dashboard there: every alarm links it, and its alarm status shows every alarm.
+    url = (
+        "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/"
+        "clever-better-prod-infrastructure "
+    )
+    assert all(url in alarm["AlarmDescription"] for alarm in alarms.values())
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert all(logical in body for logical, a in resources(template, "AWS::CloudWatch::Alarm").items()), body[:300]
     # Route 53's health check and the drift check are the primary's.
     assert not resources(template, "AWS::Route53::HealthCheck")
     assert not resources(template, "AWS::Lambda::Function")

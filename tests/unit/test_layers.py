@@ -26,7 +26,8 @@ ALLOWED: dict[str, tuple[set[str], bool]] = {
     # emulator (--local) where its driver runs it; nothing else.
     "ops": ({"config", "lambdas.deployment_hook.smoke", "emulator.local"}, False),
     "emulator": (set(), False),
-    "tools": ({"config", "emulator", "lambdas", "app", "tests"}, True),
+    # tools drive the operator commands in-process too (make dr-drill: ops.cli on emulator/drill.py).
+    "tools": ({"config", "emulator", "lambdas", "app", "tests", "ops"}, True),
 }
 
 

@@ -27,6 +27,8 @@ DR_UNITS = ("network", "data", "registry", "services", "monitoring", "alerting",
 # The output of the DR data stack that names its key: production's stacks read it, and
 # make dr-failover encrypts the restored instance's Performance Insights with it.
 DR_DATA_KEY_OUTPUT = "DataKeyArn"
+# The DR data stack's role for the restored instance's enhanced monitoring (make dr-failover).
+DR_MONITORING_ROLE_OUTPUT = "MonitoringRoleArn"
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 # The fields of `clever-better/{token}/betfair`; the bot gets each as BETFAIR_{FIELD}.

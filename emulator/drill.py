@@ -203,11 +203,28 @@ def build(*, health_alarms: Sequence[str]) -> dict[str, Any]:
     rds.create_db_parameter_group(
         DBParameterGroupName="standby-pg17", DBParameterGroupFamily="postgres17", Description="params"
     )
+    # The standby's enhanced-monitoring role, as components/data/standby.py makes it.
+    monitoring = client("iam", DR).create_role(
+        RoleName="standby-monitoring",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     outputs = {
         "DbSubnetGroupName": "standby",
         "DbSecurityGroupId": group,
         "DbParameterGroupName": "standby-pg17",
         "DataKeyArn": DR_KEY,
+        "MonitoringRoleArn": monitoring,
     }
     _stack(
         "clever-better-prod-dr-data",

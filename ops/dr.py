@@ -34,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config.alarms import dr_catalogue
 from config.model import SERVICES, SmokeCheck
-from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT, MIGRATION_SERVICE
+from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT, DR_MONITORING_ROLE_OUTPUT, MIGRATION_SERVICE
 from lambdas.deployment_hook import smoke
 from ops.core import (
     Call,
@@ -328,9 +328,10 @@ def point_database(f: Failover) -> None:
     if not ctx.dry_run:
         secret = f.clients("secretsmanager").get_secret_value(SecretId=names.secret("database-admin"))
         password = _password(secret.get("SecretString"), names.secret("database-admin"))
-    # Performance Insights as in the primary, under the DR data key (a restore cannot turn it
-    # on; enhanced monitoring would need a role the standby does not hold).
-    key = stack_outputs(ctx, "data", dr=True).get(DR_DATA_KEY_OUTPUT)
+    # Performance Insights as in the primary, under the DR data key, and enhanced monitoring
+    # with the standby's role: a restore can set neither.
+    outputs = stack_outputs(ctx, "data", dr=True)
+    key, role = outputs.get(DR_DATA_KEY_OUTPUT), outputs.get(DR_MONITORING_ROLE_OUTPUT)
     insights = (
         {
             "EnablePerformanceInsights": True,
@@ -340,6 +341,11 @@ def point_database(f: Failover) -> None:
         if key
         else {}
     )
+    if role:
+        insights |= {
+            "MonitoringInterval": config.database.monitoring_interval_seconds,
+            "MonitoringRoleArn": role,
+        }
     f.run(
         Call(
             "rds",

@@ -10,7 +10,7 @@ from components.data.standby import StandbyDatabase
 from components.keys import allow_secret_replication, dr_replica
 from components.network import Network
 from config.model import EnvironmentConfig
-from config.names import DR_DATA_KEY_OUTPUT
+from config.names import DR_DATA_KEY_OUTPUT, DR_MONITORING_ROLE_OUTPUT
 from stacks.base import CleverBetterStack
 
 
@@ -177,5 +177,6 @@ class DisasterRecoveryDataStack(CleverBetterStack):
                 standby.security_groups.client.security_group_id,
                 "Clients of the restored database",
             ),
+            (DR_MONITORING_ROLE_OUTPUT, standby.monitoring_role.role_arn, "Its enhanced monitoring"),
         ):
             cdk.CfnOutput(self, output_id, value=value, description=description)

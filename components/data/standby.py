@@ -33,7 +33,8 @@ from config.names import DB_APP_USER
 
 class StandbyDatabase(Construct):
     """Attributes: ``subnet_group``, ``security_groups``, ``parameters``, ``log_groups``,
-    ``proxy`` and ``proxy_security_group`` (what the DR services connect to), ``key``."""
+    ``proxy`` and ``proxy_security_group`` (what the DR services connect to), ``key``,
+    ``monitoring_role`` (enhanced monitoring of the restored instance)."""
 
     def __init__(
         self,
@@ -68,6 +69,23 @@ class StandbyDatabase(Construct):
         groups.database.add_ingress_rule(groups.proxy, postgres, "PostgreSQL from the RDS Proxy")
         groups.proxy.add_egress_rule(groups.database, postgres, "PostgreSQL to the restored database")
         self.proxy = self._proxy(context, network, config)
+        # The primary's enhanced monitoring, which make dr-failover turns on with the restored
+        # instance (as the L2 instance makes it for the primary).
+        self.monitoring_role = iam.Role(
+            self,
+            "MonitoringRole",
+            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+            description=f"Enhanced monitoring of {name} once make dr-failover restores it here",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")
+            ],
+        )
+        acknowledge(
+            self.monitoring_role,
+            "AmazonRDSEnhancedMonitoringRole is the AWS-maintained policy for enhanced monitoring; "
+            "it only lets RDS write OS metrics to the RDSOSMetrics log group.",
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+        )
 
     def grant_connect(self, grantee: iam.IGrantable) -> None:
         """`rds-db:connect` to the proxy as `app`, as in the primary (Database.grant_connect)."""

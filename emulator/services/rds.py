@@ -27,6 +27,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 
 from emulator.services.base import AppliedModel, Fix, Fixes, FromProperties, Models, set_attributes
 from emulator.services.ec2 import zone_id_of
+from emulator.services.refusals import role_refusal
 
 # Physical zones RDS Proxy does not run in (RDS User Guide, RDS Proxy limitations).
 PROXY_UNSUPPORTED_ZONES = frozenset({"use1-az3"})
@@ -180,7 +181,47 @@ DB_INSTANCE_ATTRIBUTES = {
 
 
 def _db_instance_after(instance: Any, props: dict[str, Any]) -> None:
+    _check_monitoring(
+        props.get("MonitoringInterval"), props.get("MonitoringRoleArn"), instance.account_id, instance.region
+    )
     set_attributes(instance, props, DB_INSTANCE_ATTRIBUTES)
+
+
+# RDS assumes the enhanced-monitoring role to publish OS metrics (RDS User Guide, "Setting up and
+# enabling Enhanced Monitoring": the role trusts monitoring.rds.amazonaws.com).
+MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
+
+
+def _check_monitoring(interval: Any, role_arn: str | None, account_id: str, region_name: str) -> None:
+    """As CreateDBInstance and ModifyDBInstance refuse them: an interval without a role, and a
+    role that is missing or does not trust RDS's monitoring service."""
+    if int(interval or 0) > 0 and not role_arn:
+        raise InvalidParameterCombination(
+            "A MonitoringRoleARN value is required if you specify a MonitoringInterval value other than 0."
+        )
+    if role_arn and role_refusal(role_arn, MONITORING_PRINCIPAL, {}, account_id, region_name)[0]:
+        raise InvalidParameterValue(
+            "IAM role ARN value is invalid or does not include the required permissions for: "
+            "ENHANCED_MONITORING"
+        )
+
+
+def _monitoring_checked(original: Any) -> Any:
+    """ModifyDBInstance (moto checks neither the role nor the combination on a modify)."""
+
+    def modify(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        interval, role = db_kwargs.get("monitoring_interval"), db_kwargs.get("monitoring_role_arn")
+        if interval is not None or role is not None:
+            current = self.describe_db_instances(db_instance_identifier)[0]
+            _check_monitoring(
+                current.monitoring_interval if interval is None else interval,
+                role or current.monitoring_role_arn,
+                self.account_id,
+                self.region_name,
+            )
+        return original(self, db_instance_identifier, db_kwargs)
+
+    return modify
 
 
 class DatabaseBootstrap(AppliedModel):
@@ -419,10 +460,12 @@ def _proxy_must_exist(original: Any) -> Any:
 def patch_api() -> None:
     """Idempotent: replicated automated backups are listed in their destination region and
     restorable there (RestoreDBInstanceToPointInTime with SourceDBInstanceAutomatedBackupsArn);
-    a missing proxy's targets are DBProxyNotFoundFault, as in RDS."""
+    a missing proxy's targets are DBProxyNotFoundFault, as in RDS; enhanced monitoring needs a
+    role RDS's monitoring service may assume, on a modify too."""
     if getattr(RDSResponse.restore_db_instance_to_point_in_time, "_replicas", False):
         return
     RDSBackend.describe_db_proxy_targets = _proxy_must_exist(RDSBackend.describe_db_proxy_targets)  # type: ignore[method-assign]
+    RDSBackend.modify_db_instance = _monitoring_checked(RDSBackend.modify_db_instance)  # type: ignore[method-assign]
     describe = _describe_automated_backups(RDSResponse.describe_db_instance_automated_backups)
     restore = _restore_to_point_in_time(RDSResponse.restore_db_instance_to_point_in_time)
     restore._replicas = True

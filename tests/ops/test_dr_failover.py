@@ -134,7 +134,9 @@ def test_dry_run_prints_every_step_and_changes_nothing(
         "--master-user-password '<redacted>' --backup-retention-period 30 "
         "--preferred-backup-window 02:00-03:00 --enable-performance-insights "
         f"--performance-insights-kms-key-id arn:aws:kms:us-west-2:{ACCOUNT}:key/dr "
-        "--performance-insights-retention-period 31 --apply-immediately --region us-west-2"
+        "--performance-insights-retention-period 31 --monitoring-interval 15 "
+        f"--monitoring-role-arn arn:aws:iam::{ACCOUNT}:role/standby-monitoring --apply-immediately "
+        "--region us-west-2"
     )
     assert (
         "[dry-run] aws rds register-db-proxy-targets --db-proxy-name clever-better-prod "
@@ -198,6 +200,11 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
     assert tags["Purpose"] == "dr-failover" and tags["Environment"] == "production"
     assert tags["RestoredFrom"].startswith(f"arn:aws:rds:{DR}:{ACCOUNT}:auto-backup:ab-")
     assert restored["BackupRetentionPeriod"] == 30
+    # Enhanced monitoring as in the primary, with the standby's role.
+    assert (restored["MonitoringInterval"], restored["MonitoringRoleArn"]) == (
+        15,
+        f"arn:aws:iam::{ACCOUNT}:role/standby-monitoring",
+    )
     (target,) = world["rds"].describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"]
     assert target["RdsResourceId"] == "clever-better-prod"
     assert desired_counts() == {"bot": 2, "ml-service": 2, "data-ingestion": 1}

@@ -158,6 +158,18 @@ PINS = (
             "only lets RDS write OS metrics to the RDSOSMetrics log group."
         ),
     ),
+    # The DR standby's (components/data/standby.py), for the instance make dr-failover restores.
+    Pin(
+        stages=("production-dr",),
+        paths=("data/Standby/MonitoringRole",),
+        rules=(
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+        ),
+        reason=(
+            "AmazonRDSEnhancedMonitoringRole is the AWS-maintained policy for enhanced monitoring; it "
+            "only lets RDS write OS metrics to the RDSOSMetrics log group."
+        ),
+    ),
     Pin(
         stages=("dev", "staging", "production"),
         paths=("data/Database/Instance/Resource",),

@@ -197,6 +197,30 @@ def test_the_standby_is_what_dr_failover_restores_into(templates: dict[str, Any]
         g["Properties"]["RetentionInDays"] == 90 and g["DeletionPolicy"] == "RetainExceptOnCreate"
         for g in logs.values()
     )
+    # Enhanced monitoring as in the primary: a role RDS's monitoring service assumes (RDS refuses
+    # one that does not trust it), with the AWS-maintained policy, named by an output.
+    role_id = outputs["MonitoringRoleArn"]["Value"]["Fn::GetAtt"][0]
+    assert outputs["MonitoringRoleArn"]["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    role = template["Resources"][role_id]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+        }
+    ]
+    assert role["ManagedPolicyArns"] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+                ],
+            ]
+        }
+    ]
 
 
 DR_SERVICES = "clever-better-prod-dr-services"
@@ -451,7 +475,9 @@ def test_the_dr_region_alarms_on_the_pilot_light_with_its_health_alarms_disarmed
     )
     assert all(url in alarm["AlarmDescription"] for alarm in alarms.values())
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    assert all(logical in body for logical, a in resources(template, "AWS::CloudWatch::Alarm").items()), body[:300]
+    assert all(logical in body for logical, a in resources(template, "AWS::CloudWatch::Alarm").items()), body[
+        :300
+    ]
     # Route 53's health check and the drift check are the primary's.
     assert not resources(template, "AWS::Route53::HealthCheck")
     assert not resources(template, "AWS::Lambda::Function")

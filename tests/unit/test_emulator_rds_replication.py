@@ -3,6 +3,7 @@ region, restorable there, and refused as RDS refuses a restore."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,3 +166,36 @@ def test_a_missing_proxys_targets_are_a_not_found_fault(regions: dict[str, Any])
     with pytest.raises(ClientError) as raised:
         regions["west"].describe_db_proxy_targets(DBProxyName="clever-better-prod")
     assert raised.value.response["Error"]["Code"] == "DBProxyNotFoundFault"
+
+
+def _role(name: str, service: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+    iam = boto3.client("iam", region_name="us-east-1")
+    return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+def test_enhanced_monitoring_needs_a_role_rds_monitoring_may_assume(regions: dict[str, Any]) -> None:
+    """As ModifyDBInstance refuses them (make dr-failover's point step turns it on): an interval
+    without a role, a missing role, and one that does not trust monitoring.rds.amazonaws.com."""
+    east = regions["east"]
+    untrusted = _role("ec2-role", "ec2.amazonaws.com")
+    missing = "arn:aws:iam::123456789012:role/not-there"
+    refusals = (
+        ({}, "InvalidParameterCombination", "A MonitoringRoleARN value is required"),
+        ({"MonitoringRoleArn": untrusted}, "InvalidParameterValue", "ENHANCED_MONITORING"),
+        ({"MonitoringRoleArn": missing}, "InvalidParameterValue", "ENHANCED_MONITORING"),
+    )
+    for extra, code, message in refusals:
+        with pytest.raises(ClientError) as refused:
+            east.modify_db_instance(DBInstanceIdentifier="clever-better-prod", MonitoringInterval=60, **extra)
+        assert refused.value.response["Error"]["Code"] == code, extra
+        assert message in refused.value.response["Error"]["Message"], extra
+    role = _role("rds-monitoring", "monitoring.rds.amazonaws.com")
+    east.modify_db_instance(
+        DBInstanceIdentifier="clever-better-prod", MonitoringInterval=60, MonitoringRoleArn=role
+    )
+    (instance,) = east.describe_db_instances(DBInstanceIdentifier="clever-better-prod")["DBInstances"]
+    assert (instance["MonitoringInterval"], instance["MonitoringRoleArn"]) == (60, role)

@@ -64,13 +64,19 @@ def findings(report_file: Path) -> list[str]:
     if not report_file.exists():
         return []
     report = json.loads(report_file.read_text())
-    return [
-        f"{plugin['pluginName']}::{violation['ruleName']} {construct['constructPath']}"
-        for plugin in report.get("pluginReports", [])
-        if plugin.get("conclusion") == "failure"
-        for violation in plugin.get("violations", [])
-        for construct in violation.get("violatingConstructs", [])
-    ]
+    found = []
+    for plugin in report.get("pluginReports", []):
+        if plugin.get("conclusion") != "failure":
+            continue
+        named = [
+            f"{plugin['pluginName']}::{violation['ruleName']} {construct['constructPath']}"
+            for violation in plugin.get("violations", [])
+            for construct in violation.get("violatingConstructs", [])
+        ]
+        # A plugin that crashed fails with no violation; its error is in the metadata.
+        error = (plugin.get("metadata") or {}).get("error", "no reason given")
+        found += named or [f"{plugin['pluginName']} failed: {error}"]
+    return found
 
 
 def synthesize(app: cdk.App) -> None:

@@ -274,9 +274,11 @@ class Names:
         """`clever-better-prod-p0`: where a severity's alarms notify (the alerting unit routes it)."""
         return f"{self.prefix}-{severity.lower()}"
 
-    def dashboard(self, kind: str) -> str:
-        """Runbook: `aws cloudwatch get-dashboard --dashboard-name clever-better-prod-main`."""
-        return f"{self.prefix}-{kind}"
+    def dashboard(self, kind: str, *, dr: bool = False) -> str:
+        """Runbook: `aws cloudwatch get-dashboard --dashboard-name clever-better-prod-main`. A
+        dashboard's name is global to the account, so the DR region's has its own:
+        `clever-better-prod-dr-infrastructure`."""
+        return f"{self.prefix}-dr-{kind}" if dr else f"{self.prefix}-{kind}"
 
     def log_metric_filter(self, filter_id: str, service: str) -> str:
         return f"{self.prefix}-{service}-{filter_id}"

@@ -502,6 +502,17 @@ def _alarm_actions(f: Failover, *, armed: bool) -> None:
     f.run(
         Call("cloudwatch", "EnableAlarmActions" if armed else "DisableAlarmActions", {"AlarmNames": change})
     )
+    if armed:
+        # Actions run on state changes only, and the dark pilot light left them in ALARM: from
+        # OK, the next evaluation pages if the failure is still there.
+        for name in change:
+            f.run(
+                Call(
+                    "cloudwatch",
+                    "SetAlarmState",
+                    {"AlarmName": name, "StateValue": "OK", "StateReason": "armed by make dr-failover"},
+                )
+            )
     if not f.ctx.dry_run:
         f.ctx.out(f"alarms {state}: {', '.join(change)}")
 
@@ -844,6 +855,8 @@ def failback_stop(f: Failover) -> None:
     else:
         # The primary's first: its services came back with the region, on the stale database.
         _counts(f, stopped, what="writers stopped", primary=True)
+    # Before the DR writers stop: at 0 tasks their health alarms would page for the whole copy.
+    _alarm_actions(f, armed=False)
     _counts(f, stopped, what="writers stopped")
 
 
@@ -978,8 +991,6 @@ def failback_resume(f: Failover) -> None:
                 {"DBProxyName": proxy, "DBInstanceIdentifiers": [names.db_instance]},
             )
         )
-    # Before the counts: at 0 tasks the health alarms would page.
-    _alarm_actions(f, armed=False)
     _scaling_floors(f, dark=True)
     _counts(f, dict.fromkeys(SERVICES, 0), what="pilot light dark")
     name = names.public_load_balancer

@@ -86,6 +86,7 @@ class MonitoringStack(CleverBetterStack):
             config=config,
             alarms=self.alarms,
             kinds=(DR_DASHBOARD,) if dr else DASHBOARDS,
+            dr=dr,
         )
         # Daily, every stack of the environment in this region: the P3 configuration-drift alarm.
         self.drift = (

@@ -55,12 +55,14 @@ DISARMED_REASON = (
 )
 
 
-def description(spec: AlarmSpec, *, config: EnvironmentConfig, region: str, disarmed: bool = False) -> str:
+def description(
+    spec: AlarmSpec, *, config: EnvironmentConfig, region: str, dr: bool = False, disarmed: bool = False
+) -> str:
     """What fired, the threshold, the first thing to check, the dashboard and the runbook."""
     names = config.names
     return (
         f"{spec.severity} {spec.title}: {spec.condition()}. First check: {spec.first_check}. "
-        f"Dashboard: {dashboard_url(region, names.dashboard(spec.dashboard))} "
+        f"Dashboard: {dashboard_url(region, names.dashboard(spec.dashboard, dr=dr))} "
         f"Runbook: {config.monitoring.runbook_url}#{slug(spec.runbook_section)}"
         + (f" {ARMED_BY}" if disarmed else "")
     )
@@ -136,7 +138,7 @@ class AlarmCatalogue(Construct):
                 holder,
                 "Resource",
                 alarm_name=name,
-                alarm_description=description(spec, config=config, region=region, disarmed=disarmed),
+                alarm_description=description(spec, config=config, region=region, dr=dr, disarmed=disarmed),
                 # Unset (CloudFormation's default, enabled) everywhere else.
                 actions_enabled=False if disarmed else None,
                 alarm_actions=[topic_arns[spec.severity], *extra(spec), *halt(spec)],

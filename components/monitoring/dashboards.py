@@ -44,8 +44,9 @@ def _line(label: str, value: float, colour: str = "#d62728") -> cw.HorizontalAnn
 
 
 class Dashboards(Construct):
-    """Attributes: ``dashboards`` (kind -> dashboard). `kinds`: which of DASHBOARDS to build
-    (production's DR region builds only its infrastructure dashboard)."""
+    """Attributes: ``dashboards`` (kind -> dashboard). `kinds`: which of DASHBOARDS to build;
+    `dr`: production's DR region (its infrastructure dashboard only, under its own name, since
+    dashboard names are global to the account)."""
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class Dashboards(Construct):
         config: EnvironmentConfig,
         alarms: AlarmCatalogue,
         kinds: Sequence[str] = DASHBOARDS,
+        dr: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self._alarms = alarms
@@ -291,7 +293,7 @@ class Dashboards(Construct):
             dashboard = cw.Dashboard(
                 self,
                 f"{kind.title().replace('-', '')}Dashboard",
-                dashboard_name=names.dashboard(kind),
+                dashboard_name=names.dashboard(kind, dr=dr),
                 default_interval=cdk.Duration.hours(24),
             )
             own = [a for name, a in alarms.alarms.items() if alarms.specs[name].dashboard == kind]

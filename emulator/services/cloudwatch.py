@@ -592,6 +592,14 @@ def _check_dashboard(name: str, props: dict[str, Any], account_id: str, region_n
             f"The value {dashboard_name} for field DashboardName contains invalid characters. "
             "It can only contain alphanumerics, dash (-) and underscore (_)."
         )
+    # Dashboards are global, not regional (PutDashboard): CloudFormation refuses a name another
+    # region of the account already holds.
+    for region, backend in cloudwatch_backends[account_id].items():
+        if region != region_name and dashboard_name in backend.dashboards:
+            raise InvalidParameterValue(
+                f"Resource of type 'AWS::CloudWatch::Dashboard' with identifier '{dashboard_name}' already "
+                f"exists: dashboard names are global to the account (it is in {region})"
+            )
     errors = dashboard_body_errors(props.get("DashboardBody"))
     if errors is None:
         raise InvalidParameterInput("The field DashboardBody must be a valid JSON object")

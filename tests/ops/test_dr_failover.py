@@ -152,12 +152,18 @@ def test_dry_run_prints_every_step_and_changes_nothing(
         "--resource-id service/clever-better-prod/ml-service --scalable-dimension ecs:service:DesiredCount "
         "--min-capacity 2 --region us-west-2"
     ) in lines
-    # Once the services are stable, their health alarms page again.
+    # Once the services are stable, their health alarms page again: armed, and from OK, since
+    # actions run on state changes only and the dark pilot light left them in ALARM.
     assert (
         "[dry-run] aws cloudwatch enable-alarm-actions --alarm-names "
         """'["clever-better-prod-bot-unhealthy-P0","clever-better-prod-ml-service-unhealthy-P0","""
         """"clever-better-prod-data-ingestion-unhealthy-P0"]' --region us-west-2"""
     ) in lines
+    assert [line for line in lines if "set-alarm-state" in line] == [
+        f"[dry-run] aws cloudwatch set-alarm-state --alarm-name {name} --state-value OK "
+        "--state-reason 'armed by make dr-failover' --region us-west-2"
+        for name in HEALTH_ALARMS
+    ]
     # The bot image's data check, in the bot service's network, against the recovery point.
     (check,) = [line for line in lines if "aws ecs run-task" in line]
     network = {
@@ -213,6 +219,8 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
     )["ScalableTargets"]
     assert (scaling["MinCapacity"], scaling["MaxCapacity"]) == (2, 6)
     assert armed() == dict.fromkeys(HEALTH_ALARMS, True)
+    states = boto3.client("cloudwatch", region_name=DR).describe_alarms(AlarmNames=list(HEALTH_ALARMS))
+    assert {a["StateValue"] for a in states["MetricAlarms"]} == {"OK"}
     assert world["probes"]["dr_calls"] == [
         (
             boto3.client("elbv2", region_name=DR).describe_load_balancers()["LoadBalancers"][0]["DNSName"],
@@ -230,7 +238,7 @@ def test_failover_restores_points_scales_verifies_and_says_what_to_do_with_dns(
     restored_to = {t["Key"]: t["Value"] for t in restored["TagList"]}["RestoredTo"]
     assert re.search(rf"data integrity check [\w-]+: the restored data reaches {re.escape(restored_to)}", out)
     changes = [line for line in out.splitlines() if line.startswith("+ aws")]
-    assert len(changes) == 9
+    assert len(changes) == 12
     assert all(line.endswith("--region us-west-2") for line in changes)
     (primary,) = world["primary"].describe_db_instances()["DBInstances"]
     assert primary["DBInstanceStatus"] == "available" and primary["DBInstanceClass"] == "db.r7g.large"
@@ -632,11 +640,15 @@ def test_failback_dry_run_prints_every_step_and_changes_nothing(
     ]
     snapshot = _snapshot_name(failed_over)
     calls = [line for line in lines if line.startswith("[dry-run] aws")]
-    assert calls[:5] == [
+    assert calls[:6] == [
         # The primary's writers first: they came back with the region, on the stale instance.
         "[dry-run] aws ecs update-service --cluster clever-better-prod --service bot --desired-count 0",
         "[dry-run] aws ecs update-service --cluster clever-better-prod --service data-ingestion "
         "--desired-count 0",
+        # Before the DR writers stop: at 0 tasks their health alarms would page for hours.
+        "[dry-run] aws cloudwatch disable-alarm-actions --alarm-names "
+        """'["clever-better-prod-bot-unhealthy-P0","clever-better-prod-ml-service-unhealthy-P0","""
+        """"clever-better-prod-data-ingestion-unhealthy-P0"]' --region us-west-2""",
         "[dry-run] aws ecs update-service --cluster clever-better-prod --service bot --desired-count 0 "
         "--region us-west-2",
         "[dry-run] aws ecs update-service --cluster clever-better-prod --service data-ingestion "
@@ -645,17 +657,17 @@ def test_failback_dry_run_prints_every_step_and_changes_nothing(
         f"--db-snapshot-identifier {snapshot} "
         """--tags '[{"Key":"Purpose","Value":"dr-failback"}]' --region us-west-2""",
     ]
-    assert calls[5] == (
+    assert calls[6] == (
         "[dry-run] aws rds copy-db-snapshot --source-db-snapshot-identifier "
         f"arn:aws:rds:us-west-2:{ACCOUNT}:snapshot:{snapshot} --target-db-snapshot-identifier {snapshot} "
         "--kms-key-id alias/clever-better-prod/data --source-region us-west-2 --copy-tags"
     )
-    assert calls[6].startswith(
+    assert calls[7].startswith(
         "[dry-run] aws rds restore-db-instance-from-db-snapshot "
         "--db-instance-identifier clever-better-prod-restored "
         f"--db-snapshot-identifier {snapshot} --db-instance-class db.r7g.large"
     )
-    assert calls[7:9] == [
+    assert calls[8:10] == [
         "[dry-run] aws rds modify-db-instance --db-instance-identifier clever-better-prod "
         "--new-db-instance-identifier clever-better-prod-old --apply-immediately",
         "[dry-run] aws rds modify-db-instance --db-instance-identifier clever-better-prod-restored "
@@ -664,11 +676,6 @@ def test_failback_dry_run_prints_every_step_and_changes_nothing(
     assert (
         "[dry-run] aws rds deregister-db-proxy-targets --db-proxy-name clever-better-prod "
         """--db-instance-identifiers '["clever-better-prod"]' --region us-west-2"""
-    ) in calls
-    assert (
-        "[dry-run] aws cloudwatch disable-alarm-actions --alarm-names "
-        """'["clever-better-prod-bot-unhealthy-P0","clever-better-prod-ml-service-unhealthy-P0","""
-        """"clever-better-prod-data-ingestion-unhealthy-P0"]' --region us-west-2"""
     ) in calls
     assert armed() == dict.fromkeys(HEALTH_ALARMS, True)
     assert counts(PRIMARY) == {"bot": 2, "ml-service": 2, "data-ingestion": 1}
@@ -705,7 +712,7 @@ def test_failback_brings_the_data_home_and_the_pilot_light_dark(
     assert scaling["MinCapacity"] == 0
     # Disarmed before the counts: at 0 tasks they would page.
     assert armed() == dict.fromkeys(HEALTH_ALARMS, False)
-    assert out.index("alarms disarmed") < out.index("pilot light dark in us-west-2")
+    assert out.index("alarms disarmed") < out.index("writers stopped in us-west-2")
     assert failed_over["rds"].describe_db_proxy_targets(DBProxyName="clever-better-prod")["Targets"] == []
     # The DR copy stays until the data is verified.
     assert dr_instance(failed_over)["DBInstanceStatus"] == "available"

@@ -467,11 +467,12 @@ def test_the_dr_region_alarms_on_the_pilot_light_with_its_health_alarms_disarmed
         f"arn:aws:sns:{DR_ACCOUNT_REGION}:clever-better-prod-oncall"
     ]
     (dashboard,) = resources(template, "AWS::CloudWatch::Dashboard").values()
-    assert dashboard["Properties"]["DashboardName"] == "clever-better-prod-infrastructure"
+    # Dashboard names are global to the account: the primary's is clever-better-prod-infrastructure.
+    assert dashboard["Properties"]["DashboardName"] == "clever-better-prod-dr-infrastructure"
     # The one dashboard there: every alarm links it, and its alarm status shows every alarm.
     url = (
         "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/"
-        "clever-better-prod-infrastructure "
+        "clever-better-prod-dr-infrastructure "
     )
     assert all(url in alarm["AlarmDescription"] for alarm in alarms.values())
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
@@ -547,3 +548,27 @@ def test_the_dr_alerting_routes_its_regions_topics_and_halts_through_the_pilot_l
         "Effect": "Allow",
         "Resource": f"arn:aws:ssm:{DR_ACCOUNT_REGION}:parameter/clever-better/prod/trading/halted",
     } in halt_policy
+
+
+def test_dashboard_names_are_unique_per_account(templates: dict[str, Any]) -> None:
+    """CloudWatch dashboards are global, not regional: two stacks of one account (in any
+    regions) naming the same dashboard cannot both deploy."""
+    by_account: dict[str, list[str]] = {}
+    for name, template in templates.items():
+        account = STACKS_ACCOUNTS[name.split("-")[2]]
+        by_account.setdefault(account, []).extend(
+            d["Properties"]["DashboardName"]
+            for d in resources(template, "AWS::CloudWatch::Dashboard").values()
+        )
+    assert sorted(by_account["333333333333"]) == [
+        "clever-better-prod-dr-infrastructure",
+        "clever-better-prod-infrastructure",
+        "clever-better-prod-main",
+        "clever-better-prod-ml-service",
+        "clever-better-prod-security",
+    ]
+    assert all(len(names) == len(set(names)) for names in by_account.values()), by_account
+
+
+# Name token -> the account its stacks deploy to (tests/support.py's placeholders).
+STACKS_ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}

@@ -582,6 +582,28 @@ def test_dashboard_name_refused_like_put_dashboard(aws: None) -> None:
     )
 
 
+def test_a_dashboard_name_another_region_holds_is_refused(aws: None) -> None:
+    """Dashboards are global to the account (PutDashboard): the DR region cannot reuse a name."""
+    primary = create_stack({"Dashboard": _dashboard(_graph(), name="clever-better-prod-infrastructure")})
+    assert primary["StackStatus"] == "CREATE_COMPLETE", stack_reasons()
+    west = create_stack(
+        {"Dashboard": _dashboard(_graph(), name="clever-better-prod-infrastructure")}, region="us-west-2"
+    )
+    reasons = stack_reasons(region="us-west-2")
+    assert west["StackStatus"] == "ROLLBACK_COMPLETE", reasons
+    assert any(
+        "'clever-better-prod-infrastructure' already exists: dashboard names are global to the account "
+        "(it is in us-east-1)" in r
+        for r in reasons
+    ), reasons
+    other = create_stack(
+        {"Dashboard": _dashboard(_graph(), name="clever-better-prod-dr-infrastructure")},
+        name="o",
+        region="us-west-2",
+    )
+    assert other["StackStatus"] == "CREATE_COMPLETE", stack_reasons("o", "us-west-2")
+
+
 # --- metric filters -----------------------------------------------------------------------------
 
 LOG_GROUP = "/clever-better/dev/bot"

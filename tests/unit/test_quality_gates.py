@@ -86,6 +86,30 @@ def test_under_the_cdk_cli_a_finding_still_fails_synth(tmp_path: Path) -> None:
     assert f"report: {tmp_path}/validation-report.json" in message
 
 
+def test_a_crashed_rule_pack_fails_synth_too(tmp_path: Path) -> None:
+    """A plugin that throws reports "failure" with no violation; that fails synth as well."""
+    from app import findings
+
+    report = tmp_path / "validation-report.json"
+    report.write_text(
+        json.dumps(
+            {
+                "pluginReports": [
+                    {"pluginName": "AwsSolutions", "conclusion": "success", "violations": []},
+                    {
+                        "pluginName": "NIST.800.53.R5",
+                        "conclusion": "failure",
+                        "violations": [],
+                        "metadata": {"error": "TypeError: rule crashed"},
+                    },
+                ]
+            }
+        )
+    )
+    assert findings(report) == ["NIST.800.53.R5 failed: TypeError: rule crashed"]
+    assert findings(tmp_path / "absent.json") == []
+
+
 def test_acknowledgements_are_pinned(app: Any) -> None:
     """Exactly the reviewed (construct path, rule) pairs of tests/unit/acknowledgements.py, each
     with its reviewed reason: a new pair (even of a rule acknowledged elsewhere) fails until it is

@@ -56,6 +56,11 @@ MANAGED_POLICIES: dict[tuple[str, str], str] = {
         "data/Database/Instance/MonitoringRole/Resource",
         "AmazonRDSEnhancedMonitoringRole",
     ): "Lets RDS write Enhanced Monitoring OS metrics to the RDSOSMetrics log group only.",
+    # The DR standby's, for the instance make dr-failover restores (components/data/standby.py).
+    (
+        "data/Standby/MonitoringRole/Resource",
+        "AmazonRDSEnhancedMonitoringRole",
+    ): "Lets RDS write Enhanced Monitoring OS metrics to the RDSOSMetrics log group only.",
     **{
         (
             f"services/{service}/Service/AlternateRole/Resource",

@@ -713,6 +713,12 @@ def dr_catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     )
 
 
+def dr_disarmed_alarms(cfg: EnvironmentConfig) -> tuple[str, ...]:
+    """The names of the DR region's alarms that wait disarmed for a failover (make dr-failover
+    arms them, make dr-failback disarms them)."""
+    return tuple(cfg.names.alarm(s.id, s.severity) for s in dr_catalogue(cfg) if s.disarmed_in_dr)
+
+
 # --- security (the audit trail's metric filters: components/security/baseline.py) -----------
 
 # Account-wide alarms live in the environment that owns the account's baseline (one set per

@@ -32,7 +32,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.alarms import dr_catalogue
+from config.alarms import dr_disarmed_alarms
 from config.model import SERVICES, SmokeCheck
 from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT, DR_MONITORING_ROLE_OUTPUT, MIGRATION_SERVICE
 from lambdas.deployment_hook import smoke
@@ -483,7 +483,7 @@ def scale(f: Failover) -> None:
 def _alarm_actions(f: Failover, *, armed: bool) -> None:
     """Arm (or disarm) the DR region's alarms whose silence is their failure: the monitoring
     stack creates them disarmed, since the dark pilot light would hold them in ALARM."""
-    names = [f.names.alarm(s.id, s.severity) for s in dr_catalogue(f.ctx.config) if s.disarmed_in_dr]
+    names = list(dr_disarmed_alarms(f.ctx.config))
     found = {
         a["AlarmName"]: a.get("ActionsEnabled", True)
         for page in f.clients("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNames=names)

@@ -43,13 +43,11 @@ from emulator.drill import (  # noqa: E402
 
 def health_alarms() -> tuple[str, ...]:
     """The DR monitoring stack's alarms that wait disarmed for a failover."""
-    from config.alarms import dr_catalogue
+    from config.alarms import dr_disarmed_alarms
     from config.environments import load
 
     (production,) = load(("production",))
-    return tuple(
-        production.names.alarm(s.id, s.severity) for s in dr_catalogue(production) if s.disarmed_in_dr
-    )
+    return dr_disarmed_alarms(production)
 
 
 @contextmanager
@@ -80,7 +78,7 @@ def _offline() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _end_state(world: dict[str, Any], *, failed_back: bool) -> list[str]:
+def _end_state(world: dict[str, Any], alarms: Sequence[str], *, failed_back: bool) -> list[str]:
     """What must hold once the drill is over; each miss as one line."""
     problems = []
     dr_counts = {
@@ -91,7 +89,7 @@ def _end_state(world: dict[str, Any], *, failed_back: bool) -> list[str]:
     }
     armed = {
         a["AlarmName"]: a["ActionsEnabled"]
-        for a in client("cloudwatch", DR).describe_alarms(AlarmNames=list(health_alarms()))["MetricAlarms"]
+        for a in client("cloudwatch", DR).describe_alarms(AlarmNames=list(alarms))["MetricAlarms"]
     }
     dark = dict.fromkeys(PRIMARY_COUNTS, 0)
     if dr_counts != (dark if failed_back else PRIMARY_COUNTS):
@@ -106,8 +104,8 @@ def _end_state(world: dict[str, Any], *, failed_back: bool) -> list[str]:
     return problems
 
 
-def _holds(world: dict[str, Any], *, failed_back: bool) -> bool:
-    problems = _end_state(world, failed_back=failed_back)
+def _holds(world: dict[str, Any], alarms: Sequence[str], *, failed_back: bool) -> bool:
+    problems = _end_state(world, alarms, failed_back=failed_back)
     if problems:
         after = "failback" if failed_back else "failover"
         print(f"error: the drill's {after} ended wrong: {'; '.join(problems)}", file=sys.stderr)
@@ -136,7 +134,8 @@ def drill(*, dry_run: bool = False, out: Callable[[str], None] = print) -> int:
             f"drill 1/{phases}: production in the emulator: {CLUSTER} in {PRIMARY} replicating its "
             f"automated backups to {DR}; the pilot light dark (0 tasks, health alarms disarmed)"
         )
-        world = build(health_alarms=health_alarms())
+        alarms = health_alarms()  # once: each configuration load validates every environment
+        world = build(health_alarms=alarms)
         replicate(world)
         out(
             f"drill 2/{phases}: {PRIMARY} goes dark (simulated: its /health stops answering, the DR load "
@@ -145,7 +144,7 @@ def drill(*, dry_run: bool = False, out: Callable[[str], None] = print) -> int:
         with simulated_network(primary="GET /health: ConnectionRefusedError (simulated)", dr=None):
             if command("dr-failover") != 0:
                 return 1
-        if not dry_run and not _holds(world, failed_back=False):
+        if not dry_run and not _holds(world, alarms, failed_back=False):
             return 1
         if dry_run:
             out("drill planned: nothing was failed over (dry run), so there is nothing to fail back")
@@ -156,7 +155,7 @@ def drill(*, dry_run: bool = False, out: Callable[[str], None] = print) -> int:
             if command("dr-failback") != 0:
                 return 1
         out(f"drill 4/{phases}: the end state")
-        if not _holds(world, failed_back=True):
+        if not _holds(world, alarms, failed_back=True):
             return 1
         out(
             f"drill complete: the data went to {DR} and back home to {PRIMARY} ({CLUSTER}, the stale "

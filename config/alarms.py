@@ -304,13 +304,15 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             )
         rows.append(spec)
 
-    # The public endpoint as Route 53's checkers see it from several regions: the whole primary
-    # region gone is this alarm (components/monitoring/health.py; the metric is in us-east-1 only).
+    # The primary's public load balancer as Route 53's checkers see it from several regions: the
+    # whole primary region gone is this alarm (components/edge/dns.py; the metric is in us-east-1
+    # only). It checks the load balancer, not the API name, which may fail over to the DR region.
     rows.append(
         AlarmSpec(
             "primary-unreachable",
             "P0",
-            f"https://{cfg.domain_name}{cfg.deployment.smoke_checks[0].path} fails Route 53's health check",
+            f"Load balancer {cfg.names.public_load_balancer}: {cfg.deployment.smoke_checks[0].path} "
+            "fails Route 53's health check",
             {
                 "m": Stat(
                     "AWS/Route53", "HealthCheckStatus", (("HealthCheckId", "{health_check}"),), "Minimum", 60

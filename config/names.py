@@ -29,6 +29,11 @@ DR_UNITS = ("network", "data", "registry", "services", "monitoring", "alerting",
 DR_DATA_KEY_OUTPUT = "DataKeyArn"
 # The DR data stack's role for the restored instance's enhanced monitoring (make dr-failover).
 DR_MONITORING_ROLE_OUTPUT = "MonitoringRoleArn"
+# The HealthThreshold of the CALCULATED check behind the API name's PRIMARY failover record:
+# its one child (the primary's endpoint check) healthy. make dr-failover pins it above the
+# number of children ("Route 53 always considers this health check to be unhealthy").
+FAILOVER_SWITCH_THRESHOLD = 1
+FAILOVER_PINNED_THRESHOLD = 2
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 # The fields of `clever-better/{token}/betfair`; the bot gets each as BETFAIR_{FIELD}.
@@ -345,10 +350,16 @@ class Names:
 
     # --- monitoring: drift check ------------------------------------------------------------
 
+    def api_health_check(self, *, dr: bool = False) -> str:
+        """A region's Route 53 health check on its public load balancer's /health (its Name tag):
+        `clever-better-prod-api-health`, the DR region's `clever-better-prod-dr-api-health`."""
+        return f"{self.prefix}-dr-api-health" if dr else f"{self.prefix}-api-health"
+
     @property
-    def api_health_check(self) -> str:
-        """The Route 53 health check on the public endpoint (its Name tag)."""
-        return f"{self.prefix}-api-health"
+    def api_failover_switch(self) -> str:
+        """The CALCULATED health check behind the API name's PRIMARY failover record (its Name
+        tag); `make dr-failover` pins it unhealthy, `make dr-failback` releases it."""
+        return f"{self.prefix}-api-failover"
 
     @property
     def drift_check_function(self) -> str:

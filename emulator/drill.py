@@ -10,7 +10,8 @@ proxy targets, CloudFormation stacks and their outputs), what production's stack
   group), the DR replica of the admin secret, the RDS Proxy without a target, the pilot light's
   three services at 0 with ml-service's scaling minimum 0, its load balancer, and its health
   alarms, disarmed;
-- and, after a failover, us-east-1 back (`primary_returns`).
+- and, after a failover, us-east-1 back (`primary_returns`);
+- with `hosted_zone`, the API name's failover records and their health checks.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DR_KEY = f"arn:aws:kms:{DR}:{ACCOUNT}:key/dr"
 # The DR replica of clever-better/prod/database-admin (never printed).
 ADMIN_PASSWORD = "dr-replica-password-4f1c"
 CLUSTER = "clever-better-prod"
+ZONE, API = "clever-better.com", "api.clever-better.com"
 # Production's counts (config/environments.py) as the primary's services run them.
 PRIMARY_COUNTS = {"bot": 2, "ml-service": 2, "data-ingestion": 1}
 
@@ -51,8 +53,8 @@ def client(service: str, region: str) -> Any:
     return boto3.client(service, region_name=region)
 
 
-def _stack(name: str, template: dict[str, Any]) -> None:
-    client("cloudformation", DR).create_stack(StackName=name, TemplateBody=json.dumps(template))
+def _stack(name: str, template: dict[str, Any], region: str = DR) -> None:
+    client("cloudformation", region).create_stack(StackName=name, TemplateBody=json.dumps(template))
 
 
 def _pilot_light(ec2: Any, vpc: str, subnets: list[str], health_alarms: Sequence[str]) -> str:
@@ -276,7 +278,94 @@ def primary_returns(world: dict[str, Any]) -> None:
         Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED", "SecretArn": "arn:aws:secretsmanager:x"}],
     )
     world["primary"].register_db_proxy_targets(DBProxyName=CLUSTER, DBInstanceIdentifiers=[CLUSTER])
-    client("elbv2", PRIMARY).create_load_balancer(Name=CLUSTER, Subnets=subnets)
+    _primary_balancer(world)
     kms = client("kms", PRIMARY)
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName="alias/clever-better-prod/data", TargetKeyId=key)
+
+
+def _primary_balancer(world: dict[str, Any]) -> dict[str, Any]:
+    """The primary's public load balancer (made once: by `hosted_zone` or `primary_returns`)."""
+    elbv2 = client("elbv2", PRIMARY)
+    found = [b for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == CLUSTER]
+    if found:
+        return dict(found[0])
+    return dict(
+        elbv2.create_load_balancer(Name=CLUSTER, Subnets=world["primary_subnets"])["LoadBalancers"][0]
+    )
+
+
+def _endpoint_check(name: str, balancer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Route53::HealthCheck",
+        "Properties": {
+            "HealthCheckConfig": {
+                "Type": "HTTPS_STR_MATCH",
+                "FullyQualifiedDomainName": balancer["DNSName"],
+                "Port": 443,
+                "ResourcePath": "/health",
+                "SearchString": "ok",
+                "RequestInterval": 30,
+                "FailureThreshold": 3,
+            },
+            "HealthCheckTags": [{"Key": "Name", "Value": name}],
+        },
+    }
+
+
+def _failover_record(
+    zone: str, role: str, region: str, check: str, balancer: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Route53::RecordSet",
+        "Properties": {
+            "HostedZoneId": zone,
+            "Name": API,
+            "Type": "A",
+            "SetIdentifier": region,
+            "Failover": role,
+            "HealthCheckId": {"Ref": check},
+            "AliasTarget": {
+                "DNSName": balancer["DNSName"],
+                "HostedZoneId": balancer["CanonicalHostedZoneId"],
+                "EvaluateTargetHealth": False,
+            },
+        },
+    }
+
+
+def hosted_zone(world: dict[str, Any]) -> str:
+    """The API name's hosted zone with the failover records the services stacks make with
+    `deployment.hosted_zone_id` (components/edge/dns.py), deployed through the emulator's
+    CloudFormation; returns the zone's id."""
+    zone = client("route53", PRIMARY).create_hosted_zone(Name=ZONE, CallerReference="drill")["HostedZone"]
+    zone_id = str(zone["Id"]).rsplit("/", 1)[-1]
+    primary = _primary_balancer(world)
+    switch = {
+        "Type": "AWS::Route53::HealthCheck",
+        "Properties": {
+            "HealthCheckConfig": {
+                "Type": "CALCULATED",
+                "ChildHealthChecks": [{"Ref": "Health"}],
+                "HealthThreshold": 1,
+            },
+            "HealthCheckTags": [{"Key": "Name", "Value": f"{CLUSTER}-api-failover"}],
+        },
+    }
+    resources = {
+        "Health": _endpoint_check(f"{CLUSTER}-api-health", primary),
+        "Switch": switch,
+        "Record": _failover_record(zone_id, "PRIMARY", PRIMARY, "Switch", primary),
+    }
+    _stack(f"{CLUSTER}-services-dns", {"Resources": resources}, PRIMARY)
+    (dr,) = [
+        b
+        for b in client("elbv2", DR).describe_load_balancers()["LoadBalancers"]
+        if b["LoadBalancerName"] == CLUSTER
+    ]
+    resources = {
+        "Health": _endpoint_check(f"{CLUSTER}-dr-api-health", dr),
+        "Record": _failover_record(zone_id, "SECONDARY", DR, "Health", dr),
+    }
+    _stack(f"{CLUSTER}-dr-services-dns", {"Resources": resources})
+    return zone_id

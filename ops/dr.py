@@ -13,7 +13,9 @@
 4. scale the DR services to production's desired counts and wait until they are stable;
 5. verify: the DR load balancer's targets, the smoke checks through it, and the bot image's
    read-only data check (the newest rows reach the recovery point);
-6. DNS: confirm Route 53's failover, or make (or print) the change.
+6. DNS: with a hosted zone, pin the API name's failover to the DR region (its PRIMARY record's
+   switch held unhealthy) and wait until Route 53 sees the DR region healthy; without one,
+   print the record to make.
 
 Each step prints what it did, its duration and the running total. Nothing here changes the
 primary region. Every step first looks at what is already there (the restored instance, the
@@ -34,7 +36,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config.alarms import dr_disarmed_alarms
 from config.model import SERVICES, SmokeCheck
-from config.names import DB_ADMIN_USER, DR_DATA_KEY_OUTPUT, DR_MONITORING_ROLE_OUTPUT, MIGRATION_SERVICE
+from config.names import (
+    DB_ADMIN_USER,
+    DR_DATA_KEY_OUTPUT,
+    DR_MONITORING_ROLE_OUTPUT,
+    FAILOVER_PINNED_THRESHOLD,
+    FAILOVER_SWITCH_THRESHOLD,
+    MIGRATION_SERVICE,
+)
 from lambdas.deployment_hook import smoke
 from ops.core import (
     Call,
@@ -72,6 +81,8 @@ INTEGRITY_STARTED_BY = "dr-integrity"
 CHECK_SERVICE = MIGRATION_SERVICE
 ECS_COUNT = "ecs:service:DesiredCount"
 ROUTE53_HEALTHY_SHARE = 0.18
+# Three failed checks 30 s apart turn an endpoint check; a few more rounds for the checkers.
+ROUTE53_WAIT = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -169,9 +180,8 @@ def _newest_point(f: Failover) -> RecoveryPoint | None:
     return max(points, key=lambda p: p.time, default=None)
 
 
-def _route53_view(f: Failover) -> tuple[int, int] | None:
-    """(healthy, all) of Route 53's checkers' last observations of the primary's health check
-    (found by its Name tag); None where there is no such check."""
+def _tagged_check(f: Failover, name: str) -> str | None:
+    """The id of the Route 53 health check whose Name tag is `name`, if there is one."""
     route53 = f.ctx.clients("route53")
     ids: list[str] = []
     for page in route53.get_paginator("list_health_checks").paginate():
@@ -181,11 +191,26 @@ def _route53_view(f: Failover) -> tuple[int, int] | None:
             ResourceType="healthcheck", ResourceIds=ids[start : start + 10]
         )
         for tag_set in tagged["ResourceTagSets"]:
-            if {"Key": "Name", "Value": f.names.api_health_check} in tag_set.get("Tags", []):
-                found = route53.get_health_check_status(HealthCheckId=tag_set["ResourceId"])
-                reports = [o["StatusReport"]["Status"] for o in found["HealthCheckObservations"]]
-                return sum(r.startswith("Success") for r in reports), len(reports)
+            if {"Key": "Name", "Value": name} in tag_set.get("Tags", []):
+                return str(tag_set["ResourceId"])
     return None
+
+
+def _route53_view(f: Failover, name: str) -> tuple[int, int] | None:
+    """(healthy, all) of Route 53's checkers' last observations of the endpoint check tagged
+    `name`; None where there is no such check."""
+    found = _tagged_check(f, name)
+    if found is None:
+        return None
+    status = f.ctx.clients("route53").get_health_check_status(HealthCheckId=found)
+    reports = [o["StatusReport"]["Status"] for o in status["HealthCheckObservations"]]
+    return sum(r.startswith("Success") for r in reports), len(reports)
+
+
+def _healthy_to_route53(view: tuple[int, int] | None) -> bool:
+    # Route 53 calls an endpoint healthy while more than 18% of its checkers do (Route 53
+    # Developer Guide, "How Amazon Route 53 determines whether a health check is healthy").
+    return view is not None and view[0] > ROUTE53_HEALTHY_SHARE * view[1]
 
 
 def assess(f: Failover) -> None:
@@ -196,14 +221,14 @@ def assess(f: Failover) -> None:
         f"https://{ctx.config.domain_name}", check, float(ctx.config.deployment.smoke_timeout_seconds)
     )
     ctx.out(f"primary https://{ctx.config.domain_name}/health from here: {failure or 'answers 200'}")
-    view = _route53_view(f)
-    # Route 53 calls an endpoint healthy while more than 18% of its checkers do (Route 53
-    # Developer Guide, "How Amazon Route 53 determines whether a health check is healthy").
-    healthy_to_route53 = view is not None and view[0] > ROUTE53_HEALTHY_SHARE * view[1]
+    view = _route53_view(f, names.api_health_check())
+    healthy_to_route53 = _healthy_to_route53(view)
     if view is None:
-        ctx.out(f"no Route 53 health check tagged {names.api_health_check}: only this machine's view counts")
+        ctx.out(
+            f"no Route 53 health check tagged {names.api_health_check()}: only this machine's view counts"
+        )
     else:
-        ctx.out(f"Route 53's checkers ({names.api_health_check}): {view[0]} of {view[1]} see it healthy")
+        ctx.out(f"Route 53's checkers ({names.api_health_check()}): {view[0]} of {view[1]} see it healthy")
     if failure is None or healthy_to_route53:
         seen = "answers" if failure is None else "passes Route 53's health check of"
         refusal = (
@@ -663,43 +688,108 @@ def _integrity(f: Failover) -> None:
 # --- 6. DNS ----------------------------------------------------------------------------------------
 
 
-def _point_name(f: Failover, balancer: dict[str, Any], where: str) -> None:
-    """The API name to `balancer` (in `where`): the record's UPSERT with a hosted zone, else
-    the record to make where the zone is served."""
-    ctx, config = f.ctx, f.ctx.config
-    target = {
-        "HostedZoneId": balancer["CanonicalHostedZoneId"],
-        "DNSName": balancer["DNSName"],
-        "EvaluateTargetHealth": True,
+def _dns(name: str) -> str:
+    return name.rstrip(".").lower()
+
+
+def _print_record(f: Failover, balancer: dict[str, Any], where: str) -> None:
+    """Without a hosted zone: the record to make where the API name is served."""
+    ctx, domain = f.ctx, f.ctx.config.domain_name
+    ctx.out(
+        f"no hosted zone is configured: point {domain} at {balancer['DNSName']} ({where}) where it is served:"
+    )
+    ctx.out(f"  an alias A record to {balancer['DNSName']} (zone {balancer['CanonicalHostedZoneId']}),")
+    ctx.out(f"  or a CNAME {domain} -> {balancer['DNSName']}")
+
+
+def _switch(f: Failover, dr_balancer: dict[str, Any], *, pinned: bool) -> str:
+    """Pin the API name to the DR region (or release it): the HealthThreshold of the CALCULATED
+    check behind the PRIMARY failover record, after checking both records are there and the
+    SECONDARY aliases the DR load balancer. Returns the switch's id."""
+    ctx, names, domain = f.ctx, f.names, f.ctx.config.domain_name
+    zone = str(ctx.config.deployment.hosted_zone_id)
+    route53 = ctx.clients("route53")
+    found = route53.list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName=domain, StartRecordType="A", MaxItems="10"
+    )["ResourceRecordSets"]
+    records = {
+        str(r["Failover"]): r
+        for r in found
+        if _dns(r["Name"]) == domain and r["Type"] == "A" and "Failover" in r
     }
-    change = {
-        "Changes": [
-            {
-                "Action": "UPSERT",
-                "ResourceRecordSet": {"Name": config.domain_name, "Type": "A", "AliasTarget": target},
-            }
-        ]
-    }
-    zone = config.deployment.hosted_zone_id
-    if zone is None:
-        ctx.out(
-            f"no hosted zone is configured: point {config.domain_name} at {balancer['DNSName']} "
-            f"({where}) where it is served:"
+    stacks = f"{names.stack('services')} and {names.stack('services', dr=True)}"
+    missing = sorted({"PRIMARY", "SECONDARY"} - set(records))
+    if missing:
+        raise OpsError(
+            f"hosted zone {zone} has no {' or '.join(missing)} failover record for {domain}: deploy {stacks} "
+            "with deployment.hosted_zone_id set (a simple record of that name must go first)"
         )
-        ctx.out(f"  an alias A record to {balancer['DNSName']} (zone {balancer['CanonicalHostedZoneId']}),")
-        ctx.out(f"  or a CNAME {config.domain_name} -> {balancer['DNSName']}")
+    target = _dns(records["SECONDARY"].get("AliasTarget", {}).get("DNSName", ""))
+    if target != _dns(dr_balancer["DNSName"]):
+        raise OpsError(
+            f"the SECONDARY record for {domain} aliases {target or 'nothing'}, not {dr_balancer['DNSName']} "
+            f"in {f.region}: deploy {names.stack('services', dr=True)}"
+        )
+    switch = _tagged_check(f, names.api_failover_switch)
+    if switch is None:
+        raise OpsError(
+            f"no Route 53 health check tagged {names.api_failover_switch} (the PRIMARY record's): "
+            f"deploy {names.stack('services')}"
+        )
+    threshold = FAILOVER_PINNED_THRESHOLD if pinned else FAILOVER_SWITCH_THRESHOLD
+    ctx.run(Call("route53", "UpdateHealthCheck", {"HealthCheckId": switch, "HealthThreshold": threshold}))
+    return switch
+
+
+def _wait_seen(f: Failover, check: str, balancer: dict[str, Any], *, deploy: str, meanwhile: str) -> None:
+    """Wait until Route 53's checkers see `balancer` (through the check tagged `check`) healthy."""
+    if f.ctx.dry_run:
+        f.ctx.out(
+            f"[dry-run] would wait until Route 53's checkers ({check}) see {balancer['DNSName']} healthy"
+        )
         return
-    ctx.run(Call("route53", "ChangeResourceRecordSets", {"HostedZoneId": zone, "ChangeBatch": change}))
-    ctx.out(f"{config.domain_name} now points at {balancer['DNSName']} ({where})")
+
+    def seen() -> str | None:
+        view = _route53_view(f, check)
+        if view is None:
+            raise OpsError(f"no Route 53 health check tagged {check}: deploy {deploy}")
+        if not _healthy_to_route53(view):
+            return None
+        return f"Route 53's checkers ({check}): {view[0]} of {view[1]} see {balancer['DNSName']} healthy"
+
+    f.wait(
+        f"Route 53 seeing {balancer['DNSName']} healthy",
+        ROUTE53_WAIT,
+        seen,
+        f"{meanwhile}; why: aws route53 get-health-check-last-failure-reason (the check tagged {check}); "
+        "re-run to check again",
+    )
 
 
 def dns(f: Failover) -> None:
-    _point_name(f, _public_load_balancer(f), f.region)
-    if f.ctx.config.deployment.hosted_zone_id is not None:
-        # The record is the primary services stack's, which CloudFormation does not rewrite
-        # unless its template changes: make dr-failback points it back.
-        f.ctx.out("make dr-failback points it back once the primary region is healthy")
-    f.ctx.out(
+    ctx, names, domain = f.ctx, f.names, f.ctx.config.domain_name
+    balancer = _public_load_balancer(f)
+    if ctx.config.deployment.hosted_zone_id is None:
+        _print_record(f, balancer, f.region)
+    else:
+        # Pinned, not left to the primary's health: a primary that comes back would otherwise
+        # take the name back to its stale database.
+        switch = _switch(f, balancer, pinned=True)
+        ctx.out(
+            f"{names.api_failover_switch} ({switch}) pinned unhealthy (HealthThreshold "
+            f"{FAILOVER_PINNED_THRESHOLD} of 1): Route 53 answers {domain} from the SECONDARY record, "
+            "whatever the primary's health, while the DR region's check passes"
+        )
+        _wait_seen(
+            f,
+            names.api_health_check(dr=True),
+            balancer,
+            deploy=names.stack("services", dr=True),
+            meanwhile=f"Route 53 answers {domain} from the primary meanwhile",
+        )
+        ctx.out(f"{domain} resolves to {balancer['DNSName']} ({f.region}) as resolvers' 60 s TTL runs out")
+    ctx.out("make dr-failback points it back once the primary region is healthy")
+    ctx.out(
         "then watch: the DR region's dashboards and alarms "
         "(aws cloudwatch describe-alarms --state-value ALARM "
         f"--region {f.region}), make smoke-test-production, and bets placed in the first hour"
@@ -976,10 +1066,42 @@ def failback_swap(f: Failover) -> None:
     ctx.out(f"RDS Proxy {proxy} in {where} targets {name}")
 
 
+def _name_home(f: Failover) -> None:
+    """The API name back to the primary region: the failover switch released (Route 53 answers
+    from the PRIMARY record once the primary's check passes), or the record to make."""
+    ctx, config, names, domain = f.ctx, f.ctx.config, f.names, f.ctx.config.domain_name
+    name = names.public_load_balancer
+    try:
+        (balancer,) = ctx.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
+    except ClientError as error:
+        if error_code(error) == "LoadBalancerNotFound":
+            raise OpsError(
+                f"load balancer {name} not found in {config.region}: deploy production first"
+            ) from None
+        raise
+    if config.deployment.hosted_zone_id is None:
+        _print_record(f, dict(balancer), config.region)
+        return
+    switch = _switch(f, _public_load_balancer(f), pinned=False)
+    ctx.out(
+        f"{names.api_failover_switch} ({switch}) released (HealthThreshold {FAILOVER_SWITCH_THRESHOLD}): "
+        f"Route 53 answers {domain} from the PRIMARY record while the primary's check passes"
+    )
+    _wait_seen(
+        f,
+        names.api_health_check(),
+        dict(balancer),
+        deploy=names.stack("services"),
+        meanwhile=f"{domain} has no healthy answer meanwhile",
+    )
+
+
 def failback_resume(f: Failover) -> None:
     ctx, config, names = f.ctx, f.ctx.config, f.names
     production = {service: config.services[service].desired_count for service in WRITERS}
     _counts(f, production, what="trading resumed", primary=True)
+    # The name first: the DR region still answers it until the primary does.
+    _name_home(f)
     # The pilot light goes dark again: no target, no task, its scaling floor back to 0.
     dr_rds = f.clients("rds")
     proxy = names.db_proxy
@@ -993,16 +1115,6 @@ def failback_resume(f: Failover) -> None:
         )
     _scaling_floors(f, dark=True)
     _counts(f, dict.fromkeys(SERVICES, 0), what="pilot light dark")
-    name = names.public_load_balancer
-    try:
-        (balancer,) = ctx.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
-    except ClientError as error:
-        if error_code(error) == "LoadBalancerNotFound":
-            raise OpsError(
-                f"load balancer {name} not found in {config.region}: deploy production first"
-            ) from None
-        raise
-    _point_name(f, dict(balancer), config.region)
     ctx.out("then: make smoke-test-production")
     ctx.out(
         f"kept, with deletion protection: {names.db_instance} in {f.region} (the DR copy) and "

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from components.monitoring import AlarmCatalogue, Dashboards, DriftCheck, LogQueries, PrimaryHealthCheck
+from components.monitoring import AlarmCatalogue, Dashboards, DriftCheck, LogQueries
 from components.monitoring.dashboards import DASHBOARDS
 from components.network import Network
 from config.alarms import DR_DASHBOARD
@@ -19,15 +19,12 @@ class MonitoringStack(CleverBetterStack):
 
     With `dr`, production's DR region (`clever-better-prod-dr-monitoring`): the P0/P1 alarms of
     `config.alarms.dr_catalogue` beside the pilot light, the infrastructure dashboard and the log
-    queries, under the primary's names. No health check (Route 53 is global: the primary's watches
-    the API name) and no drift check (the primary's checks its own stacks)."""
+    queries, under the primary's names. No drift check (the primary's checks its own stacks).
+    Route 53's health checks are the services stacks' (components/edge/dns.py)."""
 
     UNIT = "monitoring"
     STATEFUL = False
-    SUMMARY = (
-        "P0-P3 alarms and topics, four dashboards, log metric filters and queries, the drift check, "
-        "the public endpoint's Route 53 health check"
-    )
+    SUMMARY = "P0-P3 alarms and topics, four dashboards, log metric filters and queries, the drift check"
     DR_SUMMARY = "P0/P1 alarms of the pilot light and their topics, the infrastructure dashboard, log queries"
 
     def __init__(
@@ -52,17 +49,8 @@ class MonitoringStack(CleverBetterStack):
         )
         context = self.unit_context(key)
         edges = {"public": services.public, "internal": services.internal}
-        self.health = (
-            None
-            if dr
-            else PrimaryHealthCheck(
-                self,
-                "PrimaryHealth",
-                name=names.api_health_check,
-                domain_name=config.domain_name,
-                check=config.deployment.smoke_checks[0],
-            )
-        )
+        # The primary's P0 primary-unreachable reads its services stack's Route 53 check.
+        health = None if dr or services.health is None else services.health.health_check
         dimensions = {
             "cluster": names.cluster,
             "db_instance": names.db_instance,
@@ -71,7 +59,7 @@ class MonitoringStack(CleverBetterStack):
             # WAF publishes under the web ACL's metric name (its VisibilityConfig).
             "web_acl": names.waf_metric(),
             "region": self.region,
-            **({"health_check": self.health.health_check.health_check_id} if self.health else {}),
+            **({"health_check": health.health_check_id} if health else {}),
             **{f"{edge}_lb": lb.load_balancer.load_balancer_full_name for edge, lb in edges.items()},
             **{f"{edge}_blue": lb.blue.target_group_full_name for edge, lb in edges.items()},
             **{f"{edge}_green": lb.green.target_group_full_name for edge, lb in edges.items()},

@@ -9,8 +9,15 @@ from components.alerting.halt import halt_parameter
 from components.data import Database
 from components.data.buckets import DataBuckets
 from components.data.standby import StandbyDatabase
-from components.edge import ServiceLoadBalancer, WebFirewall, domain_certificate, load_balancer_logs_bucket
-from components.edge.certificate import alias_record
+from components.edge import (
+    EndpointHealthCheck,
+    Failover,
+    FailoverRecords,
+    ServiceLoadBalancer,
+    WebFirewall,
+    domain_certificate,
+    load_balancer_logs_bucket,
+)
 from components.naming import pascal
 from components.network import Network
 from components.security.secrets import ApplicationSecrets
@@ -31,12 +38,20 @@ class ServicesStack(CleverBetterStack):
     With `dr`, production's pilot light in the DR region (`clever-better-prod-dr-services`):
     the same names, images from the replicated repositories, the secrets' replicas, the
     standby's proxy, every service at zero tasks until `make dr-failover`; no migration task
-    (the restored database has its schema) and no DNS record (the primary's stack owns it).
+    (the restored database has its schema). With a hosted zone, each region's stack owns its
+    failover record for the API name (components/edge/dns.py).
     """
 
     UNIT = "services"
     STATEFUL = False
-    SUMMARY = "ECS cluster, bot, ml-service, data-ingestion, load balancers, WAF, blue/green deployment"
+    SUMMARY = (
+        "ECS cluster, bot, ml-service, data-ingestion, load balancers, WAF, blue/green deployment, "
+        "the API's Route 53 health check (and, with a hosted zone, its PRIMARY failover record)"
+    )
+    DR_SUMMARY = (
+        "ECS cluster, bot, ml-service, data-ingestion, load balancers, WAF, blue/green deployment "
+        "(with a hosted zone, the API's SECONDARY failover record and its health check)"
+    )
 
     def __init__(
         self,
@@ -90,12 +105,27 @@ class ServicesStack(CleverBetterStack):
             deletion_protection=config.deletion_protection,
             certificate=certificate,
         )
-        if not dr:
-            alias_record(
+        # The primary's check always exists (the P0 primary-unreachable reads it); the DR
+        # region's only answers its failover record.
+        self.health: EndpointHealthCheck | None = None
+        if not dr or deployment.hosted_zone_id:
+            self.health = EndpointHealthCheck(
                 self,
+                "PublicHealth",
+                name=names.api_health_check(dr=dr),
+                load_balancer=self.public.load_balancer,
+                check=deployment.smoke_checks[0],
+            )
+        if deployment.hosted_zone_id and self.health is not None:
+            self.failover = FailoverRecords(
+                self,
+                "ApiName",
+                role=Failover.SECONDARY if dr else Failover.PRIMARY,
                 domain_name=config.domain_name,
                 hosted_zone_id=deployment.hosted_zone_id,
-                target=self.public.load_balancer,
+                load_balancer=self.public.load_balancer,
+                endpoint=self.health,
+                switch_name=names.api_failover_switch,
             )
         self.firewall = WebFirewall(
             self,

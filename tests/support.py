@@ -80,6 +80,36 @@ def synth(outdir: Path, context: Mapping[str, Any] | None = None) -> dict[str, d
     return build(outdir, context)[1]
 
 
+# A Route 53 zone id of the form the configuration accepts.
+HOSTED_ZONE = "Z0123456789ABCDEFGHIJ"
+
+
+def synth_zoned(outdir: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Production and its DR stage with `deployment.hosted_zone_id` = HOSTED_ZONE, cdk-nag
+    included: its unacknowledged findings and the templates by stack name."""
+    import dataclasses
+
+    import aws_cdk as cdk
+
+    import config
+    from app import add_compliance_checks, add_environment, findings
+
+    (production,) = config.load(("production",))
+    configured = dataclasses.replace(
+        production, deployment=dataclasses.replace(production.deployment, hosted_zone_id=HOSTED_ZONE)
+    )
+    app = cdk.App(outdir=str(outdir), context=CDK_CONTEXT)
+    add_environment(app, configured)
+    add_compliance_checks(app)
+    assembly = app.synth()
+    templates = {
+        stack.stack_name: stack.template
+        for stage in assembly.nested_assemblies
+        for stack in stage.nested_assembly.stacks
+    }
+    return findings(Path(assembly.directory) / "validation-report.json"), templates
+
+
 def template_files(outdir: Path) -> dict[str, bytes]:
     return {
         str(path.relative_to(outdir)): path.read_bytes() for path in sorted(outdir.rglob("*.template.json"))

@@ -1,13 +1,9 @@
-"""The public endpoint's certificate and DNS name (api.clever-better.com, dev-api..., ...)."""
+"""The public endpoint's certificate (api.clever-better.com, dev-api..., ...)."""
 
 from __future__ import annotations
 
-from typing import cast
-
 from aws_cdk import aws_certificatemanager as acm
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
-from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
 
@@ -27,22 +23,4 @@ def domain_certificate(scope: Construct, *, domain_name: str, hosted_zone_id: st
         "Certificate",
         domain_name=domain_name,
         validation=acm.CertificateValidation.from_dns(zone),
-    )
-
-
-def alias_record(
-    scope: Construct, *, domain_name: str, hosted_zone_id: str | None, target: elbv2.ILoadBalancerV2
-) -> None:
-    """Points the domain at the load balancer when we manage its zone."""
-    if not hosted_zone_id:
-        return
-    # The certificate's zone, when domain_certificate made one in this scope.
-    found = scope.node.try_find_child("Zone")
-    zone = cast(route53.IHostedZone, found) if found else _zone(scope, domain_name, hosted_zone_id)
-    route53.ARecord(
-        scope,
-        "AliasRecord",
-        zone=zone,
-        record_name=domain_name,
-        target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(target)),
     )

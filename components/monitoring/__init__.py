@@ -3,7 +3,6 @@
 from components.monitoring.alarms import AlarmCatalogue
 from components.monitoring.dashboards import Dashboards
 from components.monitoring.drift import DriftCheck
-from components.monitoring.health import PrimaryHealthCheck
 from components.monitoring.logs import LogQueries
 
-__all__ = ["AlarmCatalogue", "Dashboards", "DriftCheck", "LogQueries", "PrimaryHealthCheck"]
+__all__ = ["AlarmCatalogue", "Dashboards", "DriftCheck", "LogQueries"]

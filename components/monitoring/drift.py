@@ -213,6 +213,12 @@ READ_ACTIONS: Mapping[str, tuple[str, ...]] = {
     ),
     "AWS::RDS::DBSubnetGroup": ("rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"),
     "AWS::Route53::HealthCheck": ("route53:GetHealthCheck", "route53:ListTagsForResource"),
+    # The API name's failover record, with deployment.hosted_zone_id (components/edge/dns.py).
+    "AWS::Route53::RecordSet": (
+        "route53:GetHostedZone",
+        "route53:ListHostedZones",
+        "route53:ListResourceRecordSets",
+    ),
     "AWS::S3::Bucket": (
         "s3:GetAccelerateConfiguration",
         "s3:GetAnalyticsConfiguration",

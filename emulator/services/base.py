@@ -104,6 +104,9 @@ class Fix:
     # Refuses, before moto changes anything, what AWS refuses when the resource is created or
     # updated: raises with AWS's message.
     check: ResourceCheck | None = None
+    # Replaces the object's `delete(account_id, region_name)` (stack deletion), where moto's
+    # removes more than the one resource.
+    delete: Callable[[Any, str, str], None] | None = None
 
     def apply(self, model: Any) -> None:
         """Patch `model` (a moto class) in this process."""
@@ -115,6 +118,8 @@ class Fix:
             model.update_from_cloudformation_json = classmethod(self.update)
         if self.check is not None:
             _with_update_check(model, self.check)
+        if self.delete is not None:
+            model.delete = self.delete
 
 
 # What a service module registers: its new models, and its fixes to moto's models.

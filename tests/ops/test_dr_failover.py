@@ -494,48 +494,164 @@ def test_an_environment_without_a_dr_region_is_refused(capsys: pytest.CaptureFix
     )
 
 
-def test_with_a_hosted_zone_the_record_moves_to_the_dr_load_balancer(
-    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+UP, DOWN = "Success: HTTP Status Code 200, OK.", "Failure: Connection timed out."
+
+
+def _statuses(monkeypatch: pytest.MonkeyPatch, by_name: dict[str, str]) -> None:
+    """What Route 53's checkers (four regions) report for each health check, by its Name tag
+    (read at each call: a test may change it); any other check is up."""
+    from moto.core.responses import ActionResult
+    from moto.route53.responses import Route53
+
+    def status(self: Any) -> ActionResult:
+        check = self._get_param("HealthCheckId")
+        report = by_name.get(self.backend.list_tags_for_resource(check).get("Name", ""), UP)
+        observations = [
+            {"Region": region, "IPAddress": "192.0.2.1", "StatusReport": {"Status": report}}
+            for region in ("us-east-1", "us-west-1", "eu-west-1", "ap-southeast-1")
+        ]
+        return ActionResult({"HealthCheckObservations": observations})
+
+    monkeypatch.setattr(Route53, "get_health_check_status", status)
+
+
+@pytest.fixture
+def zoned(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Production with a hosted zone: both services stacks' failover records and health checks
+    (drill.hosted_zone); the primary down to Route 53's checkers, the DR region up."""
     import copy
     import dataclasses
 
     import ops.cli
     from config.environments import load
 
-    replicate(world)
-    route53 = boto3.client("route53", region_name=PRIMARY)
-    zone = route53.create_hosted_zone(Name="clever-better.com", CallerReference="dr")["HostedZone"]["Id"]
-    zone_id = zone.rsplit("/", 1)[-1]
+    zone = drill.hosted_zone(world)
     (production,) = load(("production",))
     deployment = dataclasses.replace(production.deployment)
     # moto's zone ids do not have Route 53's form (Z...), which the config validates.
-    object.__setattr__(deployment, "hosted_zone_id", zone_id)
+    object.__setattr__(deployment, "hosted_zone_id", zone)
     configured = copy.copy(production)
     object.__setattr__(configured, "deployment", deployment)
     monkeypatch.setattr(ops.cli, "load", lambda names: (configured,))
+    statuses = {"clever-better-prod-api-health": DOWN, "clever-better-prod-dr-api-health": UP}
+    _statuses(monkeypatch, statuses)
+    replicate(world)
+    return {**world, "zone": zone, "statuses": statuses}
+
+
+def _switch() -> tuple[str, int]:
+    """The PRIMARY record's CALCULATED check: its id and HealthThreshold."""
+    route53 = boto3.client("route53", region_name=PRIMARY)
+    (switch,) = [
+        c
+        for c in route53.list_health_checks()["HealthChecks"]
+        if c["HealthCheckConfig"]["Type"] == "CALCULATED"
+    ]
+    return switch["Id"], switch["HealthCheckConfig"]["HealthThreshold"]
+
+
+def _aliases(zone: str) -> dict[str, str]:
+    records = boto3.client("route53", region_name=PRIMARY).list_resource_record_sets(HostedZoneId=zone)
+    return {
+        r["Failover"]: r["AliasTarget"]["DNSName"].rstrip(".")
+        for r in records["ResourceRecordSets"]
+        if r["Name"].rstrip(".") == "api.clever-better.com" and r["Type"] == "A"
+    }
+
+
+def _balancer_dns(region: str) -> str:
+    return str(
+        boto3.client("elbv2", region_name=region).describe_load_balancers()["LoadBalancers"][0]["DNSName"]
+    )
+
+
+def test_with_a_hosted_zone_the_failover_record_is_pinned_to_the_dr_region(
+    zoned: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The records stay as their stacks made them; the PRIMARY record's switch is held
+    unhealthy, so a primary that comes back does not take the name to its stale database."""
+    switch, threshold = _switch()
+    assert threshold == 1
     assert failover() == 0
     out = capsys.readouterr().out
-    balancer = boto3.client("elbv2", region_name=DR).describe_load_balancers()["LoadBalancers"][0]
-    records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
-    (record,) = [r for r in records if r["Name"] == "api.clever-better.com." and r["Type"] == "A"]
-    assert record["AliasTarget"]["DNSName"].rstrip(".") == balancer["DNSName"]
-    assert record["AliasTarget"]["HostedZoneId"] == balancer["CanonicalHostedZoneId"]
-    assert f"+ aws route53 change-resource-record-sets --hosted-zone-id {zone_id}" in out
+    assert _switch() == (switch, 2)
+    assert f"+ aws route53 update-health-check --health-check-id {switch} --health-threshold 2\n" in out
+    dr = _balancer_dns(DR)
+    assert f"Route 53's checkers (clever-better-prod-dr-api-health): 4 of 4 see {dr} healthy" in out
+    assert _aliases(zoned["zone"]) == {"PRIMARY": _balancer_dns(PRIMARY), "SECONDARY": dr}
     assert "make dr-failback points it back once the primary region is healthy" in out
+    assert "no hosted zone is configured" not in out
+
+
+def test_with_a_hosted_zone_a_dry_run_leaves_the_switch(
+    zoned: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    switch, _ = _switch()
+    assert failover("--dry-run") == 0
+    out = capsys.readouterr().out
+    assert f"[dry-run] aws route53 update-health-check --health-check-id {switch} --health-threshold 2" in out
+    assert "[dry-run] would wait until Route 53's checkers (clever-better-prod-dr-api-health) see" in out
+    assert _switch() == (switch, 1)
+
+
+def test_a_dr_region_route53_never_sees_healthy_stops_the_dns_step(
+    zoned: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    zoned["statuses"]["clever-better-prod-dr-api-health"] = DOWN
+    assert failover() == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: step 6 (dns) stopped: Route 53 seeing {_balancer_dns(DR)} healthy did not finish within "
+        "0:05:00; Route 53 answers api.clever-better.com from the primary meanwhile; why: aws route53 "
+        "get-health-check-last-failure-reason (the check tagged clever-better-prod-dr-api-health); "
+        "re-run to check again."
+    ), err
+    assert err.count("\n") == 1
+
+
+def test_without_the_secondary_record_the_dns_step_names_its_stack(
+    zoned: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    boto3.client("cloudformation", region_name=DR).delete_stack(
+        StackName="clever-better-prod-dr-services-dns"
+    )
+    assert failover() == 1
+    assert capsys.readouterr().err.startswith(
+        f"error: step 6 (dns) stopped: hosted zone {zoned['zone']} has no SECONDARY failover record for "
+        "api.clever-better.com: deploy clever-better-prod-services and clever-better-prod-dr-services with "
+        "deployment.hosted_zone_id set (a simple record of that name must go first)."
+    )
+    assert _switch()[1] == 1
+
+
+def test_with_a_hosted_zone_failback_releases_the_switch_before_the_pilot_light_goes_dark(
+    zoned: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert failover() == 0
+    drill.primary_returns(zoned)
+    zoned["statuses"]["clever-better-prod-api-health"] = UP
+    capsys.readouterr()
+    assert failback() == 0
+    out = capsys.readouterr().out
+    switch, threshold = _switch()
+    assert threshold == 1
+    assert f"+ aws route53 update-health-check --health-check-id {switch} --health-threshold 1\n" in out
+    assert out.index("clever-better-prod-api-failover") < out.rindex("pilot light dark")
+    assert (
+        f"Route 53's checkers (clever-better-prod-api-health): 4 of 4 see {_balancer_dns(PRIMARY)} healthy"
+        in out
+    )
+    assert counts(DR) == {"bot": 0, "ml-service": 0, "data-ingestion": 0}
 
 
 def _primary_health_check(status: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The monitoring stack's health check, its checkers all reporting `status`."""
-    from moto.core.responses import ActionResult
-    from moto.route53.responses import Route53
-
+    """The primary services stack's health check, its checkers all reporting `status`."""
     route53 = boto3.client("route53", region_name=PRIMARY)
     check = route53.create_health_check(
         CallerReference="primary",
         HealthCheckConfig={
             "Type": "HTTPS_STR_MATCH",
-            "FullyQualifiedDomainName": "api.clever-better.com",
+            "FullyQualifiedDomainName": "clever-better-prod-1.us-east-1.elb.amazonaws.com",
             "ResourcePath": "/health",
             "SearchString": "ok",
         },
@@ -545,22 +661,14 @@ def _primary_health_check(status: str, monkeypatch: pytest.MonkeyPatch) -> None:
         ResourceId=check,
         AddTags=[{"Key": "Name", "Value": "clever-better-prod-api-health"}],
     )
-    observations = [
-        {"Region": region, "IPAddress": "192.0.2.1", "StatusReport": {"Status": status}}
-        for region in ("us-east-1", "us-west-1", "eu-west-1", "ap-southeast-1")
-    ]
-    monkeypatch.setattr(
-        Route53,
-        "get_health_check_status",
-        lambda self: ActionResult({"HealthCheckObservations": observations}),
-    )
+    _statuses(monkeypatch, {"clever-better-prod-api-health": status})
 
 
 def test_route53_seeing_the_primary_healthy_refuses_though_this_machine_cannot_reach_it(
     world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replicate(world)
-    _primary_health_check("Success: HTTP Status Code 200, OK.", monkeypatch)
+    _primary_health_check(UP, monkeypatch)
     assert failover() == 1
     captured = capsys.readouterr()
     assert "Route 53's checkers (clever-better-prod-api-health): 4 of 4 see it healthy" in captured.out
@@ -575,7 +683,7 @@ def test_route53_seeing_the_primary_down_lets_the_failover_go_on(
     world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replicate(world)
-    _primary_health_check("Failure: Connection timed out.", monkeypatch)
+    _primary_health_check(DOWN, monkeypatch)
     assert failover("--dry-run") == 0
     out = capsys.readouterr().out
     assert "Route 53's checkers (clever-better-prod-api-health): 0 of 4 see it healthy" in out

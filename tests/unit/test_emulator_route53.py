@@ -76,3 +76,174 @@ def test_health_check_refused_like_create_health_check(
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE", reasons
     assert any(reason in r for r in reasons), reasons
     assert not boto3.client("route53", region_name="us-east-1").list_health_checks()["HealthChecks"]
+
+
+# --- CALCULATED checks and failover records (components/edge/dns.py) --------------------------
+
+ZONE_NAME = "clever-better.com"
+API = "api.clever-better.com"
+
+
+def _endpoint_id() -> str:
+    route53 = boto3.client("route53", region_name="us-east-1")
+    config = {k: v for k, v in OURS.items() if k != "EnableSNI"}
+    found = route53.create_health_check(CallerReference="endpoint", HealthCheckConfig=config)
+    return str(found["HealthCheck"]["Id"])
+
+
+def _switch(children: list[str], threshold: int | None = 1, **extra: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {"Type": "CALCULATED", "ChildHealthChecks": children, **extra}
+    if threshold is not None:
+        config["HealthThreshold"] = threshold
+    return {"Type": "AWS::Route53::HealthCheck", "Properties": {"HealthCheckConfig": config}}
+
+
+def test_calculated_check_keeps_its_children_and_threshold(aws: None) -> None:
+    child = _endpoint_id()
+    stack = create_stack({"Switch": _switch([child])}, {"Id": {"Value": {"Ref": "Switch"}}})
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack_reasons()
+    route53 = boto3.client("route53", region_name="us-east-1")
+    found = route53.get_health_check(HealthCheckId=stack["Outputs"][0]["OutputValue"])["HealthCheck"]
+    assert found["HealthCheckConfig"]["Type"] == "CALCULATED"
+    assert found["HealthCheckConfig"]["ChildHealthChecks"] == [child]
+    assert found["HealthCheckConfig"]["HealthThreshold"] == 1
+
+
+@pytest.mark.parametrize(
+    "children, threshold, extra, reason",
+    [
+        (["no-such-check"], 1, {}, "A health check with id no-such-check does not exist"),
+        ([], 1, {}, "needs 1 to 256 ChildHealthChecks, not 0"),
+        (None, 300, {}, "HealthThreshold 300 is invalid: expected 0 to 256"),
+        (None, None, {}, "HealthThreshold None is invalid"),
+        (None, 1, {"FullyQualifiedDomainName": API}, "FullyQualifiedDomainName do not apply to CALCULATED"),
+    ],
+)
+def test_calculated_check_refused_like_create_health_check(
+    aws: None, children: list[str] | None, threshold: int | None, extra: dict[str, Any], reason: str
+) -> None:
+    child = _endpoint_id()
+    stack = create_stack({"Switch": _switch([child] if children is None else children, threshold, **extra)})
+    reasons = stack_reasons()
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE", reasons
+    assert any(reason in r for r in reasons), reasons
+
+
+def _zone() -> str:
+    route53 = boto3.client("route53", region_name="us-east-1")
+    created = route53.create_hosted_zone(Name=ZONE_NAME, CallerReference="zone")
+    return str(created["HostedZone"]["Id"]).rsplit("/", 1)[-1]
+
+
+def _balancer(region: str) -> dict[str, Any]:
+    ec2 = boto3.client("ec2", region_name=region)
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    elbv2 = boto3.client("elbv2", region_name=region)
+    (balancer,) = elbv2.create_load_balancer(Name=f"lb-{region}", Subnets=subnets)["LoadBalancers"]
+    return dict(balancer)
+
+
+def _failover(
+    zone: str, role: str, check: str | None, balancer: dict[str, Any], **changes: Any
+) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "HostedZoneId": zone,
+        "Name": API,
+        "Type": "A",
+        "SetIdentifier": "us-east-1" if role == "PRIMARY" else "us-west-2",
+        "Failover": role,
+        "HealthCheckId": check,
+        "AliasTarget": {
+            "DNSName": balancer["DNSName"],
+            "HostedZoneId": balancer["CanonicalHostedZoneId"],
+            "EvaluateTargetHealth": False,
+        },
+        **changes,
+    }
+    return {
+        "Type": "AWS::Route53::RecordSet",
+        "Properties": {k: v for k, v in props.items() if v is not None},
+    }
+
+
+def _records(zone: str) -> list[tuple[str, str | None, str | None]]:
+    route53 = boto3.client("route53", region_name="us-east-1")
+    found = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    return sorted(
+        (r["Name"].rstrip("."), r.get("SetIdentifier"), r.get("Failover")) for r in found if r["Type"] == "A"
+    )
+
+
+def test_failover_records_from_two_regions_and_one_stack_deleted_leaves_the_other(aws: None) -> None:
+    zone, check = _zone(), _endpoint_id()
+    primary, secondary = _balancer("us-east-1"), _balancer("us-west-2")
+    first = create_stack({"Record": _failover(zone, "PRIMARY", check, primary)}, name="primary")
+    assert first["StackStatus"] == "CREATE_COMPLETE", stack_reasons("primary")
+    second = create_stack(
+        {"Record": _failover(zone, "SECONDARY", None, secondary)}, name="secondary", region="us-west-2"
+    )
+    assert second["StackStatus"] == "CREATE_COMPLETE", stack_reasons("secondary", "us-west-2")
+    assert _records(zone) == [(API, "us-east-1", "PRIMARY"), (API, "us-west-2", "SECONDARY")]
+    boto3.client("cloudformation", region_name="us-west-2").delete_stack(StackName="secondary")
+    assert _records(zone) == [(API, "us-east-1", "PRIMARY")]
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"SetIdentifier": None}, "needs a SetIdentifier and one policy"),
+        ({"Failover": None}, "needs a SetIdentifier and one policy"),
+        ({"Weight": 10}, "needs a SetIdentifier and one policy"),
+        ({"Failover": "TERTIARY"}, "Invalid Failover 'TERTIARY'"),
+        ({"HealthCheckId": "no-such-check"}, "A health check with id no-such-check does not exist"),
+        ({"Name": "api.example.org"}, "is not permitted in zone"),
+        ({"TTL": "60"}, "Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords]]"),
+        (
+            {
+                "AliasTarget": {
+                    "DNSName": "gone-1.us-east-1.elb.amazonaws.com",
+                    "HostedZoneId": "Z35SXDOTRQ7X7K",
+                }
+            },
+            "the alias target name does not lie within the target zone",
+        ),
+    ],
+)
+def test_failover_record_refused_like_change_resource_record_sets(
+    aws: None, changes: dict[str, Any], reason: str
+) -> None:
+    zone, check, balancer = _zone(), _endpoint_id(), _balancer("us-east-1")
+    record = _failover(zone, "PRIMARY", check, balancer)
+    record["Properties"] = {k: v for k, v in {**record["Properties"], **changes}.items() if v is not None}
+    stack = create_stack({"Record": record})
+    reasons = stack_reasons()
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE", reasons
+    assert any(reason in r for r in reasons), reasons
+    assert _records(zone) == []
+
+
+def test_a_failover_record_beside_a_simple_record_or_a_second_primary_is_refused(aws: None) -> None:
+    """Route 53 refuses a failover record where a simple one of the same name and type exists:
+    moving from a simple alias record to failover records means deleting it first."""
+    zone, check, balancer = _zone(), _endpoint_id(), _balancer("us-east-1")
+    route53 = boto3.client("route53", region_name="us-east-1")
+    simple = {"Name": API, "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.1"}]}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": simple}]}
+    )
+    stack = create_stack({"Record": _failover(zone, "PRIMARY", check, balancer)})
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert any("a record of another routing policy exists" in r for r in stack_reasons())
+    route53.change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": simple}]}
+    )
+    assert (
+        create_stack({"Record": _failover(zone, "PRIMARY", check, balancer)}, name="one")["StackStatus"]
+        == "CREATE_COMPLETE"
+    )
+    second = _failover(zone, "PRIMARY", check, balancer, SetIdentifier="again")
+    stack = create_stack({"Record": second}, name="two")
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert any("a PRIMARY failover record already exists" in r for r in stack_reasons("two")), stack_reasons(
+        "two"
+    )

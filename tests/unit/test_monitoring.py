@@ -582,25 +582,25 @@ def test_the_runbooks_bands_are_drawn(templates: dict[str, Any]) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "stack, domain",
-    [
-        ("clever-better-dev-monitoring", "dev-api.clever-better.com"),
-        ("clever-better-staging-monitoring", "staging-api.clever-better.com"),
-        (PROD, "api.clever-better.com"),
-    ],
-)
+@pytest.mark.parametrize("token", ["dev", "staging", "prod"])
 def test_the_public_endpoint_has_a_route53_health_check_and_its_p0(
-    templates: dict[str, Any], stack: str, domain: str
+    templates: dict[str, Any], token: str
 ) -> None:
-    """HTTPS with SNI to the API name's /health, the body searched for "ok", every 30 s, three
-    failures to unhealthy; the P0 reads its status by the check's id."""
-    template = templates[stack]
-    ((check_id, check),) = resources(template, "AWS::Route53::HealthCheck").items()
+    """HTTPS to the primary's public load balancer's /health (its own DNS name, not the API
+    name, which may point at the DR region), no SNI, the body searched for "ok", every 30 s,
+    three failures to unhealthy; the services stack owns it, the monitoring stack's P0 reads
+    its status by the check's id."""
+    services = templates[f"clever-better-{token}-services"]
+    ((check_id, check),) = resources(services, "AWS::Route53::HealthCheck").items()
+    (balancer_id,) = [
+        logical
+        for logical, b in resources(services, "AWS::ElasticLoadBalancingV2::LoadBalancer").items()
+        if b["Properties"]["Scheme"] == "internet-facing"
+    ]
     assert check["Properties"]["HealthCheckConfig"] == {
-        "EnableSNI": True,
+        "EnableSNI": False,
         "FailureThreshold": 3,
-        "FullyQualifiedDomainName": domain,
+        "FullyQualifiedDomainName": {"Fn::GetAtt": [balancer_id, "DNSName"]},
         "Inverted": False,
         "MeasureLatency": False,
         "Port": 443,
@@ -609,17 +609,22 @@ def test_the_public_endpoint_has_a_route53_health_check_and_its_p0(
         "SearchString": "ok",
         "Type": "HTTPS_STR_MATCH",
     }
-    token = stack.split("-")[2]
     assert {"Key": "Name", "Value": f"clever-better-{token}-api-health"} in check["Properties"][
         "HealthCheckTags"
     ]
+    template = templates[f"clever-better-{token}-monitoring"]
+    assert not resources(template, "AWS::Route53::HealthCheck")
     alarm = _alarms(template)[f"clever-better-{token}-primary-unreachable-P0"]
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
         "AWS/Route53",
         "HealthCheckStatus",
         "Minimum",
     )
-    assert alarm["Dimensions"] == [{"Name": "HealthCheckId", "Value": {"Ref": check_id}}]
+    ((dimension,),) = [alarm["Dimensions"]]
+    assert dimension["Name"] == "HealthCheckId"
+    (imported,) = dimension["Value"].values()
+    exports = {o["Export"]["Name"]: o["Value"] for o in services.get("Outputs", {}).values() if "Export" in o}
+    assert exports[imported] == {"Ref": check_id}
     assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
         "LessThanThreshold",
         1,

@@ -611,8 +611,15 @@ def _example(suffix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def checker(templates: dict[str, Any], assembly_dir: Path) -> Checker:
-    return Checker(index(templates, assembly_dir), _make_targets())
+def checker(
+    templates: dict[str, Any], assembly_dir: Path, zoned_synth: tuple[list[str], dict[str, Any]]
+) -> Checker:
+    stages = index(templates, assembly_dir)
+    # What production's services stacks add with a hosted zone (the failover records' checks).
+    zoned = zoned_synth[1]
+    _collect(stages["production"], zoned["clever-better-prod-services"])
+    _collect(stages["production-dr"], zoned["clever-better-prod-dr-services"])
+    return Checker(stages, _make_targets())
 
 
 def test_the_index_holds_each_environments_names(checker: Checker) -> None:

@@ -29,11 +29,14 @@ DR_UNITS = ("network", "data", "registry", "services", "monitoring", "alerting",
 DR_DATA_KEY_OUTPUT = "DataKeyArn"
 # The DR data stack's role for the restored instance's enhanced monitoring (make dr-failover).
 DR_MONITORING_ROLE_OUTPUT = "MonitoringRoleArn"
-# The HealthThreshold of the CALCULATED check behind the API name's PRIMARY failover record:
-# its one child (the primary's endpoint check) healthy. make dr-failover pins it above the
-# number of children ("Route 53 always considers this health check to be unhealthy").
+# The HealthThreshold of the CALCULATED checks (switches) behind the API name's failover
+# records: their one child (the region's endpoint check) healthy. make dr-failover pins the
+# PRIMARY's above its number of children ("Route 53 always considers this health check to be
+# unhealthy") and the SECONDARY's at 0 ("always ... healthy"; Route 53 API Reference,
+# HealthCheckConfig, HealthThreshold); make dr-failback sets both back.
 FAILOVER_SWITCH_THRESHOLD = 1
-FAILOVER_PINNED_THRESHOLD = 2
+PRIMARY_PINNED_THRESHOLD = 2
+SECONDARY_PINNED_THRESHOLD = 0
 # WAF only delivers to log groups whose names start with this.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 # The fields of `clever-better/{token}/betfair`; the bot gets each as BETFAIR_{FIELD}.
@@ -355,11 +358,11 @@ class Names:
         `clever-better-prod-api-health`, the DR region's `clever-better-prod-dr-api-health`."""
         return f"{self.prefix}-dr-api-health" if dr else f"{self.prefix}-api-health"
 
-    @property
-    def api_failover_switch(self) -> str:
-        """The CALCULATED health check behind the API name's PRIMARY failover record (its Name
-        tag); `make dr-failover` pins it unhealthy, `make dr-failback` releases it."""
-        return f"{self.prefix}-api-failover"
+    def api_failover_switch(self, *, dr: bool = False) -> str:
+        """The CALCULATED health check behind a region's failover record for the API name (its
+        Name tag): `clever-better-prod-api-failover` (PRIMARY), `clever-better-prod-dr-api-failover`
+        (SECONDARY). `make dr-failover` pins them, `make dr-failback` releases them."""
+        return f"{self.prefix}-dr-api-failover" if dr else f"{self.prefix}-api-failover"
 
     @property
     def drift_check_function(self) -> str:

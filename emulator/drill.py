@@ -313,6 +313,15 @@ def _endpoint_check(name: str, balancer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _switch(name: str) -> dict[str, Any]:
+    """A region's switch: a CALCULATED check over its endpoint check (`Health`)."""
+    config = {"Type": "CALCULATED", "ChildHealthChecks": [{"Ref": "Health"}], "HealthThreshold": 1}
+    return {
+        "Type": "AWS::Route53::HealthCheck",
+        "Properties": {"HealthCheckConfig": config, "HealthCheckTags": [{"Key": "Name", "Value": name}]},
+    }
+
+
 def _failover_record(
     zone: str, role: str, region: str, check: str, balancer: dict[str, Any]
 ) -> dict[str, Any]:
@@ -341,20 +350,9 @@ def hosted_zone(world: dict[str, Any]) -> str:
     zone = client("route53", PRIMARY).create_hosted_zone(Name=ZONE, CallerReference="drill")["HostedZone"]
     zone_id = str(zone["Id"]).rsplit("/", 1)[-1]
     primary = _primary_balancer(world)
-    switch = {
-        "Type": "AWS::Route53::HealthCheck",
-        "Properties": {
-            "HealthCheckConfig": {
-                "Type": "CALCULATED",
-                "ChildHealthChecks": [{"Ref": "Health"}],
-                "HealthThreshold": 1,
-            },
-            "HealthCheckTags": [{"Key": "Name", "Value": f"{CLUSTER}-api-failover"}],
-        },
-    }
     resources = {
         "Health": _endpoint_check(f"{CLUSTER}-api-health", primary),
-        "Switch": switch,
+        "Switch": _switch(f"{CLUSTER}-api-failover"),
         "Record": _failover_record(zone_id, "PRIMARY", PRIMARY, "Switch", primary),
     }
     _stack(f"{CLUSTER}-services-dns", {"Resources": resources}, PRIMARY)
@@ -365,7 +363,8 @@ def hosted_zone(world: dict[str, Any]) -> str:
     ]
     resources = {
         "Health": _endpoint_check(f"{CLUSTER}-dr-api-health", dr),
-        "Record": _failover_record(zone_id, "SECONDARY", DR, "Health", dr),
+        "Switch": _switch(f"{CLUSTER}-dr-api-failover"),
+        "Record": _failover_record(zone_id, "SECONDARY", DR, "Switch", dr),
     }
     _stack(f"{CLUSTER}-dr-services-dns", {"Resources": resources})
     return zone_id

@@ -40,9 +40,10 @@ from config.names import (
     DB_ADMIN_USER,
     DR_DATA_KEY_OUTPUT,
     DR_MONITORING_ROLE_OUTPUT,
-    FAILOVER_PINNED_THRESHOLD,
     FAILOVER_SWITCH_THRESHOLD,
     MIGRATION_SERVICE,
+    PRIMARY_PINNED_THRESHOLD,
+    SECONDARY_PINNED_THRESHOLD,
 )
 from lambdas.deployment_hook import smoke
 from ops.core import (
@@ -83,6 +84,8 @@ ECS_COUNT = "ecs:service:DesiredCount"
 ROUTE53_HEALTHY_SHARE = 0.18
 # Three failed checks 30 s apart turn an endpoint check; a few more rounds for the checkers.
 ROUTE53_WAIT = timedelta(minutes=5)
+# Route 53 answers an alias to a load balancer with the load balancer's TTL, 60 s.
+ALIAS_TTL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -702,27 +705,23 @@ def _print_record(f: Failover, balancer: dict[str, Any], where: str) -> None:
     ctx.out(f"  or a CNAME {domain} -> {balancer['DNSName']}")
 
 
-def _switch(f: Failover, dr_balancer: dict[str, Any], *, pinned: bool) -> str:
-    """Pin the API name to the DR region (or release it): the HealthThreshold of the CALCULATED
-    check behind the PRIMARY failover record, after checking both records are there and the
-    SECONDARY aliases the DR load balancer. Returns the switch's id."""
+def _switches(f: Failover, dr_balancer: dict[str, Any]) -> dict[str, str]:
+    """The ids of the CALCULATED checks (switches) behind the API name's PRIMARY and SECONDARY
+    failover records, after checking both records are there, each behind its switch, and the
+    SECONDARY aliasing the DR load balancer."""
     ctx, names, domain = f.ctx, f.names, f.ctx.config.domain_name
     zone = str(ctx.config.deployment.hosted_zone_id)
-    route53 = ctx.clients("route53")
-    found = route53.list_resource_record_sets(
+    found = ctx.clients("route53").list_resource_record_sets(
         HostedZoneId=zone, StartRecordName=domain, StartRecordType="A", MaxItems="10"
     )["ResourceRecordSets"]
-    records = {
-        str(r["Failover"]): r
-        for r in found
-        if _dns(r["Name"]) == domain and r["Type"] == "A" and "Failover" in r
-    }
-    stacks = f"{names.stack('services')} and {names.stack('services', dr=True)}"
+    ours = [r for r in found if _dns(r["Name"]) == domain and r["Type"] == "A"]
+    records = {str(r["Failover"]): r for r in ours if "Failover" in r}
     missing = sorted({"PRIMARY", "SECONDARY"} - set(records))
     if missing:
         raise OpsError(
-            f"hosted zone {zone} has no {' or '.join(missing)} failover record for {domain}: deploy {stacks} "
-            "with deployment.hosted_zone_id set (a simple record of that name must go first)"
+            f"hosted zone {zone} has no {' or '.join(missing)} failover record for {domain}: deploy "
+            f"{names.stack('services')} and {names.stack('services', dr=True)} with "
+            "deployment.hosted_zone_id set (a simple record of that name must go first)"
         )
     target = _dns(records["SECONDARY"].get("AliasTarget", {}).get("DNSName", ""))
     if target != _dns(dr_balancer["DNSName"]):
@@ -730,15 +729,21 @@ def _switch(f: Failover, dr_balancer: dict[str, Any], *, pinned: bool) -> str:
             f"the SECONDARY record for {domain} aliases {target or 'nothing'}, not {dr_balancer['DNSName']} "
             f"in {f.region}: deploy {names.stack('services', dr=True)}"
         )
-    switch = _tagged_check(f, names.api_failover_switch)
-    if switch is None:
-        raise OpsError(
-            f"no Route 53 health check tagged {names.api_failover_switch} (the PRIMARY record's): "
-            f"deploy {names.stack('services')}"
-        )
-    threshold = FAILOVER_PINNED_THRESHOLD if pinned else FAILOVER_SWITCH_THRESHOLD
-    ctx.run(Call("route53", "UpdateHealthCheck", {"HealthCheckId": switch, "HealthThreshold": threshold}))
-    return switch
+    switches = {}
+    for role, dr in (("PRIMARY", False), ("SECONDARY", True)):
+        tag, stack = names.api_failover_switch(dr=dr), names.stack("services", dr=dr)
+        switch = _tagged_check(f, tag)
+        if switch is None or records[role].get("HealthCheckId") != switch:
+            raise OpsError(
+                f"the {role} record for {domain} is not behind the Route 53 health check tagged {tag}: "
+                f"deploy {stack}"
+            )
+        switches[role] = switch
+    return switches
+
+
+def _set_switch(f: Failover, switch: str, threshold: int) -> None:
+    f.ctx.run(Call("route53", "UpdateHealthCheck", {"HealthCheckId": switch, "HealthThreshold": threshold}))
 
 
 def _wait_seen(f: Failover, check: str, balancer: dict[str, Any], *, deploy: str, meanwhile: str) -> None:
@@ -772,13 +777,16 @@ def dns(f: Failover) -> None:
     if ctx.config.deployment.hosted_zone_id is None:
         _print_record(f, balancer, f.region)
     else:
-        # Pinned, not left to the primary's health: a primary that comes back would otherwise
-        # take the name back to its stale database.
-        switch = _switch(f, balancer, pinned=True)
+        # Pinned, not left to the regions' health: a primary that comes back, or a dip in the
+        # DR region's check, would otherwise take the name back to the stale database.
+        switches = _switches(f, balancer)
+        _set_switch(f, switches["SECONDARY"], SECONDARY_PINNED_THRESHOLD)
+        _set_switch(f, switches["PRIMARY"], PRIMARY_PINNED_THRESHOLD)
         ctx.out(
-            f"{names.api_failover_switch} ({switch}) pinned unhealthy (HealthThreshold "
-            f"{FAILOVER_PINNED_THRESHOLD} of 1): Route 53 answers {domain} from the SECONDARY record, "
-            "whatever the primary's health, while the DR region's check passes"
+            f"pinned: {names.api_failover_switch(dr=True)} always healthy (HealthThreshold "
+            f"{SECONDARY_PINNED_THRESHOLD}), {names.api_failover_switch()} always unhealthy "
+            f"(HealthThreshold {PRIMARY_PINNED_THRESHOLD} of 1): Route 53 answers {domain} from the "
+            "SECONDARY record whatever either region's check says"
         )
         _wait_seen(
             f,
@@ -787,7 +795,10 @@ def dns(f: Failover) -> None:
             deploy=names.stack("services", dr=True),
             meanwhile=f"Route 53 answers {domain} from the primary meanwhile",
         )
-        ctx.out(f"{domain} resolves to {balancer['DNSName']} ({f.region}) as resolvers' 60 s TTL runs out")
+        ctx.out(
+            f"{domain} resolves to {balancer['DNSName']} ({f.region}) as resolvers' "
+            f"{ALIAS_TTL_SECONDS:.0f} s TTL runs out"
+        )
     ctx.out("make dr-failback points it back once the primary region is healthy")
     ctx.out(
         "then watch: the DR region's dashboards and alarms "
@@ -1082,18 +1093,25 @@ def _name_home(f: Failover) -> None:
     if config.deployment.hosted_zone_id is None:
         _print_record(f, dict(balancer), config.region)
         return
-    switch = _switch(f, _public_load_balancer(f), pinned=False)
+    switches = _switches(f, _public_load_balancer(f))
+    _set_switch(f, switches["PRIMARY"], FAILOVER_SWITCH_THRESHOLD)
     ctx.out(
-        f"{names.api_failover_switch} ({switch}) released (HealthThreshold {FAILOVER_SWITCH_THRESHOLD}): "
-        f"Route 53 answers {domain} from the PRIMARY record while the primary's check passes"
+        f"released: {names.api_failover_switch()} (HealthThreshold {FAILOVER_SWITCH_THRESHOLD}): Route 53 "
+        f"answers {domain} from the PRIMARY record while the primary's check passes"
     )
     _wait_seen(
         f,
         names.api_health_check(),
         dict(balancer),
         deploy=names.stack("services"),
-        meanwhile=f"{domain} has no healthy answer meanwhile",
+        meanwhile=f"{domain} still answers from the DR region, whose writers are stopped",
     )
+    _set_switch(f, switches["SECONDARY"], FAILOVER_SWITCH_THRESHOLD)
+    ctx.out(f"released: {names.api_failover_switch(dr=True)} (HealthThreshold {FAILOVER_SWITCH_THRESHOLD})")
+    # Resolvers keep the DR answer for the alias record's TTL before the pilot light goes dark.
+    ctx.out(f"waiting {ALIAS_TTL_SECONDS:.0f} s (the alias records' TTL) before the pilot light goes dark")
+    if not ctx.dry_run:
+        ctx.sleep(ALIAS_TTL_SECONDS)
 
 
 def failback_resume(f: Failover) -> None:

@@ -50,7 +50,7 @@ class ServicesStack(CleverBetterStack):
     )
     DR_SUMMARY = (
         "ECS cluster, bot, ml-service, data-ingestion, load balancers, WAF, blue/green deployment "
-        "(with a hosted zone, the API's SECONDARY failover record and its health check)"
+        "(with a hosted zone, the API's SECONDARY failover record and its health checks)"
     )
 
     def __init__(
@@ -125,7 +125,7 @@ class ServicesStack(CleverBetterStack):
                 hosted_zone_id=deployment.hosted_zone_id,
                 load_balancer=self.public.load_balancer,
                 endpoint=self.health,
-                switch_name=names.api_failover_switch,
+                switch_name=names.api_failover_switch(dr=dr),
             )
         self.firewall = WebFirewall(
             self,

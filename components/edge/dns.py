@@ -7,18 +7,20 @@ failover records for `api.clever-better.com`.
   `make dr-failover` reads its checkers' view. It checks the load balancer's own DNS name, not
   the API name: once the API name fails over, a check on the name would watch the DR region
   and report the primary healthy again.
-- `FailoverRecords` (only with `deployment.hosted_zone_id`): the primary region's PRIMARY
-  alias record answers while its *failover switch* is healthy: a CALCULATED check over the
-  primary's endpoint check, HealthThreshold 1. `make dr-failover` pins the name to the DR
-  region by raising the threshold to 2 (more than its one child: "Route 53 always considers
-  this health check to be unhealthy", Route 53 API Reference, UpdateHealthCheck), so a primary
-  that comes back mid-incident does not take traffic to its stale database; `make dr-failback`
-  sets it back to 1. The DR region's SECONDARY alias record answers only while its own endpoint
-  check passes: at zero tasks (the pilot light) it fails, and with both unhealthy Route 53
-  answers the primary (Route 53 API Reference, ResourceRecordSet, Failover).
+- `FailoverRecords` (only with `deployment.hosted_zone_id`): each region's alias record
+  (PRIMARY in the primary region, SECONDARY in the DR region) answers while its *switch* is
+  healthy: a CALCULATED check over the region's endpoint check, HealthThreshold 1. At zero
+  tasks (the pilot light) the DR check fails, and with both unhealthy Route 53 answers the
+  primary (Route 53 API Reference, ResourceRecordSet, Failover). `make dr-failover` pins the
+  name to the DR region: the PRIMARY's switch to 2 (more than its one child: "always ...
+  unhealthy") and the SECONDARY's to 0 ("always ... healthy"), so neither a primary that comes
+  back mid-incident nor a dip in the DR region's check sends traffic to the stale database;
+  `make dr-failback` sets both back to 1.
 
 Records do not evaluate the load balancer's target health: blue/green keeps an empty target
-group beside the live one, and the explicit checks say exactly what "healthy" means.
+group beside the live one, and the explicit checks say exactly what "healthy" means. The
+monitoring stack imports the primary's endpoint check id: a change that replaces the check
+(its Type, or RequestInterval) needs the monitoring stack's alarm moved off it first.
 Route 53 publishes health-check metrics only in us-east-1 (Route 53 Developer Guide,
 "Monitoring health check status and getting notifications"), where the primary's stacks
 deploy; a template test holds every alarm on them there.
@@ -80,8 +82,8 @@ class EndpointHealthCheck(Construct):
 
 
 class FailoverRecords(Construct):
-    """One region's failover alias record for the API name (and, for the primary, the switch
-    that `make dr-failover` pins). Attributes: ``switch`` (primary only)."""
+    """One region's failover alias record for the API name and the switch behind it, which
+    `make dr-failover` pins. Attributes: ``switch``."""
 
     def __init__(
         self,
@@ -96,18 +98,14 @@ class FailoverRecords(Construct):
         switch_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.switch: route53.HealthCheck | None = None
-        health_check = endpoint.health_check
-        if role is Failover.PRIMARY:
-            self.switch = route53.HealthCheck(
-                self,
-                "Switch",
-                type=route53.HealthCheckType.CALCULATED,
-                child_health_checks=[endpoint.health_check],
-                health_threshold=FAILOVER_SWITCH_THRESHOLD,
-            )
-            cdk.Tags.of(self.switch).add("Name", switch_name)
-            health_check = self.switch
+        self.switch = route53.HealthCheck(
+            self,
+            "Switch",
+            type=route53.HealthCheckType.CALCULATED,
+            child_health_checks=[endpoint.health_check],
+            health_threshold=FAILOVER_SWITCH_THRESHOLD,
+        )
+        cdk.Tags.of(self.switch).add("Name", switch_name)
         route53.CfnRecordSet(
             self,
             "Record",
@@ -117,7 +115,7 @@ class FailoverRecords(Construct):
             # The region it answers with: what an operator reading the zone needs to know.
             set_identifier=cdk.Stack.of(self).region,
             failover=role.value,
-            health_check_id=health_check.health_check_id,
+            health_check_id=self.switch.health_check_id,
             alias_target=route53.CfnRecordSet.AliasTargetProperty(
                 dns_name=load_balancer.load_balancer_dns_name,
                 hosted_zone_id=load_balancer.load_balancer_canonical_hosted_zone_id,

@@ -107,6 +107,9 @@ class Fix:
     # Replaces the object's `delete(account_id, region_name)` (stack deletion), where moto's
     # removes more than the one resource.
     delete: Callable[[Any, str, str], None] | None = None
+    # Whether `check` also runs before moto's update handler (not where `update` itself
+    # removes the old resource and creates the new one through the checked create).
+    check_update: bool = True
 
     def apply(self, model: Any) -> None:
         """Patch `model` (a moto class) in this process."""
@@ -116,7 +119,7 @@ class Fix:
             _with_attributes(model, self.attributes)
         if self.update is not None:
             model.update_from_cloudformation_json = classmethod(self.update)
-        if self.check is not None:
+        if self.check is not None and self.check_update:
             _with_update_check(model, self.check)
         if self.delete is not None:
             model.delete = self.delete

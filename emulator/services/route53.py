@@ -56,7 +56,16 @@ CHECKER_REGIONS = frozenset(
 ROUTING = ("Failover", "Weight", "Region", "GeoLocation", "MultiValueAnswer", "CidrRoutingConfig")
 FAILOVER = ("PRIMARY", "SECONDARY")
 # Only a CALCULATED check's own fields (a child's endpoint settings are the child's).
-ENDPOINT_FIELDS = ("IPAddress", "FullyQualifiedDomainName", "Port", "ResourcePath", "SearchString")
+ENDPOINT_FIELDS = (
+    "IPAddress",
+    "FullyQualifiedDomainName",
+    "Port",
+    "ResourcePath",
+    "SearchString",
+    "RequestInterval",
+    "FailureThreshold",
+    "MeasureLatency",
+)
 
 
 class InvalidChangeBatch(Route53ClientError):
@@ -66,8 +75,10 @@ class InvalidChangeBatch(Route53ClientError):
 
 def _calculated(config: dict[str, Any], account_id: str) -> None:
     children = list(config.get("ChildHealthChecks") or [])
-    if not 1 <= len(children) <= 256:
-        raise InvalidInput(f"A CALCULATED health check needs 1 to 256 ChildHealthChecks, not {len(children)}")
+    if len(children) > 256:
+        raise InvalidInput(
+            f"A CALCULATED health check takes at most 256 ChildHealthChecks, not {len(children)}"
+        )
     threshold = config.get("HealthThreshold")
     if threshold is None or not 0 <= int(threshold) <= 256:
         raise InvalidInput(f"HealthThreshold {threshold} is invalid: expected 0 to 256")
@@ -208,8 +219,13 @@ def _record_check(name: str, props: dict[str, Any], account_id: str, region_name
     if alias is not None:
         _alias(alias, record, zone, account_id)
     for other in zone.rrsets:
-        if _dns(other.name) != record or other.type != kind or other.set_identifier == identifier:
-            continue  # the same identifier is this record itself (an update)
+        if _dns(other.name) != record or other.type != kind:
+            continue
+        if other.set_identifier == identifier:
+            raise InvalidChangeBatch(
+                f"Tried to create resource record set [name='{record}.', type='{kind}', "
+                f"set-identifier='{identifier}'] but it already exists"
+            )
         if (other.set_identifier is None) != (identifier is None):
             raise InvalidChangeBatch(
                 f"RRSet with DNS name {record}., type {kind}, SetIdentifier {identifier} cannot be created "
@@ -255,5 +271,6 @@ def _record_update(
 MODELS: Models = ()
 FIXES: Fixes = {
     HealthCheck: Fix(after_create=_after_create, check=_check),
-    RecordSet: Fix(check=_record_check, update=_record_update, delete=_record_delete),
+    # An update removes the old record, then creates the new one through the checked create.
+    RecordSet: Fix(check=_record_check, update=_record_update, delete=_record_delete, check_update=False),
 }

@@ -380,15 +380,18 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
 
 
 def test_the_public_endpoint_health_check_and_its_p0(deployed: Any, clients: dict[str, Any]) -> None:
+    """The services stack's check on its public load balancer (by the balancer's DNS name), read
+    back; the monitoring stack's P0 on it through the cross-stack export."""
     route53, cloudwatch = clients["route53"], clients["cloudwatch"]
     (check,) = route53.list_health_checks()["HealthChecks"]
     config = check["HealthCheckConfig"]
+    (balancer,) = clients["elbv2"].describe_load_balancers(Names=[PREFIX])["LoadBalancers"]
     assert (config["Type"], config["FullyQualifiedDomainName"], config["ResourcePath"]) == (
         "HTTPS_STR_MATCH",
-        "dev-api.clever-better.com",
+        balancer["DNSName"],
         "/health",
     )
-    assert config["SearchString"] == "ok" and config["EnableSNI"] is True
+    assert config["SearchString"] == "ok" and config["EnableSNI"] is False
     tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check["Id"])
     assert {"Key": "Name", "Value": "clever-better-dev-api-health"} in tags["ResourceTagSet"]["Tags"]
     (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"{PREFIX}-primary-unreachable-P0"])["MetricAlarms"]

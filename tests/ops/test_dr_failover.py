@@ -539,15 +539,21 @@ def zoned(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, A
     return {**world, "zone": zone, "statuses": statuses}
 
 
-def _switch() -> tuple[str, int]:
-    """The PRIMARY record's CALCULATED check: its id and HealthThreshold."""
+def _switch(name: str = "clever-better-prod-api-failover") -> tuple[str, int]:
+    """A failover record's switch (the CALCULATED check tagged `name`): its id and HealthThreshold."""
     route53 = boto3.client("route53", region_name=PRIMARY)
-    (switch,) = [
-        c
-        for c in route53.list_health_checks()["HealthChecks"]
-        if c["HealthCheckConfig"]["Type"] == "CALCULATED"
-    ]
+
+    def tags(check: str) -> list[dict[str, str]]:
+        found = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check)
+        return list(found["ResourceTagSet"]["Tags"])
+
+    checks = route53.list_health_checks()["HealthChecks"]
+    (switch,) = [c for c in checks if {"Key": "Name", "Value": name} in tags(c["Id"])]
+    assert switch["HealthCheckConfig"]["Type"] == "CALCULATED"
     return switch["Id"], switch["HealthCheckConfig"]["HealthThreshold"]
+
+
+DR_SWITCH = "clever-better-prod-dr-api-failover"
 
 
 def _aliases(zone: str) -> dict[str, str]:
@@ -569,13 +575,18 @@ def test_with_a_hosted_zone_the_failover_record_is_pinned_to_the_dr_region(
     zoned: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The records stay as their stacks made them; the PRIMARY record's switch is held
-    unhealthy, so a primary that comes back does not take the name to its stale database."""
-    switch, threshold = _switch()
-    assert threshold == 1
+    unhealthy and the SECONDARY's healthy, so neither a primary that comes back nor a dip in the
+    DR region's check takes the name to the stale database."""
+    (switch, threshold), (dr_switch, dr_threshold) = _switch(), _switch(DR_SWITCH)
+    assert (threshold, dr_threshold) == (1, 1)
     assert failover() == 0
     out = capsys.readouterr().out
-    assert _switch() == (switch, 2)
-    assert f"+ aws route53 update-health-check --health-check-id {switch} --health-threshold 2\n" in out
+    assert (_switch(), _switch(DR_SWITCH)) == ((switch, 2), (dr_switch, 0))
+    # The DR region's first: with the primary's pinned first, a DR dip would answer the primary.
+    assert (
+        f"+ aws route53 update-health-check --health-check-id {dr_switch} --health-threshold 0\n"
+        f"+ aws route53 update-health-check --health-check-id {switch} --health-threshold 2\n"
+    ) in out
     dr = _balancer_dns(DR)
     assert f"Route 53's checkers (clever-better-prod-dr-api-health): 4 of 4 see {dr} healthy" in out
     assert _aliases(zoned["zone"]) == {"PRIMARY": _balancer_dns(PRIMARY), "SECONDARY": dr}
@@ -591,7 +602,7 @@ def test_with_a_hosted_zone_a_dry_run_leaves_the_switch(
     out = capsys.readouterr().out
     assert f"[dry-run] aws route53 update-health-check --health-check-id {switch} --health-threshold 2" in out
     assert "[dry-run] would wait until Route 53's checkers (clever-better-prod-dr-api-health) see" in out
-    assert _switch() == (switch, 1)
+    assert (_switch(), _switch(DR_SWITCH)[1]) == ((switch, 1), 1)
 
 
 def test_a_dr_region_route53_never_sees_healthy_stops_the_dns_step(
@@ -633,10 +644,17 @@ def test_with_a_hosted_zone_failback_releases_the_switch_before_the_pilot_light_
     capsys.readouterr()
     assert failback() == 0
     out = capsys.readouterr().out
-    switch, threshold = _switch()
-    assert threshold == 1
+    (switch, threshold), (dr_switch, dr_threshold) = _switch(), _switch(DR_SWITCH)
+    assert (threshold, dr_threshold) == (1, 1)
     assert f"+ aws route53 update-health-check --health-check-id {switch} --health-threshold 1\n" in out
-    assert out.index("clever-better-prod-api-failover") < out.rindex("pilot light dark")
+    assert f"+ aws route53 update-health-check --health-check-id {dr_switch} --health-threshold 1\n" in out
+    # The primary answers, then the DR switch, a TTL's wait, and only then the pilot light dark.
+    assert (
+        out.index("released: clever-better-prod-api-failover")
+        < out.index("released: clever-better-prod-dr-api-failover")
+        < out.index("waiting 60 s (the alias records' TTL)")
+        < out.rindex("pilot light dark")
+    )
     assert (
         f"Route 53's checkers (clever-better-prod-api-health): 4 of 4 see {_balancer_dns(PRIMARY)} healthy"
         in out

@@ -82,14 +82,22 @@ def test_the_primary_record_answers_while_its_switch_over_the_endpoint_check_is_
     }
 
 
-def test_the_dr_region_owns_the_secondary_record_behind_its_own_endpoint_check(
+def test_the_dr_region_owns_the_secondary_record_behind_its_own_switch(
     zoned: dict[str, dict[str, Any]],
 ) -> None:
     template = zoned[DR]
     assert STACKS[DR] == ("production-dr", "us-west-2")
     checks = _checks(template)
-    assert sorted(checks) == ["clever-better-prod-dr-api-health"]
+    assert sorted(checks) == ["clever-better-prod-dr-api-failover", "clever-better-prod-dr-api-health"]
     endpoint, endpoint_config = checks["clever-better-prod-dr-api-health"]
+    switch, switch_config = checks["clever-better-prod-dr-api-failover"]
+    # make dr-failover sets 0 (always healthy): a dip in the DR check keeps the name in us-west-2.
+    assert switch_config == {
+        "Type": "CALCULATED",
+        "ChildHealthChecks": [{"Ref": endpoint}],
+        "HealthThreshold": 1,
+        "Inverted": False,
+    }
     balancer = _public_balancer(template)
     # The DR load balancer itself: at zero tasks it fails, and Route 53 keeps answering the primary.
     assert endpoint_config["FullyQualifiedDomainName"] == {"Fn::GetAtt": [balancer, "DNSName"]}
@@ -105,7 +113,7 @@ def test_the_dr_region_owns_the_secondary_record_behind_its_own_endpoint_check(
         "Type": "A",
         "SetIdentifier": "us-west-2",
         "Failover": "SECONDARY",
-        "HealthCheckId": {"Ref": endpoint},
+        "HealthCheckId": {"Ref": switch},
         "AliasTarget": {
             "DNSName": {"Fn::GetAtt": [balancer, "DNSName"]},
             "HostedZoneId": {"Fn::GetAtt": [balancer, "CanonicalHostedZoneID"]},

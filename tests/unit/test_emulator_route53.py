@@ -113,7 +113,8 @@ def test_calculated_check_keeps_its_children_and_threshold(aws: None) -> None:
     "children, threshold, extra, reason",
     [
         (["no-such-check"], 1, {}, "A health check with id no-such-check does not exist"),
-        ([], 1, {}, "needs 1 to 256 ChildHealthChecks, not 0"),
+        ([f"child-{i}" for i in range(257)], 1, {}, "takes at most 256 ChildHealthChecks, not 257"),
+        (None, 1, {"RequestInterval": 30}, "RequestInterval do not apply to CALCULATED"),
         (None, 300, {}, "HealthThreshold 300 is invalid: expected 0 to 256"),
         (None, None, {}, "HealthThreshold None is invalid"),
         (None, 1, {"FullyQualifiedDomainName": API}, "FullyQualifiedDomainName do not apply to CALCULATED"),
@@ -244,6 +245,11 @@ def test_a_failover_record_beside_a_simple_record_or_a_second_primary_is_refused
     second = _failover(zone, "PRIMARY", check, balancer, SetIdentifier="again")
     stack = create_stack({"Record": second}, name="two")
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert any("a PRIMARY failover record already exists" in r for r in stack_reasons("two")), stack_reasons(
-        "two"
-    )
+    reasons = stack_reasons("two")
+    assert any("a PRIMARY failover record already exists" in r for r in reasons), reasons
+    # The same set identifier again, from another stack.
+    again = _failover(zone, "SECONDARY", check, balancer, SetIdentifier="us-east-1")
+    stack = create_stack({"Record": again}, name="three")
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert any("set-identifier='us-east-1'] but it already exists" in r for r in stack_reasons("three"))
+    assert _records(zone) == [(API, "us-east-1", "PRIMARY")]

@@ -49,15 +49,25 @@ def test_without_a_zone_no_record_and_only_the_primary_regions_health_checks(
     }
 
 
-def test_the_primary_record_answers_while_its_switch_over_the_endpoint_check_is_healthy(
-    zoned: dict[str, dict[str, Any]],
+@pytest.mark.parametrize(
+    "stack, role, region, prefix",
+    [
+        # make dr-failover pins the PRIMARY's switch at 2 (always unhealthy) ...
+        (PRIMARY, "PRIMARY", "us-east-1", "clever-better-prod"),
+        # ... and the SECONDARY's at 0 (always healthy): a dip in the DR check keeps the name there.
+        (DR, "SECONDARY", "us-west-2", "clever-better-prod-dr"),
+    ],
+)
+def test_each_region_owns_its_failover_record_behind_a_switch_over_its_load_balancers_check(
+    zoned: dict[str, dict[str, Any]], stack: str, role: str, region: str, prefix: str
 ) -> None:
-    template = zoned[PRIMARY]
+    template = zoned[stack]
+    assert STACKS[stack][1] == region
     checks = _checks(template)
-    assert sorted(checks) == ["clever-better-prod-api-failover", "clever-better-prod-api-health"]
-    endpoint, _ = checks["clever-better-prod-api-health"]
-    switch, switch_config = checks["clever-better-prod-api-failover"]
-    # One child, threshold 1: healthy while the endpoint is; make dr-failover sets 2 (always unhealthy).
+    assert sorted(checks) == [f"{prefix}-api-failover", f"{prefix}-api-health"]
+    endpoint, endpoint_config = checks[f"{prefix}-api-health"]
+    switch, switch_config = checks[f"{prefix}-api-failover"]
+    # One child, threshold 1: healthy while the region's endpoint check is.
     assert switch_config == {
         "Type": "CALCULATED",
         "ChildHealthChecks": [{"Ref": endpoint}],
@@ -65,41 +75,8 @@ def test_the_primary_record_answers_while_its_switch_over_the_endpoint_check_is_
         "Inverted": False,
     }
     balancer = _public_balancer(template)
-    ((_, record),) = resources(template, "AWS::Route53::RecordSet").items()
-    assert record["Properties"] == {
-        "HostedZoneId": ZONE,
-        "Name": "api.clever-better.com",
-        "Type": "A",
-        "SetIdentifier": "us-east-1",
-        "Failover": "PRIMARY",
-        "HealthCheckId": {"Ref": switch},
-        "AliasTarget": {
-            "DNSName": {"Fn::GetAtt": [balancer, "DNSName"]},
-            "HostedZoneId": {"Fn::GetAtt": [balancer, "CanonicalHostedZoneID"]},
-            # blue/green keeps an empty target group: the explicit checks decide.
-            "EvaluateTargetHealth": False,
-        },
-    }
-
-
-def test_the_dr_region_owns_the_secondary_record_behind_its_own_switch(
-    zoned: dict[str, dict[str, Any]],
-) -> None:
-    template = zoned[DR]
-    assert STACKS[DR] == ("production-dr", "us-west-2")
-    checks = _checks(template)
-    assert sorted(checks) == ["clever-better-prod-dr-api-failover", "clever-better-prod-dr-api-health"]
-    endpoint, endpoint_config = checks["clever-better-prod-dr-api-health"]
-    switch, switch_config = checks["clever-better-prod-dr-api-failover"]
-    # make dr-failover sets 0 (always healthy): a dip in the DR check keeps the name in us-west-2.
-    assert switch_config == {
-        "Type": "CALCULATED",
-        "ChildHealthChecks": [{"Ref": endpoint}],
-        "HealthThreshold": 1,
-        "Inverted": False,
-    }
-    balancer = _public_balancer(template)
-    # The DR load balancer itself: at zero tasks it fails, and Route 53 keeps answering the primary.
+    # The load balancer itself: at zero tasks (the pilot light) the DR check fails, and with
+    # both unhealthy Route 53 answers the primary.
     assert endpoint_config["FullyQualifiedDomainName"] == {"Fn::GetAtt": [balancer, "DNSName"]}
     assert (endpoint_config["Type"], endpoint_config["ResourcePath"], endpoint_config["SearchString"]) == (
         "HTTPS_STR_MATCH",
@@ -111,12 +88,13 @@ def test_the_dr_region_owns_the_secondary_record_behind_its_own_switch(
         "HostedZoneId": ZONE,
         "Name": "api.clever-better.com",
         "Type": "A",
-        "SetIdentifier": "us-west-2",
-        "Failover": "SECONDARY",
+        "SetIdentifier": region,
+        "Failover": role,
         "HealthCheckId": {"Ref": switch},
         "AliasTarget": {
             "DNSName": {"Fn::GetAtt": [balancer, "DNSName"]},
             "HostedZoneId": {"Fn::GetAtt": [balancer, "CanonicalHostedZoneID"]},
+            # blue/green keeps an empty target group: the explicit checks decide.
             "EvaluateTargetHealth": False,
         },
     }

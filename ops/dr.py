@@ -13,9 +13,9 @@
 4. scale the DR services to production's desired counts and wait until they are stable;
 5. verify: the DR load balancer's targets, the smoke checks through it, and the bot image's
    read-only data check (the newest rows reach the recovery point);
-6. DNS: with a hosted zone, pin the API name's failover to the DR region (its PRIMARY record's
-   switch held unhealthy) and wait until Route 53 sees the DR region healthy; without one,
-   print the record to make.
+6. DNS: with a hosted zone, pin the API name's failover to the DR region (the PRIMARY record's
+   switch held unhealthy, the SECONDARY's healthy) and wait until Route 53's checkers see the DR
+   load balancer serve; without one, print the record to make.
 
 Each step prints what it did, its duration and the running total. Nothing here changes the
 primary region. Every step first looks at what is already there (the restored instance, the
@@ -793,7 +793,7 @@ def dns(f: Failover) -> None:
             names.api_health_check(dr=True),
             balancer,
             deploy=names.stack("services", dr=True),
-            meanwhile=f"Route 53 answers {domain} from the primary meanwhile",
+            meanwhile=f"{domain} is pinned to the DR region, which Route 53's checkers cannot reach",
         )
         ctx.out(
             f"{domain} resolves to {balancer['DNSName']} ({f.region}) as resolvers' "

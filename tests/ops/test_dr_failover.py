@@ -613,7 +613,8 @@ def test_a_dr_region_route53_never_sees_healthy_stops_the_dns_step(
     err = capsys.readouterr().err
     assert err.startswith(
         f"error: step 6 (dns) stopped: Route 53 seeing {_balancer_dns(DR)} healthy did not finish within "
-        "0:05:00; Route 53 answers api.clever-better.com from the primary meanwhile; why: aws route53 "
+        "0:05:00; api.clever-better.com is pinned to the DR region, which Route 53's checkers cannot reach; "
+        "why: aws route53 "
         "get-health-check-last-failure-reason (the check tagged clever-better-prod-dr-api-health); "
         "re-run to check again."
     ), err

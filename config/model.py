@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from config import schedules
 from config.names import Names
 
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -638,6 +639,22 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
 
 
 @dataclass(frozen=True, kw_only=True)
+class SchedulesConfig:
+    """When the stacks' scheduled work runs: EventBridge Scheduler cron expressions, in UTC
+    (config/schedules.py). None may fire inside the daily backup window (backup.daily_hour_utc):
+    the backups have the database to themselves. README.md lists every schedule."""
+
+    # The daily CloudFormation drift detection (the P3 configuration-drift alarm): after the
+    # night's backups, before the working day.
+    drift_check: str = "cron(0 6 * * ? *)"
+
+    def validate(self, check: Check) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            check(schedules.parse(value) is not None, item.name, value, schedules.ALLOWED)
+
+
+@dataclass(frozen=True, kw_only=True)
 class AlertingConfig:
     """The runbook's "Alert Thresholds and Escalation": who is paged, and how on-call hears of the
     router itself failing (an email, not through the router)."""
@@ -779,6 +796,7 @@ class EnvironmentConfig:
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    schedules: SchedulesConfig = field(default_factory=SchedulesConfig)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -840,6 +858,8 @@ def _validate(cfg: EnvironmentConfig) -> None:
     cfg.monitoring.validate(check.at("monitoring"))
     cfg.alerting.validate(check.at("alerting"))
     cfg.security.validate(check.at("security"))
+    cfg.schedules.validate(check.at("schedules"))
+    _check_schedules_miss_backups(cfg, check)
     check(
         set(cfg.services) == set(SERVICES),
         "services",
@@ -933,6 +953,22 @@ def _check_backup_misses_maintenance(cfg: EnvironmentConfig, check: Check) -> No
         f"expected no overlap with the daily backup window {cfg.backup.window} (backup.daily_hour_utc; "
         "RDS refuses overlapping windows)",
     )
+
+
+def _check_schedules_miss_backups(cfg: EnvironmentConfig, check: Check) -> None:
+    """No scheduled work starts inside the daily backup window."""
+    start = cfg.backup.daily_hour_utc * 60
+    for item in fields(cfg.schedules):
+        value = getattr(cfg.schedules, item.name)
+        cron = schedules.parse(value)
+        assert cron is not None  # SchedulesConfig.validate ran first
+        check(
+            not start <= cron.minute_of_day < start + 60,
+            f"schedules.{item.name}",
+            value,
+            f"expected a time outside the daily backup window {cfg.backup.window} UTC "
+            "(backup.daily_hour_utc)",
+        )
 
 
 def _check_production(cfg: EnvironmentConfig, check: Check) -> None:

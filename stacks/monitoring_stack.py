@@ -80,5 +80,12 @@ class MonitoringStack(CleverBetterStack):
         self.drift = (
             None
             if dr
-            else DriftCheck(self, "DriftCheck", context=context, network=network, stack_names=names.stacks())
+            else DriftCheck(
+                self,
+                "DriftCheck",
+                context=context,
+                network=network,
+                stack_names=names.stacks(),
+                schedule=config.schedules.drift_check,
+            )
         )

@@ -29,9 +29,6 @@ from config import metrics
 from config.alarms import DRIFT_CHECK_DLQ
 from config.names import Names
 
-# Daily at 06:00 UTC: after the 02:00 backup window, before the working day. Scheduler's cron has
-# six fields (minutes hours day-of-month month day-of-week year; one of the two days is `?`).
-SCHEDULE = "cron(0 6 * * ? *)"
 # A detection takes minutes per stack, all run side by side; the handler publishes what it knows
 # before this runs out.
 TIMEOUT = cdk.Duration.minutes(10)
@@ -298,7 +295,8 @@ class DriftCheck(Construct):
     """The drift-check function, its daily schedule, and the metrics it publishes.
 
     ``stack_names``: the environment's stacks in this stack's region (`Names.stacks()`, or
-    `Names.stacks(dr=True)` in the DR region). Attributes: ``function``, ``schedule``,
+    `Names.stacks(dr=True)` in the DR region); ``schedule``: when it runs, a Scheduler cron
+    expression in UTC (`schedules.drift_check` in the configuration). Attributes: ``function``, ``schedule``,
     ``metric`` (DriftedStacks), ``failures_metric`` (DriftCheckFailures), ``security_group``.
     """
 
@@ -310,6 +308,7 @@ class DriftCheck(Construct):
         context: UnitContext,
         network: Network,
         stack_names: Sequence[str],
+        schedule: str,
     ) -> None:
         super().__init__(scope, construct_id)
         if not stack_names:
@@ -353,7 +352,7 @@ class DriftCheck(Construct):
             dead_letter_queue=self.dead_letters,
         )
         self._grant(stack_names)
-        self.schedule = self._schedule(names)
+        self.schedule = self._schedule(names, schedule)
 
         dimensions = {metrics.ENVIRONMENT: names.token}
         self.metric = cloudwatch.Metric(
@@ -420,13 +419,13 @@ class DriftCheck(Construct):
             *(f"AwsSolutions::AwsSolutions-IAM5[Resource::{prefix}/{name}/*]" for name in stack_names),
         )
 
-    def _schedule(self, names: Names) -> scheduler.CfnSchedule:
+    def _schedule(self, names: Names, expression: str) -> scheduler.CfnSchedule:
         return scheduled_invocation(
             self,
             "Schedule",
             name=names.drift_check_schedule,
             description="Daily configuration-drift check of the environment's stacks (make drift on demand)",
-            expression=SCHEDULE,
+            expression=expression,
             function=self.function,
             dead_letters=self.dead_letters,
             # A run that cannot start within the hour waits for the next day's.

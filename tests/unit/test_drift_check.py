@@ -101,6 +101,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, DriftCheck, di
         context=monitoring.unit_context(key),
         network=network.network,
         stack_names=production.names.stacks(),
+        schedule=production.schedules.drift_check,
     )
     add_compliance_checks(app)
     # Synthesizes with cdk-nag: an unacknowledged finding would raise here.
@@ -295,6 +296,7 @@ def test_an_empty_stack_list_is_refused() -> None:
             context=monitoring.unit_context(key),
             network=network.network,
             stack_names=[],
+            schedule="cron(0 6 * * ? *)",
         )
 
 

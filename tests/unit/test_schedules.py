@@ -1,0 +1,111 @@
+"""Scheduled work's times (config/schedules.py, `schedules.*` in the configuration): EventBridge
+Scheduler's cron grammar, one firing minute a day, outside the backup window, and the README's
+schedule table held to the configuration."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields, replace
+
+import pytest
+
+import config
+from config import schedules
+from config.model import ConfigError, SchedulesConfig
+from tests.support import ROOT
+
+
+@pytest.mark.parametrize(
+    "expression, fires",
+    [
+        ("cron(0 6 * * ? *)", (6, 0, "*", "?")),
+        ("cron(15 4 ? * SUN#1 *)", (4, 15, "?", "SUN#1")),  # the first Sunday of the month
+        ("cron(30 7 L * ? *)", (7, 30, "L", "?")),
+        ("cron(0 9 ? * MON-FRI *)", (9, 0, "?", "MON-FRI")),
+        ("cron(0 9 1,15 * ? 2027)", (9, 0, "1,15", "?")),
+        ("cron(0 9 15W JAN-MAR ? *)", (9, 0, "15W", "?")),
+        ("cron(5 23 ? * 6L *)", (23, 5, "?", "6L")),
+    ],
+)
+def test_scheduler_cron_expressions_are_parsed(expression: str, fires: tuple[int, int, str, str]) -> None:
+    cron = schedules.parse(expression)
+    assert cron is not None
+    assert (cron.hour, cron.minute, cron.day_of_month, cron.day_of_week) == fires
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 day)",
+        "0 6 * * ? *",
+        "cron(0 6 * * ?)",  # five fields: EventBridge rules', not Scheduler's
+        "cron(0 6 * * * *)",  # neither day field '?'
+        "cron(0 6 ? * ? *)",  # both
+        "cron(*/5 6 * * ? *)",  # more than one minute a day
+        "cron(0 6-8 * * ? *)",
+        "cron(60 6 * * ? *)",
+        "cron(0 24 * * ? *)",
+        "cron(0 6 32 * ? *)",
+        "cron(0 6 * 13 ? *)",
+        "cron(0 6 ? * SUN#6 *)",
+        "cron(0 6 ? * FUNDAY *)",
+        "cron(0 6 * * ? 1969)",
+    ],
+)
+def test_what_scheduler_refuses_or_fires_more_than_once_a_day_is_refused(expression: str) -> None:
+    assert schedules.parse(expression) is None
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            "rate(1 day)",
+            "dev: schedules.drift_check = 'rate(1 day)' is not allowed; expected cron(M H day-of-month month "
+            "day-of-week year) in UTC with one minute and one hour, one of the day fields '?', e.g. "
+            "cron(0 6 * * ? *)",
+        ),
+        (
+            "cron(30 2 * * ? *)",
+            "dev: schedules.drift_check = 'cron(30 2 * * ? *)' is not allowed; expected a time outside the "
+            "daily backup window 02:00-03:00 UTC (backup.daily_hour_utc)",
+        ),
+    ],
+)
+def test_a_bad_schedule_stops_the_configuration_with_one_line(value: str, message: str) -> None:
+    (dev,) = config.load(("dev",))
+    with pytest.raises(ConfigError) as raised:
+        replace(dev, schedules=SchedulesConfig(drift_check=value))
+    assert str(raised.value) == message
+
+
+def test_a_schedule_moves_with_the_backup_hour() -> None:
+    """03:00 is free while the backups run at 02:00, not once they run at 03:00."""
+    (dev,) = config.load(("dev",))
+    moved = replace(dev, schedules=SchedulesConfig(drift_check="cron(0 3 * * ? *)"))
+    assert moved.schedules.drift_check == "cron(0 3 * * ? *)"
+    with pytest.raises(ConfigError, match=r"backup window 03:00-04:00 UTC"):
+        replace(moved, backup=replace(moved.backup, daily_hour_utc=3))
+
+
+def test_every_environment_runs_the_drift_check_at_six() -> None:
+    environments = config.load(("dev", "staging", "production"))
+    assert {cfg.name: cfg.schedules.drift_check for cfg in environments} == {
+        "dev": "cron(0 6 * * ? *)",
+        "staging": "cron(0 6 * * ? *)",
+        "production": "cron(0 6 * * ? *)",
+    }
+
+
+def test_the_readme_lists_every_schedule_of_the_configuration() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Schedules (UTC)", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| what")]
+    assert len(rows) == 7
+    listed = set(re.findall(r"`schedules\.(\w+)`", table))
+    assert listed == {f.name for f in fields(SchedulesConfig)} == {"drift_check"}
+    assert "| configuration-drift check (P3 on drift) | daily 06:00, `cron(0 6 * * ? *)` |" in table
+    # The fixed ones, as their constructs set them.
+    from components.alerting.router import REMINDER_SCHEDULE
+
+    assert REMINDER_SCHEDULE == "rate(5 minutes)" and "`rate(5 minutes)`" in table

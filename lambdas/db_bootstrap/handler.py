@@ -54,7 +54,7 @@ def _secret(arn: str, stage: str) -> dict[str, Any] | None:
     return secret
 
 
-def _admin_connector(props: Mapping[str, Any]) -> bootstrap.Connect:
+def admin_connector(props: Mapping[str, Any]) -> bootstrap.Connect:
     """Log in as the admin once, with whichever version of its secret works now."""
     host, port = str(props["Host"]), int(props["Port"])
     # A Unix-socket directory (tests) cannot do TLS; the instance endpoint always does.
@@ -106,7 +106,7 @@ def converge(props: Mapping[str, Any]) -> list[str]:
     if migrator is None or migrator.get("username") != plan.migrator_user:
         raise RuntimeError(f"the migrator secret does not hold {plan.migrator_user}'s credentials")
     verifier = pgwire.scram_verifier(migrator["password"])
-    return bootstrap.converge(_admin_connector(props), plan, migrator_verifier=verifier)
+    return bootstrap.converge(admin_connector(props), plan, migrator_verifier=verifier)
 
 
 def _respond(

@@ -57,8 +57,9 @@ class UnitContext:
         )
         acknowledge(
             queue,
-            "It is itself a dead-letter queue: what lands here already failed its retries, and a "
-            "P1 alarm fires on the first message; a queue behind it would only hide them.",
+            "It is itself a dead-letter queue: what lands here already failed its retries, and its "
+            "alarm (config/alarms.py DEAD_LETTER_QUEUES) fires on the first message; a queue behind it "
+            "would only hide them.",
             "AwsSolutions::AwsSolutions-SQS3",
         )
         return queue

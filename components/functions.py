@@ -89,6 +89,7 @@ def python_function(
     reserved_concurrency: int | None,
     memory_size: int = 256,
     dead_letter_queue: sqs.IQueue | None = None,
+    handler: str = "handler.handler",
 ) -> lambda_.Function:
     """Construct ids: `{construct_id}` (function), `...Logs`, `...Role`, `...Policy`.
 
@@ -142,7 +143,7 @@ def python_function(
         runtime=lambda_.Runtime.PYTHON_3_14,
         architecture=lambda_.Architecture.ARM_64,
         code=lambda_code(code),
-        handler="handler.handler",
+        handler=handler,
         role=role,
         timeout=timeout,
         memory_size=memory_size,

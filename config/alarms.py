@@ -31,13 +31,17 @@ SIGNS = {ABOVE: ">", AT_LEAST: ">=", BELOW: "<"}
 # The blue/green deployment alarms (components/services/deployment.py) join the catalogue here:
 # ECS rolls the release back on them, and someone should know why within 15 minutes.
 DEPLOYMENT_ALARM_SEVERITY: Severity = "P1"
-# Every dead-letter queue the stacks create, by purpose (names.dead_letter_queue): each has a P1
-# alarm, and a test fails on a template whose dead-letter queue is missing here.
+# Every dead-letter queue the stacks create, by purpose (names.dead_letter_queue), with the
+# severity of its alarm; a test fails on a template whose dead-letter queue is missing here.
 DRIFT_CHECK_DLQ = "drift-check"
 # The alarm router's: what it could not deliver. Its alarm also emails on-call directly
 # (names.oncall_topic), since the P1 topic's path runs through the router itself.
 ALARM_ROUTER_DLQ = "alarm-router"
-DEAD_LETTER_QUEUES: tuple[str, ...] = (DRIFT_CHECK_DLQ, ALARM_ROUTER_DLQ)
+# The monthly database maintenance's: a run Scheduler could not start. P3, as a failed run is.
+DB_MAINTENANCE_DLQ = "db-maintenance"
+DEAD_LETTER_QUEUES: Mapping[str, Severity] = MappingProxyType(
+    {DRIFT_CHECK_DLQ: "P1", ALARM_ROUTER_DLQ: "P1", DB_MAINTENANCE_DLQ: "P3"}
+)
 # The P0 alarms that also halt trading (the alerting unit's trading-halt function; runbook
 # "Trading halt"): on ALARM only, beside their topic.
 HALTS_TRADING: tuple[str, ...] = ("daily-loss", "emergency-shutdown")
@@ -466,11 +470,11 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             expression=" + ".join(f"FILL({user}, 0)" for user in DB_ROTATIONS),
         )
     )
-    for purpose in DEAD_LETTER_QUEUES:
+    for purpose, severity in DEAD_LETTER_QUEUES.items():
         rows.append(
             AlarmSpec(
                 f"{purpose}-dlq",
-                "P1",
+                severity,
                 f"Dead-letter queue {cfg.names.dead_letter_queue(purpose)} not empty",
                 {
                     "m": Stat(
@@ -697,6 +701,41 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
     )
     # A run that fails outright publishes nothing: after Lambda's retries it lands in the
     # drift check's dead-letter queue, whose P1 alarm (above) says so.
+    maintenance, function = metrics.DB_MAINTENANCE_FAILURES, cfg.names.db_maintenance_function
+    rows.append(
+        AlarmSpec(
+            "db-maintenance-failed",
+            "P3",
+            "Monthly database maintenance (VACUUM ANALYZE) failed",
+            {
+                "failed": Stat(
+                    maintenance.namespace,
+                    maintenance.name,
+                    ((metrics.ENVIRONMENT, "{environment}"),),
+                    "Maximum",
+                    86400,
+                ),
+                # A run that times out or crashes publishes nothing of its own.
+                "errors": Stat(
+                    "AWS/Lambda",
+                    "Errors",
+                    (("FunctionName", cfg.names.db_maintenance_function),),
+                    "Sum",
+                    86400,
+                ),
+            },
+            ABOVE,
+            0,
+            "failed runs",
+            1,
+            1,
+            "notBreaching",
+            "Maintenance tasks",
+            f"the function's log (/aws/lambda/{function}); to run it again: aws lambda invoke "
+            f"--function-name {function} --cli-read-timeout 900 out.json",
+            expression="FILL(failed, 0) + FILL(errors, 0)",
+        )
+    )
     rows += _security(cfg)
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
     result = tuple(sorted(rows, key=lambda r: order[r.severity]))

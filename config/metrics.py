@@ -30,6 +30,7 @@ class Unit(Enum):
     """CloudWatch's unit names (PutMetricData `Unit`, EMF `Unit`)."""
 
     COUNT = "Count"
+    SECONDS = "Seconds"
     PERCENT = "Percent"
     MILLISECONDS = "Milliseconds"
     NONE = "None"
@@ -42,6 +43,7 @@ class Emitter(Enum):
     EVERY_SERVICE = "each service"
     LOG_FILTER = "log metric filter (this repository)"
     DRIFT_CHECK = "drift check (this repository)"
+    DB_MAINTENANCE = "database maintenance (this repository)"
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,31 @@ DRIFT_CHECK_FAILURES = MetricSpec(
     "detection refused or failed, unfinished in the check's time); each daily check",
 )
 
-CONTRACT = (*APPLICATION_METRICS, *(f.metric for f in LOG_FILTERS), DRIFTED_STACKS, DRIFT_CHECK_FAILURES)
+DB_MAINTENANCE_SECONDS = MetricSpec(
+    "DatabaseMaintenanceSeconds",
+    OPERATIONS_NAMESPACE,
+    Unit.SECONDS,
+    (ENVIRONMENT,),
+    Emitter.DB_MAINTENANCE,
+    "the seconds VACUUM (ANALYZE) took over the application's databases; each run that completes",
+)
+DB_MAINTENANCE_FAILURES = MetricSpec(
+    "DatabaseMaintenanceFailures",
+    OPERATIONS_NAMESPACE,
+    Unit.COUNT,
+    (ENVIRONMENT,),
+    Emitter.DB_MAINTENANCE,
+    "1 when a run could not vacuum a database (it also fails the invocation), else 0; each run",
+)
+
+CONTRACT = (
+    *APPLICATION_METRICS,
+    *(f.metric for f in LOG_FILTERS),
+    DRIFTED_STACKS,
+    DRIFT_CHECK_FAILURES,
+    DB_MAINTENANCE_SECONDS,
+    DB_MAINTENANCE_FAILURES,
+)
 BY_NAME = {metric.name: metric for metric in CONTRACT}
 assert len(BY_NAME) == len(CONTRACT), "metric names are unique"
 

@@ -647,6 +647,9 @@ class SchedulesConfig:
     # The daily CloudFormation drift detection (the P3 configuration-drift alarm): after the
     # night's backups, before the working day.
     drift_check: str = "cron(0 6 * * ? *)"
+    # The runbook's monthly "database maintenance (vacuum, analyze)": inside the RDS maintenance
+    # window (database.maintenance_window) on one day of it, e.g. the month's first Sunday.
+    db_maintenance: str = "cron(15 4 ? * SUN#1 *)"
 
     def validate(self, check: Check) -> None:
         for item in fields(self):
@@ -859,7 +862,6 @@ def _validate(cfg: EnvironmentConfig) -> None:
     cfg.alerting.validate(check.at("alerting"))
     cfg.security.validate(check.at("security"))
     cfg.schedules.validate(check.at("schedules"))
-    _check_schedules_miss_backups(cfg, check)
     check(
         set(cfg.services) == set(SERVICES),
         "services",
@@ -876,6 +878,8 @@ def _validate(cfg: EnvironmentConfig) -> None:
         LOG_RETENTION_ALLOWED,
     )
     _check_backup_misses_maintenance(cfg, check)
+    _check_schedules_miss_backups(cfg, check)
+    _check_maintenance_in_window(cfg, check)
     # Only dev's sandbox may be torn down; the database and load balancers of staging and
     # production refuse deletion (their ack reasons in components/ rely on this check).
     check(
@@ -969,6 +973,23 @@ def _check_schedules_miss_backups(cfg: EnvironmentConfig, check: Check) -> None:
             f"expected a time outside the daily backup window {cfg.backup.window} UTC "
             "(backup.daily_hour_utc)",
         )
+
+
+def _check_maintenance_in_window(cfg: EnvironmentConfig, check: Check) -> None:
+    """The database maintenance starts inside the RDS maintenance window, on its day."""
+    value = cfg.schedules.db_maintenance
+    cron = schedules.parse(value)
+    assert cron is not None
+    start, length = cfg.database.maintenance_minutes(check.at("database"))
+    day = cron.day_of_week.split("#", 1)[0].upper()
+    fires = (DAYS.index(day.lower()) * DAY + cron.minute_of_day) if day.lower() in DAYS else None
+    check(
+        cron.day_of_month == "?" and fires is not None and 0 <= (fires - start) % WEEK < length,
+        "schedules.db_maintenance",
+        value,
+        f"expected a day of the week (as SUN or SUN#1) and a time inside database.maintenance_window "
+        f"{cfg.database.maintenance_window}",
+    )
 
 
 def _check_production(cfg: EnvironmentConfig, check: Check) -> None:

@@ -365,6 +365,16 @@ class Names:
         return f"{self.prefix}-dr-api-failover" if dr else f"{self.prefix}-api-failover"
 
     @property
+    def db_maintenance_function(self) -> str:
+        """The monthly VACUUM (ANALYZE) of the application's databases (make db-maintenance)."""
+        return f"{self.prefix}-db-maintenance"
+
+    @property
+    def db_maintenance_schedule(self) -> str:
+        """Its EventBridge Scheduler schedule (group `default`)."""
+        return f"{self.prefix}-db-maintenance"
+
+    @property
     def drift_check_function(self) -> str:
         """Runs CloudFormation drift detection on the environment's stacks in its region, daily."""
         return f"{self.prefix}-drift-check"

@@ -6,6 +6,8 @@ from constructs import Construct
 from components.data import Database
 from components.data.backup import DatabaseBackups, RestoreTest, backup_vault
 from components.data.buckets import DataBuckets
+from components.data.database import PORT
+from components.data.maintenance import DatabaseMaintenance
 from components.data.standby import StandbyDatabase
 from components.keys import allow_secret_replication, dr_replica
 from components.network import Network
@@ -15,11 +17,12 @@ from stacks.base import CleverBetterStack
 
 
 class DataStack(CleverBetterStack):
-    """Stateful: the database, its proxy and credentials, and the key that encrypts them."""
+    """Stateful: the database, its proxy and credentials, and the key that encrypts them; the
+    monthly VACUUM (ANALYZE) beside the bootstrap it shares its code and admin login with."""
 
     UNIT = "data"
     STATEFUL = True
-    SUMMARY = "PostgreSQL, RDS Proxy, credentials, backups"
+    SUMMARY = "PostgreSQL, RDS Proxy, credentials, backups, monthly maintenance"
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: Network
@@ -30,7 +33,11 @@ class DataStack(CleverBetterStack):
             "DataKey",
             alias=names.data_key_alias,
             description=f"Encrypts {names.prefix}'s database, its secrets, logs and buckets",
-            log_group_names=[names.rds_log_group("*"), names.lambda_log_group(names.db_bootstrap_function)],
+            log_group_names=[
+                names.rds_log_group("*"),
+                names.lambda_log_group(names.db_bootstrap_function),
+                names.lambda_log_group(names.db_maintenance_function),
+            ],
         )
         context = self.unit_context(self.key)
         replica = dr_replica(self, config)
@@ -64,6 +71,16 @@ class DataStack(CleverBetterStack):
                 vault=self.backups.vault,
                 config=config.backup,
             )
+        self.maintenance = DatabaseMaintenance(
+            self,
+            "Maintenance",
+            context=context,
+            instance=db.instance,
+            database_security_group=db.database_security_group,
+            admin_secret=db.admin_secret,
+            port=PORT,
+            schedule=config.schedules.db_maintenance,
+        )
         self.buckets = DataBuckets(
             self,
             "Buckets",

@@ -1,6 +1,6 @@
 """The runbook's monthly "database maintenance (vacuum, analyze)": `VACUUM (ANALYZE)` of each of the
-application's databases, run by EventBridge Scheduler inside the maintenance window and by
-`make db-maintenance` on demand.
+application's databases, run by EventBridge Scheduler inside the maintenance window and by an
+operator's `aws lambda invoke` on demand.
 
 It logs in as the admin, like the bootstrap (the same secret, either rotation stage). VACUUM
 skips, with only a warning, a table its user does not own ("only table or database owner can
@@ -8,8 +8,8 @@ vacuum it"). The migrator owns the database and its tables, and the bootstrap ma
 a member of the migrator, so the admin vacuums them with the migrator's rights.
 
 One run at a time: each database is vacuumed under a session-level advisory lock. A run that
-finds the lock taken (a scheduled run while `make db-maintenance` works, or the other way
-round) leaves that database alone and says so. It never waits.
+finds the lock taken (a scheduled run while an operator's works, or the other way round)
+leaves that database alone and says so. It never waits.
 
 It publishes `DatabaseMaintenanceSeconds` (the run's VACUUM time) and
 `DatabaseMaintenanceFailures` (1 when a database could not be vacuumed), both per environment.
@@ -107,6 +107,6 @@ def run(environ: Mapping[str, str]) -> dict[str, float | str]:
 
 
 def main(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """The function's handler (`maintenance.main`): the schedule sends `{}`; the result is what
-    `make db-maintenance` prints."""
+    """The function's handler (`maintenance.main`): the schedule sends `{}`; the result is what an
+    operator's invocation prints."""
     return {"databases": run(os.environ)}

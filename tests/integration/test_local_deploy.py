@@ -304,7 +304,8 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    assert len(catalogue) == 46  # 9 security alarms (issue 15), the restore test's, primary-unreachable
+    # 9 security alarms (issue 15), the restore test's, primary-unreachable, the monthly VACUUM's two
+    assert len(catalogue) == 48
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -369,6 +370,17 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
     assert queue["KmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:")
     watching = alarms[f"{PREFIX}-drift-check-dlq-P1"]
     assert watching["Dimensions"] == [{"Name": "QueueName", "Value": f"{PREFIX}-drift-check-dlq"}]
+    # The monthly VACUUM (ANALYZE): scheduled inside the maintenance window, its function in the
+    # data stack (the bootstrap's code, another entry point), its two P3s.
+    vacuum = clients["scheduler"].get_schedule(Name=f"{PREFIX}-db-maintenance")
+    assert vacuum["ScheduleExpression"] == "cron(15 4 ? * SUN#1 *)"
+    function = clients["lambda"].get_function(FunctionName=f"{PREFIX}-db-maintenance")["Configuration"]
+    assert vacuum["Target"]["Arn"] == function["FunctionArn"]
+    assert (function["Handler"], function["Timeout"]) == ("maintenance.main", 900)
+    assert vacuum["Target"]["DeadLetterConfig"] == {
+        "Arn": f"arn:aws:sqs:us-east-1:{local.ACCOUNT}:{PREFIX}-db-maintenance-dlq"
+    }
+    assert {f"{PREFIX}-db-maintenance-failed-P3", f"{PREFIX}-db-maintenance-dlq-P3"} <= set(alarms)
     assert watching["AlarmActions"] == [topics["clever-better-dev-p1"]]
     rotation = alarms[f"{PREFIX}-secret-rotation-failed-P1"]
     assert sorted(

@@ -72,8 +72,9 @@ OWN_DEPLOYMENTS = (
 )
 
 DEAD_LETTER_QUEUE = (
-    "It is itself a dead-letter queue: what lands here already failed its retries, and a "
-    "P1 alarm fires on the first message; a queue behind it would only hide them."
+    "It is itself a dead-letter queue: what lands here already failed its retries, and its "
+    "alarm (config/alarms.py DEAD_LETTER_QUEUES) fires on the first message; a queue behind it "
+    "would only hide them."
 )
 
 # What each of our VPC Lambdas' function policy holds (components/functions.py).
@@ -207,6 +208,7 @@ PINS = (
         stages=("dev", "staging", "production"),
         paths=(
             "data/Database/Roles/FunctionPolicy",
+            "data/Maintenance/FunctionPolicy",
             "secrets/Secrets/RotationPolicy",
             "services/BotDeployment/HookPolicy",
             "services/MlServiceDeployment/HookPolicy",
@@ -218,6 +220,7 @@ PINS = (
         stages=("dev", "staging", "production"),
         paths=(
             "data/Database/Roles/Function/Resource",
+            "data/Maintenance/Function/Resource",
             "secrets/Secrets/Rotation/Resource",
             "services/BotDeployment/Hook/Resource",
             "services/MlServiceDeployment/Hook/Resource",
@@ -648,6 +651,34 @@ DRIFT_CHECK_PINS = (
 
 # The monitoring stack holds the drift check.
 PINS = (*PINS, *DRIFT_CHECK_PINS)
+
+# The data stack's monthly VACUUM (ANALYZE) (components/data/maintenance.py).
+PINS = (
+    *PINS,
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Maintenance/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "Scheduler invokes it asynchronously and keeps its own dead-letter queue for a run it cannot "
+            "start; a run that fails or times out is the P3 db-maintenance-failed alarm (its metric and "
+            "Lambda's Errors), and the next month's run vacuums again: a second queue would hold nothing "
+            "an operator does not already see."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Maintenance/DeadLetters",),
+        rules=("AwsSolutions::AwsSolutions-SQS3",),
+        reason=DEAD_LETTER_QUEUE,
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("data/Maintenance/MetricsPolicy",),
+        rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
+        reason="PutMetricData takes no resource (*); the condition holds it to our operations namespace.",
+    ),
+)
 
 # The alerting unit (components/alerting/router.py) and its secret.
 _ENVIRONMENTS = ("dev", "staging", "production")

@@ -18,6 +18,7 @@ _LAMBDA_VPC = (
 )
 _LAMBDA_VPC_POLICIES = (
     "data/Database/Roles/FunctionPolicy/Resource",
+    "data/Maintenance/FunctionPolicy/Resource",
     "secrets/Secrets/RotationPolicy/Resource",
     "services/BotDeployment/HookPolicy/Resource",
     "services/MlServiceDeployment/HookPolicy/Resource",
@@ -172,6 +173,11 @@ DRIFT_CHECK_WILDCARDS: dict[tuple[str, str], str] = {
 
 # The monitoring stack holds the drift check.
 WILDCARDS = {**WILDCARDS, **DRIFT_CHECK_WILDCARDS}
+# The data stack's monthly VACUUM (ANALYZE) publishes its run's metrics.
+WILDCARDS[("data/Maintenance/MetricsPolicy/Resource", "cloudwatch:PutMetricData")] = (
+    "PutMetricData takes no resource; the statement's cloudwatch:namespace condition holds it to "
+    "CleverBetter/Operations."
+)
 # The alerting stack's router and trading halt: Lambda's VPC attachment, like every VPC function of ours.
 WILDCARDS = {
     **WILDCARDS,

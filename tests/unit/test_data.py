@@ -140,6 +140,7 @@ def test_database_in_isolated_subnets_reachable_only_from_proxy_and_clients(
         "Client",
         "Proxy",
         "Roles",
+        "Maintenance",  # the monthly VACUUM (ANALYZE); its id has no Database prefix
     ]
     assert not any("CidrIp" in r for r in ingress)
     assert "SecurityGroupIngress" not in groups[db_sg]["Properties"]

@@ -18,9 +18,9 @@ ENI_ACTIONS = set(LAMBDA_VPC_ACTIONS)
 # Per environment: the database bootstrap, the Betfair rotation, the two blue/green hooks, the
 # drift check, the alarm router and the trading halt.
 VPC_FUNCTIONS = {
-    "clever-better-dev-data": ["DatabaseRolesFunctionA506F2E1"],
-    "clever-better-staging-data": ["DatabaseRolesFunctionA506F2E1"],
-    "clever-better-prod-data": ["DatabaseRolesFunctionA506F2E1"],
+    "clever-better-dev-data": ["DatabaseRolesFunctionA506F2E1", "MaintenanceFunction890D8092"],
+    "clever-better-staging-data": ["DatabaseRolesFunctionA506F2E1", "MaintenanceFunction890D8092"],
+    "clever-better-prod-data": ["DatabaseRolesFunctionA506F2E1", "MaintenanceFunction890D8092"],
     "clever-better-dev-secrets": ["SecretsRotationD41C424E"],
     "clever-better-dev-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
     "clever-better-staging-secrets": ["SecretsRotationD41C424E"],
@@ -129,7 +129,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 29  # 25 of ours (4 in the DR region), 4 CDK custom-resource providers
+    assert len(functions) == 32  # 28 of ours (4 in the DR region), 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -153,6 +153,7 @@ def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -
     }
     assert reserved == {
         ("clever-better-dev-data", "DatabaseRolesFunctionA506F2E1"): None,  # one call per deploy
+        ("clever-better-dev-data", "MaintenanceFunction890D8092"): None,  # one run a month, locked
         ("clever-better-dev-secrets", "SecretsRotationD41C424E"): 1,
         ("clever-better-dev-services", "BotDeploymentHook3CA61010"): 2,
         ("clever-better-dev-services", "MlServiceDeploymentHookC1D6BF81"): 2,

@@ -59,6 +59,9 @@ PROMISED = {
     ("prediction-latency", "P3"): ("P3", "GreaterThanThreshold", 200, 3, 300),
     ("configuration-drift", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
     ("drift-check-failed", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
+    # The monthly VACUUM (ANALYZE): a failed, timed-out or crashed run; a run Scheduler could not start.
+    ("db-maintenance-failed", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
+    ("db-maintenance-dlq", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 60),
     # The weekly restore test (AWS Backup restore testing).
     ("restore-test-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
     # The audit trail's metric filters (issue 15): break-glass use and the CIS set, per 5 minutes.
@@ -87,7 +90,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 46
+    assert len(alarms) == len(PROMISED) == 48
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -204,7 +207,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 138
+    assert checked == 144
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -378,7 +381,12 @@ def _queue_name(template: dict[str, Any], ref: Any) -> str:
     return str(queue["Properties"]["QueueName"])
 
 
-def test_every_dead_letter_queue_pages_at_p1(templates: dict[str, Any]) -> None:
+# Every dead-letter queue's alarm severity: P1, but a monthly maintenance run Scheduler could not
+# start is P3, as a failed run is.
+DLQ_SEVERITY = {"drift-check": "P1", "alarm-router": "P1", "db-maintenance": "P3"}
+
+
+def test_every_dead_letter_queue_has_its_alarm(templates: dict[str, Any]) -> None:
     found: set[tuple[str, str]] = set()
     for name, template in templates.items():
         token = name.split("-")[2]
@@ -392,7 +400,9 @@ def test_every_dead_letter_queue_pages_at_p1(templates: dict[str, Any]) -> None:
             found |= {(token, _queue_name(template, t)) for t in targets if t is not None}
     assert ("prod", "clever-better-prod-drift-check-dlq") in found
     assert ("prod", "clever-better-prod-alarm-router-dlq") in found
-    assert len(found) == 6  # the drift check's and the alarm router's, in dev, staging and production
+    assert ("prod", "clever-better-prod-db-maintenance-dlq") in found
+    # The drift check's, the alarm router's and the database maintenance's, in each environment.
+    assert len(found) == 9
     for token, queue in sorted(found):
         alarms = _alarms(templates[f"clever-better-{token}-monitoring"])
         watching = [
@@ -401,7 +411,8 @@ def test_every_dead_letter_queue_pages_at_p1(templates: dict[str, Any]) -> None:
             if alarm.get("Dimensions") == [{"Name": "QueueName", "Value": queue}]
             and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
         ]
-        assert [w.rsplit("-", 1)[-1] for w in watching] == ["P1"], queue
+        purpose = queue.removeprefix(f"clever-better-{token}-").removesuffix("-dlq")
+        assert [w.rsplit("-", 1)[-1] for w in watching] == [DLQ_SEVERITY[purpose]], queue
 
 
 def _allowed(template: dict[str, Any], role_id: str) -> list[tuple[str, Any]]:
@@ -532,7 +543,7 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 4,
-        "clever-better-prod-infrastructure": 27,
+        "clever-better-prod-infrastructure": 29,
         "clever-better-prod-security": 9,
     }
 

@@ -39,7 +39,7 @@ BOILERPLATE = re.compile(
 # Our Lambdas (components/functions.py), by construct path.
 OUR_FUNCTIONS = (
     r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function"
-    r"|Router/Function|Halt/Function)"
+    r"|Router/Function|Halt/Function|data/Maintenance/Function)"
 )
 
 
@@ -168,6 +168,9 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
                 rule,
             ), (path, rule)
         elif path.endswith("/audit/Compliance/DriftDetectionPolicy"):
+            assert rule.endswith("[Resource::*]"), (path, rule)
+        elif path.endswith("/data/Maintenance/MetricsPolicy"):
+            # PutMetricData, held to our namespace by its condition.
             assert rule.endswith("[Resource::*]"), (path, rule)
         elif path.endswith("/audit/Trail/LogsPolicy"):
             # CloudTrail's own log streams in the audit group.

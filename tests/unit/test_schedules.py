@@ -75,14 +75,14 @@ def test_what_scheduler_refuses_or_fires_more_than_once_a_day_is_refused(express
 def test_a_bad_schedule_stops_the_configuration_with_one_line(value: str, message: str) -> None:
     (dev,) = config.load(("dev",))
     with pytest.raises(ConfigError) as raised:
-        replace(dev, schedules=SchedulesConfig(drift_check=value))
+        replace(dev, schedules=replace(dev.schedules, drift_check=value))
     assert str(raised.value) == message
 
 
 def test_a_schedule_moves_with_the_backup_hour() -> None:
     """03:00 is free while the backups run at 02:00, not once they run at 03:00."""
     (dev,) = config.load(("dev",))
-    moved = replace(dev, schedules=SchedulesConfig(drift_check="cron(0 3 * * ? *)"))
+    moved = replace(dev, schedules=replace(dev.schedules, drift_check="cron(0 3 * * ? *)"))
     assert moved.schedules.drift_check == "cron(0 3 * * ? *)"
     with pytest.raises(ConfigError, match=r"backup window 03:00-04:00 UTC"):
         replace(moved, backup=replace(moved.backup, daily_hour_utc=3))
@@ -101,11 +101,45 @@ def test_the_readme_lists_every_schedule_of_the_configuration() -> None:
     readme = (ROOT / "README.md").read_text()
     table = readme.split("### Schedules (UTC)", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| what")]
-    assert len(rows) == 7
+    assert len(rows) == 8
     listed = set(re.findall(r"`schedules\.(\w+)`", table))
-    assert listed == {f.name for f in fields(SchedulesConfig)} == {"drift_check"}
+    assert listed == {f.name for f in fields(SchedulesConfig)} == {"drift_check", "db_maintenance"}
     assert "| configuration-drift check (P3 on drift) | daily 06:00, `cron(0 6 * * ? *)` |" in table
     # The fixed ones, as their constructs set them.
     from components.alerting.router import REMINDER_SCHEDULE
 
     assert REMINDER_SCHEDULE == "rate(5 minutes)" and "`rate(5 minutes)`" in table
+
+
+@pytest.mark.parametrize(
+    "value, allowed",
+    [
+        ("cron(15 4 ? * SUN *)", True),  # every Sunday, inside sun:04:00-sun:05:00
+        ("cron(59 4 ? * SUN#2 *)", True),
+        ("cron(0 5 ? * SUN#1 *)", False),  # the window's end
+        ("cron(15 4 ? * SAT#1 *)", False),  # another day
+        ("cron(15 4 1 * ? *)", False),  # a day of the month: not always the window's day
+        ("cron(15 4 ? * 1#1 *)", False),  # by number: said as SUN
+    ],
+)
+def test_the_database_maintenance_starts_inside_the_rds_maintenance_window(value: str, allowed: bool) -> None:
+    (dev,) = config.load(("dev",))
+    if allowed:
+        assert (
+            replace(dev, schedules=replace(dev.schedules, db_maintenance=value)).schedules.db_maintenance
+            == value
+        )
+        return
+    with pytest.raises(ConfigError) as raised:
+        replace(dev, schedules=replace(dev.schedules, db_maintenance=value))
+    assert str(raised.value) == (
+        f"dev: schedules.db_maintenance = {value!r} is not allowed; expected a day of the week (as SUN or "
+        "SUN#1) and a time inside database.maintenance_window sun:04:00-sun:05:00"
+    )
+
+
+def test_every_environment_vacuums_on_the_first_sunday_at_quarter_past_four() -> None:
+    environments = config.load(("dev", "staging", "production"))
+    assert {cfg.name: cfg.schedules.db_maintenance for cfg in environments} == dict.fromkeys(
+        ("dev", "staging", "production"), "cron(15 4 ? * SUN#1 *)"
+    )

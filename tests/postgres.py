@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,23 @@ class Postgres:
             return list(connection.run(sql) or [])
         finally:
             connection.close()
+
+
+def admin_connect(server: Postgres) -> Callable[[str], Any]:
+    """The bootstrap's own client (pgwire, SCRAM) logging in as the admin, per database."""
+    from lambdas.db_bootstrap import pgwire
+
+    def connect(database: str) -> Any:
+        return pgwire.Connection.open(
+            host=server.socket_dir,
+            port=server.port,
+            user=ADMIN,
+            password=ADMIN_PASSWORD,
+            database=database,
+            tls=False,  # a Unix socket; on AWS the handler always asks for TLS
+        )
+
+    return connect
 
 
 def start() -> Iterator[Postgres]:

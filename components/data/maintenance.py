@@ -21,9 +21,9 @@ from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from components.context import UnitContext
+from components.data.roles import admin_security_group
 from components.functions import python_function, scheduled_invocation, secret_read_statements
 from components.nag import acknowledge
-from components.network import closed_security_group
 from config import metrics
 from config.alarms import DB_MAINTENANCE_DLQ
 from config.names import DATABASE
@@ -51,17 +51,14 @@ class DatabaseMaintenance(Construct):
         super().__init__(scope, construct_id)
         names = context.names
         vpc = instance.vpc
-        self.security_group = closed_security_group(
+        self.security_group = admin_security_group(
             self,
-            "SecurityGroup",
             vpc=vpc,
-            description=f"{names.db_maintenance_function}: PostgreSQL to the instance, HTTPS out",
-        )
-        self.security_group.connections.allow_to(
-            database_security_group, ec2.Port.tcp(port), "Database maintenance to the database"
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: Secrets Manager and CloudWatch (endpoints)"
+            function_name=names.db_maintenance_function,
+            database_security_group=database_security_group,
+            port=port,
+            to_database="Database maintenance to the database",
+            https="HTTPS: Secrets Manager and CloudWatch (endpoints)",
         )
         # Where Scheduler puts a run it could not start (P3, config/alarms.py).
         self.dead_letters = context.dead_letter_queue(self, "DeadLetters", purpose=DB_MAINTENANCE_DLQ)

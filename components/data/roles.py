@@ -36,6 +36,26 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
+def admin_security_group(
+    scope: Construct,
+    *,
+    vpc: ec2.IVpc,
+    function_name: str,
+    database_security_group: ec2.ISecurityGroup,
+    port: int,
+    to_database: str,
+    https: str,
+) -> ec2.SecurityGroup:
+    """`SecurityGroup` in `scope`: a function that logs in to the instance as the admin gets out
+    only to the database's port and to HTTPS (Secrets Manager for the admin's secret)."""
+    group = closed_security_group(
+        scope, "SecurityGroup", vpc=vpc, description=f"{function_name}: PostgreSQL to the instance, HTTPS out"
+    )
+    group.connections.allow_to(database_security_group, ec2.Port.tcp(port), to_database)
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), https)
+    return group
+
+
 class DatabaseRoles(Construct):
     """Attributes: ``function``, ``security_group``, ``resource`` (the custom resource)."""
 
@@ -54,19 +74,14 @@ class DatabaseRoles(Construct):
         super().__init__(scope, construct_id)
         names = context.names
         vpc = instance.vpc
-        self.security_group = closed_security_group(
+        self.security_group = admin_security_group(
             self,
-            "SecurityGroup",
             vpc=vpc,
-            description=f"{names.db_bootstrap_function}: PostgreSQL to the instance, HTTPS out",
-        )
-        self.security_group.connections.allow_to(
-            database_security_group, ec2.Port.tcp(port), "Database bootstrap to the database"
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(),
-            ec2.Port.tcp(443),
-            "HTTPS: Secrets Manager (endpoint) and CloudFormation's response URL (S3, NAT)",
+            function_name=names.db_bootstrap_function,
+            database_security_group=database_security_group,
+            port=port,
+            to_database="Database bootstrap to the database",
+            https="HTTPS: Secrets Manager (endpoint) and CloudFormation's response URL (S3, NAT)",
         )
         self.function = python_function(
             self,

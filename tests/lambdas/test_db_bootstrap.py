@@ -67,22 +67,10 @@ def server(started: pg.Postgres) -> Iterator[pg.Postgres]:
     started.run(f"ALTER ROLE {pg.ADMIN} PASSWORD '{pg.ADMIN_PASSWORD}'")
 
 
-def _connect(server: pg.Postgres) -> bootstrap.Connect:
-    def connect(database: str) -> pgwire.Connection:
-        return pgwire.Connection.open(
-            host=server.socket_dir,
-            port=server.port,
-            user=pg.ADMIN,
-            password=pg.ADMIN_PASSWORD,
-            database=database,
-            tls=False,  # a Unix socket; on AWS the handler always asks for TLS
-        )
-
-    return connect
-
-
 def _converge(server: pg.Postgres, password: str = MIGRATOR_PASSWORD) -> list[str]:
-    return bootstrap.converge(_connect(server), PLAN, migrator_verifier=pgwire.scram_verifier(password))
+    return bootstrap.converge(
+        pg.admin_connect(server), PLAN, migrator_verifier=pgwire.scram_verifier(password)
+    )
 
 
 def _catalog(server: pg.Postgres) -> dict[str, Any]:

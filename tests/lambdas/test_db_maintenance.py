@@ -21,25 +21,13 @@ MIGRATOR_PASSWORD = "migrator-Password-1"
 NAMESPACE, DIMENSION = "CleverBetter/Operations", "Environment"
 
 
-def _admin(server: pg.Postgres) -> bootstrap.Connect:
-    def connect(database: str) -> pgwire.Connection:
-        return pgwire.Connection.open(
-            host=server.socket_dir,
-            port=server.port,
-            user=pg.ADMIN,
-            password=pg.ADMIN_PASSWORD,
-            database=database,
-            tls=False,  # a Unix socket; on AWS the handler always asks for TLS
-        )
-
-    return connect
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[pg.Postgres]:
     """The bootstrap's roles and database, and a table of the migrator's with dead rows."""
     for started in pg.start():
-        bootstrap.converge(_admin(started), PLAN, migrator_verifier=pgwire.scram_verifier(MIGRATOR_PASSWORD))
+        bootstrap.converge(
+            pg.admin_connect(started), PLAN, migrator_verifier=pgwire.scram_verifier(MIGRATOR_PASSWORD)
+        )
         migrator = ("clever_better", "app_migrator", MIGRATOR_PASSWORD)
         started.run("CREATE TABLE bets (id int PRIMARY KEY, stake numeric)", *migrator)
         started.run("INSERT INTO bets SELECT g, g FROM generate_series(1, 2000) g", *migrator)

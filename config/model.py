@@ -981,8 +981,8 @@ def _check_maintenance_in_window(cfg: EnvironmentConfig, check: Check) -> None:
     cron = schedules.parse(value)
     assert cron is not None
     start, length = cfg.database.maintenance_minutes(check.at("database"))
-    day = cron.day_of_week.split("#", 1)[0].upper()
-    fires = (DAYS.index(day.lower()) * DAY + cron.minute_of_day) if day.lower() in DAYS else None
+    day = cron.day_of_week.split("#", 1)[0].lower()
+    fires = DAYS.index(day) * DAY + cron.minute_of_day if day in DAYS else None
     check(
         cron.day_of_month == "?" and fires is not None and 0 <= (fires - start) % WEEK < length,
         "schedules.db_maintenance",

@@ -183,31 +183,36 @@ def _newest_point(f: Failover) -> RecoveryPoint | None:
     return max(points, key=lambda p: p.time, default=None)
 
 
-def _tagged_check(f: Failover, name: str) -> str | None:
-    """The id of the Route 53 health check whose Name tag is `name`, if there is one."""
+def _tagged_checks(f: Failover, *names: str) -> dict[str, str]:
+    """The ids of the Route 53 health checks whose Name tag is one of `names`, by name: one
+    scan of the account's checks and their tags."""
     route53 = f.ctx.clients("route53")
     ids: list[str] = []
     for page in route53.get_paginator("list_health_checks").paginate():
         ids += [c["Id"] for c in page["HealthChecks"]]
+    found: dict[str, str] = {}
     for start in range(0, len(ids), 10):  # ListTagsForResources takes 10 ids a call
         tagged = route53.list_tags_for_resources(
             ResourceType="healthcheck", ResourceIds=ids[start : start + 10]
         )
         for tag_set in tagged["ResourceTagSets"]:
-            if {"Key": "Name", "Value": name} in tag_set.get("Tags", []):
-                return str(tag_set["ResourceId"])
-    return None
+            for tag in tag_set.get("Tags", []):
+                if tag["Key"] == "Name" and tag["Value"] in names:
+                    found.setdefault(tag["Value"], str(tag_set["ResourceId"]))
+    return found
+
+
+def _checkers_view(f: Failover, check_id: str) -> tuple[int, int]:
+    """(healthy, all) of Route 53's checkers' last observations of endpoint check `check_id`."""
+    status = f.ctx.clients("route53").get_health_check_status(HealthCheckId=check_id)
+    reports = [o["StatusReport"]["Status"] for o in status["HealthCheckObservations"]]
+    return sum(r.startswith("Success") for r in reports), len(reports)
 
 
 def _route53_view(f: Failover, name: str) -> tuple[int, int] | None:
-    """(healthy, all) of Route 53's checkers' last observations of the endpoint check tagged
-    `name`; None where there is no such check."""
-    found = _tagged_check(f, name)
-    if found is None:
-        return None
-    status = f.ctx.clients("route53").get_health_check_status(HealthCheckId=found)
-    reports = [o["StatusReport"]["Status"] for o in status["HealthCheckObservations"]]
-    return sum(r.startswith("Success") for r in reports), len(reports)
+    """The checkers' view of the endpoint check tagged `name`; None where there is no such check."""
+    found = _tagged_checks(f, name).get(name)
+    return None if found is None else _checkers_view(f, found)
 
 
 def _healthy_to_route53(view: tuple[int, int] | None) -> bool:
@@ -586,13 +591,16 @@ def _scaling_floors(f: Failover, *, dark: bool = False) -> None:
 # --- 5. verify -------------------------------------------------------------------------------------
 
 
-def _public_load_balancer(f: Failover) -> dict[str, Any]:
+def _public_load_balancer(f: Failover, *, primary: bool = False) -> dict[str, Any]:
+    """The public load balancer of the DR region (or, `primary`, of the primary region)."""
     name = f.names.public_load_balancer
+    clients, region = (f.ctx.clients, f.ctx.config.region) if primary else (f.clients, f.region)
     try:
-        (balancer,) = f.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
+        (balancer,) = clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
     except ClientError as error:
         if error_code(error) == "LoadBalancerNotFound":
-            raise OpsError(f"load balancer {name} not found in {f.region}: {_not_deployed(f)}") from None
+            fix = "deploy production first" if primary else _not_deployed(f)
+            raise OpsError(f"load balancer {name} not found in {region}: {fix}") from None
         raise
     return dict(balancer)
 
@@ -729,10 +737,11 @@ def _switches(f: Failover, dr_balancer: dict[str, Any]) -> dict[str, str]:
             f"the SECONDARY record for {domain} aliases {target or 'nothing'}, not {dr_balancer['DNSName']} "
             f"in {f.region}: deploy {names.stack('services', dr=True)}"
         )
+    tagged = _tagged_checks(f, names.api_failover_switch(), names.api_failover_switch(dr=True))
     switches = {}
     for role, dr in (("PRIMARY", False), ("SECONDARY", True)):
         tag, stack = names.api_failover_switch(dr=dr), names.stack("services", dr=dr)
-        switch = _tagged_check(f, tag)
+        switch = tagged.get(tag)
         if switch is None or records[role].get("HealthCheckId") != switch:
             raise OpsError(
                 f"the {role} record for {domain} is not behind the Route 53 health check tagged {tag}: "
@@ -754,10 +763,13 @@ def _wait_seen(f: Failover, check: str, balancer: dict[str, Any], *, deploy: str
         )
         return
 
+    # Found once: the wait polls only the checkers' view.
+    found = _tagged_checks(f, check).get(check)
+    if found is None:
+        raise OpsError(f"no Route 53 health check tagged {check}: deploy {deploy}")
+
     def seen() -> str | None:
-        view = _route53_view(f, check)
-        if view is None:
-            raise OpsError(f"no Route 53 health check tagged {check}: deploy {deploy}")
+        view = _checkers_view(f, found)
         if not _healthy_to_route53(view):
             return None
         return f"Route 53's checkers ({check}): {view[0]} of {view[1]} see {balancer['DNSName']} healthy"
@@ -1081,17 +1093,9 @@ def _name_home(f: Failover) -> None:
     """The API name back to the primary region: the failover switch released (Route 53 answers
     from the PRIMARY record once the primary's check passes), or the record to make."""
     ctx, config, names, domain = f.ctx, f.ctx.config, f.names, f.ctx.config.domain_name
-    name = names.public_load_balancer
-    try:
-        (balancer,) = ctx.clients("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"]
-    except ClientError as error:
-        if error_code(error) == "LoadBalancerNotFound":
-            raise OpsError(
-                f"load balancer {name} not found in {config.region}: deploy production first"
-            ) from None
-        raise
+    balancer = _public_load_balancer(f, primary=True)
     if config.deployment.hosted_zone_id is None:
-        _print_record(f, dict(balancer), config.region)
+        _print_record(f, balancer, config.region)
         return
     switches = _switches(f, _public_load_balancer(f))
     _set_switch(f, switches["PRIMARY"], FAILOVER_SWITCH_THRESHOLD)
@@ -1102,7 +1106,7 @@ def _name_home(f: Failover) -> None:
     _wait_seen(
         f,
         names.api_health_check(),
-        dict(balancer),
+        balancer,
         deploy=names.stack("services"),
         meanwhile=f"{domain} still answers from the DR region, whose writers are stopped",
     )

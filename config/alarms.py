@@ -39,8 +39,10 @@ DRIFT_CHECK_DLQ = "drift-check"
 ALARM_ROUTER_DLQ = "alarm-router"
 # The monthly database maintenance's: a run Scheduler could not start. P3, as a failed run is.
 DB_MAINTENANCE_DLQ = "db-maintenance"
+# The daily operations report's: a morning Scheduler could not start the report.
+DAILY_REPORT_DLQ = "daily-report"
 DEAD_LETTER_QUEUES: Mapping[str, Severity] = MappingProxyType(
-    {DRIFT_CHECK_DLQ: "P1", ALARM_ROUTER_DLQ: "P1", DB_MAINTENANCE_DLQ: "P3"}
+    {DRIFT_CHECK_DLQ: "P1", ALARM_ROUTER_DLQ: "P1", DB_MAINTENANCE_DLQ: "P3", DAILY_REPORT_DLQ: "P3"}
 )
 # The P0 alarms that also halt trading (the alerting unit's trading-halt function; runbook
 # "Trading halt"): on ALARM only, beside their topic.
@@ -734,6 +736,24 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             f"the function's log (/aws/lambda/{function}); to run it again: aws lambda invoke "
             f"--function-name {function} --cli-read-timeout 900 out.json",
             expression="FILL(failed, 0) + FILL(errors, 0)",
+        )
+    )
+    report = cfg.names.daily_report_function
+    rows.append(
+        AlarmSpec(
+            "daily-report-failed",
+            "P3",
+            "Daily operations report not posted",
+            {"m": Stat("AWS/Lambda", "Errors", (("FunctionName", report),), "Sum", 86400)},
+            ABOVE,
+            0,
+            "failed runs",
+            1,
+            1,
+            "notBreaching",
+            "Maintenance tasks",
+            f"the function's log (/aws/lambda/{report}: no-slack-webhook, slack-undelivered); "
+            "make daily-report ENV=... prints the report",
         )
     )
     rows += _security(cfg)

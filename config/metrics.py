@@ -157,6 +157,8 @@ LOG_FILTERS = (
     ),
 )
 
+ERROR_LOG_LINES = LOG_FILTERS[0].metric
+
 DRIFTED_STACKS = MetricSpec(
     "DriftedStacks",
     OPERATIONS_NAMESPACE,

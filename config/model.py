@@ -650,6 +650,9 @@ class SchedulesConfig:
     # The runbook's monthly "database maintenance (vacuum, analyze)": inside the RDS maintenance
     # window (database.maintenance_window) on one day of it, e.g. the month's first Sunday.
     db_maintenance: str = "cron(15 4 ? * SUN#1 *)"
+    # The daily operations report (the runbook's "Daily Tasks") to Slack: after the night's
+    # backups and the drift check, before the working day.
+    daily_report: str = "cron(0 7 * * ? *)"
 
     def validate(self, check: Check) -> None:
         for item in fields(self):

@@ -375,6 +375,16 @@ class Names:
         return f"{self.prefix}-db-maintenance"
 
     @property
+    def daily_report_function(self) -> str:
+        """The daily operations report to Slack (make daily-report prints the same)."""
+        return f"{self.prefix}-daily-report"
+
+    @property
+    def daily_report_schedule(self) -> str:
+        """Its EventBridge Scheduler schedule (group `default`)."""
+        return f"{self.prefix}-daily-report"
+
+    @property
     def drift_check_function(self) -> str:
         """Runs CloudFormation drift detection on the environment's stacks in its region, daily."""
         return f"{self.prefix}-drift-check"

@@ -11,7 +11,7 @@ change something, as an `aws` command line, without making it.
 
 This module only parses and dispatches: each runbook section's module (ops/bootstrap.py, ops/backup.py,
 ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py, ops/drift.py,
-ops/trading.py, ops/dr.py)
+ops/trading.py, ops/dr.py, ops/report.py)
 declares its commands and their flags, on top of ops/core.py.
 """
 
@@ -28,7 +28,20 @@ from typing import Any
 from config.environments import load
 from config.model import ENVIRONMENTS, ConfigError
 from emulator import local
-from ops import backup, bootstrap, dr, drift, maintenance, migrations, release, retry, secrets, smoke, trading
+from ops import (
+    backup,
+    bootstrap,
+    dr,
+    drift,
+    maintenance,
+    migrations,
+    release,
+    report,
+    retry,
+    secrets,
+    smoke,
+    trading,
+)
 from ops.core import Command, Context, OpsError, aws_clients, emulator_clients, utc_now
 
 COMMANDS: dict[str, Command] = {
@@ -41,6 +54,7 @@ COMMANDS: dict[str, Command] = {
         *retry.COMMANDS,
         *maintenance.COMMANDS,
         *drift.COMMANDS,
+        *report.COMMANDS,
         *migrations.COMMANDS,
         *smoke.COMMANDS,
         *trading.COMMANDS,

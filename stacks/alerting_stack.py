@@ -4,11 +4,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from components.alerting import AlarmRouter, TradingHalt, alarm_topics
+from components.alerting import AlarmRouter, DailyReport, TradingHalt, alarm_topics
 from components.nag import acknowledge
 from components.network import Network
 from config.alarms import HALTS_TRADING
-from config.model import SEVERITIES, EnvironmentConfig
+from config.model import SERVICES, SEVERITIES, EnvironmentConfig
 from stacks.base import CleverBetterStack
 from stacks.monitoring_stack import MonitoringStack
 
@@ -24,7 +24,10 @@ class AlertingStack(CleverBetterStack):
 
     UNIT = "alerting"
     STATEFUL = False
-    SUMMARY = "alarm router: severity queues, PagerDuty/Opsgenie and Slack, on-call email; trading halt"
+    SUMMARY = (
+        "alarm router: severity queues, PagerDuty/Opsgenie and Slack, on-call email; trading halt; "
+        "daily operations report"
+    )
     DR_SUMMARY = "the DR region's alarm router and trading halt (the pilot light's alarms)"
 
     def __init__(
@@ -52,6 +55,8 @@ class AlertingStack(CleverBetterStack):
             log_group_names=[
                 names.lambda_log_group(names.alarm_router_function),
                 names.lambda_log_group(names.trading_halt_function),
+                # The daily report runs in the primary region only.
+                *([] if dr else [names.lambda_log_group(names.daily_report_function)]),
             ],
         )
         context = self.unit_context(key)
@@ -83,6 +88,21 @@ class AlertingStack(CleverBetterStack):
             secret_key_arn=secret_key.key_arn,
             dead_letters=self.router.dead_letters,
             parameter_exists=dr,
+        )
+        # The report covers the environment, read in its primary region.
+        self.report = (
+            None
+            if dr
+            else DailyReport(
+                self,
+                "DailyReport",
+                context=context,
+                network=network,
+                secret_arn=secret_arn,
+                secret_key_arn=secret_key.key_arn,
+                services=SERVICES,
+                schedule=config.schedules.daily_report,
+            )
         )
         for policy in (
             self.router.node.find_child("FunctionPolicy"),

@@ -3,7 +3,7 @@ access policies, which moto has no API for, are recorded. No backup job runs loc
 
 Restore testing (the weekly restore test), which moto lacks, is checked as
 CreateRestoreTestingPlan and CreateRestoreTestingSelection check it and recorded
-(``RESTORE_TESTING``); no restore runs locally:
+(``RESTORE_TESTING``); no restore runs locally. ListBackupJobs, which moto lacks, lists none:
 
 * names of letters, digits and underscores, at most 50 (AWS Backup's API reference);
 * the plan's schedule a `cron(...)`/`rate(...)` as EventBridge takes it, StartWindowHours 1-168,
@@ -25,8 +25,10 @@ import json
 import re
 from typing import Any
 
+from moto.backup import urls as backup_urls
 from moto.backup.exceptions import InvalidParameterValueException
 from moto.backup.models import backup_backends
+from moto.backup.responses import BackupResponse
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
@@ -401,6 +403,18 @@ class RestoreTestingSelection(AppliedModel):
     ) -> None:
         plan, _, name = resource_name.partition("|")
         _plans(account_id, region_name).get(plan, {}).get("selections", {}).pop(name, None)
+
+
+def _list_backup_jobs(self: BackupResponse) -> str:
+    """ListBackupJobs (GET /backup-jobs/), which moto lacks: no backup job runs locally, so none
+    is listed (the daily report reads it)."""
+    return json.dumps({"BackupJobs": []})
+
+
+def patch_api() -> None:
+    BackupResponse.list_backup_jobs = _list_backup_jobs  # type: ignore[attr-defined]
+    # The route moto's backup URLs lack; moto reads the dict when it builds its routes.
+    backup_urls.url_paths.setdefault("{0}/backup-jobs/?$", backup_urls.response.dispatch)
 
 
 MODELS: Models = (BackupVault, BackupPlan, BackupSelection, RestoreTestingPlan, RestoreTestingSelection)

@@ -304,8 +304,9 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for a in page["MetricAlarms"]
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
-    # 9 security alarms (issue 15), the restore test's, primary-unreachable, the monthly VACUUM's two
-    assert len(catalogue) == 48
+    # 9 security alarms (issue 15), the restore test's, primary-unreachable, the monthly VACUUM's two,
+    # the daily report's two
+    assert len(catalogue) == 50
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -381,6 +382,20 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         "Arn": f"arn:aws:sqs:us-east-1:{local.ACCOUNT}:{PREFIX}-db-maintenance-dlq"
     }
     assert {f"{PREFIX}-db-maintenance-failed-P3", f"{PREFIX}-db-maintenance-dlq-P3"} <= set(alarms)
+    # The daily operations report: every morning from the alerting stack, its two P3s.
+    report = clients["scheduler"].get_schedule(Name=f"{PREFIX}-daily-report")
+    assert (report["ScheduleExpression"], report["ScheduleExpressionTimezone"]) == (
+        "cron(0 7 * * ? *)",
+        "UTC",
+    )
+    function = clients["lambda"].get_function(FunctionName=f"{PREFIX}-daily-report")["Configuration"]
+    assert report["Target"]["Arn"] == function["FunctionArn"]
+    assert (function["Handler"], function["Timeout"]) == ("handler.handler", 120)
+    assert function["Environment"]["Variables"]["SECRET_ID"] == "clever-better/dev/alerting"
+    assert report["Target"]["DeadLetterConfig"] == {
+        "Arn": f"arn:aws:sqs:us-east-1:{local.ACCOUNT}:{PREFIX}-daily-report-dlq"
+    }
+    assert {f"{PREFIX}-daily-report-failed-P3", f"{PREFIX}-daily-report-dlq-P3"} <= set(alarms)
     assert watching["AlarmActions"] == [topics["clever-better-dev-p1"]]
     rotation = alarms[f"{PREFIX}-secret-rotation-failed-P1"]
     assert sorted(

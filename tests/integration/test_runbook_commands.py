@@ -35,7 +35,7 @@ EMULATED = {
     "deploy-status", "db-snapshot", "predeploy-check", "db-restore", "backup-config",
     "backup-models", "betfair-key-store", "config-update", "restart", "maintenance-on",
     "maintenance-off", "smoke-test-dev", "db-migrate", "db-migrate-dev", "db-migration-status", "approve",
-    "rollback", "deploy-local", "destroy-local", "drift", "resume-trading",
+    "rollback", "deploy-local", "destroy-local", "drift", "resume-trading", "daily-report",
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
@@ -258,7 +258,7 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "dr-failover": ["--primary-up", "drill"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 22
+    assert len(COMMANDS) == 23
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -460,6 +460,28 @@ def test_drift(session: Session) -> None:
         *(f"{PREFIX}-{unit}: IN_SYNC" for unit in DEV_UNITS),
         "no drift: all 9 stacks of dev match their templates",
     ]
+
+
+def test_daily_report(session: Session) -> None:
+    """The runbook's daily report, end to end against the emulator: no metric has data (no log event
+    becomes a metric, no alarm is evaluated), services at their desired count, no backup job."""
+    report = session.make("daily-report").splitlines()
+    assert report[0].startswith("Daily operations report: dev, ")
+    sections = [line for line in report[1:] if line and not line.startswith("  ")]
+    assert sections[0].startswith("Trading on ") and sections[1:] == [
+        "Alarms in ALARM now",
+        f"ECS tasks in {PREFIX}, now",
+        "ERROR log lines, last 24 h",
+        f"Database {PREFIX}, last 24 h",
+        "Backups",
+    ]
+    assert "  P&L: no data" in report and "  bot: no data" in report
+    assert "  CPU: peak no data, mean no data" in report
+    assert f"  Backup jobs in {PREFIX}, last 24 h: none  <- check" in report
+    assert not [line for line in report if "unavailable" in line]
+    dry = session.make("daily-report", DRY_RUN="1").splitlines()
+    assert dry[0] == "[dry-run] the report only reads; it is the same with or without DRY_RUN"
+    assert dry[-1].startswith(f"  Latest restorable time of {PREFIX}: ") and len(dry) == len(report) + 1
 
 
 def test_resume_trading(session: Session, clients: dict[str, Any]) -> None:

@@ -1002,6 +1002,7 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'betfair-key-store',",
         "'clear-failed-creates',",
         "'config-update',",
+        "'daily-report',",
         "'db-migrate',",
         "'db-migration-status',",
         "'db-restore',",

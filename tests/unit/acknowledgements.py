@@ -716,14 +716,22 @@ ALERTING_PINS = (
     ),
     Pin(
         stages=_ENVIRONMENTS,
-        paths=("alerting/Router/FunctionPolicy", "alerting/Halt/FunctionPolicy"),
+        paths=(
+            "alerting/Router/FunctionPolicy",
+            "alerting/Halt/FunctionPolicy",
+            "alerting/DailyReport/FunctionPolicy",
+        ),
         rules=LAMBDA_VPC_RULES,
         reason=LAMBDA_VPC_REASON,
     ),
     *(
         Pin(
             stages=(stage,),
-            paths=("alerting/Router/FunctionPolicy", "alerting/Halt/FunctionPolicy"),
+            paths=(
+                "alerting/Router/FunctionPolicy",
+                "alerting/Halt/FunctionPolicy",
+                "alerting/DailyReport/FunctionPolicy",
+            ),
             rules=(
                 "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:us-east-1:{account}:"
                 f"secret:clever-better/{token}/alerting-??????]",
@@ -749,6 +757,52 @@ ALERTING_PINS = (
     ),
 )
 PINS = (*PINS, *ALERTING_PINS)
+
+# The alerting stack's daily operations report (components/alerting/report.py).
+PINS = (
+    *PINS,
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/DailyReport/DeadLetters",),
+        rules=("AwsSolutions::AwsSolutions-SQS3",),
+        reason=DEAD_LETTER_QUEUE,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/DailyReport/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
+        reason=LAMBDA_CONCURRENCY_REASON,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("alerting/DailyReport/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "Scheduler invokes it and keeps its own dead-letter queue (P3) for a report it cannot start; "
+            "a report that does not reach Slack is the P3 daily-report-failed alarm (Lambda Errors), "
+            "and tomorrow's report reads the same sources again."
+        ),
+    ),
+    *(
+        Pin(
+            stages=(stage,),
+            paths=("alerting/DailyReport/ReadPolicy",),
+            rules=(
+                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{{account}}:service/clever-better-{token}/*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{{account}}:task/clever-better-{token}/*]",
+            ),
+            reason=(
+                "Reads only. GetMetricData and ListBackupJobs take no resource, and DescribeAlarms is "
+                "asked for the environment's alarms by name prefix (*); ListTasks is authorised on "
+                "container instances and held to the environment's cluster by its condition; the "
+                "services and tasks of that one cluster have ids ECS gives them (service/CLUSTER/*, "
+                "task/CLUSTER/*)."
+            ),
+        )
+        for stage, token in (("dev", "dev"), ("staging", "staging"), ("production", "prod"))
+    ),
+)
 
 # The security unit (components/security/access.py, baseline.py): the runbook's roles, the audit
 # trail, AWS Config.
@@ -896,7 +950,8 @@ def _primary_twin(path: str) -> bool:
         return "/Migration/" not in path and "{IndirectPeer2}" not in path and "{IndirectPeer3}" not in path
     if path.startswith("monitoring/"):
         return not path.startswith("monitoring/DriftCheck/")
-    return path.startswith("alerting/")
+    # The daily report reads the environment from the primary region only.
+    return path.startswith("alerting/") and not path.startswith("alerting/DailyReport/")
 
 
 # The DR pilot light (production-dr/services) and its monitoring and alerting are production's

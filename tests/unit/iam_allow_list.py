@@ -183,13 +183,27 @@ WILDCARDS = {
     **WILDCARDS,
     **{
         (f"alerting/{construct}/FunctionPolicy/Resource", action): _LAMBDA_VPC
-        for construct in ("Router", "Halt")
+        for construct in ("Router", "Halt", "DailyReport")
         for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
     },
     ("alerting/Router/FunctionPolicy/Resource", "cloudwatch:DescribeAlarms"): (
         "The 30-minute reminders read which of the environment's P0/P1 alarms are still in ALARM "
         "(by name prefix); alarm states only, on `*` as the reads of alarms are granted."
     ),
+}
+# The daily operations report (components/alerting/report.py) only reads.
+_REPORT_READS = "alerting/DailyReport/ReadPolicy/Resource"
+WILDCARDS |= {
+    (_REPORT_READS, "cloudwatch:DescribeAlarms"): (
+        "The report lists the environment's alarms in ALARM (by name prefix); alarm states only, on "
+        "`*` as the reads of alarms are granted."
+    ),
+    (_REPORT_READS, "cloudwatch:GetMetricData"): "GetMetricData takes no resource (Service Authorization "
+    "Reference: no resource type); the report reads the day's trading, error, and database metrics.",
+    (_REPORT_READS, "backup:ListBackupJobs"): "ListBackupJobs takes no resource (Service Authorization "
+    "Reference: no resource type); the report counts the vault's jobs of the last 24 hours by state.",
+    (_REPORT_READS, "ecs:ListTasks"): "ListTasks is authorised on container instances, which Fargate "
+    "tasks have none of; the statement's ecs:cluster condition holds it to the environment's cluster.",
 }
 
 # The security unit (components/security): the runbook's roles and AWS Config's drift rule.

@@ -32,9 +32,21 @@ VPC_FUNCTIONS = {
     "clever-better-dev-monitoring": ["DriftCheckFunction784DF828"],
     "clever-better-staging-monitoring": ["DriftCheckFunction784DF828"],
     "clever-better-prod-monitoring": ["DriftCheckFunction784DF828"],
-    "clever-better-dev-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
-    "clever-better-staging-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
-    "clever-better-prod-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
+    "clever-better-dev-alerting": [
+        "DailyReportFunction993BAE39",
+        "HaltFunctionC50CE058",
+        "RouterFunction0F681190",
+    ],
+    "clever-better-staging-alerting": [
+        "DailyReportFunction993BAE39",
+        "HaltFunctionC50CE058",
+        "RouterFunction0F681190",
+    ],
+    "clever-better-prod-alerting": [
+        "DailyReportFunction993BAE39",
+        "HaltFunctionC50CE058",
+        "RouterFunction0F681190",
+    ],
     # The DR region's alarm router and trading halt (egress through its one NAT gateway).
     "clever-better-prod-dr-alerting": ["HaltFunctionC50CE058", "RouterFunction0F681190"],
 }
@@ -129,7 +141,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 32  # 28 of ours (4 in the DR region), 4 CDK custom-resource providers
+    assert len(functions) == 35  # 31 of ours (4 in the DR region), 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -162,4 +174,5 @@ def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -
         ("clever-better-dev-alerting", "RouterFunction0F681190"): None,
         # Two alarms invoke it, each at most once per state change.
         ("clever-better-dev-alerting", "HaltFunctionC50CE058"): None,
+        ("clever-better-dev-alerting", "DailyReportFunction993BAE39"): None,  # one report a morning
     }

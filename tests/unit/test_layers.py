@@ -22,9 +22,13 @@ ALLOWED: dict[str, tuple[set[str], bool]] = {
     "components": ({"config"}, True),
     "stacks": ({"components", "config"}, True),
     "app": ({"stacks", "config"}, True),
-    # The operator commands share the deployment hook's public smoke check, and find the local
-    # emulator (--local) where its driver runs it; nothing else.
-    "ops": ({"config", "lambdas.deployment_hook.smoke", "emulator.local"}, False),
+    # The operator commands share the deployment hook's public smoke check and the daily report's
+    # reading (not its Slack handler), and find the local emulator (--local) where its driver
+    # runs it; nothing else.
+    "ops": (
+        {"config", "lambdas.deployment_hook.smoke", "lambdas.daily_report.report", "emulator.local"},
+        False,
+    ),
     "emulator": (set(), False),
     # tools drive the operator commands in-process too (make dr-drill: ops.cli on emulator/drill.py).
     "tools": ({"config", "emulator", "lambdas", "app", "tests", "ops"}, True),

@@ -62,6 +62,9 @@ PROMISED = {
     # The monthly VACUUM (ANALYZE): a failed, timed-out or crashed run; a run Scheduler could not start.
     ("db-maintenance-failed", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
     ("db-maintenance-dlq", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 60),
+    # The daily operations report: not posted (Lambda Errors); one Scheduler could not start.
+    ("daily-report-failed", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
+    ("daily-report-dlq", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 60),
     # The weekly restore test (AWS Backup restore testing).
     ("restore-test-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
     # The audit trail's metric filters (issue 15): break-glass use and the CIS set, per 5 minutes.
@@ -90,7 +93,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 48
+    assert len(alarms) == len(PROMISED) == 50
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -207,7 +210,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 144
+    assert checked == 150
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -381,9 +384,9 @@ def _queue_name(template: dict[str, Any], ref: Any) -> str:
     return str(queue["Properties"]["QueueName"])
 
 
-# Every dead-letter queue's alarm severity: P1, but a monthly maintenance run Scheduler could not
-# start is P3, as a failed run is.
-DLQ_SEVERITY = {"drift-check": "P1", "alarm-router": "P1", "db-maintenance": "P3"}
+# Every dead-letter queue's alarm severity: P1, but a monthly maintenance run or a daily report
+# Scheduler could not start is P3, as a failed one is.
+DLQ_SEVERITY = {"drift-check": "P1", "alarm-router": "P1", "db-maintenance": "P3", "daily-report": "P3"}
 
 
 def test_every_dead_letter_queue_has_its_alarm(templates: dict[str, Any]) -> None:
@@ -401,8 +404,10 @@ def test_every_dead_letter_queue_has_its_alarm(templates: dict[str, Any]) -> Non
     assert ("prod", "clever-better-prod-drift-check-dlq") in found
     assert ("prod", "clever-better-prod-alarm-router-dlq") in found
     assert ("prod", "clever-better-prod-db-maintenance-dlq") in found
-    # The drift check's, the alarm router's and the database maintenance's, in each environment.
-    assert len(found) == 9
+    assert ("prod", "clever-better-prod-daily-report-dlq") in found
+    # The drift check's, the alarm router's, the database maintenance's and the daily report's, in
+    # each environment.
+    assert len(found) == 12
     for token, queue in sorted(found):
         alarms = _alarms(templates[f"clever-better-{token}-monitoring"])
         watching = [
@@ -543,7 +548,7 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 4,
-        "clever-better-prod-infrastructure": 29,
+        "clever-better-prod-infrastructure": 31,
         "clever-better-prod-security": 9,
     }
 

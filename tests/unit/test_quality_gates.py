@@ -39,7 +39,7 @@ BOILERPLATE = re.compile(
 # Our Lambdas (components/functions.py), by construct path.
 OUR_FUNCTIONS = (
     r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function"
-    r"|Router/Function|Halt/Function|data/Maintenance/Function)"
+    r"|Router/Function|Halt/Function|data/Maintenance/Function|DailyReport/Function)"
 )
 
 
@@ -169,6 +169,12 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             ), (path, rule)
         elif path.endswith("/audit/Compliance/DriftDetectionPolicy"):
             assert rule.endswith("[Resource::*]"), (path, rule)
+        elif path.endswith("/alerting/DailyReport/ReadPolicy"):
+            # Reads without a resource, and the services and tasks of the environment's own cluster.
+            assert re.search(
+                r"\[Resource::(\*|arn:aws:ecs:us-east-1:\d{12}:(service|task)/clever-better-[a-z]+/\*)\]$",
+                rule,
+            ), (path, rule)
         elif path.endswith("/data/Maintenance/MetricsPolicy"):
             # PutMetricData, held to our namespace by its condition.
             assert rule.endswith("[Resource::*]"), (path, rule)

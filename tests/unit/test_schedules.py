@@ -101,10 +101,13 @@ def test_the_readme_lists_every_schedule_of_the_configuration() -> None:
     readme = (ROOT / "README.md").read_text()
     table = readme.split("### Schedules (UTC)", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| what")]
-    assert len(rows) == 8
+    assert len(rows) == 9
     listed = set(re.findall(r"`schedules\.(\w+)`", table))
-    assert listed == {f.name for f in fields(SchedulesConfig)} == {"drift_check", "db_maintenance"}
+    assert listed == {f.name for f in fields(SchedulesConfig)}
+    assert listed == {"drift_check", "db_maintenance", "daily_report"}
     assert "| configuration-drift check (P3 on drift) | daily 06:00, `cron(0 6 * * ? *)` |" in table
+    report = "| daily operations report to Slack (P3 if not posted) | daily 07:00, `cron(0 7 * * ? *)` |"
+    assert report in table
     # The fixed ones, as their constructs set them.
     from components.alerting.router import REMINDER_SCHEDULE
 

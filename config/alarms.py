@@ -733,8 +733,7 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             1,
             "notBreaching",
             "Maintenance tasks",
-            f"the function's log (/aws/lambda/{function}); to run it again: aws lambda invoke "
-            f"--function-name {function} --cli-read-timeout 900 out.json",
+            f"the function's log (/aws/lambda/{function}); to run it again: make db-maintenance ENV=...",
             expression="FILL(failed, 0) + FILL(errors, 0)",
         )
     )

@@ -11,7 +11,8 @@ change something, as an `aws` command line, without making it.
 
 This module only parses and dispatches: each runbook section's module (ops/bootstrap.py, ops/backup.py,
 ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py, ops/drift.py,
-ops/trading.py, ops/dr.py, ops/report.py)
+ops/trading.py, ops/dr.py, ops/report.py,
+ops/db_maintenance.py)
 declares its commands and their flags, on top of ops/core.py.
 """
 
@@ -31,6 +32,7 @@ from emulator import local
 from ops import (
     backup,
     bootstrap,
+    db_maintenance,
     dr,
     drift,
     maintenance,
@@ -55,6 +57,7 @@ COMMANDS: dict[str, Command] = {
         *maintenance.COMMANDS,
         *drift.COMMANDS,
         *report.COMMANDS,
+        *db_maintenance.COMMANDS,
         *migrations.COMMANDS,
         *smoke.COMMANDS,
         *trading.COMMANDS,

@@ -76,21 +76,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def aws_clients(region: str) -> Callable[[str], Any]:
+# A client factory: `clients("lambda")`, or with a botocore Config for a long call
+# (`clients("lambda", config=...)`), as boto3's Session.client takes it.
+Clients = Callable[..., Any]
+
+
+def aws_clients(region: str) -> Clients:
     """boto3 clients in the environment's region, with the caller's credentials."""
-    client: Callable[[str], Any] = boto3.Session(region_name=region).client
+    client: Clients = boto3.Session(region_name=region).client
     return client
 
 
-def emulator_clients(endpoint: str) -> Callable[[str], Callable[[str], Any]]:
+def emulator_clients(endpoint: str) -> Callable[[str], Clients]:
     """Per region, boto3 clients of `make deploy-local`'s emulator at `endpoint`, with its dummy
     credentials: never the caller's, so nothing reaches a real account."""
 
-    def regional(region: str) -> Callable[[str], Any]:
+    def regional(region: str) -> Clients:
         session = boto3.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
         )
-        client: Callable[[str], Any] = functools.partial(session.client, endpoint_url=endpoint)
+        client: Clients = functools.partial(session.client, endpoint_url=endpoint)
         return client
 
     return regional
@@ -103,10 +108,10 @@ class Context:
     config: EnvironmentConfig
     dry_run: bool
     today: str
-    clients: Callable[[str], Any]
+    clients: Clients
     out: Callable[[str], None] = print
     # Clients in another region (production's DR stacks live in us-west-2).
-    regional_clients: Callable[[str], Callable[[str], Any]] = aws_clients
+    regional_clients: Callable[[str], Clients] = aws_clients
     # Against `make deploy-local`'s emulator (--local), which runs no application.
     emulated: bool = False
     # Injectable so tests of polling and time-based checks run instantly.

@@ -2,11 +2,11 @@
 
 A function in the data stack, beside the bootstrap it shares its code and its admin login with.
 EventBridge Scheduler invokes it at `schedules.db_maintenance`, inside the RDS maintenance
-window; an operator can invoke it on demand (`aws lambda invoke`, docs/RUNBOOK.md). Its failures raise the P3
-`db-maintenance-failed`: a run that fails (its metric), one that times out or crashes (Lambda's
-`Errors`), or one that Scheduler could not start (its dead-letter queue, whose alarm is P3
-too). One run at a time is the handler's advisory lock. Lambda's 15 minutes bound a run; that
-is far beyond a VACUUM (not FULL) of the application's database.
+window; an operator runs it on demand with `make db-maintenance` (ops/db_maintenance.py). Its
+failures raise the P3 `db-maintenance-failed`: a run that fails (its metric), one that times
+out or crashes (Lambda's `Errors`), or one that Scheduler could not start (its dead-letter
+queue, whose alarm is P3 too). One run at a time is the handler's advisory lock. Lambda's 15
+minutes bound a run; that is far beyond a VACUUM (not FULL) of the application's database.
 """
 
 from __future__ import annotations

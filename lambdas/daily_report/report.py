@@ -27,9 +27,15 @@ from typing import Any
 NO_DATA = "no data"
 DAY = timedelta(days=1)
 GIB = 1024**3
-# Fine enough to find the day's last value of a metric published every minute; GetMetricData
-# returns at most 100,800 points per call, a day of these is 288 per query.
-LAST_VALUE_PERIOD = 300
+# A metric published every minute: its day's last value is the last one-minute bucket (a longer
+# period would average the day's last minutes). 1,440 points a query; GetMetricData returns up to
+# 100,800 per call, and keeps one-minute data for 15 days.
+LAST_VALUE_PERIOD = 60
+# Slack: a section block's text is at most 3,000 characters; messages well under the documented
+# 40,000 have been refused as msg_blocks_too_long (slackapi/bolt-js#2509), so the whole report
+# keeps under MESSAGE_LIMIT and says what it left out.
+BLOCK_LIMIT = 3000
+MESSAGE_LIMIT = 12000
 ECS_BATCH = 10  # DescribeServices takes 10 services, DescribeTasks 100 tasks
 TASK_BATCH = 100
 SEVERITIES = ("P0", "P1", "P2", "P3")
@@ -112,18 +118,36 @@ class Report:
         return "\n".join(out)
 
     def slack(self) -> dict[str, Any]:
-        """One Slack message (incoming webhook): the same lines, each section in a block."""
+        """One Slack message (incoming webhook): the same lines, a section's lines in blocks cut at
+        line boundaries; past MESSAGE_LIMIT the rest is counted, not sent."""
+        title = self.text().splitlines()[0]
         blocks: list[dict[str, Any]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": self.text().splitlines()[0][:150]}}
+            {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}
         ]
+        budget = MESSAGE_LIMIT - len(title)
         for section in self.sections:
             lines = ([f"unavailable: {section.unavailable}"] if section.unavailable else []) + section.lines
-            body = "\n".join(f"• {_escape(line)}" for line in lines)
-            # A section block's text is at most 3,000 characters.
-            blocks.append(
-                {"type": "section", "text": {"type": "mrkdwn", "text": f"*{section.title}*\n{body}"[:3000]}}
-            )
-        return {"text": self.text().splitlines()[0], "blocks": blocks}
+            texts, text = [], f"*{_escape(section.title)}*"
+            for index, line in enumerate(lines):
+                bullet = f"• {_escape(line)}"[: BLOCK_LIMIT - 200]
+                if len(bullet) + 1 > budget - len(text) - 100:
+                    more = f"…and {len(lines) - index} more (make daily-report prints them all)"
+                    if len(text) + 1 + len(more) > BLOCK_LIMIT:
+                        texts.append(text)
+                        budget -= len(text)
+                        text = more
+                    else:
+                        text = f"{text}\n{more}"
+                    break
+                if len(text) + 1 + len(bullet) > BLOCK_LIMIT:
+                    texts.append(text)
+                    budget -= len(text)
+                    text = ""
+                text = f"{text}\n{bullet}" if text else bullet
+            texts.append(text)
+            budget -= len(text)
+            blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
+        return {"text": title, "blocks": blocks}
 
 
 def _escape(text: str) -> str:
@@ -358,14 +382,19 @@ def open_alarms(cloudwatch: Any, settings: Settings) -> Section:
         # State filtered here too: the emulator's DescribeAlarms ignores StateValue beside a prefix.
         firing = sorted(
             (a for a in found if a.get("StateValue") == "ALARM"),
-            key=lambda a: (_severity(a["AlarmName"]), _moment(a.get("StateUpdatedTimestamp"))),
+            key=lambda a: (_severity(a["AlarmName"]), _fired(a)),
         )
-        section.lines += [
-            f"{a['AlarmName']} since {_moment(a.get('StateUpdatedTimestamp')):%Y-%m-%d %H:%M} UTC"
-            for a in firing
-        ] or ["none"]
+        section.lines += [f"{a['AlarmName']} since {_fired(a):%Y-%m-%d %H:%M} UTC" for a in firing] or [
+            "none"
+        ]
 
     return _guarded("Alarms in ALARM now", collect)
+
+
+def _fired(alarm: Mapping[str, Any]) -> datetime:
+    """When its state last changed (StateTransitionedTimestamp; StateUpdatedTimestamp also moves
+    with its evaluation state), else its last update."""
+    return _moment(alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp"))
 
 
 def _moment(value: Any) -> datetime:

@@ -1,6 +1,6 @@
 """The runbook's monthly "database maintenance (vacuum, analyze)": `VACUUM (ANALYZE)` of each of the
 application's databases, run by EventBridge Scheduler inside the maintenance window and by an
-operator's `aws lambda invoke` on demand.
+operator's `make db-maintenance` on demand (ops/db_maintenance.py invokes it and waits).
 
 It logs in as the admin, like the bootstrap (the same secret, either rotation stage). VACUUM
 skips, with only a warning, a table its user does not own ("only table or database owner can

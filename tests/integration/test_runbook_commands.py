@@ -36,6 +36,7 @@ EMULATED = {
     "backup-models", "betfair-key-store", "config-update", "restart", "maintenance-on",
     "maintenance-off", "smoke-test-dev", "db-migrate", "db-migrate-dev", "db-migration-status", "approve",
     "rollback", "deploy-local", "destroy-local", "drift", "resume-trading", "daily-report",
+    "db-maintenance",
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
@@ -258,7 +259,7 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "dr-failover": ["--primary-up", "drill"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 23
+    assert len(COMMANDS) == 24
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -482,6 +483,22 @@ def test_daily_report(session: Session) -> None:
     dry = session.make("daily-report", DRY_RUN="1").splitlines()
     assert dry[0] == "[dry-run] the report only reads; it is the same with or without DRY_RUN"
     assert dry[-1].startswith(f"  Latest restorable time of {PREFIX}: ") and len(dry) == len(report) + 1
+
+
+def test_db_maintenance(session: Session) -> None:
+    """The deployed function found and its invocation printed; a real run refuses in one line, as
+    the emulator runs no Lambda code and holds no PostgreSQL (tests/ops/test_db_maintenance.py
+    runs the invocation against a stub, tests/lambdas/test_db_maintenance.py the VACUUM itself)."""
+    dry = session.make("db-maintenance", DRY_RUN="1")
+    assert dry.splitlines() == [
+        f"[dry-run] aws lambda invoke --function-name {PREFIX}-db-maintenance --cli-read-timeout 910 out.json"
+    ]
+    refused = session.make("db-maintenance", ok=False)
+    # The command's one line, then make's own "Error 1".
+    assert refused.splitlines()[:1] == [
+        f"error: the local emulator runs no Lambda code and holds no PostgreSQL: {PREFIX}-db-maintenance "
+        "is deployed but cannot run here; run make db-maintenance against AWS (DRY_RUN=1 prints the call)"
+    ]
 
 
 def test_resume_trading(session: Session, clients: dict[str, Any]) -> None:

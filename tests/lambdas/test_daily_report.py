@@ -358,7 +358,7 @@ def test_unhealthy_and_missing_tasks_are_marked_for_a_look() -> None:
     assert ecs.described == [["arn:task/1", "arn:task/2"]]
 
 
-def test_the_slack_message_escapes_and_keeps_each_section_to_its_limit() -> None:
+def test_the_slack_message_escapes_and_cuts_an_overlong_line() -> None:
     read = report.Report(
         "prod",
         NOW,
@@ -371,7 +371,33 @@ def test_the_slack_message_escapes_and_keeps_each_section_to_its_limit() -> None
     message = read.slack()
     assert message["text"] == "Daily operations report: prod, 2026-12-04 07:00 UTC"
     assert message["blocks"][1]["text"]["text"] == "*Alarms in ALARM now*\n• &lt;!channel&gt; &amp; friends"
-    assert len(message["blocks"][2]["text"]["text"]) == 3000
+    assert message["blocks"][2]["text"]["text"] == "*Big*\n• " + "x" * 2798
+
+
+def test_a_report_too_long_for_slack_is_cut_at_lines_and_says_how_much() -> None:
+    """Slack refuses a section text over 3,000 characters, and whole messages well under its
+    documented limit: every block keeps under 3,000, the message under 12,000, each section
+    keeps its title, and what was left out is counted."""
+    alarms = [f"clever-better-prod-alarm-{i:03}-P1 since 2026-12-04 06:{i % 60:02} UTC" for i in range(400)]
+    read = report.Report(
+        "prod",
+        NOW,
+        "2026-12-03",
+        [
+            report.Section("Alarms in ALARM now", alarms),
+            report.Section("Backups", ["Backup jobs: 2 completed"]),
+        ],
+    )
+    blocks = read.slack()["blocks"]
+    texts = [b["text"]["text"] for b in blocks[1:]]
+    assert texts, "the sections are in blocks"
+    assert max(len(t) for t in texts) <= 3000
+    assert sum(len(t) for t in texts) <= 12000
+    assert texts[0].startswith("*Alarms in ALARM now*\n• clever-better-prod-alarm-000-P1 since ")
+    shown = sum(t.count("• clever-better-prod-alarm-") for t in texts)
+    assert 100 < shown < 400
+    assert f"…and {400 - shown} more (make daily-report prints them all)" in "\n".join(texts)
+    assert texts[-1].startswith("*Backups*\n")
 
 
 def test_settings_name_every_missing_variable() -> None:
@@ -420,10 +446,23 @@ def _handle(deadline: float = 5.0) -> dict[str, Any]:
 
 
 def test_the_handler_posts_one_message_to_the_p3_channel(
-    wired: dict[str, str], slack: Slack, caplog: pytest.LogCaptureFixture
+    wired: dict[str, str], slack: Slack, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    made: list[tuple[str, Any]] = []
+    real = boto3.client
+
+    def recording(name: str, **options: Any) -> Any:
+        made.append((name, options.get("config")))
+        return real(name, **options)
+
+    monkeypatch.setattr(boto3, "client", recording)
     with caplog.at_level(logging.INFO):
         result = report_handler.handler({}, Context())
+    # A stalled endpoint costs its section, not the report: short time-outs, three attempts.
+    assert {name for name, _ in made} == {"cloudwatch", "ecs", "backup", "rds", "secretsmanager"}
+    assert {(c.connect_timeout, c.read_timeout, c.retries["total_max_attempts"]) for _, c in made} == {
+        (5, 15, 3)
+    }
     assert result["posted"] is True
     assert result["unavailable"] == []
     (message,) = slack.posted

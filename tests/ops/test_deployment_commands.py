@@ -1003,6 +1003,7 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'clear-failed-creates',",
         "'config-update',",
         "'daily-report',",
+        "'db-maintenance',",
         "'db-migrate',",
         "'db-migration-status',",
         "'db-restore',",

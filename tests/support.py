@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +129,15 @@ def resources(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
 
 
+def one_resource(template: Mapping[str, Any], resource_type: str, prefix: str) -> tuple[str, dict[str, Any]]:
+    """The one resource of `resource_type` whose logical id starts with `prefix`: its id and
+    properties (fails unless exactly one matches)."""
+    (found,) = [
+        (k, v["Properties"]) for k, v in resources(template, resource_type).items() if k.startswith(prefix)
+    ]
+    return found
+
+
 def hostile(canary: Path) -> str:
     """A value for every way a shell or make could be made to run `touch`: each leaves a file
     in `canary` if it works."""
@@ -168,3 +181,40 @@ def stack_reasons(name: str = "s", region: str = "us-east-1") -> list[str]:
 
     events = boto3.client("cloudformation", region_name=region).describe_stack_events(StackName=name)
     return [e.get("ResourceStatusReason", "") for e in events["StackEvents"]]
+
+
+# What a stub answers a request with: a status, (status, headers), or "hang" (a second's wait, past
+# a test's client time-out, then the stub's hang status).
+Answer = Any
+
+
+@contextlib.contextmanager
+def http_stub(
+    respond: Callable[[str, dict[str, str], Any], Answer], *, hang_status: int = 200
+) -> Iterator[str]:
+    """A local HTTP server standing in for a webhook or an alerting provider: each POST's path,
+    headers and JSON body go to `respond`, whose answer is sent back. Yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            answer = respond(self.path, dict(self.headers), json.loads(self.rfile.read(length) or b"null"))
+            if answer == "hang":
+                time.sleep(1.0)
+                answer = hang_status
+            status, headers = (answer, {}) if isinstance(answer, int) else answer
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from unittest.mock import patch
 
@@ -23,7 +21,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from lambdas.alarm_router import handler as router
-from tests.support import offline_aws
+from tests.support import http_stub, offline_aws
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000000"
 GENIE_KEY = "00000000-aaaa-bbbb-cccc-genie0secret"
@@ -91,30 +89,13 @@ class Stub:
 def stub() -> Iterator[Stub]:
     state = Stub(url="")
 
-    class Provider(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length) or b"null")
-            state.requests.append((self.path, dict(self.headers), body))
-            answer = state.answer(self.path)
-            if answer == "hang":
-                time.sleep(1.0)
-                answer = 202
-            status, headers = (answer, {}) if isinstance(answer, int) else answer
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def respond(path: str, headers: dict[str, str], body: Any) -> Any:
+        state.requests.append((path, headers, body))
+        return state.answer(path)
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
+    with http_stub(respond, hang_status=202) as url:
+        state.url = url
+        yield state
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -27,7 +25,7 @@ from moto import mock_aws
 from emulator.services import backup as emulator_backup
 from lambdas.daily_report import handler as report_handler
 from lambdas.daily_report import report
-from tests.support import offline_aws
+from tests.support import http_stub, offline_aws
 
 NOW = datetime(2026, 12, 4, 7, 0, 30, tzinfo=UTC)
 YESTERDAY = datetime(2026, 12, 3, tzinfo=UTC)
@@ -71,25 +69,13 @@ class Slack:
 def slack() -> Iterator[Slack]:
     state = Slack()
 
-    class Webhook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            state.posted.append(json.loads(self.rfile.read(length) or b"null"))
-            status, headers = (answer, {}) if isinstance(answer := state.answer(), int) else answer
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def respond(path: str, headers: dict[str, str], body: Any) -> Any:
+        state.posted.append(body)
+        return state.answer()
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
+    with http_stub(respond) as url:
+        state.url = url
+        yield state
 
 
 class Backup:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -19,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from lambdas.trading_halt import handler as halt
-from tests.support import offline_aws
+from tests.support import http_stub, offline_aws
 
 PARAMETER = "/clever-better/prod/trading/halted"
 SECRET = "clever-better/prod/alerting"
@@ -77,30 +75,14 @@ class Slack:
 def slack() -> Iterator[Slack]:
     state = Slack(url="")
 
-    class Webhook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            state.posted.append(json.loads(self.rfile.read(length) or b"null"))
-            state.paths.append(self.path)
-            answer = state.answer()
-            if answer == "hang":
-                time.sleep(1.0)
-                answer = 200
-            status, headers = (answer, {}) if isinstance(answer, int) else answer
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def respond(path: str, headers: dict[str, str], body: Any) -> Any:
+        state.posted.append(body)
+        state.paths.append(path)
+        return state.answer()
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
+    with http_stub(respond) as url:
+        state.url = url
+        yield state
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import resources
+from tests.support import one_resource, resources
 
 ENVS = {"dev": "dev", "staging": "staging", "production": "prod"}
 
@@ -18,20 +18,15 @@ def _alerting(templates: dict[str, Any], token: str) -> dict[str, Any]:
     return templates[f"clever-better-{token}-alerting"]
 
 
-def _one(template: dict[str, Any], kind: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [(k, v["Properties"]) for k, v in resources(template, kind).items() if k.startswith(prefix)]
-    return found
-
-
 @pytest.mark.parametrize("token", ENVS.values())
 def test_the_schedule_invokes_the_report_every_morning_at_seven(
     templates: dict[str, Any], token: str
 ) -> None:
     template = _alerting(templates, token)
-    function_id, _ = _one(template, "AWS::Lambda::Function", "DailyReportFunction")
-    queue_id, queue = _one(template, "AWS::SQS::Queue", "DailyReportDeadLetters")
-    role_id, _ = _one(template, "AWS::IAM::Role", "DailyReportScheduleRole")
-    _, schedule = _one(template, "AWS::Scheduler::Schedule", "DailyReportSchedule")
+    function_id, _ = one_resource(template, "AWS::Lambda::Function", "DailyReportFunction")
+    queue_id, queue = one_resource(template, "AWS::SQS::Queue", "DailyReportDeadLetters")
+    role_id, _ = one_resource(template, "AWS::IAM::Role", "DailyReportScheduleRole")
+    _, schedule = one_resource(template, "AWS::Scheduler::Schedule", "DailyReportSchedule")
     assert schedule["Name"] == f"clever-better-{token}-daily-report"
     assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
         "cron(0 7 * * ? *)",
@@ -49,7 +44,7 @@ def test_the_schedule_invokes_the_report_every_morning_at_seven(
 
 @pytest.mark.parametrize("token", ENVS.values())
 def test_the_function_reads_the_environments_names(templates: dict[str, Any], token: str) -> None:
-    _, function = _one(_alerting(templates, token), "AWS::Lambda::Function", "DailyReportFunction")
+    _, function = one_resource(_alerting(templates, token), "AWS::Lambda::Function", "DailyReportFunction")
     assert function["FunctionName"] == f"clever-better-{token}-daily-report"
     assert (function["Handler"], function["Timeout"], function["Runtime"]) == (
         "handler.handler",
@@ -71,7 +66,7 @@ def test_the_function_reads_the_environments_names(templates: dict[str, Any], to
 
 
 def _statements(template: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
-    _, policy = _one(template, "AWS::IAM::ManagedPolicy", prefix)
+    _, policy = one_resource(template, "AWS::IAM::ManagedPolicy", prefix)
     return list(policy["PolicyDocument"]["Statement"])
 
 

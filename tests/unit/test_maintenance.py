@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import resources
+from tests.support import one_resource, resources
 
 ENVS = {"dev": "dev", "staging": "staging", "production": "prod"}
 
@@ -17,20 +17,15 @@ def _data(templates: dict[str, Any], token: str) -> dict[str, Any]:
     return templates[f"clever-better-{token}-data"]
 
 
-def _one(template: dict[str, Any], kind: str, prefix: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [(k, v["Properties"]) for k, v in resources(template, kind).items() if k.startswith(prefix)]
-    return found
-
-
 @pytest.mark.parametrize("token", ENVS.values())
 def test_the_schedule_invokes_the_function_on_the_first_sunday_inside_the_window(
     templates: dict[str, Any], token: str
 ) -> None:
     template = _data(templates, token)
-    function_id, _ = _one(template, "AWS::Lambda::Function", "MaintenanceFunction")
-    queue_id, _ = _one(template, "AWS::SQS::Queue", "MaintenanceDeadLetters")
-    role_id, _ = _one(template, "AWS::IAM::Role", "MaintenanceScheduleRole")
-    _, schedule = _one(template, "AWS::Scheduler::Schedule", "MaintenanceSchedule")
+    function_id, _ = one_resource(template, "AWS::Lambda::Function", "MaintenanceFunction")
+    queue_id, _ = one_resource(template, "AWS::SQS::Queue", "MaintenanceDeadLetters")
+    role_id, _ = one_resource(template, "AWS::IAM::Role", "MaintenanceScheduleRole")
+    _, schedule = one_resource(template, "AWS::Scheduler::Schedule", "MaintenanceSchedule")
     assert schedule["Name"] == f"clever-better-{token}-db-maintenance"
     assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
         "cron(15 4 ? * SUN#1 *)",
@@ -43,7 +38,7 @@ def test_the_schedule_invokes_the_function_on_the_first_sunday_inside_the_window
         "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3},
         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}},
     }
-    _, queue = _one(template, "AWS::SQS::Queue", "MaintenanceDeadLetters")
+    _, queue = one_resource(template, "AWS::SQS::Queue", "MaintenanceDeadLetters")
     assert queue["QueueName"] == f"clever-better-{token}-db-maintenance-dlq"
 
 
@@ -52,9 +47,9 @@ def test_the_function_logs_in_as_the_admin_to_the_instance_and_publishes_its_met
     templates: dict[str, Any], token: str
 ) -> None:
     template = _data(templates, token)
-    _, function = _one(template, "AWS::Lambda::Function", "MaintenanceFunction")
-    instance_id, _ = _one(template, "AWS::RDS::DBInstance", "DatabaseInstance")
-    admin_id, _ = _one(
+    _, function = one_resource(template, "AWS::Lambda::Function", "MaintenanceFunction")
+    instance_id, _ = one_resource(template, "AWS::RDS::DBInstance", "DatabaseInstance")
+    admin_id, _ = one_resource(
         template, "AWS::SecretsManager::SecretTargetAttachment", "DatabaseAdminSecretAttachment"
     )
     assert function["FunctionName"] == f"clever-better-{token}-db-maintenance"
@@ -77,7 +72,7 @@ def test_the_function_logs_in_as_the_admin_to_the_instance_and_publishes_its_met
         "METRIC_DIMENSION": "Environment",
     }
     # Its role reads that one secret, and decrypts only through Secrets Manager.
-    _, policy = _one(template, "AWS::IAM::ManagedPolicy", "MaintenanceFunctionPolicy")
+    _, policy = one_resource(template, "AWS::IAM::ManagedPolicy", "MaintenanceFunctionPolicy")
     statements = policy["PolicyDocument"]["Statement"]
     (read,) = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
     assert read["Resource"] == {"Ref": admin_id}
@@ -85,7 +80,7 @@ def test_the_function_logs_in_as_the_admin_to_the_instance_and_publishes_its_met
     assert decrypt["Condition"] == {
         "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
     }
-    _, metrics = _one(template, "AWS::IAM::ManagedPolicy", "MaintenanceMetricsPolicy")
+    _, metrics = one_resource(template, "AWS::IAM::ManagedPolicy", "MaintenanceMetricsPolicy")
     assert metrics["PolicyDocument"]["Statement"] == [
         {
             "Action": "cloudwatch:PutMetricData",
@@ -94,25 +89,25 @@ def test_the_function_logs_in_as_the_admin_to_the_instance_and_publishes_its_met
             "Resource": "*",
         }
     ]
-    role_id, role = _one(template, "AWS::IAM::Role", "MaintenanceFunctionRole")
+    role_id, role = one_resource(template, "AWS::IAM::Role", "MaintenanceFunctionRole")
     assert function["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
     attached = {ref["Ref"] for ref in role["ManagedPolicyArns"] if "Ref" in ref}
     assert {k for k in attached if k.startswith("Maintenance")} == {
-        _one(template, "AWS::IAM::ManagedPolicy", "MaintenanceFunctionPolicy")[0],
-        _one(template, "AWS::IAM::ManagedPolicy", "MaintenanceMetricsPolicy")[0],
+        one_resource(template, "AWS::IAM::ManagedPolicy", "MaintenanceFunctionPolicy")[0],
+        one_resource(template, "AWS::IAM::ManagedPolicy", "MaintenanceMetricsPolicy")[0],
     }
 
 
 @pytest.mark.parametrize("token", ENVS.values())
 def test_its_way_out_is_postgresql_to_the_database_and_https(templates: dict[str, Any], token: str) -> None:
     template = _data(templates, token)
-    group_id, group = _one(template, "AWS::EC2::SecurityGroup", "MaintenanceSecurityGroup")
-    _, function = _one(template, "AWS::Lambda::Function", "MaintenanceFunction")
+    group_id, group = one_resource(template, "AWS::EC2::SecurityGroup", "MaintenanceSecurityGroup")
+    _, function = one_resource(template, "AWS::Lambda::Function", "MaintenanceFunction")
     assert function["VpcConfig"]["SecurityGroupIds"] == [{"Fn::GetAtt": [group_id, "GroupId"]}]
     assert [
         (r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in group["SecurityGroupEgress"]
     ] == [("tcp", 443, 443, "0.0.0.0/0")]
-    db_group, _ = _one(template, "AWS::EC2::SecurityGroup", "DatabaseDatabaseSecurityGroup")
+    db_group, _ = one_resource(template, "AWS::EC2::SecurityGroup", "DatabaseDatabaseSecurityGroup")
     (egress,) = [
         r["Properties"]
         for r in resources(template, "AWS::EC2::SecurityGroupEgress").values()

@@ -19,7 +19,8 @@ library and the clients it is given (boto3's, or the emulator's).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -163,16 +164,34 @@ def error_code(error: Exception) -> str:
     return type(error).__name__
 
 
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's client and connection errors, imported on first use (the handler starts without)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
 def _guarded(title: str, collect: Callable[[Section], None]) -> Section:
     """`collect`'s lines, or why AWS would not give them."""
-    from botocore.exceptions import BotoCoreError, ClientError  # first use: the handler starts without
-
     section = Section(title)
     try:
         collect(section)
-    except (ClientError, BotoCoreError) as error:
+    except _aws_errors() as error:
         section.unavailable = error_code(error)
     return section
+
+
+def _pages(
+    call: Callable[..., dict[str, Any]], params: Mapping[str, Any], token: str = "NextToken"
+) -> Iterator[dict[str, Any]]:
+    """Every page of a list call, following its `token` (ECS spells it nextToken)."""
+    params = dict(params)
+    while True:
+        page = call(**params)
+        yield page
+        if not page.get(token):
+            return
+        params[token] = page[token]
 
 
 # --- metrics ---------------------------------------------------------------------------------------
@@ -208,19 +227,16 @@ def metric_data(
 ) -> dict[str, list[float]]:
     """Each query's values, newest first (GetMetricData, every page)."""
     values: dict[str, list[float]] = {}
-    params: dict[str, Any] = {
+    params = {
         "MetricDataQueries": [q.request() for q in queries],
         "StartTime": start,
         "EndTime": end,
         "ScanBy": "TimestampDescending",
     }
-    while True:
-        page = cloudwatch.get_metric_data(**params)
+    for page in _pages(cloudwatch.get_metric_data, params):
         for result in page.get("MetricDataResults", []):
             values.setdefault(result["Id"], []).extend(float(v) for v in result.get("Values", []))
-        if not page.get("NextToken"):
-            return values
-        params["NextToken"] = page["NextToken"]
+    return values
 
 
 Pick = Callable[[list[float]], float]
@@ -291,27 +307,26 @@ def health(cloudwatch: Any, settings: Settings, start: datetime, end: datetime) 
         Query("connections", "AWS/RDS", "DatabaseConnections", db, "Maximum", 86400),
         Query("storage", "AWS/RDS", "FreeStorageSpace", db, "Minimum", 86400),
     ]
-    found: dict[str, list[float]] = {}
-
-    def collect_errors(section: Section) -> None:
-        found.update(metric_data(cloudwatch, [*errors, *database], start, end))
-        for query, service in zip(errors, settings.services, strict=True):
-            section.lines.append(f"{service}: {_shown(_of(found, query.id, sum), lambda v: f'{v:,.0f}')}")
-
-    log_errors = _guarded("ERROR log lines, last 24 h", collect_errors)
-
-    def collect_database(section: Section) -> None:
-        if log_errors.unavailable:
-            section.unavailable = log_errors.unavailable
-            return
-        section.lines += [
-            f"CPU: peak {_shown(_of(found, 'cpumax', max), lambda v: f'{v:.0f}%')}, "
-            f"mean {_shown(_of(found, 'cpuavg', _mean), lambda v: f'{v:.0f}%')}",
-            f"Connections: peak {_shown(_of(found, 'connections', max), lambda v: f'{v:.0f}')}",
-            "Free storage: lowest " + _shown(_of(found, "storage", min), lambda v: f"{v / GIB:,.1f} GiB"),
-        ]
-
-    return log_errors, _guarded(f"Database {settings.db_instance}, last 24 h", collect_database)
+    log_errors, load = (
+        Section("ERROR log lines, last 24 h"),
+        Section(f"Database {settings.db_instance}, last 24 h"),
+    )
+    try:
+        found = metric_data(cloudwatch, [*errors, *database], start, end)
+    except _aws_errors() as error:
+        log_errors.unavailable = load.unavailable = error_code(error)
+        return log_errors, load
+    log_errors.lines = [
+        f"{service}: {_shown(_of(found, query.id, sum), lambda v: f'{v:,.0f}')}"
+        for query, service in zip(errors, settings.services, strict=True)
+    ]
+    load.lines = [
+        f"CPU: peak {_shown(_of(found, 'cpumax', max), lambda v: f'{v:.0f}%')}, "
+        f"mean {_shown(_of(found, 'cpuavg', _mean), lambda v: f'{v:.0f}%')}",
+        f"Connections: peak {_shown(_of(found, 'connections', max), lambda v: f'{v:.0f}')}",
+        "Free storage: lowest " + _shown(_of(found, "storage", min), lambda v: f"{v / GIB:,.1f} GiB"),
+    ]
+    return log_errors, load
 
 
 # --- ECS, alarms, backups --------------------------------------------------------------------------
@@ -345,14 +360,8 @@ def tasks(ecs: Any, settings: Settings) -> Section:
 
 
 def _unhealthy_tasks(ecs: Any, cluster: str, service: str) -> int:
-    arns: list[str] = []
-    params: dict[str, Any] = {"cluster": cluster, "serviceName": service, "desiredStatus": "RUNNING"}
-    while True:
-        page = ecs.list_tasks(**params)
-        arns += page.get("taskArns", [])
-        if not page.get("nextToken"):
-            break
-        params["nextToken"] = page["nextToken"]
+    params = {"cluster": cluster, "serviceName": service, "desiredStatus": "RUNNING"}
+    arns = [arn for page in _pages(ecs.list_tasks, params, "nextToken") for arn in page.get("taskArns", [])]
     unhealthy = 0
     for batch in _batches(arns, TASK_BATCH):
         for task in ecs.describe_tasks(cluster=cluster, tasks=batch).get("tasks", []):
@@ -367,18 +376,16 @@ def _severity(name: str) -> int:
 
 def open_alarms(cloudwatch: Any, settings: Settings) -> Section:
     def collect(section: Section) -> None:
-        found: list[dict[str, Any]] = []
-        params: dict[str, Any] = {
+        params = {
             "AlarmNamePrefix": settings.alarm_prefix,
             "StateValue": "ALARM",
             "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
         }
-        while True:
-            page = cloudwatch.describe_alarms(**params)
-            found += page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
-            if not page.get("NextToken"):
-                break
-            params["NextToken"] = page["NextToken"]
+        found = [
+            alarm
+            for page in _pages(cloudwatch.describe_alarms, params)
+            for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
+        ]
         # State filtered here too: the emulator's DescribeAlarms ignores StateValue beside a prefix.
         firing = sorted(
             (a for a in found if a.get("StateValue") == "ALARM"),
@@ -407,15 +414,12 @@ def _moment(value: Any) -> datetime:
 
 def backups(backup: Any, rds: Any, settings: Settings, start: datetime, now: datetime) -> Section:
     def collect(section: Section) -> None:
-        states: dict[str, int] = {}
-        params: dict[str, Any] = {"ByBackupVaultName": settings.backup_vault, "ByCreatedAfter": start}
-        while True:
-            page = backup.list_backup_jobs(**params)
-            for job in page.get("BackupJobs", []):
-                states[job.get("State", "UNKNOWN")] = states.get(job.get("State", "UNKNOWN"), 0) + 1
-            if not page.get("NextToken"):
-                break
-            params["NextToken"] = page["NextToken"]
+        params = {"ByBackupVaultName": settings.backup_vault, "ByCreatedAfter": start}
+        states = Counter(
+            job.get("State", "UNKNOWN")
+            for page in _pages(backup.list_backup_jobs, params)
+            for job in page.get("BackupJobs", [])
+        )
         failed = sum(states.get(s, 0) for s in FAILED_JOBS)
         counts = ", ".join(f"{count} {state.lower()}" for state, count in sorted(states.items()))
         section.lines.append(
@@ -438,11 +442,10 @@ def backups(backup: Any, rds: Any, settings: Settings, start: datetime, now: dat
 
     jobs = _guarded("Backups", collect)
     point = _guarded("Backups", restorable)
-    jobs.lines += point.lines
-    if point.unavailable:
-        jobs.lines.append(
-            f"Latest restorable time of {settings.db_instance}: unavailable ({point.unavailable})"
-        )
+    # The restorable time has a line of its own whatever the jobs' part says.
+    jobs.lines += point.lines or [
+        f"Latest restorable time of {settings.db_instance}: unavailable ({point.unavailable})"
+    ]
     return jobs
 
 

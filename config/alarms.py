@@ -41,8 +41,16 @@ ALARM_ROUTER_DLQ = "alarm-router"
 DB_MAINTENANCE_DLQ = "db-maintenance"
 # The daily operations report's: a morning Scheduler could not start the report.
 DAILY_REPORT_DLQ = "daily-report"
+# Scheduled training's: a start (or a watchdog round) Scheduler could not make. P2, as a failed run is.
+TRAINING_DLQ = "training"
 DEAD_LETTER_QUEUES: Mapping[str, Severity] = MappingProxyType(
-    {DRIFT_CHECK_DLQ: "P1", ALARM_ROUTER_DLQ: "P1", DB_MAINTENANCE_DLQ: "P3", DAILY_REPORT_DLQ: "P3"}
+    {
+        DRIFT_CHECK_DLQ: "P1",
+        ALARM_ROUTER_DLQ: "P1",
+        DB_MAINTENANCE_DLQ: "P3",
+        DAILY_REPORT_DLQ: "P3",
+        TRAINING_DLQ: "P2",
+    }
 )
 # The P0 alarms that also halt trading (the alerting unit's trading-halt function; runbook
 # "Trading halt"): on ALARM only, beside their topic.
@@ -755,12 +763,61 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
             "make daily-report ENV=... prints the report",
         )
     )
+    rows += _training(cfg)
     rows += _security(cfg)
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
     result = tuple(sorted(rows, key=lambda r: order[r.severity]))
     keys = [(r.id, r.severity) for r in result]
     assert len(set(keys)) == len(keys), "an alarm id has one row per severity"
     return result
+
+
+def _training(cfg: EnvironmentConfig) -> list[AlarmSpec]:
+    """Scheduled training (lambdas/training): a failed run is P2, two in a row P1."""
+    function, environment = cfg.names.training_function, ((metrics.ENVIRONMENT, "{environment}"),)
+    failed, streak = metrics.TRAINING_FAILED, metrics.TRAINING_FAILURE_STREAK
+    first_check = (
+        f"the function's log (/aws/lambda/{function}: training-failed names the task, its exit "
+        f"code and stop reason), then the task's in {cfg.names.service_log_group('ml-service')}; "
+        "make train ENV=... starts a run"
+    )
+    return [
+        AlarmSpec(
+            "training-failed",
+            "P2",
+            "Scheduled training failed",
+            {
+                "failed": Stat(failed.namespace, failed.name, environment, "Maximum", 3600),
+                # The function failing (it cannot start or record a run) is a failed run too.
+                "errors": Stat("AWS/Lambda", "Errors", (("FunctionName", function),), "Sum", 3600),
+            },
+            ABOVE,
+            0,
+            "failed runs",
+            1,
+            1,
+            "notBreaching",
+            "Scheduled training",
+            first_check,
+            expression="FILL(failed, 0) + FILL(errors, 0)",
+            dashboard="ml-service",
+        ),
+        AlarmSpec(
+            "training-failed-twice",
+            "P1",
+            "Scheduled training failed twice in a row",
+            {"m": Stat(streak.namespace, streak.name, environment, "Maximum", 3600)},
+            AT_LEAST,
+            2,
+            "failed runs in a row",
+            1,
+            1,
+            "notBreaching",
+            "Scheduled training",
+            first_check,
+            dashboard="ml-service",
+        ),
+    ]
 
 
 def dr_catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:

@@ -44,6 +44,7 @@ class Emitter(Enum):
     LOG_FILTER = "log metric filter (this repository)"
     DRIFT_CHECK = "drift check (this repository)"
     DB_MAINTENANCE = "database maintenance (this repository)"
+    TRAINING = "scheduled training (this repository)"
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,6 @@ APPLICATION_METRICS = (
         Emitter.ML_SERVICE,
         "prediction cache hits over lookups, 0-100; every minute",
     ),
-    _app("TrainingJobSucceeded", Unit.COUNT, Emitter.ML_SERVICE, "1 per training job that finished"),
-    _app("TrainingJobFailed", Unit.COUNT, Emitter.ML_SERVICE, "1 per training job that failed"),
 )
 
 
@@ -194,6 +193,42 @@ DB_MAINTENANCE_FAILURES = MetricSpec(
     "1 when a run could not vacuum a database (it also fails the invocation), else 0; each run",
 )
 
+# Scheduled training's outcomes, from each training task's exit code (lambdas/training).
+TRAINING_FAILED = MetricSpec(
+    "TrainingRunFailed",
+    OPERATIONS_NAMESPACE,
+    Unit.COUNT,
+    (ENVIRONMENT,),
+    Emitter.TRAINING,
+    "1 for a run that failed (a non-zero exit, never started, stopped at its time limit), 0 for "
+    "one that exited 0; each run. Sum: failures; SampleCount: runs; 100 x (1 - Average): success rate",
+)
+TRAINING_FAILURE_STREAK = MetricSpec(
+    "TrainingFailureStreak",
+    OPERATIONS_NAMESPACE,
+    Unit.COUNT,
+    (ENVIRONMENT,),
+    Emitter.TRAINING,
+    "failed runs in a row up to and including this one (0 after a success); each run",
+)
+TRAINING_SECONDS = MetricSpec(
+    "TrainingRunSeconds",
+    OPERATIONS_NAMESPACE,
+    Unit.SECONDS,
+    (ENVIRONMENT,),
+    Emitter.TRAINING,
+    "from the training task's start to its stop; each run that started",
+)
+TRAINING_SKIPPED = MetricSpec(
+    "TrainingRunSkipped",
+    OPERATIONS_NAMESPACE,
+    Unit.COUNT,
+    (ENVIRONMENT,),
+    Emitter.TRAINING,
+    "1 when a schedule found the previous run still going and started none; each such schedule",
+)
+TRAINING_METRICS = (TRAINING_FAILED, TRAINING_FAILURE_STREAK, TRAINING_SECONDS, TRAINING_SKIPPED)
+
 CONTRACT = (
     *APPLICATION_METRICS,
     *(f.metric for f in LOG_FILTERS),
@@ -201,6 +236,7 @@ CONTRACT = (
     DRIFT_CHECK_FAILURES,
     DB_MAINTENANCE_SECONDS,
     DB_MAINTENANCE_FAILURES,
+    *TRAINING_METRICS,
 )
 BY_NAME = {metric.name: metric for metric in CONTRACT}
 assert len(BY_NAME) == len(CONTRACT), "metric names are unique"

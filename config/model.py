@@ -423,6 +423,10 @@ class DeploymentConfig:
     # ml-service scales out above this many requests per task per minute.
     ml_requests_per_task_per_minute: int = 600
     migration_command: tuple[str, ...] = ("migrate", "up")
+    # Scheduled training (schedules.training): the ml-service image's training command, run as a
+    # one-off task of the service's task definition; stopped, and reported failed, past the limit.
+    training_command: tuple[str, ...] = ("python", "-m", "ml_service.train")
+    training_timeout_minutes: int = 120
     # A Route 53 zone for the domain: DNS-validates the certificate and adds the alias record.
     # None: the certificate waits for the CNAME an operator adds (docs/RUNBOOK.md).
     hosted_zone_id: str | None = None
@@ -481,13 +485,17 @@ class DeploymentConfig:
             ("ml_requests_per_task_per_minute", 1, 1_000_000),
         ):
             check.within(name, getattr(self, name), low, high)
-        check(
-            len(self.migration_command) >= 1
-            and all(isinstance(a, str) and a for a in self.migration_command),
-            "migration_command",
-            self.migration_command,
-            "expected a non-empty list of non-empty strings",
-        )
+        for name in ("migration_command", "training_command"):
+            command = getattr(self, name)
+            check(
+                len(command) >= 1 and all(isinstance(a, str) and a for a in command),
+                name,
+                command,
+                "expected a non-empty list of non-empty strings",
+            )
+        # At least a few watchdog rounds (every 15 minutes); at most half a day, so a run ends
+        # before the next night's backup window (checked with the schedule).
+        check.within("training_timeout_minutes", self.training_timeout_minutes, 30, 720)
         check(
             self.hosted_zone_id is None or HOSTED_ZONE_ID.fullmatch(self.hosted_zone_id) is not None,
             "hosted_zone_id",
@@ -653,6 +661,10 @@ class SchedulesConfig:
     # The daily operations report (the runbook's "Daily Tasks") to Slack: after the night's
     # backups and the drift check, before the working day.
     daily_report: str = "cron(0 7 * * ? *)"
+    # Scheduled training of the ml-service's model: after the night's backups (which its data
+    # reads should not compete with) and ending, at deployment.training_timeout_minutes, before
+    # the next night's.
+    training: str = "cron(30 3 * * ? *)"
 
     def validate(self, check: Check) -> None:
         for item in fields(self):
@@ -882,6 +894,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
     )
     _check_backup_misses_maintenance(cfg, check)
     _check_schedules_miss_backups(cfg, check)
+    _check_training_between_backups(cfg, check)
     _check_maintenance_in_window(cfg, check)
     # Only dev's sandbox may be torn down; the database and load balancers of staging and
     # production refuse deletion (their ack reasons in components/ rely on this check).
@@ -976,6 +989,22 @@ def _check_schedules_miss_backups(cfg: EnvironmentConfig, check: Check) -> None:
             f"expected a time outside the daily backup window {cfg.backup.window} UTC "
             "(backup.daily_hour_utc)",
         )
+
+
+def _check_training_between_backups(cfg: EnvironmentConfig, check: Check) -> None:
+    """Training starts after the backup window and ends, at its time limit, before the next one."""
+    value = cfg.schedules.training
+    cron = schedules.parse(value)
+    assert cron is not None
+    after = (cron.minute_of_day - (cfg.backup.daily_hour_utc + 1) * 60) % DAY
+    check(
+        after + cfg.deployment.training_timeout_minutes <= DAY - 60,
+        "schedules.training",
+        value,
+        f"expected a start after the backup window {cfg.backup.window} UTC with "
+        f"deployment.training_timeout_minutes ({cfg.deployment.training_timeout_minutes}) ending "
+        "before the next one",
+    )
 
 
 def _check_maintenance_in_window(cfg: EnvironmentConfig, check: Check) -> None:

@@ -385,6 +385,32 @@ class Names:
         return f"{self.prefix}-daily-report"
 
     @property
+    def training_function(self) -> str:
+        """Starts scheduled training, stops a run past its limit, and records each run's outcome."""
+        return f"{self.prefix}-training"
+
+    @property
+    def training_schedule(self) -> str:
+        """The EventBridge Scheduler schedule (group `default`) that starts a training run."""
+        return f"{self.prefix}-training"
+
+    @property
+    def training_watch_schedule(self) -> str:
+        """Every 15 minutes: stops a training run past deployment.training_timeout_minutes."""
+        return f"{self.prefix}-training-watch"
+
+    @property
+    def training_outcome_rule(self) -> str:
+        """EventBridge: a training task STOPPED, to the training function (its exit code)."""
+        return f"{self.prefix}-training-outcome"
+
+    @property
+    def training_started_by(self) -> str:
+        """RunTask's `startedBy` on every training task (ECS: up to 128 letters, digits, - and _):
+        how the function finds a run still going and the rule matches one that stopped."""
+        return f"{self.prefix}-training"
+
+    @property
     def drift_check_function(self) -> str:
         """Runs CloudFormation drift detection on the environment's stacks in its region, daily."""
         return f"{self.prefix}-drift-check"

@@ -22,6 +22,7 @@ from components.naming import pascal
 from components.network import Network
 from components.security.secrets import ApplicationSecrets
 from components.services import ApplicationService, MigrationTask, ServicesCluster
+from components.services.training import ScheduledTraining
 from components.services.wiring import SecretReferences, ServiceInputs, add_service
 from config.model import SERVICES, EnvironmentConfig
 from config.services import SPECS, Exposure, behind
@@ -75,6 +76,7 @@ class ServicesStack(CleverBetterStack):
             log_group_names=[
                 *(names.service_log_group(service) for service in SERVICES),
                 names.lambda_log_group(names.deployment_hook_function("*")),
+                *([] if dr else [names.lambda_log_group(names.training_function)]),
                 names.waf_log_group,
             ],
         )
@@ -190,6 +192,23 @@ class ServicesStack(CleverBetterStack):
             if isinstance(database, Database)
             else None
         )
+        # Training runs where the data is written: the DR region's services wait at zero tasks.
+        self.training: ScheduledTraining | None = None
+        if not dr:
+            ml = self.services[internal.name]
+            self.training = ScheduledTraining(
+                self,
+                "Training",
+                context=context,
+                network=network,
+                cluster=self.cluster.cluster,
+                service=ml.service,
+                task_definition=ml.task_definition,
+                container=internal.name,
+                command=deployment.training_command,
+                timeout_minutes=deployment.training_timeout_minutes,
+                schedule=config.schedules.training,
+            )
         self._outputs(config)
 
     def _outputs(self, config: EnvironmentConfig) -> None:

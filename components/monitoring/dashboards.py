@@ -117,10 +117,7 @@ class Dashboards(Construct):
                         *(_line(f"{s} {v:g}%", v) for s, v in m.cache_hit_percent.by_severity().items()),
                     ],
                 ),
-                self._graph(
-                    "Training jobs per day",
-                    [_app("TrainingJobSucceeded", "Sum", 86400), _app("TrainingJobFailed", "Sum", 86400)],
-                ),
+                self._training(),
             ],
             "infrastructure": lambda: [
                 *self._per_service(
@@ -318,6 +315,31 @@ class Dashboards(Construct):
             title=title,
             left=[self._alarms.metric_of(s, label=self._label(s)) for s in stats],
             left_annotations=list(annotations),
+            width=WIDTH // 2,
+            height=6,
+        )
+
+    def _training(self) -> cw.GraphWidget:
+        """Scheduled training per day: its success rate (100 x (1 - mean of TrainingRunFailed,
+        which is 1 or 0 per run)), its runs and its failures."""
+        failed = metrics.TRAINING_FAILED
+
+        def daily(statistic: str, label: str) -> cw.Metric:
+            stat = Stat(failed.namespace, failed.name, ENV, statistic, 86400)
+            return self._alarms.metric_of(stat, label=label)
+
+        return cw.GraphWidget(
+            title="Training job success rate (%) and runs per day",
+            left=[
+                cw.MathExpression(
+                    expression="100 * (1 - failed)",
+                    using_metrics={"failed": daily("Average", "failed share")},
+                    label="success rate (%)",
+                    period=cdk.Duration.days(1),
+                )
+            ],
+            right=[daily("SampleCount", "runs"), daily("Sum", "failed runs")],
+            left_y_axis=cw.YAxisProps(min=0, max=100),
             width=WIDTH // 2,
             height=6,
         )

@@ -1,0 +1,337 @@
+"""Scheduled training (issue 17): starts the ml-service image's training command as a one-off
+task, stops a run that outlives its limit, and records every run's outcome as metrics.
+
+One function, three events:
+
+- ``{"action": "start"}`` (EventBridge Scheduler at `schedules.training`; `make train`): when a
+  task this function started (RunTask ``startedBy`` = ``STARTED_BY``) is still going, it starts
+  none (``TrainingRunSkipped``), and stops that one if it is past its limit. Otherwise it runs
+  the service's current task definition (the revision ECS runs for ``SERVICE``, so the model
+  trains on the deployed image) in the service's subnets and security groups, with
+  ``CONTAINER``'s command replaced by ``COMMAND``. A start ECS refuses is a failed run.
+- ``{"action": "watch"}`` (every 15 minutes): stops a training task older than
+  ``TIMEOUT_MINUTES``; its STOPPED event then records it as failed.
+- An EventBridge "ECS Task State Change" with ``lastStatus`` STOPPED and our ``startedBy``: the
+  run's outcome. ``CONTAINER``'s exit code 0 is a success; anything else (a non-zero exit, a task
+  that never started, one stopped at its limit) is a failure, with ECS's stop code and reason.
+
+Each outcome publishes ``TrainingRunFailed`` (1 or 0), ``TrainingFailureStreak`` (failures in a
+row: the last published streak plus one, or 0) and, for a run that started,
+``TrainingRunSeconds``; namespace ``METRIC_NAMESPACE``, dimension ``METRIC_DIMENSION`` =
+``ENVIRONMENT``. A failure is a P2; a streak of two a P1 (config/alarms.py).
+
+It never raises for a run that failed: Lambda would retry the event and count it again. What
+it cannot do at all (AWS refusing its own calls) raises, and Lambda's ``Errors`` is the P2 too.
+
+Environment: ``CLUSTER``, ``SERVICE``, ``CONTAINER``, ``COMMAND`` (a JSON list),
+``STARTED_BY``, ``TIMEOUT_MINUTES``, ``ENVIRONMENT``, ``METRIC_NAMESPACE``,
+``METRIC_DIMENSION``, ``FAILED_METRIC``, ``STREAK_METRIC``, ``SECONDS_METRIC``,
+``SKIPPED_METRIC``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+# How far back the last streak is read: beyond a fortnight's gap, a run starts a new streak.
+STREAK_LOOKBACK = timedelta(days=14)
+# Seconds, not botocore's 60: the function's whole run is under a minute.
+CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=15, retries={"total_max_attempts": 3, "mode": "standard"}
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    cluster: str
+    service: str
+    container: str
+    command: tuple[str, ...]
+    started_by: str
+    timeout: timedelta
+    environment: str
+    namespace: str
+    dimension: str
+    failed_metric: str
+    streak_metric: str
+    seconds_metric: str
+    skipped_metric: str
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> Settings:
+        command = json.loads(env["COMMAND"])
+        if not (isinstance(command, list) and command and all(isinstance(a, str) and a for a in command)):
+            raise ValueError("COMMAND must be a JSON list of non-empty strings")
+        return cls(
+            cluster=env["CLUSTER"],
+            service=env["SERVICE"],
+            container=env["CONTAINER"],
+            command=tuple(command),
+            started_by=env["STARTED_BY"],
+            timeout=timedelta(minutes=int(env["TIMEOUT_MINUTES"])),
+            environment=env["ENVIRONMENT"],
+            namespace=env["METRIC_NAMESPACE"],
+            dimension=env["METRIC_DIMENSION"],
+            failed_metric=env["FAILED_METRIC"],
+            streak_metric=env["STREAK_METRIC"],
+            seconds_metric=env["SECONDS_METRIC"],
+            skipped_metric=env["SKIPPED_METRIC"],
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    task: str  # the task's ARN, or what ECS refused to start
+    failed: bool
+    reason: str
+    seconds: float | None = None
+
+
+def _log(event: str, **fields: Any) -> None:
+    logger.info(json.dumps({"event": event, **fields}, default=str, sort_keys=True))
+
+
+def _running(ecs: Any, settings: Settings) -> list[dict[str, Any]]:
+    """The training tasks not yet stopped (RUNNING includes PROVISIONING and PENDING)."""
+    arns: list[str] = []
+    for page in ecs.get_paginator("list_tasks").paginate(
+        cluster=settings.cluster, startedBy=settings.started_by, desiredStatus="RUNNING"
+    ):
+        arns += page["taskArns"]
+    tasks: list[dict[str, Any]] = []
+    for first in range(0, len(arns), 100):  # DescribeTasks takes up to 100
+        tasks += ecs.describe_tasks(cluster=settings.cluster, tasks=arns[first : first + 100])["tasks"]
+    return tasks
+
+
+def _stop_overdue(ecs: Any, settings: Settings, tasks: Sequence[dict[str, Any]], now: datetime) -> list[str]:
+    limit = int(settings.timeout.total_seconds() // 60)
+    stopped = []
+    for task in tasks:
+        created: datetime = task["createdAt"]
+        if now - created < settings.timeout:
+            continue
+        ecs.stop_task(
+            cluster=settings.cluster,
+            task=task["taskArn"],
+            reason=f"{settings.started_by}: still running after its {limit}-minute limit",
+        )
+        _log("training-stopped", task=task["taskArn"], created=created, limit_minutes=limit)
+        stopped.append(task["taskArn"])
+    return stopped
+
+
+def _run_parameters(settings: Settings, service: Mapping[str, Any]) -> dict[str, Any]:
+    """RunTask's parameters: the service's task definition, network and capacity."""
+    parameters: dict[str, Any] = {
+        "cluster": settings.cluster,
+        "taskDefinition": service["taskDefinition"],
+        "count": 1,
+        "startedBy": settings.started_by,
+        "group": "training",
+        "networkConfiguration": service["networkConfiguration"],
+        "overrides": {
+            "containerOverrides": [{"name": settings.container, "command": list(settings.command)}]
+        },
+    }
+    if service.get("capacityProviderStrategy"):
+        parameters["capacityProviderStrategy"] = service["capacityProviderStrategy"]
+    else:
+        parameters["launchType"] = service.get("launchType", "FARGATE")
+    if service.get("platformVersion"):
+        parameters["platformVersion"] = service["platformVersion"]
+    return parameters
+
+
+def start(ecs: Any, settings: Settings, now: datetime) -> dict[str, Any] | Outcome:
+    """Start a run unless one is going: what it did, or the failed outcome of a start ECS refused."""
+    going = _running(ecs, settings)
+    if going:
+        stopped = _stop_overdue(ecs, settings, going, now)
+        arns = [task["taskArn"] for task in going]
+        _log("training-skipped", running=arns, stopped=stopped)
+        return {"skipped": arns, "stopped": stopped}
+    found = ecs.describe_services(cluster=settings.cluster, services=[settings.service])
+    services = [s for s in found["services"] if s.get("status") == "ACTIVE"]
+    if not services:
+        return Outcome(settings.service, True, f"service {settings.service} not found (not started)")
+    try:
+        response = ecs.run_task(**_run_parameters(settings, services[0]))
+    except ClientError as error:
+        # Refused (capacity, a deregistered revision, a bad subnet): the run failed to start.
+        code = error.response.get("Error", {})
+        reason = f"RunTask refused: {code.get('Code', 'error')}: {code.get('Message', '')}".strip()
+        return Outcome(services[0]["taskDefinition"], True, reason)
+    if not response.get("tasks"):
+        reasons = "; ".join(
+            f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in response.get("failures", [])
+        )
+        return Outcome(
+            services[0]["taskDefinition"], True, f"RunTask started no task: {reasons or 'no reason'}"
+        )
+    task = response["tasks"][0]["taskArn"]
+    _log("training-started", task=task, task_definition=services[0]["taskDefinition"])
+    return {"started": task}
+
+
+def outcome_of(detail: Mapping[str, Any], settings: Settings) -> Outcome | None:
+    """A STOPPED training task's outcome; None for an event that is not one of ours."""
+    if detail.get("lastStatus") != "STOPPED" or detail.get("startedBy") != settings.started_by:
+        return None
+    if not str(detail.get("clusterArn", "")).endswith(f":cluster/{settings.cluster}"):
+        return None
+    task = str(detail.get("taskArn", ""))
+    containers: list[dict[str, Any]] = detail.get("containers", [])
+    container = next((c for c in containers if c.get("name") == settings.container), {})
+    exit_code = container.get("exitCode")
+    why = "; ".join(
+        str(part)
+        for part in (detail.get("stopCode"), detail.get("stoppedReason"), container.get("reason"))
+        if part
+    )
+    seconds = None
+    if detail.get("startedAt") and detail.get("stoppedAt"):
+        seconds = (_when(detail["stoppedAt"]) - _when(detail["startedAt"])).total_seconds()
+    if exit_code == 0:
+        return Outcome(task, False, "exit 0", seconds)
+    if exit_code is None:
+        return Outcome(
+            task, True, f"no exit code (never started or killed): {why or 'no reason given'}", seconds
+        )
+    return Outcome(task, True, f"exit {exit_code}" + (f": {why}" if why else ""), seconds)
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def last_streak(cloudwatch: Any, settings: Settings, now: datetime) -> int:
+    """The most recent published streak within STREAK_LOOKBACK, or 0."""
+    response = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "streak",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": settings.namespace,
+                        "MetricName": settings.streak_metric,
+                        "Dimensions": [{"Name": settings.dimension, "Value": settings.environment}],
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=now - STREAK_LOOKBACK,
+        EndTime=now,
+        ScanBy="TimestampDescending",
+        MaxDatapoints=1,
+    )
+    values = response["MetricDataResults"][0]["Values"]
+    return int(values[0]) if values else 0
+
+
+def record(cloudwatch: Any, settings: Settings, outcome: Outcome, now: datetime) -> int:
+    """Publish the outcome; the streak it makes."""
+    streak = last_streak(cloudwatch, settings, now) + 1 if outcome.failed else 0
+    dimensions = [{"Name": settings.dimension, "Value": settings.environment}]
+    data: list[dict[str, Any]] = [
+        {"MetricName": settings.failed_metric, "Value": int(outcome.failed), "Unit": "Count"},
+        {"MetricName": settings.streak_metric, "Value": streak, "Unit": "Count"},
+    ]
+    if outcome.seconds is not None:
+        data.append({"MetricName": settings.seconds_metric, "Value": outcome.seconds, "Unit": "Seconds"})
+    cloudwatch.put_metric_data(
+        Namespace=settings.namespace,
+        MetricData=[{**datum, "Dimensions": dimensions, "Timestamp": now} for datum in data],
+    )
+    _log(
+        "training-failed" if outcome.failed else "training-succeeded",
+        task=outcome.task,
+        reason=outcome.reason,
+        seconds=outcome.seconds,
+        streak=streak,
+    )
+    return streak
+
+
+def skipped(cloudwatch: Any, settings: Settings, now: datetime) -> None:
+    cloudwatch.put_metric_data(
+        Namespace=settings.namespace,
+        MetricData=[
+            {
+                "MetricName": settings.skipped_metric,
+                "Dimensions": [{"Name": settings.dimension, "Value": settings.environment}],
+                "Value": 1,
+                "Unit": "Count",
+                "Timestamp": now,
+            }
+        ],
+    )
+
+
+def handle(
+    event: Mapping[str, Any],
+    settings: Settings,
+    clients: Callable[[str], Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """What the function did with `event` (also its return value)."""
+    if event.get("detail-type") == "ECS Task State Change":
+        outcome = outcome_of(event.get("detail", {}), settings)
+        if outcome is None:
+            _log("training-ignored", task=event.get("detail", {}).get("taskArn"))
+            return {"ignored": True}
+        return _recorded(clients("cloudwatch"), settings, outcome, now)
+    action = event.get("action")
+    if action == "watch":
+        stopped = _stop_overdue(clients("ecs"), settings, _running(clients("ecs"), settings), now)
+        return {"stopped": stopped}
+    if action != "start":
+        raise ValueError(
+            f"unknown event: expected action start or watch, or an ECS task state change: {sorted(event)}"
+        )
+    result = start(clients("ecs"), settings, now)
+    if isinstance(result, Outcome):
+        return _recorded(clients("cloudwatch"), settings, result, now)
+    if "skipped" in result:
+        skipped(clients("cloudwatch"), settings, now)
+    return result
+
+
+def _recorded(cloudwatch: Any, settings: Settings, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    streak = record(cloudwatch, settings, outcome, now)
+    return {"task": outcome.task, "failed": outcome.failed, "reason": outcome.reason, "streak": streak}
+
+
+def _clients() -> Callable[[str], Any]:
+    made: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in made:
+            made[service] = boto3.client(service, config=CLIENT_CONFIG)
+        return made[service]
+
+    return client
+
+
+def handler(event: Mapping[str, Any], _context: object) -> dict[str, Any]:
+    settings = Settings.from_environment(os.environ)
+    try:
+        return handle(event, settings, _clients(), datetime.now(UTC))
+    except (ClientError, BotoCoreError) as error:
+        _log("training-error", error=str(error))
+        raise

@@ -101,10 +101,10 @@ def test_the_readme_lists_every_schedule_of_the_configuration() -> None:
     readme = (ROOT / "README.md").read_text()
     table = readme.split("### Schedules (UTC)", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| what")]
-    assert len(rows) == 9
+    assert len(rows) == 11
     listed = set(re.findall(r"`schedules\.(\w+)`", table))
     assert listed == {f.name for f in fields(SchedulesConfig)}
-    assert listed == {"drift_check", "db_maintenance", "daily_report"}
+    assert listed == {"drift_check", "db_maintenance", "daily_report", "training"}
     assert "| configuration-drift check (P3 on drift) | daily 06:00, `cron(0 6 * * ? *)` |" in table
     report = "| daily operations report to Slack (P3 if not posted) | daily 07:00, `cron(0 7 * * ? *)` |"
     assert report in table
@@ -112,6 +112,10 @@ def test_the_readme_lists_every_schedule_of_the_configuration() -> None:
     from components.alerting.router import REMINDER_SCHEDULE
 
     assert REMINDER_SCHEDULE == "rate(5 minutes)" and "`rate(5 minutes)`" in table
+    from components.services.training import WATCH
+
+    assert WATCH == "rate(15 minutes)" and "every 15 minutes, `rate(15 minutes)`" in table
+    assert "daily 03:30, `cron(30 3 * * ? *)`, after the backup window, stopped at 120 minutes" in table
 
 
 @pytest.mark.parametrize(
@@ -146,3 +150,50 @@ def test_every_environment_vacuums_on_the_first_sunday_at_quarter_past_four() ->
     assert {cfg.name: cfg.schedules.db_maintenance for cfg in environments} == dict.fromkeys(
         ("dev", "staging", "production"), "cron(15 4 ? * SUN#1 *)"
     )
+
+
+@pytest.mark.parametrize(
+    "start, timeout, allowed",
+    [
+        ("cron(30 3 * * ? *)", 120, True),
+        ("cron(0 3 * * ? *)", 1380, False),  # over the limit of 720 anyway; checked below
+        ("cron(0 3 * * ? *)", 720, True),  # 03:00-15:00
+        ("cron(1 14 * * ? *)", 720, False),  # 14:01-02:01: into the next night's window
+        ("cron(0 13 * * ? *)", 720, True),  # ends at 01:00, an hour before it
+        ("cron(59 1 * * ? *)", 30, False),  # 01:59-02:29: before the window, but runs into it
+        ("cron(0 1 * * ? *)", 60, True),  # 01:00-02:00: ends as the window starts
+    ],
+)
+def test_training_runs_between_two_backup_windows(start: str, timeout: int, allowed: bool) -> None:
+    (dev,) = config.load(("dev",))
+    if timeout > 720:
+        with pytest.raises(
+            ConfigError,
+            match=r"deployment.training_timeout_minutes = 1380 is not allowed; expected 30 to 720",
+        ):
+            replace(dev, deployment=replace(dev.deployment, training_timeout_minutes=timeout))
+        return
+
+    def configured() -> object:
+        return replace(
+            dev,
+            schedules=replace(dev.schedules, training=start),
+            deployment=replace(dev.deployment, training_timeout_minutes=timeout),
+        )
+
+    if allowed:
+        configured()
+        return
+    with pytest.raises(ConfigError) as raised:
+        configured()
+    assert str(raised.value) == (
+        f"dev: schedules.training = {start!r} is not allowed; expected a start after the backup window "
+        f"02:00-03:00 UTC with deployment.training_timeout_minutes ({timeout}) ending before the next one"
+    )
+
+
+def test_every_environment_trains_at_half_past_three_for_at_most_two_hours() -> None:
+    environments = config.load(("dev", "staging", "production"))
+    assert {
+        cfg.name: (cfg.schedules.training, cfg.deployment.training_timeout_minutes) for cfg in environments
+    } == dict.fromkeys(("dev", "staging", "production"), ("cron(30 3 * * ? *)", 120))

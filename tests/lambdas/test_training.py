@@ -1,0 +1,398 @@
+"""Scheduled training (lambdas/training): ECS through botocore's Stubber, which checks every
+request against ECS's API model (moto's RunTask fails on awsvpc tasks), and CloudWatch through
+moto, whose metrics the streak is read back from.
+
+What the issue asks it to withstand: a schedule that fires while a run is going starts none;
+a run that never starts, is refused, or outlives its limit is a failure, not silence; two
+failures in a row make a streak of two (the P1)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from lambdas.training import handler as training
+from tests.support import offline_aws
+
+NOW = datetime(2026, 12, 4, 3, 30, 5, tzinfo=UTC)
+REGION = "us-east-1"
+CLUSTER = "clever-better-prod"
+CLUSTER_ARN = f"arn:aws:ecs:{REGION}:333333333333:cluster/{CLUSTER}"
+STARTED_BY = "clever-better-prod-training"
+TASK = f"arn:aws:ecs:{REGION}:333333333333:task/{CLUSTER}/0123456789abcdef0123456789abcdef"
+TASK_DEFINITION = f"arn:aws:ecs:{REGION}:333333333333:task-definition/clever-better-prod-ml-service:7"
+NETWORK = {
+    "awsvpcConfiguration": {
+        "subnets": ["subnet-0aaa", "subnet-0bbb"],
+        "securityGroups": ["sg-0ml"],
+        "assignPublicIp": "DISABLED",
+    }
+}
+ENVIRON = {
+    "CLUSTER": CLUSTER,
+    "SERVICE": "ml-service",
+    "CONTAINER": "ml-service",
+    "COMMAND": '["python", "-m", "ml_service.train"]',
+    "STARTED_BY": STARTED_BY,
+    "TIMEOUT_MINUTES": "120",
+    "ENVIRONMENT": "prod",
+    "METRIC_NAMESPACE": "CleverBetter/Operations",
+    "METRIC_DIMENSION": "Environment",
+    "FAILED_METRIC": "TrainingRunFailed",
+    "STREAK_METRIC": "TrainingFailureStreak",
+    "SECONDS_METRIC": "TrainingRunSeconds",
+    "SKIPPED_METRIC": "TrainingRunSkipped",
+}
+SETTINGS = training.Settings.from_environment(ENVIRON)
+# RunTask exactly as the function must call it: the service's revision, network and capacity,
+# our startedBy, and only the training container's command replaced.
+RUN_TASK = {
+    "cluster": CLUSTER,
+    "taskDefinition": TASK_DEFINITION,
+    "count": 1,
+    "startedBy": STARTED_BY,
+    "group": "training",
+    "networkConfiguration": NETWORK,
+    "overrides": {
+        "containerOverrides": [{"name": "ml-service", "command": ["python", "-m", "ml_service.train"]}]
+    },
+    "launchType": "FARGATE",
+}
+LIST_RUNNING = {"cluster": CLUSTER, "startedBy": STARTED_BY, "desiredStatus": "RUNNING"}
+
+
+def service(**extra: Any) -> dict[str, Any]:
+    """DescribeServices' service; a field given as None is left out."""
+    found = {
+        "serviceName": "ml-service",
+        "status": "ACTIVE",
+        "taskDefinition": TASK_DEFINITION,
+        "networkConfiguration": NETWORK,
+        "launchType": "FARGATE",
+        **extra,
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def stopped_event(**detail: Any) -> dict[str, Any]:
+    """An ECS Task State Change as EventBridge delivers it (ECS developer guide, "Task state change
+    events"), for a training task that stopped."""
+    base = {
+        "clusterArn": CLUSTER_ARN,
+        "taskArn": TASK,
+        "taskDefinitionArn": TASK_DEFINITION,
+        "group": "training",
+        "startedBy": STARTED_BY,
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "launchType": "FARGATE",
+        "createdAt": "2026-12-04T03:30:02.000Z",
+        "startedAt": "2026-12-04T03:31:00.000Z",
+        "stoppedAt": "2026-12-04T05:01:00.000Z",
+        "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited",
+        "containers": [
+            {"name": "scratch-init", "exitCode": 0, "lastStatus": "STOPPED"},
+            {"name": "ml-service", "exitCode": 0, "lastStatus": "STOPPED"},
+        ],
+    }
+    base.update(detail)
+    return {
+        "version": "0",
+        "detail-type": "ECS Task State Change",
+        "source": "aws.ecs",
+        "account": "333333333333",
+        "region": REGION,
+        "resources": [TASK],
+        "detail": base,
+    }
+
+
+class Aws:
+    """A stubbed ECS client (requests checked against the API model) and moto's CloudWatch."""
+
+    def __init__(self) -> None:
+        self.ecs = boto3.client("ecs", region_name=REGION)
+        self.stub = Stubber(self.ecs)
+        self.cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+
+    def client(self, name: str) -> Any:
+        return {"ecs": self.ecs, "cloudwatch": self.cloudwatch}[name]
+
+    def values(self, metric: str) -> list[float]:
+        """The datapoints of `metric` (per environment), oldest first."""
+        result = self.cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "m",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "CleverBetter/Operations",
+                            "MetricName": metric,
+                            "Dimensions": [{"Name": "Environment", "Value": "prod"}],
+                        },
+                        "Period": 60,
+                        "Stat": "Maximum",
+                    },
+                }
+            ],
+            StartTime=NOW - timedelta(days=20),
+            EndTime=NOW + timedelta(days=5),
+            ScanBy="TimestampAscending",
+        )["MetricDataResults"][0]
+        return list(result["Values"])
+
+    def handle(self, event: dict[str, Any], now: datetime = NOW) -> dict[str, Any]:
+        with self.stub:
+            result = training.handle(event, SETTINGS, self.client, now)
+        self.stub.assert_no_pending_responses()
+        return result
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    offline_aws(monkeypatch, REGION)
+    with mock_aws():
+        yield Aws()
+
+
+def running(aws: Aws, *created: datetime) -> list[str]:
+    arns = [f"{TASK[:-4]}{index:04d}" for index in range(len(created))]
+    aws.stub.add_response("list_tasks", {"taskArns": arns}, LIST_RUNNING)
+    if arns:
+        aws.stub.add_response(
+            "describe_tasks",
+            {
+                "tasks": [
+                    {"taskArn": a, "createdAt": c, "lastStatus": "RUNNING"}
+                    for a, c in zip(arns, created, strict=True)
+                ]
+            },
+            {"cluster": CLUSTER, "tasks": arns},
+        )
+    return arns
+
+
+def test_a_start_runs_the_services_revision_with_the_training_command(aws: Aws) -> None:
+    running(aws)
+    aws.stub.add_response(
+        "describe_services", {"services": [service()]}, {"cluster": CLUSTER, "services": ["ml-service"]}
+    )
+    aws.stub.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []}, RUN_TASK)
+    assert aws.handle({"action": "start"}) == {"started": TASK}
+    # A start is no outcome: the task's STOPPED event is.
+    assert aws.values("TrainingRunFailed") == []
+
+
+def test_a_start_keeps_the_services_capacity_providers_and_platform(aws: Aws) -> None:
+    strategy = [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+    running(aws)
+    aws.stub.add_response(
+        "describe_services",
+        {"services": [service(launchType=None, capacityProviderStrategy=strategy, platformVersion="1.4.0")]},
+        {"cluster": CLUSTER, "services": ["ml-service"]},
+    )
+    expected = {k: v for k, v in RUN_TASK.items() if k != "launchType"}
+    aws.stub.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": TASK}]},
+        {**expected, "capacityProviderStrategy": strategy, "platformVersion": "1.4.0"},
+    )
+    assert aws.handle({"action": "start"}) == {"started": TASK}
+
+
+def test_a_start_while_a_run_is_going_starts_none(aws: Aws) -> None:
+    (going,) = running(aws, NOW - timedelta(minutes=40))
+    # No DescribeServices, no RunTask: the stub refuses any call not queued.
+    assert aws.handle({"action": "start"}) == {"skipped": [going], "stopped": []}
+    assert aws.values("TrainingRunSkipped") == [1.0]
+    assert aws.values("TrainingRunFailed") == []
+
+
+def test_a_start_stops_a_run_past_its_limit_and_still_starts_none(aws: Aws) -> None:
+    overdue, recent = running(aws, NOW - timedelta(minutes=121), NOW - timedelta(minutes=5))
+    aws.stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": overdue}},
+        {
+            "cluster": CLUSTER,
+            "task": overdue,
+            "reason": f"{STARTED_BY}: still running after its 120-minute limit",
+        },
+    )
+    assert aws.handle({"action": "start"}) == {"skipped": [overdue, recent], "stopped": [overdue]}
+
+
+def test_the_watch_stops_only_a_run_past_its_limit(aws: Aws) -> None:
+    (overdue,) = running(aws, NOW - timedelta(minutes=120))
+    aws.stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": overdue}},
+        {
+            "cluster": CLUSTER,
+            "task": overdue,
+            "reason": f"{STARTED_BY}: still running after its 120-minute limit",
+        },
+    )
+    assert aws.handle({"action": "watch"}) == {"stopped": [overdue]}
+    running(aws, NOW - timedelta(minutes=119))
+    assert aws.handle({"action": "watch"}) == {"stopped": []}
+    running(aws)
+    assert aws.handle({"action": "watch"}) == {"stopped": []}
+    # The watch publishes nothing itself: the stopped task's event records the failure.
+    assert aws.values("TrainingRunFailed") == []
+
+
+def test_a_start_ecs_refuses_is_a_failed_run_not_an_error(aws: Aws) -> None:
+    running(aws)
+    aws.stub.add_response(
+        "describe_services", {"services": [service()]}, {"cluster": CLUSTER, "services": ["ml-service"]}
+    )
+    aws.stub.add_client_error(
+        "run_task", "ClientException", "TaskDefinition is inactive", expected_params=RUN_TASK
+    )
+    result = aws.handle({"action": "start"})
+    assert result == {
+        "task": TASK_DEFINITION,
+        "failed": True,
+        "reason": "RunTask refused: ClientException: TaskDefinition is inactive",
+        "streak": 1,
+    }
+    assert aws.values("TrainingRunFailed") == [1.0]
+    assert aws.values("TrainingFailureStreak") == [1.0]
+
+
+def test_a_start_that_starts_no_task_is_a_failed_run(aws: Aws) -> None:
+    running(aws)
+    aws.stub.add_response(
+        "describe_services", {"services": [service()]}, {"cluster": CLUSTER, "services": ["ml-service"]}
+    )
+    aws.stub.add_response(
+        "run_task", {"tasks": [], "failures": [{"arn": TASK_DEFINITION, "reason": "RESOURCE:ENI"}]}, RUN_TASK
+    )
+    result = aws.handle({"action": "start"})
+    assert result["failed"] is True
+    assert result["reason"] == f"RunTask started no task: {TASK_DEFINITION} RESOURCE:ENI"
+
+
+def test_a_start_without_the_service_is_a_failed_run(aws: Aws) -> None:
+    running(aws)
+    aws.stub.add_response(
+        "describe_services",
+        {"services": [], "failures": [{"arn": "ml-service", "reason": "MISSING"}]},
+        {"cluster": CLUSTER, "services": ["ml-service"]},
+    )
+    assert aws.handle({"action": "start"})["reason"] == "service ml-service not found (not started)"
+    assert aws.values("TrainingRunFailed") == [1.0]
+
+
+def test_exit_0_is_a_success_that_ends_the_streak(aws: Aws) -> None:
+    aws.cloudwatch.put_metric_data(
+        Namespace="CleverBetter/Operations",
+        MetricData=[
+            {
+                "MetricName": "TrainingFailureStreak",
+                "Dimensions": [{"Name": "Environment", "Value": "prod"}],
+                "Value": 1,
+                "Timestamp": NOW - timedelta(days=1),
+            }
+        ],
+    )
+    result = aws.handle(stopped_event(), now=NOW + timedelta(hours=2))
+    assert result == {"task": TASK, "failed": False, "reason": "exit 0", "streak": 0}
+    assert aws.values("TrainingRunFailed") == [0.0]
+    assert aws.values("TrainingFailureStreak") == [1.0, 0.0]
+    assert aws.values("TrainingRunSeconds") == [5400.0]  # 03:31 to 05:01
+
+
+def test_two_failures_in_a_row_make_a_streak_of_two(aws: Aws) -> None:
+    failing = stopped_event(
+        containers=[
+            {"name": "scratch-init", "exitCode": 0},
+            {"name": "ml-service", "exitCode": 1, "reason": "OutOfMemoryError: Container killed"},
+        ]
+    )
+    first = aws.handle(failing, now=NOW + timedelta(hours=2))
+    second = aws.handle(failing, now=NOW + timedelta(days=1, hours=2))
+    assert (first["streak"], second["streak"]) == (1, 2)
+    assert second["reason"] == (
+        "exit 1: EssentialContainerExited; Essential container in task exited; "
+        "OutOfMemoryError: Container killed"
+    )
+    assert aws.values("TrainingRunFailed") == [1.0, 1.0]
+    assert aws.values("TrainingFailureStreak") == [1.0, 2.0]
+    # The success after them ends it.
+    assert aws.handle(stopped_event(), now=NOW + timedelta(days=2, hours=2))["streak"] == 0
+
+
+def test_a_task_that_never_started_is_a_failure(aws: Aws) -> None:
+    never = stopped_event(
+        startedAt=None,
+        stopCode="TaskFailedToStart",
+        stoppedReason="CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        containers=[{"name": "ml-service", "lastStatus": "STOPPED"}],
+    )
+    result = aws.handle(never, now=NOW + timedelta(minutes=10))
+    assert result["failed"] is True
+    assert result["reason"] == (
+        "no exit code (never started or killed): TaskFailedToStart; "
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+    )
+    assert aws.values("TrainingRunSeconds") == []
+
+
+def test_a_run_stopped_at_its_limit_is_a_failure(aws: Aws) -> None:
+    stopped = stopped_event(
+        stopCode="UserInitiated",
+        stoppedReason=f"{STARTED_BY}: still running after its 120-minute limit",
+        containers=[{"name": "ml-service", "exitCode": 137}],
+    )
+    result = aws.handle(stopped, now=NOW + timedelta(hours=3))
+    assert result["failed"] is True
+    assert result["reason"].startswith("exit 137: UserInitiated; clever-better-prod-training: still running")
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"startedBy": "ecs-svc/9223370545345641169"},  # the service's own tasks
+        {"clusterArn": f"arn:aws:ecs:{REGION}:333333333333:cluster/clever-better-staging"},
+        {"lastStatus": "RUNNING"},
+    ],
+)
+def test_other_tasks_events_are_ignored(aws: Aws, detail: dict[str, Any]) -> None:
+    assert aws.handle(stopped_event(**detail)) == {"ignored": True}
+    assert aws.values("TrainingRunFailed") == []
+
+
+def test_an_unknown_event_raises(aws: Aws) -> None:
+    with pytest.raises(ValueError, match="expected action start or watch"):
+        aws.handle({"action": "train-twice"})
+
+
+@pytest.mark.parametrize("command", ['"python -m train"', "[]", '["python", ""]', "[1]"])
+def test_a_bad_command_is_refused(command: str) -> None:
+    with pytest.raises(ValueError, match="COMMAND must be a JSON list of non-empty strings"):
+        training.Settings.from_environment({**ENVIRON, "COMMAND": command})
+
+
+def test_the_handler_reads_its_environment_and_logs_one_json_line(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for key, value in ENVIRON.items():
+        monkeypatch.setenv(key, value)
+    with caplog.at_level(logging.INFO):
+        result = training.handler(stopped_event(), None)
+    assert result == {"task": TASK, "failed": False, "reason": "exit 0", "streak": 0}
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "root"]
+    assert lines == [
+        {"event": "training-succeeded", "reason": "exit 0", "seconds": 5400.0, "streak": 0, "task": TASK}
+    ]

@@ -249,11 +249,11 @@ class ScheduledTraining(Construct):
                 conditions=from_rule,
             )
         )
+        # No source condition on the key: EventBridge's use of a key does not carry aws:SourceArn
+        # (SNS developer guide, EventBridge to encrypted topics); the queue's policy holds it to
+        # this rule.
         context.key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[EVENTS],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions=from_rule,
+                principals=[EVENTS], actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=["*"]
             )
         )

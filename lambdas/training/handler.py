@@ -98,6 +98,9 @@ class Outcome:
     failed: bool
     reason: str
     seconds: float | None = None
+    # When the task stopped: its datapoints' timestamp, so a repeated event (ECS delivers at
+    # least once) publishes the same values at the same time and reads the streak before it.
+    stopped: datetime | None = None
 
 
 def _log(event: str, **fields: Any) -> None:
@@ -105,16 +108,18 @@ def _log(event: str, **fields: Any) -> None:
 
 
 def _running(ecs: Any, settings: Settings) -> list[dict[str, Any]]:
-    """The training tasks not yet stopped (RUNNING includes PROVISIONING and PENDING)."""
+    """The training tasks not yet stopped. ListTasks refuses startedBy with any other filter;
+    its default desired status, RUNNING, is the one wanted (it includes PROVISIONING and
+    PENDING). A task that stopped between the two calls is left out."""
     arns: list[str] = []
     for page in ecs.get_paginator("list_tasks").paginate(
-        cluster=settings.cluster, startedBy=settings.started_by, desiredStatus="RUNNING"
+        cluster=settings.cluster, startedBy=settings.started_by
     ):
         arns += page["taskArns"]
     tasks: list[dict[str, Any]] = []
     for first in range(0, len(arns), 100):  # DescribeTasks takes up to 100
         tasks += ecs.describe_tasks(cluster=settings.cluster, tasks=arns[first : first + 100])["tasks"]
-    return tasks
+    return [task for task in tasks if task.get("lastStatus") != "STOPPED"]
 
 
 def _stop_overdue(ecs: Any, settings: Settings, tasks: Sequence[dict[str, Any]], now: datetime) -> list[str]:
@@ -205,13 +210,19 @@ def outcome_of(detail: Mapping[str, Any], settings: Settings) -> Outcome | None:
     seconds = None
     if detail.get("startedAt") and detail.get("stoppedAt"):
         seconds = (_when(detail["stoppedAt"]) - _when(detail["startedAt"])).total_seconds()
-    if exit_code == 0:
-        return Outcome(task, False, "exit 0", seconds)
+    stopped = _when(detail["stoppedAt"]) if detail.get("stoppedAt") else None
+    # A run that exits 0 because it was stopped (at its limit, by an operator) did not finish.
+    if exit_code == 0 and detail.get("stopCode", "EssentialContainerExited") == "EssentialContainerExited":
+        return Outcome(task, False, "exit 0", seconds, stopped)
     if exit_code is None:
         return Outcome(
-            task, True, f"no exit code (never started or killed): {why or 'no reason given'}", seconds
+            task,
+            True,
+            f"no exit code (never started or killed): {why or 'no reason given'}",
+            seconds,
+            stopped,
         )
-    return Outcome(task, True, f"exit {exit_code}" + (f": {why}" if why else ""), seconds)
+    return Outcome(task, True, f"exit {exit_code}" + (f": {why}" if why else ""), seconds, stopped)
 
 
 def _when(value: str) -> datetime:
@@ -219,7 +230,7 @@ def _when(value: str) -> datetime:
 
 
 def last_streak(cloudwatch: Any, settings: Settings, now: datetime) -> int:
-    """The most recent published streak within STREAK_LOOKBACK, or 0."""
+    """The most recent streak published before `now` (within STREAK_LOOKBACK), or 0."""
     response = cloudwatch.get_metric_data(
         MetricDataQueries=[
             {
@@ -236,7 +247,9 @@ def last_streak(cloudwatch: Any, settings: Settings, now: datetime) -> int:
             }
         ],
         StartTime=now - STREAK_LOOKBACK,
-        EndTime=now,
+        # A whole period before: a bucket of one minute that held `now` would hold its own
+        # datapoint (a repeated event's).
+        EndTime=now - timedelta(minutes=1),
         ScanBy="TimestampDescending",
         MaxDatapoints=1,
     )
@@ -246,7 +259,8 @@ def last_streak(cloudwatch: Any, settings: Settings, now: datetime) -> int:
 
 def record(cloudwatch: Any, settings: Settings, outcome: Outcome, now: datetime) -> int:
     """Publish the outcome; the streak it makes."""
-    streak = last_streak(cloudwatch, settings, now) + 1 if outcome.failed else 0
+    at = outcome.stopped or now
+    streak = last_streak(cloudwatch, settings, at) + 1 if outcome.failed else 0
     dimensions = [{"Name": settings.dimension, "Value": settings.environment}]
     data: list[dict[str, Any]] = [
         {"MetricName": settings.failed_metric, "Value": int(outcome.failed), "Unit": "Count"},
@@ -256,7 +270,7 @@ def record(cloudwatch: Any, settings: Settings, outcome: Outcome, now: datetime)
         data.append({"MetricName": settings.seconds_metric, "Value": outcome.seconds, "Unit": "Seconds"})
     cloudwatch.put_metric_data(
         Namespace=settings.namespace,
-        MetricData=[{**datum, "Dimensions": dimensions, "Timestamp": now} for datum in data],
+        MetricData=[{**datum, "Dimensions": dimensions, "Timestamp": at} for datum in data],
     )
     _log(
         "training-failed" if outcome.failed else "training-succeeded",

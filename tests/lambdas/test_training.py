@@ -66,7 +66,8 @@ RUN_TASK = {
     },
     "launchType": "FARGATE",
 }
-LIST_RUNNING = {"cluster": CLUSTER, "startedBy": STARTED_BY, "desiredStatus": "RUNNING"}
+# startedBy alone: ListTasks refuses it with any other filter (its default status is RUNNING).
+LIST_RUNNING = {"cluster": CLUSTER, "startedBy": STARTED_BY}
 
 
 def service(**extra: Any) -> dict[str, Any]:
@@ -164,21 +165,18 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         yield Aws()
 
 
-def running(aws: Aws, *created: datetime) -> list[str]:
-    arns = [f"{TASK[:-4]}{index:04d}" for index in range(len(created))]
+def running(aws: Aws, *created: datetime, stopped: int = 0) -> list[str]:
+    """Queue ListTasks and DescribeTasks answers: tasks created at `created`, and `stopped`
+    more that stopped between the two calls."""
+    arns = [f"{TASK[:-4]}{index:04d}" for index in range(len(created) + stopped)]
     aws.stub.add_response("list_tasks", {"taskArns": arns}, LIST_RUNNING)
+    described = [
+        {"taskArn": a, "createdAt": c, "lastStatus": "RUNNING"} for a, c in zip(arns, created, strict=False)
+    ]
+    described += [{"taskArn": a, "createdAt": NOW, "lastStatus": "STOPPED"} for a in arns[len(created) :]]
     if arns:
-        aws.stub.add_response(
-            "describe_tasks",
-            {
-                "tasks": [
-                    {"taskArn": a, "createdAt": c, "lastStatus": "RUNNING"}
-                    for a, c in zip(arns, created, strict=True)
-                ]
-            },
-            {"cluster": CLUSTER, "tasks": arns},
-        )
-    return arns
+        aws.stub.add_response("describe_tasks", {"tasks": described}, {"cluster": CLUSTER, "tasks": arns})
+    return arns[: len(created)]
 
 
 def test_a_start_runs_the_services_revision_with_the_training_command(aws: Aws) -> None:
@@ -206,6 +204,15 @@ def test_a_start_keeps_the_services_capacity_providers_and_platform(aws: Aws) ->
         {"tasks": [{"taskArn": TASK}]},
         {**expected, "capacityProviderStrategy": strategy, "platformVersion": "1.4.0"},
     )
+    assert aws.handle({"action": "start"}) == {"started": TASK}
+
+
+def test_a_task_that_stopped_meanwhile_does_not_hold_the_start(aws: Aws) -> None:
+    running(aws, stopped=1)
+    aws.stub.add_response(
+        "describe_services", {"services": [service()]}, {"cluster": CLUSTER, "services": ["ml-service"]}
+    )
+    aws.stub.add_response("run_task", {"tasks": [{"taskArn": TASK}]}, RUN_TASK)
     assert aws.handle({"action": "start"}) == {"started": TASK}
 
 
@@ -320,8 +327,11 @@ def test_two_failures_in_a_row_make_a_streak_of_two(aws: Aws) -> None:
             {"name": "ml-service", "exitCode": 1, "reason": "OutOfMemoryError: Container killed"},
         ]
     )
+    next_day = {"startedAt": "2026-12-05T03:31:00.000Z", "stoppedAt": "2026-12-05T04:01:00.000Z"}
     first = aws.handle(failing, now=NOW + timedelta(hours=2))
-    second = aws.handle(failing, now=NOW + timedelta(days=1, hours=2))
+    second = aws.handle(
+        {**failing, "detail": {**failing["detail"], **next_day}}, now=NOW + timedelta(days=1, hours=2)
+    )
     assert (first["streak"], second["streak"]) == (1, 2)
     assert second["reason"] == (
         "exit 1: EssentialContainerExited; Essential container in task exited; "
@@ -330,7 +340,26 @@ def test_two_failures_in_a_row_make_a_streak_of_two(aws: Aws) -> None:
     assert aws.values("TrainingRunFailed") == [1.0, 1.0]
     assert aws.values("TrainingFailureStreak") == [1.0, 2.0]
     # The success after them ends it.
-    assert aws.handle(stopped_event(), now=NOW + timedelta(days=2, hours=2))["streak"] == 0
+    day_after = stopped_event(startedAt="2026-12-06T03:31:00.000Z", stoppedAt="2026-12-06T04:01:00.000Z")
+    assert aws.handle(day_after, now=NOW + timedelta(days=2, hours=2))["streak"] == 0
+
+
+def test_a_repeated_event_counts_its_run_once(aws: Aws) -> None:
+    """ECS delivers task events at least once: a copy of a failure's event publishes the same
+    values at the same time (its stoppedAt) and reads the streak from before it."""
+    failing = stopped_event(containers=[{"name": "ml-service", "exitCode": 2}])
+    first = aws.handle(failing, now=NOW + timedelta(hours=2))
+    again = aws.handle(failing, now=NOW + timedelta(hours=2, minutes=1))
+    assert (first["streak"], again["streak"]) == (1, 1)
+    assert aws.values("TrainingFailureStreak") == [1.0]
+
+
+def test_a_run_stopped_before_it_finished_is_a_failure_even_with_exit_0(aws: Aws) -> None:
+    """A training program that exits 0 on SIGTERM (StopTask at its limit) did not finish."""
+    stopped = stopped_event(stopCode="UserInitiated", stoppedReason="stopped by an operator")
+    result = aws.handle(stopped, now=NOW + timedelta(hours=2))
+    assert result["failed"] is True
+    assert result["reason"] == "exit 0: UserInitiated; stopped by an operator"
 
 
 def test_a_task_that_never_started_is_a_failure(aws: Aws) -> None:

@@ -804,6 +804,60 @@ PINS = (
     ),
 )
 
+# The services stack's scheduled training (components/services/training.py), primary region only.
+PINS = (
+    *PINS,
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("services/Training/DeadLetters",),
+        rules=("AwsSolutions::AwsSolutions-SQS3",),
+        reason=DEAD_LETTER_QUEUE,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("services/Training/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency",),
+        reason=LAMBDA_CONCURRENCY_REASON,
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("services/Training/Function/Resource",),
+        rules=("NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",),
+        reason=(
+            "Scheduler and EventBridge invoke it and keep its dead-letter queue (P2) for what they "
+            "could not deliver; a run it could not start or record is the P2 training-failed alarm "
+            "(its metric and Lambda's Errors)."
+        ),
+    ),
+    Pin(
+        stages=_ENVIRONMENTS,
+        paths=("services/Training/FunctionPolicy",),
+        rules=LAMBDA_VPC_RULES,
+        reason=LAMBDA_VPC_REASON,
+    ),
+    *(
+        Pin(
+            stages=(stage,),
+            paths=("services/Training/RunPolicy",),
+            rules=(
+                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{{account}}:task/clever-better-{token}/*]",
+                "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:us-east-1:{account}:task-definition/"
+                f"clever-better-{token}-ml-service:*]",
+            ),
+            reason=(
+                "RunTask on the service's task-definition family (family:*, the revision the service "
+                "runs is read at start) and only in the environment's cluster; ListTasks is authorised "
+                "on container instances and held to that cluster by its condition; DescribeTasks and "
+                "StopTask on that cluster's tasks, whose ids ECS gives them (task/CLUSTER/*); "
+                "PutMetricData and GetMetricData take no resource, the first held to our operations "
+                "namespace by its condition."
+            ),
+        )
+        for stage, token in (("dev", "dev"), ("staging", "staging"), ("production", "prod"))
+    ),
+)
+
 # The security unit (components/security/access.py, baseline.py): the runbook's roles, the audit
 # trail, AWS Config.
 DEPLOYMENT_POLICY = (
@@ -943,11 +997,17 @@ PINS = (
 
 def _primary_twin(path: str) -> bool:
     """Whether production's construct at `path` also stands in the DR region: the services (the
-    pilot light) but the migration task (the primary's only) and the second and third NAT
+    pilot light) but the migration task and scheduled training (the primary's only) and the second and third NAT
     gateways' test-port rules (the DR VPC has one NAT gateway); the monitoring but the drift
     check (the primary's only); the alerting."""
     if path.startswith("services/"):
-        return "/Migration/" not in path and "{IndirectPeer2}" not in path and "{IndirectPeer3}" not in path
+        # Training runs in the primary region only.
+        return (
+            "/Migration/" not in path
+            and not path.startswith("services/Training/")
+            and "{IndirectPeer2}" not in path
+            and "{IndirectPeer3}" not in path
+        )
     if path.startswith("monitoring/"):
         return not path.startswith("monitoring/DriftCheck/")
     # The daily report reads the environment from the primary region only.

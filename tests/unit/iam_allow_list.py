@@ -206,6 +206,22 @@ WILDCARDS |= {
     "tasks have none of; the statement's ecs:cluster condition holds it to the environment's cluster.",
 }
 
+# Scheduled training (components/services/training.py): finds, starts and stops its tasks, publishes
+# each run's outcome and reads back the last failure streak.
+_TRAINING = "services/Training/RunPolicy/Resource"
+WILDCARDS |= {
+    ("services/Training/FunctionPolicy/Resource", action): _LAMBDA_VPC
+    for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+}
+WILDCARDS |= {
+    (_TRAINING, "ecs:ListTasks"): "ListTasks is authorised on container instances, which Fargate tasks "
+    "have none of; the statement's ecs:cluster condition holds it to the environment's cluster.",
+    (_TRAINING, "cloudwatch:PutMetricData"): "PutMetricData takes no resource; the statement's "
+    "cloudwatch:namespace condition holds it to CleverBetter/Operations.",
+    (_TRAINING, "cloudwatch:GetMetricData"): "GetMetricData takes no resource (Service Authorization "
+    "Reference: no resource type); the function reads back the last published failure streak.",
+}
+
 # The security unit (components/security): the runbook's roles and AWS Config's drift rule.
 _PIPELINE_READS = (
     "cloudformation:DescribeStacks", "cloudformation:DescribeStackResources", "rds:DescribeDBInstances",

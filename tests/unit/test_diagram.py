@@ -182,13 +182,13 @@ def test_repeated_resources_are_collapsed(views: list[tuple[dict[str, str], list
 
 
 def test_alarm_notifications_are_derived(rendered: str) -> None:
-    # The catalogue's 50 alarms (9 of them security's) notify their severity's topic, the 6
+    # The catalogue's 53 alarms (9 of them security's) notify their severity's topic, the 6
     # deployment alarms the P1 topic (by its ARN, from the services stack); ml-service's 2
     # scaling alarms only scale.
-    assert "56 of the 58 alarms notify an SNS topic (drawn as `notify`)." in rendered
+    assert "59 of the 61 alarms notify an SNS topic (drawn as `notify`)." in rendered
     deployment = "group_prod_services_deployment_alarms_of_bot"
     assert f'{deployment} -.->|"notify"| res_prod_monitoring_AlarmsP1Topic8268C779' in rendered
-    for severity, count in (("P0", 8), ("P1", 17), ("P2", 7), ("P3", 18)):
+    for severity, count in (("P0", 8), ("P1", 18), ("P2", 9), ("P3", 18)):
         assert f'{{"{count} {severity} alarms"}}' in rendered
         edge = f'group_prod_monitoring_{severity}_alarms -.->|"notify"| res_prod_monitoring_Alarms{severity}'
         assert edge + "Topic" in rendered

@@ -22,11 +22,23 @@ VPC_FUNCTIONS = {
     "clever-better-staging-data": ["DatabaseRolesFunctionA506F2E1", "MaintenanceFunction890D8092"],
     "clever-better-prod-data": ["DatabaseRolesFunctionA506F2E1", "MaintenanceFunction890D8092"],
     "clever-better-dev-secrets": ["SecretsRotationD41C424E"],
-    "clever-better-dev-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
+    "clever-better-dev-services": [
+        "BotDeploymentHook3CA61010",
+        "MlServiceDeploymentHookC1D6BF81",
+        "TrainingFunctionCE66B9CE",
+    ],
     "clever-better-staging-secrets": ["SecretsRotationD41C424E"],
-    "clever-better-staging-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
+    "clever-better-staging-services": [
+        "BotDeploymentHook3CA61010",
+        "MlServiceDeploymentHookC1D6BF81",
+        "TrainingFunctionCE66B9CE",
+    ],
     "clever-better-prod-secrets": ["SecretsRotationD41C424E"],
-    "clever-better-prod-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
+    "clever-better-prod-services": [
+        "BotDeploymentHook3CA61010",
+        "MlServiceDeploymentHookC1D6BF81",
+        "TrainingFunctionCE66B9CE",
+    ],
     # The DR pilot light's blue/green hooks (its VPC has one zone's interface endpoints for them).
     "clever-better-prod-dr-services": ["BotDeploymentHook3CA61010", "MlServiceDeploymentHookC1D6BF81"],
     "clever-better-dev-monitoring": ["DriftCheckFunction784DF828"],
@@ -141,7 +153,7 @@ def test_vpc_access_is_scoped_where_ec2_allows(templates: dict[str, Any]) -> Non
 
 def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
     functions = [f for t in templates.values() for f in resources(t, "AWS::Lambda::Function").values()]
-    assert len(functions) == 35  # 31 of ours (4 in the DR region), 4 CDK custom-resource providers
+    assert len(functions) == 38  # 34 of ours (4 in the DR region), 4 CDK custom-resource providers
     for function in functions:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
@@ -175,4 +187,6 @@ def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -
         # Two alarms invoke it, each at most once per state change.
         ("clever-better-dev-alerting", "HaltFunctionC50CE058"): None,
         ("clever-better-dev-alerting", "DailyReportFunction993BAE39"): None,  # one report a morning
+        # A start a day, a watch every 15 minutes, an event per run: a run at a time by ECS's count.
+        ("clever-better-dev-services", "TrainingFunctionCE66B9CE"): None,
     }

@@ -65,6 +65,11 @@ PROMISED = {
     # The daily operations report: not posted (Lambda Errors); one Scheduler could not start.
     ("daily-report-failed", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 86400),
     ("daily-report-dlq", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 60),
+    # Scheduled training: a failed run (or the function failing); two in a row; a start or an
+    # outcome EventBridge could not deliver.
+    ("training-failed", "P2"): ("P2", "GreaterThanThreshold", 0, 1, 3600),
+    ("training-failed-twice", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 2, 1, 3600),
+    ("training-dlq", "P2"): ("P2", "GreaterThanThreshold", 0, 1, 60),
     # The weekly restore test (AWS Backup restore testing).
     ("restore-test-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
     # The audit trail's metric filters (issue 15): break-glass use and the CIS set, per 5 minutes.
@@ -93,7 +98,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 50
+    assert len(alarms) == len(PROMISED) == 53
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -210,7 +215,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 150
+    assert checked == 159
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -386,7 +391,13 @@ def _queue_name(template: dict[str, Any], ref: Any) -> str:
 
 # Every dead-letter queue's alarm severity: P1, but a monthly maintenance run or a daily report
 # Scheduler could not start is P3, as a failed one is.
-DLQ_SEVERITY = {"drift-check": "P1", "alarm-router": "P1", "db-maintenance": "P3", "daily-report": "P3"}
+DLQ_SEVERITY = {
+    "drift-check": "P1",
+    "alarm-router": "P1",
+    "db-maintenance": "P3",
+    "daily-report": "P3",
+    "training": "P2",
+}
 
 
 def test_every_dead_letter_queue_has_its_alarm(templates: dict[str, Any]) -> None:
@@ -405,9 +416,10 @@ def test_every_dead_letter_queue_has_its_alarm(templates: dict[str, Any]) -> Non
     assert ("prod", "clever-better-prod-alarm-router-dlq") in found
     assert ("prod", "clever-better-prod-db-maintenance-dlq") in found
     assert ("prod", "clever-better-prod-daily-report-dlq") in found
-    # The drift check's, the alarm router's, the database maintenance's and the daily report's, in
-    # each environment.
-    assert len(found) == 12
+    assert ("prod", "clever-better-prod-training-dlq") in found
+    # The drift check's, the alarm router's, the database maintenance's, the daily report's and
+    # scheduled training's, in each environment.
+    assert len(found) == 15
     for token, queue in sorted(found):
         alarms = _alarms(templates[f"clever-better-{token}-monitoring"])
         watching = [
@@ -547,8 +559,8 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
     # Every catalogue alarm on exactly one dashboard: 45 in all.
     assert statuses == {
         "clever-better-prod-main": 6,
-        "clever-better-prod-ml-service": 4,
-        "clever-better-prod-infrastructure": 31,
+        "clever-better-prod-ml-service": 6,
+        "clever-better-prod-infrastructure": 32,
         "clever-better-prod-security": 9,
     }
 
@@ -562,12 +574,16 @@ def test_every_graphed_metric_is_defined_somewhere(templates: dict[str, Any]) ->
         for spec in catalogue(config.load(("production",))[0])
         for s in spec.metrics.values()
     }
-    graphed = set()
+    graphed, expressions = set(), []
     for body in _dashboards(templates[PROD]).values():
         for widget in body["widgets"]:
             for metric in widget["properties"].get("metrics", []):
+                if isinstance(metric[0], dict):  # metric math over the metrics beside it
+                    expressions.append(metric[0]["expression"])
+                    continue
                 graphed.add((metric[0], metric[1]))
     assert len(graphed) >= 20
+    assert expressions == ["100 * (1 - failed)"]  # the training success rate
     assert sorted(graphed - contract - alarmed - AWS_METRICS) == []
 
 

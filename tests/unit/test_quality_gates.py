@@ -39,7 +39,7 @@ BOILERPLATE = re.compile(
 # Our Lambdas (components/functions.py), by construct path.
 OUR_FUNCTIONS = (
     r"(Secrets/Rotation|\w+Deployment/Hook|Database/Roles/Function|DriftCheck/Function"
-    r"|Router/Function|Halt/Function|data/Maintenance/Function|DailyReport/Function)"
+    r"|Router/Function|Halt/Function|data/Maintenance/Function|DailyReport/Function|Training/Function)"
 )
 
 
@@ -173,6 +173,13 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             # Reads without a resource, and the services and tasks of the environment's own cluster.
             assert re.search(
                 r"\[Resource::(\*|arn:aws:ecs:us-east-1:\d{12}:(service|task)/clever-better-[a-z]+/\*)\]$",
+                rule,
+            ), (path, rule)
+        elif path.endswith("/services/Training/RunPolicy"):
+            # Without a resource (held by conditions), the cluster's tasks, the ml-service's family.
+            assert re.search(
+                r"\[Resource::(\*|arn:aws:ecs:us-east-1:\d{12}:(task/clever-better-[a-z]+/\*"
+                r"|task-definition/clever-better-[a-z]+-ml-service:\*))\]$",
                 rule,
             ), (path, rule)
         elif path.endswith("/data/Maintenance/MetricsPolicy"):

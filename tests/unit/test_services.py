@@ -51,6 +51,7 @@ def test_service_log_groups(templates: dict[str, Any], env: str) -> None:
         [
             *(f"/ecs/{prefix}/{s}" for s in ("bot", "data-ingestion", "ml-service")),
             *(f"/aws/lambda/{prefix}-{s}-deployment-hook" for s in BLUE_GREEN),
+            f"/aws/lambda/{prefix}-training",
             f"aws-waf-logs-{prefix}",
         ]
     )

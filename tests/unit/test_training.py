@@ -3,7 +3,7 @@ schedules and what they send, the function's names, a role that runs only the ml
 family in this cluster and passes only that task definition's two roles, the STOPPED rule as
 an EventBridge matcher reads it (moto's, which routes its put_events; its TestEventPattern is
 not implemented), the dead-letter path EventBridge
-sends through as itself (queue policy and key policy), and the P2/P1 alarms. Production's DR
+sends through as itself (the queue's policy holds it to the rule; the key's cannot), and the P2/P1 alarms. Production's DR
 region trains nothing."""
 
 from __future__ import annotations
@@ -218,10 +218,10 @@ def test_eventbridge_may_invoke_it_and_send_to_its_dead_letter_queue(templates: 
     key_id = queue["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key_statements = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
     events = [s for s in key_statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    # No source condition: EventBridge's use of a key does not carry one to match.
     assert events == [
         {
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Condition": from_rule,
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Resource": "*",

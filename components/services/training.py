@@ -249,6 +249,9 @@ class ScheduledTraining(Construct):
                 conditions=from_rule,
             )
         )
+        # The queue takes EventBridge's failures from the rule's first event on.
+        assert self.dead_letters.policy is not None
+        self.rule.node.add_dependency(self.dead_letters.policy)
         # No source condition on the key: EventBridge's use of a key does not carry aws:SourceArn
         # (SNS developer guide, EventBridge to encrypted topics); the queue's policy holds it to
         # this rule.

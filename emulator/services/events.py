@@ -16,18 +16,31 @@ valid.". A rule also has at most five targets, each with an id of 1-64 letters, 
 An SNS target that exists is delivered to only if its policy, and its key's policy when it is
 encrypted, let events.amazonaws.com publish for the rule (aws:SourceArn); PutTargets takes it
 either way and EventBridge drops every event later, so it is refused here as locally refused.
+
+A target's RetryPolicy is refused outside PutTargets' ranges (MaximumRetryAttempts 0-185,
+MaximumEventAgeInSeconds 60-86400). Its dead-letter queue (an SQS queue's ARN) takes
+EventBridge's failures as EventBridge itself, not through a role (EventBridge User Guide,
+"Granting permissions to the dead-letter queue"): only if the queue's policy lets
+events.amazonaws.com sqs:SendMessage for the rule and, for a queue under a customer managed key,
+the key's policy lets it kms:GenerateDataKey and kms:Decrypt. EventBridge's use of a key carries
+no aws:SourceArn (SNS developer guide, EventBridge to encrypted topics), so a key statement that
+conditions on it admits nothing. Otherwise the failures are lost as they happen: refused here,
+locally, as the rule is created (the rule must depend on its queue's policy).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from moto.events.models import Rule
 
 from emulator.services.base import Fix, Fixes, Models
-from emulator.services.refusals import AwsError
+from emulator.services.kms import find_key
+from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 from emulator.services.sns import check_service_can_publish
+from emulator.services.sqs import AWS_MANAGED_KEY, find_queue
 
 
 class ValidationException(AwsError):
@@ -48,6 +61,8 @@ _CRON_FIELDS = (
 )
 _AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 _TARGET_ID = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
+EVENTS = "events.amazonaws.com"
+_LOST = "EventBridge drops the events it could not deliver instead of keeping them"
 
 
 def schedule_expression_fault(expression: str, *, allow_at: bool = False) -> str | None:
@@ -98,6 +113,10 @@ def _check_rule(name: str, props: dict[str, Any], account_id: str, region_name: 
         raise ValidationException(f"The target ids of a rule are unique: {ids}")
     rule_arn = f"arn:aws:events:{region_name}:{account_id}:rule/{props.get('Name') or name}"
     for target in targets:
+        _check_retry_policy(target.get("RetryPolicy") or {})
+        dead_letters = (target.get("DeadLetterConfig") or {}).get("Arn")
+        if dead_letters:
+            _check_dead_letters(str(dead_letters), rule_arn, account_id, region_name)
         arn = str(target.get("Arn", ""))
         if arn.startswith("arn:aws:sns:") and not target.get("RoleArn"):
             check_service_can_publish(
@@ -108,6 +127,45 @@ def _check_rule(name: str, props: dict[str, Any], account_id: str, region_name: 
                 publisher="events.amazonaws.com",
                 what=f"rule {props.get('Name') or name}'s target",
                 consequence="EventBridge drops every event it cannot deliver (FailedInvocations)",
+            )
+
+
+def _check_retry_policy(policy: dict[str, Any]) -> None:
+    attempts, age = policy.get("MaximumRetryAttempts"), policy.get("MaximumEventAgeInSeconds")
+    if attempts is not None and not 0 <= int(attempts) <= 185:
+        raise ValidationException(f"MaximumRetryAttempts {attempts} is not valid: 0 to 185")
+    if age is not None and not 60 <= int(age) <= 86400:
+        raise ValidationException(f"MaximumEventAgeInSeconds {age} is not valid: 60 to 86400")
+
+
+def _check_dead_letters(queue_arn: str, rule_arn: str, account_id: str, region_name: str) -> None:
+    if not queue_arn.startswith("arn:aws:sqs:"):
+        raise ValidationException(f"DeadLetterConfig Arn {queue_arn} is not an SQS queue's ARN")
+    what = f"rule {rule_arn.rsplit('/', 1)[-1]}'s dead-letter queue {queue_arn}"
+    queue = find_queue(queue_arn)
+    if queue is None:
+        raise LocallyRefused(f"{what} does not exist", _LOST)
+    context = request_context(
+        {"aws:SourceArn": rule_arn, "aws:SourceAccount": account_id, "aws:SecureTransport": "true"}
+    )
+    policy = json.loads(queue.policy) if getattr(queue, "policy", None) else {"Statement": []}
+    if not resource_policy_allows(policy, EVENTS, "sqs:SendMessage", queue_arn, context):
+        raise LocallyRefused(
+            f"{what}: the queue policy does not let {EVENTS} sqs:SendMessage for the rule", _LOST
+        )
+    key_id = getattr(queue, "kms_master_key_id", None)
+    if not key_id or key_id == AWS_MANAGED_KEY:
+        return
+    key = find_key(str(key_id), account_id, region_name)
+    if key is None:
+        raise LocallyRefused(f"{what}: its KmsMasterKeyId {key_id} is not a KMS key", _LOST)
+    key_context = request_context({"kms:CallerAccount": account_id})
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        if not resource_policy_allows(json.loads(key.policy), EVENTS, action, key.arn, key_context):
+            raise LocallyRefused(
+                f"{what}: the policy of the queue's key {key.arn} does not allow {EVENTS} {action} "
+                "(without aws:SourceArn, which EventBridge does not send to KMS)",
+                _LOST,
             )
 
 

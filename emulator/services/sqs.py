@@ -35,7 +35,7 @@ from emulator.services.refusals import AwsError
 AWS_MANAGED_KEY = "alias/aws/sqs"
 
 
-def _queue(queue_arn: str) -> Any:
+def find_queue(queue_arn: str) -> Any:
     """The moto queue `arn:aws:sqs:REGION:ACCOUNT:NAME`, or None where there is none."""
     parts = queue_arn.split(":")
     if len(parts) != 6 or parts[2] != "sqs":
@@ -69,7 +69,7 @@ def send_message_fault(role: Any, queue_arn: str) -> str | None:
 
 def key_fault(role: Any, queue_arn: str) -> str | None:
     """What stops `role` encrypting a message for `queue_arn`'s key, or None (no key, SQS's)."""
-    queue = _queue(queue_arn)
+    queue = find_queue(queue_arn)
     key = getattr(queue, "kms_master_key_id", None) if queue is not None else None
     if not key or key == AWS_MANAGED_KEY:
         return None
@@ -83,7 +83,7 @@ def key_fault(role: Any, queue_arn: str) -> str | None:
 
 def delivery_fault(role: Any, queue_arn: str) -> str | None:
     """Why `role` could not put a message on the dead-letter queue `queue_arn`, or None."""
-    if _queue(queue_arn) is None:
+    if find_queue(queue_arn) is None:
         return f"dead-letter queue {queue_arn} does not exist"
     return send_message_fault(role, queue_arn) or key_fault(role, queue_arn)
 

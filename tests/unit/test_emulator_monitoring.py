@@ -1170,3 +1170,129 @@ def test_an_alarm_may_name_a_topic_a_later_stack_creates(aws: None) -> None:
     # P1 topic of the monitoring stack, deployed after theirs); deliveries start once it exists.
     stack = create_stack({"Alarm": _alarm(AlarmActions=[f"arn:aws:sns:{REGION}:{ACCOUNT}:created-later"])})
     assert _outputs(stack) == {}
+
+
+def _rule_with_dead_letters(
+    *, queue_source: str | None, key_statement: dict[str, Any] | None, retry: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """A rule on ECS task events whose target keeps its failures in an SQS queue under a customer
+    managed key: the queue's policy admits EventBridge for `queue_source` (None: no policy), the
+    key's policy adds `key_statement` to the account's."""
+    root = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    key_policy = {"Version": "2012-10-17", "Statement": [root, *([key_statement] if key_statement else [])]}
+    resources: dict[str, Any] = {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": key_policy}},
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": "training-dlq", "KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+        },
+        "Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": "training-outcome",
+                "EventPattern": {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"]},
+                "Targets": [
+                    {
+                        "Id": "Training",
+                        "Arn": FUNCTION,
+                        "RetryPolicy": retry
+                        or {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Queue", "Arn"]}},
+                    }
+                ],
+            },
+        },
+    }
+    if queue_source is not None:
+        resources["QueuePolicy"] = {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": "Queue"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+                            "Condition": {"ArnEquals": {"aws:SourceArn": queue_source}},
+                        }
+                    ],
+                },
+            },
+        }
+        resources["Rule"]["DependsOn"] = ["QueuePolicy"]
+    return resources
+
+
+_EVENTS_KEY = {
+    "Effect": "Allow",
+    "Principal": {"Service": "events.amazonaws.com"},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+    "Resource": "*",
+}
+_RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/training-outcome"
+
+
+def test_a_rule_whose_dead_letter_queue_admits_eventbridge_is_created(aws: None) -> None:
+    stack = create_stack(_rule_with_dead_letters(queue_source=_RULE_ARN, key_statement=_EVENTS_KEY))
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    targets = boto3.client("events", region_name=REGION).list_targets_by_rule(Rule="training-outcome")
+    assert targets["Targets"][0]["DeadLetterConfig"]["Arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:training-dlq"
+
+
+@pytest.mark.parametrize(
+    "queue_source, key_statement, retry, reason",
+    [
+        (None, _EVENTS_KEY, None, "the queue policy does not let events.amazonaws.com sqs:SendMessage"),
+        (
+            f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other",
+            _EVENTS_KEY,
+            None,
+            "the queue policy does not let events.amazonaws.com sqs:SendMessage for the rule",
+        ),
+        (_RULE_ARN, None, None, "does not allow events.amazonaws.com kms:GenerateDataKey"),
+        (
+            _RULE_ARN,
+            {**_EVENTS_KEY, "Condition": {"ArnEquals": {"aws:SourceArn": _RULE_ARN}}},
+            None,
+            "(without aws:SourceArn, which EventBridge does not send to KMS)",
+        ),
+        (
+            _RULE_ARN,
+            _EVENTS_KEY,
+            {"MaximumEventAgeInSeconds": 30, "MaximumRetryAttempts": 3},
+            "MaximumEventAgeInSeconds 30 is not valid: 60 to 86400",
+        ),
+        (
+            _RULE_ARN,
+            _EVENTS_KEY,
+            {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 186},
+            "MaximumRetryAttempts 186 is not valid: 0 to 185",
+        ),
+    ],
+    ids=[
+        "no-queue-policy",
+        "queue-policy-for-another-rule",
+        "key-without-events",
+        "key-on-source-arn",
+        "age",
+        "attempts",
+    ],
+)
+def test_a_rule_whose_failures_would_be_lost_is_refused(
+    aws: None,
+    queue_source: str | None,
+    key_statement: dict[str, Any] | None,
+    retry: dict[str, int] | None,
+    reason: str,
+) -> None:
+    _refused(
+        _rule_with_dead_letters(queue_source=queue_source, key_statement=key_statement, retry=retry), reason
+    )

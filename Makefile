@@ -35,7 +35,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 
 .PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store predeploy-check \
 	approve rollback deploy-status maintenance-on maintenance-off config-update restart \
-	db-migrate db-migration-status dr-failover dr-failback dr-drill db-migrate-dev db-migrate-staging db-migrate-prod drift daily-report db-maintenance resume-trading \
+	db-migrate db-migration-status dr-failover dr-failback dr-drill db-migrate-dev db-migrate-staging db-migrate-prod drift daily-report db-maintenance train resume-trading \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram monitoring-docs \
@@ -214,6 +214,9 @@ drift: install ops-env ## CloudFormation drift detection on every stack of ENV (
 
 db-maintenance: install ops-env ## Run the monthly VACUUM (ANALYZE) of ENV's database now (the scheduled function) and wait for it; each database's time
 	$(OPS) db-maintenance
+
+train: install ops-env ## Start the ml-service's training now through the scheduled function (never beside a run still going); prints the task it started
+	$(OPS) train
 
 daily-report: install ops-env ## The daily operations report of ENV, as the scheduled one posts it to Slack: trading, open alarms, tasks, errors, database, backups
 	$(OPS) daily-report

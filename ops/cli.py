@@ -12,7 +12,7 @@ change something, as an `aws` command line, without making it.
 This module only parses and dispatches: each runbook section's module (ops/bootstrap.py, ops/backup.py,
 ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py, ops/drift.py,
 ops/trading.py, ops/dr.py, ops/report.py,
-ops/db_maintenance.py)
+ops/db_maintenance.py, ops/training.py)
 declares its commands and their flags, on top of ops/core.py.
 """
 
@@ -43,6 +43,7 @@ from ops import (
     secrets,
     smoke,
     trading,
+    training,
 )
 from ops.core import Command, Context, OpsError, aws_clients, emulator_clients, utc_now
 
@@ -58,6 +59,7 @@ COMMANDS: dict[str, Command] = {
         *drift.COMMANDS,
         *report.COMMANDS,
         *db_maintenance.COMMANDS,
+        *training.COMMANDS,
         *migrations.COMMANDS,
         *smoke.COMMANDS,
         *trading.COMMANDS,

@@ -17,16 +17,11 @@ import argparse
 import json
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from ops.core import Command, Context, OpsError
+from ops.functions import invoke
 
-from ops.core import Command, Context, OpsError, error_code, not_deployed, stack_outputs
-
-# The function's 15 minutes and a little: the call waits for the run, and is never retried (a
-# retry would start a second run, which the lock would only skip).
-INVOKE_CONFIG = Config(
-    read_timeout=910, connect_timeout=10, retries={"total_max_attempts": 1, "mode": "standard"}
-)
+# The function's 15 minutes and a little: the call waits for the run.
+READ_TIMEOUT = 910
 
 
 def _result(database: str, value: Any) -> str:
@@ -36,34 +31,18 @@ def _result(database: str, value: Any) -> str:
 
 
 def db_maintenance(ctx: Context, args: argparse.Namespace) -> None:
-    stack_outputs(ctx, "data")
     function = ctx.names.db_maintenance_function
-    try:
-        ctx.clients("lambda").get_function(FunctionName=function)
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise not_deployed(ctx, "data", f"function {function}") from None
-        raise
-    line = f"aws lambda invoke --function-name {function} --cli-read-timeout 910 out.json"
-    if ctx.dry_run:
-        ctx.out(f"[dry-run] {line}")
-        return
-    if ctx.emulated:
-        raise OpsError(
-            f"the local emulator runs no Lambda code and holds no PostgreSQL: {function} is deployed "
-            "but cannot run here; run make db-maintenance against AWS (DRY_RUN=1 prints the call)"
-        )
-    ctx.out(f"+ {line}")
-    answer = ctx.clients("lambda", config=INVOKE_CONFIG).invoke(
-        FunctionName=function, InvocationType="RequestResponse"
+    payload = invoke(
+        ctx,
+        unit="data",
+        function=function,
+        payload=None,
+        read_timeout=READ_TIMEOUT,
+        cannot_run_here=" and holds no PostgreSQL",
+        command="make db-maintenance",
     )
-    payload = json.loads(answer["Payload"].read() or b"null")
-    if answer.get("FunctionError"):
-        failure = payload if isinstance(payload, dict) else {}
-        kind, message = failure.get("errorType", "error"), failure.get("errorMessage", payload)
-        raise OpsError(
-            f"{function} failed: {kind}: {message}; its log: aws logs tail /aws/lambda/{function} --since 1h"
-        )
+    if ctx.dry_run:
+        return
     databases = payload.get("databases") if isinstance(payload, dict) else None
     if not isinstance(databases, dict) or not databases:
         raise OpsError(f"{function} answered {json.dumps(payload)[:200]}: no database was vacuumed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 import threading
@@ -218,3 +219,50 @@ def http_stub(
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+
+
+class LambdaStub:
+    """A Lambda client under botocore's Stubber (moto runs no function without Docker), for the
+    commands that invoke one of ours and wait (ops/functions.py), and the configs they asked for."""
+
+    def __init__(self, function: str, region: str = "us-east-1") -> None:
+        import boto3
+        from botocore.stub import Stubber
+
+        self.function = function
+        self.client = boto3.client("lambda", region_name=region)
+        self.stubber = Stubber(self.client)
+        self.configs: list[Any] = []
+
+    def function_exists(self, exists: bool = True, name: str | None = None) -> None:
+        name = name or self.function
+        if exists:
+            self.stubber.add_response(
+                "get_function", {"Configuration": {"FunctionName": name}}, {"FunctionName": name}
+            )
+        else:
+            self.stubber.add_client_error(
+                "get_function", "ResourceNotFoundException", "Function not found", 404, {"FunctionName": name}
+            )
+
+    def answers(self, payload: Any, *, error: str | None = None, sent: Any = None) -> None:
+        """The function's answer to one RequestResponse invocation (with `sent` as its payload)."""
+        from botocore.response import StreamingBody
+
+        data = json.dumps(payload).encode()
+        answer: dict[str, Any] = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(data), len(data))}
+        if error:
+            answer["FunctionError"] = error
+        expected: dict[str, Any] = {"FunctionName": self.function, "InvocationType": "RequestResponse"}
+        if sent is not None:
+            expected["Payload"] = json.dumps(sent).encode()
+        self.stubber.add_response("invoke", answer, expected)
+
+    def clients(self, name: str, **options: Any) -> Any:
+        """An ops Context's `clients`: this stub for Lambda, moto (or AWS) for the rest."""
+        import boto3
+
+        if name != "lambda":
+            return boto3.client(name)
+        self.configs.append(options.get("config"))
+        return self.client

@@ -240,18 +240,18 @@ class ScheduledTraining(Construct):
             "OutcomeInvoke", principal=EVENTS, source_arn=rule_arn, source_account=stack.account
         )
         # EventBridge sends to the dead-letter queue as itself: the queue's policy and its key's.
-        from_rule = {"ArnEquals": {"aws:SourceArn": rule_arn}}
         self.dead_letters.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[EVENTS],
                 actions=["sqs:SendMessage"],
                 resources=[self.dead_letters.queue_arn],
-                conditions=from_rule,
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
-        # The queue takes EventBridge's failures from the rule's first event on.
-        assert self.dead_letters.policy is not None
-        self.rule.node.add_dependency(self.dead_letters.policy)
+        # The queue's one policy (with its TLS-only statement; a second QueuePolicy would replace
+        # it): the rule waits for it, so failures are kept from the rule's first event on.
+        queue_policy = self.dead_letters.node.find_child("Policy")
+        self.rule.node.add_dependency(queue_policy)
         # No source condition on the key: EventBridge's use of a key does not carry aws:SourceArn
         # (SNS developer guide, EventBridge to encrypted topics); the queue's policy holds it to
         # this rule.

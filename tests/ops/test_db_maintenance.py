@@ -6,83 +6,40 @@ line, a missing stack or function named, the dry run and the emulator invoking n
 from __future__ import annotations
 
 import argparse
-import io
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
 from moto import mock_aws
 
 import config
 from ops import db_maintenance
 from ops.cli import main
 from ops.core import Context, OpsError
-from tests.support import offline_aws
+from tests.support import LambdaStub, offline_aws
 
 FUNCTION = "clever-better-prod-db-maintenance"
 TEMPLATE = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
 
 
-class Lambda:
-    """A stubbed Lambda client, and the configs the command asked for."""
-
-    def __init__(self) -> None:
-        self.client = boto3.client("lambda", region_name="us-east-1")
-        self.stubber = Stubber(self.client)
-        self.configs: list[Any] = []
-
-    def function_exists(self, exists: bool = True, name: str = FUNCTION) -> None:
-        if exists:
-            self.stubber.add_response(
-                "get_function", {"Configuration": {"FunctionName": name}}, {"FunctionName": name}
-            )
-        else:
-            self.stubber.add_client_error(
-                "get_function",
-                "ResourceNotFoundException",
-                "Function not found",
-                404,
-                {"FunctionName": FUNCTION},
-            )
-
-    def answers(self, payload: Any, *, error: str | None = None) -> None:
-        data = json.dumps(payload).encode()
-        answer: dict[str, Any] = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(data), len(data))}
-        if error:
-            answer["FunctionError"] = error
-        self.stubber.add_response(
-            "invoke", answer, {"FunctionName": FUNCTION, "InvocationType": "RequestResponse"}
-        )
-
-
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lambda]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaStub]:
     offline_aws(monkeypatch, "us-east-1")
     with mock_aws():
         boto3.client("cloudformation").create_stack(
             StackName="clever-better-prod-data", TemplateBody=TEMPLATE
         )
-        stub = Lambda()
+        stub = LambdaStub(FUNCTION)
         with stub.stubber:
             yield stub
 
 
-def _run(stub: Lambda, *flags: str) -> int:
-    def clients(name: str, **options: Any) -> Any:
-        if name != "lambda":
-            return boto3.client(name)
-        stub.configs.append(options.get("config"))
-        return stub.client
-
-    return main(["db-maintenance", "--env", "production", *flags], clients=clients)
+def _run(stub: LambdaStub, *flags: str) -> int:
+    return main(["db-maintenance", "--env", "production", *flags], clients=stub.clients)
 
 
 def test_it_invokes_the_function_waits_and_prints_each_database(
-    aws: Lambda, capsys: pytest.CaptureFixture[str]
+    aws: LambdaStub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.function_exists()
     aws.answers({"databases": {"clever_better": 12.345}})
@@ -100,14 +57,14 @@ def test_it_invokes_the_function_waits_and_prints_each_database(
     )
 
 
-def test_a_run_under_way_is_left_alone_and_said(aws: Lambda, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_under_way_is_left_alone_and_said(aws: LambdaStub, capsys: pytest.CaptureFixture[str]) -> None:
     aws.function_exists()
     aws.answers({"databases": {"clever_better": "skipped: another run is vacuuming it"}})
     assert _run(aws) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "clever_better: skipped: another run is vacuuming it"
 
 
-def test_a_failed_run_exits_1_in_one_line(aws: Lambda, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_run_exits_1_in_one_line(aws: LambdaStub, capsys: pytest.CaptureFixture[str]) -> None:
     aws.function_exists()
     aws.answers(
         {"errorType": "PgError", "errorMessage": "canceling statement\ndue to timeout"}, error="Unhandled"
@@ -120,7 +77,7 @@ def test_a_failed_run_exits_1_in_one_line(aws: Lambda, capsys: pytest.CaptureFix
 
 
 def test_the_dry_run_prints_the_invocation_and_makes_none(
-    aws: Lambda, capsys: pytest.CaptureFixture[str]
+    aws: LambdaStub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.function_exists()
     assert _run(aws, "--dry-run") == 0
@@ -130,7 +87,7 @@ def test_the_dry_run_prints_the_invocation_and_makes_none(
     aws.stubber.assert_no_pending_responses()  # and no invoke was asked for (the stubber refuses one)
 
 
-def test_a_missing_function_is_named_in_one_line(aws: Lambda, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_function_is_named_in_one_line(aws: LambdaStub, capsys: pytest.CaptureFixture[str]) -> None:
     aws.function_exists(False)
     assert _run(aws) == 1
     assert capsys.readouterr().err.splitlines() == [
@@ -151,7 +108,7 @@ def test_a_missing_stack_is_named_in_one_line(
     ]
 
 
-def test_against_the_emulator_a_real_run_refuses_in_one_line(aws: Lambda) -> None:
+def test_against_the_emulator_a_real_run_refuses_in_one_line(aws: LambdaStub) -> None:
     (dev,) = config.load(("dev",))
     aws.function_exists(name="clever-better-dev-db-maintenance")
     out: list[str] = []

@@ -997,9 +997,9 @@ PINS = (
 
 def _primary_twin(path: str) -> bool:
     """Whether production's construct at `path` also stands in the DR region: the services (the
-    pilot light) but the migration task and scheduled training (the primary's only) and the second and third NAT
-    gateways' test-port rules (the DR VPC has one NAT gateway); the monitoring but the drift
-    check (the primary's only); the alerting."""
+    pilot light) but the migration task and scheduled training (the primary's only) and the
+    second and third NAT gateways' test-port rules (the DR VPC has one NAT gateway); the
+    monitoring but the drift check (the primary's only); the alerting."""
     if path.startswith("services/"):
         # Training runs in the primary region only.
         return (

@@ -2,9 +2,9 @@
 schedules and what they send, the function's names, a role that runs only the ml-service's
 family in this cluster and passes only that task definition's two roles, the STOPPED rule as
 an EventBridge matcher reads it (moto's, which routes its put_events; its TestEventPattern is
-not implemented), the dead-letter path EventBridge
-sends through as itself (the queue's policy holds it to the rule; the key's cannot), and the P2/P1 alarms. Production's DR
-region trains nothing."""
+not implemented), the dead-letter path EventBridge sends through as itself (the queue's policy
+holds it to the rule; the key's cannot), and the P2/P1 alarms. Production's DR region trains
+nothing."""
 
 from __future__ import annotations
 
@@ -203,8 +203,12 @@ def test_eventbridge_may_invoke_it_and_send_to_its_dead_letter_queue(templates: 
         "SourceArn": RULE_ARN,
     }
     from_rule = {"ArnEquals": {"aws:SourceArn": RULE_ARN}}
-    _, queue_policy = one_resource(template, "AWS::SQS::QueuePolicy", "TrainingDeadLettersPolicy")
+    policy_id, queue_policy = one_resource(template, "AWS::SQS::QueuePolicy", "TrainingDeadLetters")
     assert queue_policy["Queues"] == [{"Ref": queue_id}]
+    # The queue's one policy (TLS only, and EventBridge), in place before the rule delivers.
+    rule_id, _ = one_resource(template, "AWS::Events::Rule", "TrainingOutcome")
+    assert policy_id in template["Resources"][rule_id]["DependsOn"]
+    assert [s["Effect"] for s in queue_policy["PolicyDocument"]["Statement"]] == ["Deny", "Allow"]
     sends = [s for s in queue_policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert sends == [
         {

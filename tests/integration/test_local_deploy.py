@@ -306,7 +306,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
     # 9 security alarms (issue 15), the restore test's, primary-unreachable, the monthly VACUUM's two,
     # the daily report's two
-    assert len(catalogue) == 50
+    assert len(catalogue) == 53
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -396,6 +396,29 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         "Arn": f"arn:aws:sqs:us-east-1:{local.ACCOUNT}:{PREFIX}-daily-report-dlq"
     }
     assert {f"{PREFIX}-daily-report-failed-P3", f"{PREFIX}-daily-report-dlq-P3"} <= set(alarms)
+    # Scheduled training: its two schedules, the STOPPED rule (its dead-letter queue admitting
+    # EventBridge, or the emulator refuses it), its P2s and P1.
+    function = clients["lambda"].get_function(FunctionName=f"{PREFIX}-training")["Configuration"]
+    expected = {f"{PREFIX}-training": "cron(30 3 * * ? *)", f"{PREFIX}-training-watch": "rate(15 minutes)"}
+    for name, expression in expected.items():
+        schedule = clients["scheduler"].get_schedule(Name=name)
+        assert (schedule["ScheduleExpression"], schedule["Target"]["Arn"]) == (
+            expression,
+            function["FunctionArn"],
+        )
+    events = clients["events"]
+    rule = events.describe_rule(Name=f"{PREFIX}-training-outcome")
+    assert json.loads(rule["EventPattern"])["detail"]["startedBy"] == [f"{PREFIX}-training"]
+    (target,) = events.list_targets_by_rule(Rule=f"{PREFIX}-training-outcome")["Targets"]
+    assert (target["Arn"], target["DeadLetterConfig"]["Arn"]) == (
+        function["FunctionArn"],
+        f"arn:aws:sqs:us-east-1:{local.ACCOUNT}:{PREFIX}-training-dlq",
+    )
+    assert {
+        f"{PREFIX}-training-failed-P2",
+        f"{PREFIX}-training-failed-twice-P1",
+        f"{PREFIX}-training-dlq-P2",
+    } <= set(alarms)
     assert watching["AlarmActions"] == [topics["clever-better-dev-p1"]]
     rotation = alarms[f"{PREFIX}-secret-rotation-failed-P1"]
     assert sorted(

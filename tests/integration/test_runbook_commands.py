@@ -36,7 +36,7 @@ EMULATED = {
     "backup-models", "betfair-key-store", "config-update", "restart", "maintenance-on",
     "maintenance-off", "smoke-test-dev", "db-migrate", "db-migrate-dev", "db-migration-status", "approve",
     "rollback", "deploy-local", "destroy-local", "drift", "resume-trading", "daily-report",
-    "db-maintenance",
+    "db-maintenance", "train",
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
@@ -259,7 +259,7 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "dr-failover": ["--primary-up", "drill"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 24
+    assert len(COMMANDS) == 25
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -498,6 +498,22 @@ def test_db_maintenance(session: Session) -> None:
     assert refused.splitlines()[:1] == [
         f"error: the local emulator runs no Lambda code and holds no PostgreSQL: {PREFIX}-db-maintenance "
         "is deployed but cannot run here; run make db-maintenance against AWS (DRY_RUN=1 prints the call)"
+    ]
+
+
+def test_train(session: Session) -> None:
+    """The deployed training function found and its start printed; a real run refuses in one line,
+    as the emulator runs no Lambda code (tests/ops/test_training.py runs the invocation against a
+    stub, tests/lambdas/test_training.py what the function does)."""
+    dry = session.make("train", DRY_RUN="1")
+    assert dry.splitlines() == [
+        f"[dry-run] aws lambda invoke --function-name {PREFIX}-training --cli-binary-format "
+        """raw-in-base64-out --payload '{"action": "start"}' --cli-read-timeout 70 out.json"""
+    ]
+    refused = session.make("train", ok=False)
+    assert refused.splitlines()[:1] == [
+        f"error: the local emulator runs no Lambda code and starts no task: {PREFIX}-training is deployed "
+        "but cannot run here; run make train against AWS (DRY_RUN=1 prints the call)"
     ]
 
 

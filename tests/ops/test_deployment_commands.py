@@ -1019,7 +1019,8 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'resume-trading',",
         "'rollback',",
         "'service-linked-roles',",
-        "'smoke-test']",
+        "'smoke-test',",
+        "'train']",
     ]
 
 

@@ -251,17 +251,19 @@ class AlarmCatalogue(Construct):
     def _allow_publisher(key: kms.IKey, *, service: str, sid: str) -> None:
         """An AWS service publishing to the encrypted topics uses their key (SNS developer guide,
         "Enable compatibility between event sources from AWS services and encrypted topics"):
-        CloudWatch for the alarms, EventBridge for the security rules. Held to this account; which
-        alarms or rules may publish is each topic policy's (aws:SourceArn), since the docs do not
-        say KMS sees a rule's ARN for this call."""
+        CloudWatch for the alarms, held to this account; EventBridge for the security rules,
+        with no condition, as the same guide says aws:SourceAccount and aws:SourceArn in a key
+        policy are not supported for EventBridge-to-encrypted topics (with one, every finding's
+        publish fails). Which alarms or rules may publish is each topic policy's (aws:SourceArn)."""
         stack = cdk.Stack.of(key)
+        events = service == "events.amazonaws.com"
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=sid,
                 principals=[iam.ServicePrincipal(service)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                conditions=None if events else {"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
 

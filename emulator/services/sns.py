@@ -13,6 +13,9 @@
   (the alarm's history says so, nothing else does), so the emulator refuses it locally, when
   the alarm or a later topic policy is created. ``check_service_can_publish`` is the same check
   for any service principal: EventBridge rules' SNS targets use it (emulator.services.events).
+  For EventBridge, the key's policy is read without aws:SourceArn and aws:SourceAccount, which
+  the SNS developer guide says are not supported for EventBridge-to-encrypted topics: a key
+  statement conditioned on either is refused, as its publishes would be.
 * AWS::SNS::Subscription: created with Subscribe (the topic must exist). For an SQS endpoint,
   SNS delivers only if the queue's policy lets sns.amazonaws.com send from this topic and, for
   a queue encrypted with a customer managed key, the key's policy lets SNS use it; Subscribe
@@ -113,13 +116,16 @@ def check_service_can_publish(
     key = find_key(key_id, account_id, region_name)
     if key is None:
         raise LocallyRefused(f"{what} {topic_arn}: its KmsMasterKeyId {key_id} is not a KMS key", consequence)
+    # EventBridge's use of the key carries neither aws:SourceArn nor aws:SourceAccount (SNS
+    # developer guide: not supported for EventBridge-to-encrypted topics), so a key statement
+    # conditioned on either admits nothing for it.
+    sources = (
+        {}
+        if publisher == "events.amazonaws.com"
+        else {"aws:SourceArn": source_arn, "aws:SourceAccount": account_id}
+    )
     key_context = request_context(
-        {
-            "aws:SourceArn": source_arn,
-            "aws:SourceAccount": account_id,
-            "kms:CallerAccount": account_id,
-            "kms:ViaService": f"sns.{region_name}.amazonaws.com",
-        }
+        {**sources, "kms:CallerAccount": account_id, "kms:ViaService": f"sns.{region_name}.amazonaws.com"}
     )
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         if not resource_policy_allows(json.loads(key.policy), publisher, action, key.arn, key_context):

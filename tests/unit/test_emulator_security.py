@@ -753,8 +753,10 @@ def test_oidc_provider_refused_like_iam(aws: None, resources: Resources, reason:
 # --- EventBridge rules publishing to an encrypted SNS topic (emulator.services.events) -----------
 
 
-def _topic_and_rule(*, topic_policy_source: str, key_admits_events: bool) -> Resources:
-    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/findings"
+def _topic_and_rule(
+    *, topic_policy_source: str, key_admits_events: bool, key_condition: dict[str, Any] | None = None
+) -> Resources:
+    """`key_condition`: one on the key's statement for EventBridge (it sends KMS no source)."""
     key_statements = [
         {
             "Effect": "Allow",
@@ -770,7 +772,7 @@ def _topic_and_rule(*, topic_policy_source: str, key_admits_events: bool) -> Res
                 "Principal": _service("events.amazonaws.com"),
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
-                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                **({"Condition": key_condition} if key_condition else {}),
             }
         )
     topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:alarms"
@@ -814,24 +816,42 @@ def test_a_rule_whose_topic_admits_it_publishes(aws: None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "key", "reason"),
+    ("source", "key", "condition", "reason"),
     [
         (
             f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other",
             True,
+            None,
             "the topic policy does not let events.amazonaws.com publish",
         ),
         (
             f"arn:aws:events:{REGION}:{ACCOUNT}:rule/findings",
             False,
+            None,
+            "does not allow events.amazonaws.com kms:GenerateDataKey",
+        ),
+        # Not supported for EventBridge-to-encrypted topics (SNS developer guide): KMS sees neither.
+        (
+            f"arn:aws:events:{REGION}:{ACCOUNT}:rule/findings",
+            True,
+            {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            "does not allow events.amazonaws.com kms:GenerateDataKey",
+        ),
+        (
+            f"arn:aws:events:{REGION}:{ACCOUNT}:rule/findings",
+            True,
+            {"ArnEquals": {"aws:SourceArn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/findings"}},
             "does not allow events.amazonaws.com kms:GenerateDataKey",
         ),
     ],
+    ids=["topic-for-another-rule", "key-without-events", "key-on-source-account", "key-on-source-arn"],
 )
 def test_a_rule_whose_topic_or_key_refuses_it_is_locally_refused(
-    aws: None, source: str, key: bool, reason: str
+    aws: None, source: str, key: bool, condition: dict[str, Any] | None, reason: str
 ) -> None:
-    _refused(_topic_and_rule(topic_policy_source=source, key_admits_events=key), reason)
+    _refused(
+        _topic_and_rule(topic_policy_source=source, key_admits_events=key, key_condition=condition), reason
+    )
 
 
 def test_a_recorder_before_its_service_linked_role_exists_is_refused(aws: None) -> None:

@@ -17,8 +17,7 @@ import argparse
 import json
 from typing import Any
 
-from ops.core import Command, Context, OpsError
-from ops.functions import invoke
+from ops.core import Command, Context, OpsError, invoke
 
 # The function's 15 minutes and a little: the call waits for the run.
 READ_TIMEOUT = 910

@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ops.core import Command, Context, OpsError
-from ops.functions import invoke
+from ops.core import Command, Context, OpsError, invoke
 
 # The function's 60 seconds and a little.
 READ_TIMEOUT = 70

@@ -223,7 +223,7 @@ def http_stub(
 
 class LambdaStub:
     """A Lambda client under botocore's Stubber (moto runs no function without Docker), for the
-    commands that invoke one of ours and wait (ops/functions.py), and the configs they asked for."""
+    commands that invoke one of ours and wait (ops/core.py invoke), and the configs they asked for."""
 
     def __init__(self, function: str, region: str = "us-east-1") -> None:
         import boto3

@@ -179,6 +179,19 @@ def running(aws: Aws, *created: datetime, stopped: int = 0) -> list[str]:
     return arns[: len(created)]
 
 
+def expect_stop(aws: Aws, task: str) -> None:
+    """StopTask on `task`, with the reason its STOPPED event will carry."""
+    aws.stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": task}},
+        {
+            "cluster": CLUSTER,
+            "task": task,
+            "reason": f"{STARTED_BY}: still running after its 120-minute limit",
+        },
+    )
+
+
 def test_a_start_runs_the_services_revision_with_the_training_command(aws: Aws) -> None:
     running(aws)
     aws.stub.add_response(
@@ -226,29 +239,13 @@ def test_a_start_while_a_run_is_going_starts_none(aws: Aws) -> None:
 
 def test_a_start_stops_a_run_past_its_limit_and_still_starts_none(aws: Aws) -> None:
     overdue, recent = running(aws, NOW - timedelta(minutes=121), NOW - timedelta(minutes=5))
-    aws.stub.add_response(
-        "stop_task",
-        {"task": {"taskArn": overdue}},
-        {
-            "cluster": CLUSTER,
-            "task": overdue,
-            "reason": f"{STARTED_BY}: still running after its 120-minute limit",
-        },
-    )
+    expect_stop(aws, overdue)
     assert aws.handle({"action": "start"}) == {"skipped": [overdue, recent], "stopped": [overdue]}
 
 
 def test_the_watch_stops_only_a_run_past_its_limit(aws: Aws) -> None:
     (overdue,) = running(aws, NOW - timedelta(minutes=120))
-    aws.stub.add_response(
-        "stop_task",
-        {"task": {"taskArn": overdue}},
-        {
-            "cluster": CLUSTER,
-            "task": overdue,
-            "reason": f"{STARTED_BY}: still running after its 120-minute limit",
-        },
-    )
+    expect_stop(aws, overdue)
     assert aws.handle({"action": "watch"}) == {"stopped": [overdue]}
     running(aws, NOW - timedelta(minutes=119))
     assert aws.handle({"action": "watch"}) == {"stopped": []}

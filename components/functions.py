@@ -219,6 +219,27 @@ def _vpc_access(
 SCHEDULE_GROUP = "default"
 
 
+def role_policy(
+    scope: Construct,
+    construct_id: str,
+    *,
+    function: lambda_.Function,
+    description: str,
+    statements: Sequence[iam.PolicyStatement],
+    reason: str,
+    rules: Sequence[str],
+) -> iam.ManagedPolicy:
+    """A managed policy of its own on `function`'s role, beside the one python_function writes,
+    so its cdk-nag acknowledgement (`reason` for `rules`) says what it is about; the role names
+    both, so both are in place before the function exists."""
+    policy = iam.ManagedPolicy(scope, construct_id, description=description, statements=list(statements))
+    assert function.role is not None
+    function.role.add_managed_policy(policy)
+    if rules:
+        acknowledge(policy, reason, *rules)
+    return policy
+
+
 def scheduled_invocation(
     scope: Construct,
     construct_id: str,

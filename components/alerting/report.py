@@ -21,7 +21,7 @@ from aws_cdk import region_info
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import python_function, scheduled_invocation, secret_read_statements
+from components.functions import python_function, role_policy, scheduled_invocation, secret_read_statements
 from components.nag import acknowledge
 from components.network import Network, https_out_security_group
 from config import metrics
@@ -110,15 +110,15 @@ class DailyReport(Construct):
             "creates the secret (clever-better/{token}/alerting-??????): that one secret only.",
             f"AwsSolutions::AwsSolutions-IAM5[Resource::{secret_arn}]",
         )
-        # The reads in a policy of their own, so its acknowledgement says what it is about (the role
-        # names it too, so it is in place before the function exists).
+        # The reads (the role names this policy too, so it is in place before the function exists).
         services_arn, tasks_arn = (
             arn("ecs", f"service/{names.cluster}/*"),
             arn("ecs", f"task/{names.cluster}/*"),
         )
-        reads = iam.ManagedPolicy(
+        role_policy(
             self,
             "ReadPolicy",
+            function=self.function,
             description=f"{names.daily_report_function}: what the report reads",
             statements=[
                 iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[services_arn]),
@@ -142,19 +142,18 @@ class DailyReport(Construct):
                     resources=["*"],
                 ),
             ],
-        )
-        assert self.function.role is not None
-        self.function.role.add_managed_policy(reads)
-        acknowledge(
-            reads,
-            "Reads only. GetMetricData and ListBackupJobs take no resource, and DescribeAlarms is "
-            "asked for the environment's alarms by name prefix (*); ListTasks is authorised on "
-            "container instances and held to the environment's cluster by its condition; the "
-            "services and tasks of that one cluster have ids ECS gives them (service/CLUSTER/*, "
-            "task/CLUSTER/*).",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{services_arn}]",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{tasks_arn}]",
+            reason=(
+                "Reads only. GetMetricData and ListBackupJobs take no resource, and DescribeAlarms is "
+                "asked for the environment's alarms by name prefix (*); ListTasks is authorised on "
+                "container instances and held to the environment's cluster by its condition; the "
+                "services and tasks of that one cluster have ids ECS gives them (service/CLUSTER/*, "
+                "task/CLUSTER/*)."
+            ),
+            rules=(
+                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{services_arn}]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{tasks_arn}]",
+            ),
         )
         self.schedule: scheduler.CfnSchedule = scheduled_invocation(
             self,

@@ -22,7 +22,7 @@ from constructs import Construct
 
 from components.context import UnitContext
 from components.data.roles import admin_security_group
-from components.functions import python_function, scheduled_invocation, secret_read_statements
+from components.functions import python_function, role_policy, scheduled_invocation, secret_read_statements
 from components.nag import acknowledge
 from config import metrics
 from config.alarms import DB_MAINTENANCE_DLQ
@@ -99,11 +99,10 @@ class DatabaseMaintenance(Construct):
             "would hold nothing an operator does not already see.",
             "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
         )
-        # Its own policy, so its acknowledgement says what it is about (the role names it too, so it
-        # is in place before the function exists).
-        metrics_policy = iam.ManagedPolicy(
+        role_policy(
             self,
             "MetricsPolicy",
+            function=self.function,
             description=f"{names.db_maintenance_function}: its run's metrics",
             statements=[
                 iam.PolicyStatement(
@@ -112,13 +111,10 @@ class DatabaseMaintenance(Construct):
                     conditions={"StringEquals": {"cloudwatch:namespace": metrics.OPERATIONS_NAMESPACE}},
                 )
             ],
-        )
-        assert self.function.role is not None
-        self.function.role.add_managed_policy(metrics_policy)
-        acknowledge(
-            metrics_policy,
-            "PutMetricData takes no resource (*); the condition holds it to our operations namespace.",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            reason=(
+                "PutMetricData takes no resource (*); the condition holds it to our operations namespace."
+            ),
+            rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
         )
         self.schedule: scheduler.CfnSchedule = scheduled_invocation(
             self,

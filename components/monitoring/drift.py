@@ -22,8 +22,7 @@ from aws_cdk import region_info
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import python_function, scheduled_invocation
-from components.nag import acknowledge
+from components.functions import python_function, role_policy, scheduled_invocation
 from components.network import Network, https_out_security_group
 from config import metrics
 from config.alarms import DRIFT_CHECK_DLQ
@@ -371,16 +370,18 @@ class DriftCheck(Construct):
         )
 
     def _grant(self, stack_names: Sequence[str]) -> None:
-        """A second managed policy on the function's role, beside the one python_function writes
-        (the role names both, so both are in place before the function exists)."""
+        """The detection's permissions, in a policy of their own on the function's role."""
         stack = cdk.Stack.of(self)
         stack_arns = [
             stack.format_arn(service="cloudformation", resource="stack", resource_name=f"{name}/*")
             for name in stack_names
         ]
-        policy = iam.ManagedPolicy(
+        partition = region_info.RegionInfo.get(stack.region).partition
+        prefix = f"arn:{partition}:cloudformation:{stack.region}:{stack.account}:stack"
+        role_policy(
             self,
             "CheckPolicy",
+            function=self.function,
             description="Drift detection on the environment's stacks in this region: read only",
             statements=[
                 iam.PolicyStatement(
@@ -402,21 +403,18 @@ class DriftCheck(Construct):
                     conditions={"StringEquals": {"cloudwatch:namespace": metrics.DRIFTED_STACKS.namespace}},
                 ),
             ],
-        )
-        assert self.function.role is not None
-        self.function.role.add_managed_policy(policy)
-        partition = region_info.RegionInfo.get(stack.region).partition
-        prefix = f"arn:{partition}:cloudformation:{stack.region}:{stack.account}:stack"
-        acknowledge(
-            policy,
-            "Drift detection reads every resource of a stack with the caller's credentials, so the role "
-            "holds the read-only actions of each resource type our stacks contain, on all resources (*): "
-            "the stacks' resources have generated names, and many of these actions take no resource. The "
-            "detection status is addressed by an id, not a resource (*); PutMetricData takes no resource "
-            "and is held to our namespace. A stack's ARN ends in the id CloudFormation gives it at "
-            "creation (stack/NAME/*), one per stack of the environment.",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            *(f"AwsSolutions::AwsSolutions-IAM5[Resource::{prefix}/{name}/*]" for name in stack_names),
+            reason=(
+                "Drift detection reads every resource of a stack with the caller's credentials, so the role "
+                "holds the read-only actions of each resource type our stacks contain, on all resources (*): "
+                "the stacks' resources have generated names, and many of these actions take no resource. The "
+                "detection status is addressed by an id, not a resource (*); PutMetricData takes no resource "
+                "and is held to our namespace. A stack's ARN ends in the id CloudFormation gives it at "
+                "creation (stack/NAME/*), one per stack of the environment."
+            ),
+            rules=(
+                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                *(f"AwsSolutions::AwsSolutions-IAM5[Resource::{prefix}/{name}/*]" for name in stack_names),
+            ),
         )
 
     def _schedule(self, names: Names, expression: str) -> scheduler.CfnSchedule:

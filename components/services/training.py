@@ -30,7 +30,7 @@ from aws_cdk import region_info
 from constructs import Construct
 
 from components.context import UnitContext
-from components.functions import python_function, scheduled_invocation
+from components.functions import python_function, role_policy, scheduled_invocation
 from components.nag import acknowledge
 from components.network import Network, https_out_security_group
 from config import metrics
@@ -130,11 +130,10 @@ class ScheduledTraining(Construct):
         passed = [task_definition.task_role.role_arn]
         if task_definition.execution_role is not None:
             passed.append(task_definition.execution_role.role_arn)
-        # Its own policy, so its acknowledgement says what it is about (the role names it too, so
-        # it is in place before the function exists).
-        policy = iam.ManagedPolicy(
+        role_policy(
             self,
             "RunPolicy",
+            function=self.function,
             description=f"{names.training_function}: run, find and stop training tasks; their metrics",
             statements=[
                 iam.PolicyStatement(
@@ -158,20 +157,19 @@ class ScheduledTraining(Construct):
                 ),
                 iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]),
             ],
-        )
-        assert self.function.role is not None
-        self.function.role.add_managed_policy(policy)
-        acknowledge(
-            policy,
-            "RunTask on the service's task-definition family (family:*, the revision the service "
-            "runs is read at start) and only in the environment's cluster; ListTasks is authorised "
-            "on container instances and held to that cluster by its condition; DescribeTasks and "
-            "StopTask on that cluster's tasks, whose ids ECS gives them (task/CLUSTER/*); "
-            "PutMetricData and GetMetricData take no resource, the first held to our operations "
-            "namespace by its condition.",
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{tasks_arn}]",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{family_arn}]",
+            reason=(
+                "RunTask on the service's task-definition family (family:*, the revision the service "
+                "runs is read at start) and only in the environment's cluster; ListTasks is authorised "
+                "on container instances and held to that cluster by its condition; DescribeTasks and "
+                "StopTask on that cluster's tasks, whose ids ECS gives them (task/CLUSTER/*); "
+                "PutMetricData and GetMetricData take no resource, the first held to our operations "
+                "namespace by its condition."
+            ),
+            rules=(
+                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{tasks_arn}]",
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{family_arn}]",
+            ),
         )
 
         def invocation(

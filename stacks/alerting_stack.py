@@ -50,7 +50,8 @@ class AlertingStack(CleverBetterStack):
             "AlertingKey",
             alias=names.key_alias("alerting"),
             description=(
-                f"Encrypts {names.prefix}'s alarm queues, deliveries, on-call topic, router and halt logs"
+                f"Encrypts {names.prefix}'s alarm queues, deliveries, on-call topic, and its functions' "
+                "logs and dead-letter queues"
             ),
             log_group_names=[
                 names.lambda_log_group(names.alarm_router_function),

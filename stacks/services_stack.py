@@ -72,7 +72,12 @@ class ServicesStack(CleverBetterStack):
         key = self.unit_key(
             "LogsKey",
             alias=names.key_alias("service-logs"),
-            description=f"Encrypts {names.prefix}'s service, deployment-hook and WAF logs",
+            description=f"Encrypts {names.prefix}'s "
+            + (
+                "service, deployment-hook and WAF logs"
+                if dr
+                else "service, deployment-hook, training and WAF logs and the training dead-letter queue"
+            ),
             log_group_names=[
                 *(names.service_log_group(service) for service in SERVICES),
                 names.lambda_log_group(names.deployment_hook_function("*")),

@@ -41,7 +41,8 @@ ALARM_ROUTER_DLQ = "alarm-router"
 DB_MAINTENANCE_DLQ = "db-maintenance"
 # The daily operations report's: a morning Scheduler could not start the report.
 DAILY_REPORT_DLQ = "daily-report"
-# Scheduled training's: a start (or a watchdog round) Scheduler could not make. P2, as a failed run is.
+# Scheduled training's: a start (or a watchdog round) Scheduler could not make, and an outcome event
+# EventBridge could not deliver. P2, as a failed run is.
 TRAINING_DLQ = "training"
 DEAD_LETTER_QUEUES: Mapping[str, Severity] = MappingProxyType(
     {
@@ -794,7 +795,9 @@ def _training(cfg: EnvironmentConfig) -> list[AlarmSpec]:
             ABOVE,
             0,
             "failed runs",
-            1,
+            # A day of hours: an outcome delivered late (stamped at the task's stop) still fires
+            # it, and it stays for the day after a failure.
+            24,
             1,
             "notBreaching",
             "Scheduled training",
@@ -810,7 +813,7 @@ def _training(cfg: EnvironmentConfig) -> list[AlarmSpec]:
             AT_LEAST,
             2,
             "failed runs in a row",
-            1,
+            24,
             1,
             "notBreaching",
             "Scheduled training",

@@ -59,6 +59,9 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PI_RETENTION = (7, *range(31, 731, 31), 731)
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 DAY, WEEK = 24 * 60, 7 * 24 * 60
+# The training watchdog's interval (components/services/training.py WATCH): a run outlives its
+# limit by up to this much.
+TRAINING_WATCH_MINUTES = 15
 # RDS keeps automated backups for at most 35 days.
 RDS_MAX_BACKUP_DAYS = 35
 # Runbook promises production keeps: the daily backup's hour (UTC) and the longest period
@@ -662,9 +665,10 @@ class SchedulesConfig:
     # backups and the drift check, before the working day.
     daily_report: str = "cron(0 7 * * ? *)"
     # Scheduled training of the ml-service's model: after the night's backups (which its data
-    # reads should not compete with) and ending, at deployment.training_timeout_minutes, before
-    # the next night's.
-    training: str = "cron(30 3 * * ? *)"
+    # reads should not compete with) and the RDS maintenance window (which may restart the
+    # database), ending, at deployment.training_timeout_minutes and the watchdog's 15 minutes,
+    # before the next night's backups.
+    training: str = "cron(15 5 * * ? *)"
 
     def validate(self, check: Check) -> None:
         for item in fields(self):
@@ -894,7 +898,7 @@ def _validate(cfg: EnvironmentConfig) -> None:
     )
     _check_backup_misses_maintenance(cfg, check)
     _check_schedules_miss_backups(cfg, check)
-    _check_training_between_backups(cfg, check)
+    _check_training_window(cfg, check)
     _check_maintenance_in_window(cfg, check)
     # Only dev's sandbox may be torn down; the database and load balancers of staging and
     # production refuse deletion (their ack reasons in components/ rely on this check).
@@ -991,19 +995,25 @@ def _check_schedules_miss_backups(cfg: EnvironmentConfig, check: Check) -> None:
         )
 
 
-def _check_training_between_backups(cfg: EnvironmentConfig, check: Check) -> None:
-    """Training starts after the backup window and ends, at its time limit, before the next one."""
+def _check_training_window(cfg: EnvironmentConfig, check: Check) -> None:
+    """Training, from its start to its limit and the watchdog's round that stops it, runs between
+    the backup window and the next one, and at no time of day the RDS maintenance window has."""
     value = cfg.schedules.training
     cron = schedules.parse(value)
     assert cron is not None
+    limit = cfg.deployment.training_timeout_minutes + TRAINING_WATCH_MINUTES
     after = (cron.minute_of_day - (cfg.backup.daily_hour_utc + 1) * 60) % DAY
+    start, length = cfg.database.maintenance_minutes(check.at("database"))
+    maintenance = {(start + minute) % DAY for minute in range(length)}
+    runs = {(cron.minute_of_day + minute) % DAY for minute in range(limit)}
     check(
-        after + cfg.deployment.training_timeout_minutes <= DAY - 60,
+        after + limit <= DAY - 60 and not runs & maintenance,
         "schedules.training",
         value,
         f"expected a start after the backup window {cfg.backup.window} UTC with "
-        f"deployment.training_timeout_minutes ({cfg.deployment.training_timeout_minutes}) ending "
-        "before the next one",
+        f"deployment.training_timeout_minutes ({cfg.deployment.training_timeout_minutes}) and "
+        f"{TRAINING_WATCH_MINUTES} minutes for the watchdog ending before the next one, outside "
+        f"the hours of database.maintenance_window {cfg.database.maintenance_window}",
     )
 
 

@@ -35,11 +35,12 @@ from components.nag import acknowledge
 from components.network import Network, https_out_security_group
 from config import metrics
 from config.alarms import TRAINING_DLQ
+from config.model import TRAINING_WATCH_MINUTES
 
 CODE = "training"
 # A few ECS and CloudWatch calls.
 TIMEOUT = cdk.Duration.seconds(60)
-WATCH = "rate(15 minutes)"
+WATCH = f"rate({TRAINING_WATCH_MINUTES} minutes)"
 EVENTS = iam.ServicePrincipal("events.amazonaws.com")
 
 
@@ -173,7 +174,7 @@ class ScheduledTraining(Construct):
         )
 
         def invocation(
-            construct_id: str, *, name: str, description: str, expression: str, action: str
+            construct_id: str, *, name: str, description: str, expression: str, sent: dict[str, str]
         ) -> scheduler.CfnSchedule:
             return scheduled_invocation(
                 self,
@@ -186,7 +187,7 @@ class ScheduledTraining(Construct):
                 # A start more than an hour late could run into the day; the next schedule runs.
                 max_event_age=cdk.Duration.hours(1),
                 retries=3,
-                input=json.dumps({"action": action}),
+                input=json.dumps(sent),
             )
 
         self.schedule = invocation(
@@ -194,14 +195,16 @@ class ScheduledTraining(Construct):
             name=names.training_schedule,
             description="Starts the ml-service's training as a one-off task (unless a run is going)",
             expression=schedule,
-            action="start",
+            # The scheduled time (Scheduler fills it in): the start's RunTask client token, so a
+            # start delivered twice starts one task, and how late a start is.
+            sent={"action": "start", "scheduled": "<aws.scheduler.scheduled-time>"},
         )
         self.watch = invocation(
             "Watch",
             name=names.training_watch_schedule,
             description=f"Stops a training run past its {timeout_minutes}-minute limit",
             expression=WATCH,
-            action="watch",
+            sent={"action": "watch"},
         )
 
         rule_arn = arn("events", f"rule/{names.training_outcome_rule}")

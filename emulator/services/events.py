@@ -22,10 +22,11 @@ MaximumEventAgeInSeconds 60-86400). Its dead-letter queue (an SQS queue's ARN) t
 EventBridge's failures as EventBridge itself, not through a role (EventBridge User Guide,
 "Granting permissions to the dead-letter queue"): only if the queue's policy lets
 events.amazonaws.com sqs:SendMessage for the rule and, for a queue under a customer managed key,
-the key's policy lets it kms:GenerateDataKey and kms:Decrypt. EventBridge's use of a key carries
-no aws:SourceArn (SNS developer guide, EventBridge to encrypted topics), so a key statement that
-conditions on it admits nothing. Otherwise the failures are lost as they happen: refused here,
-locally, as the rule is created (the rule must depend on its queue's policy).
+the key's policy lets it kms:GenerateDataKey and kms:Decrypt (SQS's AWS managed key, whose
+policy cannot change, never does). EventBridge's use of a key carries no aws:SourceArn (SNS
+developer guide, EventBridge to encrypted topics; assumed the same for queues), so a key
+statement that conditions on it admits nothing. Otherwise the failures are lost as they happen:
+refused here, locally, as the rule is created (the rule must depend on its queue's policy).
 """
 
 from __future__ import annotations
@@ -154,12 +155,20 @@ def _check_dead_letters(queue_arn: str, rule_arn: str, account_id: str, region_n
             f"{what}: the queue policy does not let {EVENTS} sqs:SendMessage for the rule", _LOST
         )
     key_id = getattr(queue, "kms_master_key_id", None)
-    if not key_id or key_id == AWS_MANAGED_KEY:
+    if not key_id:
         return
+    if key_id == AWS_MANAGED_KEY:
+        raise LocallyRefused(
+            f"{what}: the queue is encrypted with the AWS managed key {key_id}, whose policy {EVENTS} "
+            "cannot use; encrypt it with a customer managed key",
+            _LOST,
+        )
     key = find_key(str(key_id), account_id, region_name)
     if key is None:
         raise LocallyRefused(f"{what}: its KmsMasterKeyId {key_id} is not a KMS key", _LOST)
-    key_context = request_context({"kms:CallerAccount": account_id})
+    key_context = request_context(
+        {"kms:CallerAccount": account_id, "kms:ViaService": f"sqs.{region_name}.amazonaws.com"}
+    )
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         if not resource_policy_allows(json.loads(key.policy), EVENTS, action, key.arn, key_context):
             raise LocallyRefused(

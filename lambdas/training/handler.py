@@ -3,12 +3,16 @@ task, stops a run that outlives its limit, and records every run's outcome as me
 
 One function, three events:
 
-- ``{"action": "start"}`` (EventBridge Scheduler at `schedules.training`; `make train`): when a
-  task this function started (RunTask ``startedBy`` = ``STARTED_BY``) is still going, it starts
-  none (``TrainingRunSkipped``), and stops that one if it is past its limit. Otherwise it runs
+- ``{"action": "start", "scheduled": TIME}`` (EventBridge Scheduler at `schedules.training`,
+  TIME its `<aws.scheduler.scheduled-time>`; `make train` sends no time): when a task this
+  function started (RunTask ``startedBy`` = ``STARTED_BY``) is still going, it starts none
+  (``TrainingRunSkipped``), and stops that one if it is past its limit; a scheduled start
+  delivered more than an hour late starts none either. Otherwise it runs
   the service's current task definition (the revision ECS runs for ``SERVICE``, so the model
   trains on the deployed image) in the service's subnets and security groups, with
-  ``CONTAINER``'s command replaced by ``COMMAND``. A start ECS refuses is a failed run.
+  ``CONTAINER``'s command replaced by ``COMMAND``, and, for a scheduled start, a RunTask client
+  token made of the scheduled time: a start delivered twice starts one task. A start ECS refuses
+  is a failed run.
 - ``{"action": "watch"}`` (every 15 minutes): stops a training task older than
   ``TIMEOUT_MINUTES``; its STOPPED event then records it as failed.
 - An EventBridge "ECS Task State Change" with ``lastStatus`` STOPPED and our ``startedBy``: the
@@ -18,7 +22,9 @@ One function, three events:
 Each outcome publishes ``TrainingRunFailed`` (1 or 0), ``TrainingFailureStreak`` (failures in a
 row: the last published streak plus one, or 0) and, for a run that started,
 ``TrainingRunSeconds``; namespace ``METRIC_NAMESPACE``, dimension ``METRIC_DIMENSION`` =
-``ENVIRONMENT``. A failure is a P2; a streak of two a P1 (config/alarms.py).
+``ENVIRONMENT``, stamped at the task's ``stoppedAt``. ECS delivers task events at least once: an
+outcome whose minute already holds a datapoint is a repeat and publishes nothing. A failure is
+a P2; a streak of two a P1 (config/alarms.py).
 
 It never raises for a run that failed: Lambda would retry the event and count it again. What
 it cannot do at all (AWS refusing its own calls) raises, and Lambda's ``Errors`` is the P2 too.
@@ -48,6 +54,9 @@ logger.setLevel(logging.INFO)
 
 # How far back the last streak is read: beyond a fortnight's gap, a run starts a new streak.
 STREAK_LOOKBACK = timedelta(days=14)
+# A scheduled start older than this is the next schedule's business (Scheduler gives up after an
+# hour too; Lambda's own queue could hold it for six).
+LATE = timedelta(hours=1)
 # Seconds, not botocore's 60: the function's whole run is under a minute.
 CLIENT_CONFIG = Config(
     connect_timeout=5, read_timeout=15, retries={"total_max_attempts": 3, "mode": "standard"}
@@ -139,8 +148,11 @@ def _stop_overdue(ecs: Any, settings: Settings, tasks: Sequence[dict[str, Any]],
     return stopped
 
 
-def _run_parameters(settings: Settings, service: Mapping[str, Any]) -> dict[str, Any]:
-    """RunTask's parameters: the service's task definition, network and capacity."""
+def _run_parameters(
+    settings: Settings, service: Mapping[str, Any], scheduled: datetime | None
+) -> dict[str, Any]:
+    """RunTask's parameters: the service's task definition, network and capacity; for a scheduled
+    start, a client token (ECS: up to 64 of the characters 33-126) that the same start repeats."""
     parameters: dict[str, Any] = {
         "cluster": settings.cluster,
         "taskDefinition": service["taskDefinition"],
@@ -158,11 +170,19 @@ def _run_parameters(settings: Settings, service: Mapping[str, Any]) -> dict[str,
         parameters["launchType"] = service.get("launchType", "FARGATE")
     if service.get("platformVersion"):
         parameters["platformVersion"] = service["platformVersion"]
+    if scheduled is not None:
+        parameters["clientToken"] = f"{settings.started_by[:40]}-{scheduled:%Y%m%dT%H%M%SZ}"
     return parameters
 
 
-def start(ecs: Any, settings: Settings, now: datetime) -> dict[str, Any] | Outcome:
-    """Start a run unless one is going: what it did, or the failed outcome of a start ECS refused."""
+def start(
+    ecs: Any, settings: Settings, now: datetime, scheduled: datetime | None = None
+) -> dict[str, Any] | Outcome:
+    """Start a run unless one is going or the start is late: what it did, or the failed outcome of
+    a start ECS refused."""
+    if scheduled is not None and now - scheduled > LATE:
+        _log("training-late", scheduled=scheduled)
+        return {"skipped": [], "stopped": [], "late": scheduled.isoformat()}
     going = _running(ecs, settings)
     if going:
         stopped = _stop_overdue(ecs, settings, going, now)
@@ -174,7 +194,7 @@ def start(ecs: Any, settings: Settings, now: datetime) -> dict[str, Any] | Outco
     if not services:
         return Outcome(settings.service, True, f"service {settings.service} not found (not started)")
     try:
-        response = ecs.run_task(**_run_parameters(settings, services[0]))
+        response = ecs.run_task(**_run_parameters(settings, services[0], scheduled))
     except ClientError as error:
         # Refused (capacity, a deregistered revision, a bad subnet): the run failed to start.
         code = error.response.get("Error", {})
@@ -229,38 +249,53 @@ def _when(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def last_streak(cloudwatch: Any, settings: Settings, now: datetime) -> int:
-    """The most recent streak published before `now` (within STREAK_LOOKBACK), or 0."""
+def _series(settings: Settings, query_id: str, metric: str, stat: str) -> dict[str, Any]:
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": settings.namespace,
+                "MetricName": metric,
+                "Dimensions": [{"Name": settings.dimension, "Value": settings.environment}],
+            },
+            "Period": 60,
+            "Stat": stat,
+        },
+    }
+
+
+def published(cloudwatch: Any, settings: Settings, at: datetime) -> tuple[int, bool]:
+    """The newest streak published before `at`'s minute (within STREAK_LOOKBACK, else 0), and
+    whether `at`'s minute already holds an outcome (a repeated event)."""
+    minute = at.replace(second=0, microsecond=0)
     response = cloudwatch.get_metric_data(
         MetricDataQueries=[
-            {
-                "Id": "streak",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": settings.namespace,
-                        "MetricName": settings.streak_metric,
-                        "Dimensions": [{"Name": settings.dimension, "Value": settings.environment}],
-                    },
-                    "Period": 60,
-                    "Stat": "Maximum",
-                },
-            }
+            _series(settings, "streak", settings.streak_metric, "Maximum"),
+            _series(settings, "runs", settings.failed_metric, "SampleCount"),
         ],
-        StartTime=now - STREAK_LOOKBACK,
-        # A whole period before: a bucket of one minute that held `now` would hold its own
-        # datapoint (a repeated event's).
-        EndTime=now - timedelta(minutes=1),
+        StartTime=minute - STREAK_LOOKBACK,
+        EndTime=minute + timedelta(minutes=1),
         ScanBy="TimestampDescending",
-        MaxDatapoints=1,
     )
-    values = response["MetricDataResults"][0]["Values"]
-    return int(values[0]) if values else 0
+    results = {r["Id"]: r for r in response["MetricDataResults"]}
+
+    def points(query_id: str) -> list[tuple[datetime, float]]:
+        found = results.get(query_id, {})
+        return list(zip(found.get("Timestamps", []), found.get("Values", []), strict=True))
+
+    before = [value for when, value in points("streak") if when < minute]
+    repeat = any(when >= minute for when, _ in points("runs"))
+    return (int(before[0]) if before else 0), repeat
 
 
 def record(cloudwatch: Any, settings: Settings, outcome: Outcome, now: datetime) -> int:
-    """Publish the outcome; the streak it makes."""
+    """Publish the outcome, unless it is a repeat; the streak it makes."""
     at = outcome.stopped or now
-    streak = last_streak(cloudwatch, settings, at) + 1 if outcome.failed else 0
+    last, repeat = published(cloudwatch, settings, at)
+    streak = last + 1 if outcome.failed else 0
+    if repeat:
+        _log("training-repeat", task=outcome.task, stopped=at)
+        return streak
     dimensions = [{"Name": settings.dimension, "Value": settings.environment}]
     data: list[dict[str, Any]] = [
         {"MetricName": settings.failed_metric, "Value": int(outcome.failed), "Unit": "Count"},
@@ -318,7 +353,8 @@ def handle(
         raise ValueError(
             f"unknown event: expected action start or watch, or an ECS task state change: {sorted(event)}"
         )
-    result = start(clients("ecs"), settings, now)
+    scheduled = _when(str(event["scheduled"])) if event.get("scheduled") else None
+    result = start(clients("ecs"), settings, now, scheduled)
     if isinstance(result, Outcome):
         return _recorded(clients("cloudwatch"), settings, result, now)
     if "skipped" in result:

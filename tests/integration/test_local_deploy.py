@@ -305,7 +305,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
     # 9 security alarms (issue 15), the restore test's, primary-unreachable, the monthly VACUUM's two,
-    # the daily report's two
+    # the daily report's two, scheduled training's three
     assert len(catalogue) == 53
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
@@ -399,7 +399,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
     # Scheduled training: its two schedules, the STOPPED rule (its dead-letter queue admitting
     # EventBridge, or the emulator refuses it), its P2s and P1.
     function = clients["lambda"].get_function(FunctionName=f"{PREFIX}-training")["Configuration"]
-    expected = {f"{PREFIX}-training": "cron(30 3 * * ? *)", f"{PREFIX}-training-watch": "rate(15 minutes)"}
+    expected = {f"{PREFIX}-training": "cron(15 5 * * ? *)", f"{PREFIX}-training-watch": "rate(15 minutes)"}
     for name, expression in expected.items():
         schedule = clients["scheduler"].get_schedule(Name=name)
         assert (schedule["ScheduleExpression"], schedule["Target"]["Arn"]) == (

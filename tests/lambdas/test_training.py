@@ -128,8 +128,8 @@ class Aws:
     def client(self, name: str) -> Any:
         return {"ecs": self.ecs, "cloudwatch": self.cloudwatch}[name]
 
-    def values(self, metric: str) -> list[float]:
-        """The datapoints of `metric` (per environment), oldest first."""
+    def values(self, metric: str, stat: str = "Maximum") -> list[float]:
+        """The datapoints of `metric` (per environment, per minute), oldest first."""
         result = self.cloudwatch.get_metric_data(
             MetricDataQueries=[
                 {
@@ -141,7 +141,7 @@ class Aws:
                             "Dimensions": [{"Name": "Environment", "Value": "prod"}],
                         },
                         "Period": 60,
-                        "Stat": "Maximum",
+                        "Stat": stat,
                     },
                 }
             ],
@@ -341,14 +341,53 @@ def test_two_failures_in_a_row_make_a_streak_of_two(aws: Aws) -> None:
     assert aws.handle(day_after, now=NOW + timedelta(days=2, hours=2))["streak"] == 0
 
 
-def test_a_repeated_event_counts_its_run_once(aws: Aws) -> None:
-    """ECS delivers task events at least once: a copy of a failure's event publishes the same
-    values at the same time (its stoppedAt) and reads the streak from before it."""
+def test_a_repeated_event_counts_its_run_once(aws: Aws, caplog: pytest.LogCaptureFixture) -> None:
+    """ECS delivers task events at least once: a copy of a failure's event finds its minute (the
+    task's stoppedAt) taken, publishes nothing, and says so."""
     failing = stopped_event(containers=[{"name": "ml-service", "exitCode": 2}])
     first = aws.handle(failing, now=NOW + timedelta(hours=2))
-    again = aws.handle(failing, now=NOW + timedelta(hours=2, minutes=1))
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        again = aws.handle(failing, now=NOW + timedelta(hours=2, minutes=1))
     assert (first["streak"], again["streak"]) == (1, 1)
     assert aws.values("TrainingFailureStreak") == [1.0]
+    assert aws.values("TrainingRunFailed", "SampleCount") == [1.0]  # one run, not two
+    assert [json.loads(r.getMessage())["event"] for r in caplog.records if r.name == "root"] == [
+        "training-repeat"
+    ]
+
+
+def test_the_newest_streak_is_read_back(aws: Aws) -> None:
+    """Three failures on three days make a streak of 3: each reads the one before it."""
+    streaks = []
+    for day in (4, 5, 6):
+        failing = stopped_event(
+            startedAt=f"2026-12-{day:02d}T05:16:00.000Z",
+            stoppedAt=f"2026-12-{day:02d}T06:00:00.000Z",
+            containers=[{"name": "ml-service", "exitCode": 1}],
+        )
+        streaks.append(aws.handle(failing, now=NOW + timedelta(days=day - 4, hours=1))["streak"])
+    assert streaks == [1, 2, 3]
+    assert aws.values("TrainingFailureStreak") == [1.0, 2.0, 3.0]
+
+
+def test_a_scheduled_start_is_idempotent_by_its_scheduled_time(aws: Aws) -> None:
+    running(aws)
+    aws.stub.add_response(
+        "describe_services", {"services": [service()]}, {"cluster": CLUSTER, "services": ["ml-service"]}
+    )
+    # ECS answers a repeated token with the task it started for it.
+    token = {**RUN_TASK, "clientToken": "clever-better-prod-training-20261204T031500Z"}
+    aws.stub.add_response("run_task", {"tasks": [{"taskArn": TASK}]}, token)
+    event = {"action": "start", "scheduled": "2026-12-04T03:15:00Z"}
+    assert aws.handle(event, now=NOW) == {"started": TASK}
+
+
+def test_a_scheduled_start_more_than_an_hour_late_starts_none(aws: Aws) -> None:
+    event = {"action": "start", "scheduled": "2026-12-04T02:30:00Z"}  # NOW is 03:30:05
+    # No ECS call at all: the stub refuses any call not queued.
+    assert aws.handle(event, now=NOW) == {"skipped": [], "stopped": [], "late": "2026-12-04T02:30:00+00:00"}
+    assert aws.values("TrainingRunSkipped") == [1.0]
 
 
 def test_a_run_stopped_before_it_finished_is_a_failure_even_with_exit_0(aws: Aws) -> None:

@@ -1240,6 +1240,12 @@ _EVENTS_KEY = {
 _RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/training-outcome"
 
 
+def test_a_dead_letter_queue_under_sqss_own_key_is_refused(aws: None) -> None:
+    resources = _rule_with_dead_letters(queue_source=_RULE_ARN, key_statement=_EVENTS_KEY)
+    resources["Queue"]["Properties"]["KmsMasterKeyId"] = "alias/aws/sqs"
+    _refused(resources, "the queue is encrypted with the AWS managed key alias/aws/sqs")
+
+
 def test_a_rule_whose_dead_letter_queue_admits_eventbridge_is_created(aws: None) -> None:
     stack = create_stack(_rule_with_dead_letters(queue_source=_RULE_ARN, key_statement=_EVENTS_KEY))
     assert stack["StackStatus"] == "CREATE_COMPLETE"

@@ -67,8 +67,8 @@ PROMISED = {
     ("daily-report-dlq", "P3"): ("P3", "GreaterThanThreshold", 0, 1, 60),
     # Scheduled training: a failed run (or the function failing); two in a row; a start or an
     # outcome EventBridge could not deliver.
-    ("training-failed", "P2"): ("P2", "GreaterThanThreshold", 0, 1, 3600),
-    ("training-failed-twice", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 2, 1, 3600),
+    ("training-failed", "P2"): ("P2", "GreaterThanThreshold", 0, 24, 3600),
+    ("training-failed-twice", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 2, 24, 3600),
     ("training-dlq", "P2"): ("P2", "GreaterThanThreshold", 0, 1, 60),
     # The weekly restore test (AWS Backup restore testing).
     ("restore-test-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
@@ -556,7 +556,7 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
         for name, body in dashboards.items()
         if body["widgets"][0]["type"] == "alarm"
     }
-    # Every catalogue alarm on exactly one dashboard: 45 in all.
+    # Every catalogue alarm on exactly one dashboard: 53 in all.
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 6,

@@ -115,7 +115,10 @@ def test_the_readme_lists_every_schedule_of_the_configuration() -> None:
     from components.services.training import WATCH
 
     assert WATCH == "rate(15 minutes)" and "every 15 minutes, `rate(15 minutes)`" in table
-    assert "daily 03:30, `cron(30 3 * * ? *)`, after the backup window, stopped at 120 minutes" in table
+    assert (
+        "daily 05:15, `cron(15 5 * * ? *)`, after the backup window and the RDS maintenance window's "
+        "hours, stopped within 15 minutes of 120 minutes" in table
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,16 +158,21 @@ def test_every_environment_vacuums_on_the_first_sunday_at_quarter_past_four() ->
 @pytest.mark.parametrize(
     "start, timeout, allowed",
     [
-        ("cron(30 3 * * ? *)", 120, True),
+        ("cron(15 5 * * ? *)", 120, True),  # 05:15-07:30 with the watchdog's 15 minutes
         ("cron(0 3 * * ? *)", 1380, False),  # over the limit of 720 anyway; checked below
-        ("cron(0 3 * * ? *)", 720, True),  # 03:00-15:00
-        ("cron(1 14 * * ? *)", 720, False),  # 14:01-02:01: into the next night's window
-        ("cron(0 13 * * ? *)", 720, True),  # ends at 01:00, an hour before it
-        ("cron(59 1 * * ? *)", 30, False),  # 01:59-02:29: before the window, but runs into it
-        ("cron(0 1 * * ? *)", 60, True),  # 01:00-02:00: ends as the window starts
+        ("cron(0 5 * * ? *)", 720, True),  # 05:00-17:15
+        ("cron(0 14 * * ? *)", 705, True),  # 14:00-02:00: ends as the next backup window starts
+        ("cron(1 14 * * ? *)", 705, False),  # 14:01-02:01: into the next night's window
+        ("cron(0 1 * * ? *)", 45, True),  # 01:00-02:00
+        ("cron(59 1 * * ? *)", 30, False),  # 01:59-02:44: before the window, but runs into it
+        ("cron(30 3 * * ? *)", 120, False),  # 03:30-05:45: the maintenance window's hours (04:00-05:00)
+        ("cron(30 3 * * ? *)", 30, False),  # 03:30-04:15: into them
+        ("cron(0 3 * * ? *)", 45, True),  # 03:00-04:00: ends as they start
     ],
 )
-def test_training_runs_between_two_backup_windows(start: str, timeout: int, allowed: bool) -> None:
+def test_training_runs_between_backups_and_outside_maintenance(
+    start: str, timeout: int, allowed: bool
+) -> None:
     (dev,) = config.load(("dev",))
     if timeout > 720:
         with pytest.raises(
@@ -188,12 +196,14 @@ def test_training_runs_between_two_backup_windows(start: str, timeout: int, allo
         configured()
     assert str(raised.value) == (
         f"dev: schedules.training = {start!r} is not allowed; expected a start after the backup window "
-        f"02:00-03:00 UTC with deployment.training_timeout_minutes ({timeout}) ending before the next one"
+        f"02:00-03:00 UTC with deployment.training_timeout_minutes ({timeout}) and 15 minutes for the "
+        "watchdog ending before the next one, outside the hours of database.maintenance_window "
+        "sun:04:00-sun:05:00"
     )
 
 
-def test_every_environment_trains_at_half_past_three_for_at_most_two_hours() -> None:
+def test_every_environment_trains_at_quarter_past_five_for_at_most_two_hours() -> None:
     environments = config.load(("dev", "staging", "production"))
     assert {
         cfg.name: (cfg.schedules.training, cfg.deployment.training_timeout_minutes) for cfg in environments
-    } == dict.fromkeys(("dev", "staging", "production"), ("cron(30 3 * * ? *)", 120))
+    } == dict.fromkeys(("dev", "staging", "production"), ("cron(15 5 * * ? *)", 120))

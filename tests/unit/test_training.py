@@ -3,7 +3,7 @@ schedules and what they send, the function's names, a role that runs only the ml
 family in this cluster and passes only that task definition's two roles, the STOPPED rule as
 an EventBridge matcher reads it (moto's, which routes its put_events; its TestEventPattern is
 not implemented), the dead-letter path EventBridge sends through as itself (the queue's policy
-holds it to the rule; the key's cannot), and the P2/P1 alarms. Production's DR region trains
+holds it to the rule; the key's statement cannot name it), and the P2/P1 alarms. Production's DR region trains
 nothing."""
 
 from __future__ import annotations
@@ -26,14 +26,18 @@ def _services(templates: dict[str, Any], token: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("token", ENVS.values())
-def test_scheduler_starts_a_run_at_half_past_three_and_watches_every_15_minutes(
+def test_scheduler_starts_a_run_at_quarter_past_five_and_watches_every_15_minutes(
     templates: dict[str, Any], token: str
 ) -> None:
     template = _services(templates, token)
     function_id, _ = one_resource(template, "AWS::Lambda::Function", "TrainingFunction")
     queue_id, queue = one_resource(template, "AWS::SQS::Queue", "TrainingDeadLetters")
     expected = {
-        "TrainingSchedule": (f"clever-better-{token}-training", "cron(30 3 * * ? *)", '{"action": "start"}'),
+        "TrainingSchedule": (
+            f"clever-better-{token}-training",
+            "cron(15 5 * * ? *)",
+            '{"action": "start", "scheduled": "<aws.scheduler.scheduled-time>"}',
+        ),
         "TrainingWatch": (f"clever-better-{token}-training-watch", "rate(15 minutes)", '{"action": "watch"}'),
     }
     for prefix, (name, expression, sent) in expected.items():
@@ -189,8 +193,9 @@ def test_the_rule_sends_exactly_our_stopped_tasks(
 
 
 def test_eventbridge_may_invoke_it_and_send_to_its_dead_letter_queue(templates: dict[str, Any]) -> None:
-    """EventBridge acts as itself, not through a role: the function's resource policy, the
-    queue's, and the key that encrypts the queue each admit it, from this rule only."""
+    """EventBridge acts as itself, not through a role: the function's resource policy and the
+    queue's admit it from this rule only; the key that encrypts the queue admits it with no
+    condition (EventBridge sends KMS no source to match)."""
     template = _services(templates, "prod")
     function_id, _ = one_resource(template, "AWS::Lambda::Function", "TrainingFunction")
     queue_id, queue = one_resource(template, "AWS::SQS::Queue", "TrainingDeadLetters")
@@ -269,11 +274,14 @@ def test_a_failed_run_is_p2_and_two_in_a_row_p1(templates: dict[str, Any], token
         "Maximum",
         3600,
     )
-    assert (twice["ComparisonOperator"], twice["Threshold"], twice["EvaluationPeriods"]) == (
-        "GreaterThanOrEqualToThreshold",
-        2,
-        1,
-    )
+    # Any hour of the last 24: a late outcome still fires, and the page stays for the day.
+    assert (
+        twice["ComparisonOperator"],
+        twice["Threshold"],
+        twice["EvaluationPeriods"],
+        twice["DatapointsToAlarm"],
+    ) == ("GreaterThanOrEqualToThreshold", 2, 24, 1)
+    assert (failed["EvaluationPeriods"], failed["DatapointsToAlarm"]) == (24, 1)
     unstarted = alarms[f"clever-better-{token}-training-dlq-P2"]
     assert unstarted["Dimensions"] == [{"Name": "QueueName", "Value": f"clever-better-{token}-training-dlq"}]
 

@@ -200,8 +200,9 @@ TRAINING_FAILED = MetricSpec(
     Unit.COUNT,
     (ENVIRONMENT,),
     Emitter.TRAINING,
-    "1 for a run that failed (a non-zero exit, never started, stopped at its time limit), 0 for "
-    "one that exited 0; each run. Sum: failures; SampleCount: runs; 100 x (1 - Average): success rate",
+    "1 for a run that failed (a non-zero exit, never started, stopped at its time limit, a start "
+    "ECS refused), 0 for one that exited 0; each run, at the task's stop. Sum: failures; "
+    "SampleCount: runs; 100 x (1 - Average): success rate",
 )
 TRAINING_FAILURE_STREAK = MetricSpec(
     "TrainingFailureStreak",
@@ -225,7 +226,8 @@ TRAINING_SKIPPED = MetricSpec(
     Unit.COUNT,
     (ENVIRONMENT,),
     Emitter.TRAINING,
-    "1 when a schedule found the previous run still going and started none; each such schedule",
+    "1 when a start found the previous run still going, or came over an hour late, and started "
+    "none; each such start",
 )
 TRAINING_METRICS = (TRAINING_FAILED, TRAINING_FAILURE_STREAK, TRAINING_SECONDS, TRAINING_SKIPPED)
 

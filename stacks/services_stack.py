@@ -206,7 +206,6 @@ class ServicesStack(CleverBetterStack):
                 "Training",
                 context=context,
                 network=network,
-                cluster=self.cluster.cluster,
                 service=ml.service,
                 task_definition=ml.task_definition,
                 container=internal.name,

@@ -2,8 +2,9 @@
 one-off task, on a schedule from config, one run at a time, each run's outcome a metric.
 
 - EventBridge Scheduler invokes the training function at `schedules.training` (after the backup
-  window) with `{"action": "start"}`: it starts the service's current task definition with the
-  training command unless a run is still going (RunTask `startedBy` marks ours).
+  window) with `{"action": "start", "scheduled": TIME}`: it starts the service's current task
+  definition with the training command unless a run is still going (RunTask `startedBy` marks
+  ours) or the start is over an hour late; TIME is the start's RunTask client token.
 - Every 15 minutes, `{"action": "watch"}`: a run past `deployment.training_timeout_minutes` is
   stopped, and so recorded as failed.
 - An EventBridge rule sends each of our tasks' STOPPED events to the same function, which
@@ -48,7 +49,8 @@ class ScheduledTraining(Construct):
     """Attributes: ``function``, ``schedule``, ``watch``, ``rule``, ``dead_letters``,
     ``security_group``.
 
-    ``service``: the ECS service whose task definition, network and capacity a run uses;
+    ``service``: the ECS service (in the environment's cluster) whose task definition, network
+    and capacity a run uses;
     ``container``: its container whose command becomes ``command``; ``schedule``: a Scheduler
     cron expression in UTC (`schedules.training`).
     """
@@ -60,7 +62,6 @@ class ScheduledTraining(Construct):
         *,
         context: UnitContext,
         network: Network,
-        cluster: ecs.ICluster,
         service: ecs.FargateService,
         task_definition: ecs.TaskDefinition,
         container: str,
@@ -75,8 +76,8 @@ class ScheduledTraining(Construct):
         stack = cdk.Stack.of(self)
         partition = region_info.RegionInfo.get(stack.region).partition
 
-        # Concrete, as cdk-nag names a finding by the resource; known at synth, so the key's
-        # policy can name the rule without waiting for it (no dependency cycle).
+        # Concrete, as cdk-nag names a finding by the resource; known at synth, so the queue's
+        # policy and the function's permission name the rule without waiting for it.
         def arn(service_: str, resource: str) -> str:
             return f"arn:{partition}:{service_}:{stack.region}:{stack.account}:{resource}"
 

@@ -1,21 +1,17 @@
 """`make db-maintenance` (python -m ops db-maintenance): invokes the scheduled VACUUM (ANALYZE)
 function and waits for it. moto for the stack; botocore's Stubber for Lambda (moto runs no function
 without Docker): the exact invocation, each database's time, a skipped run, a failed run in one
-line, a missing stack or function named, the dry run and the emulator invoking nothing."""
+line. The dry run, a missing stack or function and the emulator: tests/ops/test_function_commands.py."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from moto import mock_aws
 
-import config
-from ops import db_maintenance
 from ops.cli import main
-from ops.core import Context, OpsError
 from tests.support import LambdaStub, offline_aws
 
 FUNCTION = "clever-better-prod-db-maintenance"
@@ -74,53 +70,3 @@ def test_a_failed_run_exits_1_in_one_line(aws: LambdaStub, capsys: pytest.Captur
         f"error: {FUNCTION} failed: PgError: canceling statement\\ndue to timeout; "
         f"its log: aws logs tail /aws/lambda/{FUNCTION} --since 1h"
     ]
-
-
-def test_the_dry_run_prints_the_invocation_and_makes_none(
-    aws: LambdaStub, capsys: pytest.CaptureFixture[str]
-) -> None:
-    aws.function_exists()
-    assert _run(aws, "--dry-run") == 0
-    assert capsys.readouterr().out.splitlines() == [
-        f"[dry-run] aws lambda invoke --function-name {FUNCTION} --cli-read-timeout 910 out.json"
-    ]
-    aws.stubber.assert_no_pending_responses()  # and no invoke was asked for (the stubber refuses one)
-
-
-def test_a_missing_function_is_named_in_one_line(aws: LambdaStub, capsys: pytest.CaptureFixture[str]) -> None:
-    aws.function_exists(False)
-    assert _run(aws) == 1
-    assert capsys.readouterr().err.splitlines() == [
-        "error: stack clever-better-prod-data is not deployed in us-east-1 "
-        f"(function {FUNCTION} not found); deploy it first: make deploy-production"
-    ]
-
-
-def test_a_missing_stack_is_named_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    offline_aws(monkeypatch, "us-east-1")
-    with mock_aws():
-        assert main(["db-maintenance", "--env", "production"]) == 1
-    assert capsys.readouterr().err.splitlines() == [
-        "error: stack clever-better-prod-data is not deployed in us-east-1; "
-        "deploy it first: make deploy-production"
-    ]
-
-
-def test_against_the_emulator_a_real_run_refuses_in_one_line(aws: LambdaStub) -> None:
-    (dev,) = config.load(("dev",))
-    aws.function_exists(name="clever-better-dev-db-maintenance")
-    out: list[str] = []
-    ctx = Context(
-        config=dev,
-        dry_run=False,
-        today="20261204",
-        clients=lambda name, **_: aws.client if name == "lambda" else boto3.client(name),
-        out=out.append,
-        emulated=True,
-    )
-    boto3.client("cloudformation").create_stack(StackName="clever-better-dev-data", TemplateBody=TEMPLATE)
-    with pytest.raises(OpsError, match="the local emulator runs no Lambda code") as refused:
-        db_maintenance.db_maintenance(ctx, argparse.Namespace())
-    assert "\n" not in str(refused.value) and out == []

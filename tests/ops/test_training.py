@@ -1,22 +1,18 @@
 """`make train` (python -m ops train): starts scheduled training now through the training
 function, as its schedule does. moto for the stack; botocore's Stubber for Lambda (moto runs no
 function without Docker): the exact invocation and payload, a started task, a run still going
-(none started), a refused start in one line, a missing stack or function named, the dry run and
-the emulator invoking nothing. What the function does with it is tests/lambdas/test_training.py."""
+(none started), a refused start in one line. The dry run, a missing stack or function and the
+emulator: tests/ops/test_function_commands.py; what the function does: tests/lambdas/test_training.py."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from moto import mock_aws
 
-import config
-from ops import training
 from ops.cli import main
-from ops.core import Context, OpsError
 from tests.support import LambdaStub, offline_aws
 
 FUNCTION = "clever-better-prod-training"
@@ -113,53 +109,3 @@ def test_a_failed_function_exits_1_in_one_line(aws: LambdaStub, capsys: pytest.C
         f"error: {FUNCTION} failed: ClientError: AccessDenied\\non ListTasks; "
         f"its log: aws logs tail /aws/lambda/{FUNCTION} --since 1h"
     ]
-
-
-def test_the_dry_run_prints_the_invocation_and_makes_none(
-    aws: LambdaStub, capsys: pytest.CaptureFixture[str]
-) -> None:
-    aws.function_exists()
-    assert _run(aws, "--dry-run") == 0
-    assert capsys.readouterr().out.splitlines() == [
-        f"[dry-run] aws lambda invoke --function-name {FUNCTION} --cli-binary-format raw-in-base64-out "
-        """--payload '{"action": "start"}' --cli-read-timeout 70 out.json"""
-    ]
-    aws.stubber.assert_no_pending_responses()  # and no invoke was asked for (the stubber refuses one)
-
-
-def test_a_missing_function_is_named_in_one_line(aws: LambdaStub, capsys: pytest.CaptureFixture[str]) -> None:
-    aws.function_exists(False)
-    assert _run(aws) == 1
-    assert capsys.readouterr().err.splitlines() == [
-        "error: stack clever-better-prod-services is not deployed in us-east-1 "
-        f"(function {FUNCTION} not found); deploy it first: make deploy-production"
-    ]
-
-
-def test_a_missing_stack_is_named_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    offline_aws(monkeypatch, "us-east-1")
-    with mock_aws():
-        assert main(["train", "--env", "production"]) == 1
-    assert capsys.readouterr().err.splitlines() == [
-        "error: stack clever-better-prod-services is not deployed in us-east-1; "
-        "deploy it first: make deploy-production"
-    ]
-
-
-def test_against_the_emulator_a_real_run_refuses_in_one_line(aws: LambdaStub) -> None:
-    (dev,) = config.load(("dev",))
-    aws.function_exists(name="clever-better-dev-training")
-    out: list[str] = []
-    ctx = Context(
-        config=dev, dry_run=False, today="20261204", clients=aws.clients, out=out.append, emulated=True
-    )
-    boto3.client("cloudformation").create_stack(StackName="clever-better-dev-services", TemplateBody=TEMPLATE)
-    with pytest.raises(OpsError) as refused:
-        training.train(ctx, argparse.Namespace())
-    assert str(refused.value) == (
-        "the local emulator runs no Lambda code and starts no task: clever-better-dev-training is "
-        "deployed but cannot run here; run make train against AWS (DRY_RUN=1 prints the call)"
-    )
-    assert out == []

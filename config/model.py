@@ -164,6 +164,19 @@ class NetworkConfig:
         )
 
 
+def check_fargate_size(check: Check, cpu_field: str, cpu: int, memory_field: str, memory_mib: int) -> None:
+    """A Fargate task size: a CPU Fargate offers, and memory in its range for that CPU."""
+    memory = FARGATE_MEMORY.get(cpu)
+    check(memory is not None, cpu_field, cpu, f"expected one of {', '.join(map(str, FARGATE_MEMORY))}")
+    assert memory is not None
+    check(
+        memory[0] <= memory_mib <= memory[1] and memory_mib % 512 == 0,
+        memory_field,
+        memory_mib,
+        f"expected a multiple of 512 from {memory[0]} to {memory[1]} for cpu {cpu}",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSize:
     """Fargate task size and count for one service."""
@@ -175,15 +188,7 @@ class ServiceSize:
     max_count: int | None = None
 
     def validate(self, check: Check) -> None:
-        memory = FARGATE_MEMORY.get(self.cpu)
-        check(memory is not None, "cpu", self.cpu, f"expected one of {', '.join(map(str, FARGATE_MEMORY))}")
-        assert memory is not None
-        check(
-            memory[0] <= self.memory_mib <= memory[1] and self.memory_mib % 512 == 0,
-            "memory_mib",
-            self.memory_mib,
-            f"expected a multiple of 512 from {memory[0]} to {memory[1]} for cpu {self.cpu}",
-        )
+        check_fargate_size(check, "cpu", self.cpu, "memory_mib", self.memory_mib)
         check.within("desired_count", self.desired_count, 0, 20)
         check(
             self.max_count is None or max(1, self.desired_count) <= self.max_count <= 20,
@@ -430,6 +435,9 @@ class DeploymentConfig:
     # one-off task of the service's task definition; stopped, and reported failed, past the limit.
     training_command: tuple[str, ...] = ("python", "-m", "ml_service.train")
     training_timeout_minutes: int = 120
+    # The training task's Fargate size (RunTask's task-level overrides); None: the ml-service's.
+    training_cpu: int | None = None
+    training_memory_mib: int | None = None
     # A Route 53 zone for the domain: DNS-validates the certificate and adds the alias record.
     # None: the certificate waits for the CNAME an operator adds (docs/RUNBOOK.md).
     hosted_zone_id: str | None = None
@@ -499,6 +507,16 @@ class DeploymentConfig:
         # At least a few watchdog rounds (every 15 minutes); at most half a day, so a run ends
         # before the next night's backup window (checked with the schedule).
         check.within("training_timeout_minutes", self.training_timeout_minutes, 30, 720)
+        check(
+            (self.training_cpu is None) == (self.training_memory_mib is None),
+            "training_memory_mib",
+            self.training_memory_mib,
+            f"expected a value exactly when training_cpu has one ({self.training_cpu})",
+        )
+        if self.training_cpu is not None and self.training_memory_mib is not None:
+            check_fargate_size(
+                check, "training_cpu", self.training_cpu, "training_memory_mib", self.training_memory_mib
+            )
         check(
             self.hosted_zone_id is None or HOSTED_ZONE_ID.fullmatch(self.hosted_zone_id) is not None,
             "hosted_zone_id",

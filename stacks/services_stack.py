@@ -212,6 +212,11 @@ class ServicesStack(CleverBetterStack):
                 command=deployment.training_command,
                 timeout_minutes=deployment.training_timeout_minutes,
                 schedule=config.schedules.training,
+                size=(
+                    (deployment.training_cpu, deployment.training_memory_mib)
+                    if deployment.training_cpu and deployment.training_memory_mib
+                    else None
+                ),
             )
         self._outputs(config)
 

@@ -52,7 +52,8 @@ class ScheduledTraining(Construct):
     ``service``: the ECS service (in the environment's cluster) whose task definition, network
     and capacity a run uses;
     ``container``: its container whose command becomes ``command``; ``schedule``: a Scheduler
-    cron expression in UTC (`schedules.training`).
+    cron expression in UTC (`schedules.training`); ``size``: the run's Fargate (cpu, memory MiB),
+    None for the service's.
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class ScheduledTraining(Construct):
         command: Sequence[str],
         timeout_minutes: int,
         schedule: str,
+        size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not command:
@@ -112,6 +114,7 @@ class ScheduledTraining(Construct):
                 "STREAK_METRIC": metrics.TRAINING_FAILURE_STREAK.name,
                 "SECONDS_METRIC": metrics.TRAINING_SECONDS.name,
                 "SKIPPED_METRIC": metrics.TRAINING_SKIPPED.name,
+                **({"TASK_CPU": str(size[0]), "TASK_MEMORY": str(size[1])} if size else {}),
             },
             vpc=network.vpc,
             security_group=self.security_group,

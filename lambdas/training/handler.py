@@ -32,7 +32,7 @@ it cannot do at all (AWS refusing its own calls) raises, and Lambda's ``Errors``
 Environment: ``CLUSTER``, ``SERVICE``, ``CONTAINER``, ``COMMAND`` (a JSON list),
 ``STARTED_BY``, ``TIMEOUT_MINUTES``, ``ENVIRONMENT``, ``METRIC_NAMESPACE``,
 ``METRIC_DIMENSION``, ``FAILED_METRIC``, ``STREAK_METRIC``, ``SECONDS_METRIC``,
-``SKIPPED_METRIC``.
+``SKIPPED_METRIC``; ``TASK_CPU`` and ``TASK_MEMORY`` (optional: the run's Fargate size).
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ class Settings:
     streak_metric: str
     seconds_metric: str
     skipped_metric: str
+    # The task's Fargate size for a run (RunTask's task-level overrides); None: the service's.
+    cpu: str | None = None
+    memory: str | None = None
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -98,6 +101,8 @@ class Settings:
             streak_metric=env["STREAK_METRIC"],
             seconds_metric=env["SECONDS_METRIC"],
             skipped_metric=env["SKIPPED_METRIC"],
+            cpu=env.get("TASK_CPU") or None,
+            memory=env.get("TASK_MEMORY") or None,
         )
 
 
@@ -164,6 +169,8 @@ def _run_parameters(
             "containerOverrides": [{"name": settings.container, "command": list(settings.command)}]
         },
     }
+    if settings.cpu and settings.memory:
+        parameters["overrides"] |= {"cpu": settings.cpu, "memory": settings.memory}
     if service.get("capacityProviderStrategy"):
         parameters["capacityProviderStrategy"] = service["capacityProviderStrategy"]
     else:

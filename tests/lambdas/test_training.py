@@ -371,6 +371,21 @@ def test_the_newest_streak_is_read_back(aws: Aws) -> None:
     assert aws.values("TrainingFailureStreak") == [1.0, 2.0, 3.0]
 
 
+def test_a_configured_size_overrides_the_tasks(aws: Aws) -> None:
+    """TASK_CPU and TASK_MEMORY: RunTask's task-level overrides (strings, as ECS takes them)."""
+    sized = training.Settings.from_environment({**ENVIRON, "TASK_CPU": "2048", "TASK_MEMORY": "8192"})
+    running(aws)
+    aws.stub.add_response(
+        "describe_services", {"services": [service()]}, {"cluster": CLUSTER, "services": ["ml-service"]}
+    )
+    overrides = {**RUN_TASK["overrides"], "cpu": "2048", "memory": "8192"}
+    aws.stub.add_response("run_task", {"tasks": [{"taskArn": TASK}]}, {**RUN_TASK, "overrides": overrides})
+    with aws.stub:
+        assert training.handle({"action": "start"}, sized, aws.client, NOW) == {"started": TASK}
+    aws.stub.assert_no_pending_responses()
+    assert (SETTINGS.cpu, SETTINGS.memory) == (None, None)  # unset: the service's own size
+
+
 def test_a_scheduled_start_is_idempotent_by_its_scheduled_time(aws: Aws) -> None:
     running(aws)
     aws.stub.add_response(

@@ -4,10 +4,10 @@ they are created, and no reserved concurrency unless configured."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 
 import config
 from config.model import FunctionsConfig
@@ -158,17 +158,24 @@ def test_no_reserved_concurrency_by_default(templates: dict[str, Any]) -> None:
         assert "ReservedConcurrentExecutions" not in function["Properties"]
 
 
-def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Dev with what the defaults leave unset: reserved concurrency, and a training task size."""
     dev = config.load(("dev",))[0]
-    configured = replace(
+    variant = replace(
         dev,
         functions=FunctionsConfig(
             deployment_hook_reserved_concurrency=2, betfair_rotation_reserved_concurrency=1
         ),
+        deployment=replace(dev.deployment, training_cpu=2048, training_memory_mib=8192),
     )
-    app = cdk.App(outdir=str(tmp_path), context=CDK_CONTEXT)
-    stage = EnvironmentStage(app, config=configured)
-    assembly = app.synth().get_nested_assembly(f"assembly-{stage.stage_name}")
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("configured")), context=CDK_CONTEXT)
+    stage = EnvironmentStage(app, config=variant)
+    return app.synth().get_nested_assembly(f"assembly-{stage.stage_name}")
+
+
+def test_configured_reserved_concurrency_reaches_each_function(configured: Any) -> None:
+    assembly = configured
     reserved = {
         (stack.stack_name, function_id): function["Properties"].get("ReservedConcurrentExecutions")
         for stack in assembly.stacks
@@ -187,6 +194,20 @@ def test_configured_reserved_concurrency_reaches_each_function(tmp_path: Path) -
         # Two alarms invoke it, each at most once per state change.
         ("clever-better-dev-alerting", "HaltFunctionC50CE058"): None,
         ("clever-better-dev-alerting", "DailyReportFunction993BAE39"): None,  # one report a morning
-        # A start a day, a watch every 15 minutes, an event per run: a run at a time by ECS's count.
+        # A start a day, a watch every 15 minutes, an event per run: one run at a time by its
+        # ListTasks check and a scheduled start's client token.
         ("clever-better-dev-services", "TrainingFunctionCE66B9CE"): None,
     }
+
+
+def test_a_configured_training_size_reaches_the_training_function(configured: Any) -> None:
+    """RunTask's task-level overrides (lambdas/training): 2 vCPU and 8 GiB, where the dev
+    ml-service itself runs on 0.5 vCPU and 1 GiB."""
+    (services,) = [s for s in configured.stacks if s.stack_name == "clever-better-dev-services"]
+    (function,) = [
+        f["Properties"]
+        for k, f in resources(services.template, "AWS::Lambda::Function").items()
+        if k.startswith("TrainingFunction")
+    ]
+    variables = function["Environment"]["Variables"]
+    assert (variables["TASK_CPU"], variables["TASK_MEMORY"]) == ("2048", "8192")

@@ -207,3 +207,40 @@ def test_every_environment_trains_at_quarter_past_five_for_at_most_two_hours() -
     assert {
         cfg.name: (cfg.schedules.training, cfg.deployment.training_timeout_minutes) for cfg in environments
     } == dict.fromkeys(("dev", "staging", "production"), ("cron(15 5 * * ? *)", 120))
+
+
+@pytest.mark.parametrize(
+    "cpu, memory, message",
+    [
+        (
+            2048,
+            None,
+            "deployment.training_memory_mib = None is not allowed; expected a value exactly when "
+            "training_cpu has one (2048)",
+        ),
+        (
+            None,
+            4096,
+            "deployment.training_memory_mib = 4096 is not allowed; expected a value exactly when "
+            "training_cpu has one (None)",
+        ),
+        (
+            3000,
+            8192,
+            "deployment.training_cpu = 3000 is not allowed; expected one of 256, 512, 1024, 2048, 4096",
+        ),
+        (
+            2048,
+            2048,
+            "deployment.training_memory_mib = 2048 is not allowed; expected a multiple of 512 from "
+            "4096 to 16384 for cpu 2048",
+        ),
+    ],
+)
+def test_a_training_size_is_a_fargate_size_or_none(cpu: int | None, memory: int | None, message: str) -> None:
+    (dev,) = config.load(("dev",))
+    assert (dev.deployment.training_cpu, dev.deployment.training_memory_mib) == (None, None)
+    assert replace(dev, deployment=replace(dev.deployment, training_cpu=4096, training_memory_mib=16384))
+    with pytest.raises(ConfigError) as raised:
+        replace(dev, deployment=replace(dev.deployment, training_cpu=cpu, training_memory_mib=memory))
+    assert str(raised.value) == f"dev: {message}"

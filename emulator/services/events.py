@@ -38,10 +38,10 @@ from typing import Any
 from moto.events.models import Rule
 
 from emulator.services.base import Fix, Fixes, Models
-from emulator.services.kms import find_key
+from emulator.services.kms import service_key_fault
 from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 from emulator.services.sns import check_service_can_publish
-from emulator.services.sqs import AWS_MANAGED_KEY, find_queue
+from emulator.services.sqs import find_queue
 
 
 class ValidationException(AwsError):
@@ -157,25 +157,18 @@ def _check_dead_letters(queue_arn: str, rule_arn: str, account_id: str, region_n
     key_id = getattr(queue, "kms_master_key_id", None)
     if not key_id:
         return
-    if key_id == AWS_MANAGED_KEY:
-        raise LocallyRefused(
-            f"{what}: the queue is encrypted with the AWS managed key {key_id}, whose policy {EVENTS} "
-            "cannot use; encrypt it with a customer managed key",
-            _LOST,
-        )
-    key = find_key(str(key_id), account_id, region_name)
-    if key is None:
-        raise LocallyRefused(f"{what}: its KmsMasterKeyId {key_id} is not a KMS key", _LOST)
-    key_context = request_context(
-        {"kms:CallerAccount": account_id, "kms:ViaService": f"sqs.{region_name}.amazonaws.com"}
+    fault = service_key_fault(
+        str(key_id),
+        EVENTS,
+        holder="queue",
+        via="sqs",
+        sources={},
+        account_id=account_id,
+        region_name=region_name,
+        note=" (without aws:SourceArn, which EventBridge does not send to KMS)",
     )
-    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        if not resource_policy_allows(json.loads(key.policy), EVENTS, action, key.arn, key_context):
-            raise LocallyRefused(
-                f"{what}: the policy of the queue's key {key.arn} does not allow {EVENTS} {action} "
-                "(without aws:SourceArn, which EventBridge does not send to KMS)",
-                _LOST,
-            )
+    if fault:
+        raise LocallyRefused(f"{what}: {fault}", _LOST)
 
 
 MODELS: Models = ()

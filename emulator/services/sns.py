@@ -33,7 +33,7 @@ from moto.sns.models import Topic, sns_backends
 
 from emulator.services.base import AppliedModel, ArnModel, Fix, Fixes, Models
 from emulator.services.iam import _listed
-from emulator.services.kms import find_key
+from emulator.services.kms import aws_managed, find_key, service_key_fault
 from emulator.services.refusals import AwsError, LocallyRefused, request_context, resource_policy_allows
 
 PUBLISHER = "cloudwatch.amazonaws.com"
@@ -54,13 +54,9 @@ def _topic(topic_arn: str, account_id: str, region_name: str) -> Topic | None:
     return topic
 
 
-def _aws_managed(key_id: str) -> bool:
-    return key_id.startswith("alias/aws/") or ":alias/aws/" in key_id
-
-
 def _check_topic(name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
     key_id = props.get("KmsMasterKeyId")
-    if key_id and not _aws_managed(str(key_id)) and find_key(str(key_id), account_id, region_name) is None:
+    if key_id and not aws_managed(str(key_id)) and find_key(str(key_id), account_id, region_name) is None:
         raise LocallyRefused(
             f"topic {props.get('TopicName', name)}: KmsMasterKeyId {key_id} is not a KMS key",
             "SNS checks the key only when a message is published, and every publish fails",
@@ -107,15 +103,6 @@ def check_service_can_publish(
     key_id = topic.kms_master_key_id
     if not key_id:
         return
-    if _aws_managed(key_id):
-        raise LocallyRefused(
-            f"{what} {topic_arn}: the topic is encrypted with the AWS managed key {key_id}, "
-            f"whose policy {publisher} cannot use; encrypt it with a customer managed key",
-            consequence,
-        )
-    key = find_key(key_id, account_id, region_name)
-    if key is None:
-        raise LocallyRefused(f"{what} {topic_arn}: its KmsMasterKeyId {key_id} is not a KMS key", consequence)
     # EventBridge's use of the key carries neither aws:SourceArn nor aws:SourceAccount (SNS
     # developer guide: not supported for EventBridge-to-encrypted topics), so a key statement
     # conditioned on either admits nothing for it.
@@ -124,16 +111,17 @@ def check_service_can_publish(
         if publisher == "events.amazonaws.com"
         else {"aws:SourceArn": source_arn, "aws:SourceAccount": account_id}
     )
-    key_context = request_context(
-        {**sources, "kms:CallerAccount": account_id, "kms:ViaService": f"sns.{region_name}.amazonaws.com"}
+    fault = service_key_fault(
+        key_id,
+        publisher,
+        holder="topic",
+        via="sns",
+        sources=sources,
+        account_id=account_id,
+        region_name=region_name,
     )
-    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        if not resource_policy_allows(json.loads(key.policy), publisher, action, key.arn, key_context):
-            raise LocallyRefused(
-                f"{what} {topic_arn}: the policy of the topic's key {key.arn} does not allow "
-                f"{publisher} {action}",
-                consequence,
-            )
+    if fault:
+        raise LocallyRefused(f"{what} {topic_arn}: {fault}", consequence)
 
 
 def _alarms_publishing_to(topic_arn: str, account_id: str, region_name: str) -> list[Any]:
@@ -235,18 +223,17 @@ def _check_sqs_delivery(topic_arn: str, queue_arn: str, account_id: str, region_
     key_id = getattr(queue, "kms_master_key_id", None)
     if not key_id or key_id == "alias/aws/sqs":
         return
-    key = find_key(str(key_id), account_id, region_name)
-    if key is None:
-        raise LocallyRefused(
-            f"subscription {topic_arn} -> {queue_arn}: the queue's key {key_id} is not a KMS key", later
-        )
-    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-        if not resource_policy_allows(json.loads(key.policy), SNS, action, key.arn, context):
-            raise LocallyRefused(
-                f"subscription {topic_arn} -> {queue_arn}: the policy of the queue's key {key.arn} "
-                f"does not allow {SNS} {action}",
-                later,
-            )
+    fault = service_key_fault(
+        str(key_id),
+        SNS,
+        holder="queue",
+        via="sqs",
+        sources={"aws:SourceArn": topic_arn, "aws:SourceAccount": account_id},
+        account_id=account_id,
+        region_name=region_name,
+    )
+    if fault:
+        raise LocallyRefused(f"subscription {topic_arn} -> {queue_arn}: {fault}", later)
 
 
 class Subscription(ArnModel):

@@ -25,7 +25,7 @@ endif
 # CDK_ARGS: extra CDK CLI arguments, e.g. CDK_ARGS="-c production_account=123456789012".
 # IMAGE_TAG: the release the services run (-c image_tag). Stack selections and the deploy
 # order (production's DR region first) live in tools/cdk_cli.py, which runs the CDK CLI.
-OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS REQUIRE_APPROVAL DRY_RUN BASE DIFF_ALLOW DIFF_REPORT FILE SNAPSHOT SERVICE URL ALLOW_STALE_BACKUP BACKUPS_DIR CONFIRM PRIMARY_UP LOCAL LOCAL_PORT LOCAL_STATE
+OPERATOR_VARS := ENV IMAGE_TAG CDK_ARGS REQUIRE_APPROVAL DRY_RUN BASE DIFF_ALLOW DIFF_REPORT FILE SNAPSHOT SERVICE URL MODEL MLFLOW_PORT ALLOW_STALE_BACKUP BACKUPS_DIR CONFIRM PRIMARY_UP LOCAL LOCAL_PORT LOCAL_STATE
 # Taken literally: a value such as $(shell ...) stays text and is never run as make code.
 $(foreach v,$(OPERATOR_VARS),$(eval override $(v) := $$(value $(v))))
 export $(OPERATOR_VARS)
@@ -35,7 +35,7 @@ NO_DRY_RUN = @if [ -n "$$DRY_RUN" ]; then echo "error: make $@ has no dry run (i
 
 .PHONY: ops-env db-snapshot db-restore backup-config backup-models betfair-key-store predeploy-check \
 	approve rollback deploy-status maintenance-on maintenance-off config-update restart \
-	db-migrate db-migration-status dr-failover dr-failback dr-drill db-migrate-dev db-migrate-staging db-migrate-prod drift daily-report db-maintenance train resume-trading \
+	db-migrate db-migration-status dr-failover dr-failback dr-drill db-migrate-dev db-migrate-staging db-migrate-prod drift daily-report db-maintenance train mlflow-ui model-versions resume-trading \
 	smoke-test-dev smoke-test-staging smoke-test-production smoke-test-prod \
 	deploy-checks-dev deploy-checks-staging deploy-checks-production
 .PHONY: help install test lint format typecheck unit integration synth diff snapshot-update bench cost diagram monitoring-docs \
@@ -217,6 +217,12 @@ db-maintenance: install ops-env ## Run the monthly VACUUM (ANALYZE) of ENV's dat
 
 train: install ops-env ## Start the ml-service's training now through the scheduled function (never beside a run still going); prints the task it started
 	$(OPS) train
+
+mlflow-ui: install ops-env ## Open ENV's MLflow UI on http://localhost:5000 (MLFLOW_PORT= another) through a Session Manager port-forward to a running mlflow task; Ctrl-C closes it
+	$(OPS) mlflow-ui $(if $(MLFLOW_PORT),--port "$$MLFLOW_PORT")
+
+model-versions: install ops-env ## List the MLflow registry's model versions (MODEL= one model) through make mlflow-ui's tunnel, open in another terminal
+	$(OPS) model-versions $(if $(MODEL),--model "$$MODEL") $(if $(MLFLOW_PORT),--port "$$MLFLOW_PORT")
 
 daily-report: install ops-env ## The daily operations report of ENV, as the scheduled one posts it to Slack: trading, open alarms, tasks, errors, database, backups
 	$(OPS) daily-report

@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from config import metrics
 from config.model import EnvironmentConfig, Severity
-from config.names import DB_ROTATIONS, PROJECT, SECURITY_NAMESPACE
+from config.names import DB_ROTATIONS, MLFLOW, PROJECT, SECURITY_NAMESPACE
 from config.services import SPECS, Exposure
 
 GIB = 1024**3
@@ -765,6 +765,25 @@ def catalogue(cfg: EnvironmentConfig) -> tuple[AlarmSpec, ...]:
         )
     )
     rows += _training(cfg)
+    rows.append(
+        AlarmSpec(
+            "mlflow-unavailable",
+            "P2",
+            "No MLflow tracking server task running",
+            {"m": _ecs("RunningTaskCount", MLFLOW, "Minimum", "ECS/ContainerInsights")},
+            BELOW,
+            1,
+            "tasks",
+            # Tasks replaced one by one (a deployment, a rotated password) never leave none for 5 minutes.
+            5,
+            5,
+            "breaching",
+            "MLflow tracking server",
+            f"the service's events and stopped tasks: aws ecs describe-services --cluster "
+            f"{cfg.names.cluster} --services {MLFLOW}; its log {cfg.names.service_log_group(MLFLOW)}",
+            dashboard="infrastructure",
+        )
+    )
     rows += _security(cfg)
     order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
     result = tuple(sorted(rows, key=lambda r: order[r.severity]))

@@ -837,6 +837,10 @@ class EnvironmentConfig:
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     schedules: SchedulesConfig = field(default_factory=SchedulesConfig)
+    # The MLflow tracking server (components/services/mlflow.py): a fixed count, rolling updates.
+    mlflow: ServiceSize = field(
+        default_factory=lambda: ServiceSize(cpu=512, memory_mib=1024, desired_count=1)
+    )
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -907,6 +911,13 @@ def _validate(cfg: EnvironmentConfig) -> None:
     )
     for service, size in sorted(cfg.services.items()):
         size.validate(check.at(f"services.{service}"))
+    cfg.mlflow.validate(check.at("mlflow"))
+    check.at("mlflow").within(
+        "desired_count", cfg.mlflow.desired_count, 1, 3, " (a tracking server that runs)"
+    )
+    check.at("mlflow")(
+        cfg.mlflow.max_count is None, "max_count", cfg.mlflow.max_count, "expected None (a fixed count)"
+    )
     cfg.deployment.validate(check.at("deployment"))
     check(
         cfg.log_retention_days in LOG_RETENTION_DAYS,

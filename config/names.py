@@ -58,8 +58,16 @@ SECURITY_NAMESPACE = "CleverBetter/Security"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # Owns the database and runs migrations; its password is `.../database` (rotated).
 DB_MIGRATOR_USER = "app_migrator"
+# The MLflow tracking server (components/services/mlflow.py): its ECS service, container, image
+# repository and log group's last segment, the port it listens on (behind the internal load
+# balancer too), and its own database and role on the environment's instance (its password is
+# `.../database-mlflow`, rotated).
+MLFLOW = "mlflow"
+MLFLOW_PORT = 5000
+MLFLOW_DATABASE = "mlflow"
+DB_MLFLOW_USER = "mlflow"
 # The database secrets Secrets Manager rotates with a hosted function each (names.db_rotation_function).
-DB_ROTATIONS = ("admin", "migrator")
+DB_ROTATIONS = ("admin", "migrator", "mlflow")
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,7 @@ class Names:
         return f"{self.prefix}-betfair-rotation"
 
     def db_rotation_function(self, user: str) -> str:
-        """Secrets Manager's hosted rotation of a database user's secret (`admin`, `migrator`):
+        """Secrets Manager's hosted rotation of a database user's secret (`admin`, `migrator`, `mlflow`):
         named, so the P1 secret-rotation-failed alarm can read its Errors metric."""
         return f"{self.prefix}-db-{user}-rotation"
 

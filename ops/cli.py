@@ -12,7 +12,7 @@ change something, as an `aws` command line, without making it.
 This module only parses and dispatches: each runbook section's module (ops/bootstrap.py, ops/backup.py,
 ops/secrets.py, ops/release.py, ops/maintenance.py, ops/migrations.py, ops/smoke.py, ops/drift.py,
 ops/trading.py, ops/dr.py, ops/report.py,
-ops/db_maintenance.py, ops/training.py)
+ops/db_maintenance.py, ops/training.py, ops/mlflow.py)
 declares its commands and their flags, on top of ops/core.py.
 """
 
@@ -37,6 +37,7 @@ from ops import (
     drift,
     maintenance,
     migrations,
+    mlflow,
     release,
     report,
     retry,
@@ -60,6 +61,7 @@ COMMANDS: dict[str, Command] = {
         *report.COMMANDS,
         *db_maintenance.COMMANDS,
         *training.COMMANDS,
+        *mlflow.COMMANDS,
         *migrations.COMMANDS,
         *smoke.COMMANDS,
         *trading.COMMANDS,

@@ -14,7 +14,7 @@ class RegistryStack(CleverBetterStack):
 
     UNIT = "registry"
     STATEFUL = True
-    SUMMARY = "ECR repositories bot, ml-service, data-ingestion"
+    SUMMARY = "ECR repositories bot, ml-service, data-ingestion, mlflow"
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id, config=config)

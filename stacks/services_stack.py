@@ -22,16 +22,18 @@ from components.naming import pascal
 from components.network import Network
 from components.security.secrets import ApplicationSecrets
 from components.services import ApplicationService, MigrationTask, ServicesCluster
+from components.services.mlflow import TrackingServer
 from components.services.training import ScheduledTraining
 from components.services.wiring import SecretReferences, ServiceInputs, add_service
 from config.model import SERVICES, EnvironmentConfig
+from config.names import MLFLOW
 from config.services import SPECS, Exposure, behind
 from stacks.base import CleverBetterStack
 
 
 class ServicesStack(CleverBetterStack):
     """Stateless: the cluster, the three services, their load balancers, WAF and the
-    blue/green machinery, and the migration task.
+    blue/green machinery, the migration task, scheduled training and the MLflow tracking server.
 
     Its log groups and their key are kept in production even though the stack is not
     termination-protected: logs outlive any one version of the services.
@@ -47,6 +49,7 @@ class ServicesStack(CleverBetterStack):
     STATEFUL = False
     SUMMARY = (
         "ECS cluster, bot, ml-service, data-ingestion, load balancers, WAF, blue/green deployment, "
+        "scheduled training, the MLflow tracking server, "
         "the API's Route 53 health check (and, with a hosted zone, its PRIMARY failover record)"
     )
     DR_SUMMARY = (
@@ -69,6 +72,8 @@ class ServicesStack(CleverBetterStack):
     ) -> None:
         super().__init__(scope, construct_id, config=config, dr=dr)
         names, deployment = config.names, config.deployment
+        # The DR region runs the three services only (the class's docstring).
+        services = SERVICES if dr else (*SERVICES, MLFLOW)
         key = self.unit_key(
             "LogsKey",
             alias=names.key_alias("service-logs"),
@@ -76,17 +81,18 @@ class ServicesStack(CleverBetterStack):
             + (
                 "service, deployment-hook and WAF logs"
                 if dr
-                else "service, deployment-hook, training and WAF logs and the training dead-letter queue"
+                else "service, MLflow, deployment-hook, training and WAF logs and the training "
+                "dead-letter queue"
             ),
             log_group_names=[
-                *(names.service_log_group(service) for service in SERVICES),
+                *(names.service_log_group(service) for service in services),
                 names.lambda_log_group(names.deployment_hook_function("*")),
                 *([] if dr else [names.lambda_log_group(names.training_function)]),
                 names.waf_log_group,
             ],
         )
         context = self.unit_context(key)
-        self.cluster = ServicesCluster(self, "Services", context=context, vpc=network.vpc)
+        self.cluster = ServicesCluster(self, "Services", context=context, vpc=network.vpc, services=services)
         logs_bucket = load_balancer_logs_bucket(self, context=context)
         operators = [ec2.Peer.ipv4(cidr) for cidr in deployment.operator_cidrs]
 
@@ -161,7 +167,7 @@ class ServicesStack(CleverBetterStack):
             service: ecr.Repository.from_repository_name(
                 self, pascal(service) + "Repository", names.repository(service)
             )
-            for service in SERVICES
+            for service in services
         }
         inputs = ServiceInputs(
             context=context,
@@ -197,10 +203,32 @@ class ServicesStack(CleverBetterStack):
             if isinstance(database, Database)
             else None
         )
-        # Training runs where the data is written: the DR region's services wait at zero tasks.
+        # Training and MLflow run where the data is written: the DR region's services wait at
+        # zero tasks.
         self.training: ScheduledTraining | None = None
-        if not dr:
+        self.mlflow: TrackingServer | None = None
+        if isinstance(database, Database):
             ml = self.services[internal.name]
+            self.mlflow = TrackingServer(
+                self,
+                "Mlflow",
+                environment=config.name,
+                family=names.task_family(MLFLOW),
+                cluster=self.cluster.cluster,
+                log_group=self.cluster.log_groups[MLFLOW],
+                repository=repositories[MLFLOW],
+                image_tag=deployment.image_tag,
+                size=config.mlflow,
+                endpoint=self.internal,
+                vpc_cidr=network.vpc_cidr,
+                database=database,
+                buckets=buckets,
+            )
+            # The ml-service and its training runs (same task definition and security group).
+            self.mlflow.allow_client(ml.security_group)
+            container = ml.task_definition.default_container
+            assert container is not None
+            container.add_environment("MLFLOW_TRACKING_URI", self.mlflow.url)
             self.training = ScheduledTraining(
                 self,
                 "Training",
@@ -233,6 +261,10 @@ class ServicesStack(CleverBetterStack):
             ("BotTestUrl", self.public.test_url, "Green bot tasks during a deployment"),
             ("MlServiceTestUrl", self.internal.test_url, "Green ml-service tasks (inside the VPC)"),
         ]
+        if self.mlflow is not None:
+            outputs.append(
+                ("MlflowUrl", self.mlflow.url, "MLflow tracking server (inside the VPC; make mlflow-ui)")
+            )
         migration = self.migration
         if migration is not None:
             outputs += [

@@ -90,18 +90,25 @@ class DataBuckets(Construct):
         the replication role the bucket itself names, no dependency cycle)."""
         return f"arn:{cdk.Stack.of(self).partition}:s3:::{self.bucket_name(purpose, region=region)}"
 
-    def grant_objects(self, role: iam.IRole, purpose: str) -> None:
-        """List the `purpose` bucket and read and write its objects, with its key."""
+    def grant_objects(self, role: iam.IRole, purpose: str, *, prefix: str = "") -> None:
+        """List the `purpose` bucket and read and write its objects (under `prefix`, if one is
+        given: `models/`), with its key."""
         arn = self.bucket_arn(purpose)
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[arn]))
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[f"{arn}/*"])
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None,
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[f"{arn}/{prefix}*"])
         )
         acknowledge(
             role.node.find_child("DefaultPolicy"),
             f"Object read and write in the {purpose} bucket only: model artefacts have "
             "generated keys, so objects are granted by the bucket's key prefix.",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}/*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}/{prefix}*]",
         )
         key = self.buckets[purpose].encryption_key
         assert key is not None

@@ -7,6 +7,10 @@ Who logs in as whom (config/names.py):
   to the instance as `app`, and `app` is a member of `rds_iam` without a password. No secret.
 * migrations, as `app_migrator`, straight to the instance with the password in
   `clever-better/{token}/database` (single-user rotation every 90 days);
+* the MLflow tracking server, as `mlflow`, straight to the instance and only to its own
+  database `mlflow`, with the password in `.../database-mlflow` (single-user rotation every 90
+  days; a task that can no longer log in fails its health check and ECS replaces it with one
+  that reads the new password: components/services/mlflow.py);
 * the bootstrap, rotation and break-glass, as the master user `clever_admin`, password in
   `.../database-admin` (single-user rotation every 30 days).
 """
@@ -26,7 +30,14 @@ from components.data.roles import DatabaseRoles
 from components.nag import acknowledge
 from components.network import Network, closed_security_group
 from config.model import BackupConfig, DatabaseConfig, RotationConfig
-from config.names import DATABASE, DB_ADMIN_USER, DB_APP_USER, DB_MIGRATOR_USER
+from config.names import (
+    DATABASE,
+    DB_ADMIN_USER,
+    DB_APP_USER,
+    DB_MIGRATOR_USER,
+    DB_MLFLOW_USER,
+    MLFLOW_DATABASE,
+)
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 PORT = 5432
@@ -124,7 +135,8 @@ class Database(Construct):
     """The trading database.
 
     Attributes: ``instance``, ``proxy``, ``admin_secret`` (attached master credentials),
-    ``migrator_secret`` (the migration role's credentials), ``roles`` (the bootstrap),
+    ``migrator_secret`` (the migration role's credentials), ``mlflow_secret`` (the MLflow
+    tracking server's), ``roles`` (the bootstrap),
     ``client_security_group`` (attach it to whatever may open a connection: services,
     migrations, rotation), ``log_groups``.
     """
@@ -246,6 +258,17 @@ class Database(Construct):
         )
         migrator.apply_removal_policy(removal_policy)
         self.migrator_secret = migrator.attach(self.instance)
+        tracking = rds.DatabaseSecret(
+            self,
+            "MlflowSecret",
+            username=DB_MLFLOW_USER,
+            dbname=MLFLOW_DATABASE,
+            secret_name=names.secret("database-mlflow"),
+            encryption_key=key,
+            replica_regions=replicas,
+        )
+        tracking.apply_removal_policy(removal_policy)
+        self.mlflow_secret = tracking.attach(self.instance)
 
         self.roles = DatabaseRoles(
             self,
@@ -255,24 +278,26 @@ class Database(Construct):
             database_security_group=self.database_security_group,
             admin_secret=self.admin_secret,
             migrator_secret=self.migrator_secret,
+            mlflow_secret=self.mlflow_secret,
             port=PORT,
         )
-        migrator_rotation = self.migrator_secret.add_rotation_schedule(
-            "Rotation",
-            # Single-user: the migrator owns the schema, so one role must stay its owner (an
-            # alternating clone would own half of it). Migrations are one-off tasks that read
-            # the secret when they start.
-            hosted_rotation=sm.HostedRotation.postgre_sql_single_user(
-                function_name=names.db_rotation_function("migrator"),
-                vpc=vpc,
-                vpc_subnets=private,
-                security_groups=[self.client_security_group],
-            ),
-            automatically_after=cdk.Duration.days(rotation.application_days),
-            rotate_immediately_on_update=False,
-        )
-        # The role must exist with the secret's password before anything rotates it.
-        migrator_rotation.node.add_dependency(self.roles.resource)
+        # Single-user for both. The migrator owns the schema, so one role must stay its owner
+        # (an alternating clone would own half of it); migrations are one-off tasks that read
+        # the secret when they start. MLflow's role owns its database likewise.
+        for user, secret in (("migrator", self.migrator_secret), ("mlflow", self.mlflow_secret)):
+            schedule = secret.add_rotation_schedule(
+                "Rotation",
+                hosted_rotation=sm.HostedRotation.postgre_sql_single_user(
+                    function_name=names.db_rotation_function(user),
+                    vpc=vpc,
+                    vpc_subnets=private,
+                    security_groups=[self.client_security_group],
+                ),
+                automatically_after=cdk.Duration.days(rotation.application_days),
+                rotate_immediately_on_update=False,
+            )
+            # The role must exist with the secret's password before anything rotates it.
+            schedule.node.add_dependency(self.roles.resource)
 
         # End-to-end IAM: clients authenticate to the proxy with IAM tokens, and the proxy to
         # the instance with IAM too, as the same user; no credentials are stored for it.

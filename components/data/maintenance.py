@@ -26,7 +26,9 @@ from components.functions import python_function, role_policy, scheduled_invocat
 from components.nag import acknowledge
 from config import metrics
 from config.alarms import DB_MAINTENANCE_DLQ
-from config.names import DATABASE
+from config.names import DATABASE, MLFLOW_DATABASE
+
+DESCRIPTION = f"Monthly VACUUM (ANALYZE) of {DATABASE} and {MLFLOW_DATABASE}, inside the maintenance window"
 
 CODE = "db_bootstrap"
 HANDLER = "maintenance.main"
@@ -68,7 +70,7 @@ class DatabaseMaintenance(Construct):
             "Function",
             context=context,
             function_name=names.db_maintenance_function,
-            description=f"Monthly VACUUM (ANALYZE) of {DATABASE}, inside the maintenance window",
+            description=DESCRIPTION,
             code=CODE,
             handler=HANDLER,
             statements=secret_read_statements(
@@ -78,7 +80,7 @@ class DatabaseMaintenance(Construct):
                 "DB_HOST": instance.db_instance_endpoint_address,
                 "DB_PORT": instance.db_instance_endpoint_port,
                 "ADMIN_SECRET_ARN": admin_secret.secret_arn,
-                "DATABASES": DATABASE,
+                "DATABASES": f"{DATABASE},{MLFLOW_DATABASE}",
                 "ENVIRONMENT": names.token,
                 "METRIC_NAMESPACE": metrics.OPERATIONS_NAMESPACE,
                 "SECONDS_METRIC": metrics.DB_MAINTENANCE_SECONDS.name,
@@ -120,7 +122,7 @@ class DatabaseMaintenance(Construct):
             self,
             "Schedule",
             name=names.db_maintenance_schedule,
-            description=f"Monthly VACUUM (ANALYZE) of {DATABASE}, inside the maintenance window",
+            description=DESCRIPTION,
             expression=schedule,
             function=self.function,
             dead_letters=self.dead_letters,

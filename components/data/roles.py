@@ -21,7 +21,7 @@ from components.context import UnitContext
 from components.functions import LAMBDAS, python_function, secret_read_statements
 from components.nag import acknowledge
 from components.network import closed_security_group
-from config.names import DATABASE, DB_APP_USER, DB_MIGRATOR_USER
+from config.names import DATABASE, DB_APP_USER, DB_MIGRATOR_USER, DB_MLFLOW_USER, MLFLOW_DATABASE
 
 CODE = "db_bootstrap"
 RESOURCE_TYPE = "Custom::DatabaseBootstrap"
@@ -69,6 +69,7 @@ class DatabaseRoles(Construct):
         database_security_group: ec2.ISecurityGroup,
         admin_secret: sm.ISecret,
         migrator_secret: sm.ISecret,
+        mlflow_secret: sm.ISecret,
         port: int,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -88,10 +89,12 @@ class DatabaseRoles(Construct):
             "Function",
             context=context,
             function_name=names.db_bootstrap_function,
-            description=f"Creates {DATABASE}'s roles and grants (Custom::DatabaseBootstrap)",
+            description=(
+                f"Creates {DATABASE}'s and {MLFLOW_DATABASE}'s roles and grants (Custom::DatabaseBootstrap)"
+            ),
             code=CODE,
             statements=secret_read_statements(
-                [admin_secret.secret_arn, migrator_secret.secret_arn],
+                [admin_secret.secret_arn, migrator_secret.secret_arn, mlflow_secret.secret_arn],
                 key_arn=context.key.key_arn,
                 region=cdk.Stack.of(self).region,
             ),
@@ -118,6 +121,9 @@ class DatabaseRoles(Construct):
                 "Database": DATABASE,
                 "AppUser": DB_APP_USER,
                 "MigratorUser": DB_MIGRATOR_USER,
+                "MlflowSecretArn": mlflow_secret.secret_arn,
+                "MlflowDatabase": MLFLOW_DATABASE,
+                "MlflowUser": DB_MLFLOW_USER,
                 "IamRole": IAM_ROLE,
                 "CodeHash": code_hash(),
             },

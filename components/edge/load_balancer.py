@@ -226,8 +226,9 @@ class ServiceLoadBalancer(Construct):
             )
             acknowledge(
                 self.load_balancer.node.default_child or self.load_balancer,
-                "Internal load balancer in private subnets reachable only from the bot's security "
-                "group; the internet-facing load balancer in front of the bot carries the web ACL.",
+                "Internal load balancer in private subnets reachable only from its callers' security "
+                "groups (allow_client); the internet-facing load balancer in front of the bot carries "
+                "the web ACL.",
                 "NIST.800.53.R5::NIST.800.53.R5-ALBWAFEnabled",
             )
         if not deletion_protection:

@@ -18,7 +18,7 @@ from components.monitoring.alarms import AlarmCatalogue
 from config import metrics
 from config.alarms import Stat
 from config.model import SERVICES, EnvironmentConfig, Severity
-from config.names import SECURITY_NAMESPACE
+from config.names import MLFLOW, SECURITY_NAMESPACE
 
 DASHBOARDS = ("main", "ml-service", "infrastructure", "security")
 WIDTH = 24
@@ -175,6 +175,8 @@ class Dashboards(Construct):
                     ],
                 ),
                 self._alarm_graph(names.alarm("error-rate", "P1"), "API error rate (%)"),
+                # Production's DR region runs no MLflow server (services_stack.py).
+                *([] if dr else [self._mlflow()]),
                 self._graph(
                     "Healthy targets (blue + green)",
                     [
@@ -339,6 +341,30 @@ class Dashboards(Construct):
                 )
             ],
             right=[daily("SampleCount", "runs"), daily("Sum", "failed runs")],
+            left_y_axis=cw.YAxisProps(min=0, max=100),
+            width=WIDTH // 2,
+            height=6,
+        )
+
+    def _mlflow(self) -> cw.GraphWidget:
+        """The MLflow tracking server: its running tasks (P2 below 1) and CPU and memory."""
+
+        def ecs(namespace: str, metric: str, statistic: str) -> Stat:
+            return Stat(
+                namespace, metric, (("ClusterName", "{cluster}"), ("ServiceName", MLFLOW)), statistic, 60
+            )
+
+        return cw.GraphWidget(
+            title="MLflow tracking server",
+            left=[
+                self._alarms.metric_of(ecs("AWS/ECS", "CPUUtilization", "Average"), label="CPU (%)"),
+                self._alarms.metric_of(ecs("AWS/ECS", "MemoryUtilization", "Average"), label="memory (%)"),
+            ],
+            right=[
+                self._alarms.metric_of(
+                    ecs("ECS/ContainerInsights", "RunningTaskCount", "Minimum"), label="running tasks"
+                )
+            ],
             left_y_axis=cw.YAxisProps(min=0, max=100),
             width=WIDTH // 2,
             height=6,

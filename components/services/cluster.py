@@ -1,6 +1,8 @@
-"""The ECS cluster and the services' log groups (runbook: /ecs/clever-better-{token}/{service})."""
+"""The ECS cluster and its services' log groups (runbook: /ecs/clever-better-{token}/{service})."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -8,7 +10,6 @@ from constructs import Construct
 
 from components.context import UnitContext
 from components.naming import pascal
-from config.model import SERVICES
 
 
 class ServicesCluster(Construct):
@@ -21,6 +22,7 @@ class ServicesCluster(Construct):
         *,
         context: UnitContext,
         vpc: ec2.IVpc,
+        services: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.cluster = ecs.Cluster(
@@ -36,5 +38,5 @@ class ServicesCluster(Construct):
             service: context.log_group(
                 self, pascal(service) + "Logs", name=context.names.service_log_group(service)
             )
-            for service in SERVICES
+            for service in services
         }

@@ -38,7 +38,9 @@ class MigrationTask(Construct):
             self,
             "Task",
             family=family,
-            spec=spec,
+            container_name=spec.name,
+            port=None,  # it serves nothing
+            health_command=None,  # it runs to completion; its exit code is the verdict
             size=config.services[MIGRATION_SERVICE],
             image=ecs.ContainerImage.from_ecr_repository(
                 inputs.repositories[MIGRATION_SERVICE], config.deployment.image_tag
@@ -57,7 +59,6 @@ class MigrationTask(Construct):
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(migrator, "password"),
             },
             command=config.deployment.migration_command,
-            health_check=False,  # it runs to completion; its exit code is the verdict
         )
         self.security_group = task_security_group(
             self, vpc=inputs.network.vpc, description=f"{family} one-off tasks"

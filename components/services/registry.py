@@ -1,5 +1,5 @@
-"""The three services' image repositories (runbook names: bot, ml-service, data-ingestion),
-and the settings ECR gives their replicas in the DR region."""
+"""The image repositories (runbook names: bot, ml-service, data-ingestion; and mlflow, the
+tracking server's), and the settings ECR gives the services' replicas in the DR region."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from constructs import Construct
 from components.context import UnitContext
 from components.naming import pascal
 from config.model import SERVICES
+from config.names import MLFLOW
 
+# The DR region runs the three services only, so only theirs are replicated.
+REPOSITORIES = (*SERVICES, MLFLOW)
 KEEP_IMAGES = 50  # enough releases to roll back through, bounded storage
 UNTAGGED_DAYS = 7
 # One lifecycle policy text for the repositories and their replicas (ECR's JSON document).
@@ -66,7 +69,7 @@ class ImageRepositories(Construct):
         super().__init__(scope, construct_id)
         names = context.names
         self.repositories: dict[str, ecr.Repository] = {}
-        for service in SERVICES:
+        for service in REPOSITORIES:
             repository = ecr.Repository(
                 self,
                 pascal(service),

@@ -68,7 +68,9 @@ def task_definition(
     construct_id: str,
     *,
     family: str,
-    spec: ServiceSpec,
+    container_name: str,
+    port: int | None,
+    health_command: Sequence[str] | None,
     size: ServiceSize,
     image: ecs.ContainerImage,
     log_group: logs.ILogGroup,
@@ -76,10 +78,12 @@ def task_definition(
     environment: Mapping[str, str],
     secrets: Mapping[str, ecs.Secret],
     command: Sequence[str] | None = None,
-    health_check: bool = True,
+    readonly_root: bool = True,
 ) -> ecs.FargateTaskDefinition:
-    """ARM64 (Graviton), non-root, read-only root filesystem with a scratch /tmp that the
-    app's user owns (`SCRATCH_INIT`)."""
+    """ARM64 (Graviton), non-root, read-only root filesystem (unless `readonly_root` is off)
+    with a scratch /tmp that the app's user owns (`SCRATCH_INIT`). `port`: the container port
+    it serves on, if any; `health_command`: the container health check's, if any (a one-off
+    task's exit code is its verdict)."""
     definition = ecs.FargateTaskDefinition(
         scope,
         construct_id,
@@ -98,27 +102,27 @@ def task_definition(
     definition.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
     container = definition.add_container(
         "App",
-        container_name=spec.name,
+        container_name=container_name,
         image=image,
         essential=True,
         user=USER,
-        readonly_root_filesystem=True,
+        readonly_root_filesystem=readonly_root,
         command=list(command) if command else None,
         environment=dict(environment),
         secrets=dict(secrets),
         logging=_logs(log_group, stream_prefix),
         health_check=(
             ecs.HealthCheck(
-                command=spec.health_command,
+                command=list(health_command),
                 interval=cdk.Duration.seconds(30),
                 timeout=cdk.Duration.seconds(5),
                 retries=3,
                 start_period=cdk.Duration.seconds(60),
             )
-            if health_check
+            if health_command
             else None
         ),
-        port_mappings=[ecs.PortMapping(container_port=spec.port)] if spec.port and not command else None,
+        port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
     )
     scratch = ecs.MountPoint(container_path="/tmp", source_volume=TMP_VOLUME, read_only=False)
     container.add_mount_points(scratch)
@@ -214,7 +218,9 @@ class ApplicationService(Construct):
             self,
             "Task",
             family=family,
-            spec=spec,
+            container_name=spec.name,
+            port=spec.port,
+            health_command=spec.health_command,
             size=size,
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
             log_group=log_group,

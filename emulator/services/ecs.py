@@ -7,9 +7,15 @@ from typing import Any
 
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
+from moto.elbv2.models import elbv2_backends
 
 from emulator.services import ecs_api
 from emulator.services.base import Fix, Fixes, Models, set_attributes
+from emulator.services.refusals import AwsError
+
+
+class InvalidParameterException(AwsError):
+    pass
 
 
 def _camel(value: Any) -> Any:
@@ -93,6 +99,34 @@ def _service_after(service: Any, props: dict[str, Any]) -> None:
     set_attributes(service, props, SERVICE_ATTRIBUTES, _camel)
 
 
+def _service_check(name: str, props: dict[str, Any], account: str, region: str) -> None:
+    """CreateService's create-time checks on its load balancers (ECS's messages): each target
+    group already has a load balancer (a listener or rule forwarding to it), and the container
+    named has the port in its port mappings."""
+    balancers = props.get("LoadBalancers", [])
+    if not balancers:
+        return
+    groups = elbv2_backends[account][region].target_groups
+    definition = ecs_backends[account][region].describe_task_definition(str(props["TaskDefinition"]))
+    ports = {
+        (c.get("Name"), m.get("ContainerPort"))
+        for c in getattr(definition, "cfn_properties", {}).get("ContainerDefinitions", [])
+        for m in c.get("PortMappings", [])
+    }
+    for balancer in balancers:
+        arn = balancer.get("TargetGroupArn")
+        group = groups.get(arn) if arn else None
+        if arn and (group is None or not group.load_balancer_arns):
+            raise InvalidParameterException(
+                f"The target group with targetGroupArn {arn} does not have an associated load balancer."
+            )
+        container, port = balancer.get("ContainerName"), balancer.get("ContainerPort")
+        if ports and (container, int(port)) not in ports:
+            raise InvalidParameterException(
+                f"The container {container} did not have a container port {port} defined."
+            )
+
+
 MODELS: Models = ()
 FIXES: Fixes = {
     Cluster: Fix(after_create=_cluster_after),
@@ -101,7 +135,7 @@ FIXES: Fixes = {
         after_create=_task_definition_after,
         update=_task_definition_update,
     ),
-    Service: Fix(after_create=_service_after),
+    Service: Fix(after_create=_service_after, check=_service_check),
 }
 
 # Service deployments and revisions, steady services, one-off tasks that run to completion.

@@ -227,8 +227,8 @@ def _monitoring_checked(original: Any) -> Any:
 class DatabaseBootstrap(AppliedModel):
     """Custom::DatabaseBootstrap (lambdas/db_bootstrap/): no Lambda and no PostgreSQL run locally,
     so this checks what the function would need before its first SQL statement: CloudFormation
-    can invoke the service token, the instance is there at that address, both secrets exist and
-    the migrator's secret holds the migrator's user. The SQL is tested in tests/lambdas/."""
+    can invoke the service token, the instance is there at that address, the secrets exist and
+    the migrator's and MLflow's secrets hold their users. The SQL is tested in tests/lambdas/."""
 
     def __init__(self, physical_id: str, props: dict[str, Any]) -> None:
         self.physical_id = physical_id
@@ -252,10 +252,14 @@ class DatabaseBootstrap(AppliedModel):
             raise ValueError(f"{props['Host']} is not the endpoint of {props['InstanceIdentifier']}")
         secrets: Any = secretsmanager_backends[account_id][region_name]
         secrets.get_secret_value(props["AdminSecretArn"], None, "AWSCURRENT")
-        migrator = secrets.get_secret_value(props["MigratorSecretArn"], None, "AWSCURRENT")
-        username = json.loads(migrator["SecretString"]).get("username")
-        if username != props["MigratorUser"]:
-            raise ValueError(f"the migrator secret holds {username!r}, not {props['MigratorUser']!r}")
+        for purpose, arn, user in (
+            ("migrator", "MigratorSecretArn", "MigratorUser"),
+            ("MLflow", "MlflowSecretArn", "MlflowUser"),
+        ):
+            secret = secrets.get_secret_value(props[arn], None, "AWSCURRENT")
+            username = json.loads(secret["SecretString"]).get("username")
+            if username != props[user]:
+                raise ValueError(f"the {purpose} secret holds {username!r}, not {props[user]!r}")
         return cls(f"{props['InstanceIdentifier']}/{props['Database']}", props)
 
 

@@ -12,8 +12,12 @@ stopped half-way is finished by the next one.
 * ``app_migrator`` (the migration task): LOGIN with the password of
   ``clever-better/{token}/database``, set once at creation as a SCRAM verifier (rotation
   changes it afterwards); owns the database and so schema ``public``.
-* PUBLIC: no CONNECT or TEMPORARY on the database, no CREATE on ``public``; the admin is a
-  member of ``app_migrator`` so it can hand objects over and fix ownership.
+* ``mlflow`` (the MLflow tracking server): LOGIN with the password of
+  ``clever-better/{token}/database-mlflow`` (set once, as the migrator's), owner of its own
+  database ``mlflow``, where MLflow creates and migrates its tables; nothing in the
+  application's database.
+* PUBLIC: no CONNECT or TEMPORARY on either database, no CREATE on ``public``; the admin is a
+  member of ``app_migrator`` and ``mlflow`` so it can hand objects over and fix ownership.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class Plan:
     database: str
     app_user: str
     migrator_user: str
+    tracking_database: str = "mlflow"
+    tracking_user: str = "mlflow"
     iam_role: str = "rds_iam"
 
     def __post_init__(self) -> None:
@@ -59,9 +65,54 @@ class Step:
     do: str
 
 
-def steps(plan: Plan, *, migrator_verifier: str) -> tuple[Step, ...]:
-    if not VERIFIER.match(migrator_verifier):
-        raise ValueError("the migrator's password must be given as a SCRAM-SHA-256 verifier")
+def owned_database(*, database: str, owner: str, password_verifier: str) -> tuple[Step, ...]:
+    """A password-login role and a database it owns, closed to PUBLIC: made by the admin, who
+    becomes a member of the owner (on RDS the admin is no superuser: it must be able to act as
+    the owner to create a database for it, and to fix ownership later)."""
+    if not VERIFIER.match(password_verifier):
+        raise ValueError(f"{owner}'s password must be given as a SCRAM-SHA-256 verifier")
+    db, role, db_l, role_l = (
+        quote_ident(database),
+        quote_ident(owner),
+        quote_literal(database),
+        quote_literal(owner),
+    )
+    return (
+        Step(
+            f"create role {owner} (password login)",
+            MAINTENANCE_DATABASE,
+            f"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {role_l})",
+            f"CREATE ROLE {role} LOGIN PASSWORD {quote_literal(password_verifier)}",
+        ),
+        Step(
+            f"make the admin a member of {owner}",
+            MAINTENANCE_DATABASE,
+            f"SELECT pg_has_role(current_user, {role_l}, 'USAGE')",
+            f"GRANT {role} TO CURRENT_USER",
+        ),
+        Step(
+            f"create database {database}",
+            MAINTENANCE_DATABASE,
+            f"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = {db_l})",
+            f"CREATE DATABASE {db} OWNER {role}",
+        ),
+        Step(
+            f"make {owner} the owner of {database}",
+            MAINTENANCE_DATABASE,
+            f"SELECT datdba = {role_l}::regrole FROM pg_database WHERE datname = {db_l}",
+            f"ALTER DATABASE {db} OWNER TO {role}",
+        ),
+        Step(
+            f"revoke PUBLIC's CONNECT and TEMPORARY on {database}",
+            MAINTENANCE_DATABASE,
+            f"SELECT NOT (has_database_privilege('public', {db_l}, 'CONNECT') "
+            f"OR has_database_privilege('public', {db_l}, 'TEMPORARY'))",
+            f"REVOKE ALL ON DATABASE {db} FROM PUBLIC",
+        ),
+    )
+
+
+def steps(plan: Plan, *, migrator_verifier: str, tracking_verifier: str) -> tuple[Step, ...]:
     db, app, migrator, iam = (
         quote_ident(n) for n in (plan.database, plan.app_user, plan.migrator_user, plan.iam_role)
     )
@@ -91,11 +142,8 @@ def steps(plan: Plan, *, migrator_verifier: str) -> tuple[Step, ...]:
 
     tables, sequences = ", ".join(TABLE_PRIVILEGES), ", ".join(SEQUENCE_PRIVILEGES)
     return (
-        Step(
-            f"create role {plan.migrator_user} (password login)",
-            maintenance,
-            f"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {migrator_l})",
-            f"CREATE ROLE {migrator} LOGIN PASSWORD {quote_literal(migrator_verifier)}",
+        *owned_database(
+            database=plan.database, owner=plan.migrator_user, password_verifier=migrator_verifier
         ),
         Step(
             f"create role {plan.app_user} (IAM login only)",
@@ -109,31 +157,6 @@ def steps(plan: Plan, *, migrator_verifier: str) -> tuple[Step, ...]:
             "SELECT EXISTS (SELECT 1 FROM pg_auth_members "
             f"WHERE roleid = {iam_l}::regrole AND member = {app_l}::regrole)",
             f"GRANT {iam} TO {app}",
-        ),
-        Step(
-            f"make the admin a member of {plan.migrator_user}",
-            maintenance,
-            f"SELECT pg_has_role(current_user, {migrator_l}, 'USAGE')",
-            f"GRANT {migrator} TO CURRENT_USER",
-        ),
-        Step(
-            f"create database {plan.database}",
-            maintenance,
-            f"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = {db_l})",
-            f"CREATE DATABASE {db} OWNER {migrator}",
-        ),
-        Step(
-            f"make {plan.migrator_user} the owner of {plan.database}",
-            maintenance,
-            f"SELECT datdba = {migrator_l}::regrole FROM pg_database WHERE datname = {db_l}",
-            f"ALTER DATABASE {db} OWNER TO {migrator}",
-        ),
-        Step(
-            f"revoke PUBLIC's CONNECT and TEMPORARY on {plan.database}",
-            maintenance,
-            f"SELECT NOT (has_database_privilege('public', {db_l}, 'CONNECT') "
-            f"OR has_database_privilege('public', {db_l}, 'TEMPORARY'))",
-            f"REVOKE ALL ON DATABASE {db} FROM PUBLIC",
         ),
         Step(
             f"grant CONNECT on {plan.database} to {plan.app_user}",
@@ -179,19 +202,28 @@ def steps(plan: Plan, *, migrator_verifier: str) -> tuple[Step, ...]:
             every_relation("'S'", "has_sequence_privilege", SEQUENCE_PRIVILEGES),
             f"GRANT {sequences} ON ALL SEQUENCES IN SCHEMA public TO {app}",
         ),
+        *owned_database(
+            database=plan.tracking_database, owner=plan.tracking_user, password_verifier=tracking_verifier
+        ),
+        Step(
+            f"revoke PUBLIC's CREATE on schema public in {plan.tracking_database}",
+            plan.tracking_database,
+            "SELECT NOT has_schema_privilege('public', 'public', 'CREATE')",
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        ),
     )
 
 
 Connect = Callable[[str], Connection]
 
 
-def converge(connect: Connect, plan: Plan, *, migrator_verifier: str) -> list[str]:
+def converge(connect: Connect, plan: Plan, *, migrator_verifier: str, tracking_verifier: str) -> list[str]:
     """Run each step that is not done yet, in order; what was changed (empty: nothing)."""
     changed: list[str] = []
     connection: Connection | None = None
     current = ""
     try:
-        for step in steps(plan, migrator_verifier=migrator_verifier):
+        for step in steps(plan, migrator_verifier=migrator_verifier, tracking_verifier=tracking_verifier):
             if connection is None or step.database != current:
                 if connection is not None:
                     connection.close()

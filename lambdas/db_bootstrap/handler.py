@@ -7,7 +7,8 @@ die with the database). Whatever happens, answer CloudFormation through the pre-
 ``ResponseURL``, so a failure fails the deploy instead of leaving it waiting.
 
 Resource properties: ``Host``, ``Port``, ``InstanceIdentifier``, ``AdminSecretArn``,
-``MigratorSecretArn``, ``Database``, ``AppUser``, ``MigratorUser``, ``IamRole`` (and
+``MigratorSecretArn``, ``Database``, ``AppUser``, ``MigratorUser``, ``IamRole``,
+``MlflowSecretArn``, ``MlflowDatabase``, ``MlflowUser`` (and
 ``CodeHash``, which only makes CloudFormation run an update when this code changes).
 """
 
@@ -101,12 +102,23 @@ def converge(props: Mapping[str, Any]) -> list[str]:
         app_user=str(props["AppUser"]),
         migrator_user=str(props["MigratorUser"]),
         iam_role=str(props["IamRole"]),
+        tracking_database=str(props["MlflowDatabase"]),
+        tracking_user=str(props["MlflowUser"]),
     )
-    migrator = _secret(str(props["MigratorSecretArn"]), "AWSCURRENT")
-    if migrator is None or migrator.get("username") != plan.migrator_user:
-        raise RuntimeError(f"the migrator secret does not hold {plan.migrator_user}'s credentials")
-    verifier = pgwire.scram_verifier(migrator["password"])
-    return bootstrap.converge(admin_connector(props), plan, migrator_verifier=verifier)
+    return bootstrap.converge(
+        admin_connector(props),
+        plan,
+        migrator_verifier=_verifier(props, "MigratorSecretArn", plan.migrator_user, "migrator"),
+        tracking_verifier=_verifier(props, "MlflowSecretArn", plan.tracking_user, "MLflow"),
+    )
+
+
+def _verifier(props: Mapping[str, Any], arn: str, user: str, purpose: str) -> str:
+    """The SCRAM verifier of the password the secret holds for `user` (never the password)."""
+    secret = _secret(str(props[arn]), "AWSCURRENT")
+    if secret is None or secret.get("username") != user:
+        raise RuntimeError(f"the {purpose} secret does not hold {user}'s credentials")
+    return pgwire.scram_verifier(secret["password"])
 
 
 def _respond(

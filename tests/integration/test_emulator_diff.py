@@ -30,12 +30,14 @@ REPLACED = {
     "[~] AWS::ECS::TaskDefinition services/MlService/Task MlServiceTaskEA105650 replace",
     "[~] AWS::ECS::TaskDefinition services/DataIngestion/Task DataIngestionTask5BC14557 replace",
     "[~] AWS::ECS::TaskDefinition services/Migration/Task MigrationTask2EA9AC9B replace",
+    "[~] AWS::ECS::TaskDefinition services/Mlflow/Task MlflowTaskFC607059 replace",
 }
 # ... and, only the change set knows, each service moves to its new one (updated in place).
 MOVED = {
     "[~] AWS::ECS::Service services/Bot/Service/Service BotServiceC5E12EB9",
     "[~] AWS::ECS::Service services/MlService/Service/Service MlService5E5BAFFB",
     "[~] AWS::ECS::Service services/DataIngestion/Service/Service DataIngestionService62BA7949",
+    "[~] AWS::ECS::Service services/Mlflow/Service/Service MlflowServiceC8B373FD",
 }
 
 

@@ -280,6 +280,34 @@ def test_services_deploy_blue_green(deployed: Any, clients: dict[str, Any]) -> N
     assert {f"{PREFIX}-bot-deploy-{k}" for k in ("5xx", "latency", "unhealthy")} <= alarms
 
 
+def test_the_mlflow_server_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
+    """Its service on its target group (the emulator refuses a service whose target group has no
+    load balancer, or whose container lacks the port), behind the internal load balancer's port
+    5000; its repository, log group, database secret with its rotation, and its P2."""
+    ecs, elbv2 = clients["ecs"], clients["elbv2"]
+    (service,) = ecs.describe_services(cluster=PREFIX, services=["mlflow"])["services"]
+    (target,) = service["loadBalancers"]
+    assert (target["containerName"], target["containerPort"]) == ("mlflow", 5000)
+    (group,) = elbv2.describe_target_groups(TargetGroupArns=[target["targetGroupArn"]])["TargetGroups"]
+    assert (group["Port"], group["HealthCheckPath"], group["TargetType"]) == (5000, "/health", "ip")
+    balancers = {b["LoadBalancerName"]: b for b in elbv2.describe_load_balancers()["LoadBalancers"]}
+    assert group["LoadBalancerArns"] == [balancers[f"{PREFIX}-ml"]["LoadBalancerArn"]]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancers[f"{PREFIX}-ml"]["LoadBalancerArn"])
+    (mlflow,) = [listener for listener in listeners["Listeners"] if listener["Port"] == 5000]
+    assert mlflow["DefaultActions"][0]["TargetGroupArn"] == target["targetGroupArn"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert definition["family"] == f"{PREFIX}-mlflow"
+    assert definition["containerDefinitions"][0]["image"].endswith("/mlflow:bootstrap")
+    assert "mlflow" in [r["repositoryName"] for r in clients["ecr"].describe_repositories()["repositories"]]
+    (logs,) = clients["logs"].describe_log_groups(logGroupNamePrefix=f"/ecs/{PREFIX}/mlflow")["logGroups"]
+    assert logs["kmsKeyId"].startswith("arn:aws:kms:us-east-1:")
+    secret = clients["secretsmanager"].describe_secret(SecretId="clever-better/dev/database-mlflow")
+    assert secret["RotationEnabled"] is True
+    assert secret["RotationRules"]["AutomaticallyAfterDays"] == 90
+    alarms = clients["cloudwatch"].describe_alarms(AlarmNames=[f"{PREFIX}-mlflow-unavailable-P2"])
+    assert [a["MetricName"] for a in alarms["MetricAlarms"]] == ["RunningTaskCount"]
+
+
 def test_backups_daily_and_hourly(deployed: Any, clients: dict[str, Any]) -> None:
     backup = clients["backup"]
     (plan,) = [
@@ -305,8 +333,8 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
     }
     catalogue = {name for name in alarms if re.search(r"-P[0-3]$", name)}
     # 9 security alarms (issue 15), the restore test's, primary-unreachable, the monthly VACUUM's two,
-    # the daily report's two, scheduled training's three
-    assert len(catalogue) == 53
+    # the daily report's two, scheduled training's three, MLflow's
+    assert len(catalogue) == 54
     topics = {
         t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"]
         for t in sns.list_topics()["Topics"]
@@ -426,7 +454,7 @@ def test_monitoring_reads_back(deployed: Any, clients: dict[str, Any]) -> None:
         for m in rotation["Metrics"]
         if "MetricStat" in m
         for d in m["MetricStat"]["Metric"]["Dimensions"]
-    ) == [f"{PREFIX}-db-admin-rotation", f"{PREFIX}-db-migrator-rotation"]
+    ) == [f"{PREFIX}-db-admin-rotation", f"{PREFIX}-db-migrator-rotation", f"{PREFIX}-db-mlflow-rotation"]
 
 
 def test_the_public_endpoint_health_check_and_its_p0(deployed: Any, clients: dict[str, Any]) -> None:

@@ -36,7 +36,7 @@ EMULATED = {
     "backup-models", "betfair-key-store", "config-update", "restart", "maintenance-on",
     "maintenance-off", "smoke-test-dev", "db-migrate", "db-migrate-dev", "db-migration-status", "approve",
     "rollback", "deploy-local", "destroy-local", "drift", "resume-trading", "daily-report",
-    "db-maintenance", "train",
+    "db-maintenance", "train", "mlflow-ui", "model-versions",
 }  # fmt: skip
 # The emulator holds dev only: with LOCAL=1 these refuse in one line.
 OTHER_ENVIRONMENTS = {"smoke-test-staging", "smoke-test-production"}
@@ -227,6 +227,8 @@ def _buckets_but_access_log_targets(s3: Any) -> list[str]:
 
 # Flags whose value is free text: a hostile one is only text (a reason, a folder name).
 FREE_TEXT = ("predeploy-check", "backup-config")
+# The emulator runs no task: nothing to port-forward to, no MLflow to ask (test_mlflow_ui_and_model_versions).
+NO_TASK = ("mlflow-ui", "model-versions")
 
 
 def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
@@ -257,9 +259,10 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
         "smoke-test": ["--url", "http://127.0.0.1:9"],
         "resume-trading": ["--confirm", "dev"],
         "dr-failover": ["--primary-up", "drill"],
+        "model-versions": ["--model", "win-probability"],
     }
     flags = {name: [f for f in plausible.get(name, []) if f.startswith("--")] for name in COMMANDS}
-    assert len(COMMANDS) == 25
+    assert len(COMMANDS) == 27
     before = _fingerprint(clients)
     local_flags = ["--env", "dev", "--local", str(session.port), "--dry-run"]
     printed = 0
@@ -281,14 +284,18 @@ def test_every_ops_command_dry_run_with_hostile_values_changes_nothing(
                 "rollback": None,
                 "dr-failover": False,
                 "dr-failback": False,
+                # The emulator runs no task to forward a port to, and so no MLflow to ask.
+                "mlflow-ui": False,
+                "model-versions": False,
             }.get(name, True),
         )
         printed += session.outputs[-2].count("[dry-run] ") + session.outputs[-2].count("+ aws ")
         hostile_args = [part for flag in flags[name] for part in (flag, value)]
         output = session.run(
             [str(ROOT / ".venv" / "bin" / "python"), "-m", "ops", *local_flags, name, *hostile_args],
-            # dev has no DR region: the DR commands refuse, hostile values or none.
-            ok=(not hostile_args or name in FREE_TEXT) and name not in DR_REGION,
+            # dev has no DR region: the DR commands refuse, hostile values or none; nor has the
+            # emulator a task for MLflow's.
+            ok=(not hostile_args or name in FREE_TEXT) and name not in (*DR_REGION, *NO_TASK),
         )
         if hostile_args and name not in FREE_TEXT:
             assert len(output.strip().splitlines()) == 1 and output.startswith("error: "), (name, output)
@@ -514,6 +521,22 @@ def test_train(session: Session) -> None:
     assert refused.splitlines()[:1] == [
         f"error: the local emulator runs no Lambda code and starts no task: {PREFIX}-training is deployed "
         "but cannot run here; run make train against AWS (DRY_RUN=1 prints the call)"
+    ]
+
+
+def test_mlflow_ui_and_model_versions(session: Session) -> None:
+    """The deployed mlflow service found; with no task to forward a port to, both refuse in one
+    line, dry run or not (tests/ops/test_mlflow.py runs them against a stubbed task and a local
+    MLflow API)."""
+    refusal = (
+        f"error: the local emulator runs no tasks: service mlflow is deployed in cluster {PREFIX} but "
+        "has nothing to forward a port to; run make mlflow-ui against AWS (DRY_RUN=1 prints the session)"
+    )
+    assert session.make("mlflow-ui", ok=False).splitlines()[:1] == [refusal]
+    assert session.make("mlflow-ui", ok=False, DRY_RUN="1").splitlines()[:1] == [refusal]
+    assert session.make("model-versions", ok=False, MODEL="win-probability").splitlines()[:1] == [
+        "error: the local emulator runs no MLflow server: list model versions against AWS, through "
+        "make mlflow-ui ENV=... in another terminal"
     ]
 
 

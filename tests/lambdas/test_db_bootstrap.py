@@ -13,33 +13,41 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from components.services import mlflow_start
 from lambdas.db_bootstrap import bootstrap, handler, pgwire
 from tests import postgres as pg
 from tests.support import offline_aws
 
 PLAN = bootstrap.Plan(database="clever_better", app_user="app", migrator_user="app_migrator")
 MIGRATOR_PASSWORD = "migrator-Password-1"
+# As the hosted rotation may generate it: URL-hostile characters included.
+MLFLOW_PASSWORD = "ml:flow/Pass%word#1?"
 FIRST_RUN = [
     "create role app_migrator (password login)",
-    "create role app (IAM login only)",
-    "grant rds_iam to app",
     "make the admin a member of app_migrator",
     "create database clever_better",
     "revoke PUBLIC's CONNECT and TEMPORARY on clever_better",
+    "create role app (IAM login only)",
+    "grant rds_iam to app",
     "grant CONNECT on clever_better to app",
     "default privileges on app_migrator's future tables for app",
     "default privileges on app_migrator's future sequences for app",
+    "create role mlflow (password login)",
+    "make the admin a member of mlflow",
+    "create database mlflow",
+    "revoke PUBLIC's CONNECT and TEMPORARY on mlflow",
 ]
 # Everything the bootstrap may touch, as the catalog holds it (OIDs resolved to names).
 CATALOG = {
     "roles": "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, "
     "rolreplication, rolbypassrls, rolconnlimit, rolpassword, rolvaliduntil FROM pg_authid "
-    "WHERE rolname IN ('app', 'app_migrator', 'clever_admin', 'rds_iam') ORDER BY rolname",
+    "WHERE rolname IN ('app', 'app_migrator', 'clever_admin', 'mlflow', 'rds_iam') ORDER BY rolname",
     "members": "SELECT m.roleid::regrole::text, m.member::regrole::text, m.admin_option FROM "
     "pg_auth_members m ORDER BY 1, 2",
     "databases": "SELECT datname, datdba::regrole::text, datacl::text FROM pg_database ORDER BY datname",
@@ -63,13 +71,17 @@ def server(started: pg.Postgres) -> Iterator[pg.Postgres]:
     """The server as `pg.start` left it: each test begins before any bootstrap."""
     yield started
     started.run("DROP DATABASE IF EXISTS clever_better WITH (FORCE)")
-    started.run("DROP ROLE IF EXISTS app, app_migrator, intruder")
+    started.run("DROP DATABASE IF EXISTS mlflow WITH (FORCE)")
+    started.run("DROP ROLE IF EXISTS app, app_migrator, mlflow, intruder")
     started.run(f"ALTER ROLE {pg.ADMIN} PASSWORD '{pg.ADMIN_PASSWORD}'")
 
 
 def _converge(server: pg.Postgres, password: str = MIGRATOR_PASSWORD) -> list[str]:
     return bootstrap.converge(
-        pg.admin_connect(server), PLAN, migrator_verifier=pgwire.scram_verifier(password)
+        pg.admin_connect(server),
+        PLAN,
+        migrator_verifier=pgwire.scram_verifier(password),
+        tracking_verifier=pgwire.scram_verifier(MLFLOW_PASSWORD),
     )
 
 
@@ -187,6 +199,51 @@ def test_roles_without_the_grants_cannot_get_in(server: pg.Postgres) -> None:
     assert _error(lambda: server.connect("app_migrator", "clever_better", password="wrong")) == "28P01"
 
 
+def test_mlflow_owns_its_database_and_nothing_else(server: pg.Postgres) -> None:
+    _converge(server)
+    roles = {row[0]: row for row in server.run(CATALOG["roles"])}
+    # mlflow: logs in with a SCRAM password, no special attributes, not in rds_iam.
+    assert roles["mlflow"][1:9] == [False, True, False, False, True, False, False, -1]
+    assert roles["mlflow"][9].startswith("SCRAM-SHA-256$4096:")
+    members = server.run(CATALOG["members"])
+    assert ["mlflow", "clever_admin", False] in members
+    assert not [m for m in members if m[1] == "mlflow"]
+    (database,) = [row for row in server.run(CATALOG["databases"]) if row[0] == "mlflow"]
+    assert database[1:] == ["mlflow", "{mlflow=CTc/mlflow}"]
+    # MLflow creates and migrates its own tables (what `mlflow server` does on a fresh store).
+    tracking = ("mlflow", "mlflow", MLFLOW_PASSWORD)
+    server.run("CREATE TABLE experiments (experiment_id int PRIMARY KEY, name text)", *tracking)
+    server.run("INSERT INTO experiments VALUES (0, 'Default')", *tracking)
+    server.run("ALTER TABLE experiments ADD COLUMN lifecycle_stage text", *tracking)
+    assert server.run("SELECT name FROM experiments", *tracking) == [["Default"]]
+    # Neither side reaches the other's database.
+    assert _error(lambda: server.connect("mlflow", "clever_better", password=MLFLOW_PASSWORD)) == "42501"
+    assert _error(lambda: server.connect("app_migrator", "mlflow", password=MIGRATOR_PASSWORD)) == "42501"
+    server.run("CREATE ROLE intruder LOGIN PASSWORD 'intruder-Password-1'")
+    assert _error(lambda: server.connect("intruder", "mlflow", password="intruder-Password-1")) == "42501"
+    # What the tracking server's start builds from the secret's fields logs in as that role.
+    uri = urlsplit(
+        mlflow_start.backend_store_uri(
+            {
+                "DB_USERNAME": "mlflow",
+                "DB_PASSWORD": MLFLOW_PASSWORD,
+                "DB_HOST": server.socket_dir,
+                "DB_PORT": str(server.port),
+                "DB_NAME": "mlflow",
+            }
+        )
+    )
+    assert (uri.scheme, uri.query) == ("postgresql", "sslmode=require")
+    assert unquote(uri.password or "") == MLFLOW_PASSWORD
+    assert unquote(uri.path[1:]) == "mlflow"
+    login = (unquote(uri.path[1:]), unquote(uri.username or ""), unquote(uri.password or ""))
+    assert server.run("SELECT current_user, current_database()", *login) == [["mlflow", "mlflow"]]
+    # A rotated password is the rotation's business: a second run leaves it alone.
+    server.run("ALTER ROLE mlflow PASSWORD 'rotated-Password-2'")
+    assert _converge(server) == []
+    assert server.run("SELECT 1", "mlflow", "mlflow", "rotated-Password-2") == [[1]]
+
+
 def test_client_reports_a_wrong_password_with_its_sqlstate(server: pg.Postgres) -> None:
     with pytest.raises(pgwire.PostgresError) as error:
         pgwire.Connection.open(
@@ -203,14 +260,18 @@ def test_client_reports_a_wrong_password_with_its_sqlstate(server: pg.Postgres) 
 def test_plan_refuses_names_that_need_quoting() -> None:
     with pytest.raises(ValueError, match="app_user='App; DROP'"):
         bootstrap.Plan(database="clever_better", app_user="App; DROP", migrator_user="app_migrator")
-    with pytest.raises(ValueError, match="SCRAM-SHA-256 verifier"):
-        bootstrap.steps(PLAN, migrator_verifier="plain-text")
+    verifier = pgwire.scram_verifier(MIGRATOR_PASSWORD)
+    with pytest.raises(ValueError, match="app_migrator's password must be given as a SCRAM-SHA-256 verifier"):
+        bootstrap.steps(PLAN, migrator_verifier="plain-text", tracking_verifier=verifier)
+    with pytest.raises(ValueError, match="mlflow's password must be given as a SCRAM-SHA-256 verifier"):
+        bootstrap.steps(PLAN, migrator_verifier=verifier, tracking_verifier="plain-text")
 
 
 # The custom resource, end to end: Secrets Manager (moto), the real server, CloudFormation's
 # response URL (a local HTTP stub).
 
 ADMIN_ARN_NAME, MIGRATOR_NAME = "clever-better/dev/database-admin", "clever-better/dev/database"
+MLFLOW_NAME = "clever-better/dev/database-mlflow"
 
 
 class _ResponseStub(BaseHTTPRequestHandler):
@@ -244,10 +305,15 @@ def cloudformation(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             Name=MIGRATOR_NAME,
             SecretString=json.dumps({"username": "app_migrator", "password": MIGRATOR_PASSWORD}),
         )["ARN"]
+        mlflow = sm.create_secret(
+            Name=MLFLOW_NAME,
+            SecretString=json.dumps({"username": "mlflow", "password": MLFLOW_PASSWORD}),
+        )["ARN"]
         yield {
             "sm": sm,
             "admin": admin,
             "migrator": migrator,
+            "mlflow": mlflow,
             "url": f"http://127.0.0.1:{http.server_port}/r",
         }
     http.shutdown()
@@ -270,6 +336,9 @@ def _event(request: str, aws: dict[str, Any], server: pg.Postgres, **extra: Any)
             "AppUser": "app",
             "MigratorUser": "app_migrator",
             "IamRole": "rds_iam",
+            "MlflowSecretArn": aws["mlflow"],
+            "MlflowDatabase": "mlflow",
+            "MlflowUser": "mlflow",
         },
         **extra,
     }
@@ -322,6 +391,19 @@ def test_a_secret_for_another_user_is_refused(server: pg.Postgres, cloudformatio
     (body,) = _ResponseStub.bodies
     assert body["Status"] == "FAILED" and "app_migrator" in body["Reason"]
     assert server.run("SELECT count(*) FROM pg_roles WHERE rolname = 'app_migrator'") == [[0]]
+
+
+def test_an_mlflow_secret_for_another_user_is_refused(
+    server: pg.Postgres, cloudformation: dict[str, Any]
+) -> None:
+    cloudformation["sm"].put_secret_value(
+        SecretId=cloudformation["mlflow"], SecretString=json.dumps({"username": "app", "password": "x"})
+    )
+    handler.handler(_event("Create", cloudformation, server))
+    (body,) = _ResponseStub.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "RuntimeError: the MLflow secret does not hold mlflow's credentials"
+    assert server.run("SELECT count(*) FROM pg_roles WHERE rolname = 'mlflow'") == [[0]]
 
 
 def test_delete_touches_nothing(cloudformation: dict[str, Any], tmp_path: Path) -> None:

@@ -26,12 +26,19 @@ def server() -> Iterator[pg.Postgres]:
     """The bootstrap's roles and database, and a table of the migrator's with dead rows."""
     for started in pg.start():
         bootstrap.converge(
-            pg.admin_connect(started), PLAN, migrator_verifier=pgwire.scram_verifier(MIGRATOR_PASSWORD)
+            pg.admin_connect(started),
+            PLAN,
+            migrator_verifier=pgwire.scram_verifier(MIGRATOR_PASSWORD),
+            tracking_verifier=pgwire.scram_verifier("mlflow-Password-1"),
         )
         migrator = ("clever_better", "app_migrator", MIGRATOR_PASSWORD)
         started.run("CREATE TABLE bets (id int PRIMARY KEY, stake numeric)", *migrator)
         started.run("INSERT INTO bets SELECT g, g FROM generate_series(1, 2000) g", *migrator)
         started.run("DELETE FROM bets WHERE id % 2 = 0", *migrator)
+        tracking = ("mlflow", "mlflow", "mlflow-Password-1")
+        started.run("CREATE TABLE metrics (run_uuid text, value float)", *tracking)
+        started.run("INSERT INTO metrics SELECT g::text, g FROM generate_series(1, 1000) g", *tracking)
+        started.run("DELETE FROM metrics WHERE value > 500", *tracking)
         yield started
 
 
@@ -86,6 +93,17 @@ def _metrics() -> dict[str, list[float]]:
         )
         found[metric["MetricName"]] = [p["Sum"] for p in stats["Datapoints"]]
     return found
+
+
+def test_the_admin_vacuums_and_analyzes_mlflows_tables_too(
+    server: pg.Postgres, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin is a member of mlflow too (the bootstrap), so MLflow's tables are vacuumed."""
+    monkeypatch.setenv("DATABASES", "mlflow")
+    query = "SELECT n_dead_tup, last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'metrics'"
+    assert server.run(query, "mlflow") == [[500, False]]
+    assert list(maintenance.main({}, None)["databases"]) == ["mlflow"]
+    assert server.run(query, "mlflow") == [[0, True]]
 
 
 def test_the_admin_vacuums_and_analyzes_the_migrators_tables(

@@ -1014,6 +1014,8 @@ def test_every_runbook_command_is_dispatched() -> None:
         "'drift',",
         "'maintenance-off',",
         "'maintenance-on',",
+        "'mlflow-ui',",
+        "'model-versions',",
         "'predeploy-check',",
         "'restart',",
         "'resume-trading',",

@@ -25,11 +25,12 @@ TARGETS = [
     "predeploy-check", "approve", "rollback", "deploy-status", "maintenance-on",
     "maintenance-off", "config-update", "restart", "smoke-test-dev", "db-migrate",
     "db-migrate-dev", "db-migrate-staging", "db-migrate-prod", "db-migration-status", "drift",
-    "resume-trading", "daily-report", "db-maintenance", "train", "pr-comment",
+    "resume-trading", "daily-report", "db-maintenance", "train", "mlflow-ui", "model-versions",
+    "pr-comment",
 ]  # fmt: skip
 OPERATOR_VARS = (
     "IMAGE_TAG", "CDK_ARGS", "FILE", "SNAPSHOT", "SERVICE", "URL", "ALLOW_STALE_BACKUP", "BACKUPS_DIR",
-    "BASE", "DIFF_ALLOW", "DIFF_REPORT", "REQUIRE_APPROVAL", "CONFIRM",
+    "BASE", "DIFF_ALLOW", "DIFF_REPORT", "REQUIRE_APPROVAL", "CONFIRM", "MODEL", "MLFLOW_PORT",
 )  # fmt: skip
 
 
@@ -49,7 +50,7 @@ def _make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_make_target_with_hostile_values_runs_nothing(tmp_path: Path) -> None:
-    assert len(TARGETS) == 45
+    assert len(TARGETS) == 47
     for target in TARGETS:
         canary = tmp_path / target
         canary.mkdir()
@@ -232,7 +233,7 @@ def test_the_local_diff_needs_a_running_emulator() -> None:
 
 
 def test_local_port_and_environment_are_checked_in_one_line(tmp_path: Path) -> None:
-    assert len(OPS_TARGETS) == 24
+    assert len(OPS_TARGETS) == 26
     for target in OPS_TARGETS:
         canary = tmp_path / target
         canary.mkdir()

@@ -399,8 +399,8 @@ PINS = (
         paths=("services/Internal/LoadBalancer/Resource",),
         rules=("NIST.800.53.R5::NIST.800.53.R5-ALBWAFEnabled",),
         reason=(
-            "Internal load balancer in private subnets reachable only from the bot's security group; the "
-            "internet-facing load balancer in front of the bot carries the web ACL."
+            "Internal load balancer in private subnets reachable only from its callers' security groups "
+            "(allow_client); the internet-facing load balancer in front of the bot carries the web ACL."
         ),
     ),
     Pin(
@@ -439,6 +439,8 @@ PINS = (
             "services/Migration/Task/ExecutionRole/DefaultPolicy",
             "services/MlService/Task/ExecutionRole/DefaultPolicy",
             "services/MlService/Task/TaskRole/DefaultPolicy",
+            "services/Mlflow/Task/ExecutionRole/DefaultPolicy",
+            "services/Mlflow/Task/TaskRole/DefaultPolicy",
         ),
         rules=("NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",),
         reason=(
@@ -454,6 +456,7 @@ PINS = (
             "services/DataIngestion/Task/Resource",
             "services/Migration/Task/Resource",
             "services/MlService/Task/Resource",
+            "services/Mlflow/Task/Resource",
         ),
         rules=("AwsSolutions::AwsSolutions-ECS2",),
         reason=(
@@ -468,6 +471,7 @@ PINS = (
             "services/DataIngestion/Task/ExecutionRole/DefaultPolicy",
             "services/Migration/Task/ExecutionRole/DefaultPolicy",
             "services/MlService/Task/ExecutionRole/DefaultPolicy",
+            "services/Mlflow/Task/ExecutionRole/DefaultPolicy",
         ),
         rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
         reason=(
@@ -486,6 +490,44 @@ PINS = (
             "ECS invokes the hook synchronously and rolls the deployment back on any error, so a failed "
             "invocation is already handled; a dead-letter queue would stay empty."
         ),
+    ),
+    # The MLflow tracking server (components/services/mlflow.py; the primary region only).
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Internal/LoadBalancer/Mlflow/Resource",),
+        rules=(
+            "NIST.800.53.R5::NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5::NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        ),
+        reason=(
+            "The internal load balancer's MLflow listener, in private subnets, reachable only from the "
+            "ml-service's security group (allow_client); there is no public name to hold a certificate "
+            "for, as for the internal load balancer's other listeners."
+        ),
+    ),
+    Pin(
+        stages=("dev", "staging", "production"),
+        paths=("services/Mlflow/Task/TaskRole/DefaultPolicy",),
+        rules=("AwsSolutions::AwsSolutions-IAM5[Resource::*]",),
+        reason=(
+            "ECS Exec's agent opens its Session Manager channels with ssmmessages actions, which have no "
+            "resource types (Service Authorization Reference), so they are granted on *."
+        ),
+    ),
+    *(
+        Pin(
+            stages=(stage,),
+            paths=("services/Mlflow/Task/TaskRole/DefaultPolicy",),
+            rules=(
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::clever-better-{token}-mlflow-"
+                "{account}-us-east-1/models/*]",
+            ),
+            reason=(
+                "Object read and write in the mlflow bucket only: model artefacts have generated keys, so "
+                "objects are granted by the bucket's key prefix."
+            ),
+        )
+        for stage, token in (("dev", "dev"), ("staging", "staging"), ("production", "prod"))
     ),
     Pin(
         stages=("dev",),
@@ -997,14 +1039,16 @@ PINS = (
 
 def _primary_twin(path: str) -> bool:
     """Whether production's construct at `path` also stands in the DR region: the services (the
-    pilot light) but the migration task and scheduled training (the primary's only) and the
+    pilot light) but the migration task, scheduled training and MLflow (the primary's only) and the
     second and third NAT gateways' test-port rules (the DR VPC has one NAT gateway); the
     monitoring but the drift check (the primary's only); the alerting."""
     if path.startswith("services/"):
-        # Training runs in the primary region only.
+        # Training and MLflow run in the primary region only.
         return (
             "/Migration/" not in path
             and not path.startswith("services/Training/")
+            and not path.startswith("services/Mlflow/")
+            and "/Mlflow/" not in path
             and "{IndirectPeer2}" not in path
             and "{IndirectPeer3}" not in path
         )

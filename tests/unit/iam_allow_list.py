@@ -27,7 +27,12 @@ _ECR_TOKEN = (
     "ecr:GetAuthorizationToken has no resource-level permissions (it returns a registry login, "
     "not a repository); image pulls are granted on the service's own repository only."
 )
-_TASKS = ("Bot", "DataIngestion", "MlService", "Migration")
+_TASKS = ("Bot", "DataIngestion", "MlService", "Migration", "Mlflow")
+_ECS_EXEC = (
+    "ECS Exec's agent opens its Session Manager channels (make mlflow-ui's port-forward); the "
+    "ssmmessages actions have no resource types (Service Authorization Reference), so IAM "
+    "accepts only *."
+)
 
 # (construct path, action) -> reason, for an Allow statement whose action holds `*` or whose
 # Resource is "*" (or a list holding "*").
@@ -43,6 +48,10 @@ WILDCARDS: dict[tuple[str, str], str] = {
             "ecr:GetAuthorizationToken",
         ): _ECR_TOKEN
         for task in _TASKS
+    },
+    **{
+        ("services/Mlflow/Task/TaskRole/DefaultPolicy/Resource", f"ssmmessages:{action}"): _ECS_EXEC
+        for action in ("CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel")
     },
 }
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import config
-from config.model import LOG_RETENTION_DAYS, ConfigError, EnvironmentConfig, SmokeCheck
+from config.model import LOG_RETENTION_DAYS, ConfigError, EnvironmentConfig, ServiceSize, SmokeCheck
 from tests.support import CDK_CONTEXT, ROOT
 
 DEV, STAGING, PROD = config.load()
@@ -531,6 +531,18 @@ def _sec(cfg: EnvironmentConfig, **changes: Any) -> EnvironmentConfig:
 
 BAD.update(
     {
+        "no MLflow server": (
+            lambda: replace(DEV, mlflow=ServiceSize(cpu=512, memory_mib=1024, desired_count=0)),
+            "dev: mlflow.desired_count = 0 is not allowed; expected 1 to 3 (a tracking server that runs)",
+        ),
+        "an auto-scaled MLflow server": (
+            lambda: replace(PROD, mlflow=ServiceSize(cpu=512, memory_mib=1024, desired_count=1, max_count=2)),
+            "production: mlflow.max_count = 2 is not allowed; expected None (a fixed count)",
+        ),
+        "an MLflow size Fargate has not": (
+            lambda: replace(STAGING, mlflow=ServiceSize(cpu=512, memory_mib=512, desired_count=1)),
+            "staging: mlflow.memory_mib = 512 is not allowed;",
+        ),
         "a deploy subject with a wildcard": (
             lambda: _sec(STAGING, deploy_subjects=("ref:refs/heads/*",)),
             "staging: security.deploy_subjects = ('ref:refs/heads/*',) is not allowed; expected one or more "

@@ -187,7 +187,11 @@ def test_credentials_and_rotation(templates: dict[str, Any], env: str) -> None:
         s["Properties"]["Name"]: (k, s) for k, s in resources(template, "AWS::SecretsManager::Secret").items()
     }
     token = PRIMARY[env].removeprefix("clever-better-")
-    assert sorted(secrets) == [f"clever-better/{token}/database", f"clever-better/{token}/database-admin"]
+    assert sorted(secrets) == [
+        f"clever-better/{token}/database",
+        f"clever-better/{token}/database-admin",
+        f"clever-better/{token}/database-mlflow",
+    ]
     for _, secret in secrets.values():
         assert "KmsKeyId" in secret["Properties"]
         if env == "production":
@@ -203,17 +207,20 @@ def test_credentials_and_rotation(templates: dict[str, Any], env: str) -> None:
     }
     admin = schedules[secrets[f"clever-better/{token}/database-admin"][0]]
     migrator = schedules[secrets[f"clever-better/{token}/database"][0]]
+    mlflow = schedules[secrets[f"clever-better/{token}/database-mlflow"][0]]
     # Runbook: admin credentials every 30 days, application credentials every 90.
     assert admin["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
     assert migrator["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(90 days)"}
+    assert mlflow["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(90 days)"}
     # Both single-user: the migrator owns the schema, so no alternating clone (aws-cdk#25568).
     assert {s["Properties"]["HostedRotationLambda"]["RotationType"] for s in schedules.values()} == {
         "PostgreSQLSingleUser"
     }
     # Not before the bootstrap has made the role with the secret's password.
-    assert migrator["Properties"]["RotateImmediatelyOnUpdate"] is False
     (bootstrap,) = resources(template, "Custom::DatabaseBootstrap")
-    assert bootstrap in migrator["DependsOn"]
+    for user in (migrator, mlflow):
+        assert user["Properties"]["RotateImmediatelyOnUpdate"] is False
+        assert bootstrap in user["DependsOn"]
     for schedule in schedules.values():
         hosted = schedule["Properties"]["HostedRotationLambda"]
         # In the VPC, beside the endpoints it needs (aws-cdk#17265 / #19233).

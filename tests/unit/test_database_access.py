@@ -175,7 +175,11 @@ def test_the_migrator_is_the_one_password_user(templates: dict[str, Any], env: s
 
 
 @pytest.mark.parametrize("env", sorted(PREFIXES))
-def test_only_the_migration_task_may_decrypt_database_secrets(templates: dict[str, Any], env: str) -> None:
+def test_only_the_migration_task_and_mlflow_may_decrypt_database_secrets(
+    templates: dict[str, Any], env: str
+) -> None:
+    """Each the one secret it logs in with: the migrator's, MLflow's (their own policies read
+    only that secret: tests/unit/test_mlflow.py)."""
     services = _services(templates, env)
     data_stack = f"{PREFIXES[env]}-data"
     readers = set()
@@ -185,7 +189,7 @@ def test_only_the_migration_task_may_decrypt_database_secrets(templates: dict[st
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement["Action"] == "kms:Decrypt" and data_stack in json.dumps(statement["Resource"]):
                 readers.add(key.split("Task")[0])
-    assert readers == {"Migration"}
+    assert readers == {"Migration", "Mlflow"}
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "production"])

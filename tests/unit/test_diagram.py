@@ -111,7 +111,13 @@ MLFLOW = "S3 clever-better-prod-mlflow-ACCOUNT-us-east-1"
         ("one-off task clever-better-prod-migrate", DATABASE, ":5432"),
         (ML, MLFLOW, "IAM"),
         ("secret clever-better/prod/betfair", BOT, "secret"),
-        ("3 ECR repositories<br/>bot · data-ingestion · ml-service", BOT, "image"),
+        ("4 ECR repositories<br/>bot · data-ingestion · ml-service · mlflow", BOT, "image"),
+        # the MLflow tracking server: reached by the ml-service, on its own database and prefix
+        (ML, "ALB clever-better-prod-ml<br/>internal", ":5000 · MLFLOW_TRACKING_URI"),
+        ("ECS service mlflow<br/>1 tasks · rolling", DATABASE, ":5432 · DB_HOST"),
+        ("secret clever-better/prod/database-mlflow", "ECS service mlflow<br/>1 tasks · rolling", "secret"),
+        ("ECS service mlflow<br/>1 tasks · rolling", MLFLOW, "IAM"),
+        ("target group :5000 · primary", "ECS service mlflow<br/>1 tasks · rolling", ""),
         # backups, alarms, hooks, rotation
         (DATABASE, VAULT, "AWS Backup clever-better-prod: Daily, Hourly"),
         ("3 deployment alarms of bot<br/>5xx · latency · unhealthy", BOT, "roll back"),
@@ -143,13 +149,14 @@ def test_the_production_view_shows_the_flows(
         (DATABASE, "1 automated-backup replica<br/>clever-better-prod", "automated backups"),
         (
             "secret clever-better/prod/config",
-            "5 secret replicas<br/>clever-better/prod/alerting · clever-better/prod/betfair · "
+            "6 secret replicas<br/>clever-better/prod/alerting · clever-better/prod/betfair · "
             "clever-better/prod/config · "
-            "clever-better/prod/database · clever-better/prod/database-admin",
+            "clever-better/prod/database · clever-better/prod/database-admin · "
+            "clever-better/prod/database-mlflow",
             "replica",
         ),
         (
-            "3 ECR repositories<br/>bot · data-ingestion · ml-service",
+            "4 ECR repositories<br/>bot · data-ingestion · ml-service · mlflow",
             "3 image repositories<br/>bot · data-ingestion · ml-service",
             "replication",
         ),
@@ -182,13 +189,13 @@ def test_repeated_resources_are_collapsed(views: list[tuple[dict[str, str], list
 
 
 def test_alarm_notifications_are_derived(rendered: str) -> None:
-    # The catalogue's 53 alarms (9 of them security's) notify their severity's topic, the 6
+    # The catalogue's 54 alarms (9 of them security's) notify their severity's topic, the 6
     # deployment alarms the P1 topic (by its ARN, from the services stack); ml-service's 2
     # scaling alarms only scale.
-    assert "59 of the 61 alarms notify an SNS topic (drawn as `notify`)." in rendered
+    assert "60 of the 62 alarms notify an SNS topic (drawn as `notify`)." in rendered
     deployment = "group_prod_services_deployment_alarms_of_bot"
     assert f'{deployment} -.->|"notify"| res_prod_monitoring_AlarmsP1Topic8268C779' in rendered
-    for severity, count in (("P0", 8), ("P1", 18), ("P2", 9), ("P3", 18)):
+    for severity, count in (("P0", 8), ("P1", 18), ("P2", 10), ("P3", 18)):
         assert f'{{"{count} {severity} alarms"}}' in rendered
         edge = f'group_prod_monitoring_{severity}_alarms -.->|"notify"| res_prod_monitoring_Alarms{severity}'
         assert edge + "Topic" in rendered

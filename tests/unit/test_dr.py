@@ -69,7 +69,8 @@ def test_production_names_the_dr_key_by_its_key_arn(templates: dict[str, Any]) -
         for template in (data, secrets)
         for s in resources(template, "AWS::SecretsManager::Secret").values()
     ]
-    assert len(replicated) == 5  # admin, app, config, betfair, alerting (for the DR region's router)
+    # admin, app, mlflow (the database's users), config, betfair, alerting (the DR region's router)
+    assert len(replicated) == 6
     assert all(regions == [{"Region": "us-west-2", "KmsKeyId": DR_KEY}] for regions in replicated)
     every_bucket = resources(data, "AWS::S3::Bucket").values()
     buckets = [b for b in every_bucket if "ReplicationConfiguration" in b["Properties"]]

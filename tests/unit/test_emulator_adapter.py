@@ -933,8 +933,8 @@ def test_proxy_needs_auth_unless_end_to_end_iam(aws: None) -> None:
     assert proxy["DefaultAuthScheme"] == "IAM_AUTH" and proxy.get("Auth", []) == []
 
 
-def _bootstrap_stack(migrator_user: str) -> dict[str, Any]:
-    """A function, an instance, the two secrets and the bootstrap naming them."""
+def _bootstrap_stack(migrator_user: str, mlflow_user: str = "mlflow") -> dict[str, Any]:
+    """A function, an instance, the three secrets and the bootstrap naming them."""
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -985,6 +985,16 @@ def _bootstrap_stack(migrator_user: str) -> dict[str, Any]:
                     },
                 },
             },
+            "Mlflow": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": "db/mlflow",
+                    "GenerateSecretString": {
+                        **generated,
+                        "SecretStringTemplate": json.dumps({"username": mlflow_user}),
+                    },
+                },
+            },
             "Bootstrap": {
                 "Type": "Custom::DatabaseBootstrap",
                 "Properties": {
@@ -998,6 +1008,9 @@ def _bootstrap_stack(migrator_user: str) -> dict[str, Any]:
                     "AppUser": "app",
                     "MigratorUser": "app_migrator",
                     "IamRole": "rds_iam",
+                    "MlflowSecretArn": {"Ref": "Mlflow"},
+                    "MlflowDatabase": "mlflow",
+                    "MlflowUser": "mlflow",
                 },
             },
         },
@@ -1024,15 +1037,25 @@ def test_database_bootstrap_checks_what_its_function_would_need(aws: None) -> No
     assert outputs["DbiResourceId"] == instance["DbiResourceId"]
 
 
-def test_database_bootstrap_refuses_a_secret_for_another_user(aws: None) -> None:
-    template = _bootstrap_stack("app")
+@pytest.mark.parametrize(
+    ("users", "refusal"),
+    [
+        (("app", "mlflow"), "the migrator secret holds 'app', not 'app_migrator'"),
+        (("app_migrator", "app"), "the MLflow secret holds 'app', not 'mlflow'"),
+    ],
+    ids=["migrator", "mlflow"],
+)
+def test_database_bootstrap_refuses_a_secret_for_another_user(
+    aws: None, users: tuple[str, str], refusal: str
+) -> None:
+    template = _bootstrap_stack(*users)
     _bootstrap_like(
         {"Resources": {"F": {"Properties": {"Code": {"S3Bucket": "assets", "S3Key": "bootstrap.zip"}}}}}
     )
     _cfn().create_stack(StackName="bad", TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     status, reasons = _stack_status("bad")
     assert status == "ROLLBACK_COMPLETE"
-    assert any("the migrator secret holds 'app', not 'app_migrator'" in r for r in reasons), reasons
+    assert any(refusal in r for r in reasons), reasons
 
 
 def test_local_deploy_prints_what_an_operator_reads() -> None:

@@ -16,6 +16,7 @@ from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 
 from emulator.services.ecs_api import deployments
+from tests.support import create_stack, stack_reasons
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -318,3 +319,108 @@ def test_an_in_flight_deployment_waits_at_its_hook(aws: None) -> None:
             "IN_PROGRESS",
             "POST_TEST_TRAFFIC_SHIFT",
         )
+
+
+# --- CreateService's load-balancer checks -------------------------------------------------------
+
+
+def _balanced(*, listener: bool, port: int = 5000) -> dict[str, Any]:
+    """A VPC, a target group, optionally a load balancer whose listener forwards to it, and a
+    service on the target group (container `app`, port mapping 5000)."""
+    resources: dict[str, Any] = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+        "SubnetA": {
+            "Type": "AWS::EC2::Subnet",
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "CidrBlock": "10.0.0.0/24",
+                "AvailabilityZone": "us-east-1a",
+            },
+        },
+        "SubnetB": {
+            "Type": "AWS::EC2::Subnet",
+            "Properties": {
+                "VpcId": {"Ref": "Vpc"},
+                "CidrBlock": "10.0.1.0/24",
+                "AvailabilityZone": "us-east-1b",
+            },
+        },
+        "Targets": {
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {"Port": 5000, "Protocol": "HTTP", "TargetType": "ip", "VpcId": {"Ref": "Vpc"}},
+        },
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c"}},
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "f",
+                "Cpu": "256",
+                "Memory": "512",
+                "RequiresCompatibilities": ["FARGATE"],
+                "NetworkMode": "awsvpc",
+                "ContainerDefinitions": [
+                    {
+                        "Name": "app",
+                        "Image": "i",
+                        "PortMappings": [{"ContainerPort": 5000, "Protocol": "tcp"}],
+                    }
+                ],
+            },
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "ServiceName": "s",
+                "Cluster": {"Ref": "Cluster"},
+                "TaskDefinition": {"Ref": "Task"},
+                "DesiredCount": 1,
+                "LoadBalancers": [
+                    {"ContainerName": "app", "ContainerPort": port, "TargetGroupArn": {"Ref": "Targets"}}
+                ],
+            },
+        },
+    }
+    if listener:
+        resources["Balancer"] = {
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {"Scheme": "internal", "Subnets": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]},
+        }
+        resources["Listener"] = {
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Properties": {
+                "LoadBalancerArn": {"Ref": "Balancer"},
+                "Port": 5000,
+                "Protocol": "HTTP",
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Targets"}}],
+            },
+        }
+        resources["Service"]["DependsOn"] = ["Listener"]
+    return resources
+
+
+def test_a_service_on_a_target_group_behind_a_listener_is_created(aws: None) -> None:
+    stack = create_stack(_balanced(listener=True))
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack_reasons()
+    (service,) = _ecs().describe_services(cluster="c", services=["s"])["services"]
+    assert [(b["containerName"], b["containerPort"]) for b in service["loadBalancers"]] == [("app", 5000)]
+
+
+@pytest.mark.parametrize(
+    ("listener", "port", "message"),
+    [
+        (False, 5000, "does not have an associated load balancer."),
+        (
+            True,
+            8080,
+            "InvalidParameterException: The container app did not have a container port 8080 defined.",
+        ),
+    ],
+    ids=["no-load-balancer", "no-such-port"],
+)
+def test_ecs_refuses_a_service_its_load_balancer_cannot_reach(
+    aws: None, listener: bool, port: int, message: str
+) -> None:
+    stack = create_stack(_balanced(listener=listener, port=port))
+    reasons = stack_reasons()
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE", reasons
+    assert any(message in reason for reason in reasons), reasons

@@ -64,7 +64,7 @@ def test_the_function_logs_in_as_the_admin_to_the_instance_and_publishes_its_met
         "DB_PORT": {"Fn::GetAtt": [instance_id, "Endpoint.Port"]},
         # The attachment: the admin secret as the instance completed it (host and port too).
         "ADMIN_SECRET_ARN": {"Ref": admin_id},
-        "DATABASES": "clever_better",
+        "DATABASES": "clever_better,mlflow",
         "ENVIRONMENT": token,
         "METRIC_NAMESPACE": "CleverBetter/Operations",
         "SECONDS_METRIC": "DatabaseMaintenanceSeconds",

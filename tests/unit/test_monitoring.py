@@ -70,6 +70,8 @@ PROMISED = {
     ("training-failed", "P2"): ("P2", "GreaterThanThreshold", 0, 24, 3600),
     ("training-failed-twice", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 2, 24, 3600),
     ("training-dlq", "P2"): ("P2", "GreaterThanThreshold", 0, 1, 60),
+    # The MLflow tracking server: no task running for 5 minutes.
+    ("mlflow-unavailable", "P2"): ("P2", "LessThanThreshold", 1, 5, 60),
     # The weekly restore test (AWS Backup restore testing).
     ("restore-test-failed", "P1"): ("P1", "GreaterThanOrEqualToThreshold", 1, 1, 3600),
     # The audit trail's metric filters (issue 15): break-glass use and the CIS set, per 5 minutes.
@@ -98,7 +100,7 @@ def _period(alarm: dict[str, Any]) -> int:
 
 def test_production_alarms_are_the_runbooks(templates: dict[str, Any]) -> None:
     alarms = _alarms(templates[PROD])
-    assert len(alarms) == len(PROMISED) == 53
+    assert len(alarms) == len(PROMISED) == 54
     for (alarm_id, _), (severity, comparison, threshold, periods, period) in PROMISED.items():
         alarm = alarms[f"clever-better-prod-{alarm_id}-{severity}"]
         assert (
@@ -215,7 +217,7 @@ def test_every_alarm_passes_cloudwatchs_create_time_limits(templates: dict[str, 
                 assert sum(m.get("ReturnData", True) for m in alarm["Metrics"]) == 1, name
             assert len(name) <= 255
             checked += 1
-    assert checked == 159
+    assert checked == 162
 
 
 def test_log_filters_and_saved_queries_are_the_runbooks_three(templates: dict[str, Any]) -> None:
@@ -363,7 +365,11 @@ def test_database_storage_is_measured_against_the_provisioned_storage(templates:
 def test_a_failed_database_rotation_pages_for_a_day(templates: dict[str, Any]) -> None:
     schedules = resources(templates["clever-better-prod-data"], "AWS::SecretsManager::RotationSchedule")
     named = sorted(s["Properties"]["HostedRotationLambda"]["RotationLambdaName"] for s in schedules.values())
-    assert named == ["clever-better-prod-db-admin-rotation", "clever-better-prod-db-migrator-rotation"]
+    assert named == [
+        "clever-better-prod-db-admin-rotation",
+        "clever-better-prod-db-migrator-rotation",
+        "clever-better-prod-db-mlflow-rotation",
+    ]
     alarm = _alarms(templates[PROD])["clever-better-prod-secret-rotation-failed-P1"]
     read = sorted(
         (
@@ -377,6 +383,7 @@ def test_a_failed_database_rotation_pages_for_a_day(templates: dict[str, Any]) -
     assert read == [
         ("AWS/Lambda", "Errors", "clever-better-prod-db-admin-rotation"),
         ("AWS/Lambda", "Errors", "clever-better-prod-db-migrator-rotation"),
+        ("AWS/Lambda", "Errors", "clever-better-prod-db-mlflow-rotation"),
     ]
     assert (alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == (1, 24)
 
@@ -556,11 +563,11 @@ def test_four_dashboards_each_with_its_alarms_status(templates: dict[str, Any]) 
         for name, body in dashboards.items()
         if body["widgets"][0]["type"] == "alarm"
     }
-    # Every catalogue alarm on exactly one dashboard: 53 in all.
+    # Every catalogue alarm on exactly one dashboard: 54 in all.
     assert statuses == {
         "clever-better-prod-main": 6,
         "clever-better-prod-ml-service": 6,
-        "clever-better-prod-infrastructure": 32,
+        "clever-better-prod-infrastructure": 33,
         "clever-better-prod-security": 9,
     }
 

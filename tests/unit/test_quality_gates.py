@@ -195,6 +195,11 @@ def test_pinned_acknowledgements_are_narrow_and_reasoned() -> None:
             assert re.search(
                 r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-(east-1|west-2)/\*\]$", rule
             ), rule
+        elif path.endswith("/Mlflow/Task/TaskRole/DefaultPolicy"):
+            # ECS Exec's ssmmessages channels (no resource types), and its artefacts under models/.
+            assert rule.endswith("[Resource::*]") or re.search(
+                r"\[Resource::arn:aws:s3:::clever-better-\w+-mlflow-\d{12}-us-east-1/models/\*\]$", rule
+            ), rule
         elif path.endswith("/data/Standby/ProxyPolicy"):
             # The DR proxy: as `app`, to whichever instance the failover restores.
             assert rule.endswith("[Resource::arn:aws:rds-db:us-west-2:333333333333:dbuser:*/app]"), rule
@@ -417,9 +422,10 @@ def test_services_name_their_images_without_cross_stack_values(templates: dict[s
         if container["Image"]["Fn::Join"][1][:2]
         == ["333333333333.dkr.ecr.us-east-1.", {"Ref": "AWS::URLSuffix"}]
     )
-    # The three services and the migration task (the bot's image), each with its scratch-init.
+    # The three services, the migration task (the bot's image) and MLflow, each with its scratch-init.
     assert images == [
         *["/bot:bootstrap"] * 4,
         *["/data-ingestion:bootstrap"] * 2,
         *["/ml-service:bootstrap"] * 2,
+        *["/mlflow:bootstrap"] * 2,
     ]

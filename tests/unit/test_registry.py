@@ -16,8 +16,8 @@ def test_repositories(templates: dict[str, Any], env: str) -> None:
     repositories = {
         r["Properties"]["RepositoryName"]: r for r in resources(template, "AWS::ECR::Repository").values()
     }
-    # Runbook names, exactly.
-    assert sorted(repositories) == ["bot", "data-ingestion", "ml-service"]
+    # Runbook names, exactly, and the MLflow tracking server's.
+    assert sorted(repositories) == ["bot", "data-ingestion", "ml-service", "mlflow"]
     for repository in repositories.values():
         props = repository["Properties"]
         assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
@@ -91,7 +91,7 @@ def test_dr_replicas_are_created_with_the_primary_settings(templates: dict[str, 
     }
     assert json.loads(props["LifecyclePolicy"]) == LIFECYCLE
     primary = resources(templates["clever-better-prod-registry"], "AWS::ECR::Repository").values()
-    assert len(primary) == 3
+    assert len(primary) == 4  # the replicated three and mlflow, which the DR region does not run
     for repository in primary:
         assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
         assert repository["Properties"]["EncryptionConfiguration"]["EncryptionType"] == "KMS"

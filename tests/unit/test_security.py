@@ -449,7 +449,7 @@ def test_every_fargate_task_may_pull_the_guardduty_agent(templates: dict[str, An
     ):
         template = templates[name]
         definitions = resources(template, "AWS::ECS::TaskDefinition").values()
-        assert len(definitions) == 4, name  # bot, ml-service, data-ingestion, the migration
+        assert len(definitions) == 5, name  # bot, ml-service, data-ingestion, the migration, mlflow
         for definition in definitions:
             role_id = definition["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
             statements = [

@@ -49,7 +49,7 @@ def test_service_log_groups(templates: dict[str, Any], env: str) -> None:
     prefix = PREFIXES[env]
     assert sorted(groups) == sorted(
         [
-            *(f"/ecs/{prefix}/{s}" for s in ("bot", "data-ingestion", "ml-service")),
+            *(f"/ecs/{prefix}/{s}" for s in ("bot", "data-ingestion", "ml-service", "mlflow")),
             *(f"/aws/lambda/{prefix}-{s}-deployment-hook" for s in BLUE_GREEN),
             f"/aws/lambda/{prefix}-training",
             f"aws-waf-logs-{prefix}",
@@ -74,7 +74,8 @@ def test_services_deploy_blue_green_with_hook_alarms_and_bake_time(
     template = _template(templates, env)
     cfg = CONFIGS[env]
     services = _services(template)
-    assert sorted(services) == ["bot", "data-ingestion", "ml-service"]
+    assert sorted(services) == ["bot", "data-ingestion", "ml-service", "mlflow"]
+    services.pop("mlflow")  # rolling, behind its own listener: tests/unit/test_mlflow.py
     for name, service in services.items():
         props = service["Properties"]
         deployment = props["DeploymentConfiguration"]
@@ -157,7 +158,7 @@ def test_replaced_task_definitions_stay_active_for_rollback(templates: dict[str,
     """CloudFormation deregisters a replaced revision unless retained, and ECS refuses to move a
     service back to an INACTIVE one: `make rollback` after a finished release needs them kept."""
     definitions = resources(_template(templates, env), "AWS::ECS::TaskDefinition")
-    assert len(definitions) == 4
+    assert len(definitions) == 5  # the three services, the migration, MLflow
     for name, definition in definitions.items():
         assert (definition.get("UpdateReplacePolicy"), definition.get("DeletionPolicy")) == (
             "Retain",
@@ -174,10 +175,16 @@ def test_task_definitions(templates: dict[str, Any], env: str) -> None:
         for d in resources(template, "AWS::ECS::TaskDefinition").values()
     }
     assert sorted(definitions) == sorted(
-        f"{PREFIXES[cfg.name]}-{s}" for s in ("bot", "ml-service", "data-ingestion", "migrate")
+        f"{PREFIXES[cfg.name]}-{s}" for s in ("bot", "ml-service", "data-ingestion", "migrate", "mlflow")
     )
     for family, props in definitions.items():
         service = family.removeprefix(f"{PREFIXES[cfg.name]}-")
+        if service == "mlflow":
+            # Its own size, start, secrets and writable root: tests/unit/test_mlflow.py. Its /tmp
+            # is prepared as the others'.
+            containers = {c["Name"]: c for c in props["ContainerDefinitions"]}
+            _assert_scratch_is_prepared(props, containers["scratch-init"], containers["mlflow"])
+            continue
         size = cfg.services["bot" if service == "migrate" else service]
         assert props["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
         assert (props["Cpu"], props["Memory"]) == (str(size.cpu), str(size.memory_mib))
@@ -269,6 +276,18 @@ TASK_ROLE_ACTIONS = {
         "kms:GenerateDataKey",
     },
     "migrate": set(),
+    # ECS Exec's channels (make mlflow-ui), and its artefacts under models/.
+    "mlflow": {
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    },
 }
 
 
@@ -287,7 +306,10 @@ def test_task_roles_are_least_privilege(templates: dict[str, Any], env: str) -> 
             a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
         }
         assert actions == TASK_ROLE_ACTIONS[family], family
-        resources_ = json.dumps([s["Resource"] for s in statements])
+        resources_ = json.dumps(
+            [s["Resource"] for s in statements if not s["Action"][0].startswith("ssmmessages:")]
+        )
+        # ssmmessages has no resource types: * is its only resource (tests/unit/iam_allow_list.py).
         assert '"*"' not in resources_, family
         if family == "ml-service":
             assert f"{PREFIXES[env]}-mlflow-" in resources_ and "backups" not in resources_

@@ -220,7 +220,6 @@ class ServicesStack(CleverBetterStack):
                 image_tag=deployment.image_tag,
                 size=config.mlflow,
                 endpoint=self.internal,
-                vpc_cidr=network.vpc_cidr,
                 database=database,
                 buckets=buckets,
             )

@@ -90,9 +90,9 @@ class DataBuckets(Construct):
         the replication role the bucket itself names, no dependency cycle)."""
         return f"arn:{cdk.Stack.of(self).partition}:s3:::{self.bucket_name(purpose, region=region)}"
 
-    def grant_objects(self, role: iam.IRole, purpose: str, *, prefix: str = "") -> None:
+    def grant_objects(self, role: iam.IRole, purpose: str, *, prefix: str = "", delete: bool = False) -> None:
         """List the `purpose` bucket and read and write its objects (under `prefix`, if one is
-        given: `models/`), with its key."""
+        given: `models/`; `delete`: and delete them), with its key."""
         arn = self.bucket_arn(purpose)
         role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -102,11 +102,15 @@ class DataBuckets(Construct):
             )
         )
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[f"{arn}/{prefix}*"])
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", *(["s3:DeleteObject"] if delete else [])],
+                resources=[f"{arn}/{prefix}*"],
+            )
         )
         acknowledge(
             role.node.find_child("DefaultPolicy"),
-            f"Object read and write in the {purpose} bucket only: model artefacts have "
+            f"Object read{', write and delete' if delete else ' and write'} in the {purpose} bucket only: "
+            "model artefacts have "
             "generated keys, so objects are granted by the bucket's key prefix.",
             f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}/{prefix}*]",
         )

@@ -246,29 +246,23 @@ class Database(Construct):
             rotate_immediately_on_update=False,
         )
 
+        def user_secret(construct_id: str, user: str, dbname: str, purpose: str) -> sm.ISecret:
+            """A password user's secret, attached to the instance (host and port in it)."""
+            secret = rds.DatabaseSecret(
+                self,
+                construct_id,
+                username=user,
+                dbname=dbname,
+                secret_name=names.secret(purpose),
+                encryption_key=key,
+                replica_regions=replicas,
+            )
+            secret.apply_removal_policy(removal_policy)
+            return secret.attach(self.instance)
+
         # The construct id predates the migrator (it keeps the secret's logical id).
-        migrator = rds.DatabaseSecret(
-            self,
-            "AppSecret",
-            username=DB_MIGRATOR_USER,
-            dbname=DATABASE,
-            secret_name=names.secret("database"),
-            encryption_key=key,
-            replica_regions=replicas,
-        )
-        migrator.apply_removal_policy(removal_policy)
-        self.migrator_secret = migrator.attach(self.instance)
-        tracking = rds.DatabaseSecret(
-            self,
-            "MlflowSecret",
-            username=DB_MLFLOW_USER,
-            dbname=MLFLOW_DATABASE,
-            secret_name=names.secret("database-mlflow"),
-            encryption_key=key,
-            replica_regions=replicas,
-        )
-        tracking.apply_removal_policy(removal_policy)
-        self.mlflow_secret = tracking.attach(self.instance)
+        self.migrator_secret = user_secret("AppSecret", DB_MIGRATOR_USER, DATABASE, "database")
+        self.mlflow_secret = user_secret("MlflowSecret", DB_MLFLOW_USER, MLFLOW_DATABASE, "database-mlflow")
 
         self.roles = DatabaseRoles(
             self,

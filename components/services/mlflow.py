@@ -7,9 +7,10 @@
 - Backend store: its own database `mlflow` on the environment's instance, straight to the
   instance (the proxy admits only IAM users) as the role `mlflow`, whose password
   (`.../database-mlflow`) the data stack's bootstrap set and Secrets Manager rotates. A task
-  reads the password when it starts; the container health check asks MLflow something only the
-  database can answer, so a task whose login the rotation broke turns unhealthy and ECS
-  replaces it with one that reads the new password.
+  reads the password when it starts; MLflow opens a connection per request (NullPool) and the
+  container health check asks it something only the database can answer, so a task whose login
+  the rotation broke turns unhealthy and ECS replaces it with one that reads the new password.
+  Each task's start first brings the store's schema to its image's MLflow (mlflow_start.py).
 - Artefacts under `models/` in the model-registry bucket (what `make backup-models` copies),
   served through the server (MLflow's proxied artefact access): clients need no S3 rights.
 - Rolling updates with the circuit breaker's rollback; `environment.mlflow` sets the size.
@@ -20,7 +21,6 @@ support ECS Exec with a read-only root filesystem (ECS Developer Guide, ECS Exec
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -34,17 +34,21 @@ from constructs import Construct
 
 from components.data import PORT, Database
 from components.data.buckets import DataBuckets
-from components.edge import ServiceLoadBalancer
+from components.edge import ServiceLoadBalancer, ip_target_group
 from components.nag import acknowledge
-from components.services.service import acknowledge_task_definition, task_definition, task_security_group
+from components.services.service import (
+    acknowledge_task_definition,
+    fargate_service,
+    task_definition,
+    task_security_group,
+)
 from components.services.wiring import grant_secret_keys
 from config.model import ServiceSize
 from config.names import MLFLOW, MLFLOW_DATABASE, MLFLOW_PORT, MODEL_PREFIX
 
-# MLflow's liveness (body "OK"): what the load balancer checks.
-HEALTH_PATH = "/health"
-# A question only the backend store answers: the experiment every MLflow store has.
-STORE_CHECK_PATH = "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default"
+# A question only the backend store answers: the experiment every MLflow store has (by id: its
+# name can be changed).
+STORE_CHECK_PATH = "/api/2.0/mlflow/experiments/get?experiment_id=0"
 START = Path(__file__).with_name("mlflow_start.py").read_text()
 
 
@@ -55,21 +59,19 @@ def health_command(port: int = MLFLOW_PORT) -> list[str]:
     ]
 
 
-def allowed_hosts(load_balancer_dns: str, vpc_cidr: str, port: int = MLFLOW_PORT) -> str:
-    """MLflow 3.5+'s Host-header check (MLFLOW_SERVER_ALLOWED_HOSTS): the internal load
-    balancer's name (the ml-service), localhost (the port-forward, the container health check),
-    and the VPC's addresses (the load balancer's health checks use the target's IP)."""
-    network = ipaddress.ip_network(vpc_cidr)
-    octets = str(network.network_address).split(".")[: max(1, network.prefixlen // 8)]
+def allowed_hosts(load_balancer_dns: str, port: int = MLFLOW_PORT) -> str:
+    """MLflow 3.5+'s Host-header check (MLFLOW_SERVER_ALLOWED_HOSTS; exact unless an entry holds
+    `*`): the internal load balancer's name (the ml-service), and localhost on any port (the
+    port-forward's local port is the operator's choice; the container health check). The load
+    balancer's health checks ask /health, which MLflow answers whatever the Host."""
     return ",".join(
         [
             load_balancer_dns,
             f"{load_balancer_dns}:{port}",
             "localhost",
-            f"localhost:{port}",
+            "localhost:*",
             "127.0.0.1",
-            f"127.0.0.1:{port}",
-            ".".join(octets) + ".*",
+            "127.0.0.1:*",
         ]
     )
 
@@ -91,7 +93,6 @@ class TrackingServer(Construct):
         image_tag: str,
         size: ServiceSize,
         endpoint: ServiceLoadBalancer,
-        vpc_cidr: str,
         database: Database,
         buckets: DataBuckets,
     ) -> None:
@@ -121,7 +122,12 @@ class TrackingServer(Construct):
                 "MLFLOW_PORT": str(MLFLOW_PORT),
                 "MLFLOW_SERVE_ARTIFACTS": "true",
                 "MLFLOW_ARTIFACTS_DESTINATION": f"s3://{buckets.bucket_name('mlflow')}/{MODEL_PREFIX.rstrip('/')}",
-                "MLFLOW_SERVER_ALLOWED_HOSTS": allowed_hosts(load_balancer.load_balancer_dns_name, vpc_cidr),
+                "MLFLOW_SERVER_ALLOWED_HOSTS": allowed_hosts(load_balancer.load_balancer_dns_name),
+                # A connection per request, so the health check's question logs in each time: a
+                # task whose password was rotated away fails it (a pooled connection would not).
+                "MLFLOW_SQLALCHEMYSTORE_POOLCLASS": "NullPool",
+                # Two server workers fit the task's memory (MLflow's default is four).
+                "MLFLOW_WORKERS": "2",
             },
             secrets={
                 "DB_USERNAME": ecs.Secret.from_secrets_manager(secret, "username"),
@@ -129,44 +135,23 @@ class TrackingServer(Construct):
             },
             command=["python", "-c", START],
             readonly_root=False,
+            # ECS Exec's recommendation: an init process reaps the agent's sessions' processes.
+            init_process=True,
         )
         self.security_group = task_security_group(self, vpc=cluster.vpc, description=f"{family} tasks")
-        self.service = ecs.FargateService(
+        self.service = fargate_service(
             self,
-            "Service",
             service_name=MLFLOW,
             cluster=cluster,
             task_definition=self.task_definition,
             desired_count=size.desired_count,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[self.security_group],
-            assign_public_ip=False,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            enable_ecs_managed_tags=True,
+            security_group=self.security_group,
             # A fresh store creates MLflow's tables on the first start.
             health_check_grace_period=cdk.Duration.minutes(3),
             enable_execute_command=True,  # make mlflow-ui's port-forward
         )
-        self.target_group = elbv2.ApplicationTargetGroup(
-            self,
-            "Targets",
-            vpc=cluster.vpc,
-            port=MLFLOW_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            target_type=elbv2.TargetType.IP,
-            deregistration_delay=cdk.Duration.seconds(30),
-            health_check=elbv2.HealthCheck(
-                path=HEALTH_PATH,
-                healthy_http_codes="200",
-                interval=cdk.Duration.seconds(15),
-                timeout=cdk.Duration.seconds(5),
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-            ),
-        )
+        # MLflow's /health (body "OK"), as the services' target groups check theirs.
+        self.target_group = ip_target_group(self, "Targets", vpc=cluster.vpc, port=MLFLOW_PORT)
         self.service.attach_to_application_target_group(self.target_group)
         self.listener = load_balancer.add_listener(
             "Mlflow",
@@ -191,7 +176,9 @@ class TrackingServer(Construct):
         )
         definition = self.task_definition
         grant_secret_keys(definition, [database.key])
-        buckets.grant_objects(definition.task_role, "mlflow", prefix=MODEL_PREFIX)
+        # Deletes too (MLflow's artefact DELETE, `mlflow gc`): the bucket is versioned, so a deleted
+        # object stays recoverable for the backup retention.
+        buckets.grant_objects(definition.task_role, "mlflow", prefix=MODEL_PREFIX, delete=True)
         acknowledge_task_definition(definition)
         acknowledge(
             definition.task_role.node.find_child("DefaultPolicy"),

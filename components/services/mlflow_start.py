@@ -4,11 +4,19 @@ ECS hands the task the database's parts (DB_HOST, DB_PORT, DB_NAME) and, from
 `clever-better/{token}/database-mlflow`, DB_USERNAME and DB_PASSWORD. MLflow takes one URI, so
 this builds it, percent-encoding the user and password (a rotated password may hold `@ : / % ?
 #`), and requires TLS (the instance has rds.force_ssl). The URI reaches `mlflow server` in
-its environment (MLFLOW_BACKEND_STORE_URI), never on a command line or in a log; the rest of
-its options are MLFLOW_* variables of the task definition. Standard library only.
+its environment (MLFLOW_BACKEND_STORE_URI), never in a log; the rest of its options are
+MLFLOW_* variables of the task definition. Standard library only.
+
+First `mlflow db upgrade` brings the store's schema to this image's MLflow: `mlflow server`
+creates a fresh store's tables itself but refuses an existing store of an older schema. On a
+fresh store the upgrade fails inside its one transaction (PostgreSQL's DDL is transactional)
+and changes nothing, so the server starts either way; a store it could not upgrade stops the
+server at its own schema check, and the task with it.
 """
 
 import os
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Mapping
 
@@ -22,7 +30,20 @@ def backend_store_uri(environ: Mapping[str, str]) -> str:
     )
 
 
-if __name__ == "__main__":
-    os.environ["MLFLOW_BACKEND_STORE_URI"] = backend_store_uri(os.environ)
+def main() -> None:
+    uri = backend_store_uri(os.environ)
     del os.environ["DB_PASSWORD"]
+    os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
+    upgraded = subprocess.run(["mlflow", "db", "upgrade", uri], check=False)
+    if upgraded.returncode:
+        print(
+            f"mlflow db upgrade exited {upgraded.returncode}: a fresh store (mlflow server creates it) "
+            "or one it could not upgrade (mlflow server then refuses it)",
+            file=sys.stderr,
+            flush=True,
+        )
     os.execvp("mlflow", ["mlflow", "server"])
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
@@ -79,6 +80,7 @@ def task_definition(
     secrets: Mapping[str, ecs.Secret],
     command: Sequence[str] | None = None,
     readonly_root: bool = True,
+    init_process: bool = False,
 ) -> ecs.FargateTaskDefinition:
     """ARM64 (Graviton), non-root, read-only root filesystem (unless `readonly_root` is off)
     with a scratch /tmp that the app's user owns (`SCRATCH_INIT`). `port`: the container port
@@ -123,6 +125,11 @@ def task_definition(
             else None
         ),
         port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
+        linux_parameters=(
+            ecs.LinuxParameters(definition, "AppLinuxParameters", init_process_enabled=True)
+            if init_process
+            else None
+        ),
     )
     scratch = ecs.MountPoint(container_path="/tmp", source_volume=TMP_VOLUME, read_only=False)
     container.add_mount_points(scratch)
@@ -188,6 +195,38 @@ def task_security_group(scope: Construct, *, vpc: ec2.IVpc, description: str) ->
     )
 
 
+def fargate_service(
+    scope: Construct,
+    *,
+    service_name: str,
+    cluster: ecs.ICluster,
+    task_definition: ecs.FargateTaskDefinition,
+    desired_count: int,
+    security_group: ec2.ISecurityGroup,
+    **options: Any,
+) -> ecs.FargateService:
+    """`Service` in `scope`: in the private subnets without a public address, a new task healthy
+    before an old one stops, the circuit breaker's rollback, tags propagated; `options`: the
+    rest of FargateService's (the rollout, the grace period, ECS Exec)."""
+    return ecs.FargateService(
+        scope,
+        "Service",
+        service_name=service_name,
+        cluster=cluster,
+        task_definition=task_definition,
+        desired_count=desired_count,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        security_groups=[security_group],
+        assign_public_ip=False,
+        circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+        min_healthy_percent=100,
+        max_healthy_percent=200,
+        propagate_tags=ecs.PropagatedTagSource.SERVICE,
+        enable_ecs_managed_tags=True,
+        **options,
+    )
+
+
 class ApplicationService(Construct):
     """Attributes: ``service``, ``task_definition``, ``security_group``.
 
@@ -229,21 +268,13 @@ class ApplicationService(Construct):
             secrets=secrets,
         )
         self.security_group = task_security_group(self, vpc=cluster.vpc, description=f"{family} tasks")
-        self.service = ecs.FargateService(
+        self.service = fargate_service(
             self,
-            "Service",
             service_name=spec.name,  # runbook: aws ecs update-service --service bot
             cluster=cluster,
             task_definition=self.task_definition,
             desired_count=desired,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[self.security_group],
-            assign_public_ip=False,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            enable_ecs_managed_tags=True,
+            security_group=self.security_group,
             # Load-balanced services: ECS-native blue/green; workers: rolling (the defaults).
             deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN if blue_green else None,
             bake_time=blue_green.bake_time if blue_green else None,

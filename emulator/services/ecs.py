@@ -108,9 +108,10 @@ def _service_check(name: str, props: dict[str, Any], account: str, region: str) 
         return
     groups = elbv2_backends[account][region].target_groups
     definition = ecs_backends[account][region].describe_task_definition(str(props["TaskDefinition"]))
+    registered = getattr(definition, "cfn_properties", None)  # None: not registered by a stack
     ports = {
         (c.get("Name"), m.get("ContainerPort"))
-        for c in getattr(definition, "cfn_properties", {}).get("ContainerDefinitions", [])
+        for c in (registered or {}).get("ContainerDefinitions", [])
         for m in c.get("PortMappings", [])
     }
     for balancer in balancers:
@@ -121,7 +122,7 @@ def _service_check(name: str, props: dict[str, Any], account: str, region: str) 
                 f"The target group with targetGroupArn {arn} does not have an associated load balancer."
             )
         container, port = balancer.get("ContainerName"), balancer.get("ContainerPort")
-        if ports and (container, int(port)) not in ports:
+        if registered is not None and (container, int(port)) not in ports:
             raise InvalidParameterException(
                 f"The container {container} did not have a container port {port} defined."
             )

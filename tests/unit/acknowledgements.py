@@ -523,8 +523,8 @@ PINS = (
                 "{account}-us-east-1/models/*]",
             ),
             reason=(
-                "Object read and write in the mlflow bucket only: model artefacts have generated keys, so "
-                "objects are granted by the bucket's key prefix."
+                "Object read, write and delete in the mlflow bucket only: model artefacts have generated "
+                "keys, so objects are granted by the bucket's key prefix."
             ),
         )
         for stage, token in (("dev", "dev"), ("staging", "staging"), ("production", "prod"))

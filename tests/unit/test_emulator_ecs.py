@@ -324,7 +324,7 @@ def test_an_in_flight_deployment_waits_at_its_hook(aws: None) -> None:
 # --- CreateService's load-balancer checks -------------------------------------------------------
 
 
-def _balanced(*, listener: bool, port: int = 5000) -> dict[str, Any]:
+def _balanced(*, listener: bool, port: int = 5000, mapped: bool = True) -> dict[str, Any]:
     """A VPC, a target group, optionally a load balancer whose listener forwards to it, and a
     service on the target group (container `app`, port mapping 5000)."""
     resources: dict[str, Any] = {
@@ -362,7 +362,7 @@ def _balanced(*, listener: bool, port: int = 5000) -> dict[str, Any]:
                     {
                         "Name": "app",
                         "Image": "i",
-                        "PortMappings": [{"ContainerPort": 5000, "Protocol": "tcp"}],
+                        **({"PortMappings": [{"ContainerPort": 5000, "Protocol": "tcp"}]} if mapped else {}),
                     }
                 ],
             },
@@ -405,22 +405,22 @@ def test_a_service_on_a_target_group_behind_a_listener_is_created(aws: None) -> 
     assert [(b["containerName"], b["containerPort"]) for b in service["loadBalancers"]] == [("app", 5000)]
 
 
+NO_PORT = "InvalidParameterException: The container app did not have a container port {} defined."
+
+
 @pytest.mark.parametrize(
-    ("listener", "port", "message"),
+    ("listener", "port", "mapped", "message"),
     [
-        (False, 5000, "does not have an associated load balancer."),
-        (
-            True,
-            8080,
-            "InvalidParameterException: The container app did not have a container port 8080 defined.",
-        ),
+        (False, 5000, True, "does not have an associated load balancer."),
+        (True, 8080, True, NO_PORT.format(8080)),
+        (True, 5000, False, NO_PORT.format(5000)),
     ],
-    ids=["no-load-balancer", "no-such-port"],
+    ids=["no-load-balancer", "no-such-port", "no-port-mappings"],
 )
 def test_ecs_refuses_a_service_its_load_balancer_cannot_reach(
-    aws: None, listener: bool, port: int, message: str
+    aws: None, listener: bool, port: int, mapped: bool, message: str
 ) -> None:
-    stack = create_stack(_balanced(listener=listener, port=port))
+    stack = create_stack(_balanced(listener=listener, port=port, mapped=mapped))
     reasons = stack_reasons()
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE", reasons
     assert any(message in reason for reason in reasons), reasons

@@ -21,9 +21,18 @@ from tests.support import one_resource, resources
 
 ENVS = {"dev": "dev", "staging": "staging", "production": "prod"}
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
-# The VPC's addresses, as MLflow's Host check matches them (config/environments.py ranges).
-VPC_HOSTS = {"dev": "10.0.*", "staging": "10.10.*", "prod": "10.20.*"}
 START = Path(__file__).parents[2] / "components" / "services" / "mlflow_start.py"
+# ECS Exec's Session Manager channels (ECS Developer Guide, "ECS Exec": the task role's policy).
+EXEC_CHANNELS = {
+    "Action": [
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+    ],
+    "Effect": "Allow",
+    "Resource": "*",
+}
 
 
 def _services(templates: dict[str, Any], token: str) -> dict[str, Any]:
@@ -118,10 +127,12 @@ def test_the_container_starts_mlflow_on_its_database_and_model_prefix(
     assert container["HealthCheck"]["Command"] == [
         "CMD-SHELL",
         "curl -fsS --max-time 5 "
-        "'http://127.0.0.1:5000/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default' "
+        "'http://127.0.0.1:5000/api/2.0/mlflow/experiments/get?experiment_id=0' "
         "> /dev/null || exit 1",
     ]
     assert container["Command"][:2] == ["python", "-c"]
+    # ECS Exec's recommendation: an init process for the agent's sessions.
+    assert container["LinuxParameters"] == {"Capabilities": {}, "InitProcessEnabled": True}
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     dns = {
         "Fn::GetAtt": [
@@ -145,10 +156,12 @@ def test_the_container_starts_mlflow_on_its_database_and_model_prefix(
                     dns,
                     ",",
                     dns,
-                    ":5000,localhost,localhost:5000,127.0.0.1,127.0.0.1:5000," + VPC_HOSTS[token],
+                    ":5000,localhost,localhost:*,127.0.0.1,127.0.0.1:*",
                 ],
             ]
         },
+        "MLFLOW_SQLALCHEMYSTORE_POOLCLASS": "NullPool",
+        "MLFLOW_WORKERS": "2",
     }
     assert "DatabaseInstance" in json.dumps(environment["DB_HOST"])  # the instance, not the proxy
     secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
@@ -227,23 +240,18 @@ def test_its_roles_read_its_secret_and_touch_only_models(templates: dict[str, An
     bucket = "arn:aws:s3:::clever-better-prod-mlflow-333333333333-us-east-1"
     key = task[-1]["Resource"]
     assert task == [
-        {
-            "Action": [
-                "ssmmessages:CreateControlChannel",
-                "ssmmessages:CreateDataChannel",
-                "ssmmessages:OpenControlChannel",
-                "ssmmessages:OpenDataChannel",
-            ],
-            "Effect": "Allow",
-            "Resource": "*",
-        },
+        EXEC_CHANNELS,
         {
             "Action": "s3:ListBucket",
             "Condition": {"StringLike": {"s3:prefix": ["models/*"]}},
             "Effect": "Allow",
             "Resource": bucket,
         },
-        {"Action": ["s3:GetObject", "s3:PutObject"], "Effect": "Allow", "Resource": f"{bucket}/models/*"},
+        {
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": f"{bucket}/models/*",
+        },
         {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key},
     ]
     assert "DataKey" in json.dumps(key)
@@ -325,14 +333,20 @@ def test_no_mlflow_task_running_is_p2_and_the_dr_region_runs_none(templates: dic
     assert "mlflow" not in json.dumps(templates["clever-better-prod-dr-monitoring"]).lower()
 
 
-def test_the_start_program_hands_mlflow_an_encoded_uri_and_no_password(tmp_path: Path) -> None:
-    """Run as the container runs it (`python -c`), with a stand-in `mlflow` on PATH that
-    records its argv and environment."""
-    record = tmp_path / "record.json"
+@pytest.mark.parametrize("upgrade_exit", [0, 1], ids=["existing-store", "fresh-store"])
+def test_the_start_program_upgrades_the_store_then_serves_with_an_encoded_uri(
+    tmp_path: Path, upgrade_exit: int
+) -> None:
+    """Run as the container runs it (`python -c`), with a stand-in `mlflow` on PATH that records
+    each call's argv and environment, and whose `db upgrade` exits `upgrade_exit` (1: a fresh
+    store, whose tables `mlflow server` creates itself)."""
+    calls = tmp_path / "calls.jsonl"
     fake = tmp_path / "mlflow"
     fake.write_text(
         f"#!{sys.executable}\nimport json, os, sys\n"
-        f"json.dump({{'argv': sys.argv[1:], 'env': dict(os.environ)}}, open({str(record)!r}, 'w'))\n"
+        f"with open({str(calls)!r}, 'a') as f:\n"
+        "    f.write(json.dumps({'argv': sys.argv[1:], 'env': dict(os.environ)}) + '\\n')\n"
+        f"sys.exit({upgrade_exit} if sys.argv[1:3] == ['db', 'upgrade'] else 0)\n"
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     password = "p@ss:w/rd%?#&= '\"$(touch x)"
@@ -352,11 +366,21 @@ def test_the_start_program_hands_mlflow_an_encoded_uri_and_no_password(tmp_path:
         check=False,
     )
     assert finished.returncode == 0, finished.stderr
-    assert finished.stdout == b"" and finished.stderr == b""
-    seen = json.loads(record.read_text())
-    assert seen["argv"] == ["server"]
-    assert "DB_PASSWORD" not in seen["env"]
-    uri = urlsplit(seen["env"]["MLFLOW_BACKEND_STORE_URI"])
+    assert finished.stdout == b""
+    assert finished.stderr.decode().splitlines() == (
+        [
+            "mlflow db upgrade exited 1: a fresh store (mlflow server creates it) or one it could not "
+            "upgrade (mlflow server then refuses it)"
+        ]
+        if upgrade_exit
+        else []
+    )
+    upgrade, serve = (json.loads(line) for line in calls.read_text().splitlines())
+    assert serve["argv"] == ["server"]
+    for call in (upgrade, serve):
+        assert "DB_PASSWORD" not in call["env"]
+    uri = urlsplit(serve["env"]["MLFLOW_BACKEND_STORE_URI"])
+    assert upgrade["argv"] == ["db", "upgrade", serve["env"]["MLFLOW_BACKEND_STORE_URI"]]
     assert (uri.scheme, uri.hostname, uri.port, uri.path, uri.query) == (
         "postgresql",
         "clever-better-prod.abc.us-east-1.rds.amazonaws.com",
@@ -391,13 +415,4 @@ def test_every_exec_enabled_service_can_open_its_sessions(templates: dict[str, A
             if {"Ref": role} in p["Properties"]["Roles"]
             for s in p["Properties"]["PolicyDocument"]["Statement"]
         ]
-        assert {
-            "Action": [
-                "ssmmessages:CreateControlChannel",
-                "ssmmessages:CreateDataChannel",
-                "ssmmessages:OpenControlChannel",
-                "ssmmessages:OpenDataChannel",
-            ],
-            "Effect": "Allow",
-            "Resource": "*",
-        } in statements
+        assert EXEC_CHANNELS in statements

@@ -285,6 +285,7 @@ TASK_ROLE_ACTIONS = {
         "s3:ListBucket",
         "s3:GetObject",
         "s3:PutObject",
+        "s3:DeleteObject",
         "kms:Decrypt",
         "kms:GenerateDataKey",
     },

@@ -70,8 +70,8 @@ def session_command(ctx: Context, *, port: int) -> list[str]:
                     json.dumps(parameters, separators=(",", ":")),
                 ]
     raise OpsError(
-        f"no running {MLFLOW} task with its ECS Exec agent in cluster {cluster} ({len(arns)} running); "
-        f"check: aws ecs describe-services --cluster {cluster} --services {MLFLOW}"
+        f"no {MLFLOW} task in cluster {cluster} has its ECS Exec agent running ({len(arns)} running "
+        f"tasks); check: aws ecs describe-services --cluster {cluster} --services {MLFLOW}"
     )
 
 
@@ -93,6 +93,9 @@ def mlflow_ui(ctx: Context, args: argparse.Namespace) -> None:
         raise OpsError(
             "the AWS CLI (aws) is not on PATH; install it and its Session Manager plugin, then rerun"
         ) from None
+    except KeyboardInterrupt:  # Ctrl-C: how the tunnel is meant to close
+        ctx.out("tunnel closed")
+        return
     if finished.returncode:
         raise OpsError(
             f"aws ssm start-session exited {finished.returncode}; it needs the Session Manager plugin "
@@ -118,16 +121,25 @@ def _get(base: str, path: str, query: dict[str, str]) -> dict[str, Any]:
 
 
 def _pages(base: str, path: str, key: str, query: dict[str, str]) -> list[dict[str, Any]]:
+    """Every page's `key` items; a page token seen before ends it (a server repeating one
+    would otherwise keep this asking)."""
     items: list[dict[str, Any]] = []
-    token = ""
+    token, seen = "", set()
     while True:
         answer = _get(
             base, path, {**query, "max_results": str(PAGE), **({"page_token": token} if token else {})}
         )
         items += answer.get(key, [])
-        token = answer.get("next_page_token", "")
-        if not token:
+        token = str(answer.get("next_page_token", ""))
+        if not token or token in seen:
             return items
+        seen.add(token)
+
+
+def _newest_first(version: dict[str, Any]) -> tuple[int, int, str]:
+    """Numeric versions (MLflow's) by value, newest first; anything else after them."""
+    number = str(version.get("version", ""))
+    return (0, -int(number), "") if number.isdigit() else (1, 0, number)
 
 
 def _when(millis: Any) -> str:
@@ -143,26 +155,38 @@ def model_versions(ctx: Context, args: argparse.Namespace) -> None:
             "make mlflow-ui ENV=... in another terminal"
         )
     base = f"http://127.0.0.1:{args.port}"
+    if ctx.dry_run:
+        ctx.out("[dry-run] it only reads MLflow's API; it is the same with or without DRY_RUN")
     if args.model is not None:
-        if not args.model or "'" in args.model or "\\" in args.model:
+        if not _filterable(args.model):
             raise OpsError(f"model name {args.model!r} is not allowed: give a registered model's name")
+        # A name MLflow does not know answers 404 (RESOURCE_DOES_NOT_EXIST): said in one line.
+        _get(base, "registered-models/get", {"name": args.model})
         models = [args.model]
     else:
         models = [m["name"] for m in _pages(base, "registered-models/search", "registered_models", {})]
     if not models:
-        ctx.out(f"no registered models in MLflow ({ctx.env})")
+        ctx.out(f"no registered models in the MLflow at {base}")
         return
     ctx.out(f"{'MODEL':<32} {'VERSION':>7}  {'STAGE':<10} {'STATUS':<20} {'ALIASES':<16} {'CREATED':<20} RUN")
     for name in models:
+        if not _filterable(name):
+            ctx.out(f"{name!r}: a name the search filter cannot quote; see it in make mlflow-ui")
+            continue
         versions = _pages(base, "model-versions/search", "model_versions", {"filter": f"name='{name}'"})
         if not versions:
             ctx.out(f"{name:<32} {'-':>7}  (no versions)")
-        for version in sorted(versions, key=lambda v: int(v.get("version", 0)), reverse=True):
+        for version in sorted(versions, key=_newest_first):
             ctx.out(
                 f"{name:<32} {version.get('version', '-'):>7}  {version.get('current_stage', '-'):<10} "
                 f"{version.get('status', '-'):<20} {','.join(version.get('aliases', [])) or '-':<16} "
                 f"{_when(version.get('creation_timestamp')):<20} {version.get('run_id', '-')}"
             )
+
+
+def _filterable(name: str) -> bool:
+    """Whether `name` can stand quoted in MLflow's search filter (`name='...'`)."""
+    return bool(name) and "'" not in name and "\\" not in name
 
 
 def _port(value: str) -> int:

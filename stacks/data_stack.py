@@ -110,7 +110,7 @@ class DataStack(CleverBetterStack):
             (
                 "MigratorSecretName",
                 names.secret("database"),
-                "Migration role app_migrator's credentials (rotated); the services use IAM",
+                "Migration role app_migrator's credentials (rotated); the three services use IAM",
             ),
             ("AdminSecretArn", db.admin_secret.secret_arn, "Admin (master) credentials (rotated)"),
             (

@@ -6,7 +6,8 @@ window; an operator runs it on demand with `make db-maintenance` (ops/db_mainten
 failures raise the P3 `db-maintenance-failed`: a run that fails (its metric), one that times
 out or crashes (Lambda's `Errors`), or one that Scheduler could not start (its dead-letter
 queue, whose alarm is P3 too). One run at a time is the handler's advisory lock. Lambda's 15
-minutes bound a run; that is far beyond a VACUUM (not FULL) of the application's database.
+minutes bound a run; that is far beyond a VACUUM (not FULL) of the application's database and
+MLflow's.
 """
 
 from __future__ import annotations

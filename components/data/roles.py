@@ -3,7 +3,7 @@
 A Lambda-backed custom resource in the data stack (lambdas/db_bootstrap/), not an ECS task
 or a migration: it runs inside `cdk deploy`, after the instance and its secrets exist and
 before the services stack (which waits for the data stack) starts tasks that log in as
-`app`, and a failure fails the deploy. It connects to the instance as the admin, creates what
+`app` or `mlflow`, and a failure fails the deploy. It connects to the instance as the admin, creates what
 is missing and changes nothing that is there (lambdas/db_bootstrap/bootstrap.py).
 """
 

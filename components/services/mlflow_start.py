@@ -34,7 +34,11 @@ def main() -> None:
     uri = backend_store_uri(os.environ)
     del os.environ["DB_PASSWORD"]
     os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
-    upgraded = subprocess.run(["mlflow", "db", "upgrade", uri], check=False)
+    # `mlflow db upgrade` takes the URI only as an argument (so it is on that process's command
+    # line inside the task while it runs); its session lifts the instance's statement time-out,
+    # which a long migration would otherwise hit.
+    upgrade = uri + "&options=" + urllib.parse.quote("-c statement_timeout=0", safe="")
+    upgraded = subprocess.run(["mlflow", "db", "upgrade", upgrade], check=False)
     if upgraded.returncode:
         print(
             f"mlflow db upgrade exited {upgraded.returncode}: a fresh store (mlflow server creates it) "

@@ -4,8 +4,8 @@ operator's `make db-maintenance` on demand (ops/db_maintenance.py invokes it and
 
 It logs in as the admin, like the bootstrap (the same secret, either rotation stage). VACUUM
 skips, with only a warning, a table its user does not own ("only table or database owner can
-vacuum it"). The migrator owns the database and its tables, and the bootstrap makes the admin
-a member of the migrator, so the admin vacuums them with the migrator's rights.
+vacuum it"). The migrator owns the application's database and its tables, `mlflow` MLflow's,
+and the bootstrap makes the admin a member of both, so the admin vacuums them with their rights.
 
 One run at a time: each database is vacuumed under a session-level advisory lock. A run that
 finds the lock taken (a scheduled run while an operator's works, or the other way round)

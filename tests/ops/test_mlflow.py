@@ -165,7 +165,7 @@ def test_no_task_to_reach_is_one_line(
     assert _ui(ecs) == 1
     assert sessions == []
     assert capsys.readouterr().err.splitlines() == [
-        f"error: no running mlflow task with its ECS Exec agent in cluster {CLUSTER} (1 running); "
+        f"error: no mlflow task in cluster {CLUSTER} has its ECS Exec agent running (1 running tasks); "
         f"check: aws ecs describe-services --cluster {CLUSTER} --services mlflow"
     ]
 
@@ -198,6 +198,21 @@ def test_a_hostile_or_privileged_port_is_refused(port: str, capsys: pytest.Captu
     assert f"{port!r} is not a port from 1024 to 65535" in capsys.readouterr().err
 
 
+def test_ctrl_c_closes_the_tunnel_without_a_traceback(
+    ecs: EcsStub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs.service()
+    ecs.tasks(_task())
+
+    def interrupted(argv: list[str], check: bool) -> SimpleNamespace:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mlflow, "start_session", interrupted)
+    assert _ui(ecs) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines()[-1] == "tunnel closed" and out.err == ""
+
+
 def test_the_session_failing_is_one_line(
     ecs: EcsStub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -220,28 +235,48 @@ class MlflowApi(BaseHTTPRequestHandler):
     models: ClassVar[list[str]] = []
     versions: ClassVar[dict[str, list[dict[str, Any]]]] = {}
     seen: ClassVar[list[tuple[str, dict[str, list[str]]]]] = []
+    # A page size of its own for versions (the command asks for 100), to show it follows pages.
+    version_page: ClassVar[int] = 100
+    broken: ClassVar[bool] = False
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
         query = parse_qs(url.query)
         type(self).seen.append((url.path, query))
-        if url.path == "/api/2.0/mlflow/registered-models/search":
+        if self.broken:
+            self._answer(500, {"error_code": "INTERNAL_ERROR", "message": "database is down"})
+            return
+        if url.path == "/api/2.0/mlflow/registered-models/get":
+            name = query["name"][0]
+            if name not in self.models:
+                message = f"Registered Model with name={name} not found"
+                self._answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message})
+                return
+            body: dict[str, Any] = {"registered_model": {"name": name}}
+        elif url.path == "/api/2.0/mlflow/registered-models/search":
             # Two pages of one model each, as a small max_results would give.
             first = "page_token" not in query
             names = self.models[:1] if first else self.models[1:]
-            body: dict[str, Any] = {"registered_models": [{"name": n} for n in names]}
+            body = {"registered_models": [{"name": n} for n in names]}
             if first and len(self.models) > 1:
                 body["next_page_token"] = "page-2"
         elif url.path == "/api/2.0/mlflow/model-versions/search":
             name = query["filter"][0].removeprefix("name='").removesuffix("'")
-            body = {"model_versions": self.versions.get(name, [])} if name in self.versions else {}
+            start = int(query.get("page_token", ["0"])[0])
+            page = self.versions.get(name, [])[start : start + self.version_page]
+            body = {"model_versions": page} if page else {}
+            if start + self.version_page < len(self.versions.get(name, [])):
+                body["next_page_token"] = str(start + self.version_page)
         else:
             self.send_response(404)
             self.end_headers()
             self.wfile.write(b'{"error_code": "ENDPOINT_NOT_FOUND"}')
             return
+        self._answer(200, body)
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -276,6 +311,8 @@ def api() -> Iterator[int]:
         ],
     }
     MlflowApi.seen = []
+    MlflowApi.version_page = 100
+    MlflowApi.broken = False
     server = ThreadingHTTPServer(("127.0.0.1", 0), MlflowApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[1]
@@ -309,7 +346,51 @@ def test_model_versions_of_one_model(api: int, capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().out.splitlines()[1:] == [
         "race-pace                              -  (no versions)"
     ]
-    assert [path for path, _ in MlflowApi.seen] == ["/api/2.0/mlflow/model-versions/search"]
+    assert [path for path, _ in MlflowApi.seen] == [
+        "/api/2.0/mlflow/registered-models/get",
+        "/api/2.0/mlflow/model-versions/search",
+    ]
+
+
+def test_a_model_mlflow_does_not_know_is_one_line(api: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["model-versions", "--env", "production", "--port", str(api), "--model", "nope"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: MLflow at http://127.0.0.1:{api} answered 404 to registered-models/get: "
+        '{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Registered Model with name=nope not found"}'
+    ]
+
+
+def test_mlflow_failing_is_one_line(api: int, capsys: pytest.CaptureFixture[str]) -> None:
+    MlflowApi.broken = True
+    assert main(["model-versions", "--env", "production", "--port", str(api)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: MLflow at http://127.0.0.1:{api} answered 500 to registered-models/search: "
+        '{"error_code": "INTERNAL_ERROR", "message": "database is down"}'
+    ]
+
+
+def test_versions_across_pages_are_ordered_numerically_and_odd_ones_last(
+    api: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    MlflowApi.models = ["race-pace"]
+    MlflowApi.versions = {
+        "race-pace": [{"name": "race-pace", "version": v} for v in ("9", "10", "draft", "2", "11")]
+    }
+    MlflowApi.version_page = 2
+    assert main(["model-versions", "--env", "production", "--port", str(api), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[dry-run] it only reads MLflow's API; it is the same with or without DRY_RUN"
+    assert [line.split()[1] for line in out[2:]] == ["11", "10", "9", "2", "draft"]
+    tokens = [q.get("page_token") for path, q in MlflowApi.seen if path.endswith("model-versions/search")]
+    assert tokens == [None, ["2"], ["4"]]
+
+
+def test_no_registered_models_says_where_it_looked(api: int, capsys: pytest.CaptureFixture[str]) -> None:
+    MlflowApi.models = []
+    assert main(["model-versions", "--env", "production", "--port", str(api)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"no registered models in the MLflow at http://127.0.0.1:{api}"
+    ]
 
 
 @pytest.mark.parametrize("model", ["x' OR name LIKE '%", "a\\b", ""])
